@@ -1,0 +1,102 @@
+// The server half of aiohttp-ts, imported as `web` (`import { web } from "aiohttp-ts"`) or
+// directly (`import * as web from "aiohttp-ts/web"`).
+
+export {
+  AbstractAccessLogger,
+  AccessLogger,
+  type AccessLogSink,
+  compileAccessLogFormat,
+  DEFAULT_ACCESS_LOG_FORMAT,
+} from "./access-log.js";
+export {
+  type AnyApplication,
+  Application,
+  type ApplicationOptions,
+  type ApplicationOptionsWithRouter,
+  type AppSignalHandler,
+  type CleanupContext,
+  FrozenAppError,
+  type Logger,
+  type Middleware,
+  type NextHandler,
+  type ResponsePrepareHandler,
+  Signal,
+} from "./application.js";
+export * from "./exceptions.js";
+export { AppKey, RequestKey, ResponseKey, StateKeyError } from "./keys.js";
+export { type NormalizePathOptions, normalizePathMiddleware } from "./middlewares.js";
+export {
+  type CloneOptions,
+  type ExtraInfoName,
+  type ForwardedElement,
+  type HttpVersion,
+  parseForwarded,
+  Request,
+  type TrustProxy,
+} from "./request.js";
+export {
+  ClientDisconnectedError,
+  type ContentCoding,
+  type CookieOptions,
+  InvalidHeaderError,
+  type JsonResponseOptions,
+  jsonResponse,
+  Response,
+  type ResponseOptions,
+  StreamResponse,
+  type StreamResponseOptions,
+} from "./response.js";
+export { MatchInfo } from "./router/match-info.js";
+export type { PathParamNames, PathParams } from "./router/path-params.js";
+export {
+  DomainResource,
+  DynamicResource,
+  PlainResource,
+  PrefixedSubAppResource,
+  Resource,
+  type ResourceResolution,
+  URLBuilder,
+  type UrlForOptions,
+} from "./router/resource.js";
+export {
+  defaultExpectHandler,
+  type ExpectHandler,
+  type Handler,
+  type HandlerResult,
+  Route,
+  type RouteOptions,
+} from "./router/route.js";
+export {
+  any,
+  delete,
+  get,
+  head,
+  options,
+  patch,
+  post,
+  put,
+  type RouteDef,
+  RouteTableDef,
+  route,
+  view,
+} from "./router/route-def.js";
+export {
+  type AbstractRouter,
+  FrozenRouterError,
+  type GetRouteOptions,
+  UrlDispatcher,
+} from "./router/url-dispatcher.js";
+export { View, type ViewClass } from "./router/view.js";
+export { type RunAppOptions, runApp } from "./run-app.js";
+export {
+  AppRunner,
+  type AppRunnerOptions,
+  BaseSite,
+  type SiteOptions,
+  SockSite,
+  TCPSite,
+  type TCPSiteOptions,
+  UnixSite,
+} from "./runner.js";
+export { exceptionResponse, type ServerLimits, type ServerOptions, WebServer } from "./server.js";
+export { STATUS_REASONS } from "./status.js";

@@ -1,0 +1,73 @@
+// Typed keys for application, request and response state (aiohttp's `web.AppKey`): the key
+// carries the value's type, so `app.get(dbKey)` is a `Db` without a cast.
+
+/** A typed key for state kept on an `Application`. */
+export class AppKey<T> {
+  declare readonly __type?: T;
+  /** @param name shown in error messages and `toString()` */
+  constructor(readonly name: string) {}
+  toString(): string {
+    return `<AppKey(${this.name})>`;
+  }
+}
+
+/** A typed key for state kept on one `Request` (set by a middleware, read by the handler). */
+export class RequestKey<T> {
+  declare readonly __type?: T;
+  constructor(readonly name: string) {}
+  toString(): string {
+    return `<RequestKey(${this.name})>`;
+  }
+}
+
+/** A typed key for state kept on one response. */
+export class ResponseKey<T> {
+  declare readonly __type?: T;
+  constructor(readonly name: string) {}
+  toString(): string {
+    return `<ResponseKey(${this.name})>`;
+  }
+}
+
+/** Thrown by `getOrThrow`-style lookups when a key was never set. */
+export class StateKeyError extends Error {
+  override readonly name = "StateKeyError";
+  constructor(readonly key: { readonly name: string }) {
+    super(`No value was set for ${String(key)}`);
+  }
+}
+
+/**
+ * The state store behind `app.get/set`, `request.get/set` and `response.get/set`. A lookup that
+ * misses falls back to `parent` (a sub-application's request sees its parents' state).
+ */
+export class StateStore<K extends { readonly name: string }> {
+  #map: Map<K, unknown> | undefined;
+  constructor(private readonly parent?: () => StateStore<K> | undefined) {}
+
+  get(key: K): unknown {
+    if (this.#map?.has(key)) return this.#map.get(key);
+    return this.parent?.()?.get(key);
+  }
+
+  has(key: K): boolean {
+    return this.#map?.has(key) === true || this.parent?.()?.has(key) === true;
+  }
+
+  hasOwn(key: K): boolean {
+    return this.#map?.has(key) === true;
+  }
+
+  set(key: K, value: unknown): void {
+    this.#map ??= new Map();
+    this.#map.set(key, value);
+  }
+
+  delete(key: K): boolean {
+    return this.#map?.delete(key) === true;
+  }
+
+  keys(): IterableIterator<K> {
+    return (this.#map ?? new Map<K, unknown>()).keys();
+  }
+}

@@ -1,0 +1,618 @@
+// The server-side request (aiohttp's web.Request): a lazy view over Node's IncomingMessage.
+// Nothing is parsed until asked for, and what is parsed is cached.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import { parse as parseCookie } from "cookie";
+import { type ContentType, parseContentType } from "../http/content-type.js";
+import { CIMultiDictProxy, MultiDictProxy } from "../http/multidict.js";
+import { StreamReader } from "../http/stream-reader.js";
+import type { AnyApplication, Application } from "./application.js";
+import { HTTPBadRequest, HTTPRequestEntityTooLarge } from "./exceptions.js";
+import { type AppKey, RequestKey, StateStore } from "./keys.js";
+import type { MatchInfo } from "./router/match-info.js";
+import { decodePathSafe, normalizePath } from "./router/url-path.js";
+
+/** HTTP version of a request, e.g. `{ major: 1, minor: 1 }`. */
+export interface HttpVersion {
+  readonly major: number;
+  readonly minor: number;
+}
+
+/** Which proxies to believe about the client's address, host and scheme. */
+export type TrustProxy = boolean | number | ((address: string, hop: number) => boolean);
+
+/** One element of a parsed `Forwarded` header (RFC 7239). */
+export type ForwardedElement = Readonly<Record<string, string>>;
+
+/** Overrides for `request.clone()`. */
+export interface CloneOptions {
+  method?: string;
+  /** A new relative URL (path and query). */
+  relUrl?: string | URL;
+  headers?: CIMultiDictProxy | Iterable<readonly [string, string]> | Record<string, string>;
+  /** A new client address. */
+  remote?: string;
+  host?: string;
+  scheme?: string;
+}
+
+/** What a request needs from the server that runs it; one object per server, shared. */
+export interface RequestContext {
+  readonly trustProxy: TrustProxy;
+  readonly handlerCancellation: boolean;
+}
+
+const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** Keys of `request.getExtraInfo(name)`, after asyncio's `transport.get_extra_info`. */
+export type ExtraInfoName = "peername" | "sockname" | "socket" | "peercert" | "cipher";
+
+/**
+ * An incoming HTTP request. `P` is the type of `matchInfo`, derived from the route template
+ * when the handler was registered with a literal path.
+ */
+export class Request<P = Readonly<Record<string, string>>> {
+  /** Node's request, for what this class does not cover. */
+  readonly raw: IncomingMessage;
+  /** Node's response object for this request. */
+  readonly rawResponse: ServerResponse;
+  #ctx: RequestContext;
+  #matchInfo: MatchInfo | null = null;
+  #app: AnyApplication | null = null;
+  #state: StateStore<RequestKey<unknown> | AppKey<unknown>> | undefined;
+
+  // Lazily computed and cached.
+  #method: string | undefined;
+  #rawPathAndQuery: string | undefined;
+  #path: string | undefined;
+  #headers: CIMultiDictProxy | undefined;
+  #query: MultiDictProxy | undefined;
+  #cookies: Readonly<Record<string, string>> | undefined;
+  #contentType: ContentType | undefined;
+  #url: URL | undefined;
+  #host: string | undefined;
+  #scheme: string | undefined;
+  #remote: string | null | undefined;
+  #forwarded: readonly ForwardedElement[] | undefined;
+  #content: StreamReader | undefined;
+  #body: Buffer | undefined;
+  #abort: AbortController | undefined;
+  #clientMaxSize = 1024 ** 2;
+
+  /** @internal created by the server for each incoming request */
+  constructor(raw: IncomingMessage, rawResponse: ServerResponse, ctx: RequestContext) {
+    this.raw = raw;
+    this.rawResponse = rawResponse;
+    this.#ctx = ctx;
+  }
+
+  // ---- request line -------------------------------------------------------------------
+
+  /** The method, upper-case (`"GET"`). */
+  get method(): string {
+    return (this.#method ??= this.raw.method ?? "GET");
+  }
+
+  /** The HTTP version. */
+  get version(): HttpVersion {
+    return { major: this.raw.httpVersionMajor, minor: this.raw.httpVersionMinor };
+  }
+
+  /** The path and query exactly as sent (`/a%20b?x=1`). */
+  get rawPathAndQuery(): string {
+    return (this.#rawPathAndQuery ??= this.raw.url ?? "/");
+  }
+
+  /** The path as sent, percent-encoded, without the query (`/a%20b`). */
+  get rawPath(): string {
+    const pq = this.rawPathAndQuery;
+    const q = pq.indexOf("?");
+    return q === -1 ? pq : pq.slice(0, q);
+  }
+
+  /**
+   * The path with percent-escapes decoded and dot segments resolved (`/a b`), as routing sees
+   * it. `%2F` stays encoded so that it does not split a path segment.
+   */
+  get path(): string {
+    if (this.#path === undefined) {
+      const raw = this.rawPath;
+      this.#path =
+        raw.includes("%") || raw.includes("/.") ? normalizePath(decodePathSafe(raw)) : raw;
+    }
+    return this.#path;
+  }
+
+  /** The query string without `?` (`"a=1&b=2"`), empty when there is none. */
+  get queryString(): string {
+    const pq = this.rawPathAndQuery;
+    const q = pq.indexOf("?");
+    return q === -1 ? "" : pq.slice(q + 1);
+  }
+
+  /** The parsed query string; repeated keys are kept. */
+  get query(): MultiDictProxy {
+    if (this.#query === undefined) {
+      const qs = this.queryString;
+      this.#query = qs === "" ? new MultiDictProxy() : new MultiDictProxy(new URLSearchParams(qs));
+    }
+    return this.#query;
+  }
+
+  /** The relative URL (path and query), resolved against a dummy origin. */
+  get relUrl(): URL {
+    return new URL(this.rawPathAndQuery, "http://localhost");
+  }
+
+  /** The absolute URL: scheme and host as the client (or a trusted proxy) gave them. */
+  get url(): URL {
+    return (this.#url ??= new URL(this.rawPathAndQuery, `${this.scheme}://${this.host}`));
+  }
+
+  // ---- headers -------------------------------------------------------------------------
+
+  /** The headers, case-insensitive, in the order received, repeated ones kept. */
+  get headers(): CIMultiDictProxy {
+    return (this.#headers ??= CIMultiDictProxy.fromFlat(this.raw.rawHeaders));
+  }
+
+  /** Headers as `[name, value, ...]`, as received. */
+  get rawHeaders(): readonly string[] {
+    return this.raw.rawHeaders;
+  }
+
+  /** Cookies sent in the `Cookie` header. */
+  get cookies(): Readonly<Record<string, string>> {
+    if (this.#cookies === undefined) {
+      const header = this.raw.headers.cookie;
+      const parsed = header ? parseCookie(header) : {};
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(parsed)) if (v !== undefined) out[k] = v;
+      this.#cookies = Object.freeze(out);
+    }
+    return this.#cookies;
+  }
+
+  /** The media type of the body, lower-case; `application/octet-stream` when not given. */
+  get contentType(): string {
+    return this.#parsedContentType().mimetype;
+  }
+
+  /** The `charset` parameter of `Content-Type`, lower-case, when given. */
+  get charset(): string | undefined {
+    return this.#parsedContentType().charset;
+  }
+
+  /** The `Content-Length` header as a number, when given. */
+  get contentLength(): number | undefined {
+    const v = this.raw.headers["content-length"];
+    return v === undefined ? undefined : Number(v);
+  }
+
+  /** Whether the connection will be kept open after this request. */
+  get keepAlive(): boolean {
+    return this.rawResponse.shouldKeepAlive;
+  }
+
+  #parsedContentType(): ContentType {
+    return (this.#contentType ??= parseContentType(this.raw.headers["content-type"]));
+  }
+
+  // ---- connection --------------------------------------------------------------------
+
+  /** The socket of the connection. */
+  get socket(): Socket {
+    return this.raw.socket;
+  }
+
+  /** `"https"` on a TLS connection, else `"http"` (or what a trusted proxy says). */
+  get scheme(): string {
+    if (this.#scheme === undefined) {
+      const own = (this.raw.socket as TLSSocket).encrypted ? "https" : "http";
+      this.#scheme = this.#trusted("proto") ?? own;
+    }
+    return this.#scheme;
+  }
+
+  /** Whether the request came over TLS (`scheme === "https"`). */
+  get secure(): boolean {
+    return this.scheme === "https";
+  }
+
+  /**
+   * The host the client asked for: the `Host` header (or a trusted proxy's forwarded host),
+   * else the local address of the socket.
+   */
+  get host(): string {
+    if (this.#host === undefined) {
+      const own = this.raw.headers.host;
+      this.#host = this.#trusted("host") ?? own ?? hostOf(this.raw.socket);
+    }
+    return this.#host;
+  }
+
+  /**
+   * The client's address: the peer of the socket, or the address a trusted proxy gives in
+   * `Forwarded`/`X-Forwarded-For`.
+   */
+  get remote(): string | null {
+    if (this.#remote === undefined) {
+      this.#remote = this.#trusted("for") ?? this.raw.socket.remoteAddress ?? null;
+    }
+    return this.#remote;
+  }
+
+  /**
+   * The parsed `Forwarded` header (RFC 7239), one element per proxy hop, nearest last. It is
+   * available whether or not proxies are trusted; `host`, `scheme` and `remote` use it only
+   * when the application trusts proxies.
+   */
+  get forwarded(): readonly ForwardedElement[] {
+    return (this.#forwarded ??= parseForwarded(this.headers.getAll("Forwarded")));
+  }
+
+  /** Connection details, after asyncio's `get_extra_info`. */
+  getExtraInfo(name: "peername" | "sockname"): [string, number] | null;
+  getExtraInfo(name: "socket"): Socket;
+  getExtraInfo(name: "peercert"): ReturnType<TLSSocket["getPeerCertificate"]> | null;
+  getExtraInfo(name: "cipher"): ReturnType<TLSSocket["getCipher"]> | null;
+  getExtraInfo(name: ExtraInfoName): unknown {
+    const sock = this.raw.socket;
+    switch (name) {
+      case "peername":
+        return sock.remoteAddress === undefined ? null : [sock.remoteAddress, sock.remotePort];
+      case "sockname":
+        return sock.localAddress === undefined ? null : [sock.localAddress, sock.localPort];
+      case "socket":
+        return sock;
+      case "peercert":
+        return (sock as TLSSocket).encrypted ? (sock as TLSSocket).getPeerCertificate() : null;
+      case "cipher":
+        return (sock as TLSSocket).encrypted ? (sock as TLSSocket).getCipher() : null;
+    }
+  }
+
+  /**
+   * Fires when the client goes away before the response is complete, so a handler can stop
+   * work (pass it to fetch, database calls, timers).
+   */
+  get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      const ac = new AbortController();
+      this.#abort = ac;
+      const res = this.rawResponse;
+      if (res.writableFinished) return ac.signal;
+      if (res.destroyed || this.raw.socket?.destroyed) {
+        ac.abort(new Error("Client disconnected"));
+        return ac.signal;
+      }
+      res.once("close", () => {
+        if (!res.writableFinished) ac.abort(new Error("Client disconnected"));
+      });
+    }
+    return this.#abort.signal;
+  }
+
+  // ---- routing and state ---------------------------------------------------------------
+
+  /** The variable parts of the matched route, percent-decoded. */
+  get matchInfo(): P {
+    return (this.#matchInfo?.params ?? EMPTY_PARAMS) as P;
+  }
+
+  /** The result of routing: route, handler, applications. `null` before routing. */
+  get matchResult(): MatchInfo | null {
+    return this.#matchInfo;
+  }
+
+  /** The application that owns the matched route (a sub-application for its routes). */
+  get app(): Application {
+    if (this.#app === null) throw new Error("request.app is not available before routing");
+    return this.#app;
+  }
+
+  /** @internal */
+  _setMatchInfo(matchInfo: MatchInfo): void {
+    this.#matchInfo = matchInfo;
+    this.#app = matchInfo.currentApp;
+  }
+
+  /** @internal set while middlewares of each application run */
+  _setCurrentApp(app: AnyApplication): void {
+    this.#app = app;
+    this.#clientMaxSize = app.clientMaxSize;
+  }
+
+  /** Stores per-request state (an auth middleware keeps the user for the handler). */
+  set<T>(key: RequestKey<T>, value: T): void {
+    this.#store().set(key as RequestKey<unknown>, value);
+  }
+
+  /**
+   * Reads per-request state; for an `AppKey`, falls back to the application and then its
+   * parents.
+   */
+  get<T>(key: RequestKey<T> | AppKey<T>): T | undefined {
+    if (this.#state?.hasOwn(key as RequestKey<unknown>)) {
+      return this.#state.get(key as RequestKey<unknown>) as T;
+    }
+    if (key instanceof RequestKey) return undefined;
+    return this.#app?.get(key as AppKey<T>);
+  }
+
+  /** Whether `key` is set on the request (or, for an `AppKey`, on the application chain). */
+  has(key: RequestKey<unknown> | AppKey<unknown>): boolean {
+    if (this.#state?.hasOwn(key)) return true;
+    return !(key instanceof RequestKey) && this.#app?.has(key as AppKey<unknown>) === true;
+  }
+
+  #store(): StateStore<RequestKey<unknown> | AppKey<unknown>> {
+    return (this.#state ??= new StateStore());
+  }
+
+  // ---- body ----------------------------------------------------------------------------
+
+  /** Whether the request carries a body (`Content-Length` > 0 or chunked). */
+  get bodyExists(): boolean {
+    const h = this.raw.headers;
+    const len = h["content-length"];
+    return (len !== undefined && len !== "0") || h["transfer-encoding"] !== undefined;
+  }
+
+  /** Whether there is body left to read. */
+  get canReadBody(): boolean {
+    if (!this.bodyExists) return false;
+    return this.#content === undefined ? !this.raw.readableEnded : !this.#content.atEof();
+  }
+
+  /**
+   * The body as a stream, read with backpressure. Reading more than the application's
+   * `clientMaxSize` through `read()`/`text()`/`json()`/`post()` fails with 413; the stream
+   * itself is not limited, so a handler can accept large uploads chunk by chunk.
+   */
+  get content(): StreamReader {
+    if (this.#content === undefined) {
+      this.#content = this.bodyExists ? new StreamReader(this.raw) : StreamReader.empty();
+    }
+    return this.#content;
+  }
+
+  /**
+   * Reads the whole body. A body over `clientMaxSize` fails with `HTTPRequestEntityTooLarge`
+   * (413) as soon as the limit is crossed, without buffering the rest.
+   */
+  async read(): Promise<Buffer> {
+    if (this.#body !== undefined) return this.#body;
+    const max = this.#clientMaxSize;
+    const declared = this.contentLength;
+    if (max > 0 && declared !== undefined && declared > max) {
+      throw new HTTPRequestEntityTooLarge(max, declared);
+    }
+    if (this.#content === undefined && this.bodyExists) {
+      this.#content = new StreamReader(this.raw, {
+        ...(max > 0 ? { maxSize: max } : {}),
+        onTooLarge: (received, limit) => new HTTPRequestEntityTooLarge(limit, received),
+      });
+    }
+    this.#body = await this.content.read();
+    if (max > 0 && this.#body.length > max) {
+      throw new HTTPRequestEntityTooLarge(max, this.#body.length);
+    }
+    return this.#body;
+  }
+
+  /** The body decoded with its charset (UTF-8 when none is given). */
+  async text(): Promise<string> {
+    const body = await this.read();
+    const charset = this.charset ?? "utf-8";
+    if (charset === "utf-8" || charset === "utf8") return body.toString("utf8");
+    try {
+      return new TextDecoder(charset).decode(body);
+    } catch (err) {
+      throw new HTTPBadRequest({ text: `Unsupported charset: ${charset}`, cause: err });
+    }
+  }
+
+  /**
+   * The body parsed as JSON. A malformed body is a 400 `HTTPBadRequest` naming the problem.
+   * @param loads a custom parser, e.g. one with a reviver
+   */
+  async json<T = unknown>(loads: (text: string) => T = JSON.parse): Promise<T> {
+    const text = await this.text();
+    try {
+      return loads(text);
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      throw new HTTPBadRequest({ text: `Malformed JSON body: ${detail}`, cause: err });
+    }
+  }
+
+  /**
+   * The fields of an `application/x-www-form-urlencoded` body. Other content types give an
+   * empty result, as aiohttp does for non-form bodies.
+   */
+  async post(): Promise<MultiDictProxy> {
+    const type = this.contentType;
+    if (this.method === "GET" || this.method === "HEAD") return new MultiDictProxy();
+    if (type === "multipart/form-data") {
+      throw new HTTPBadRequest({
+        text: "multipart/form-data is not supported by request.post() yet; use request.content",
+      });
+    }
+    if (type !== "application/x-www-form-urlencoded") return new MultiDictProxy();
+    const text = await this.text();
+    return new MultiDictProxy(new URLSearchParams(text));
+  }
+
+  /** Reads and discards the rest of the body, so the connection can be reused. */
+  async release(): Promise<void> {
+    if (!this.bodyExists || this.raw.readableEnded) return;
+    if (this.#content === undefined) {
+      this.raw.resume();
+      return;
+    }
+    while ((await this.#content.readany()).length > 0) {
+      // discard
+    }
+  }
+
+  /**
+   * A copy with some parts replaced; the body is shared. Middlewares use it to rewrite a
+   * request before passing it on.
+   */
+  clone(options: CloneOptions = {}): Request<P> {
+    const copy = new Request<P>(this.raw, this.rawResponse, this.#ctx);
+    copy.#matchInfo = this.#matchInfo;
+    copy.#app = this.#app;
+    copy.#state = this.#state;
+    copy.#content = this.#content;
+    copy.#body = this.#body;
+    copy.#abort = this.#abort;
+    copy.#clientMaxSize = this.#clientMaxSize;
+    copy.#method = options.method?.toUpperCase() ?? this.method;
+    if (options.relUrl !== undefined) {
+      const rel = options.relUrl;
+      copy.#rawPathAndQuery = typeof rel === "string" ? rel : `${rel.pathname}${rel.search}`;
+      if (!copy.#rawPathAndQuery.startsWith("/")) {
+        throw new TypeError(`relUrl must be a path starting with "/": ${copy.#rawPathAndQuery}`);
+      }
+    } else {
+      copy.#rawPathAndQuery = this.rawPathAndQuery;
+    }
+    copy.#headers =
+      options.headers === undefined
+        ? this.headers
+        : options.headers instanceof CIMultiDictProxy
+          ? options.headers
+          : new CIMultiDictProxy(options.headers);
+    if (options.host !== undefined) copy.#host = options.host;
+    if (options.scheme !== undefined) copy.#scheme = options.scheme;
+    if (options.remote !== undefined) copy.#remote = options.remote;
+    return copy;
+  }
+
+  /** @internal the body stream, if the handler started reading it */
+  get _content(): StreamReader | undefined {
+    return this.#content;
+  }
+
+  /** @internal */
+  get _ctx(): RequestContext {
+    return this.#ctx;
+  }
+
+  toString(): string {
+    return `<Request ${this.method} ${this.path}>`;
+  }
+
+  // ---- trusted proxies ---------------------------------------------------------------
+
+  /**
+   * What the outermost trusted proxy says about `field`, or undefined. `trustProxy: true`
+   * believes every hop, a number believes that many hops counted from the socket's peer, a
+   * function is asked about each hop's address in turn, nearest first.
+   */
+  #trusted(field: "for" | "host" | "proto"): string | undefined {
+    const trust = this.#ctx.trustProxy;
+    if (trust === false) return undefined;
+    const h = this.raw.headers;
+    const fwd = this.forwarded;
+    const useForwarded = fwd.length > 0;
+    const forList = useForwarded
+      ? fwd.map((el) => (el.for === undefined ? "" : stripPort(el.for)))
+      : splitList(h["x-forwarded-for"]);
+    const depth = this.#trustedDepth(trust, forList);
+    if (depth === 0) return undefined;
+    if (useForwarded) {
+      for (let i = Math.max(0, fwd.length - depth); i < fwd.length; i++) {
+        const v = (fwd[i] as ForwardedElement)[field];
+        if (v !== undefined && v !== "") return field === "for" ? stripPort(v) : v;
+      }
+      return undefined;
+    }
+    const list =
+      field === "for"
+        ? forList
+        : splitList(field === "host" ? h["x-forwarded-host"] : h["x-forwarded-proto"]);
+    if (list.length === 0) return undefined;
+    return list[Math.max(0, list.length - depth)];
+  }
+
+  #trustedDepth(trust: TrustProxy, forList: readonly string[]): number {
+    if (trust === true) return Number.POSITIVE_INFINITY;
+    if (typeof trust === "number") return trust;
+    if (typeof trust !== "function") return 0;
+    let depth = 0;
+    let addr = this.raw.socket.remoteAddress ?? "";
+    while (depth <= forList.length && trust(addr, depth)) {
+      depth++;
+      addr = forList[forList.length - depth] ?? "";
+    }
+    return depth;
+  }
+}
+
+function splitList(header: string | string[] | undefined): string[] {
+  if (header === undefined) return [];
+  const joined = Array.isArray(header) ? header.join(",") : header;
+  return joined
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+function hostOf(sock: Socket): string {
+  const addr = sock.localAddress ?? "localhost";
+  const host = addr.includes(":") ? `[${addr}]` : addr;
+  return sock.localPort ? `${host}:${sock.localPort}` : host;
+}
+
+function stripPort(value: string): string {
+  if (value.startsWith("[")) {
+    const end = value.indexOf("]");
+    return end === -1 ? value : value.slice(1, end);
+  }
+  const colon = value.indexOf(":");
+  return colon !== -1 && value.indexOf(":", colon + 1) === -1 ? value.slice(0, colon) : value;
+}
+
+/** Parses `Forwarded` header values (RFC 7239 section 4) into one object per hop. */
+export function parseForwarded(values: readonly string[]): ForwardedElement[] {
+  const out: ForwardedElement[] = [];
+  for (const value of values) {
+    for (const element of splitOutsideQuotes(value, ",")) {
+      const pairs: Record<string, string> = {};
+      for (const pair of splitOutsideQuotes(element, ";")) {
+        const eq = pair.indexOf("=");
+        if (eq <= 0) continue;
+        const name = pair.slice(0, eq).trim().toLowerCase();
+        let v = pair.slice(eq + 1).trim();
+        if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) {
+          v = v.slice(1, -1).replace(/\\(.)/g, "$1");
+        }
+        if (!(name in pairs)) pairs[name] = v;
+      }
+      out.push(Object.freeze(pairs));
+    }
+  }
+  return out;
+}
+
+function splitOutsideQuotes(text: string, sep: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "\\" && quoted) i++;
+    else if (ch === '"') quoted = !quoted;
+    else if (ch === sep && !quoted) {
+      parts.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start).trim());
+  return parts.filter((p) => p !== "");
+}

@@ -1,0 +1,597 @@
+// Responses (aiohttp's StreamResponse, Response, json_response): headers stay mutable until
+// `prepare()` sends them; a StreamResponse then writes its body in pieces, a Response at once.
+
+import { once } from "node:events";
+import type { ServerResponse } from "node:http";
+import type { Transform } from "node:stream";
+import { createBrotliCompress, createDeflate, createGzip, constants as zc } from "node:zlib";
+import { type SerializeOptions, serialize as serializeCookie } from "cookie";
+import { formatContentType, parseContentType } from "../http/content-type.js";
+import { CIMultiDict, CIMultiDictProxy, type MultiDictInit } from "../http/multidict.js";
+import { VERSION } from "../version.js";
+import { type ResponseKey, StateStore } from "./keys.js";
+import type { Request } from "./request.js";
+import { STATUS_REASONS } from "./status.js";
+
+/** Sent in the `Server` header unless a response sets its own. */
+export const SERVER_SOFTWARE = `aiohttp-ts/${VERSION}`;
+
+/** Options of `StreamResponse`. */
+export interface StreamResponseOptions {
+  /** @default 200 */
+  status?: number;
+  /** @default the standard reason phrase of `status` */
+  reason?: string;
+  headers?: MultiDictInit | CIMultiDict;
+}
+
+/** Options of `response.setCookie`. */
+export interface CookieOptions {
+  expires?: Date;
+  domain?: string;
+  /** Seconds, as in the Set-Cookie attribute. */
+  maxAge?: number;
+  /** @default "/" */
+  path?: string;
+  secure?: boolean;
+  httpOnly?: boolean;
+  sameSite?: "Strict" | "Lax" | "None" | "strict" | "lax" | "none" | boolean;
+  partitioned?: boolean;
+  priority?: "low" | "medium" | "high";
+}
+
+/** Compression codings `enableCompression` can apply. */
+export type ContentCoding = "gzip" | "deflate" | "br";
+
+/** Thrown when writing to a response whose client has gone away. */
+export class ClientDisconnectedError extends Error {
+  override readonly name = "ClientDisconnectedError";
+  readonly code = "AIOHTTP_CLIENT_DISCONNECTED";
+  constructor(cause?: unknown) {
+    super("Cannot write to closing transport: the client has disconnected", { cause });
+  }
+}
+
+/** Thrown when a header name or value would corrupt the response (CR, LF, NUL...). */
+export class InvalidHeaderError extends TypeError {
+  override readonly name = "InvalidHeaderError";
+  readonly code = "AIOHTTP_INVALID_HEADER";
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// RFC 9110 5.5: field values are visible characters, spaces and tabs; obs-text allowed.
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** A response whose body is written in pieces after `prepare()`. */
+export class StreamResponse {
+  #status: number;
+  #reason: string | undefined;
+  #headers: CIMultiDict;
+  #cookies: Map<string, string> | undefined;
+  #state: StateStore<ResponseKey<unknown>> | undefined;
+  #keepAlive: boolean | undefined;
+  #chunked = false;
+  #compression: ContentCoding | "auto" | null = null;
+  #encoder: Transform | null = null;
+  #prepared: Promise<void> | null = null;
+  #res: ServerResponse | null = null;
+  #eof = false;
+  #bodyLength = 0;
+  #req: Request | null = null;
+
+  constructor(options: StreamResponseOptions = {}) {
+    this.#status = checkStatus(options.status ?? 200);
+    this.#reason = options.reason;
+    this.#headers = new CIMultiDict(options.headers);
+  }
+
+  // ---- status and headers --------------------------------------------------------------
+
+  /** The status code. */
+  get status(): number {
+    return this.#status;
+  }
+
+  /** The reason phrase. */
+  get reason(): string {
+    return this.#reason ?? STATUS_REASONS[this.#status] ?? "Unknown";
+  }
+
+  /** Changes the status (and reason) before the response is prepared. */
+  setStatus(status: number, reason?: string): void {
+    this.#assertNotPrepared("change the status");
+    this.#status = checkStatus(status);
+    this.#reason = reason;
+  }
+
+  /**
+   * The headers: a mutable `CIMultiDict` until the response is prepared (so a middleware can
+   * add headers after the handler ran), a read-only copy afterwards.
+   */
+  get headers(): CIMultiDict | CIMultiDictProxy {
+    return this.#prepared === null ? this.#headers : new CIMultiDictProxy(this.#headers);
+  }
+
+  /** The media type, `application/octet-stream` when none is set. */
+  get contentType(): string {
+    return parseContentType(this.#headers.get("Content-Type")).mimetype;
+  }
+
+  set contentType(value: string) {
+    this.#assertNotPrepared("change the content type");
+    this.#headers.set("Content-Type", formatContentType(value, this.charset));
+  }
+
+  /** The charset of Content-Type, when set. */
+  get charset(): string | undefined {
+    return parseContentType(this.#headers.get("Content-Type")).charset;
+  }
+
+  set charset(value: string | undefined) {
+    this.#assertNotPrepared("change the charset");
+    const type = this.#headers.has("Content-Type") ? this.contentType : "application/octet-stream";
+    this.#headers.set("Content-Type", formatContentType(type, value));
+  }
+
+  /** The Content-Length header as a number, when set. */
+  get contentLength(): number | undefined {
+    const v = this.#headers.get("Content-Length");
+    return v === undefined ? undefined : Number(v);
+  }
+
+  set contentLength(value: number | undefined) {
+    this.#assertNotPrepared("change the content length");
+    if (value === undefined) this.#headers.delete("Content-Length");
+    else {
+      if (!Number.isSafeInteger(value) || value < 0)
+        throw new RangeError(`Invalid Content-Length ${value}`);
+      this.#headers.set("Content-Length", String(value));
+    }
+  }
+
+  /** Sends the body with chunked transfer encoding (the default when no length is known). */
+  enableChunkedEncoding(): void {
+    this.#assertNotPrepared("enable chunked encoding");
+    this.#chunked = true;
+  }
+
+  /** Whether chunked encoding was requested. */
+  get chunked(): boolean {
+    return this.#chunked;
+  }
+
+  /**
+   * Compresses the body. Without a coding, picks the best one the client accepts
+   * (`br`, then `gzip`, then `deflate`); nothing is compressed when it accepts none.
+   */
+  enableCompression(coding?: ContentCoding): void {
+    this.#assertNotPrepared("enable compression");
+    this.#compression = coding ?? "auto";
+  }
+
+  /** Whether compression was enabled. */
+  get compression(): boolean {
+    return this.#compression !== null;
+  }
+
+  // ---- cookies -------------------------------------------------------------------------
+
+  /** Adds a `Set-Cookie` header; setting the same name again replaces it. */
+  setCookie(name: string, value: string, options: CookieOptions = {}): void {
+    this.#assertNotPrepared("set a cookie");
+    const opts: SerializeOptions = { path: options.path ?? "/" };
+    if (options.expires !== undefined) opts.expires = options.expires;
+    if (options.domain !== undefined) opts.domain = options.domain;
+    if (options.maxAge !== undefined) opts.maxAge = options.maxAge;
+    if (options.secure !== undefined) opts.secure = options.secure;
+    if (options.httpOnly !== undefined) opts.httpOnly = options.httpOnly;
+    if (options.sameSite !== undefined) {
+      opts.sameSite =
+        typeof options.sameSite === "string"
+          ? (options.sameSite.toLowerCase() as "lax" | "strict" | "none")
+          : options.sameSite;
+    }
+    if (options.partitioned !== undefined) opts.partitioned = options.partitioned;
+    if (options.priority !== undefined) opts.priority = options.priority;
+    let text: string;
+    try {
+      text = serializeCookie(name, value, opts);
+    } catch (err) {
+      throw new InvalidHeaderError(
+        `Invalid cookie ${JSON.stringify(name)}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    (this.#cookies ??= new Map()).set(name, text);
+  }
+
+  /** Tells the client to delete a cookie (an expired `Set-Cookie`). */
+  delCookie(
+    name: string,
+    options: Pick<CookieOptions, "domain" | "path" | "secure" | "httpOnly" | "sameSite"> = {},
+  ): void {
+    this.setCookie(name, "", { ...options, maxAge: 0, expires: new Date(0) });
+  }
+
+  /** The `Set-Cookie` values to be sent, by cookie name. */
+  get cookies(): ReadonlyMap<string, string> {
+    return this.#cookies ?? new Map();
+  }
+
+  // ---- connection ----------------------------------------------------------------------
+
+  /** Whether the connection stays open after this response (`undefined`: the server decides). */
+  get keepAlive(): boolean | undefined {
+    return this.#keepAlive;
+  }
+
+  /** Closes the connection after this response. */
+  forceClose(): void {
+    this.#keepAlive = false;
+  }
+
+  // ---- state ---------------------------------------------------------------------------
+
+  /** Stores per-response state. */
+  set<T>(key: ResponseKey<T>, value: T): void {
+    (this.#state ??= new StateStore()).set(key as ResponseKey<unknown>, value);
+  }
+
+  /** Reads per-response state. */
+  get<T>(key: ResponseKey<T>): T | undefined {
+    return this.#state?.get(key as ResponseKey<unknown>) as T | undefined;
+  }
+
+  has(key: ResponseKey<unknown>): boolean {
+    return this.#state?.has(key) === true;
+  }
+
+  // ---- sending -------------------------------------------------------------------------
+
+  /** Whether `prepare()` has been called. */
+  get prepared(): boolean {
+    return this.#prepared !== null;
+  }
+
+  /** Bytes of body written so far (before compression). */
+  get bodyLength(): number {
+    return this.#bodyLength;
+  }
+
+  /**
+   * Sends the status line and headers. Runs the applications' `onResponsePrepare` signals
+   * first, so they can still change headers. Calling it again does nothing.
+   */
+  prepare(request: Request): Promise<void> {
+    if (this.#prepared === null) this.#prepared = this.#prepare(request);
+    return this.#prepared;
+  }
+
+  async #prepare(request: Request): Promise<void> {
+    this.#req = request;
+    const apps = request.matchResult?.apps;
+    if (apps !== undefined) {
+      for (const app of apps) {
+        for (const fn of app.onResponsePrepare) await fn(request, this);
+      }
+    }
+    this._writeHead(request, null);
+  }
+
+  /**
+   * @internal sends the head; `bodyLength` is the length of a body about to be sent whole,
+   * `null` when it will be streamed
+   */
+  _writeHead(request: Request, bodyLength: number | null): void {
+    const res = request.rawResponse;
+    this.#req = request;
+    this.#res = res;
+    this.#prepared ??= Promise.resolve();
+    const h = this.#headers;
+    const status = this.#status;
+    const noBody = status < 200 || status === 204 || status === 304;
+
+    const coding =
+      this.#compression === null || noBody ? null : pickCoding(this.#compression, request);
+    if (coding !== null) {
+      h.set("Content-Encoding", coding);
+      h.delete("Content-Length");
+      appendVary(h);
+    } else if (noBody) {
+      h.delete("Content-Length");
+      h.delete("Transfer-Encoding");
+    } else if (bodyLength !== null && !this.#chunked) {
+      h.set("Content-Length", String(bodyLength));
+    }
+    if (this.#chunked && !noBody) h.delete("Content-Length");
+
+    const flat: string[] = [];
+    for (const [name, value] of h) {
+      if (!HEADER_NAME.test(name))
+        throw new InvalidHeaderError(`Invalid header name ${JSON.stringify(name)}`);
+      if (BAD_VALUE.test(value)) {
+        throw new InvalidHeaderError(
+          `Invalid character in the value of header ${JSON.stringify(name)}`,
+        );
+      }
+      flat.push(name, value);
+    }
+    if (!h.has("Server")) flat.push("Server", SERVER_SOFTWARE);
+    if (this.#cookies !== undefined) {
+      for (const cookie of this.#cookies.values()) flat.push("Set-Cookie", cookie);
+    }
+    if (this.#keepAlive === false) res.shouldKeepAlive = false;
+    res.writeHead(status, this.reason, flat);
+
+    if (coding !== null && request.method !== "HEAD") {
+      const encoder = createEncoder(coding);
+      encoder.pipe(res);
+      this.#encoder = encoder;
+    }
+  }
+
+  /** The writable the body goes to: the compressor when compressing, else the socket. */
+  #sink(): NodeJS.WritableStream & { writableNeedDrain?: boolean } {
+    if (this.#res === null)
+      throw new Error("Response is not prepared: call prepare(request) first");
+    return this.#encoder ?? this.#res;
+  }
+
+  /**
+   * Writes a piece of the body. Resolves when the data is handed to the socket, waiting while
+   * the socket's buffer is full, so a fast producer cannot grow memory without bound.
+   */
+  async write(chunk: string | Uint8Array): Promise<void> {
+    if (this.#eof) throw new Error("Cannot write after writeEof()");
+    const res = this.#res;
+    if (res === null) throw new Error("Response is not prepared: call prepare(request) first");
+    if (res.destroyed) throw new ClientDisconnectedError();
+    const data = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+    this.#bodyLength += data.length;
+    const sink = this.#sink();
+    if (!sink.write(data)) await drained(sink, res);
+  }
+
+  /** Flushes what compression holds back, so the client sees it now (for server-sent events). */
+  async drain(): Promise<void> {
+    const enc = this.#encoder as (Transform & { flush?: (cb: () => void) => void }) | null;
+    if (enc?.flush) await new Promise<void>((resolve) => enc.flush?.(resolve));
+  }
+
+  /** Ends the body, optionally with a last piece. Resolves when everything is flushed. */
+  async writeEof(data?: string | Uint8Array): Promise<void> {
+    if (this.#eof) return;
+    if (this.#res === null)
+      throw new Error("Response is not prepared: call prepare(request) first");
+    this.#eof = true;
+    const res = this.#res;
+    const sink = this.#sink();
+    if (data !== undefined && data.length > 0) {
+      this.#bodyLength += typeof data === "string" ? Buffer.byteLength(data) : data.length;
+    }
+    if (res.destroyed) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        res.off("close", done);
+        resolve();
+      };
+      res.once("close", done);
+      if (data !== undefined && data.length > 0) sink.end(data, done);
+      else sink.end(done);
+    });
+  }
+
+  /** Whether `writeEof()` was called. */
+  get eof(): boolean {
+    return this.#eof;
+  }
+
+  /** @internal called by the server once the handler returned this response */
+  async _finish(request: Request): Promise<void> {
+    if (this.#prepared === null) await this.prepare(request);
+    else await this.#prepared;
+    if (!this.#eof) await this.writeEof();
+  }
+
+  #assertNotPrepared(what: string): void {
+    if (this.#prepared !== null)
+      throw new Error(`Cannot ${what}: the response is already prepared`);
+  }
+
+  /** @internal */
+  get _request(): Request | null {
+    return this.#req;
+  }
+
+  toString(): string {
+    const state = this.#eof ? "eof" : this.#prepared !== null ? "prepared" : "not prepared";
+    return `<${this.constructor.name} ${this.status} ${this.reason} ${state}>`;
+  }
+}
+
+/** Options of `Response`. */
+export interface ResponseOptions extends StreamResponseOptions {
+  /** Raw body. A string is sent as UTF-8. */
+  body?: string | Uint8Array | null;
+  /** Text body; sets `text/plain; charset=utf-8` unless `contentType` says otherwise. */
+  text?: string | null;
+  contentType?: string;
+  charset?: string;
+}
+
+/** A response with the whole body in memory, sent with a `Content-Length`. */
+export class Response extends StreamResponse {
+  #body: Uint8Array | string | null = null;
+
+  constructor(options: ResponseOptions = {}) {
+    super(options);
+    const { body, text, contentType, charset } = options;
+    if (body != null && text != null) throw new TypeError("Response takes body or text, not both");
+    const headers = this.headers as CIMultiDict;
+    if (text != null) {
+      if (typeof text !== "string")
+        throw new TypeError(`text must be a string, got ${typeof text}`);
+      if (contentType?.includes("charset"))
+        throw new TypeError("charset must be given apart from contentType");
+      const cs = charset ?? "utf-8";
+      headers.set("Content-Type", formatContentType(contentType ?? "text/plain", cs));
+      this.#body = cs === "utf-8" || cs === "utf8" ? text : encodeText(text, cs);
+    } else {
+      if (contentType !== undefined) {
+        headers.set("Content-Type", formatContentType(contentType, charset));
+      } else if (charset !== undefined) {
+        headers.set("Content-Type", formatContentType("application/octet-stream", charset));
+      } else if (body != null && !headers.has("Content-Type")) {
+        headers.set("Content-Type", "application/octet-stream");
+      }
+      this.#body = body ?? null;
+    }
+  }
+
+  /** The body as bytes, or `null`. */
+  get body(): Buffer | null {
+    const b = this.#body;
+    if (b === null) return null;
+    return typeof b === "string"
+      ? Buffer.from(b, "utf8")
+      : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  }
+
+  set body(value: string | Uint8Array | null) {
+    if (this.prepared) throw new Error("Cannot change the body: the response is already prepared");
+    this.#body = value;
+  }
+
+  /** The body decoded with the response's charset. */
+  get text(): string | null {
+    const b = this.#body;
+    if (b === null) return null;
+    if (typeof b === "string") return b;
+    return new TextDecoder(this.charset ?? "utf-8").decode(b);
+  }
+
+  set text(value: string) {
+    if (this.prepared) throw new Error("Cannot change the body: the response is already prepared");
+    const headers = this.headers as CIMultiDict;
+    if (!headers.has("Content-Type")) headers.set("Content-Type", "text/plain; charset=utf-8");
+    this.#body = value;
+  }
+
+  override async _finish(request: Request): Promise<void> {
+    if (this.prepared) {
+      await super._finish(request);
+      return;
+    }
+    // Fast path: with no prepare hooks and no compression, head and body go out in one write.
+    const apps = request.matchResult?.apps;
+    if (apps?.some((app) => app.onResponsePrepare.length > 0)) {
+      await this.prepare(request);
+    } else if (!this.compression) {
+      const b = this.#body;
+      const len = b === null ? 0 : typeof b === "string" ? Buffer.byteLength(b) : b.byteLength;
+      this._writeHead(request, len);
+      if (b === null || len === 0) request.rawResponse.end();
+      else request.rawResponse.end(b);
+      return;
+    }
+    if (!this.prepared) this._writeHead(request, this.#bodyLengthForHead());
+    const b = this.#body;
+    await this.writeEof(b === null ? undefined : b);
+  }
+
+  #bodyLengthForHead(): number {
+    const b = this.#body;
+    return b === null ? 0 : typeof b === "string" ? Buffer.byteLength(b) : b.byteLength;
+  }
+
+  override async prepare(request: Request): Promise<void> {
+    await super.prepare(request);
+  }
+
+  override _writeHead(request: Request, bodyLength: number | null): void {
+    super._writeHead(request, bodyLength ?? this.#bodyLengthForHead());
+  }
+}
+
+/** Options of `jsonResponse`. */
+export interface JsonResponseOptions extends StreamResponseOptions {
+  /** @default "application/json" */
+  contentType?: string;
+  /** Serializer; @default JSON.stringify */
+  dumps?: (data: unknown) => string;
+}
+
+/** A `Response` with a JSON body (aiohttp's `json_response`). */
+export function jsonResponse(data: unknown, options: JsonResponseOptions = {}): Response {
+  const { dumps = JSON.stringify, contentType = "application/json", ...rest } = options;
+  const text = dumps(data);
+  if (typeof text !== "string")
+    throw new TypeError("jsonResponse: the data cannot be serialized to JSON");
+  return new Response({ ...rest, text, contentType });
+}
+
+function checkStatus(status: number): number {
+  if (!Number.isInteger(status) || status < 100 || status > 999) {
+    throw new RangeError(`Invalid HTTP status code ${status}`);
+  }
+  return status;
+}
+
+function encodeText(text: string, charset: string): Uint8Array {
+  const cs = charset.toLowerCase();
+  if (cs === "latin1" || cs === "iso-8859-1" || cs === "ascii" || cs === "us-ascii") {
+    return Buffer.from(text, "latin1");
+  }
+  if (cs === "utf-16le" || cs === "utf16le") return Buffer.from(text, "utf16le");
+  throw new TypeError(
+    `Cannot encode text as ${charset}; pass body bytes with that charset instead`,
+  );
+}
+
+function pickCoding(choice: ContentCoding | "auto", request: Request): ContentCoding | null {
+  const accept = (request.headers.get("Accept-Encoding") ?? "").toLowerCase();
+  const accepted = new Set<string>();
+  for (const part of accept.split(",")) {
+    const [name, ...params] = part.trim().split(";");
+    if (!name) continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    if (q !== undefined && Number(q.slice(2)) === 0) continue;
+    accepted.add(name.trim());
+  }
+  if (choice !== "auto") return choice;
+  for (const coding of ["br", "gzip", "deflate"] as const) {
+    if (accepted.has(coding) || accepted.has("*")) return coding;
+  }
+  return null;
+}
+
+function createEncoder(coding: ContentCoding): Transform {
+  if (coding === "br") {
+    return createBrotliCompress({ params: { [zc.BROTLI_PARAM_QUALITY]: 4 } });
+  }
+  return coding === "gzip" ? createGzip() : createDeflate();
+}
+
+function appendVary(h: CIMultiDict): void {
+  const vary = h.get("Vary");
+  if (vary === undefined) h.set("Vary", "Accept-Encoding");
+  else if (!vary.toLowerCase().includes("accept-encoding"))
+    h.set("Vary", `${vary}, Accept-Encoding`);
+}
+
+async function drained(sink: NodeJS.WritableStream, res: ServerResponse): Promise<void> {
+  if (res.destroyed) throw new ClientDisconnectedError();
+  const ac = new AbortController();
+  try {
+    await Promise.race([
+      once(sink as NodeJS.EventEmitter, "drain", { signal: ac.signal }),
+      once(res, "close", { signal: ac.signal }).then(() => {
+        throw new ClientDisconnectedError();
+      }),
+    ]);
+  } finally {
+    ac.abort();
+  }
+}

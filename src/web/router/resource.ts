@@ -1,0 +1,491 @@
+// Resources: a path pattern with the routes (one per method) registered on it. Plain paths
+// compare as strings, variable paths through one compiled regular expression each, and
+// sub-applications by prefix or by Host.
+
+import type { AnyApplication } from "../application.js";
+import { HTTPMethodNotAllowed, HTTPNotFound } from "../exceptions.js";
+import type { Request } from "../request.js";
+import { MatchInfo } from "./match-info.js";
+import { type ExpectHandler, type Handler, Route } from "./route.js";
+import { decodeValue, encodePath, encodeSegment } from "./url-path.js";
+import type { ViewClass } from "./view.js";
+
+/** A path built by `urlFor`: `toString()` is the path, `withQuery` adds a query. */
+export class URLBuilder {
+  constructor(
+    readonly path: string,
+    readonly query: URLSearchParams = new URLSearchParams(),
+  ) {}
+
+  /** A copy with the query replaced. */
+  withQuery(
+    query: Record<string, string | number | boolean> | Iterable<readonly [string, string]> | string,
+  ): URLBuilder {
+    return new URLBuilder(this.path, toSearchParams(query));
+  }
+
+  /** A copy with pairs appended to the query. */
+  extendQuery(
+    query: Record<string, string | number | boolean> | Iterable<readonly [string, string]>,
+  ): URLBuilder {
+    const merged = new URLSearchParams(this.query);
+    for (const [k, v] of toSearchParams(query)) merged.append(k, v);
+    return new URLBuilder(this.path, merged);
+  }
+
+  toString(): string {
+    const q = this.query.toString();
+    return q === "" ? this.path : `${this.path}?${q}`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+}
+
+function toSearchParams(
+  query: Record<string, string | number | boolean> | Iterable<readonly [string, string]> | string,
+): URLSearchParams {
+  if (typeof query === "string") return new URLSearchParams(query);
+  if (Symbol.iterator in query)
+    return new URLSearchParams(Array.from(query, ([k, v]) => [k, v] as [string, string]));
+  return new URLSearchParams(
+    Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]),
+  );
+}
+
+/** Options of `urlFor`. */
+export interface UrlForOptions {
+  query?: Record<string, string | number | boolean> | Iterable<readonly [string, string]> | string;
+}
+
+/**
+ * The outcome of asking one resource about a request: a match, the set of methods it would
+ * allow (the path matched, the method did not), or `null` (the path did not match).
+ */
+export type ResourceResolution = MatchInfo | ReadonlySet<string> | null;
+
+/** Base of every resource kind. */
+export abstract class Resource {
+  /** Name given at registration, for `router.named(name)`. */
+  readonly name: string | null;
+  /** Registration order, used to keep the first-registered-wins rule. */
+  index = -1;
+  protected readonly _routes = new Map<string, Route>();
+  #any: Route | undefined;
+
+  constructor(name: string | null = null) {
+    this.name = name;
+  }
+
+  /** The template as registered (`/users/{id}`), prefix included. */
+  abstract get canonical(): string;
+
+  /** The first path segment when it is literal, for the router's index; `null` otherwise. */
+  abstract get firstSegment(): string | null;
+
+  /** Matches the request. */
+  abstract resolve(request: Request, path: string, method: string): ResourceResolution;
+
+  /** Builds the URL of this resource from variable values. */
+  abstract urlFor(
+    params?: Readonly<Record<string, string | number>>,
+    options?: UrlForOptions,
+  ): URLBuilder;
+
+  /** @internal moves the resource under a sub-application's prefix */
+  abstract addPrefix(prefix: string): void;
+
+  /** Whether a route pattern is the same as this one (routes on the same path merge). */
+  rawMatch(path: string): boolean {
+    return this.canonical === path;
+  }
+
+  /** Adds a route for `method` (`"*"` for any). Registering a method twice is an error. */
+  addRoute(
+    method: string,
+    handler: Handler | ViewClass,
+    options: { expectHandler?: ExpectHandler } = {},
+  ): Route {
+    const m = method.toUpperCase();
+    if (m !== "*" && !/^[!#$%&'*+.^_`|~0-9A-Z-]+$/.test(m)) {
+      throw new TypeError(`Invalid HTTP method: ${JSON.stringify(method)}`);
+    }
+    if (this._routes.has(m) || (m === "*" && this.#any !== undefined)) {
+      throw new Error(
+        `Added route will never be executed, method ${m} is already registered for ${this.canonical}`,
+      );
+    }
+    const route = new Route(m, handler, this, options.expectHandler);
+    if (m === "*") this.#any = route;
+    else this._routes.set(m, route);
+    return route;
+  }
+
+  /** The routes of this resource, in registration order ("*" last). */
+  get routes(): Route[] {
+    const out = [...this._routes.values()];
+    if (this.#any !== undefined) out.push(this.#any);
+    return out;
+  }
+
+  /** The route serving `method`, if any. */
+  routeFor(method: string): Route | undefined {
+    return this._routes.get(method) ?? this.#any;
+  }
+
+  /** Methods served, upper-case. */
+  get allowedMethods(): ReadonlySet<string> {
+    const set = new Set(this._routes.keys());
+    if (this.#any !== undefined) set.add("*");
+    return set;
+  }
+
+  /** Route lookup after the path matched: a match or the allowed methods. */
+  protected _resolveMethod(
+    method: string,
+    params: Readonly<Record<string, string>>,
+  ): MatchInfo | ReadonlySet<string> {
+    const route = this._routes.get(method) ?? this.#any;
+    return route === undefined ? this.allowedMethods : new MatchInfo(params, route);
+  }
+
+  toString(): string {
+    const name = this.name === null ? "" : ` '${this.name}'`;
+    return `<${this.constructor.name}${name} ${this.canonical}>`;
+  }
+}
+
+const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
+
+function firstLiteralSegment(path: string): string | null {
+  const end = path.indexOf("/", 1);
+  const seg = end === -1 ? path.slice(1) : path.slice(1, end);
+  return seg.includes("{") ? null : seg;
+}
+
+function checkPath(path: string): void {
+  if (path !== "" && !path.startsWith("/")) {
+    throw new TypeError(`Route path should start with "/": ${JSON.stringify(path)}`);
+  }
+}
+
+/** A path without variables: `/about`. */
+export class PlainResource extends Resource {
+  #path: string;
+
+  constructor(path: string, name: string | null = null) {
+    super(name);
+    checkPath(path);
+    this.#path = path;
+  }
+
+  get canonical(): string {
+    return this.#path;
+  }
+
+  get firstSegment(): string | null {
+    return firstLiteralSegment(this.#path);
+  }
+
+  resolve(_request: Request, path: string, method: string): ResourceResolution {
+    return path === this.#path ? this._resolveMethod(method, EMPTY) : null;
+  }
+
+  /** @internal the router's O(1) path */
+  resolvePlain(method: string): ResourceResolution {
+    return this._resolveMethod(method, EMPTY);
+  }
+
+  urlFor(
+    _params?: Readonly<Record<string, string | number>>,
+    options: UrlForOptions = {},
+  ): URLBuilder {
+    const url = new URLBuilder(encodePath(this.#path));
+    return options.query === undefined ? url : url.withQuery(options.query);
+  }
+
+  addPrefix(prefix: string): void {
+    this.#path = prefix + this.#path;
+  }
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Parses a template into literal text and variables; throws on a malformed one. */
+/** A variable of a route template; `slashes` when its regex can match across segments. */
+interface TemplateVar {
+  name: string;
+  regex: string | null;
+  slashes: boolean;
+}
+
+function parseTemplate(path: string): Array<string | TemplateVar> {
+  const parts: Array<string | TemplateVar> = [];
+  let i = 0;
+  let literal = "";
+  while (i < path.length) {
+    const ch = path[i] as string;
+    if (ch === "}") throw new TypeError(`Bad pattern segment in ${JSON.stringify(path)}`);
+    if (ch !== "{") {
+      literal += ch;
+      i++;
+      continue;
+    }
+    // Find the matching brace, allowing balanced braces inside a regex (`{id:\d{2}}`).
+    let depth = 1;
+    let j = i + 1;
+    while (j < path.length && depth > 0) {
+      if (path[j] === "\\") j++;
+      else if (path[j] === "{") depth++;
+      else if (path[j] === "}") depth--;
+      j++;
+    }
+    if (depth !== 0) throw new TypeError(`Unbalanced braces in route ${JSON.stringify(path)}`);
+    const inner = path.slice(i + 1, j - 1);
+    const colon = inner.indexOf(":");
+    const name = colon === -1 ? inner : inner.slice(0, colon);
+    const regex = colon === -1 ? null : inner.slice(colon + 1);
+    if (!IDENT.test(name)) {
+      throw new TypeError(
+        `Bad variable name ${JSON.stringify(name)} in route ${JSON.stringify(path)}`,
+      );
+    }
+    if (regex === "") throw new TypeError(`Empty regex for {${name}} in ${JSON.stringify(path)}`);
+    if (parts.some((p) => typeof p !== "string" && p.name === name)) {
+      throw new TypeError(`Duplicate variable {${name}} in route ${JSON.stringify(path)}`);
+    }
+    if (literal) parts.push(literal);
+    literal = "";
+    let slashes = false;
+    if (regex !== null) {
+      try {
+        slashes = new RegExp(`^(?:${regex})$`).test("a/b");
+      } catch (err) {
+        throw new TypeError(`Bad regular expression in route ${JSON.stringify(path)}`, {
+          cause: err,
+        });
+      }
+    }
+    parts.push({ name, regex, slashes });
+    i = j;
+  }
+  if (literal) parts.push(literal);
+  return parts;
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+/** A path with variables: `/users/{id}`, `/users/{id:\d+}`, `/files/{path:.*}`. */
+export class DynamicResource extends Resource {
+  #template: string;
+  #parts: Array<string | TemplateVar>;
+  #pattern: RegExp;
+  #names: string[];
+
+  constructor(path: string, name: string | null = null) {
+    super(name);
+    checkPath(path);
+    this.#template = path;
+    this.#parts = parseTemplate(path);
+    this.#names = [];
+    this.#pattern = this.#compile();
+  }
+
+  #compile(): RegExp {
+    this.#names = [];
+    let source = "^";
+    for (const part of this.#parts) {
+      if (typeof part === "string") {
+        source += escapeRegex(part);
+      } else {
+        this.#names.push(part.name);
+        source += `(?<${part.name}>${part.regex ?? "[^{}/]+"})`;
+      }
+    }
+    try {
+      return new RegExp(`${source}$`);
+    } catch (err) {
+      throw new TypeError(`Bad regular expression in route ${JSON.stringify(this.#template)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  get canonical(): string {
+    return this.#template;
+  }
+
+  /** The compiled pattern. */
+  get pattern(): RegExp {
+    return this.#pattern;
+  }
+
+  get firstSegment(): string | null {
+    return firstLiteralSegment(this.#template);
+  }
+
+  resolve(_request: Request, path: string, method: string): ResourceResolution {
+    const m = this.#pattern.exec(path);
+    if (m === null) return null;
+    const groups = m.groups as Record<string, string>;
+    const params: Record<string, string> = {};
+    for (const name of this.#names) params[name] = decodeValue(groups[name] as string);
+    return this._resolveMethod(method, params);
+  }
+
+  /** Whether a concrete path would match this resource's pattern. */
+  matchesPath(path: string): boolean {
+    return this.#pattern.test(path);
+  }
+
+  urlFor(
+    params: Readonly<Record<string, string | number>> = {},
+    options: UrlForOptions = {},
+  ): URLBuilder {
+    let path = "";
+    for (const part of this.#parts) {
+      if (typeof part === "string") {
+        path += encodePath(part);
+        continue;
+      }
+      const value = params[part.name];
+      if (value === undefined) {
+        throw new TypeError(`Missing value for {${part.name}} in ${this.#template}`);
+      }
+      const text = String(value);
+      // A variable that may hold slashes keeps them; a plain one encodes them.
+      path += part.slashes ? encodePath(text) : encodeSegment(text);
+    }
+    const url = new URLBuilder(path);
+    return options.query === undefined ? url : url.withQuery(options.query);
+  }
+
+  addPrefix(prefix: string): void {
+    this.#template = prefix + this.#template;
+    this.#parts.unshift(prefix);
+    this.#pattern = this.#compile();
+  }
+}
+
+/** Routes a path prefix to a sub-application (`app.addSubapp("/admin/", admin)`). */
+export class PrefixedSubAppResource extends Resource {
+  #prefix: string;
+  readonly app: AnyApplication;
+
+  constructor(prefix: string, app: AnyApplication) {
+    super(null);
+    this.#prefix = normalizePrefix(prefix);
+    this.app = app;
+    for (const resource of app.router.resources()) resource.addPrefix(this.#prefix);
+  }
+
+  get canonical(): string {
+    return this.#prefix;
+  }
+
+  get firstSegment(): string | null {
+    return firstLiteralSegment(this.#prefix);
+  }
+
+  override addRoute(): Route {
+    throw new Error(
+      "Cannot add a route to a sub-application resource; add it to the sub-application",
+    );
+  }
+
+  resolve(request: Request, path: string, _method: string): ResourceResolution {
+    if (!(path === this.#prefix || path.startsWith(`${this.#prefix}/`))) return null;
+    return resolveInSubapp(this.app, request);
+  }
+
+  urlFor(): URLBuilder {
+    throw new Error("A sub-application has no URL of its own; use its named resources");
+  }
+
+  addPrefix(prefix: string): void {
+    this.#prefix = prefix + this.#prefix;
+    for (const resource of this.app.router.resources()) resource.addPrefix(prefix);
+  }
+}
+
+/** Routes requests for a host (`api.example.com`, `*.example.com`) to a sub-application. */
+export class DomainResource extends Resource {
+  readonly domain: string;
+  readonly app: AnyApplication;
+  #match: (host: string) => boolean;
+
+  constructor(domain: string, app: AnyApplication) {
+    super(null);
+    this.domain = domain.toLowerCase();
+    this.app = app;
+    this.#match = compileDomain(this.domain);
+  }
+
+  get canonical(): string {
+    return this.domain;
+  }
+
+  get firstSegment(): string | null {
+    return null;
+  }
+
+  override addRoute(): Route {
+    throw new Error("Cannot add a route to a domain resource; add it to the sub-application");
+  }
+
+  resolve(request: Request, _path: string, _method: string): ResourceResolution {
+    if (!this.#match(request.host.toLowerCase())) return null;
+    return resolveInSubapp(this.app, request);
+  }
+
+  urlFor(): URLBuilder {
+    throw new Error("A domain has no URL of its own; use the sub-application's named resources");
+  }
+
+  addPrefix(prefix: string): void {
+    for (const resource of this.app.router.resources()) resource.addPrefix(prefix);
+  }
+}
+
+function resolveInSubapp(app: AnyApplication, request: Request): MatchInfo {
+  const result = app.router.resolve(request);
+  if (result instanceof Promise) {
+    throw new TypeError("A sub-application's router must resolve synchronously");
+  }
+  result.addApp(app);
+  return result;
+}
+
+function normalizePrefix(prefix: string): string {
+  checkPath(prefix);
+  const trimmed = prefix.replace(/\/+$/, "");
+  if (trimmed === "") throw new TypeError("A sub-application prefix cannot be empty or '/'");
+  if (trimmed.includes("{")) throw new TypeError("A sub-application prefix cannot have variables");
+  return trimmed;
+}
+
+/** Host rules: an exact name, with or without port, or `*.example.com` for any subdomain. */
+function compileDomain(domain: string): (host: string) => boolean {
+  if (!domain || domain.includes("/"))
+    throw new TypeError(`Invalid domain ${JSON.stringify(domain)}`);
+  if (domain.startsWith("*.")) {
+    const suffix = domain.slice(1);
+    return (host) => {
+      const name = host.replace(/:\d+$/, "");
+      return name.endsWith(suffix) && name.length > suffix.length;
+    };
+  }
+  const hasPort = /:\d+$/.test(domain);
+  return (host) => (hasPort ? host === domain : host.replace(/:\d+$/, "") === domain);
+}
+
+/** Builds the `MatchInfo` for a failed lookup. */
+export function notFoundMatch(method: string, allowed: ReadonlySet<string>): MatchInfo {
+  if (allowed.size > 0) {
+    return new MatchInfo(EMPTY, null, new HTTPMethodNotAllowed(method, allowed));
+  }
+  return new MatchInfo(EMPTY, null, new HTTPNotFound());
+}

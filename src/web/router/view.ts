@@ -1,0 +1,40 @@
+// Class-based views (aiohttp's web.View): one method per HTTP verb, dispatched by the router.
+
+import { HTTPMethodNotAllowed } from "../exceptions.js";
+import type { Request } from "../request.js";
+import type { HandlerResult } from "./route.js";
+
+/** Methods a view may implement; each is called as `view.get()` with `this.request` set. */
+export const VIEW_METHODS = ["get", "head", "post", "put", "patch", "delete", "options"] as const;
+
+/**
+ * Subclass it and define `get()`, `post()`... Registered with `router.addView(path, MyView)`.
+ * A verb the class does not define answers 405 with an `Allow` listing the ones it does.
+ */
+export class View<P = Readonly<Record<string, string>>> {
+  constructor(readonly request: Request<P>) {}
+
+  /** @internal dispatches to the method named like the request's verb */
+  async _dispatch(): Promise<HandlerResult> {
+    const name = this.request.method.toLowerCase();
+    const fn = (this as unknown as Record<string, unknown>)[name];
+    if (typeof fn !== "function" || !(VIEW_METHODS as readonly string[]).includes(name)) {
+      throw new HTTPMethodNotAllowed(this.request.method, allowedViewMethods(this.constructor));
+    }
+    return await (fn as () => HandlerResult | Promise<HandlerResult>).call(this);
+  }
+}
+
+/** The verbs a view class implements, upper-case. */
+export function allowedViewMethods(cls: Function): string[] {
+  const proto = cls.prototype as Record<string, unknown>;
+  return VIEW_METHODS.filter((m) => typeof proto[m] === "function").map((m) => m.toUpperCase());
+}
+
+/** A view class, as `addView` takes it. */
+export type ViewClass<P = Readonly<Record<string, string>>> = new (request: Request<P>) => View<P>;
+
+/** Whether a handler argument is a `View` subclass rather than a function. */
+export function isViewClass(h: unknown): h is ViewClass {
+  return typeof h === "function" && h.prototype instanceof View;
+}

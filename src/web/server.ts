@@ -1,0 +1,347 @@
+// The glue between node:http and an Application: protocol limits, the request loop, error
+// responses, access logging, and the bookkeeping graceful shutdown needs.
+
+import {
+  createServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
+import {
+  createServer as createHttpsServer,
+  type ServerOptions as HttpsServerOptions,
+} from "node:https";
+import type { Socket } from "node:net";
+import { performance } from "node:perf_hooks";
+import { AbstractAccessLogger, AccessLogger, type AccessLogSink } from "./access-log.js";
+import type { AnyApplication, Logger } from "./application.js";
+import { HTTPException } from "./exceptions.js";
+import { Request, type RequestContext, type TrustProxy } from "./request.js";
+import { ClientDisconnectedError, Response, StreamResponse } from "./response.js";
+import { STATUS_REASONS } from "./status.js";
+
+/** Protocol limits and timeouts of a server; every one has a default. */
+export interface ServerLimits {
+  /** Longest request line (method, target, version), bytes; @default 8190 */
+  maxLineSize?: number;
+  /** Longest header line (name, colon, value), bytes; @default 8190 */
+  maxFieldSize?: number;
+  /** Most header fields in a request; @default 128 */
+  maxHeaders?: number;
+  /** Time allowed to receive the request line and headers, ms; @default 60_000 */
+  headersTimeout?: number;
+  /** Time allowed to receive a whole request, body included, ms (0: none); @default 300_000 */
+  requestTimeout?: number;
+  /** How long an idle keep-alive connection stays open, ms; @default 75_000 */
+  keepaliveTimeout?: number;
+}
+
+/** Options of the request-handling server behind `AppRunner`. */
+export interface ServerOptions extends ServerLimits {
+  /**
+   * Access log: a sink such as `console` (one line per request in `accessLogFormat`), a
+   * custom `AbstractAccessLogger`, or `null` for none. @default console
+   */
+  accessLog?: AccessLogSink | AbstractAccessLogger | null;
+  /** @default aiohttp's `%a %t "%r" %s %b "%{Referer}i" "%{User-Agent}i"` */
+  accessLogFormat?: string;
+  /**
+   * When the client disconnects mid-request: `true` rejects pending body reads, aborts
+   * `request.signal` and discards the handler's eventual response without writing it.
+   * With `false` the handler runs to the end (its writes are dropped); `request.signal` fires
+   * either way. @default false
+   */
+  handlerCancellation?: boolean;
+  /** Where unexpected errors are logged; @default the application's logger */
+  logger?: Logger;
+}
+
+/** Node http server options that enforce the limits (never the lenient parser). */
+export function nodeServerOptions(limits: Required<ServerLimits>): Record<string, unknown> {
+  const smallest = Math.min(
+    limits.headersTimeout,
+    limits.requestTimeout || Number.POSITIVE_INFINITY,
+  );
+  return {
+    // Node's limit covers the request line and all header lines together; the per-line limits
+    // are checked on each request.
+    maxHeaderSize: Math.max(
+      16 * 1024,
+      limits.maxLineSize + limits.maxFieldSize * Math.min(limits.maxHeaders, 16),
+    ),
+    requireHostHeader: true,
+    insecureHTTPParser: false,
+    headersTimeout: limits.headersTimeout,
+    requestTimeout: limits.requestTimeout,
+    keepAliveTimeout: limits.keepaliveTimeout,
+    connectionsCheckingInterval: Math.max(25, Math.min(30_000, Math.floor(smallest / 4))),
+  };
+}
+
+/** Serves one application over any number of node:http servers (one per site). */
+export class WebServer {
+  readonly app: AnyApplication;
+  readonly limits: Required<ServerLimits>;
+  readonly #logger: Logger;
+  readonly #accessLog: AbstractAccessLogger | null;
+  readonly #ctx: RequestContext;
+  readonly #servers = new Set<HttpServer>();
+  #inFlight = 0;
+  #idle: (() => void) | null = null;
+  #closing = false;
+  #requestCount = 0;
+  /** The request listener, bound once. */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+
+  constructor(app: AnyApplication, options: ServerOptions = {}) {
+    this.app = app;
+    this.limits = {
+      maxLineSize: options.maxLineSize ?? 8190,
+      maxFieldSize: options.maxFieldSize ?? 8190,
+      maxHeaders: options.maxHeaders ?? 128,
+      headersTimeout: options.headersTimeout ?? 60_000,
+      requestTimeout: options.requestTimeout ?? 300_000,
+      keepaliveTimeout: options.keepaliveTimeout ?? 75_000,
+    };
+    this.#logger = options.logger ?? app.logger;
+    const sink = options.accessLog === undefined ? console : options.accessLog;
+    this.#accessLog =
+      sink === null
+        ? null
+        : sink instanceof AbstractAccessLogger
+          ? sink
+          : new AccessLogger(sink, options.accessLogFormat);
+    if (this.#accessLog !== null && !this.#accessLog.enabled) this.#accessLog = null;
+    this.#ctx = {
+      trustProxy: app.trustProxy as TrustProxy,
+      handlerCancellation: options.handlerCancellation ?? false,
+    };
+    this.handle = (req, res) => {
+      this.#onRequest(req, res);
+    };
+  }
+
+  /** Requests being handled now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Requests handled since start. */
+  get requestCount(): number {
+    return this.#requestCount;
+  }
+
+  /** Creates a node:http (or node:https, given TLS options) server wired to this one. */
+  createNodeServer(tls?: HttpsServerOptions): HttpServer {
+    const opts = nodeServerOptions(this.limits);
+    const server: HttpServer =
+      tls === undefined
+        ? createServer(opts, this.handle)
+        : createHttpsServer({ ...tls, ...opts }, this.handle);
+    server.maxHeadersCount = this.limits.maxHeaders + 1;
+    server.keepAliveTimeout = this.limits.keepaliveTimeout;
+    server.headersTimeout = this.limits.headersTimeout;
+    server.requestTimeout = this.limits.requestTimeout;
+    // With these listeners Node stops answering Expect itself; the route's expect handler does.
+    server.on("checkContinue", this.handle);
+    server.on("checkExpectation", this.handle);
+    server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) =>
+      this.#onClientError(err, socket),
+    );
+    this.#servers.add(server);
+    server.once("close", () => this.#servers.delete(server));
+    return server;
+  }
+
+  /**
+   * Stops taking requests: listening sockets close, idle keep-alive connections close, and
+   * responses sent from now on carry `Connection: close`.
+   */
+  stopAccepting(): void {
+    this.#closing = true;
+    for (const server of this.#servers) {
+      server.close();
+      server.closeIdleConnections();
+    }
+  }
+
+  /** Waits until no request is in flight, or `timeoutMs` passes; returns whether it drained. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    if (this.#inFlight === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      new Promise<boolean>((resolve) => {
+        this.#idle = () => resolve(true);
+      }),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.#idle = null;
+    return drained;
+  }
+
+  /** Closes every connection, idle or not. */
+  closeAllConnections(): void {
+    for (const server of this.#servers) {
+      server.closeIdleConnections();
+      server.closeAllConnections();
+    }
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.#inFlight++;
+    this.#requestCount++;
+    if (this.#closing) res.shouldKeepAlive = false;
+    const status = this.#checkLimits(req);
+    if (status !== 0) {
+      this.#sendError(res, status);
+      this.#done();
+      return;
+    }
+    const request = new Request(req, res, this.#ctx);
+    this.#dispatch(request);
+  }
+
+  /** 0 when the request is within the limits, else the status to refuse it with. */
+  #checkLimits(req: IncomingMessage): number {
+    const raw = req.rawHeaders;
+    const limits = this.limits;
+    if (raw.length > limits.maxHeaders * 2) return 431;
+    // Request line: METHOD SP target SP HTTP/x.y
+    if ((req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > limits.maxLineSize) return 414;
+    let hosts = 0;
+    let lengths = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i] as string;
+      if (name.length + (raw[i + 1] as string).length + 2 > limits.maxFieldSize) return 431;
+      if (name.length === 4 && name.toLowerCase() === "host") hosts++;
+      else if (name.length === 14 && name.toLowerCase() === "content-length") lengths++;
+    }
+    // RFC 9112 3.2 and 6.3: one Host, one Content-Length, else the message is invalid.
+    if (hosts > 1 || lengths > 1) return 400;
+    return 0;
+  }
+
+  async #dispatch(request: Request): Promise<void> {
+    const started = this.#accessLog === null ? 0 : performance.now();
+    const res = request.rawResponse;
+    let response: StreamResponse | null = null;
+    try {
+      try {
+        const result: unknown = await this.app._handle(request);
+        if (!(result instanceof StreamResponse)) {
+          throw new TypeError(
+            `A handler must return a response (web.Response, web.StreamResponse...), got ${describe(result)}`,
+          );
+        }
+        response = result;
+      } catch (err) {
+        response = this.#errorResponse(err, request);
+      }
+      if (res.destroyed && (this.#ctx.handlerCancellation || !response.prepared)) return;
+      if (request.canReadBody && !res.headersSent && response.status === 413) response.forceClose();
+      await response._finish(request);
+    } catch (err) {
+      this.#onSendError(err, request, response);
+    } finally {
+      if (this.#accessLog !== null) {
+        try {
+          this.#accessLog.log(request, response, performance.now() - started);
+        } catch (err) {
+          this.#logger.error("Error in access logger", err);
+        }
+      }
+      this.#done();
+    }
+  }
+
+  #errorResponse(err: unknown, request: Request): StreamResponse {
+    if (err instanceof HTTPException) return exceptionResponse(err);
+    if (err instanceof ClientDisconnectedError || request.rawResponse.destroyed) {
+      this.#logger.debug?.(`Client disconnected during ${request.method} ${request.path}`);
+      return new Response({ status: 499, reason: "Client Closed Request" });
+    }
+    this.#logger.error(`Error handling request ${request.method} ${request.rawPathAndQuery}`, err);
+    return new Response({ status: 500, text: "500: Internal Server Error" });
+  }
+
+  #onSendError(err: unknown, request: Request, response: StreamResponse | null): void {
+    const res = request.rawResponse;
+    if (err instanceof ClientDisconnectedError || res.destroyed) return;
+    if (!res.headersSent) {
+      this.#logger.error(
+        `Error preparing response to ${request.method} ${request.rawPathAndQuery}`,
+        err,
+      );
+      this.#sendError(res, 500);
+      return;
+    }
+    // The head is out: a 500 cannot be sent any more. Cut the connection so the client sees a
+    // truncated body rather than a complete-looking one.
+    this.#logger.error(
+      `Error writing response ${response?.status ?? ""} to ${request.method} ${request.rawPathAndQuery}`,
+      err,
+    );
+    res.destroy();
+  }
+
+  /** A minimal error answer that closes the connection. */
+  #sendError(res: ServerResponse, status: number): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const reason = STATUS_REASONS[status] ?? "Error";
+    const body = `${status}: ${reason}`;
+    res.shouldKeepAlive = false;
+    res.writeHead(status, reason, [
+      "Content-Type",
+      "text/plain; charset=utf-8",
+      "Content-Length",
+      String(Buffer.byteLength(body)),
+      "Connection",
+      "close",
+    ]);
+    res.end(body);
+  }
+
+  #onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    const code = err.code ?? "";
+    this.#logger.debug?.(`Bad HTTP request: ${code} ${err.message}`);
+    if (!socket.writable || code === "ECONNRESET") {
+      socket.destroy();
+      return;
+    }
+    const status =
+      code === "HPE_HEADER_OVERFLOW" ? 431 : code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    const reason = STATUS_REASONS[status] as string;
+    const body = `${status}: ${reason}`;
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+
+  #done(): void {
+    this.#inFlight--;
+    if (this.#inFlight === 0 && this.#idle !== null) this.#idle();
+  }
+}
+
+/** The response an HTTP exception stands for. */
+export function exceptionResponse(exc: HTTPException): Response {
+  const base = { status: exc.status, reason: exc.reason, headers: exc.headers };
+  if (exc.body !== null)
+    return new Response({ ...base, body: exc.body, contentType: exc.contentType });
+  if (exc.text !== null)
+    return new Response({ ...base, text: exc.text, contentType: exc.contentType });
+  return new Response(base);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return (value as object).constructor?.name ?? "object";
+  return typeof value;
+}
