@@ -66,6 +66,12 @@ export function parseParams(text: string): Record<string, string> {
     while (i < n && (text[i] === ";" || text[i] === " " || text[i] === "\t")) i++;
     const eq = text.indexOf("=", i);
     if (eq === -1) break;
+    // A parameter without "=" (`; junk;`) is skipped, not merged into the next one's name.
+    const nextSemi = text.indexOf(";", i);
+    if (nextSemi !== -1 && nextSemi < eq) {
+      i = nextSemi + 1;
+      continue;
+    }
     const name = text.slice(i, eq).trim().toLowerCase();
     i = eq + 1;
     let value = "";

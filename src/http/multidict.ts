@@ -116,10 +116,13 @@ export class MultiDictProxy<V = string> implements Iterable<[string, V]> {
 
   /** A plain object with the first value of each key (handy for logging and JSON). */
   toObject(): Record<string, V> {
-    const out: Record<string, V> = {};
-    for (let i = this._names.length - 1; i >= 0; i--)
-      out[this._names[i] as string] = this._values[i] as V;
-    return out;
+    const first = new Map<string, V>();
+    for (let i = 0; i < this._names.length; i++) {
+      const name = this._names[i] as string;
+      if (!first.has(name)) first.set(name, this._values[i] as V);
+    }
+    // fromEntries defines own properties, so a key such as "__proto__" stays a plain key.
+    return Object.fromEntries(first);
   }
 
   /** A mutable copy of the same kind (case-insensitive stays case-insensitive). */

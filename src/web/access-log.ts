@@ -36,23 +36,19 @@ function formatTime(d: Date): string {
   )}:${pad(d.getSeconds())} ${sign}${pad(Math.floor(abs / 60))}${pad(abs % 60)}]`;
 }
 
-function responseSize(response: StreamResponse | null, request: Request): string {
-  const res = request.rawResponse;
-  // Node counts bytes written on the socket; the body length is what aiohttp's %b reports.
-  if (response === null) return "-";
-  const declared = response.contentLength;
-  if (declared !== undefined && response.bodyLength === 0 && res.writableEnded)
-    return String(declared);
-  return String(response.bodyLength || declared || 0);
+/** aiohttp's `%b`: body bytes sent (before compression), 0 for HEAD, 204 and 304. */
+function responseSize(response: StreamResponse | null): string {
+  return response === null ? "-" : String(response.bodyLength);
 }
 
 const SPECIFIERS: Record<string, Part> = {
   a: (req) => req.remote ?? "-",
-  t: () => formatTime(new Date()),
+  // aiohttp logs when the request started: now minus its duration.
+  t: (_q, _r, ms) => formatTime(new Date(Date.now() - ms)),
   P: () => `<${process.pid}>`,
   r: (req) => `${req.method} ${req.rawPathAndQuery} HTTP/${req.version.major}.${req.version.minor}`,
   s: (req, resp) => String(resp?.status ?? req.rawResponse.statusCode),
-  b: (req, resp) => responseSize(resp, req),
+  b: (_req, resp) => responseSize(resp),
   T: (_q, _r, ms) => String(Math.round(ms / 1000)),
   Tf: (_q, _r, ms) => (ms / 1000).toFixed(6),
   D: (_q, _r, ms) => String(Math.round(ms * 1000)),
@@ -66,12 +62,19 @@ const SPECIFIERS: Record<string, Part> = {
  */
 export function compileAccessLogFormat(format: string): Part {
   const parts: Array<string | Part> = [];
-  const re = /%(?:\{([^}]+)\}([io])|(Tf|[atPrsbTD%]))/g;
+  // A "%" not followed by a known specifier is caught by the last group, so "%%" and
+  // "100%% of %b" scan left to right the way Apache and aiohttp read them.
+  const re = /%(?:\{([^}]+)\}([io])|(Tf|[atPrsbTD%])|([\s\S]?))/g;
   let last = 0;
   for (let m = re.exec(format); m !== null; m = re.exec(format)) {
     if (m.index > last) parts.push(format.slice(last, m.index));
     last = re.lastIndex;
-    const [, header, kind, spec] = m;
+    const [, header, kind, spec, unknown] = m;
+    if (unknown !== undefined) {
+      throw new TypeError(
+        `Unknown specifier %${unknown} in access log format ${JSON.stringify(format)}`,
+      );
+    }
     if (header !== undefined) {
       const name = header;
       parts.push(
@@ -86,9 +89,6 @@ export function compileAccessLogFormat(format: string): Part {
     }
   }
   if (last < format.length) parts.push(format.slice(last));
-  if (/%(?!\{[^}]+\}[io]|Tf|[atPrsbTD%])/.test(format)) {
-    throw new TypeError(`Unknown specifier in access log format ${JSON.stringify(format)}`);
-  }
   return (req, resp, ms) => {
     let line = "";
     for (const p of parts) line += typeof p === "string" ? p : p(req, resp, ms);

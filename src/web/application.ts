@@ -33,6 +33,12 @@ export interface Logger {
   debug?(message: string, ...args: unknown[]): void;
 }
 
+/** Errors and warnings go to the console; debug and info, as in Python's default set-up, nowhere. */
+const DEFAULT_LOGGER: Logger = {
+  error: (message, ...args) => console.error(message, ...args),
+  warn: (message, ...args) => console.warn(message, ...args),
+};
+
 /** A startup, shutdown or cleanup callback. */
 export type AppSignalHandler = (app: AnyApplication) => unknown | Promise<unknown>;
 /** An `onResponsePrepare` callback: may still change the response's headers. */
@@ -121,7 +127,11 @@ export interface ApplicationOptions {
   clientMaxSize?: number;
   /** Extra arguments for `runApp`'s handler factory (kept for aiohttp parity). */
   handlerArgs?: Readonly<Record<string, unknown>>;
-  /** Where unexpected errors are logged; @default console */
+  /**
+   * Where unexpected errors are logged. The default writes errors and warnings to the console
+   * and drops debug and info messages (a bad request from a client is not worth a line).
+   * @default console's `error` and `warn`
+   */
   logger?: Logger;
   /**
    * Believe `Forwarded` / `X-Forwarded-For/-Host/-Proto` for `request.remote`, `host` and
@@ -165,6 +175,8 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
   #subapps: AnyApplication[] = [];
   #frozen = false;
   #preFrozen = false;
+  /** Inside `startup()` or `cleanup()`, where state may still change. */
+  #inLifecycle = false;
   #running: AsyncGenerator<unknown, unknown, unknown>[] = [];
   #chains = new WeakMap<object, (request: Request) => Promise<StreamResponse>>();
 
@@ -182,7 +194,7 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
     if (!Number.isSafeInteger(max) || max < 0) throw new RangeError(`Invalid clientMaxSize ${max}`);
     this.#clientMaxSize = max;
     this.handlerArgs = options.handlerArgs ?? {};
-    this.logger = options.logger ?? console;
+    this.logger = options.logger ?? DEFAULT_LOGGER;
     this.trustProxy = options.trustProxy ?? false;
     this.#state = new StateStore(() => (this.#parent === null ? undefined : this.#parent.#state));
     this.onStartup.push(() => this.#startCleanupCtx());
@@ -220,9 +232,12 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
 
   // ---- state ---------------------------------------------------------------------------
 
-  /** Stores typed state. Allowed until the application starts. */
+  /**
+   * Stores typed state. Allowed until the application starts and while its startup and cleanup
+   * callbacks run (a cleanup context stores the database pool it opened); not while serving.
+   */
   set<T>(key: AppKey<T>, value: T): void {
-    this.#checkFrozen("set application state");
+    this.#checkState("set application state");
     this.#state.set(key as AppKey<unknown>, value);
   }
 
@@ -242,7 +257,7 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
   }
 
   delete(key: AppKey<unknown>): boolean {
-    this.#checkFrozen("delete application state");
+    this.#checkState("delete application state");
     return this.#state.delete(key);
   }
 
@@ -320,7 +335,12 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
   /** Runs `onStartup` (cleanup contexts first, then sub-applications'). */
   async startup(): Promise<void> {
     this.freeze();
-    await this.onStartup.send(this);
+    this.#inLifecycle = true;
+    try {
+      await this.onStartup.send(this);
+    } finally {
+      this.#inLifecycle = false;
+    }
   }
 
   /** Runs `onShutdown`. */
@@ -329,11 +349,14 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
   }
 
   /**
-   * Runs `onCleanup`, then the cleanup contexts' tear-down in reverse order. Every step runs
-   * even if an earlier one throws; the errors are thrown together afterwards.
+   * Runs `onCleanup`: first the cleanup contexts' tear-down (in reverse order of their
+   * start-up), then the callbacks in the order they were added (sub-applications' where they
+   * were mounted). Every step runs even if an earlier one throws; the errors are thrown
+   * together afterwards.
    */
   async cleanup(): Promise<void> {
     const errors: unknown[] = [];
+    this.#inLifecycle = true;
     for (const fn of this.onCleanup) {
       try {
         await fn(this);
@@ -341,6 +364,7 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
         errors.push(err);
       }
     }
+    this.#inLifecycle = false;
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, "Multiple errors on cleanup stage");
   }
@@ -403,15 +427,30 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
   }
 
   #checkFrozen(what: string): void {
-    if (this.#frozen || (this.#preFrozen && what !== "set application state")) {
+    if (this.#frozen) {
       throw new FrozenAppError(`Cannot ${what}: the application has started (it is frozen)`);
+    }
+    if (this.#preFrozen) {
+      throw new FrozenAppError(
+        `Cannot ${what}: the application is mounted as a sub-application, which freezes it`,
+      );
+    }
+  }
+
+  #checkState(what: string): void {
+    if (this.#frozen && !this.#inLifecycle) {
+      throw new FrozenAppError(
+        `Cannot ${what} while the application is serving; use a RequestKey for per-request state`,
+      );
     }
   }
 }
 
 /** The handler of a failed lookup: throws the 404/405 that routing produced for this request. */
 function throwRoutingError(request: Request): never {
-  throw request.matchResult?.httpException ?? new Error("Routing produced neither a route nor an error");
+  throw (
+    request.matchResult?.httpException ?? new Error("Routing produced neither a route nor an error")
+  );
 }
 
 function checkMiddleware(mw: unknown): void {

@@ -1,6 +1,7 @@
 // HTTP exceptions (aiohttp's web_exceptions): one class per status, thrown or returned from a
 // handler or middleware and turned into a response by the application.
 
+import { parseContentType } from "../http/content-type.js";
 import { CIMultiDict, type MultiDictInit } from "../http/multidict.js";
 import { STATUS_REASONS } from "./status.js";
 
@@ -14,7 +15,7 @@ export interface HTTPExceptionOptions {
   text?: string;
   /** Raw body; wins over `text`. */
   body?: string | Uint8Array;
-  /** Content type of `text`/`body`; @default "text/plain" */
+  /** Content type of `text`/`body`; @default the Content-Type in `headers`, else "text/plain" */
   contentType?: string;
   /** Original error, kept as `cause`. */
   cause?: unknown;
@@ -47,7 +48,11 @@ export class HTTPException extends Error {
     this.status = status;
     this.reason = reason;
     this.headers = new CIMultiDict(options.headers);
-    this.contentType = options.contentType ?? "text/plain";
+    // As in aiohttp, a Content-Type among the headers stands unless contentType is given.
+    const fromHeaders = this.headers.get("Content-Type");
+    this.contentType =
+      options.contentType ??
+      (fromHeaders === undefined ? "text/plain" : parseContentType(fromHeaders).mimetype);
     if (ctor.emptyBody) {
       this.text = null;
       this.body = null;

@@ -32,6 +32,7 @@ export class ResponseKey<T> {
 /** Thrown by `getOrThrow`-style lookups when a key was never set. */
 export class StateKeyError extends Error {
   override readonly name = "StateKeyError";
+  readonly code = "AIOHTTP_STATE_KEY_MISSING";
   constructor(readonly key: { readonly name: string }) {
     super(`No value was set for ${String(key)}`);
   }
@@ -43,15 +44,20 @@ export class StateKeyError extends Error {
  */
 export class StateStore<K extends { readonly name: string }> {
   #map: Map<K, unknown> | undefined;
-  constructor(private readonly parent?: () => StateStore<K> | undefined) {}
+  // A function, not a store: the parent is only known once the application is mounted.
+  readonly #parent: (() => StateStore<K> | undefined) | undefined;
+
+  constructor(parent?: () => StateStore<K> | undefined) {
+    this.#parent = parent;
+  }
 
   get(key: K): unknown {
     if (this.#map?.has(key)) return this.#map.get(key);
-    return this.parent?.()?.get(key);
+    return this.#parent?.()?.get(key);
   }
 
   has(key: K): boolean {
-    return this.#map?.has(key) === true || this.parent?.()?.has(key) === true;
+    return this.#map?.has(key) === true || this.#parent?.()?.has(key) === true;
   }
 
   hasOwn(key: K): boolean {

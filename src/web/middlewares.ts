@@ -46,7 +46,11 @@ export function normalizePathMiddleware(options: NormalizePathOptions = {}): Mid
       if (mergeSlashes && merged !== "/") candidates.push(merged.replace(/\/$/, ""));
     }
     const qs = request.queryString;
-    for (const candidate of candidates) {
+    for (const raw of candidates) {
+      // A Location starting with `//` (or `/\`, which browsers read the same way) names
+      // another host: `//evil.example/` must not become an open redirect (aiohttp's
+      // CVE-2021-21330), so a leading run of slashes collapses to one.
+      const candidate = raw.replace(/^[/\\]{2,}/, "/");
       if (candidate === path || !(await routes(request, candidate))) continue;
       throw new redirectClass(qs === "" ? candidate : `${candidate}?${qs}`);
     }

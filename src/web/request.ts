@@ -143,12 +143,23 @@ export class Request<P = Readonly<Record<string, string>>> {
 
   /** The relative URL (path and query), resolved against a dummy origin. */
   get relUrl(): URL {
-    return new URL(this.rawPathAndQuery, "http://localhost");
+    return targetUrl(this.rawPathAndQuery, "http://localhost");
   }
 
-  /** The absolute URL: scheme and host as the client (or a trusted proxy) gave them. */
+  /**
+   * The absolute URL: scheme and host as the client (or a trusted proxy) gave them. A Host
+   * that cannot be part of a URL is a 400 `HTTPBadRequest`.
+   */
   get url(): URL {
-    return (this.#url ??= new URL(this.rawPathAndQuery, `${this.scheme}://${this.host}`));
+    if (this.#url === undefined) {
+      const host = this.host;
+      // RFC 3986 3.2.2: a reg-name, IPv4 address or bracketed IP literal, and an optional port.
+      if (!VALID_HOST.test(host)) {
+        throw new HTTPBadRequest({ text: `Invalid Host header: ${JSON.stringify(host)}` });
+      }
+      this.#url = targetUrl(this.rawPathAndQuery, `${this.scheme}://${host}`);
+    }
+    return this.#url;
   }
 
   // ---- headers -------------------------------------------------------------------------
@@ -168,9 +179,11 @@ export class Request<P = Readonly<Record<string, string>>> {
     if (this.#cookies === undefined) {
       const header = this.raw.headers.cookie;
       const parsed = header ? parseCookie(header) : {};
-      const out: Record<string, string> = {};
-      for (const [k, v] of Object.entries(parsed)) if (v !== undefined) out[k] = v;
-      this.#cookies = Object.freeze(out);
+      const pairs = Object.entries(parsed).filter(
+        (pair): pair is [string, string] => pair[1] !== undefined,
+      );
+      // fromEntries defines own properties: a cookie named "__proto__" cannot set a prototype.
+      this.#cookies = Object.freeze(Object.fromEntries(pairs));
     }
     return this.#cookies;
   }
@@ -551,6 +564,20 @@ export class Request<P = Readonly<Record<string, string>>> {
       addr = forList[forList.length - depth] ?? "";
     }
     return depth;
+  }
+}
+
+const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d*)?$/;
+
+/**
+ * The URL of a request target on `origin`. RFC 9112 3.2.1: an origin-form target is a path, so
+ * it is appended to the origin; resolving it as a reference would read `//x/y` as host `x`.
+ */
+function targetUrl(target: string, origin: string): URL {
+  try {
+    return target.startsWith("/") ? new URL(origin + target) : new URL(target, origin);
+  } catch (err) {
+    throw new HTTPBadRequest({ text: "Invalid request target", cause: err });
   }
 }
 

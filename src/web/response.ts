@@ -7,7 +7,7 @@ import type { Transform } from "node:stream";
 import { createBrotliCompress, createDeflate, createGzip, constants as zc } from "node:zlib";
 import { type SerializeOptions, serialize as serializeCookie } from "cookie";
 import { formatContentType, parseContentType } from "../http/content-type.js";
-import { CIMultiDict, CIMultiDictProxy, type MultiDictInit } from "../http/multidict.js";
+import { CIMultiDict, type MultiDictInit } from "../http/multidict.js";
 import { VERSION } from "../version.js";
 import { type ResponseKey, StateStore } from "./keys.js";
 import type { Request } from "./request.js";
@@ -62,6 +62,38 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // RFC 9110 5.5: field values are visible characters, spaces and tabs; obs-text allowed.
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
+function refuseChange(): never {
+  throw new Error("Cannot change the headers: the response is already prepared (they are sent)");
+}
+
+/** The headers of a response whose head is sent: they can be read, every change throws. */
+class SentHeaders extends CIMultiDict {
+  override add(_key: string, _value: string): this {
+    return refuseChange();
+  }
+  override set(_key: string, _value: string): this {
+    return refuseChange();
+  }
+  override setDefault(_key: string, _value: string): string {
+    return refuseChange();
+  }
+  override delete(_key: string): boolean {
+    return refuseChange();
+  }
+  override popOne(_key: string): string | undefined {
+    return refuseChange();
+  }
+  override extend(_init: MultiDictInit): this {
+    return refuseChange();
+  }
+  override update(_init: MultiDictInit): this {
+    return refuseChange();
+  }
+  override clear(): void {
+    refuseChange();
+  }
+}
+
 /** A response whose body is written in pieces after `prepare()`. */
 export class StreamResponse {
   #status: number;
@@ -74,6 +106,10 @@ export class StreamResponse {
   #compression: ContentCoding | "auto" | null = null;
   #encoder: Transform | null = null;
   #prepared: Promise<void> | null = null;
+  // Set once the status line and headers are written; `onResponsePrepare` callbacks run
+  // between `prepare()` being called and this, so they can still change the head.
+  #headWritten = false;
+  #sentHeaders: SentHeaders | undefined;
   #res: ServerResponse | null = null;
   #eof = false;
   #bodyLength = 0;
@@ -105,11 +141,13 @@ export class StreamResponse {
   }
 
   /**
-   * The headers: a mutable `CIMultiDict` until the response is prepared (so a middleware can
-   * add headers after the handler ran), a read-only copy afterwards.
+   * The headers: mutable until the response is prepared (so a middleware can add headers after
+   * the handler ran, and `onResponsePrepare` callbacks just before they are sent); afterwards
+   * a copy of what was sent, whose mutating methods throw.
    */
-  get headers(): CIMultiDict | CIMultiDictProxy {
-    return this.#prepared === null ? this.#headers : new CIMultiDictProxy(this.#headers);
+  get headers(): CIMultiDict {
+    if (!this.#headWritten) return this.#headers;
+    return (this.#sentHeaders ??= new SentHeaders(this.#headers));
   }
 
   /** The media type, `application/octet-stream` when none is set. */
@@ -250,9 +288,9 @@ export class StreamResponse {
 
   // ---- sending -------------------------------------------------------------------------
 
-  /** Whether `prepare()` has been called. */
+  /** Whether the status line and headers have been sent (`prepare()` has run its hooks). */
   get prepared(): boolean {
-    return this.#prepared !== null;
+    return this.#headWritten;
   }
 
   /** Bytes of body written so far (before compression). */
@@ -289,6 +327,7 @@ export class StreamResponse {
     this.#req = request;
     this.#res = res;
     this.#prepared ??= Promise.resolve();
+    this.#headWritten = true;
     const h = this.#headers;
     const status = this.#status;
     const noBody = status < 200 || status === 204 || status === 304;
@@ -330,6 +369,27 @@ export class StreamResponse {
       encoder.pipe(res);
       this.#encoder = encoder;
     }
+  }
+
+  /**
+   * @internal sends the head and a whole body in one write; for responses without prepare
+   * hooks and compression, the common case
+   */
+  _sendWhole(request: Request, body: string | Uint8Array | null): void {
+    const length =
+      body === null ? 0 : typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+    this._writeHead(request, length);
+    this.#eof = true;
+    const res = request.rawResponse;
+    // RFC 9110 9.3.2 and 15.3.5/15.4.5: HEAD, 204 and 304 carry no body (Node drops it too).
+    const status = this.#status;
+    const bodyless = request.method === "HEAD" || status < 200 || status === 204 || status === 304;
+    if (length === 0 || bodyless) {
+      res.end();
+      return;
+    }
+    this.#bodyLength += length;
+    res.end(body);
   }
 
   /** The writable the body goes to: the compressor when compressing, else the socket. */
@@ -396,8 +456,7 @@ export class StreamResponse {
   }
 
   #assertNotPrepared(what: string): void {
-    if (this.#prepared !== null)
-      throw new Error(`Cannot ${what}: the response is already prepared`);
+    if (this.#headWritten) throw new Error(`Cannot ${what}: the response is already prepared`);
   }
 
   /** @internal */
@@ -406,7 +465,7 @@ export class StreamResponse {
   }
 
   toString(): string {
-    const state = this.#eof ? "eof" : this.#prepared !== null ? "prepared" : "not prepared";
+    const state = this.#eof ? "eof" : this.#headWritten ? "prepared" : "not prepared";
     return `<${this.constructor.name} ${this.status} ${this.reason} ${state}>`;
   }
 }
@@ -429,7 +488,7 @@ export class Response extends StreamResponse {
     super(options);
     const { body, text, contentType, charset } = options;
     if (body != null && text != null) throw new TypeError("Response takes body or text, not both");
-    const headers = this.headers as CIMultiDict;
+    const headers = this.headers;
     if (text != null) {
       if (typeof text !== "string")
         throw new TypeError(`text must be a string, got ${typeof text}`);
@@ -474,31 +533,28 @@ export class Response extends StreamResponse {
 
   set text(value: string) {
     if (this.prepared) throw new Error("Cannot change the body: the response is already prepared");
-    const headers = this.headers as CIMultiDict;
+    const headers = this.headers;
     if (!headers.has("Content-Type")) headers.set("Content-Type", "text/plain; charset=utf-8");
     this.#body = value;
   }
 
   override async _finish(request: Request): Promise<void> {
-    if (this.prepared) {
-      await super._finish(request);
-      return;
+    if (!this.prepared) {
+      const apps = request.matchResult?.apps;
+      if (apps?.some((app) => app.onResponsePrepare.length > 0)) {
+        await this.prepare(request);
+      } else if (this.compression) {
+        this._writeHead(request, this.#bodyLengthForHead());
+      } else {
+        this._sendWhole(request, this.#body);
+        return;
+      }
     }
-    // Fast path: with no prepare hooks and no compression, head and body go out in one write.
-    const apps = request.matchResult?.apps;
-    if (apps?.some((app) => app.onResponsePrepare.length > 0)) {
-      await this.prepare(request);
-    } else if (!this.compression) {
-      const b = this.#body;
-      const len = b === null ? 0 : typeof b === "string" ? Buffer.byteLength(b) : b.byteLength;
-      this._writeHead(request, len);
-      if (b === null || len === 0) request.rawResponse.end();
-      else request.rawResponse.end(b);
-      return;
-    }
-    if (!this.prepared) this._writeHead(request, this.#bodyLengthForHead());
+    // The head announced the body's length, also when the handler called prepare() itself;
+    // send the body unless the handler already wrote its own through write().
+    if (this.eof) return;
     const b = this.#body;
-    await this.writeEof(b === null ? undefined : b);
+    await this.writeEof(b === null || this.bodyLength > 0 ? undefined : b);
   }
 
   #bodyLengthForHead(): number {

@@ -46,13 +46,16 @@ export class AppRunner {
   /** Freezes the application and runs its startup signals. */
   async setup(): Promise<void> {
     if (this.#server !== null) throw new Error("The runner is already set up");
-    this.app.freeze();
+    // Built first: a bad option (an unknown access log specifier) fails before the app freezes.
     this.#server = new WebServer(this.app, this.#options);
+    this.app.freeze();
     try {
       await this.app.startup();
     } catch (err) {
       // Undo what started (cleanup contexts that yielded) before reporting the failure.
-      await this.app.cleanup().catch(() => {});
+      await this.app.cleanup().catch((cleanupErr: unknown) => {
+        this.app.logger.error("Error cleaning up after a failed startup", cleanupErr);
+      });
       this.#server = null;
       throw err;
     }

@@ -46,10 +46,12 @@ export interface ServerOptions extends ServerLimits {
   /** @default aiohttp's `%a %t "%r" %s %b "%{Referer}i" "%{User-Agent}i"` */
   accessLogFormat?: string;
   /**
-   * When the client disconnects mid-request: `true` rejects pending body reads, aborts
-   * `request.signal` and discards the handler's eventual response without writing it.
-   * With `false` the handler runs to the end (its writes are dropped); `request.signal` fires
-   * either way. @default false
+   * What a client disconnecting mid-request does (aiohttp's `handler_cancellation`). Either
+   * way `request.signal` aborts and pending body reads reject, since no more body can come.
+   * With `true` the request ends there: the server stops waiting for the handler (graceful
+   * shutdown does not wait for it either) and ignores its eventual result; the handler should
+   * stop on `request.signal`. With `false` the server waits for the handler to run to its end
+   * and drops what it writes. @default false
    */
   handlerCancellation?: boolean;
   /** Where unexpected errors are logged; @default the application's logger */
@@ -86,7 +88,8 @@ export class WebServer {
   readonly #accessLog: AbstractAccessLogger | null;
   readonly #ctx: RequestContext;
   readonly #servers = new Set<HttpServer>();
-  #inFlight = 0;
+  /** Responses of the requests being handled, so shutdown can end their keep-alive. */
+  readonly #active = new Set<ServerResponse>();
   #idle: (() => void) | null = null;
   #closing = false;
   #requestCount = 0;
@@ -103,6 +106,12 @@ export class WebServer {
       requestTimeout: options.requestTimeout ?? 300_000,
       keepaliveTimeout: options.keepaliveTimeout ?? 75_000,
     };
+    // Node refuses a headers timeout longer than the request timeout; the headers are part of
+    // the request, so a short requestTimeout bounds them too.
+    const { headersTimeout, requestTimeout } = this.limits;
+    if (requestTimeout > 0 && headersTimeout > requestTimeout) {
+      this.limits.headersTimeout = requestTimeout;
+    }
     this.#logger = options.logger ?? app.logger;
     const sink = options.accessLog === undefined ? console : options.accessLog;
     this.#accessLog =
@@ -123,7 +132,7 @@ export class WebServer {
 
   /** Requests being handled now. */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#active.size;
   }
 
   /** Requests handled since start. */
@@ -155,10 +164,13 @@ export class WebServer {
 
   /**
    * Stops taking requests: listening sockets close, idle keep-alive connections close, and
-   * responses sent from now on carry `Connection: close`.
+   * responses sent from now on (in-flight ones included) carry `Connection: close`.
    */
   stopAccepting(): void {
     this.#closing = true;
+    for (const res of this.#active) {
+      if (!res.headersSent) res.shouldKeepAlive = false;
+    }
     for (const server of this.#servers) {
       server.close();
       server.closeIdleConnections();
@@ -167,7 +179,7 @@ export class WebServer {
 
   /** Waits until no request is in flight, or `timeoutMs` passes; returns whether it drained. */
   async drain(timeoutMs: number): Promise<boolean> {
-    if (this.#inFlight === 0) return true;
+    if (this.#active.size === 0) return true;
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       new Promise<boolean>((resolve) => {
@@ -191,13 +203,13 @@ export class WebServer {
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
-    this.#inFlight++;
+    this.#active.add(res);
     this.#requestCount++;
     if (this.#closing) res.shouldKeepAlive = false;
     const status = this.#checkLimits(req);
     if (status !== 0) {
       this.#sendError(res, status);
-      this.#done();
+      this.#done(res);
       return;
     }
     const request = new Request(req, res, this.#ctx);
@@ -230,7 +242,18 @@ export class WebServer {
     let response: StreamResponse | null = null;
     try {
       try {
-        const result: unknown = await this.app._handle(request);
+        const handled = this.app._handle(request);
+        const result: unknown = this.#ctx.handlerCancellation
+          ? await untilDisconnect(handled, res)
+          : await handled;
+        if (result === CANCELLED) {
+          // aiohttp cancels the handler task here; a promise cannot be cancelled, so the
+          // handler is left to notice `request.signal` and its result is ignored. The request
+          // stops counting as in flight, so shutdown does not wait for it.
+          this.#logger.debug?.(`Client disconnected during ${request.method} ${request.path}`);
+          response = new Response({ status: 499, reason: "Client Closed Request" });
+          return;
+        }
         if (!(result instanceof StreamResponse)) {
           throw new TypeError(
             `A handler must return a response (web.Response, web.StreamResponse...), got ${describe(result)}`,
@@ -243,6 +266,9 @@ export class WebServer {
       if (res.destroyed && (this.#ctx.handlerCancellation || !response.prepared)) return;
       if (request.canReadBody && !res.headersSent && response.status === 413) response.forceClose();
       await response._finish(request);
+      // A body handed to node in one piece may still sit in the socket's buffer; the request
+      // is in flight until it is flushed, or shutdown would cut it off.
+      if (!res.writableFinished && !res.destroyed) await flushed(res);
     } catch (err) {
       this.#onSendError(err, request, response);
     } finally {
@@ -253,7 +279,7 @@ export class WebServer {
           this.#logger.error("Error in access logger", err);
         }
       }
-      this.#done();
+      this.#done(res);
     }
   }
 
@@ -324,9 +350,9 @@ export class WebServer {
     );
   }
 
-  #done(): void {
-    this.#inFlight--;
-    if (this.#inFlight === 0 && this.#idle !== null) this.#idle();
+  #done(res: ServerResponse): void {
+    this.#active.delete(res);
+    if (this.#active.size === 0 && this.#idle !== null) this.#idle();
   }
 }
 
@@ -338,6 +364,50 @@ export function exceptionResponse(exc: HTTPException): Response {
   if (exc.text !== null)
     return new Response({ ...base, text: exc.text, contentType: exc.contentType });
   return new Response(base);
+}
+
+const CANCELLED: unique symbol = Symbol("cancelled");
+
+/**
+ * The handler's result, or `CANCELLED` as soon as the client goes away first. The handler's
+ * eventual failure is then expected (its writes fail) and swallowed.
+ */
+function untilDisconnect<T>(work: Promise<T>, res: ServerResponse): Promise<T | typeof CANCELLED> {
+  return new Promise((resolve, reject) => {
+    const onClose = (): void => {
+      if (res.writableFinished) return;
+      work.catch(() => {});
+      resolve(CANCELLED);
+    };
+    if (res.destroyed) {
+      onClose();
+      return;
+    }
+    res.once("close", onClose);
+    work.then(
+      (value) => {
+        res.off("close", onClose);
+        resolve(value);
+      },
+      (err: unknown) => {
+        res.off("close", onClose);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** Resolves once the response is flushed to the socket, or the connection is gone. */
+function flushed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off("finish", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("finish", done);
+    res.on("close", done);
+  });
 }
 
 function describe(value: unknown): string {

@@ -29,6 +29,7 @@ export class MatchInfo {
   /** The handler to run: the route's, or one that throws the routing exception. */
   get handler(): Handler {
     if (this.route !== null) return this.route.handler;
+    // A MatchInfo without a route is only built by a failed lookup, which sets the exception.
     const exc = this.httpException as HTTPException;
     return () => {
       throw exc;

@@ -71,6 +71,11 @@ export abstract class Resource {
   readonly name: string | null;
   /** Registration order, used to keep the first-registered-wins rule. */
   index = -1;
+  /**
+   * @internal set by the router holding the resource: its index is keyed by path, so a
+   * prefix added when a sub-application is mounted (after its router froze) must rebuild it.
+   */
+  _onPathChange: (() => void) | null = null;
   protected readonly _routes = new Map<string, Route>();
   #any: Route | undefined;
 
@@ -193,7 +198,7 @@ export class PlainResource extends Resource {
   }
 
   /** @internal the router's O(1) path */
-  resolvePlain(method: string): ResourceResolution {
+  resolvePlain(method: string): MatchInfo | ReadonlySet<string> {
     return this._resolveMethod(method, EMPTY);
   }
 
@@ -207,19 +212,24 @@ export class PlainResource extends Resource {
 
   addPrefix(prefix: string): void {
     this.#path = prefix + this.#path;
+    this._onPathChange?.();
   }
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Parses a template into literal text and variables; throws on a malformed one. */
-/** A variable of a route template; `slashes` when its regex can match across segments. */
+/**
+ * A variable of a route template; `slashes` when its regex can match across segments,
+ * `groups` the capturing groups inside the user's regex (they shift the variables' indexes).
+ */
 interface TemplateVar {
   name: string;
   regex: string | null;
   slashes: boolean;
+  groups: number;
 }
 
+/** Parses a template into literal text and variables; throws on a malformed one. */
 function parseTemplate(path: string): Array<string | TemplateVar> {
   const parts: Array<string | TemplateVar> = [];
   let i = 0;
@@ -258,16 +268,19 @@ function parseTemplate(path: string): Array<string | TemplateVar> {
     if (literal) parts.push(literal);
     literal = "";
     let slashes = false;
+    let groups = 0;
     if (regex !== null) {
       try {
         slashes = new RegExp(`^(?:${regex})$`).test("a/b");
+        // An alternative that matches "" always succeeds, so the result length counts groups.
+        groups = (new RegExp(`(?:${regex})|`).exec("") as RegExpExecArray).length - 1;
       } catch (err) {
         throw new TypeError(`Bad regular expression in route ${JSON.stringify(path)}`, {
           cause: err,
         });
       }
     }
-    parts.push({ name, regex, slashes });
+    parts.push({ name, regex, slashes, groups });
     i = j;
   }
   if (literal) parts.push(literal);
@@ -282,36 +295,51 @@ function escapeRegex(text: string): string {
 export class DynamicResource extends Resource {
   #template: string;
   #parts: Array<string | TemplateVar>;
-  #pattern: RegExp;
-  #names: string[];
+  #pattern!: RegExp;
+  #names: string[] = [];
+  // Index of each variable's capturing group; numbered groups avoid building `m.groups`.
+  #groupIndex: number[] = [];
+  // The literal text before the first variable: a `startsWith` rejects most paths before the
+  // regex runs, which keeps a bucket of sibling routes cheap to scan.
+  #literalPrefix = "";
 
   constructor(path: string, name: string | null = null) {
     super(name);
     checkPath(path);
     this.#template = path;
     this.#parts = parseTemplate(path);
-    this.#names = [];
-    this.#pattern = this.#compile();
+    this.#compile();
   }
 
-  #compile(): RegExp {
-    this.#names = [];
+  #compile(): void {
+    const names: string[] = [];
+    const groupIndex: number[] = [];
     let source = "^";
+    let group = 1;
+    let prefix = "";
+    let seenVar = false;
     for (const part of this.#parts) {
       if (typeof part === "string") {
         source += escapeRegex(part);
-      } else {
-        this.#names.push(part.name);
-        source += `(?<${part.name}>${part.regex ?? "[^{}/]+"})`;
+        if (!seenVar) prefix += part;
+        continue;
       }
+      seenVar = true;
+      names.push(part.name);
+      groupIndex.push(group);
+      group += 1 + part.groups;
+      source += `(${part.regex ?? "[^{}/]+"})`;
     }
     try {
-      return new RegExp(`${source}$`);
+      this.#pattern = new RegExp(`${source}$`);
     } catch (err) {
       throw new TypeError(`Bad regular expression in route ${JSON.stringify(this.#template)}`, {
         cause: err,
       });
     }
+    this.#names = names;
+    this.#groupIndex = groupIndex;
+    this.#literalPrefix = prefix;
   }
 
   get canonical(): string {
@@ -328,17 +356,22 @@ export class DynamicResource extends Resource {
   }
 
   resolve(_request: Request, path: string, method: string): ResourceResolution {
+    if (!path.startsWith(this.#literalPrefix)) return null;
     const m = this.#pattern.exec(path);
     if (m === null) return null;
-    const groups = m.groups as Record<string, string>;
+    const names = this.#names;
+    const index = this.#groupIndex;
     const params: Record<string, string> = {};
-    for (const name of this.#names) params[name] = decodeValue(groups[name] as string);
+    for (let i = 0; i < names.length; i++) {
+      // A variable's group always takes part in a match (it is not optional in the template).
+      params[names[i] as string] = decodeValue(m[index[i] as number] as string);
+    }
     return this._resolveMethod(method, params);
   }
 
   /** Whether a concrete path would match this resource's pattern. */
   matchesPath(path: string): boolean {
-    return this.#pattern.test(path);
+    return path.startsWith(this.#literalPrefix) && this.#pattern.test(path);
   }
 
   urlFor(
@@ -366,7 +399,8 @@ export class DynamicResource extends Resource {
   addPrefix(prefix: string): void {
     this.#template = prefix + this.#template;
     this.#parts.unshift(prefix);
-    this.#pattern = this.#compile();
+    this.#compile();
+    this._onPathChange?.();
   }
 }
 
@@ -408,6 +442,7 @@ export class PrefixedSubAppResource extends Resource {
   addPrefix(prefix: string): void {
     this.#prefix = prefix + this.#prefix;
     for (const resource of this.app.router.resources()) resource.addPrefix(prefix);
+    this._onPathChange?.();
   }
 }
 

@@ -22,6 +22,7 @@ class MethodRouteDef implements RouteDef {
   ) {}
 
   register(router: UrlDispatcher): Route[] {
+    // Only get() makes GET definitions, and it takes a function, never a view.
     if (this.method === "GET")
       return [router.addGet(this.path, this.handler as Handler, this.options)];
     return [router.addRoute(this.method, this.path, this.handler, this.options)];
@@ -39,6 +40,7 @@ export function route<Path extends string>(
   handler: Handler<PathParams<Path>>,
   options: RouteOptions = {},
 ): RouteDef {
+  // Widening matchInfo is sound: the route is registered on this same `path`.
   return new MethodRouteDef(method.toUpperCase(), path, handler as Handler, options);
 }
 
@@ -48,6 +50,7 @@ export function get<Path extends string>(
   handler: Handler<PathParams<Path>>,
   options: GetRouteOptions = {},
 ): RouteDef {
+  // Widening matchInfo is sound: the route is registered on this same `path`.
   return new MethodRouteDef("GET", path, handler as Handler, options);
 }
 
@@ -116,6 +119,8 @@ export function view<Path extends string>(
   viewClass: ViewClass<PathParams<Path>>,
   options: RouteOptions = {},
 ): RouteDef {
+  // Sound as above; the double cast is needed because a constructor's parameter is checked
+  // contravariantly, so a view of narrower params is not directly a ViewClass.
   return new MethodRouteDef("*", path, viewClass as unknown as ViewClass, options);
 }
 

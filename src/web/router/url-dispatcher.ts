@@ -1,6 +1,12 @@
 // The default router (aiohttp's UrlDispatcher). Resources are tried in registration order,
 // the first whose path and method match wins. Plain paths resolve through a map; variable
 // paths are indexed by their first literal segment so only a few patterns run per lookup.
+//
+// The order rule, as aiohttp: a request goes to the first registered resource whose path
+// matches and that has a route for the method. `/users/{id}` registered before `/users/me`
+// takes `/users/me` too; register the plain path first to serve it separately. When a path
+// matches but the method does not, later resources are still tried; if none serves the
+// method the answer is 405 with every matching resource's methods in `Allow`.
 
 import type { Request } from "../request.js";
 import type { MatchInfo } from "./match-info.js";
@@ -51,13 +57,20 @@ const NO_METHODS: ReadonlySet<string> = new Set();
 export class UrlDispatcher implements AbstractRouter {
   #resources: Resource[] = [];
   #named = new Map<string, Resource>();
+  // Resources by template, so routes added on the same path find their resource in O(1).
+  #byTemplate = new Map<string, Resource[]>();
   #frozen = false;
-  // Index, rebuilt lazily after registrations.
+  // The lookup index, rebuilt lazily after a registration or a prefix change.
   #dirty = true;
+  // The first plain resource of each path that no earlier resource can shadow.
   #plain = new Map<string, PlainResource>();
-  #shadowed = new Set<PlainResource>();
+  // By first literal segment: the resources with that segment merged in registration order
+  // with those whose first segment is variable (`#wild`), so a lookup scans one list.
   #buckets = new Map<string, Resource[]>();
   #wild: Resource[] = [];
+  #invalidate = (): void => {
+    this.#dirty = true;
+  };
 
   get frozen(): boolean {
     return this.#frozen;
@@ -77,16 +90,20 @@ export class UrlDispatcher implements AbstractRouter {
   addResource<Path extends string>(path: Path, options: { name?: string } = {}): Resource {
     this.#checkFrozen();
     const name = options.name ?? null;
-    const existing = this.#resources.find(
-      (r) =>
-        r.name === name &&
-        (r instanceof PlainResource || r instanceof DynamicResource) &&
-        r.rawMatch(path),
-    );
+    const existing = this.#byTemplate
+      .get(path)
+      ?.find(
+        (r) =>
+          r.name === name &&
+          (r instanceof PlainResource || r instanceof DynamicResource) &&
+          r.rawMatch(path),
+      );
     if (existing !== undefined) return existing;
-    const resource = path.includes("{")
-      ? new DynamicResource(path, name)
-      : new PlainResource(path, name);
+    // A stray "}" goes to the template parser too, which rejects it.
+    const resource =
+      path.includes("{") || path.includes("}")
+        ? new DynamicResource(path, name)
+        : new PlainResource(path, name);
     this.registerResource(resource);
     return resource;
   }
@@ -109,7 +126,11 @@ export class UrlDispatcher implements AbstractRouter {
       this.#named.set(name, resource);
     }
     resource.index = this.#resources.length;
+    resource._onPathChange = this.#invalidate;
     this.#resources.push(resource);
+    const same = this.#byTemplate.get(resource.canonical);
+    if (same === undefined) this.#byTemplate.set(resource.canonical, [resource]);
+    else same.push(resource);
     this.#dirty = true;
   }
 
@@ -124,6 +145,7 @@ export class UrlDispatcher implements AbstractRouter {
       path,
       options.name === undefined ? {} : { name: options.name },
     );
+    // Widening the handler's matchInfo type is sound: this resource fills it from `path`.
     return resource.addRoute(method, handler as Handler, expectOption(options.expectHandler));
   }
 
@@ -138,6 +160,7 @@ export class UrlDispatcher implements AbstractRouter {
       options.name === undefined ? {} : { name: options.name },
     );
     const expect = expectOption(options.expectHandler);
+    // Widening the handler's matchInfo type is sound: this resource fills it from `path`.
     if (options.allowHead !== false && resource.routeFor("HEAD")?.method !== "HEAD") {
       resource.addRoute("HEAD", handler as Handler, expect);
     }
@@ -227,30 +250,20 @@ export class UrlDispatcher implements AbstractRouter {
     let allowed: Set<string> | undefined;
     let after = -1;
     const plain = this.#plain.get(path);
-    if (plain !== undefined && !this.#shadowed.has(plain)) {
+    if (plain !== undefined) {
       const r = plain.resolvePlain(method);
-      if (!isMethodSet(r)) return r as MatchInfo;
+      if (!isMethodSet(r)) return r;
+      // Only later resources can still serve the method: no earlier one matches this path.
       allowed = new Set(r);
       after = plain.index;
     }
-    const bucket = this.#buckets.get(firstSegment(path));
-    const wild = this.#wild;
-    let i = 0;
-    let j = 0;
-    const bn = bucket?.length ?? 0;
-    const wn = wild.length;
-    // Merge the two index-ordered lists so registration order holds across them.
-    while (i < bn || j < wn) {
-      let resource: Resource;
-      if (j >= wn || (i < bn && (bucket as Resource[])[i]!.index < wild[j]!.index)) {
-        resource = (bucket as Resource[])[i++]!;
-      } else {
-        resource = wild[j++]!;
-      }
+    const list = this.#buckets.get(firstSegment(path)) ?? this.#wild;
+    for (let i = 0; i < list.length; i++) {
+      const resource = list[i];
       if (resource.index <= after) continue;
       const r: ResourceResolution = resource.resolve(request, path, method);
       if (r === null) continue;
-      if (!isMethodSet(r)) return r as MatchInfo;
+      if (!isMethodSet(r)) return r;
       allowed ??= new Set();
       for (const m of r) allowed.add(m);
     }
@@ -291,33 +304,64 @@ export class UrlDispatcher implements AbstractRouter {
   }
 
   #buildIndex(): void {
-    this.#plain.clear();
-    this.#shadowed.clear();
-    this.#buckets.clear();
-    this.#wild = [];
+    this.#byTemplate.clear();
     for (const resource of this.#resources) {
-      if (resource instanceof PlainResource) this.#plain.set(resource.canonical, resource);
+      const same = this.#byTemplate.get(resource.canonical);
+      if (same === undefined) this.#byTemplate.set(resource.canonical, [resource]);
+      else same.push(resource);
+    }
+    const literal = new Map<string, Resource[]>();
+    const wild: Resource[] = [];
+    for (const resource of this.#resources) {
       const seg = resource.firstSegment;
       if (seg === null) {
-        this.#wild.push(resource);
-      } else {
-        let list = this.#buckets.get(seg);
-        if (list === undefined) this.#buckets.set(seg, (list = []));
-        list.push(resource);
+        wild.push(resource);
+        continue;
       }
+      const list = literal.get(seg);
+      if (list === undefined) literal.set(seg, [resource]);
+      else list.push(resource);
     }
-    // A plain path can take the map shortcut only if no earlier resource could match it.
-    for (const plain of this.#plain.values()) {
-      const path = plain.canonical;
-      const earlier = [...(this.#buckets.get(firstSegment(path)) ?? []), ...this.#wild].filter(
-        (r) => r.index < plain.index && !(r instanceof PlainResource),
+    this.#wild = wild;
+    this.#buckets.clear();
+    for (const [seg, list] of literal) {
+      this.#buckets.set(seg, mergeByIndex(list, wild));
+    }
+    // A plain path takes the map shortcut only if no earlier resource could match it (an
+    // earlier `/users/{id}` shadows `/users/me`; sub-applications and custom resources are
+    // assumed to). Of several plain resources on one path the first is the entry point.
+    this.#plain.clear();
+    for (const resource of this.#resources) {
+      if (!(resource instanceof PlainResource)) continue;
+      const path = resource.canonical;
+      if (this.#plain.has(path)) continue;
+      const candidates = this.#buckets.get(firstSegment(path)) ?? wild;
+      const shadowed = candidates.some(
+        (r) =>
+          r.index < resource.index &&
+          !(r instanceof PlainResource) &&
+          (!(r instanceof DynamicResource) || r.matchesPath(path)),
       );
-      if (earlier.some((r) => !(r instanceof DynamicResource) || r.matchesPath(path))) {
-        this.#shadowed.add(plain);
-      }
+      // A shadowed path is left out; the bucket scan finds it in order.
+      if (!shadowed) this.#plain.set(path, resource);
     }
     this.#dirty = false;
   }
+}
+
+/** Merges two lists sorted by registration index. */
+function mergeByIndex(a: readonly Resource[], b: readonly Resource[]): Resource[] {
+  const out: Resource[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i].index < b[j].index)) {
+      out.push(a[i++]);
+    } else {
+      out.push(b[j++]);
+    }
+  }
+  return out;
 }
 
 function isMethodSet(r: ResourceResolution): r is ReadonlySet<string> {

@@ -17,10 +17,14 @@ export class View<P = Readonly<Record<string, string>>> {
   /** @internal dispatches to the method named like the request's verb */
   async _dispatch(): Promise<HandlerResult> {
     const name = this.request.method.toLowerCase();
-    const fn = (this as unknown as Record<string, unknown>)[name];
-    if (typeof fn !== "function" || !(VIEW_METHODS as readonly string[]).includes(name)) {
+    // Only the verb names are looked up, so `_dispatch` or `constructor` can never be called;
+    // the subclass's methods are not known statically, hence the record view of `this`.
+    const verb = (VIEW_METHODS as readonly string[]).includes(name);
+    const fn = verb ? (this as unknown as Record<string, unknown>)[name] : undefined;
+    if (typeof fn !== "function") {
       throw new HTTPMethodNotAllowed(this.request.method, allowedViewMethods(this.constructor));
     }
+    // The verb methods of a View subclass take no arguments and return a handler result.
     return await (fn as () => HandlerResult | Promise<HandlerResult>).call(this);
   }
 }

@@ -1,0 +1,41 @@
+// Streaming: a StreamResponse sends its body in pieces with chunked encoding, waiting on the
+// socket's backpressure, and stops early when the client goes away.
+//
+//   npx tsx examples/streaming/server.ts
+//   curl -N http://127.0.0.1:8080/count/5
+
+import { setTimeout as sleep } from "node:timers/promises";
+import { web } from "aiohttp-ts";
+
+const app = new web.Application();
+
+app.router.addGet("/count/{n:\\d+}", async (request) => {
+  const n = Math.min(Number(request.matchInfo.n), 100);
+  const response = new web.StreamResponse({
+    headers: { "Content-Type": "text/plain; charset=utf-8" },
+  });
+  await response.prepare(request);
+  for (let i = 1; i <= n; i++) {
+    if (request.signal.aborted) break;
+    await response.write(`${i}\n`);
+    await sleep(50);
+  }
+  await response.writeEof();
+  return response;
+});
+
+// Server-sent events: the same mechanism with the text/event-stream format.
+app.router.addGet("/events", async (request) => {
+  const response = new web.StreamResponse({
+    headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" },
+  });
+  await response.prepare(request);
+  for (let i = 1; i <= 3 && !request.signal.aborted; i++) {
+    await response.write(`id: ${i}\ndata: ${JSON.stringify({ tick: i })}\n\n`);
+    await sleep(50);
+  }
+  await response.writeEof();
+  return response;
+});
+
+web.runApp(app, { port: Number(process.env.PORT ?? 8080) });

@@ -1,0 +1,294 @@
+// Runs every example under examples/ as a user would: in its own process, on a free port, then
+// talks to it over HTTP and stops it with SIGTERM, which must end in a graceful exit 0.
+//
+// The examples import "aiohttp-ts", which Node resolves to this package's own dist/ through the
+// "exports" map (a package may import itself by name). `npm test` runs `npm run build` before
+// vitest; when running this file alone, build first.
+//
+// Why not `npx tsx`: npx does not pass SIGTERM on to the program it started (npm exits at once
+// and leaves the server running), so the test runs the same tsx CLI that `npx tsx` resolves to,
+// directly under node. tsx relays the signal and exits with the example's own exit code.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
+const BANNER = "======== Running on ";
+const START_TIMEOUT_MS = 15_000;
+
+/** A port nothing listens on right now: bind port 0, read the port, close. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no TCP address");
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return address.port;
+}
+
+/** One example server running in a child process. */
+class RunningExample {
+  readonly baseUrl: string;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<number | null>;
+  #stdout = "";
+  #stderr = "";
+
+  private constructor(name: string, port: number) {
+    this.baseUrl = `http://127.0.0.1:${port}`;
+    this.#child = spawn(process.execPath, [TSX_CLI, `examples/${name}/server.ts`], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PORT: String(port) },
+    });
+    this.#child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+      this.#stdout += d;
+    });
+    this.#child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+      this.#stderr += d;
+    });
+    this.#exited = new Promise((resolve) => this.#child.once("exit", (code) => resolve(code)));
+  }
+
+  /** Starts `examples/<name>/server.ts` on a free port; resolves once it prints its banner. */
+  static async start(name: string): Promise<RunningExample> {
+    const example = new RunningExample(name, await freePort());
+    await example.#banner();
+    return example;
+  }
+
+  /** Everything the example printed on stdout so far. */
+  get stdout(): string {
+    return this.#stdout;
+  }
+
+  /** `fetch` relative to the example's address. */
+  fetch(path: string, init?: RequestInit): Promise<Response> {
+    return fetch(new URL(path, this.baseUrl), init);
+  }
+
+  /** Sends SIGTERM and resolves with the exit code (`null` if a signal killed it). */
+  terminate(): Promise<number | null> {
+    this.#child.kill("SIGTERM");
+    return this.#exited;
+  }
+
+  /** After a failed test, so that no server outlives the run. */
+  kill(): void {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) {
+      this.#child.kill("SIGKILL");
+    }
+  }
+
+  #banner(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const fail = (why: string): void => {
+        cleanup();
+        this.kill();
+        reject(
+          new Error(`${why}\n--- stdout ---\n${this.#stdout}\n--- stderr ---\n${this.#stderr}`),
+        );
+      };
+      const onData = (): void => {
+        if (this.#stdout.includes(BANNER)) {
+          cleanup();
+          resolve();
+        }
+      };
+      const onExit = (code: number | null): void => fail(`The example exited with ${code}`);
+      const timer = setTimeout(() => fail("No start-up banner in time"), START_TIMEOUT_MS);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.#child.stdout?.off("data", onData);
+        this.#child.off("exit", onExit);
+      };
+      this.#child.stdout?.on("data", onData);
+      this.#child.once("exit", onExit);
+    });
+  }
+}
+
+/** Runs the example for the tests of one `describe` block. */
+function useExample(name: string): () => RunningExample {
+  let example: RunningExample | undefined;
+  beforeAll(async () => {
+    example = await RunningExample.start(name);
+  }, START_TIMEOUT_MS + 5_000);
+  afterAll(() => example?.kill());
+  return () => {
+    if (example === undefined) throw new Error(`examples/${name} did not start`);
+    return example;
+  };
+}
+
+beforeAll(() => {
+  if (!existsSync(new URL("../dist/index.js", import.meta.url))) {
+    throw new Error('dist/ is missing: the examples import "aiohttp-ts"; run `npm run build`');
+  }
+});
+
+describe("examples/hello", () => {
+  const example = useExample("hello");
+
+  test("greets the name in the path", async () => {
+    const resp = await example().fetch("/world");
+    expect(resp.status).toBe(200);
+    expect(await resp.text()).toBe("Hello, world");
+  });
+
+  test("answers POST with 405 allowing GET and HEAD", async () => {
+    const resp = await example().fetch("/world", { method: "POST" });
+    expect(resp.status).toBe(405);
+    expect(resp.headers.get("allow")).toBe("GET,HEAD");
+  });
+
+  test("exits with code 0 on SIGTERM", async () => {
+    expect(await example().terminate()).toBe(0);
+  });
+});
+
+describe("examples/middleware", () => {
+  const example = useExample("middleware");
+  const alice = { headers: { Authorization: "Bearer alice-token" } };
+  const bob = { headers: { Authorization: "Bearer bob-token" } };
+
+  test("serves the public page without a token", async () => {
+    const resp = await example().fetch("/");
+    expect(resp.status).toBe(200);
+    expect(await resp.text()).toContain("Public page");
+  });
+
+  test("refuses a protected page without a token with 401 and WWW-Authenticate", async () => {
+    const resp = await example().fetch("/me");
+    expect(resp.status).toBe(401);
+    expect(resp.headers.get("www-authenticate")).toBe('Bearer realm="example"');
+  });
+
+  test("hands the user stored by the auth middleware to the handler", async () => {
+    const resp = await example().fetch("/me", alice);
+    expect(resp.status).toBe(200);
+    expect(await resp.json()).toEqual({ name: "alice", admin: true });
+  });
+
+  test("answers 403 to a known user without the admin flag", async () => {
+    expect((await example().fetch("/admin", bob)).status).toBe(403);
+    expect((await example().fetch("/admin", alice)).status).toBe(200);
+  });
+
+  test("the outer middleware adds Server-Timing to responses and HTTP errors alike", async () => {
+    const ok = await example().fetch("/me", alice);
+    const refused = await example().fetch("/me");
+    expect(refused.status).toBe(401);
+    expect(ok.headers.get("server-timing")).toMatch(/^app;dur=\d+\.\d\d$/);
+    expect(refused.headers.get("server-timing")).toMatch(/^app;dur=\d+\.\d\d$/);
+  });
+
+  test("exits with code 0 on SIGTERM", async () => {
+    expect(await example().terminate()).toBe(0);
+  });
+});
+
+describe("examples/subapp", () => {
+  const example = useExample("subapp");
+  const token = { headers: { "X-Admin-Token": "letmein" } };
+
+  test("the root application builds URLs into the sub-application", async () => {
+    const resp = await example().fetch("/");
+    expect(await resp.json()).toEqual({ user7: "/admin/users/7" });
+  });
+
+  test("the sub-application's middleware guards its routes", async () => {
+    expect((await example().fetch("/admin/users/7")).status).toBe(403);
+  });
+
+  test("a sub-application route sees the parent's state and its own named routes", async () => {
+    const resp = await example().fetch("/admin/users/7", token);
+    expect(resp.status).toBe(200);
+    expect(await resp.json()).toEqual({ id: 7, site: "example", self: "/admin/users/7" });
+  });
+
+  test("a path variable that fails its regex is 404", async () => {
+    expect((await example().fetch("/admin/users/seven", token)).status).toBe(404);
+  });
+
+  test("exits with code 0 on SIGTERM", async () => {
+    expect(await example().terminate()).toBe(0);
+  });
+});
+
+describe("examples/streaming", () => {
+  const example = useExample("streaming");
+
+  test("streams the count in chunks", async () => {
+    const resp = await example().fetch("/count/3");
+    expect(resp.headers.get("transfer-encoding")).toBe("chunked");
+    expect(resp.headers.get("content-length")).toBeNull();
+    expect(await resp.text()).toBe("1\n2\n3\n");
+  });
+
+  test("sends server-sent events", async () => {
+    const resp = await example().fetch("/events");
+    expect(resp.headers.get("content-type")).toBe("text/event-stream");
+    const events = (await resp.text()).trim().split("\n\n");
+    expect(events).toEqual([1, 2, 3].map((i) => `id: ${i}\ndata: {"tick":${i}}`));
+  });
+
+  test("exits with code 0 on SIGTERM", async () => {
+    expect(await example().terminate()).toBe(0);
+  });
+});
+
+describe("examples/json-api", () => {
+  const example = useExample("json-api");
+  const post = (body: string): Promise<Response> =>
+    example().fetch("/notes", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body,
+    });
+
+  test("creates a note with 201 and a Location built by urlFor", async () => {
+    const resp = await post(JSON.stringify({ text: "buy milk" }));
+    expect(resp.status).toBe(201);
+    const note = (await resp.json()) as { id: number; text: string };
+    expect(note.text).toBe("buy milk");
+    expect(resp.headers.get("location")).toBe(`/notes/${note.id}`);
+  });
+
+  test("reads a note back through the class-based view", async () => {
+    const created = (await (await post('{"text":"call mum"}')).json()) as { id: number };
+    const resp = await example().fetch(`/notes/${created.id}`);
+    expect(await resp.json()).toEqual({ id: created.id, text: "call mum" });
+  });
+
+  test("deletes a note with 204, after which it is 404", async () => {
+    const created = (await (await post('{"text":"temp"}')).json()) as { id: number };
+    expect((await example().fetch(`/notes/${created.id}`, { method: "DELETE" })).status).toBe(204);
+    expect((await example().fetch(`/notes/${created.id}`)).status).toBe(404);
+  });
+
+  test("answers malformed JSON with 400 and a wrong shape with 422", async () => {
+    expect((await post("{not json")).status).toBe(400);
+    expect((await post('{"title":"x"}')).status).toBe(422);
+  });
+
+  test("answers a verb the view lacks with 405 and the view's verbs in Allow", async () => {
+    const resp = await example().fetch("/notes/1", { method: "PUT" });
+    expect(resp.status).toBe(405);
+    expect(resp.headers.get("allow")).toBe("DELETE,GET");
+  });
+
+  test("exits with code 0 on SIGTERM after the cleanup context's tear-down", async () => {
+    const running = example();
+    expect(await running.terminate()).toBe(0);
+    expect(running.stdout).toMatch(/Shutting down with \d+ note\(s\)/);
+  });
+});

@@ -1,0 +1,419 @@
+// Graceful shutdown (AppRunner.cleanup): stop accepting, onShutdown, in-flight requests finish
+// up to shutdownTimeout, idle keep-alive connections close, then onCleanup.
+import { once } from "node:events";
+import { request as httpRequest } from "node:http";
+import { connect, type Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { web } from "../../src/index.js";
+
+const quiet: web.Logger = { error() {}, warn() {} };
+
+interface Reply {
+  status: number;
+  body: Buffer;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** A GET on its own connection; `onResponse` fires when the head arrives. */
+function get(port: number, path: string, slowReader = false): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => {
+        chunks.push(c);
+        if (slowReader) {
+          // Reads in small sips so the server's socket buffer stays full during shutdown.
+          res.pause();
+          setTimeout(() => res.resume(), 5);
+        }
+      });
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }),
+      );
+      res.on("error", reject);
+      res.on("aborted", () => reject(new Error("response aborted")));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** A deferred signal that a handler has started. */
+function latch(): { wait: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const wait = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { wait, open };
+}
+
+interface Started {
+  runner: web.AppRunner;
+  port: number;
+}
+
+async function start(app: web.Application, options: web.AppRunnerOptions = {}): Promise<Started> {
+  const runner = new web.AppRunner(app, { accessLog: null, ...options });
+  await runner.setup();
+  const site = new web.TCPSite(runner, "127.0.0.1", 0);
+  await site.start();
+  return { runner, port: site.port };
+}
+
+let current: Started | undefined;
+afterEach(async () => {
+  await current?.runner.cleanup().catch(() => {});
+  current = undefined;
+});
+
+describe("graceful shutdown", () => {
+  it("lets a slow request that started before cleanup() finish with 200", async () => {
+    const entered = latch();
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/slow", async () => {
+      entered.open();
+      await sleep(300);
+      return new web.Response({ text: "done" });
+    });
+    current = await start(app);
+    const reply = get(current.port, "/slow");
+    await entered.wait;
+    const cleanup = current.runner.cleanup();
+    const r = await reply;
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe("done");
+    await cleanup;
+  });
+
+  it("sends the whole of a large in-flight body to a slow reader before closing", async () => {
+    const entered = latch();
+    const big = Buffer.alloc(8 * 1024 * 1024, 0x61);
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/big", async () => {
+      entered.open();
+      await sleep(50);
+      return new web.Response({ body: big });
+    });
+    current = await start(app);
+    const reply = get(current.port, "/big", true);
+    await entered.wait;
+    const cleanup = current.runner.cleanup();
+    const r = await reply;
+    expect(r.status).toBe(200);
+    expect(r.body.length).toBe(big.length);
+    await cleanup;
+  });
+
+  it("finishes a streamed in-flight response before closing", async () => {
+    const entered = latch();
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/stream", async (req) => {
+      const resp = new web.StreamResponse();
+      await resp.prepare(req);
+      entered.open();
+      for (let i = 0; i < 5; i++) {
+        await sleep(40);
+        await resp.write(`part ${i};`);
+      }
+      await resp.writeEof();
+      return resp;
+    });
+    current = await start(app);
+    const reply = get(current.port, "/stream");
+    await entered.wait;
+    const cleanup = current.runner.cleanup();
+    const r = await reply;
+    expect(r.body.toString()).toBe("part 0;part 1;part 2;part 3;part 4;");
+    await cleanup;
+  });
+
+  it("refuses new connections once it stops accepting", async () => {
+    const entered = latch();
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/slow", async () => {
+      entered.open();
+      await sleep(300);
+      return new web.Response({ text: "done" });
+    });
+    current = await start(app);
+    const inFlight = get(current.port, "/slow");
+    await entered.wait;
+    const cleanup = current.runner.cleanup();
+    await expect(get(current.port, "/slow")).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    expect((await inFlight).status).toBe(200);
+    await cleanup;
+  });
+
+  it("closes idle keep-alive connections at once", async () => {
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/", () => new web.Response({ text: "ok" }));
+    current = await start(app);
+    const sock = connect(current.port, "127.0.0.1");
+    await once(sock, "connect");
+    const answered = once(sock, "data");
+    sock.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const [head] = (await answered) as [Buffer];
+    expect(head.toString()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*Connection: keep-alive/i);
+    const closed = once(sock, "close");
+    const t0 = performance.now();
+    await current.runner.cleanup();
+    await closed;
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it("closes a busy keep-alive connection after its in-flight response", async () => {
+    const entered = latch();
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/slow", async () => {
+      entered.open();
+      await sleep(200);
+      return new web.Response({ text: "done" });
+    });
+    current = await start(app);
+    const sock: Socket = connect(current.port, "127.0.0.1");
+    let received = "";
+    sock.on("data", (d: Buffer) => {
+      received += d.toString();
+    });
+    sock.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    await entered.wait;
+    const closed = once(sock, "close");
+    await current.runner.cleanup();
+    await closed;
+    expect(received).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\ndone$/);
+  });
+
+  it("ends the keep-alive of in-flight requests: their responses say Connection: close", async () => {
+    const entered = { short: latch(), long: latch() };
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/short", async () => {
+      entered.short.open();
+      await sleep(100);
+      return new web.Response({ text: "short" });
+    });
+    app.router.addGet("/long", async () => {
+      entered.long.open();
+      await sleep(500);
+      return new web.Response({ text: "long" });
+    });
+    current = await start(app);
+    const sock = connect(current.port, "127.0.0.1");
+    let received = "";
+    sock.on("data", (d: Buffer) => {
+      received += d.toString();
+    });
+    sock.write("GET /short HTTP/1.1\r\nHost: x\r\n\r\n");
+    const long = get(current.port, "/long");
+    await Promise.all([entered.short.wait, entered.long.wait]);
+    let cleanedUp = false;
+    const cleanup = current.runner.cleanup().then(() => {
+      cleanedUp = true;
+    });
+    await once(sock, "close");
+    // The short request's connection closes after its answer, not when shutdown is over.
+    expect(cleanedUp).toBe(false);
+    expect(received).toMatch(
+      /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\nConnection: close\r\n[\s\S]*short$/i,
+    );
+    expect((await long).headers.connection).toBe("close");
+    await cleanup;
+  });
+
+  it("cuts requests still running after shutdownTimeout", async () => {
+    const entered = latch();
+    let finished = false;
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/forever", async () => {
+      entered.open();
+      await sleep(2000);
+      finished = true;
+      return new web.Response({ text: "too late" });
+    });
+    current = await start(app, { shutdownTimeout: 200 });
+    const reply = get(current.port, "/forever");
+    reply.catch(() => {});
+    await entered.wait;
+    const t0 = performance.now();
+    await current.runner.cleanup();
+    const took = performance.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(150);
+    expect(took).toBeLessThan(1000);
+    await expect(reply).rejects.toThrow();
+    expect(finished).toBe(false);
+  });
+
+  it("logs a warning naming the requests cut off by shutdownTimeout", async () => {
+    const entered = latch();
+    const warnings: string[] = [];
+    const app = new web.Application({
+      logger: { error() {}, warn: (m: string) => warnings.push(m) },
+    });
+    app.router.addGet("/forever", async () => {
+      entered.open();
+      await sleep(1000);
+      return new web.Response();
+    });
+    current = await start(app, { shutdownTimeout: 100 });
+    get(current.port, "/forever").catch(() => {});
+    await entered.wait;
+    await current.runner.cleanup();
+    expect(warnings).toEqual([expect.stringMatching(/1 request\(s\) still running/)]);
+  });
+
+  it("runs onShutdown while requests are in flight and onCleanup after they finished", async () => {
+    const entered = latch();
+    const events: string[] = [];
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/slow", async () => {
+      entered.open();
+      await sleep(200);
+      events.push("handler done");
+      return new web.Response({ text: "done" });
+    });
+    app.onShutdown.push(() => events.push("onShutdown"));
+    app.onCleanup.push(() => events.push("onCleanup"));
+    current = await start(app);
+    const reply = get(current.port, "/slow");
+    await entered.wait;
+    await current.runner.cleanup();
+    expect((await reply).status).toBe(200);
+    expect(events).toEqual(["onShutdown", "handler done", "onCleanup"]);
+  });
+
+  it("lets an in-flight handler use what a cleanup context set up until it finishes", async () => {
+    const entered = latch();
+    const connKey = new web.AppKey<{ open: boolean }>("conn");
+    const app = new web.Application({ logger: quiet });
+    app.cleanupCtx.push(async function* (a) {
+      const conn = { open: true };
+      a.set(connKey, conn);
+      yield;
+      conn.open = false;
+    });
+    app.router.addGet("/slow", async (req) => {
+      entered.open();
+      await sleep(200);
+      return new web.Response({ text: String(req.app.get(connKey)?.open) });
+    });
+    current = await start(app);
+    const reply = get(current.port, "/slow");
+    await entered.wait;
+    await current.runner.cleanup();
+    expect((await reply).body.toString()).toBe("true");
+  });
+
+  it("completes at once when nothing is in flight", async () => {
+    const app = new web.Application({ logger: quiet });
+    current = await start(app);
+    const t0 = performance.now();
+    await current.runner.cleanup();
+    expect(performance.now() - t0).toBeLessThan(200);
+  });
+});
+
+describe("handlerCancellation", () => {
+  interface Trace {
+    events: string[];
+    readError: string | null;
+    signalAborted: boolean;
+  }
+
+  /** An app whose /upload reads the body and /work sleeps 300 ms ignoring the client. */
+  function tracedApp(trace: Trace, entered: { open: () => void }): web.Application {
+    const app = new web.Application({ logger: quiet });
+    app.router.addPost("/upload", async (req) => {
+      entered.open();
+      try {
+        await req.read();
+      } catch (err) {
+        trace.readError = (err as Error).name;
+      }
+      trace.signalAborted = req.signal.aborted;
+      return new web.Response({ text: "read" });
+    });
+    app.router.addGet("/work", async (req) => {
+      req.signal.addEventListener("abort", () => trace.events.push("signal"));
+      entered.open();
+      await sleep(300);
+      trace.events.push("handler done");
+      return new web.Response({ text: "worked" });
+    });
+    return app;
+  }
+
+  /** Opens a connection, sends `text`, and drops the connection once the handler entered. */
+  async function sendAndVanish(port: number, text: string, entered: Promise<void>): Promise<void> {
+    const sock = connect(port, "127.0.0.1");
+    sock.on("error", () => {});
+    sock.write(text);
+    await entered;
+    sock.destroy();
+  }
+
+  const upload = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\npartial";
+  const work = "GET /work HTTP/1.1\r\nHost: x\r\n\r\n";
+
+  for (const cancellation of [true, false]) {
+    it(`rejects a pending body read and aborts request.signal (handlerCancellation: ${cancellation})`, async () => {
+      const trace: Trace = { events: [], readError: null, signalAborted: false };
+      const entered = latch();
+      current = await start(tracedApp(trace, entered), { handlerCancellation: cancellation });
+      await sendAndVanish(current.port, upload, entered.wait);
+      await vi.waitFor(() => expect(trace.readError).not.toBeNull());
+      expect(trace.readError).toBe("StreamClosedError");
+      expect(trace.signalAborted).toBe(true);
+    });
+  }
+
+  it("with true, ends the request when the client leaves: logged 499 before the handler is done", async () => {
+    const trace: Trace = { events: [], readError: null, signalAborted: false };
+    const entered = latch();
+    const app = tracedApp(trace, entered);
+    const accessLog = {
+      info: (line: string) => trace.events.push(`log ${line}`),
+    };
+    current = await start(app, { handlerCancellation: true, accessLog, accessLogFormat: "%s" });
+    await sendAndVanish(current.port, work, entered.wait);
+    await vi.waitFor(() => expect(trace.events).toContain("log 499"));
+    expect(current.runner.server.inFlight).toBe(0);
+    await vi.waitFor(() => expect(trace.events).toContain("handler done"));
+    expect(trace.events).toEqual(["signal", "log 499", "handler done"]);
+  });
+
+  it("with true, graceful shutdown does not wait for a handler whose client left", async () => {
+    const trace: Trace = { events: [], readError: null, signalAborted: false };
+    const entered = latch();
+    current = await start(tracedApp(trace, entered), { handlerCancellation: true });
+    await sendAndVanish(current.port, work, entered.wait);
+    await vi.waitFor(() => expect(current?.runner.server.inFlight).toBe(0));
+    await current.runner.cleanup();
+    expect(trace.events).not.toContain("handler done");
+  });
+
+  it("with the default false, the handler runs to completion before the request ends", async () => {
+    const trace: Trace = { events: [], readError: null, signalAborted: false };
+    const entered = latch();
+    const accessLog = {
+      info: (line: string) => trace.events.push(`log ${line}`),
+    };
+    current = await start(tracedApp(trace, entered), { accessLog, accessLogFormat: "%s" });
+    await sendAndVanish(current.port, work, entered.wait);
+    await sleep(50);
+    expect(current.runner.server.inFlight).toBe(1);
+    await vi.waitFor(() => expect(trace.events).toHaveLength(3));
+    expect(trace.events[0]).toBe("signal");
+    expect(trace.events[1]).toBe("handler done");
+    expect(trace.events[2]).toMatch(/^log \d{3}$/);
+    expect(current.runner.server.inFlight).toBe(0);
+  });
+
+  it("with the default false, graceful shutdown waits for the handler whose client left", async () => {
+    const trace: Trace = { events: [], readError: null, signalAborted: false };
+    const entered = latch();
+    current = await start(tracedApp(trace, entered));
+    await sendAndVanish(current.port, work, entered.wait);
+    await current.runner.cleanup();
+    expect(trace.events).toContain("handler done");
+  });
+});
