@@ -4,8 +4,7 @@ import { request as httpRequest } from "node:http";
 import { describe, expect, it, vi } from "vitest";
 import { web } from "../src/index.js";
 import { makeTestClient, TestClient, TestServer } from "../src/test-utils/index.js";
-
-const quiet: web.Logger = { error() {}, warn() {} };
+import { quiet } from "./helpers.js";
 
 function makeApp(events: string[] = []): web.Application {
   const app = new web.Application({ logger: quiet });

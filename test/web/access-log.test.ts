@@ -1,11 +1,9 @@
 // The access log: aiohttp's default line, each format specifier, custom loggers, and turning
 // it off. Lines are captured with a sink `{ info(line) }` over real requests.
-import { request as httpRequest } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { web } from "../../src/index.js";
-
-const quiet: web.Logger = { error() {}, warn() {} };
+import { httpSend, quiet, useRunners } from "../helpers.js";
 
 function makeApp(): web.Application {
   const app = new web.Application({ logger: quiet });
@@ -28,38 +26,11 @@ function makeApp(): web.Application {
   return app;
 }
 
-let runner: web.AppRunner | undefined;
-afterEach(async () => {
-  await runner?.cleanup();
-  runner = undefined;
-});
+const start = useRunners();
 
+/** Serves `app` with exactly the runner `options` given; returns the port. */
 async function serve(options: web.AppRunnerOptions, app = makeApp()): Promise<number> {
-  runner = new web.AppRunner(app, options);
-  await runner.setup();
-  const site = new web.TCPSite(runner, "127.0.0.1", 0);
-  await site.start();
-  return site.port;
-}
-
-/** Sends a request with exact headers and waits for the whole answer. */
-function send(
-  port: number,
-  path: string,
-  headers: Record<string, string> = {},
-  method = "GET",
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: "127.0.0.1", port, path, method, headers, agent: false },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
+  return (await start(app, options)).port;
 }
 
 /** Serves with `format`, sends one request, returns the single line logged for it. */
@@ -73,7 +44,7 @@ async function logLine(
     accessLog: { info: (line) => lines.push(line) },
     ...(format === undefined ? {} : { accessLogFormat: format }),
   });
-  await send(port, path, headers);
+  await httpSend(port, path, { headers });
   await vi.waitFor(() => expect(lines).toHaveLength(1));
   return lines[0] as string;
 }
@@ -154,7 +125,7 @@ describe("format specifiers", () => {
   it("%b is 0 for a HEAD request, which gets no body", async () => {
     const lines: string[] = [];
     const port = await serve({ accessLog: { info: (l) => lines.push(l) }, accessLogFormat: "%b" });
-    await send(port, "/path", {}, "HEAD");
+    await httpSend(port, "/path", { method: "HEAD" });
     await vi.waitFor(() => expect(lines).toEqual(["0"]));
   });
 
@@ -230,8 +201,8 @@ describe("access loggers", () => {
   it("writes one line per request, in order", async () => {
     const lines: string[] = [];
     const port = await serve({ accessLog: { info: (l) => lines.push(l) }, accessLogFormat: "%r" });
-    await send(port, "/path?n=1");
-    await send(port, "/path?n=2");
+    await httpSend(port, "/path?n=1");
+    await httpSend(port, "/path?n=2");
     await vi.waitFor(() => expect(lines).toHaveLength(2));
     expect(lines).toEqual(["GET /path?n=1 HTTP/1.1", "GET /path?n=2 HTTP/1.1"]);
   });
@@ -240,7 +211,7 @@ describe("access loggers", () => {
     const info = vi.spyOn(console, "info").mockImplementation(() => {});
     try {
       const port = await serve({});
-      await send(port, "/path");
+      await httpSend(port, "/path");
       await vi.waitFor(() => expect(info).toHaveBeenCalledTimes(1));
       expect(String(info.mock.calls[0]?.[0])).toMatch(/"GET \/path HTTP\/1\.1" 200 5/);
     } finally {
@@ -252,7 +223,7 @@ describe("access loggers", () => {
     const info = vi.spyOn(console, "info").mockImplementation(() => {});
     try {
       const port = await serve({ accessLog: null });
-      expect(await send(port, "/path")).toBe(200);
+      expect((await httpSend(port, "/path")).status).toBe(200);
       await sleep(20);
       expect(info).not.toHaveBeenCalled();
     } finally {
@@ -268,7 +239,7 @@ describe("access loggers", () => {
       }
     }
     const port = await serve({ accessLog: new Recorder() });
-    await send(port, "/slow");
+    await httpSend(port, "/slow");
     await vi.waitFor(() => expect(seen).toHaveLength(1));
     expect(seen[0]).toMatchObject({ path: "/slow", status: 200 });
     expect(seen[0]?.ms).toBeGreaterThanOrEqual(100);
@@ -282,8 +253,8 @@ describe("access loggers", () => {
       }
     }
     const port = await serve({ accessLog: new Sizes() });
-    await send(port, "/path");
-    await send(port, "/stream");
+    await httpSend(port, "/path");
+    await httpSend(port, "/stream");
     await vi.waitFor(() => expect(lengths).toHaveLength(2));
     expect(lengths).toEqual([5, 7]);
   });
@@ -297,7 +268,7 @@ describe("access loggers", () => {
       log = log;
     }
     const port = await serve({ accessLog: new Off() });
-    expect(await send(port, "/path")).toBe(200);
+    expect((await httpSend(port, "/path")).status).toBe(200);
     await sleep(20);
     expect(log).not.toHaveBeenCalled();
   });
@@ -317,8 +288,8 @@ describe("access loggers", () => {
       },
       logged,
     );
-    expect(await send(port, "/app/path")).toBe(200);
-    expect(await send(port, "/app/path")).toBe(200);
+    expect((await httpSend(port, "/app/path")).status).toBe(200);
+    expect((await httpSend(port, "/app/path")).status).toBe(200);
     await vi.waitFor(() => expect(errors).toHaveLength(2));
     expect(errors[0]).toMatch(/access logger/i);
   });

@@ -1,42 +1,11 @@
 // Tests of the HTTP exceptions: one class per status aiohttp has, the group classes, redirects
 // with a location, exceptions thrown or returned from handlers and middlewares, and the 500
 // for unexpected errors (short body, no stack on the wire, one log line).
-import { once } from "node:events";
-import { connect } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { web } from "../../src/index.js";
-import { makeTestClient, type TestClient } from "../../src/test-utils/index.js";
+import { appWith, getRequest, rawExchange, useTestClients } from "../helpers.js";
 
-const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-
-async function serve(app: web.Application): Promise<TestClient> {
-  const client = await makeTestClient(app);
-  clients.push(client);
-  return client;
-}
-
-function appWith(handler: web.Handler, options: web.ApplicationOptions = {}): web.Application {
-  const app = new web.Application(options);
-  app.router.addRoute("*", "/{tail:.*}", handler);
-  return app;
-}
-
-/** Raw response text of a GET on a new connection (Connection: close). */
-async function rawGet(port: number, path = "/"): Promise<string> {
-  const sock = connect(port, "127.0.0.1");
-  sock.on("error", () => {});
-  await once(sock, "connect");
-  const chunks: Buffer[] = [];
-  sock.on("data", (c: Buffer) => chunks.push(c));
-  sock.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-  await Promise.race([once(sock, "close"), sleep(3000)]);
-  sock.destroy();
-  return Buffer.concat(chunks).toString("latin1");
-}
+const serve = useTestClients();
 
 type Group = "success" | "redirect" | "client" | "server";
 
@@ -337,7 +306,7 @@ describe("exceptions in handlers and middlewares", () => {
         });
       }),
     );
-    const raw = await rawGet(client.server.port);
+    const { raw } = await rawExchange(client.server.port, getRequest("/"));
     expect(raw).toMatch(/^HTTP\/1\.1 400 Missing Name\r\n/);
     expect(raw).toMatch(/\r\nX-Field: name\r\n/i);
     expect(raw.endsWith("\r\n\r\nname is required")).toBe(true);
@@ -383,7 +352,7 @@ describe("exceptions in handlers and middlewares", () => {
         throw new Cls();
       }),
     );
-    const raw = await rawGet(client.server.port);
+    const { raw } = await rawExchange(client.server.port, getRequest("/"));
     expect(raw.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
     expect(raw.endsWith("\r\n\r\n")).toBe(true);
     expect(raw).not.toMatch(/\r\ncontent-length: [1-9]/i);

@@ -1,61 +1,13 @@
 // Expect: 100-continue (RFC 9110 10.1.1) on raw sockets: the interim 100 comes before the
 // client sends the body, other expectations get 417, and a route's expectHandler can refuse
 // the upload without the 100.
-import { once } from "node:events";
-import { connect, type Socket } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { web } from "../../src/index.js";
-
-const quiet: web.Logger = { error() {}, warn() {} };
-
-/** A raw connection that collects what the server sends. */
-class Conn {
-  readonly sock: Socket;
-  data = "";
-  closed: Promise<unknown>;
-
-  constructor(port: number) {
-    this.sock = connect(port, "127.0.0.1");
-    this.sock.setEncoding("latin1");
-    this.sock.on("data", (d: string) => {
-      this.data += d;
-    });
-    this.sock.on("error", () => {});
-    this.closed = once(this.sock, "close");
-  }
-
-  write(text: string): void {
-    this.sock.write(text);
-  }
-
-  /** Waits until the received text contains `text`, failing after `ms`. */
-  async waitFor(text: string, ms = 2000): Promise<void> {
-    const deadline = performance.now() + ms;
-    while (!this.data.includes(text)) {
-      if (performance.now() > deadline || this.sock.destroyed) {
-        throw new Error(`never received ${JSON.stringify(text)}; got ${JSON.stringify(this.data)}`);
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-
-  /** Waits until the server closes the connection. */
-  async end(ms = 2000): Promise<string> {
-    const guard = setTimeout(() => this.sock.destroy(), ms);
-    await this.closed;
-    clearTimeout(guard);
-    return this.data;
-  }
-}
+import { quiet, RawConnection, useRunners } from "../helpers.js";
 
 const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
 
-let runner: web.AppRunner | undefined;
-afterEach(async () => {
-  runner?.server.closeAllConnections();
-  await runner?.cleanup();
-  runner = undefined;
-});
+const start = useRunners();
 
 interface Calls {
   handler: number;
@@ -70,11 +22,8 @@ async function serve(expectHandler?: web.ExpectHandler): Promise<{ port: number;
   };
   app.router.addPost("/upload", echo, expectHandler === undefined ? {} : { expectHandler });
   app.router.addGet("/only-get", () => new web.Response({ text: "get" }));
-  runner = new web.AppRunner(app, { accessLog: null });
-  await runner.setup();
-  const site = new web.TCPSite(runner, "127.0.0.1", 0);
-  await site.start();
-  return { port: site.port, calls };
+  const { port } = await start(app, { accessLog: null });
+  return { port, calls };
 }
 
 function head(path: string, expectValue: string, version = "1.1"): string {
@@ -87,7 +36,7 @@ function head(path: string, expectValue: string, version = "1.1"): string {
 describe("Expect: 100-continue", () => {
   it("sends an interim 100 Continue before the body, then the final answer", async () => {
     const { port } = await serve();
-    const conn = new Conn(port);
+    const conn = new RawConnection(port);
     conn.write(head("/upload", "100-continue"));
     await conn.waitFor(CONTINUE);
     expect(conn.data).toBe(CONTINUE);
@@ -99,7 +48,7 @@ describe("Expect: 100-continue", () => {
 
   it("matches the expectation case-insensitively", async () => {
     const { port } = await serve();
-    const conn = new Conn(port);
+    const conn = new RawConnection(port);
     conn.write(head("/upload", "100-Continue"));
     await conn.waitFor(CONTINUE);
     conn.write("hello");
@@ -108,7 +57,7 @@ describe("Expect: 100-continue", () => {
 
   it("answers 417 to any other expectation, without running the handler", async () => {
     const { port, calls } = await serve();
-    const conn = new Conn(port);
+    const conn = new RawConnection(port);
     conn.write(head("/upload", "something-else"));
     await conn.waitFor("\r\n\r\n");
     expect(conn.data.startsWith("HTTP/1.1 417 Expectation Failed\r\n")).toBe(true);
@@ -118,7 +67,7 @@ describe("Expect: 100-continue", () => {
 
   it("answers a 404 without 100 Continue when no route matches", async () => {
     const { port } = await serve();
-    const conn = new Conn(port);
+    const conn = new RawConnection(port);
     conn.write(head("/nowhere", "100-continue"));
     await conn.waitFor("\r\n\r\n");
     expect(conn.data.startsWith("HTTP/1.1 404 Not Found\r\n")).toBe(true);
@@ -127,7 +76,7 @@ describe("Expect: 100-continue", () => {
 
   it("answers a 405 without 100 Continue when the method is not allowed", async () => {
     const { port } = await serve();
-    const conn = new Conn(port);
+    const conn = new RawConnection(port);
     conn.write(head("/only-get", "100-continue"));
     await conn.waitFor("\r\n\r\n");
     expect(conn.data.startsWith("HTTP/1.1 405 Method Not Allowed\r\n")).toBe(true);
@@ -136,7 +85,7 @@ describe("Expect: 100-continue", () => {
 
   it("sends no 100 Continue to an HTTP/1.0 client", async () => {
     const { port } = await serve();
-    const conn = new Conn(port);
+    const conn = new RawConnection(port);
     conn.write(`${head("/upload", "100-continue", "1.0")}hello`);
     const all = await conn.end();
     expect(all).not.toContain("100 Continue");
@@ -145,7 +94,7 @@ describe("Expect: 100-continue", () => {
 
   it("handles a request without Expect with no interim response", async () => {
     const { port } = await serve();
-    const conn = new Conn(port);
+    const conn = new RawConnection(port);
     conn.write(
       "POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello",
     );
@@ -157,7 +106,7 @@ describe("Expect: 100-continue", () => {
 describe("a route's expectHandler", () => {
   it("refuses with the response it returns, without 100 Continue or the handler", async () => {
     const { port, calls } = await serve(() => new web.Response({ status: 401, text: "no token" }));
-    const conn = new Conn(port);
+    const conn = new RawConnection(port);
     conn.write(head("/upload", "100-continue"));
     await conn.waitFor("no token");
     expect(conn.data.startsWith("HTTP/1.1 401 Unauthorized\r\n")).toBe(true);
@@ -169,7 +118,7 @@ describe("a route's expectHandler", () => {
     const { port, calls } = await serve(() => {
       throw new web.HTTPUnauthorized({ text: "token required" });
     });
-    const conn = new Conn(port);
+    const conn = new RawConnection(port);
     conn.write(head("/upload", "100-continue"));
     await conn.waitFor("token required");
     expect(conn.data.startsWith("HTTP/1.1 401 Unauthorized\r\n")).toBe(true);
@@ -183,7 +132,7 @@ describe("a route's expectHandler", () => {
       seen.push(request.headers.get("Authorization") ?? "none");
       return web.defaultExpectHandler(request);
     });
-    const conn = new Conn(port);
+    const conn = new RawConnection(port);
     conn.write(head("/upload", "100-continue").replace("\r\n\r\n", "\r\nAuthorization: t\r\n\r\n"));
     await conn.waitFor(CONTINUE);
     conn.write("hello");
@@ -193,7 +142,7 @@ describe("a route's expectHandler", () => {
 
   it("can accept an expectation the default refuses", async () => {
     const { port, calls } = await serve(() => undefined);
-    const conn = new Conn(port);
+    const conn = new RawConnection(port);
     conn.write(`${head("/upload", "x-custom")}hello`);
     expect(await conn.end()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*got hello$/);
     expect(calls.handler).toBe(1);

@@ -3,8 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { web } from "../../src/index.js";
 import { TestServer } from "../../src/test-utils/index.js";
-
-const quiet: web.Logger = { error() {}, warn() {} };
+import { quiet } from "../helpers.js";
 
 function newApp(): web.Application {
   const app = new web.Application({ logger: quiet });

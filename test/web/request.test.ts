@@ -1,85 +1,24 @@
 // Tests of web.Request over real sockets: the request line, headers, connection details, the
 // body readers, clientMaxSize (413 without buffering the rest) and trusted proxies.
 import { once } from "node:events";
-import { request as httpRequest, type OutgoingHttpHeaders } from "node:http";
 import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy, web } from "../../src/index.js";
-import { makeTestClient, type TestClient } from "../../src/test-utils/index.js";
+import {
+  appWith,
+  httpSend,
+  RawConnection,
+  rawExchange,
+  splitHead,
+  useTestClients,
+} from "../helpers.js";
 
-const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-
-/** Serves `app` on a free port; closed after the test. */
-async function serve(app: web.Application): Promise<TestClient> {
-  const client = await makeTestClient(app);
-  clients.push(client);
-  return client;
-}
-
-/** An app whose only route (any method, any path) is `handler`. */
-function appWith(handler: web.Handler, options: web.ApplicationOptions = {}): web.Application {
-  const app = new web.Application(options);
-  app.router.addRoute("*", "/{tail:.*}", handler);
-  return app;
-}
+const serve = useTestClients();
 
 /** A JSON echo of what `pick` reads from the request. */
 function echo(pick: (request: web.Request) => unknown): web.Handler {
   return async (request) => web.jsonResponse(await pick(request));
-}
-
-interface SimpleResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A node:http request, for headers fetch refuses to send (Host). */
-function send(
-  port: number,
-  path: string,
-  options: { method?: string; headers?: OutgoingHttpHeaders; body?: string | Buffer } = {},
-): Promise<SimpleResponse> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: options.headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(options.body);
-  });
-}
-
-/** Writes raw bytes on a new connection and returns everything read until it closes. */
-async function rawExchange(port: number, data: string | Buffer, timeoutMs = 3000): Promise<string> {
-  const sock = connect(port, "127.0.0.1");
-  await once(sock, "connect");
-  const chunks: Buffer[] = [];
-  sock.on("data", (c: Buffer) => chunks.push(c));
-  sock.on("error", () => {});
-  sock.write(data);
-  await Promise.race([once(sock, "close"), sleep(timeoutMs)]);
-  sock.destroy();
-  return Buffer.concat(chunks).toString("latin1");
-}
-
-/** The body of a raw HTTP/1.1 response with Content-Length. */
-function rawBody(response: string): string {
-  return response.slice(response.indexOf("\r\n\r\n") + 4);
 }
 
 describe("request line", () => {
@@ -91,7 +30,7 @@ describe("request line", () => {
 
   it("url is absolute, with the host from the Host header", async () => {
     const client = await serve(appWith(echo((r) => r.url.href)));
-    const resp = await send(client.server.port, "/a/b?x=1", {
+    const resp = await httpSend(client.server.port, "/a/b?x=1", {
       headers: { Host: "example.com:8080" },
     });
     expect(JSON.parse(resp.body)).toBe("http://example.com:8080/a/b?x=1");
@@ -105,7 +44,7 @@ describe("request line", () => {
       client.server.port,
       "GET //evil.example/x?y=1 HTTP/1.1\r\nHost: good.example\r\nConnection: close\r\n\r\n",
     );
-    expect(JSON.parse(rawBody(reply))).toEqual([
+    expect(JSON.parse(reply.rest)).toEqual([
       "good.example",
       "//evil.example/x",
       "//evil.example/x",
@@ -126,7 +65,7 @@ describe("request line", () => {
         client.server.port,
         `GET /p HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
       );
-      expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+      expect(reply.raw).toMatch(/^HTTP\/1\.1 400 /);
       expect(error).not.toHaveBeenCalled();
     },
   );
@@ -139,7 +78,7 @@ describe("request line", () => {
     ["xn--bcher-kva.example"],
   ])("url accepts the Host %j", async (host) => {
     const client = await serve(appWith(echo((r) => r.url.host)));
-    const resp = await send(client.server.port, "/", { headers: { Host: host } });
+    const resp = await httpSend(client.server.port, "/", { headers: { Host: host } });
     expect(resp.status).toBe(200);
     expect(JSON.parse(resp.body)).toBe(host);
   });
@@ -158,7 +97,9 @@ describe("request line", () => {
 
   it("relUrl holds the path and query without scheme or host", async () => {
     const client = await serve(appWith(echo((r) => `${r.relUrl.pathname}${r.relUrl.search}`)));
-    const resp = await send(client.server.port, "/a/b?x=1&y=2", { headers: { Host: "h.test" } });
+    const resp = await httpSend(client.server.port, "/a/b?x=1&y=2", {
+      headers: { Host: "h.test" },
+    });
     expect(JSON.parse(resp.body)).toBe("/a/b?x=1&y=2");
   });
 
@@ -207,7 +148,7 @@ describe("request line", () => {
   it("version is the HTTP version of the request line", async () => {
     const client = await serve(appWith(echo((r) => r.version)));
     const reply = await rawExchange(client.server.port, "GET / HTTP/1.0\r\nHost: x\r\n\r\n");
-    expect(JSON.parse(rawBody(reply))).toEqual({ major: 1, minor: 0 });
+    expect(JSON.parse(reply.rest)).toEqual({ major: 1, minor: 0 });
   });
 });
 
@@ -224,7 +165,7 @@ describe("headers", () => {
       client.server.port,
       "GET / HTTP/1.1\r\nHost: x\r\nX-Multi: a\r\nx-multi: b\r\nConnection: close\r\n\r\n",
     );
-    expect(JSON.parse(rawBody(reply))).toEqual(["a", "b"]);
+    expect(JSON.parse(reply.rest)).toEqual(["a", "b"]);
   });
 
   it("are a read-only CIMultiDictProxy", async () => {
@@ -290,13 +231,13 @@ describe("connection", () => {
       client.server.port,
       "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
-    expect(JSON.parse(rawBody(reply))).toBe(false);
+    expect(JSON.parse(reply.rest)).toBe(false);
   });
 
   it("keepAlive is false for HTTP/1.0 without Connection: keep-alive", async () => {
     const client = await serve(appWith(echo((r) => r.keepAlive)));
     const reply = await rawExchange(client.server.port, "GET / HTTP/1.0\r\n\r\n");
-    expect(JSON.parse(rawBody(reply))).toBe(false);
+    expect(JSON.parse(reply.rest)).toBe(false);
   });
 
   it("remote is the client's address", async () => {
@@ -306,14 +247,14 @@ describe("connection", () => {
 
   it("host is the Host header", async () => {
     const client = await serve(appWith(echo((r) => r.host)));
-    const resp = await send(client.server.port, "/", { headers: { Host: "api.example.com" } });
+    const resp = await httpSend(client.server.port, "/", { headers: { Host: "api.example.com" } });
     expect(JSON.parse(resp.body)).toBe("api.example.com");
   });
 
   it("host falls back to the local address without a Host header (HTTP/1.0)", async () => {
     const client = await serve(appWith(echo((r) => r.host)));
     const reply = await rawExchange(client.server.port, "GET / HTTP/1.0\r\n\r\n");
-    expect(JSON.parse(rawBody(reply))).toBe(`127.0.0.1:${client.server.port}`);
+    expect(JSON.parse(reply.rest)).toBe(`127.0.0.1:${client.server.port}`);
   });
 
   it("scheme is http and secure is false on a plain connection", async () => {
@@ -350,14 +291,10 @@ describe("connection", () => {
     const client = await serve(
       appWith(echo((r) => [r.getExtraInfo("peername"), r.getExtraInfo("sockname")])),
     );
-    const sock = connect(client.server.port, "127.0.0.1");
-    await once(sock, "connect");
-    const clientPort = sock.localPort;
-    const chunks: Buffer[] = [];
-    sock.on("data", (c: Buffer) => chunks.push(c));
-    sock.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    await once(sock, "close");
-    const [peer, local] = JSON.parse(rawBody(Buffer.concat(chunks).toString())) as [
+    const conn = await RawConnection.open(client.server.port);
+    const clientPort = conn.socket.localPort;
+    conn.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const [peer, local] = JSON.parse(splitHead(await conn.end()).rest) as [
       [string, number],
       [string, number],
     ];
@@ -397,12 +334,10 @@ describe("signal", () => {
         return new web.Response({ text: "late" });
       }),
     );
-    const sock = connect(client.server.port, "127.0.0.1");
-    sock.on("error", () => {});
-    await once(sock, "connect");
-    sock.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    const conn = await RawConnection.open(client.server.port);
+    conn.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
     await handlerStarted;
-    sock.destroy();
+    conn.destroy();
     const reason = await Promise.race([abortSeen, sleep(2000).then(() => "timeout")]);
     expect(reason).not.toBe("timeout");
     expect(reason).toBeInstanceOf(Error);
@@ -578,7 +513,7 @@ describe("body", () => {
       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
         "3\r\nabc\r\n0\r\n\r\n",
     );
-    expect(JSON.parse(rawBody(reply))).toEqual([true, 3]);
+    expect(JSON.parse(reply.rest)).toEqual([true, 3]);
   });
 });
 
@@ -665,10 +600,12 @@ describe("clientMaxSize", () => {
   it("a Content-Length over 1 MiB is refused with 413 before the body is read", async () => {
     const client = await serve(appWith(async (r) => web.jsonResponse((await r.read()).length)));
     // The client never sends the announced body: the 413 must come anyway.
-    const reply = await rawExchange(client.server.port, announce(1024 ** 2 + 1), 2000);
-    expect(reply).toMatch(/^HTTP\/1\.1 413 /);
-    expect(reply).toMatch(/\r\nconnection: close\r\n/i);
-    expect(rawBody(reply)).toContain("1048576");
+    const reply = await rawExchange(client.server.port, announce(1024 ** 2 + 1), {
+      timeoutMs: 2000,
+    });
+    expect(reply.raw).toMatch(/^HTTP\/1\.1 413 /);
+    expect(reply.raw).toMatch(/\r\nconnection: close\r\n/i);
+    expect(reply.rest).toContain("1048576");
   });
 
   it("the clientMaxSize option sets the limit", async () => {
@@ -677,8 +614,8 @@ describe("clientMaxSize", () => {
     );
     const ok = await client.post("/", { body: "0123456789" });
     expect(ok.status).toBe(200);
-    const reply = await rawExchange(client.server.port, announce(11), 2000);
-    expect(reply).toMatch(/^HTTP\/1\.1 413 /);
+    const reply = await rawExchange(client.server.port, announce(11), { timeoutMs: 2000 });
+    expect(reply.raw).toMatch(/^HTTP\/1\.1 413 /);
   });
 
   it("413 applies to json() and post() as well", async () => {
@@ -801,7 +738,7 @@ describe("trustProxy", () => {
 
   it("X-Forwarded-* headers are ignored by default", async () => {
     const client = await serve(appWith(describeRequest));
-    const resp = await send(client.server.port, "/p", { headers: forwardedHeaders });
+    const resp = await httpSend(client.server.port, "/p", { headers: forwardedHeaders });
     expect(JSON.parse(resp.body)).toEqual({
       remote: "127.0.0.1",
       host: "internal:8080",
@@ -813,7 +750,7 @@ describe("trustProxy", () => {
 
   it("Forwarded is ignored by default", async () => {
     const client = await serve(appWith(describeRequest));
-    const resp = await send(client.server.port, "/p", {
+    const resp = await httpSend(client.server.port, "/p", {
       headers: { Host: "internal", Forwarded: "for=192.0.2.60;proto=https;host=example.org" },
     });
     expect(JSON.parse(resp.body)).toMatchObject({
@@ -825,7 +762,7 @@ describe("trustProxy", () => {
 
   it("trustProxy: true believes X-Forwarded-For/-Host/-Proto", async () => {
     const client = await serve(appWith(describeRequest, { trustProxy: true }));
-    const resp = await send(client.server.port, "/p", { headers: forwardedHeaders });
+    const resp = await httpSend(client.server.port, "/p", { headers: forwardedHeaders });
     expect(JSON.parse(resp.body)).toEqual({
       remote: "203.0.113.9",
       host: "public.example.com",
@@ -837,7 +774,7 @@ describe("trustProxy", () => {
 
   it("trustProxy: true believes Forwarded (RFC 7239)", async () => {
     const client = await serve(appWith(describeRequest, { trustProxy: true }));
-    const resp = await send(client.server.port, "/p", {
+    const resp = await httpSend(client.server.port, "/p", {
       headers: {
         Host: "internal",
         Forwarded: 'for="[2001:db8::1]:4711";proto=https;host=example.org',
@@ -854,14 +791,14 @@ describe("trustProxy", () => {
 
   it("a number of hops believes that many proxies, nearest first", async () => {
     const client = await serve(appWith(describeRequest, { trustProxy: 1 }));
-    const resp = await send(client.server.port, "/p", { headers: forwardedHeaders });
+    const resp = await httpSend(client.server.port, "/p", { headers: forwardedHeaders });
     // One trusted hop: the address our peer saw is the last one it appended.
     expect(JSON.parse(resp.body).remote).toBe("10.0.0.1");
   });
 
   it("two hops reach the address the second proxy saw", async () => {
     const client = await serve(appWith(describeRequest, { trustProxy: 2 }));
-    const resp = await send(client.server.port, "/p", { headers: forwardedHeaders });
+    const resp = await httpSend(client.server.port, "/p", { headers: forwardedHeaders });
     expect(JSON.parse(resp.body).remote).toBe("203.0.113.9");
   });
 
@@ -876,7 +813,7 @@ describe("trustProxy", () => {
         },
       }),
     );
-    const resp = await send(client.server.port, "/p", {
+    const resp = await httpSend(client.server.port, "/p", {
       headers: { ...forwardedHeaders, "X-Forwarded-For": "198.51.100.1, 203.0.113.9, 10.0.0.1" },
     });
     expect(JSON.parse(resp.body).remote).toBe("203.0.113.9");
@@ -885,7 +822,7 @@ describe("trustProxy", () => {
 
   it("a function that distrusts the peer keeps the socket's values", async () => {
     const client = await serve(appWith(describeRequest, { trustProxy: () => false }));
-    const resp = await send(client.server.port, "/p", { headers: forwardedHeaders });
+    const resp = await httpSend(client.server.port, "/p", { headers: forwardedHeaders });
     expect(JSON.parse(resp.body)).toMatchObject({
       remote: "127.0.0.1",
       host: "internal:8080",

@@ -2,59 +2,21 @@
 // headers, chunked streaming with backpressure, cookies, bodiless statuses, header injection,
 // compression and the onResponsePrepare signal.
 import { once } from "node:events";
-import { request as httpRequest, type OutgoingHttpHeaders } from "node:http";
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { CIMultiDict, web } from "../../src/index.js";
-import { makeTestClient, type TestClient } from "../../src/test-utils/index.js";
+import {
+  appWith,
+  getRequest,
+  httpSend,
+  type RawReply,
+  rawExchange,
+  useTestClients,
+} from "../helpers.js";
 
-const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-
-async function serve(app: web.Application): Promise<TestClient> {
-  const client = await makeTestClient(app);
-  clients.push(client);
-  return client;
-}
-
-/** An app whose only route (any method, any path) is `handler`. */
-function appWith(handler: web.Handler, options: web.ApplicationOptions = {}): web.Application {
-  const app = new web.Application(options);
-  app.router.addRoute("*", "/{tail:.*}", handler);
-  return app;
-}
-
-interface RawReply {
-  /** Everything received, as latin1 text. */
-  raw: string;
-  /** The status line. */
-  statusLine: string;
-  /** Header lines after the status line, as sent. */
-  headerLines: string[];
-  /** Everything after the blank line that ends the head. */
-  rest: string;
-}
-
-/** Sends raw bytes on a new connection and reads until the server closes it (or a timeout). */
-async function rawExchange(port: number, data: string, timeoutMs = 3000): Promise<RawReply> {
-  const sock = connect(port, "127.0.0.1");
-  sock.on("error", () => {});
-  await once(sock, "connect");
-  const chunks: Buffer[] = [];
-  sock.on("data", (c: Buffer) => chunks.push(c));
-  sock.write(data);
-  await Promise.race([once(sock, "close"), sleep(timeoutMs)]);
-  sock.destroy();
-  const raw = Buffer.concat(chunks).toString("latin1");
-  const end = raw.indexOf("\r\n\r\n");
-  const head = end === -1 ? raw : raw.slice(0, end);
-  const [statusLine = "", ...headerLines] = head.split("\r\n");
-  return { raw, statusLine, headerLines, rest: end === -1 ? "" : raw.slice(end + 4) };
-}
+const serve = useTestClients();
 
 /** The value of the first header line named `name` (case-insensitive), or undefined. */
 function header(reply: RawReply, name: string): string | undefined {
@@ -63,36 +25,10 @@ function header(reply: RawReply, name: string): string | undefined {
   return line?.slice(prefix.length).trim();
 }
 
-const get = (path: string, extra = ""): string =>
-  `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}Connection: close\r\n\r\n`;
-
-/** A node:http request returning the raw (undecoded) body bytes. */
-function fetchRaw(
-  port: number,
-  path: string,
-  headers: OutgoingHttpHeaders = {},
-): Promise<{
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port, path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-      );
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
-
 describe("web.Response", () => {
   it("text is sent as UTF-8 text/plain with a Content-Length", async () => {
     const client = await serve(appWith(() => new web.Response({ text: "héllo" })));
-    const reply = await rawExchange(client.server.port, get("/"));
+    const reply = await rawExchange(client.server.port, getRequest("/"));
     expect(reply.statusLine).toBe("HTTP/1.1 200 OK");
     expect(header(reply, "Content-Type")).toBe("text/plain; charset=utf-8");
     expect(header(reply, "Content-Length")).toBe(String(Buffer.byteLength("héllo")));
@@ -102,23 +38,23 @@ describe("web.Response", () => {
   it("body bytes are sent as application/octet-stream", async () => {
     const bytes = Buffer.from([0, 1, 2, 255]);
     const client = await serve(appWith(() => new web.Response({ body: bytes })));
-    const resp = await fetchRaw(client.server.port, "/");
+    const resp = await httpSend(client.server.port, "/");
     expect(resp.headers["content-type"]).toBe("application/octet-stream");
     expect(resp.headers["content-length"]).toBe("4");
-    expect([...resp.body]).toEqual([...bytes]);
+    expect([...resp.bytes]).toEqual([...bytes]);
   });
 
   it("status and reason set the status line", async () => {
     const client = await serve(
       appWith(() => new web.Response({ status: 201, reason: "Made It", text: "x" })),
     );
-    const reply = await rawExchange(client.server.port, get("/"));
+    const reply = await rawExchange(client.server.port, getRequest("/"));
     expect(reply.statusLine).toBe("HTTP/1.1 201 Made It");
   });
 
   it("the reason defaults to the standard phrase of the status", async () => {
     const client = await serve(appWith(() => new web.Response({ status: 418 })));
-    const reply = await rawExchange(client.server.port, get("/"));
+    const reply = await rawExchange(client.server.port, getRequest("/"));
     expect(reply.statusLine).toBe("HTTP/1.1 418 I'm a Teapot");
   });
 
@@ -136,7 +72,7 @@ describe("web.Response", () => {
           }),
       ),
     );
-    const reply = await rawExchange(client.server.port, get("/"));
+    const reply = await rawExchange(client.server.port, getRequest("/"));
     expect(header(reply, "X-One")).toBe("1");
     expect(reply.headerLines.filter((l) => l.toLowerCase().startsWith("x-rep:"))).toEqual([
       "X-Rep: a",
@@ -156,9 +92,9 @@ describe("web.Response", () => {
     const client = await serve(
       appWith(() => new web.Response({ text: "café", charset: "latin1" })),
     );
-    const resp = await fetchRaw(client.server.port, "/");
+    const resp = await httpSend(client.server.port, "/");
     expect(resp.headers["content-type"]).toBe("text/plain; charset=latin1");
-    expect([...resp.body]).toEqual([...Buffer.from("café", "latin1")]);
+    expect([...resp.bytes]).toEqual([...Buffer.from("café", "latin1")]);
   });
 
   it("contentType and charset apply to a bytes body", async () => {
@@ -180,7 +116,7 @@ describe("web.Response", () => {
         return resp;
       }),
     );
-    const reply = await rawExchange(client.server.port, get("/"), 1500);
+    const reply = await rawExchange(client.server.port, getRequest("/"), { timeoutMs: 1500 });
     expect(header(reply, "Content-Length")).toBe("14");
     expect(reply.rest).toBe("prepared early");
   });
@@ -211,7 +147,7 @@ describe("web.Response", () => {
 
   it("sets Date and Server headers", async () => {
     const client = await serve(appWith(() => new web.Response({ text: "x" })));
-    const reply = await rawExchange(client.server.port, get("/"));
+    const reply = await rawExchange(client.server.port, getRequest("/"));
     const date = header(reply, "Date");
     expect(date).toBeDefined();
     expect(Math.abs(Date.parse(date as string) - Date.now())).toBeLessThan(5000);
@@ -222,7 +158,7 @@ describe("web.Response", () => {
     const client = await serve(
       appWith(() => new web.Response({ text: "x", headers: { Server: "mine" } })),
     );
-    const reply = await rawExchange(client.server.port, get("/"));
+    const reply = await rawExchange(client.server.port, getRequest("/"));
     expect(reply.headerLines.filter((l) => l.toLowerCase().startsWith("server:"))).toEqual([
       "Server: mine",
     ]);
@@ -272,7 +208,7 @@ describe("web.StreamResponse", () => {
         return resp;
       }),
     );
-    const reply = await rawExchange(client.server.port, get("/"));
+    const reply = await rawExchange(client.server.port, getRequest("/"));
     expect(header(reply, "Transfer-Encoding")).toBe("chunked");
     expect(header(reply, "Content-Length")).toBeUndefined();
     expect(reply.rest).toBe("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
@@ -289,7 +225,7 @@ describe("web.StreamResponse", () => {
         return resp;
       }),
     );
-    const reply = await rawExchange(client.server.port, get("/"));
+    const reply = await rawExchange(client.server.port, getRequest("/"));
     expect(header(reply, "Content-Length")).toBe("6");
     expect(header(reply, "Transfer-Encoding")).toBeUndefined();
     expect(reply.rest).toBe("abcdef");
@@ -356,7 +292,7 @@ describe("web.StreamResponse", () => {
     sock.on("error", () => {});
     await once(sock, "connect");
     sock.pause();
-    sock.write(get("/"));
+    sock.write(getRequest("/"));
     await sleep(300);
     const writtenWhilePaused = written;
     // Socket buffers took some chunks; the rest of the writes are still waiting.
@@ -407,7 +343,7 @@ describe("web.StreamResponse", () => {
     sock.on("error", () => {});
     await once(sock, "connect");
     sock.pause();
-    sock.write(get("/"));
+    sock.write(getRequest("/"));
     await handlerStarted;
     await sleep(50);
     sock.destroy();
@@ -551,7 +487,7 @@ describe("header injection", () => {
       { logger: { error } },
     );
     const client = await serve(app);
-    const reply = await rawExchange(client.server.port, get("/"));
+    const reply = await rawExchange(client.server.port, getRequest("/"));
     expect(reply.statusLine).toMatch(/^HTTP\/1\.1 500 /);
     expect(reply.raw).not.toContain("Injected");
     expect(reply.raw).not.toContain("X-Bad");
@@ -564,7 +500,7 @@ describe("header injection", () => {
       logger: { error: () => {} },
     });
     const client = await serve(app);
-    const reply = await rawExchange(client.server.port, get("/"));
+    const reply = await rawExchange(client.server.port, getRequest("/"));
     expect(reply.statusLine).toMatch(/ 500 /);
     expect(reply.raw).not.toContain("X-Bad");
   });
@@ -585,7 +521,7 @@ describe("header injection", () => {
       { logger: { error: () => {} } },
     );
     const client = await serve(app);
-    const reply = await rawExchange(client.server.port, get("/"));
+    const reply = await rawExchange(client.server.port, getRequest("/"));
     expect(error).toBeInstanceOf(web.InvalidHeaderError);
     expect(reply.statusLine).toMatch(/ 500 /);
     expect(reply.raw).not.toContain("x=1");
@@ -596,7 +532,7 @@ describe("header injection", () => {
       logger: { error: () => {} },
     });
     const client = await serve(app);
-    const reply = await rawExchange(client.server.port, get("/"));
+    const reply = await rawExchange(client.server.port, getRequest("/"));
     expect(reply.statusLine).toMatch(/ 500 /);
     expect(reply.raw).not.toContain("Bad Name");
   });
@@ -704,15 +640,12 @@ describe("connection handling", () => {
         return resp;
       }),
     );
-    const sock = connect(client.server.port, "127.0.0.1");
-    await once(sock, "connect");
-    const chunks: Buffer[] = [];
-    sock.on("data", (c: Buffer) => chunks.push(c));
     // A keep-alive request: only forceClose() can make the server close.
-    sock.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    const closed = await Promise.race([once(sock, "close").then(() => true), sleep(2000)]);
-    sock.destroy();
-    const raw = Buffer.concat(chunks).toString();
+    const { raw, closed } = await rawExchange(
+      client.server.port,
+      "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+      { timeoutMs: 2000 },
+    );
     expect(raw).toMatch(/\r\nConnection: close\r\n/i);
     expect(raw.endsWith("bye")).toBe(true);
     expect(closed).toBe(true);
@@ -720,16 +653,15 @@ describe("connection handling", () => {
 
   it("without forceClose() an HTTP/1.1 connection stays open for the next request", async () => {
     const client = await serve(appWith(() => new web.Response({ text: "ok" })));
-    const sock = connect(client.server.port, "127.0.0.1");
-    await once(sock, "connect");
-    const chunks: Buffer[] = [];
-    sock.on("data", (c: Buffer) => chunks.push(c));
-    sock.write("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
-    await sleep(100);
-    sock.write("GET /2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    await Promise.race([once(sock, "close"), sleep(2000)]);
-    sock.destroy();
-    const raw = Buffer.concat(chunks).toString();
+    const { raw } = await rawExchange(
+      client.server.port,
+      [
+        "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n",
+        100,
+        "GET /2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      ],
+      { timeoutMs: 2100 },
+    );
     expect(raw.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(2);
   });
 });
@@ -766,7 +698,7 @@ describe("responses without a body", () => {
 
   it("204 sends no body, no Content-Length and no Transfer-Encoding", async () => {
     const client = await serve(appWith(() => new web.Response({ status: 204, text: "dropped" })));
-    const reply = await rawExchange(client.server.port, get("/"));
+    const reply = await rawExchange(client.server.port, getRequest("/"));
     expect(reply.statusLine).toBe("HTTP/1.1 204 No Content");
     expect(header(reply, "Content-Length")).toBeUndefined();
     expect(header(reply, "Transfer-Encoding")).toBeUndefined();
@@ -777,7 +709,7 @@ describe("responses without a body", () => {
     const client = await serve(
       appWith(() => new web.Response({ status: 304, headers: { ETag: '"v1"' }, text: "gone" })),
     );
-    const reply = await rawExchange(client.server.port, get("/"));
+    const reply = await rawExchange(client.server.port, getRequest("/"));
     expect(reply.statusLine).toBe("HTTP/1.1 304 Not Modified");
     expect(header(reply, "ETag")).toBe('"v1"');
     expect(reply.rest).toBe("");
@@ -793,7 +725,7 @@ describe("responses without a body", () => {
     );
     const reply = await rawExchange(
       client.server.port,
-      `GET /empty HTTP/1.1\r\nHost: x\r\n\r\n${get("/next")}`,
+      `GET /empty HTTP/1.1\r\nHost: x\r\n\r\n${getRequest("/next")}`,
     );
     const statuses = reply.raw.match(/HTTP\/1\.1 \d{3}/g);
     expect(statuses).toEqual(["HTTP/1.1 204", "HTTP/1.1 200"]);
@@ -816,11 +748,13 @@ describe("compression", () => {
         return resp;
       }),
     );
-    const resp = await fetchRaw(client.server.port, "/", { "Accept-Encoding": coding });
+    const resp = await httpSend(client.server.port, "/", {
+      headers: { "Accept-Encoding": coding },
+    });
     expect(resp.headers["content-encoding"]).toBe(coding);
     expect(resp.headers.vary).toMatch(/accept-encoding/i);
-    expect(resp.body.length).toBeLessThan(text.length);
-    expect(decompress(resp.body).toString()).toBe(text);
+    expect(resp.bytes.length).toBeLessThan(text.length);
+    expect(decompress(resp.bytes).toString()).toBe(text);
   });
 
   it("without a coding picks one the client accepts", async () => {
@@ -831,9 +765,11 @@ describe("compression", () => {
         return resp;
       }),
     );
-    const resp = await fetchRaw(client.server.port, "/", { "Accept-Encoding": "gzip" });
+    const resp = await httpSend(client.server.port, "/", {
+      headers: { "Accept-Encoding": "gzip" },
+    });
     expect(resp.headers["content-encoding"]).toBe("gzip");
-    expect(gunzipSync(resp.body).toString()).toBe(text);
+    expect(gunzipSync(resp.bytes).toString()).toBe(text);
   });
 
   it("without a coding sends identity when the client accepts none", async () => {
@@ -844,9 +780,11 @@ describe("compression", () => {
         return resp;
       }),
     );
-    const resp = await fetchRaw(client.server.port, "/", { "Accept-Encoding": "identity" });
+    const resp = await httpSend(client.server.port, "/", {
+      headers: { "Accept-Encoding": "identity" },
+    });
     expect(resp.headers["content-encoding"]).toBeUndefined();
-    expect(resp.body.toString()).toBe(text);
+    expect(resp.body).toBe(text);
   });
 
   it("compresses a streamed body", async () => {
@@ -860,10 +798,12 @@ describe("compression", () => {
         return resp;
       }),
     );
-    const resp = await fetchRaw(client.server.port, "/", { "Accept-Encoding": "gzip" });
+    const resp = await httpSend(client.server.port, "/", {
+      headers: { "Accept-Encoding": "gzip" },
+    });
     expect(resp.headers["content-encoding"]).toBe("gzip");
     expect(resp.headers["transfer-encoding"]).toBe("chunked");
-    expect(gunzipSync(resp.body).toString()).toBe(text.repeat(10));
+    expect(gunzipSync(resp.bytes).toString()).toBe(text.repeat(10));
   });
 
   it("fetch decodes a compressed response transparently", async () => {

@@ -1,42 +1,10 @@
 // Routing over real sockets: what a client sees for matches, 404, 405 with Allow, HEAD, views,
 // percent-encoded and dot-segment paths, and a router that freezes when the app starts.
-import { request as httpRequest } from "node:http";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { web } from "../../src/index.js";
-import { makeTestClient, type TestClient } from "../../src/test-utils/index.js";
+import { httpSend, useTestClients } from "../helpers.js";
 
-const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-
-async function serve(app: web.Application): Promise<TestClient> {
-  const client = await makeTestClient(app);
-  clients.push(client);
-  return client;
-}
-
-/**
- * Sends a GET with the path exactly as given (fetch would resolve dot segments first) and
- * returns status and body.
- */
-function rawGet(client: TestClient, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: "127.0.0.1", port: client.server.port, path, method: "GET", agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
-}
+const serve = useTestClients();
 
 /** An app that echoes the matched variables as JSON. */
 function echoApp(...paths: string[]): web.Application {
@@ -140,14 +108,14 @@ describe("routing over HTTP", () => {
 
   it("dot segments are resolved before routing", async () => {
     const client = await serve(echoApp("/users/{id}"));
-    const resp = await rawGet(client, "/static/../users/./7");
+    const resp = await httpSend(client.server.port, "/static/../users/./7");
     expect(resp.status).toBe(200);
     expect(JSON.parse(resp.body)).toEqual({ id: "7" });
   });
 
   it("dot segments cannot climb above the root", async () => {
     const client = await serve(echoApp("/users/{id}"));
-    const resp = await rawGet(client, "/../../users/8");
+    const resp = await httpSend(client.server.port, "/../../users/8");
     expect(JSON.parse(resp.body)).toEqual({ id: "8" });
   });
 

@@ -5,16 +5,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { web } from "../../src/index.js";
 import { decodePathSafe, normalizePath } from "../../src/web/router/url-path.js";
+import { textHandler as ok } from "../helpers.js";
 
 /** A stand-in request: `resolve` reads only `path` (already decoded) and `method`. */
 function req(method: string, path: string): web.Request {
   return { method, path } as unknown as web.Request;
 }
-
-const ok = (text: string): web.Handler => {
-  const handler: web.Handler = () => new web.Response({ text });
-  return handler;
-};
 
 /** Runs the matched handler and returns its response text (or the routing error's status). */
 async function answer(router: web.UrlDispatcher, method: string, path: string): Promise<string> {

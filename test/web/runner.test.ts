@@ -4,8 +4,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
-import { request as httpsRequest } from "node:https";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,49 +11,9 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { web } from "../../src/index.js";
+import { httpSend, quiet } from "../helpers.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const quiet: web.Logger = { error() {}, warn() {} };
-
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** One request on a fresh connection (no pooling), over http or https. */
-function get(
-  target: { port?: number; host?: string; socketPath?: string; path?: string },
-  tls = false,
-): Promise<Reply> {
-  const send = tls ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = send(
-      {
-        host: target.host ?? "127.0.0.1",
-        ...(target.port === undefined ? {} : { port: target.port }),
-        ...(target.socketPath === undefined ? {} : { socketPath: target.socketPath }),
-        path: target.path ?? "/",
-        agent: false,
-        ...(tls ? { rejectUnauthorized: false } : {}),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 function helloApp(): web.Application {
   const app = new web.Application({ logger: quiet });
@@ -93,7 +51,7 @@ describe("AppRunner and sites", () => {
     expect(site.port).toBeGreaterThan(0);
     expect(site.name).toBe(`http://127.0.0.1:${site.port}`);
     expect(runner.addresses).toEqual([expect.objectContaining({ port: site.port })]);
-    const reply = await get({ port: site.port });
+    const reply = await httpSend(site.port);
     expect(reply).toMatchObject({ status: 200, body: "hello over http" });
   });
 
@@ -105,8 +63,8 @@ describe("AppRunner and sites", () => {
     await a.start();
     await b.start();
     expect(a.port).not.toBe(b.port);
-    expect((await get({ port: a.port })).status).toBe(200);
-    expect((await get({ port: b.port })).status).toBe(200);
+    expect((await httpSend(a.port)).status).toBe(200);
+    expect((await httpSend(b.port)).status).toBe(200);
     expect(runner.sites.size).toBe(2);
   });
 
@@ -141,7 +99,7 @@ describe("AppRunner and sites", () => {
     const site = new web.TCPSite(runner, "127.0.0.1", 0);
     await site.start();
     await runner.cleanup();
-    await expect(get({ port: site.port })).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    await expect(httpSend(site.port)).rejects.toMatchObject({ code: "ECONNREFUSED" });
   });
 
   it("treats a second cleanup() as a no-op", async () => {
@@ -173,7 +131,7 @@ describe("AppRunner and sites", () => {
     const site = new web.UnixSite(runner, path);
     await site.start();
     expect(site.name).toBe(`http://unix:${path}:`);
-    const reply = await get({ socketPath: path });
+    const reply = await httpSend({ socketPath: path });
     expect(reply).toMatchObject({ status: 200, body: "hello over http" });
   });
 
@@ -186,7 +144,7 @@ describe("AppRunner and sites", () => {
     const site = new web.SockSite(runner, bound);
     await site.start();
     expect(site.name).toBe(`http://127.0.0.1:${port}`);
-    const reply = await get({ port });
+    const reply = await httpSend(port);
     expect(reply).toMatchObject({ status: 200, body: "hello over http" });
   });
 
@@ -232,7 +190,7 @@ describe("HTTPS", () => {
       const site = new web.TCPSite(runner, "127.0.0.1", 0, { ssl: { key, cert } });
       await site.start();
       expect(site.name).toBe(`https://127.0.0.1:${site.port}`);
-      const reply = await get({ port: site.port }, true);
+      const reply = await httpSend(site.port, "/", { tls: true });
       expect(reply).toMatchObject({ status: 200, body: "hello over https" });
     } finally {
       await runner.cleanup();
@@ -245,7 +203,7 @@ describe("HTTPS", () => {
     try {
       const site = new web.TCPSite(runner, "127.0.0.1", 0, { ssl: { key, cert } });
       await site.start();
-      await expect(get({ port: site.port })).rejects.toThrow();
+      await expect(httpSend(site.port)).rejects.toThrow();
     } finally {
       await runner.cleanup();
     }
@@ -266,7 +224,7 @@ describe("HTTPS", () => {
       },
     });
     await vi.waitFor(() => expect(banner).toContain("https://"));
-    const reply = await get({ port: bannerPort(banner) }, true);
+    const reply = await httpSend(bannerPort(banner), "/", { tls: true });
     expect(reply.body).toBe("hello over https");
     ac.abort();
     await running;
@@ -292,7 +250,7 @@ describe("runApp", () => {
     expect(printed[0]).toMatch(
       /^======== Running on http:\/\/127\.0\.0\.1:\d+ ========\n\(Press CTRL\+C to quit\)$/,
     );
-    const reply = await get({ port: bannerPort(printed[0] as string) });
+    const reply = await httpSend(bannerPort(printed[0] as string));
     expect(reply.body).toBe("hello over http");
     expect(events).toEqual([]);
     ac.abort();
@@ -314,7 +272,7 @@ describe("runApp", () => {
       },
     });
     await vi.waitFor(() => expect(banner).not.toBe(""));
-    expect((await get({ port: bannerPort(banner) })).status).toBe(200);
+    expect((await httpSend(bannerPort(banner))).status).toBe(200);
     ac.abort();
     await running;
   });
@@ -357,7 +315,7 @@ describe("runApp", () => {
         signal: ac.signal,
       });
       await vi.waitFor(() => expect(started).toBe(true));
-      await vi.waitFor(async () => expect((await get({ socketPath: path })).status).toBe(200));
+      await vi.waitFor(async () => expect((await httpSend({ socketPath: path })).status).toBe(200));
       ac.abort();
       await running;
       expect(log).not.toHaveBeenCalled();
@@ -381,7 +339,7 @@ describe("runApp", () => {
     });
     await vi.waitFor(() => expect(banner).not.toBe(""));
     expect(banner).toContain(`http://unix:${path}:`);
-    expect((await get({ socketPath: path })).body).toBe("hello over http");
+    expect((await httpSend({ socketPath: path })).body).toBe("hello over http");
     ac.abort();
     await running;
   });
@@ -484,7 +442,7 @@ console.log("runApp returned");
     it(`exits with code 0 after ${sig}, having run onCleanup`, async () => {
       const { child, port, out } = await startChild();
       try {
-        expect((await get({ port })).body).toBe("ok");
+        expect((await httpSend(port)).body).toBe("ok");
         const exited = once(child, "exit");
         child.kill(sig);
         const [code, signal] = (await exited) as [number | null, string | null];

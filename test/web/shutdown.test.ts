@@ -1,46 +1,17 @@
 // Graceful shutdown (AppRunner.cleanup): stop accepting, onShutdown, in-flight requests finish
 // up to shutdownTimeout, idle keep-alive connections close, then onCleanup.
-import { once } from "node:events";
-import { request as httpRequest } from "node:http";
-import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { web } from "../../src/index.js";
+import { httpSend, quiet, RawConnection, type RunningApp, useRunners } from "../helpers.js";
 
-const quiet: web.Logger = { error() {}, warn() {} };
-
-interface Reply {
-  status: number;
-  body: Buffer;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-/** A GET on its own connection; `onResponse` fires when the head arrives. */
-function get(port: number, path: string, slowReader = false): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port, path, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => {
-        chunks.push(c);
-        if (slowReader) {
-          // Reads in small sips so the server's socket buffer stays full during shutdown.
-          res.pause();
-          setTimeout(() => res.resume(), 5);
-        }
-      });
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }),
-      );
-      res.on("error", reject);
-      res.on("aborted", () => reject(new Error("response aborted")));
-    });
-    req.on("error", reject);
-    req.end();
-  });
+interface Latch {
+  wait: Promise<void>;
+  open: () => void;
 }
 
 /** A deferred signal that a handler has started. */
-function latch(): { wait: Promise<void>; open: () => void } {
+function latch(): Latch {
   let open!: () => void;
   const wait = new Promise<void>((resolve) => {
     open = resolve;
@@ -48,41 +19,34 @@ function latch(): { wait: Promise<void>; open: () => void } {
   return { wait, open };
 }
 
-interface Started {
-  runner: web.AppRunner;
-  port: number;
+/** An app whose GET /slow opens `entered`, then answers "done" after `ms`. */
+function slowApp(ms: number): { app: web.Application; entered: Latch } {
+  const entered = latch();
+  const app = new web.Application({ logger: quiet });
+  app.router.addGet("/slow", async () => {
+    entered.open();
+    await sleep(ms);
+    return new web.Response({ text: "done" });
+  });
+  return { app, entered };
 }
 
-async function start(app: web.Application, options: web.AppRunnerOptions = {}): Promise<Started> {
-  const runner = new web.AppRunner(app, { accessLog: null, ...options });
-  await runner.setup();
-  const site = new web.TCPSite(runner, "127.0.0.1", 0);
-  await site.start();
-  return { runner, port: site.port };
-}
+const startRunner = useRunners();
 
-let current: Started | undefined;
-afterEach(async () => {
-  await current?.runner.cleanup().catch(() => {});
-  current = undefined;
-});
+function start(app: web.Application, options: web.AppRunnerOptions = {}): Promise<RunningApp> {
+  return startRunner(app, { accessLog: null, ...options });
+}
 
 describe("graceful shutdown", () => {
   it("lets a slow request that started before cleanup() finish with 200", async () => {
-    const entered = latch();
-    const app = new web.Application({ logger: quiet });
-    app.router.addGet("/slow", async () => {
-      entered.open();
-      await sleep(300);
-      return new web.Response({ text: "done" });
-    });
-    current = await start(app);
-    const reply = get(current.port, "/slow");
+    const { app, entered } = slowApp(300);
+    const current = await start(app);
+    const reply = httpSend(current.port, "/slow");
     await entered.wait;
     const cleanup = current.runner.cleanup();
     const r = await reply;
     expect(r.status).toBe(200);
-    expect(r.body.toString()).toBe("done");
+    expect(r.body).toBe("done");
     await cleanup;
   });
 
@@ -95,13 +59,13 @@ describe("graceful shutdown", () => {
       await sleep(50);
       return new web.Response({ body: big });
     });
-    current = await start(app);
-    const reply = get(current.port, "/big", true);
+    const current = await start(app);
+    const reply = httpSend(current.port, "/big", { slowReader: true });
     await entered.wait;
     const cleanup = current.runner.cleanup();
     const r = await reply;
     expect(r.status).toBe(200);
-    expect(r.body.length).toBe(big.length);
+    expect(r.bytes.length).toBe(big.length);
     await cleanup;
   });
 
@@ -119,28 +83,22 @@ describe("graceful shutdown", () => {
       await resp.writeEof();
       return resp;
     });
-    current = await start(app);
-    const reply = get(current.port, "/stream");
+    const current = await start(app);
+    const reply = httpSend(current.port, "/stream");
     await entered.wait;
     const cleanup = current.runner.cleanup();
     const r = await reply;
-    expect(r.body.toString()).toBe("part 0;part 1;part 2;part 3;part 4;");
+    expect(r.body).toBe("part 0;part 1;part 2;part 3;part 4;");
     await cleanup;
   });
 
   it("refuses new connections once it stops accepting", async () => {
-    const entered = latch();
-    const app = new web.Application({ logger: quiet });
-    app.router.addGet("/slow", async () => {
-      entered.open();
-      await sleep(300);
-      return new web.Response({ text: "done" });
-    });
-    current = await start(app);
-    const inFlight = get(current.port, "/slow");
+    const { app, entered } = slowApp(300);
+    const current = await start(app);
+    const inFlight = httpSend(current.port, "/slow");
     await entered.wait;
     const cleanup = current.runner.cleanup();
-    await expect(get(current.port, "/slow")).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    await expect(httpSend(current.port, "/slow")).rejects.toMatchObject({ code: "ECONNREFUSED" });
     expect((await inFlight).status).toBe(200);
     await cleanup;
   });
@@ -148,40 +106,26 @@ describe("graceful shutdown", () => {
   it("closes idle keep-alive connections at once", async () => {
     const app = new web.Application({ logger: quiet });
     app.router.addGet("/", () => new web.Response({ text: "ok" }));
-    current = await start(app);
-    const sock = connect(current.port, "127.0.0.1");
-    await once(sock, "connect");
-    const answered = once(sock, "data");
-    sock.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    const [head] = (await answered) as [Buffer];
-    expect(head.toString()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*Connection: keep-alive/i);
-    const closed = once(sock, "close");
+    const current = await start(app);
+    const conn = await RawConnection.open(current.port);
+    conn.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    await conn.waitFor("\r\n\r\n");
+    expect(conn.data).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*Connection: keep-alive/i);
     const t0 = performance.now();
     await current.runner.cleanup();
-    await closed;
+    await conn.closed;
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it("closes a busy keep-alive connection after its in-flight response", async () => {
-    const entered = latch();
-    const app = new web.Application({ logger: quiet });
-    app.router.addGet("/slow", async () => {
-      entered.open();
-      await sleep(200);
-      return new web.Response({ text: "done" });
-    });
-    current = await start(app);
-    const sock: Socket = connect(current.port, "127.0.0.1");
-    let received = "";
-    sock.on("data", (d: Buffer) => {
-      received += d.toString();
-    });
-    sock.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    const { app, entered } = slowApp(200);
+    const current = await start(app);
+    const conn = new RawConnection(current.port);
+    conn.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
     await entered.wait;
-    const closed = once(sock, "close");
     await current.runner.cleanup();
-    await closed;
-    expect(received).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\ndone$/);
+    await conn.closed;
+    expect(conn.data).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\ndone$/);
   });
 
   it("ends the keep-alive of in-flight requests: their responses say Connection: close", async () => {
@@ -197,23 +141,19 @@ describe("graceful shutdown", () => {
       await sleep(500);
       return new web.Response({ text: "long" });
     });
-    current = await start(app);
-    const sock = connect(current.port, "127.0.0.1");
-    let received = "";
-    sock.on("data", (d: Buffer) => {
-      received += d.toString();
-    });
-    sock.write("GET /short HTTP/1.1\r\nHost: x\r\n\r\n");
-    const long = get(current.port, "/long");
+    const current = await start(app);
+    const conn = new RawConnection(current.port);
+    conn.write("GET /short HTTP/1.1\r\nHost: x\r\n\r\n");
+    const long = httpSend(current.port, "/long");
     await Promise.all([entered.short.wait, entered.long.wait]);
     let cleanedUp = false;
     const cleanup = current.runner.cleanup().then(() => {
       cleanedUp = true;
     });
-    await once(sock, "close");
+    await conn.closed;
     // The short request's connection closes after its answer, not when shutdown is over.
     expect(cleanedUp).toBe(false);
-    expect(received).toMatch(
+    expect(conn.data).toMatch(
       /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\nConnection: close\r\n[\s\S]*short$/i,
     );
     expect((await long).headers.connection).toBe("close");
@@ -230,8 +170,8 @@ describe("graceful shutdown", () => {
       finished = true;
       return new web.Response({ text: "too late" });
     });
-    current = await start(app, { shutdownTimeout: 200 });
-    const reply = get(current.port, "/forever");
+    const current = await start(app, { shutdownTimeout: 200 });
+    const reply = httpSend(current.port, "/forever");
     reply.catch(() => {});
     await entered.wait;
     const t0 = performance.now();
@@ -254,8 +194,8 @@ describe("graceful shutdown", () => {
       await sleep(1000);
       return new web.Response();
     });
-    current = await start(app, { shutdownTimeout: 100 });
-    get(current.port, "/forever").catch(() => {});
+    const current = await start(app, { shutdownTimeout: 100 });
+    httpSend(current.port, "/forever").catch(() => {});
     await entered.wait;
     await current.runner.cleanup();
     expect(warnings).toEqual([expect.stringMatching(/1 request\(s\) still running/)]);
@@ -273,8 +213,8 @@ describe("graceful shutdown", () => {
     });
     app.onShutdown.push(() => events.push("onShutdown"));
     app.onCleanup.push(() => events.push("onCleanup"));
-    current = await start(app);
-    const reply = get(current.port, "/slow");
+    const current = await start(app);
+    const reply = httpSend(current.port, "/slow");
     await entered.wait;
     await current.runner.cleanup();
     expect((await reply).status).toBe(200);
@@ -296,16 +236,16 @@ describe("graceful shutdown", () => {
       await sleep(200);
       return new web.Response({ text: String(req.app.get(connKey)?.open) });
     });
-    current = await start(app);
-    const reply = get(current.port, "/slow");
+    const current = await start(app);
+    const reply = httpSend(current.port, "/slow");
     await entered.wait;
     await current.runner.cleanup();
-    expect((await reply).body.toString()).toBe("true");
+    expect((await reply).body).toBe("true");
   });
 
   it("completes at once when nothing is in flight", async () => {
     const app = new web.Application({ logger: quiet });
-    current = await start(app);
+    const current = await start(app);
     const t0 = performance.now();
     await current.runner.cleanup();
     expect(performance.now() - t0).toBeLessThan(200);
@@ -344,11 +284,10 @@ describe("handlerCancellation", () => {
 
   /** Opens a connection, sends `text`, and drops the connection once the handler entered. */
   async function sendAndVanish(port: number, text: string, entered: Promise<void>): Promise<void> {
-    const sock = connect(port, "127.0.0.1");
-    sock.on("error", () => {});
-    sock.write(text);
+    const conn = new RawConnection(port);
+    conn.write(text);
     await entered;
-    sock.destroy();
+    conn.destroy();
   }
 
   const upload = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\npartial";
@@ -358,7 +297,7 @@ describe("handlerCancellation", () => {
     it(`rejects a pending body read and aborts request.signal (handlerCancellation: ${cancellation})`, async () => {
       const trace: Trace = { events: [], readError: null, signalAborted: false };
       const entered = latch();
-      current = await start(tracedApp(trace, entered), { handlerCancellation: cancellation });
+      const current = await start(tracedApp(trace, entered), { handlerCancellation: cancellation });
       await sendAndVanish(current.port, upload, entered.wait);
       await vi.waitFor(() => expect(trace.readError).not.toBeNull());
       expect(trace.readError).toBe("StreamClosedError");
@@ -373,7 +312,11 @@ describe("handlerCancellation", () => {
     const accessLog = {
       info: (line: string) => trace.events.push(`log ${line}`),
     };
-    current = await start(app, { handlerCancellation: true, accessLog, accessLogFormat: "%s" });
+    const current = await start(app, {
+      handlerCancellation: true,
+      accessLog,
+      accessLogFormat: "%s",
+    });
     await sendAndVanish(current.port, work, entered.wait);
     await vi.waitFor(() => expect(trace.events).toContain("log 499"));
     expect(current.runner.server.inFlight).toBe(0);
@@ -384,9 +327,9 @@ describe("handlerCancellation", () => {
   it("with true, graceful shutdown does not wait for a handler whose client left", async () => {
     const trace: Trace = { events: [], readError: null, signalAborted: false };
     const entered = latch();
-    current = await start(tracedApp(trace, entered), { handlerCancellation: true });
+    const current = await start(tracedApp(trace, entered), { handlerCancellation: true });
     await sendAndVanish(current.port, work, entered.wait);
-    await vi.waitFor(() => expect(current?.runner.server.inFlight).toBe(0));
+    await vi.waitFor(() => expect(current.runner.server.inFlight).toBe(0));
     await current.runner.cleanup();
     expect(trace.events).not.toContain("handler done");
   });
@@ -397,7 +340,7 @@ describe("handlerCancellation", () => {
     const accessLog = {
       info: (line: string) => trace.events.push(`log ${line}`),
     };
-    current = await start(tracedApp(trace, entered), { accessLog, accessLogFormat: "%s" });
+    const current = await start(tracedApp(trace, entered), { accessLog, accessLogFormat: "%s" });
     await sendAndVanish(current.port, work, entered.wait);
     await sleep(50);
     expect(current.runner.server.inFlight).toBe(1);
@@ -411,7 +354,7 @@ describe("handlerCancellation", () => {
   it("with the default false, graceful shutdown waits for the handler whose client left", async () => {
     const trace: Trace = { events: [], readError: null, signalAborted: false };
     const entered = latch();
-    current = await start(tracedApp(trace, entered));
+    const current = await start(tracedApp(trace, entered));
     await sendAndVanish(current.port, work, entered.wait);
     await current.runner.cleanup();
     expect(trace.events).toContain("handler done");

@@ -1,19 +1,11 @@
 // Tests of typed state: AppKey on applications (with fallback from a sub-application to its
 // parents), RequestKey set by a middleware for the handler, ResponseKey on responses.
-import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import { web } from "../../src/index.js";
-import { makeTestClient, type TestClient } from "../../src/test-utils/index.js";
+import type { TestClient } from "../../src/test-utils/index.js";
+import { useTestClients } from "../helpers.js";
 
-const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-
-async function serve(app: web.Application): Promise<TestClient> {
-  const client = await makeTestClient(app);
-  clients.push(client);
-  return client;
-}
+const serve = useTestClients();
 
 interface Db {
   query(sql: string): string;

@@ -1,55 +1,21 @@
 // Sub-applications mounted under a prefix (`addSubapp`) or a Host (`addDomain`): routing,
 // middleware scope and order, URL building, `request.app`, and state that falls back to the
 // parent application.
-import { request as httpRequest } from "node:http";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CIMultiDict, web } from "../../src/index.js";
-import { makeTestClient, type TestClient } from "../../src/test-utils/index.js";
+import type { TestClient } from "../../src/test-utils/index.js";
+import { httpSend, textHandler as text, useTestClients } from "../helpers.js";
 
-const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-
-async function serve(app: web.Application): Promise<TestClient> {
-  const client = await makeTestClient(app);
-  clients.push(client);
-  return client;
-}
-
-const text = (body: string): web.Handler => {
-  const handler: web.Handler = () => new web.Response({ text: body });
-  return handler;
-};
+const serve = useTestClients();
 
 /** GET with a chosen Host header (fetch does not allow setting it). */
-function getWithHost(
+async function getWithHost(
   client: TestClient,
   path: string,
   host: string,
 ): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: "127.0.0.1",
-        port: client.server.port,
-        path,
-        method: "GET",
-        headers: { host },
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
+  const { status, body } = await httpSend(client.server.port, path, { headers: { host } });
+  return { status, body };
 }
 
 /** A middleware that records its name in `log` and tags the response. */

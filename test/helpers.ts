@@ -1,0 +1,309 @@
+// Helpers shared by the server tests: servers that are closed after each test, requests over
+// node:http (which, unlike fetch, sends a path and a Host header exactly as given), and raw TCP
+// exchanges for checks at the protocol level.
+import { once } from "node:events";
+import {
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from "node:http";
+import { request as httpsRequest } from "node:https";
+import { connect, type Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach } from "vitest";
+import { web } from "../src/index.js";
+import {
+  makeTestClient,
+  type TestClient,
+  type TestServerOptions,
+} from "../src/test-utils/index.js";
+
+/** A logger that drops the error and warning lines of tests that provoke them on purpose. */
+export const quiet: web.Logger = { error() {}, warn() {} };
+
+/** A handler that answers `body` as text/plain. */
+export function textHandler(body: string): web.Handler {
+  return () => new web.Response({ text: body });
+}
+
+/** An application whose only route (any method, any path) is `handler`. */
+export function appWith(
+  handler: web.Handler,
+  options: web.ApplicationOptions = {},
+): web.Application {
+  const app = new web.Application(options);
+  app.router.addRoute("*", "/{tail:.*}", handler);
+  return app;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers that close after each test
+
+/** Starts an application on a free loopback port; the client is closed after the test. */
+export type ServeFn = (app: web.AnyApplication, options?: TestServerOptions) => Promise<TestClient>;
+
+/**
+ * Registers an `afterEach` that closes every TestClient the returned `serve` started during the
+ * test. Call it once, at the top of a file or of a `describe` block.
+ */
+export function useTestClients(): ServeFn {
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
+  return async (app, options) => {
+    const client = await makeTestClient(app, options);
+    clients.push(client);
+    return client;
+  };
+}
+
+/** An AppRunner that is set up, with one TCPSite listening on 127.0.0.1. */
+export interface RunningApp {
+  runner: web.AppRunner;
+  port: number;
+}
+
+/** Sets up an AppRunner with exactly `options` and starts a TCPSite on a free loopback port. */
+export type StartFn = (
+  app: web.AnyApplication,
+  options?: web.AppRunnerOptions,
+) => Promise<RunningApp>;
+
+/**
+ * Registers an `afterEach` that cleans up every runner the returned `start` set up during the
+ * test (a second cleanup is a no-op, so tests may clean up themselves). Unlike `useTestClients`
+ * it adds no runner defaults, for tests of the runner's own options such as the access log.
+ */
+export function useRunners(): StartFn {
+  const runners: web.AppRunner[] = [];
+  afterEach(async () => {
+    for (const runner of runners.splice(0)) {
+      // Connections a test left mid-request would otherwise hold cleanup for shutdownTimeout.
+      runner.server.closeAllConnections();
+      await runner.cleanup();
+    }
+  });
+  return async (app, options = {}) => {
+    const runner = new web.AppRunner(app, options);
+    await runner.setup();
+    runners.push(runner);
+    const site = new web.TCPSite(runner, "127.0.0.1", 0);
+    await site.start();
+    return { runner, port: site.port };
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests over node:http
+
+/** The answer to `httpSend`. */
+export interface HttpReply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The body as UTF-8 text. */
+  body: string;
+  /** The body bytes as they came (not decompressed). */
+  bytes: Buffer;
+}
+
+/** Options of `httpSend`. */
+export interface HttpSendOptions {
+  /** @default "GET" */
+  method?: string;
+  headers?: OutgoingHttpHeaders;
+  body?: string | Buffer;
+  /** Over TLS, accepting any certificate (the tests' certificates are self-signed). */
+  tls?: boolean;
+  /** Reads the body in small sips, so that the server's socket buffer stays full. */
+  slowReader?: boolean;
+}
+
+/**
+ * One request on its own connection (no pooling, so no state is carried between tests) to a
+ * loopback port or a unix socket. It rejects when the connection fails or the response is cut.
+ */
+export function httpSend(
+  target: number | { socketPath: string },
+  path = "/",
+  options: HttpSendOptions = {},
+): Promise<HttpReply> {
+  const { method = "GET", headers, body, tls = false, slowReader = false } = options;
+  const send = tls ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      {
+        host: "127.0.0.1",
+        ...(typeof target === "number" ? { port: target } : { socketPath: target.socketPath }),
+        path,
+        method,
+        agent: false,
+        ...(headers === undefined ? {} : { headers }),
+        ...(tls ? { rejectUnauthorized: false } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => {
+          chunks.push(c);
+          if (slowReader) {
+            res.pause();
+            setTimeout(() => res.resume(), 5);
+          }
+        });
+        res.on("end", () => {
+          const bytes = Buffer.concat(chunks);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: bytes.toString(),
+            bytes,
+          });
+        });
+        res.on("error", reject);
+        res.on("aborted", () => reject(new Error("response aborted")));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw TCP
+
+/** A complete GET that asks the server to close the connection after answering. */
+export function getRequest(target: string, extraHeaders = ""): string {
+  return `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${extraHeaders}\r\n`;
+}
+
+/** A raw connection to a loopback port that collects what the server sends. */
+export class RawConnection {
+  readonly socket: Socket;
+  /** Everything received so far, as latin1 text (one character per byte). */
+  data = "";
+  /** Settles when the connection is closed, by either side or after an error. */
+  readonly closed: Promise<void>;
+
+  /** Connects; writes before the connection is up are queued. */
+  constructor(port: number) {
+    this.socket = connect(port, "127.0.0.1");
+    this.socket.setEncoding("latin1");
+    this.socket.on("data", (d: string) => {
+      this.data += d;
+    });
+    // A reset is how some servers refuse a request: what arrived before it is still the answer.
+    this.socket.on("error", () => {});
+    this.closed = new Promise((resolve) => this.socket.once("close", () => resolve()));
+  }
+
+  /** Connects and waits until the connection is up; rejects when it is refused. */
+  static async open(port: number): Promise<RawConnection> {
+    const conn = new RawConnection(port);
+    await once(conn.socket, "connect");
+    return conn;
+  }
+
+  write(bytes: string | Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** Writes each chunk in turn; a number waits that many milliseconds first. */
+  async send(chunks: ReadonlyArray<RawChunk>): Promise<void> {
+    for (const chunk of chunks) {
+      if (typeof chunk === "number") await sleep(chunk);
+      else if (!this.socket.destroyed) this.socket.write(chunk);
+    }
+  }
+
+  /** Waits until the received text contains `text`, failing after `ms`. */
+  async waitFor(text: string, ms = 2000): Promise<void> {
+    const deadline = performance.now() + ms;
+    while (!this.data.includes(text)) {
+      if (performance.now() > deadline || this.socket.destroyed) {
+        throw new Error(`never received ${JSON.stringify(text)}; got ${JSON.stringify(this.data)}`);
+      }
+      await sleep(5);
+    }
+  }
+
+  /** Whether the connection closes within `ms`. */
+  async closesWithin(ms: number): Promise<boolean> {
+    const timer = new AbortController();
+    const timedOut = sleep(Math.max(0, ms), false, { signal: timer.signal }).catch(() => false);
+    const closed = await Promise.race([this.closed.then(() => true), timedOut]);
+    timer.abort();
+    return closed;
+  }
+
+  /** Waits up to `ms` for the server to close, then drops the connection; returns all received. */
+  async end(ms = 2000): Promise<string> {
+    await this.closesWithin(ms);
+    this.destroy();
+    return this.data;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/** A piece of a raw request: bytes to write, or a pause in milliseconds. */
+export type RawChunk = string | Buffer | number;
+
+/** A raw response split at the end of its (first) head. */
+export interface RawHead {
+  /** The first line. */
+  statusLine: string;
+  /** The header lines after the status line, as sent. */
+  headerLines: string[];
+  /** Everything after the blank line that ends the head ("" when there is none). */
+  rest: string;
+}
+
+/** Splits raw response text at the end of its first head. */
+export function splitHead(raw: string): RawHead {
+  const end = raw.indexOf("\r\n\r\n");
+  const head = end === -1 ? raw : raw.slice(0, end);
+  const [statusLine = "", ...headerLines] = head.split("\r\n");
+  return { statusLine, headerLines, rest: end === -1 ? "" : raw.slice(end + 4) };
+}
+
+/** What `rawExchange` received. */
+export interface RawReply extends RawHead {
+  /** Everything received, as latin1 text. */
+  raw: string;
+  /** Whether the server closed the connection within the timeout. */
+  closed: boolean;
+  /** Milliseconds from connecting until the server closed (or the timeout passed). */
+  closedAfter: number;
+}
+
+/** Options of `rawExchange`. */
+export interface RawExchangeOptions {
+  /** How long, from connecting, to wait for the server to close. @default 3000 */
+  timeoutMs?: number;
+  /** Reject, rather than resolve with `closed: false`, when the server keeps the connection. */
+  requireClose?: boolean;
+}
+
+/**
+ * Connects, writes `request` (pieces may be separated by pauses), and collects what the server
+ * sends until it closes the connection or the timeout passes.
+ */
+export async function rawExchange(
+  port: number,
+  request: RawChunk | ReadonlyArray<RawChunk>,
+  options: RawExchangeOptions = {},
+): Promise<RawReply> {
+  const { timeoutMs = 3000, requireClose = false } = options;
+  const t0 = performance.now();
+  const conn = await RawConnection.open(port);
+  void conn.send(Array.isArray(request) ? request : [request as RawChunk]);
+  const closed = await conn.closesWithin(timeoutMs - (performance.now() - t0));
+  const closedAfter = performance.now() - t0;
+  conn.destroy();
+  if (!closed && requireClose) {
+    throw new Error(`server kept the connection open; received ${JSON.stringify(conn.data)}`);
+  }
+  return { raw: conn.data, ...splitHead(conn.data), closed, closedAfter };
+}
