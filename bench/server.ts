@@ -1,0 +1,789 @@
+// Server benchmark (issue 2, section 9): the built aiohttp-ts against raw node:http, Fastify, Hono,
+// Koa, Express and Python's aiohttp, each in its own process, loaded by autocannon from another
+// process, all in one run. Writes the "Server" section of bench/RESULTS.md.
+//
+//   npm run bench:server                      the full run (builds dist/ first)
+//   npm run bench:server -- --only fastify    node:http (the baseline) and the peers named
+//   npm run bench:server -- --profile --only aiohttp-ts
+//                                             also CPU-profiles our server and ranks hot spots
+//                                             (--profile-server ID profiles another node peer)
+// Options: --duration s (measured, per route and server; default 8), --warmup s (2),
+// --connections n (100), --rounds n (measured time split into n interleaved slices; 8),
+// --quiet cores (a slice during which other processes used more is run again; 0.15),
+// --retries n (3), --pin (server on CPU 0, load on CPU 1), --skip-build, --no-write,
+// --profile-dir path.
+
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer, Socket } from "node:net";
+import { cpus, loadavg, release, tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { formatProfile, summariseProfile } from "./cpu-profile.js";
+import { writeResultsSection } from "./results-file.js";
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(BENCH_DIR);
+const PYTHON = "/usr/bin/python3";
+const SECTION = "Server (bench/server.ts)";
+const ROUTER_SECTION = "Router (bench/router.ts)";
+/** How long a server may take to print READY. */
+const START_TIMEOUT_MS = 20_000;
+
+interface Peer {
+  id: string;
+  label: string;
+  command: string;
+  args: (port: number) => string[];
+  /** Versions shown in the results, e.g. `fastify 5.12.8`. */
+  version: string;
+}
+
+interface Route {
+  label: string;
+  path: string;
+  body: string;
+}
+
+const ROUTES: readonly Route[] = [
+  { label: "GET /hello/{name}", path: "/hello/bench", body: "Hello, bench" },
+  { label: "GET /json", path: "/json", body: '{"message":"Hello, World!"}' },
+];
+
+const BASELINE = "node-http";
+const OURS = "aiohttp-ts";
+
+/** What one autocannon run reports (see bench/load.mjs). */
+interface LoadResult {
+  /** CPU time the server process used during the run, ms (all its threads); added here. */
+  serverCpuMs: number;
+  /** CPU used by other processes on the machine during the run, in cores; added here. */
+  otherCores: number;
+  /** The load generator's own CPU time, ms. */
+  cpuMs: number;
+  requestsPerSecond: number;
+  requestsTotal: number;
+  duration: number;
+  latencyAverage: number;
+  latencyP50: number;
+  latencyP99: number;
+  latencyMax: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  mismatches: number;
+}
+
+interface RunningServer {
+  peer: Peer;
+  child: ChildProcess;
+  port: number;
+  /** The response head of each route, as sent. */
+  heads: Map<string, string>;
+}
+
+interface Figures {
+  requestsPerSecond: number;
+  /** Server CPU time per request, microseconds: other load moves it less than req/s. */
+  cpuMicros: number;
+  /** Server CPU time over wall time (1 = one core busy all along); low means starved of load. */
+  cpuBusy: number;
+  /** Median CPU used by other processes during the slices, in cores. */
+  otherCores: number;
+  p99: number;
+  sliceMin: number;
+  sliceMax: number;
+  failures: number;
+}
+
+const { values: argv } = parseArgs({
+  options: {
+    duration: { type: "string", default: "8" },
+    warmup: { type: "string", default: "2" },
+    connections: { type: "string", default: "100" },
+    rounds: { type: "string", default: "8" },
+    quiet: { type: "string", default: "0.15" },
+    retries: { type: "string", default: "3" },
+    only: { type: "string" },
+    pin: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
+    "profile-dir": { type: "string" },
+    "profile-server": { type: "string", default: OURS },
+    "skip-build": { type: "boolean", default: false },
+    "no-write": { type: "boolean", default: false },
+  },
+});
+
+const settings = {
+  duration: positive("duration", argv.duration),
+  warmup: nonNegative("warmup", argv.warmup),
+  connections: Math.round(positive("connections", argv.connections)),
+  rounds: Math.round(positive("rounds", argv.rounds)),
+  /** Other processes may use this many cores during a slice before it is run again. */
+  quiet: nonNegative("quiet", argv.quiet),
+  retries: Math.round(nonNegative("retries", argv.retries)),
+  pipelining: 1,
+  pin: argv.pin,
+};
+
+const children = new Set<ChildProcess>();
+/** Requests each server answered in all load runs, warm-ups included (for profiles). */
+const served = new Map<string, number>();
+process.on("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
+});
+process.on("SIGINT", () => process.exit(130));
+
+async function main(): Promise<void> {
+  const buildNote = argv["skip-build"] ? "dist/ as found (--skip-build)" : build();
+  const peers = selectPeers(allPeers());
+  const profileDir = argv.profile
+    ? (argv["profile-dir"] ?? join(tmpdir(), `aiohttp-ts-cpu-prof-${Date.now()}`))
+    : null;
+  const loadBefore = loadavg();
+  const started = new Date();
+  log(
+    `${peers.length} servers, ${ROUTES.length} routes: ${settings.warmup} s warm-up + ` +
+      `${settings.duration} s measured in ${settings.rounds} slice(s), ` +
+      `${settings.connections} connections, load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`,
+  );
+
+  const servers: RunningServer[] = [];
+  const skipped: string[] = [];
+  for (const peer of peers) {
+    const extra =
+      peer.id === argv["profile-server"] && profileDir !== null ? profileArgs(profileDir) : [];
+    try {
+      servers.push(await startServer(peer, extra));
+    } catch (err) {
+      skipped.push(`${peer.label}: ${(err as Error).message}`);
+      log(`skipping ${peer.label}: ${(err as Error).message}`);
+    }
+  }
+  if (!servers.some((s) => s.peer.id === BASELINE)) {
+    throw new Error("The node:http baseline did not start; nothing to compare with");
+  }
+
+  const figures = new Map<string, Map<string, Figures>>();
+  let slices = 0;
+  let retried = 0;
+  for (const route of ROUTES) {
+    const byPeer = new Map<string, LoadResult[]>();
+    for (const server of servers) {
+      if (settings.warmup > 0) {
+        await runLoad(server, route, settings.warmup);
+        log(`${route.label} ${server.peer.label}: warmed up`);
+      }
+      byPeer.set(server.peer.id, []);
+    }
+    const slice = settings.duration / settings.rounds;
+    for (let round = 0; round < settings.rounds; round++) {
+      // Each round starts with a different server, so no peer always follows the same one.
+      const order = servers.map((_, i) => servers[(i + round) % servers.length] as RunningServer);
+      for (const server of order) {
+        // A slice during which other processes were busy is run again; the quietest one counts.
+        let result = await runLoad(server, route, slice);
+        for (
+          let retry = 0;
+          result.otherCores > settings.quiet && retry < settings.retries;
+          retry++
+        ) {
+          log(
+            `${route.label} ${server.peer.label}: other processes used ` +
+              `${Math.round(100 * result.otherCores)}% of a core, again`,
+          );
+          retried++;
+          const again = await runLoad(server, route, slice);
+          if (again.otherCores < result.otherCores) result = again;
+        }
+        slices++;
+        byPeer.get(server.peer.id)?.push(result);
+        log(
+          `${route.label} ${server.peer.label} ${round + 1}/${settings.rounds}: ` +
+            `${Math.round(result.requestsTotal / result.duration)} req/s, p99 ${result.latencyP99} ms, ` +
+            `server CPU ${Math.round(result.serverCpuMs / (10 * result.duration))}%, ` +
+            `others ${Math.round(100 * result.otherCores)}%`,
+        );
+      }
+    }
+    const routeFigures = new Map<string, Figures>();
+    for (const [id, results] of byPeer) routeFigures.set(id, combine(results));
+    figures.set(route.label, routeFigures);
+  }
+
+  for (const server of servers) await stopServer(server);
+  const loadAfter = loadavg();
+
+  const report = formatReport({
+    servers,
+    figures,
+    skipped,
+    slices,
+    retried,
+    started,
+    buildNote,
+    loadBefore,
+    loadAfter,
+  });
+  process.stdout.write(`\n${report}\n`);
+
+  if (profileDir !== null) {
+    const profile = newestProfile(profileDir);
+    if (profile === null) log(`no .cpuprofile found in ${profileDir}`);
+    else {
+      const text = formatProfile(
+        summariseProfile(profile),
+        served.get(argv["profile-server"] ?? OURS),
+      );
+      writeFileSync(join(profileDir, "summary.txt"), `${text}\n`);
+      process.stdout.write(`\nCPU profile of ${argv["profile-server"]}: ${profile}\n${text}\n`);
+    }
+  }
+
+  if (argv["no-write"] || profileDir !== null || argv.only !== undefined) {
+    log("bench/RESULTS.md left as it is (--no-write, --profile or --only)");
+  } else {
+    writeResultsSection(join(BENCH_DIR, "RESULTS.md"), SECTION, report, [ROUTER_SECTION]);
+    log("wrote bench/RESULTS.md");
+  }
+}
+
+// ---- peers -----------------------------------------------------------------------------------
+
+function allPeers(): Peer[] {
+  const node = (id: string, label: string, file: string, version: string): Peer => ({
+    id,
+    label,
+    command: process.execPath,
+    args: (port) => [join(BENCH_DIR, "servers", file), String(port)],
+    version,
+  });
+  const peers = [
+    node(BASELINE, "node:http (raw)", "raw-node.mjs", `node ${process.versions.node}`),
+    node(OURS, "aiohttp-ts", "aiohttp-ts.mjs", `aiohttp-ts ${pkgVersion(".")}`),
+    node("fastify", "Fastify", "fastify.mjs", `fastify ${pkgVersion("fastify")}`),
+    node(
+      "hono",
+      "Hono (node-server)",
+      "hono.mjs",
+      `hono ${pkgVersion("hono")}, @hono/node-server ${pkgVersion("@hono/node-server")}`,
+    ),
+    node("koa", "Koa", "koa.mjs", `koa ${pkgVersion("koa")}`),
+    node("express", "Express", "express.mjs", `express ${pkgVersion("express")}`),
+  ];
+  const python = spawnSync(
+    PYTHON,
+    ["-c", "import aiohttp, sys; print(aiohttp.__version__, sys.version.split()[0])"],
+    { encoding: "utf8" },
+  );
+  if (python.status === 0) {
+    const [aiohttp, py] = python.stdout.trim().split(" ");
+    peers.push({
+      id: "aiohttp-py",
+      label: "aiohttp (Python)",
+      command: PYTHON,
+      args: (port) => [join(BENCH_DIR, "servers", "aiohttp_server.py"), String(port)],
+      version: `aiohttp ${aiohttp} on Python ${py}`,
+    });
+  } else {
+    log(`Python aiohttp not available (${PYTHON} cannot import aiohttp): left out`);
+  }
+  return peers;
+}
+
+function selectPeers(peers: Peer[]): Peer[] {
+  if (argv.only === undefined) return peers;
+  const wanted = new Set(argv.only.split(",").map((s) => s.trim()));
+  const unknown = [...wanted].filter((id) => !peers.some((p) => p.id === id));
+  if (unknown.length > 0) {
+    throw new Error(
+      `Unknown server(s) ${unknown.join(", ")}; known: ${peers.map((p) => p.id).join(", ")}`,
+    );
+  }
+  return peers.filter((p) => p.id === BASELINE || wanted.has(p.id));
+}
+
+function pkgVersion(name: string): string {
+  const file =
+    name === "." ? join(ROOT, "package.json") : join(ROOT, "node_modules", name, "package.json");
+  try {
+    return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+  } catch {
+    return "?";
+  }
+}
+
+// ---- processes -------------------------------------------------------------------------------
+
+/** Builds dist/ (the server measured is the built package); returns a note for the results. */
+function build(): string {
+  log("npm run build");
+  const result = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
+  if (result.status === 0) return "built with `npm run build` just before the run";
+  if (!existsSync(join(ROOT, "dist", "index.js"))) {
+    throw new Error("npm run build failed and there is no dist/ to measure");
+  }
+  // tsc still emits when only type errors fail the build (others may be editing src/ meanwhile).
+  log("npm run build reported errors; measuring the dist/ it emitted");
+  return "`npm run build` reported type errors; dist/ as emitted";
+}
+
+/** Children run plain: no NODE_OPTIONS (tsx's loader, inspectors) leaks into them. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
+/** `taskset -c N` in front of a command when --pin is given. */
+function pinned(cpu: number, command: string, args: string[]): [string, string[]] {
+  return settings.pin ? ["taskset", ["-c", String(cpu), command, ...args]] : [command, args];
+}
+
+function spawnChild(command: string, args: string[], cpu: number): ChildProcess {
+  const [cmd, cmdArgs] = pinned(cpu, command, args);
+  const child = spawn(cmd, cmdArgs, {
+    cwd: ROOT,
+    env: childEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+async function startServer(peer: Peer, nodeArgs: string[]): Promise<RunningServer> {
+  const port = await freePort();
+  const child = spawnChild(peer.command, [...nodeArgs, ...peer.args(port)], 0);
+  let stderr = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (chunk: string) => {
+    stderr = (stderr + chunk).slice(-2000);
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no READY within ${START_TIMEOUT_MS} ms`)),
+        START_TIMEOUT_MS,
+      );
+      let out = "";
+      child.stdout?.setEncoding("utf8");
+      child.stdout?.on("data", (chunk: string) => {
+        out += chunk;
+        if (/^READY$/m.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`exited (${signal ?? code}) before READY: ${stderr.trim()}`));
+      });
+    });
+    const heads = new Map<string, string>();
+    for (const route of ROUTES) {
+      const got = await probe(port, route.path);
+      if (got.status !== 200 || got.body !== route.body) {
+        throw new Error(
+          `${route.path} answered ${got.status} ${JSON.stringify(got.body)}, expected 200 ${JSON.stringify(route.body)}`,
+        );
+      }
+      heads.set(route.label, got.head);
+    }
+    log(`${peer.label} ready on port ${port}`);
+    return { peer, child, port, heads };
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw err;
+  }
+}
+
+async function stopServer(server: RunningServer): Promise<void> {
+  const { child } = server;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Runs bench/load.mjs (autocannon) against one server and route for `seconds`. */
+async function runLoad(server: RunningServer, route: Route, seconds: number): Promise<LoadResult> {
+  const options = {
+    url: `http://127.0.0.1:${server.port}${route.path}`,
+    connections: settings.connections,
+    pipelining: settings.pipelining,
+    duration: seconds,
+    warmup: 0,
+    expectBody: route.body,
+  };
+  const cpuBefore = processCpuMs(server.child);
+  const machineBefore = machineBusyMs();
+  const selfBefore = process.cpuUsage();
+  const wallBefore = performance.now();
+  const child = spawnChild(
+    process.execPath,
+    [join(BENCH_DIR, "load.mjs"), JSON.stringify(options)],
+    1,
+  );
+  let out = "";
+  let err = "";
+  child.stdout?.setEncoding("utf8");
+  child.stdout?.on("data", (chunk: string) => {
+    out += chunk;
+  });
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (chunk: string) => {
+    err = (err + chunk).slice(-2000);
+  });
+  // Bounded in time: a load run that does not finish is killed and reported.
+  const timer = setTimeout(() => child.kill("SIGKILL"), (seconds + 30) * 1000);
+  const [code] = (await once(child, "exit")) as [number | null];
+  clearTimeout(timer);
+  const line = out.trim().split("\n").pop() ?? "";
+  if (code !== 0 || line === "") {
+    throw new Error(`load generator failed (${code}) on ${options.url}: ${err.trim()}`);
+  }
+  const serverCpuMs = processCpuMs(server.child) - cpuBefore;
+  const self = process.cpuUsage(selfBefore);
+  const result = JSON.parse(line) as Omit<LoadResult, "serverCpuMs" | "otherCores">;
+  const others =
+    machineBusyMs() - machineBefore - serverCpuMs - result.cpuMs - (self.user + self.system) / 1000;
+  served.set(server.peer.id, (served.get(server.peer.id) ?? 0) + result.requestsTotal);
+  return {
+    ...result,
+    serverCpuMs,
+    otherCores: Math.max(0, others) / (performance.now() - wallBefore),
+  };
+}
+
+/**
+ * CPU time the whole machine spent in processes so far, ms: user, nice, system and steal from
+ * /proc/stat. Interrupt time is left out, as no process is charged for it.
+ */
+function machineBusyMs(): number {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]?.trim().split(/\s+/) ?? [];
+  const [user, nice, system, , , , , steal] = fields.slice(1).map(Number);
+  return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (steal ?? 0)) * 1000) / CLOCK_TICKS;
+}
+
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
+
+/** User + system CPU time of a process and all its threads so far, ms (Linux /proc). */
+function processCpuMs(child: ChildProcess): number {
+  try {
+    const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function profileArgs(dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  return ["--cpu-prof", `--cpu-prof-dir=${dir}`];
+}
+
+function newestProfile(dir: string): string | null {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .map((f) => join(dir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  return files[0] ?? null;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  server.close();
+  await once(server, "close");
+  if (typeof address !== "object" || address === null) throw new Error("no port");
+  return address.port;
+}
+
+/** One keep-alive GET over a raw socket, to check the answer and keep its exact head. */
+async function probe(
+  port: number,
+  path: string,
+): Promise<{ status: number; head: string; body: string }> {
+  const socket = new Socket();
+  socket.connect(port, "127.0.0.1");
+  await once(socket, "connect");
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+  let data = Buffer.alloc(0);
+  try {
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no complete answer to ${path}`)), 5000);
+      socket.on("error", reject);
+      socket.on("data", (chunk: Buffer) => {
+        data = Buffer.concat([data, chunk]);
+        const end = data.indexOf("\r\n\r\n");
+        if (end === -1) return;
+        const head = data.subarray(0, end + 4).toString("latin1");
+        const rest = data.subarray(end + 4);
+        const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+        let body: string | null = null;
+        if (length !== null) {
+          if (rest.length >= Number(length[1])) {
+            body = rest.subarray(0, Number(length[1])).toString("utf8");
+          }
+        } else if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+          const text = rest.toString("latin1");
+          if (text.endsWith("0\r\n\r\n")) body = dechunk(rest);
+        }
+        if (body === null) return;
+        clearTimeout(timer);
+        resolve({ status: Number(head.split(" ")[1]), head, body });
+      });
+    });
+  } finally {
+    socket.destroy();
+  }
+}
+
+function dechunk(data: Buffer): string {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const eol = data.indexOf("\r\n", at);
+    const size = Number.parseInt(data.subarray(at, eol).toString("latin1"), 16);
+    if (!(size > 0)) break;
+    parts.push(data.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
+  return Buffer.concat(parts).toString("utf8");
+}
+
+// ---- figures and report ----------------------------------------------------------------------
+
+/**
+ * Slices of one server and route, each figure the median over the slices, so that a slice that
+ * other processes on the machine slowed down does not drag it.
+ */
+function combine(results: LoadResult[]): Figures {
+  const cpuMs = results.reduce((n, r) => n + r.serverCpuMs, 0);
+  const rates = results.map((r) => r.requestsTotal / r.duration);
+  return {
+    requestsPerSecond: median(rates),
+    cpuMicros: median(results.map((r) => (1000 * r.serverCpuMs) / r.requestsTotal)),
+    cpuBusy: cpuMs / (1000 * results.reduce((n, r) => n + r.duration, 0)),
+    otherCores: median(results.map((r) => r.otherCores)),
+    p99: median(results.map((r) => r.latencyP99)),
+    sliceMin: Math.min(...rates),
+    sliceMax: Math.max(...rates),
+    failures: results.reduce((n, r) => n + r.errors + r.timeouts + r.non2xx + r.mismatches, 0),
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+interface ReportInput {
+  servers: RunningServer[];
+  figures: Map<string, Map<string, Figures>>;
+  skipped: string[];
+  /** Slices measured, and how many runs were repeated because the machine was busy. */
+  slices: number;
+  retried: number;
+  started: Date;
+  buildNote: string;
+  loadBefore: number[];
+  loadAfter: number[];
+}
+
+function formatReport(input: ReportInput): string {
+  const { servers, figures } = input;
+  const cpu = cpus();
+  const lines: string[] = [
+    `Run ${input.started.toISOString().replace(/\.\d+Z$/, "Z")}: Node ${process.version}, ` +
+      `${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), Linux ${release()}. ` +
+      `Load average ${fmtLoad(input.loadBefore)} before, ${fmtLoad(input.loadAfter)} after. ` +
+      `Code: ${codeVersion()}.`,
+    "",
+    "Method: each server runs in its own process on 127.0.0.1 (node peers as plain `node` on " +
+      "`.mjs` files; ours imports the built `dist/`, " +
+      `${input.buildNote}; access log off). autocannon runs in a separate process: ` +
+      `${settings.connections} connections, pipelining ${settings.pipelining}, a ` +
+      `${settings.warmup} s warm-up per server and route, then ${settings.duration} s measured ` +
+      `per server and route in ${settings.rounds} slice(s) of ${fmtNum(settings.duration / settings.rounds)} s, ` +
+      "the servers taking turns (each round starting with a different one) so that load from " +
+      "other processes on the machine falls on all of them alike. Every response body is " +
+      "checked (`expectBody`). req/s, p99 and CPU/req are medians over the slices; CPU/req is the " +
+      "server process's user+system CPU time (all threads, from /proc) over the requests it " +
+      'answered, which other load on the machine moves less than req/s; "vs node:http by CPU" is ' +
+      "node:http's CPU/req over the server's, and \"server CPU use\" its CPU time over wall time " +
+      '(100% = one core); "other load" is the median CPU that other processes used meanwhile ' +
+      `(% of a core). A slice during which they used more than ${Math.round(100 * settings.quiet)}% ` +
+      `of a core was run again, up to ${settings.retries} times, keeping the quietest run: ` +
+      `${input.retried} reruns for ${input.slices} slices. ` +
+      `The load generator and the server share the ${cpu.length} cores` +
+      (settings.pin ? " (pinned: server on CPU 0, load on CPU 1)" : " (not pinned)") +
+      ", identically for every server.",
+    "",
+  ];
+  const base = (route: string): number =>
+    figures.get(route)?.get(BASELINE)?.requestsPerSecond ?? Number.NaN;
+  const baseCpu = (route: string): number =>
+    figures.get(route)?.get(BASELINE)?.cpuMicros ?? Number.NaN;
+  for (const route of ROUTES) {
+    lines.push(
+      `### ${route.label}`,
+      "",
+      "| Server | req/s | p99 (ms) | vs node:http | CPU/req (µs) | vs node:http by CPU | server CPU use | other load | slices req/s (min-max) | failed |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    );
+    for (const server of servers) {
+      const f = figures.get(route.label)?.get(server.peer.id);
+      if (f === undefined) continue;
+      lines.push(
+        `| ${server.peer.label} | ${fmtInt(f.requestsPerSecond)} | ${fmtNum(f.p99)} | ` +
+          `${(f.requestsPerSecond / base(route.label)).toFixed(2)}x | ` +
+          `${fmtNum(f.cpuMicros)} | ${(baseCpu(route.label) / f.cpuMicros).toFixed(2)}x | ` +
+          `${Math.round(100 * f.cpuBusy)}% | ${Math.round(100 * f.otherCores)}% | ` +
+          `${fmtInt(f.sliceMin)}-${fmtInt(f.sliceMax)} | ${f.failures} |`,
+      );
+    }
+    lines.push("");
+  }
+
+  const busiest = Math.max(
+    ...[...figures.values()].flatMap((byPeer) => [...byPeer.values()].map((f) => f.cpuBusy)),
+  );
+  if (busiest < 0.9) {
+    lines.push(
+      `No server used more than ${Math.round(100 * busiest)}% of a core: autocannon (one ` +
+        "thread, on the same cores) could not load them fully, so req/s tells more about the " +
+        "load generator than about the servers and the req/s ratios squeeze towards 1. The " +
+        "CPU-per-request ratios are the better comparison here.",
+      "",
+    );
+  }
+  const ours = servers.some((s) => s.peer.id === OURS);
+  const fastify = servers.some((s) => s.peer.id === "fastify");
+  if (ours) {
+    lines.push(
+      "Targets (issue 2): at least 0.90x raw node:http and at least Fastify on both routes " +
+        "(req/s; in brackets the same comparison by CPU per request, which other load disturbs less).",
+      "",
+    );
+    for (const route of ROUTES) {
+      const f = figures.get(route.label);
+      const o = f?.get(OURS);
+      const ratio = (o?.requestsPerSecond ?? Number.NaN) / base(route.label);
+      const cpuRatio = baseCpu(route.label) / (o?.cpuMicros ?? Number.NaN);
+      const fy = f?.get("fastify");
+      let line =
+        `- ${route.label}: ${ratio.toFixed(2)}x node:http (${ratio >= 0.9 ? "met" : "NOT met"}; ` +
+        `CPU ${cpuRatio.toFixed(2)}x)`;
+      if (fastify && fy !== undefined) {
+        const vsFastify = (o?.requestsPerSecond ?? Number.NaN) / fy.requestsPerSecond;
+        const cpuVsFastify = fy.cpuMicros / (o?.cpuMicros ?? Number.NaN);
+        line +=
+          `, ${vsFastify.toFixed(2)}x Fastify (${vsFastify >= 1 ? "met" : "NOT met"}; ` +
+          `CPU ${cpuVsFastify.toFixed(2)}x)`;
+      }
+      lines.push(line);
+    }
+    lines.push("");
+  }
+
+  lines.push(
+    "Response heads (bytes of status line and headers; headers beyond Content-Type, " +
+      "Content-Length, Date, Connection and Keep-Alive):",
+    "",
+    "| Server | Version | /hello head | /json head | JSON Content-Type | extra headers |",
+    "|---|---|---:|---:|---|---|",
+  );
+  for (const server of servers) {
+    const hello = server.heads.get(ROUTES[0]?.label ?? "") ?? "";
+    const json = server.heads.get(ROUTES[1]?.label ?? "") ?? "";
+    lines.push(
+      `| ${server.peer.label} | ${server.peer.version} | ${hello.length} | ${json.length} | ` +
+        `${header(json, "content-type") ?? "-"} | ${extraHeaders(json).join(", ") || "-"} |`,
+    );
+  }
+  if (input.skipped.length > 0) {
+    lines.push("", "Not measured:", ...input.skipped.map((s) => `- ${s}`));
+  }
+  lines.push(
+    "",
+    `Reproduce: \`npm run bench:server\` (options are listed at the top of ${relative(ROOT, join(BENCH_DIR, "server.ts"))}).`,
+  );
+  return lines.join("\n");
+}
+
+/** The commit measured, and whether src/ differed from it (read-only git queries). */
+function codeVersion(): string {
+  const git = (...args: string[]): string | null => {
+    const r = spawnSync("git", args, { cwd: ROOT, encoding: "utf8" });
+    return r.status === 0 ? r.stdout.trim() : null;
+  };
+  const commit = git("rev-parse", "--short", "HEAD");
+  if (commit === null) return "not a git checkout";
+  const changed =
+    git("status", "--porcelain", "--", "src")?.split("\n").filter(Boolean).length ?? 0;
+  return changed === 0
+    ? `commit ${commit}`
+    : `commit ${commit} with ${changed} changed or new file(s) in src/`;
+}
+
+function header(head: string, name: string): string | undefined {
+  for (const line of head.split("\r\n").slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon > 0 && line.slice(0, colon).toLowerCase() === name)
+      return line.slice(colon + 1).trim();
+  }
+  return undefined;
+}
+
+function extraHeaders(head: string): string[] {
+  const usual = new Set(["content-type", "content-length", "date", "connection", "keep-alive"]);
+  return head
+    .split("\r\n")
+    .slice(1)
+    .map((line) => line.slice(0, line.indexOf(":")))
+    .filter((name) => name !== "" && !usual.has(name.toLowerCase()));
+}
+
+function fmtInt(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-";
+}
+
+function fmtNum(n: number): string {
+  return Number.isFinite(n) ? String(Math.round(n * 100) / 100) : "-";
+}
+
+function fmtLoad(load: number[]): string {
+  return load.map((l) => l.toFixed(2)).join("/");
+}
+
+function nonNegative(name: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!(n >= 0)) throw new Error(`--${name} must be a number >= 0, got ${value}`);
+  return n;
+}
+
+function positive(name: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!(n > 0)) throw new Error(`--${name} must be a positive number, got ${value}`);
+  return n;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench:server] ${message}\n`);
+}
+
+// Last, so that every module-level constant above is initialised before it runs.
+await main();
