@@ -39,6 +39,16 @@ export class MultiDictProxy<V = string> implements Iterable<[string, V]> {
     return new MultiDictProxy<string>()._fillFlat(flat);
   }
 
+  /**
+   * @internal appends the pairs to `out` as `[key, value, key, value, ...]` (Node's raw
+   * header layout), without allocating pairs
+   */
+  _appendFlat(out: V[] | string[]): void {
+    const names = this._names;
+    const values = this._values;
+    for (let i = 0; i < names.length; i++) (out as unknown[]).push(names[i], values[i]);
+  }
+
   protected _fillFlat(flat: readonly string[]): this {
     // Only called on string-valued dicts (the static factories create them).
     const self = this as unknown as MultiDictProxy<string>;

@@ -5,13 +5,17 @@ import { type HTTPException, HTTPException as HTTPExceptionClass } from "./excep
 import { type AppKey, StateKeyError, StateStore } from "./keys.js";
 import type { Request, TrustProxy } from "./request.js";
 import type { StreamResponse } from "./response.js";
+import type { MatchInfo } from "./router/match-info.js";
 import { DomainResource, PrefixedSubAppResource, type Resource } from "./router/resource.js";
-import type { Handler, HandlerResult } from "./router/route.js";
+import type { Handler, HandlerResult, Route } from "./router/route.js";
 import { type AbstractRouter, UrlDispatcher } from "./router/url-dispatcher.js";
 
 /** An application with any router: what sub-application and request plumbing accept. */
 // biome-ignore lint/suspicious/noExplicitAny: the router type is irrelevant where any app is accepted
 export type AnyApplication = Application<any>;
+
+/** A composed middleware chain; synchronous as long as every layer is. */
+type Chain = (request: Request) => StreamResponse | Promise<StreamResponse>;
 
 /** What a middleware calls to run the rest of the chain. */
 export type NextHandler = (request: Request) => Promise<StreamResponse>;
@@ -178,7 +182,7 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
   /** Inside `startup()` or `cleanup()`, where state may still change. */
   #inLifecycle = false;
   #running: AsyncGenerator<unknown, unknown, unknown>[] = [];
-  #chains = new WeakMap<object, (request: Request) => Promise<StreamResponse>>();
+  #chains = new WeakMap<object, Chain>();
 
   constructor(
     ...args: R extends UrlDispatcher
@@ -402,23 +406,34 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
    * Routes a request and runs middlewares and handler. Returns the response, or the HTTP
    * exception to answer with; other errors propagate to the server, which answers 500.
    */
-  async _handle(request: Request): Promise<StreamResponse> {
+  _handle(request: Request): StreamResponse | Promise<StreamResponse> {
     const resolved = this.router.resolve(request);
-    const mi = resolved instanceof Promise ? await resolved : resolved;
+    if (resolved instanceof Promise) return resolved.then((mi) => this.#run(request, mi));
+    return this.#run(request, resolved);
+  }
+
+  // Synchronous until the handler itself awaits: each avoided `async` layer is one promise
+  // less per request on the hot path.
+  #run(request: Request, mi: MatchInfo): StreamResponse | Promise<StreamResponse> {
     mi.addApp(this);
     request._setMatchInfo(mi);
     request._setCurrentApp(mi.currentApp);
     const route = mi.route;
-    if (route !== null && request.raw.headers.expect !== undefined) {
-      const early = await route.expectHandler(request);
-      if (early !== undefined) return unwrap(early);
-    }
     const key: object = route ?? (mi.apps[mi.apps.length - 1] as AnyApplication);
     let chain = this.#chains.get(key);
     if (chain === undefined) {
       chain = buildChain(mi.apps, route === null ? throwRoutingError : route.handler);
       this.#chains.set(key, chain);
     }
+    if (route !== null && request.raw.headers.expect !== undefined) {
+      return this.#expect(request, route, chain);
+    }
+    return chain(request);
+  }
+
+  async #expect(request: Request, route: Route, chain: Chain): Promise<StreamResponse> {
+    const early = await route.expectHandler(request);
+    if (early !== undefined) return unwrap(early);
     return chain(request);
   }
 
@@ -467,31 +482,41 @@ function unwrap(result: HandlerResult | HTTPException): StreamResponse {
  * Composes the middlewares of each application (root first) around the handler. A returned
  * HTTP exception is thrown, so middlewares see every error the same way.
  */
-function buildChain(
-  apps: readonly AnyApplication[],
-  handler: Handler,
-): (request: Request) => Promise<StreamResponse> {
-  let next: (request: Request) => Promise<StreamResponse> = async (request) =>
-    unwrap(await handler(request));
+function buildChain(apps: readonly AnyApplication[], handler: Handler): Chain {
   const innermost = apps[apps.length - 1] as AnyApplication;
-  next = withApp(innermost, next);
+  let next: Chain = withApp(innermost, (request) => settle(handler(request)));
   for (let a = apps.length - 1; a >= 0; a--) {
     const app = apps[a] as AnyApplication;
     const mws = app.middlewares;
     for (let m = mws.length - 1; m >= 0; m--) {
       const mw = mws[m] as Middleware;
-      const inner = next;
-      next = withApp(app, async (request) => unwrap(await mw(request, inner)));
+      const inner = asNextHandler(next);
+      next = withApp(app, (request) => settle(mw(request, inner)));
     }
   }
   return next;
 }
 
+/** A handler's or middleware's result, with a returned HTTP exception thrown instead. */
+function settle(
+  result: HandlerResult | Promise<HandlerResult> | Promise<StreamResponse | HTTPException>,
+): StreamResponse | Promise<StreamResponse> {
+  return result instanceof Promise ? result.then(unwrap) : unwrap(result);
+}
+
+/** Middlewares get a `next` that always returns a promise, errors included. */
+function asNextHandler(chain: Chain): NextHandler {
+  return (request) => {
+    try {
+      return Promise.resolve(chain(request));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
+}
+
 /** Sets `request.app` to the application whose middleware (or handler) is about to run. */
-function withApp(
-  app: AnyApplication,
-  fn: (request: Request) => Promise<StreamResponse>,
-): (request: Request) => Promise<StreamResponse> {
+function withApp(app: AnyApplication, fn: Chain): Chain {
   return (request) => {
     request._setCurrentApp(app);
     return fn(request);

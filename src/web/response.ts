@@ -58,9 +58,8 @@ export class InvalidHeaderError extends TypeError {
   readonly code = "AIOHTTP_INVALID_HEADER";
 }
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// RFC 9110 5.5: field values are visible characters, spaces and tabs; obs-text allowed.
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** One settled promise shared by every response prepared without hooks. */
+const DONE: Promise<void> = Promise.resolve();
 
 function refuseChange(): never {
   throw new Error("Cannot change the headers: the response is already prepared (they are sent)");
@@ -98,7 +97,12 @@ class SentHeaders extends CIMultiDict {
 export class StreamResponse {
   #status: number;
   #reason: string | undefined;
-  #headers: CIMultiDict;
+  // Headers are built on first use: most responses only ever need a Content-Type, kept in
+  // #presetType until then, so the common case allocates no multidict.
+  #headers: CIMultiDict | undefined;
+  #initHeaders: StreamResponseOptions["headers"];
+  #presetType: string | undefined;
+  #sentLength: number | null = null;
   #cookies: Map<string, string> | undefined;
   #state: StateStore<ResponseKey<unknown>> | undefined;
   #keepAlive: boolean | undefined;
@@ -116,9 +120,34 @@ export class StreamResponse {
   #req: Request | null = null;
 
   constructor(options: StreamResponseOptions = {}) {
-    this.#status = checkStatus(options.status ?? 200);
+    this.#status = options.status === undefined ? 200 : checkStatus(options.status);
     this.#reason = options.reason;
-    this.#headers = new CIMultiDict(options.headers);
+    this.#initHeaders = options.headers;
+  }
+
+  /** The headers multidict, built on first use. */
+  #h(): CIMultiDict {
+    if (this.#headers === undefined) {
+      const h = new CIMultiDict(this.#initHeaders);
+      if (this.#presetType !== undefined) h.set("Content-Type", this.#presetType);
+      this.#headers = h;
+      this.#initHeaders = undefined;
+      this.#presetType = undefined;
+    }
+    return this.#headers;
+  }
+
+  /**
+   * @internal sets Content-Type without building the headers when possible; with `ifAbsent`
+   * a Content-Type among the given headers wins
+   */
+  _presetContentType(value: string, ifAbsent = false): void {
+    if (this.#headers === undefined && this.#initHeaders === undefined) {
+      this.#presetType = value;
+      return;
+    }
+    const h = this.#h();
+    if (!ifAbsent || !h.has("Content-Type")) h.set("Content-Type", value);
   }
 
   // ---- status and headers --------------------------------------------------------------
@@ -146,44 +175,53 @@ export class StreamResponse {
    * a copy of what was sent, whose mutating methods throw.
    */
   get headers(): CIMultiDict {
-    if (!this.#headWritten) return this.#headers;
-    return (this.#sentHeaders ??= new SentHeaders(this.#headers));
+    if (!this.#headWritten) return this.#h();
+    if (this.#sentHeaders === undefined) {
+      // The head is out, so the multidict is ours to complete with what was sent.
+      const h = this.#h();
+      if (this.#sentLength !== null && !h.has("Content-Length")) {
+        h.set("Content-Length", String(this.#sentLength));
+      }
+      this.#sentHeaders = new SentHeaders(h);
+    }
+    return this.#sentHeaders;
   }
 
   /** The media type, `application/octet-stream` when none is set. */
   get contentType(): string {
-    return parseContentType(this.#headers.get("Content-Type")).mimetype;
+    return parseContentType(this.headers.get("Content-Type")).mimetype;
   }
 
   set contentType(value: string) {
     this.#assertNotPrepared("change the content type");
-    this.#headers.set("Content-Type", formatContentType(value, this.charset));
+    this.#h().set("Content-Type", formatContentType(value, this.charset));
   }
 
   /** The charset of Content-Type, when set. */
   get charset(): string | undefined {
-    return parseContentType(this.#headers.get("Content-Type")).charset;
+    return parseContentType(this.headers.get("Content-Type")).charset;
   }
 
   set charset(value: string | undefined) {
     this.#assertNotPrepared("change the charset");
-    const type = this.#headers.has("Content-Type") ? this.contentType : "application/octet-stream";
-    this.#headers.set("Content-Type", formatContentType(type, value));
+    const h = this.#h();
+    const type = h.has("Content-Type") ? this.contentType : "application/octet-stream";
+    h.set("Content-Type", formatContentType(type, value));
   }
 
   /** The Content-Length header as a number, when set. */
   get contentLength(): number | undefined {
-    const v = this.#headers.get("Content-Length");
+    const v = this.headers.get("Content-Length");
     return v === undefined ? undefined : Number(v);
   }
 
   set contentLength(value: number | undefined) {
     this.#assertNotPrepared("change the content length");
-    if (value === undefined) this.#headers.delete("Content-Length");
+    if (value === undefined) this.#h().delete("Content-Length");
     else {
       if (!Number.isSafeInteger(value) || value < 0)
         throw new RangeError(`Invalid Content-Length ${value}`);
-      this.#headers.set("Content-Length", String(value));
+      this.#h().set("Content-Length", String(value));
     }
   }
 
@@ -326,43 +364,55 @@ export class StreamResponse {
     const res = request.rawResponse;
     this.#req = request;
     this.#res = res;
-    this.#prepared ??= Promise.resolve();
-    this.#headWritten = true;
-    const h = this.#headers;
+    this.#prepared ??= DONE;
     const status = this.#status;
+    // RFC 9110 6.4.1: 1xx, 204 and 304 have no content, so no length either.
     const noBody = status < 200 || status === 204 || status === 304;
-
     const coding =
       this.#compression === null || noBody ? null : pickCoding(this.#compression, request);
-    if (coding !== null) {
-      h.set("Content-Encoding", coding);
-      h.delete("Content-Length");
-      appendVary(h);
-    } else if (noBody) {
-      h.delete("Content-Length");
-      h.delete("Transfer-Encoding");
-    } else if (bodyLength !== null && !this.#chunked) {
-      h.set("Content-Length", String(bodyLength));
-    }
-    if (this.#chunked && !noBody) h.delete("Content-Length");
-
     const flat: string[] = [];
-    for (const [name, value] of h) {
-      if (!HEADER_NAME.test(name))
-        throw new InvalidHeaderError(`Invalid header name ${JSON.stringify(name)}`);
-      if (BAD_VALUE.test(value)) {
-        throw new InvalidHeaderError(
-          `Invalid character in the value of header ${JSON.stringify(name)}`,
-        );
+    let hasServer = false;
+
+    if (this.#headers === undefined && this.#initHeaders === undefined && coding === null) {
+      // Nobody touched the headers: only what the response itself decided goes out.
+      if (this.#presetType !== undefined) flat.push("Content-Type", this.#presetType);
+      if (!noBody && bodyLength !== null && !this.#chunked) {
+        flat.push("Content-Length", String(bodyLength));
+        this.#sentLength = bodyLength;
       }
-      flat.push(name, value);
+    } else {
+      const h = this.#h();
+      if (coding !== null) {
+        h.set("Content-Encoding", coding);
+        h.delete("Content-Length");
+        appendVary(h);
+      } else if (noBody) {
+        h.delete("Content-Length");
+        h.delete("Transfer-Encoding");
+      } else if (bodyLength !== null && !this.#chunked) {
+        h.set("Content-Length", String(bodyLength));
+      }
+      if (this.#chunked && !noBody) h.delete("Content-Length");
+      h._appendFlat(flat);
+      hasServer = h.has("Server");
     }
-    if (!h.has("Server")) flat.push("Server", SERVER_SOFTWARE);
+    if (!hasServer) flat.push("Server", SERVER_SOFTWARE);
     if (this.#cookies !== undefined) {
       for (const cookie of this.#cookies.values()) flat.push("Set-Cookie", cookie);
     }
     if (this.#keepAlive === false) res.shouldKeepAlive = false;
-    res.writeHead(status, this.reason, flat);
+    try {
+      // Node checks every name and value (RFC 9110 5.1 and 5.5) and throws before sending
+      // anything, so a CR/LF in a value can never reach the wire.
+      res.writeHead(status, this.reason, flat);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ERR_INVALID_CHAR" || code === "ERR_INVALID_HTTP_TOKEN") {
+        throw new InvalidHeaderError((err as Error).message, { cause: err });
+      }
+      throw err;
+    }
+    this.#headWritten = true;
 
     if (coding !== null && request.method !== "HEAD") {
       const encoder = createEncoder(coding);
@@ -448,8 +498,15 @@ export class StreamResponse {
     return this.#eof;
   }
 
-  /** @internal called by the server once the handler returned this response */
-  async _finish(request: Request): Promise<void> {
+  /**
+   * @internal called by the server once the handler returned this response; `undefined` when
+   * everything was handed to the socket synchronously
+   */
+  _finish(request: Request): Promise<void> | undefined {
+    return this.#finishStream(request);
+  }
+
+  async #finishStream(request: Request): Promise<void> {
     if (this.#prepared === null) await this.prepare(request);
     else await this.#prepared;
     if (!this.#eof) await this.writeEof();
@@ -488,22 +545,25 @@ export class Response extends StreamResponse {
     super(options);
     const { body, text, contentType, charset } = options;
     if (body != null && text != null) throw new TypeError("Response takes body or text, not both");
-    const headers = this.headers;
     if (text != null) {
       if (typeof text !== "string")
         throw new TypeError(`text must be a string, got ${typeof text}`);
       if (contentType?.includes("charset"))
         throw new TypeError("charset must be given apart from contentType");
       const cs = charset ?? "utf-8";
-      headers.set("Content-Type", formatContentType(contentType ?? "text/plain", cs));
+      this._presetContentType(
+        contentType === undefined && cs === "utf-8"
+          ? "text/plain; charset=utf-8"
+          : formatContentType(contentType ?? "text/plain", cs),
+      );
       this.#body = cs === "utf-8" || cs === "utf8" ? text : encodeText(text, cs);
     } else {
       if (contentType !== undefined) {
-        headers.set("Content-Type", formatContentType(contentType, charset));
+        this._presetContentType(formatContentType(contentType, charset));
       } else if (charset !== undefined) {
-        headers.set("Content-Type", formatContentType("application/octet-stream", charset));
-      } else if (body != null && !headers.has("Content-Type")) {
-        headers.set("Content-Type", "application/octet-stream");
+        this._presetContentType(formatContentType("application/octet-stream", charset));
+      } else if (body != null) {
+        this._presetContentType("application/octet-stream", true);
       }
       this.#body = body ?? null;
     }
@@ -538,23 +598,30 @@ export class Response extends StreamResponse {
     this.#body = value;
   }
 
-  override async _finish(request: Request): Promise<void> {
+  override _finish(request: Request): Promise<void> | undefined {
+    if (!this.prepared && !this.compression && !hasPrepareHooks(request)) {
+      this._sendWhole(request, this.#body);
+      return undefined;
+    }
+    return this.#finishWhole(request);
+  }
+
+  async #finishWhole(request: Request): Promise<void> {
     if (!this.prepared) {
-      const apps = request.matchResult?.apps;
-      if (apps?.some((app) => app.onResponsePrepare.length > 0)) {
-        await this.prepare(request);
-      } else if (this.compression) {
-        this._writeHead(request, this.#bodyLengthForHead());
-      } else {
-        this._sendWhole(request, this.#body);
-        return;
-      }
+      if (hasPrepareHooks(request)) await this.prepare(request);
+      else this._writeHead(request, this.#bodyLengthForHead());
     }
     // The head announced the body's length, also when the handler called prepare() itself;
     // send the body unless the handler already wrote its own through write().
     if (this.eof) return;
     const b = this.#body;
     await this.writeEof(b === null || this.bodyLength > 0 ? undefined : b);
+  }
+
+  /** @internal the body and type of `jsonResponse(data)` without options, its hot path */
+  _presetJson(text: string): void {
+    this._presetContentType("application/json; charset=utf-8");
+    this.#body = text;
   }
 
   #bodyLengthForHead(): number {
@@ -580,12 +647,25 @@ export interface JsonResponseOptions extends StreamResponseOptions {
 }
 
 /** A `Response` with a JSON body (aiohttp's `json_response`). */
-export function jsonResponse(data: unknown, options: JsonResponseOptions = {}): Response {
-  const { dumps = JSON.stringify, contentType = "application/json", ...rest } = options;
-  const text = dumps(data);
+export function jsonResponse(data: unknown, options?: JsonResponseOptions): Response {
+  const text = (options?.dumps ?? JSON.stringify)(data);
   if (typeof text !== "string")
     throw new TypeError("jsonResponse: the data cannot be serialized to JSON");
+  if (options === undefined) {
+    const response = new Response();
+    response._presetJson(text);
+    return response;
+  }
+  const { dumps: _dumps, contentType = "application/json", ...rest } = options;
   return new Response({ ...rest, text, contentType });
+}
+
+/** Whether an application on the request's route has `onResponsePrepare` callbacks. */
+function hasPrepareHooks(request: Request): boolean {
+  const apps = request.matchResult?.apps;
+  if (apps === undefined) return false;
+  for (const app of apps) if (app.onResponsePrepare.length > 0) return true;
+  return false;
 }
 
 function checkStatus(status: number): number {

@@ -244,7 +244,7 @@ export class WebServer {
       try {
         const handled = this.app._handle(request);
         const result: unknown = this.#ctx.handlerCancellation
-          ? await untilDisconnect(handled, res)
+          ? await untilDisconnect(Promise.resolve(handled), res)
           : await handled;
         if (result === CANCELLED) {
           // aiohttp cancels the handler task here; a promise cannot be cancelled, so the
@@ -265,7 +265,8 @@ export class WebServer {
       }
       if (res.destroyed && (this.#ctx.handlerCancellation || !response.prepared)) return;
       if (request.canReadBody && !res.headersSent && response.status === 413) response.forceClose();
-      await response._finish(request);
+      const sending = response._finish(request);
+      if (sending !== undefined) await sending;
       // A body handed to node in one piece may still sit in the socket's buffer; the request
       // is in flight until it is flushed, or shutdown would cut it off.
       if (!res.writableFinished && !res.destroyed) await flushed(res);
