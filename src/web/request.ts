@@ -42,6 +42,8 @@ export interface CloneOptions {
 export interface RequestContext {
   readonly trustProxy: TrustProxy;
   readonly handlerCancellation: boolean;
+  /** Set when graceful shutdown starts: responses from then on close their connection. */
+  readonly closing: boolean;
 }
 
 const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});

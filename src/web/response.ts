@@ -400,7 +400,7 @@ export class StreamResponse {
     if (this.#cookies !== undefined) {
       for (const cookie of this.#cookies.values()) flat.push("Set-Cookie", cookie);
     }
-    if (this.#keepAlive === false) res.shouldKeepAlive = false;
+    if (this.#keepAlive === false || request._ctx.closing) res.shouldKeepAlive = false;
     try {
       // Node checks every name and value (RFC 9110 5.1 and 5.5) and throws before sending
       // anything, so a CR/LF in a value can never reach the wire.

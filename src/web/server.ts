@@ -86,12 +86,10 @@ export class WebServer {
   readonly limits: Required<ServerLimits>;
   readonly #logger: Logger;
   readonly #accessLog: AbstractAccessLogger | null;
-  readonly #ctx: RequestContext;
+  readonly #ctx: { -readonly [K in keyof RequestContext]: RequestContext[K] };
   readonly #servers = new Set<HttpServer>();
-  /** Responses of the requests being handled, so shutdown can end their keep-alive. */
-  readonly #active = new Set<ServerResponse>();
+  #inFlight = 0;
   #idle: (() => void) | null = null;
-  #closing = false;
   #requestCount = 0;
   /** The request listener, bound once. */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
@@ -124,6 +122,7 @@ export class WebServer {
     this.#ctx = {
       trustProxy: app.trustProxy as TrustProxy,
       handlerCancellation: options.handlerCancellation ?? false,
+      closing: false,
     };
     this.handle = (req, res) => {
       this.#onRequest(req, res);
@@ -132,7 +131,7 @@ export class WebServer {
 
   /** Requests being handled now. */
   get inFlight(): number {
-    return this.#active.size;
+    return this.#inFlight;
   }
 
   /** Requests handled since start. */
@@ -167,10 +166,8 @@ export class WebServer {
    * responses sent from now on (in-flight ones included) carry `Connection: close`.
    */
   stopAccepting(): void {
-    this.#closing = true;
-    for (const res of this.#active) {
-      if (!res.headersSent) res.shouldKeepAlive = false;
-    }
+    // Responses whose head is not written yet see this and send `Connection: close`.
+    this.#ctx.closing = true;
     for (const server of this.#servers) {
       server.close();
       server.closeIdleConnections();
@@ -179,7 +176,7 @@ export class WebServer {
 
   /** Waits until no request is in flight, or `timeoutMs` passes; returns whether it drained. */
   async drain(timeoutMs: number): Promise<boolean> {
-    if (this.#active.size === 0) return true;
+    if (this.#inFlight === 0) return true;
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       new Promise<boolean>((resolve) => {
@@ -203,13 +200,12 @@ export class WebServer {
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
-    this.#active.add(res);
+    this.#inFlight++;
     this.#requestCount++;
-    if (this.#closing) res.shouldKeepAlive = false;
     const status = this.#checkLimits(req);
     if (status !== 0) {
       this.#sendError(res, status);
-      this.#done(res);
+      this.#done();
       return;
     }
     const request = new Request(req, res, this.#ctx);
@@ -267,21 +263,31 @@ export class WebServer {
       if (request.canReadBody && !res.headersSent && response.status === 413) response.forceClose();
       const sending = response._finish(request);
       if (sending !== undefined) await sending;
-      // A body handed to node in one piece may still sit in the socket's buffer; the request
-      // is in flight until it is flushed, or shutdown would cut it off.
-      if (!res.writableFinished && !res.destroyed) await flushed(res);
     } catch (err) {
       this.#onSendError(err, request, response);
     } finally {
-      if (this.#accessLog !== null) {
-        try {
-          this.#accessLog.log(request, response, performance.now() - started);
-        } catch (err) {
-          this.#logger.error("Error in access logger", err);
-        }
-      }
-      this.#done(res);
+      // A body node could not hand to the kernel at once still sits in its buffers; the
+      // request is in flight until that is flushed ('close' follows 'finish'), or shutdown
+      // would cut it. Most bodies leave nothing behind, and cost no listener.
+      if (
+        res.writableFinished ||
+        res.destroyed ||
+        (res.writableEnded && res.writableLength === 0)
+      ) {
+        this.#complete(request, response, started);
+      } else res.once("close", () => this.#complete(request, response, started));
     }
+  }
+
+  #complete(request: Request, response: StreamResponse | null, started: number): void {
+    if (this.#accessLog !== null) {
+      try {
+        this.#accessLog.log(request, response, performance.now() - started);
+      } catch (err) {
+        this.#logger.error("Error in access logger", err);
+      }
+    }
+    this.#done();
   }
 
   #errorResponse(err: unknown, request: Request): StreamResponse {
@@ -351,9 +357,9 @@ export class WebServer {
     );
   }
 
-  #done(res: ServerResponse): void {
-    this.#active.delete(res);
-    if (this.#active.size === 0 && this.#idle !== null) this.#idle();
+  #done(): void {
+    this.#inFlight--;
+    if (this.#inFlight === 0 && this.#idle !== null) this.#idle();
   }
 }
 
@@ -395,19 +401,6 @@ function untilDisconnect<T>(work: Promise<T>, res: ServerResponse): Promise<T | 
         reject(err);
       },
     );
-  });
-}
-
-/** Resolves once the response is flushed to the socket, or the connection is gone. */
-function flushed(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off("finish", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("finish", done);
-    res.on("close", done);
   });
 }
 

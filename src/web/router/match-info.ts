@@ -5,6 +5,8 @@ import type { AnyApplication } from "../application.js";
 import type { HTTPException } from "../exceptions.js";
 import type { Handler, Route } from "./route.js";
 
+const NO_APPS: readonly AnyApplication[] = [];
+
 /** A URL dispatcher's answer for one request. */
 export class MatchInfo {
   /** Path variables, percent-decoded. */
@@ -13,7 +15,7 @@ export class MatchInfo {
   readonly route: Route | null;
   /** The exception to answer with when routing failed. */
   readonly httpException: HTTPException | null;
-  #apps: AnyApplication[] = [];
+  #apps: readonly AnyApplication[] = NO_APPS;
   #currentApp: AnyApplication | null = null;
 
   constructor(
@@ -54,7 +56,7 @@ export class MatchInfo {
 
   /** @internal a parent application claims this match (outermost last). */
   addApp(app: AnyApplication): void {
-    this.#apps.unshift(app);
+    this.#apps = this.#apps.length === 0 ? [app] : [app, ...this.#apps];
   }
 
   toString(): string {
