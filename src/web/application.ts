@@ -14,8 +14,11 @@ import { type AbstractRouter, UrlDispatcher } from "./router/url-dispatcher.js";
 // biome-ignore lint/suspicious/noExplicitAny: the router type is irrelevant where any app is accepted
 export type AnyApplication = Application<any>;
 
-/** A composed middleware chain; synchronous as long as every layer is. */
-type Chain = (request: Request) => StreamResponse | Promise<StreamResponse>;
+/**
+ * A composed middleware chain. It gives back what the outermost layer returned, an HTTP
+ * exception included, and is synchronous as long as every layer is.
+ */
+type Chain = (request: Request) => HandlerResult | Promise<HandlerResult>;
 
 /** What a middleware calls to run the rest of the chain. */
 export type NextHandler = (request: Request) => Promise<StreamResponse>;
@@ -406,7 +409,7 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
    * Routes a request and runs middlewares and handler. Returns the response, or the HTTP
    * exception to answer with; other errors propagate to the server, which answers 500.
    */
-  _handle(request: Request): StreamResponse | Promise<StreamResponse> {
+  _handle(request: Request): HandlerResult | Promise<HandlerResult> {
     const resolved = this.router.resolve(request);
     if (resolved instanceof Promise) return resolved.then((mi) => this.#run(request, mi));
     return this.#run(request, resolved);
@@ -414,7 +417,7 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
 
   // Synchronous until the handler itself awaits: each avoided `async` layer is one promise
   // less per request on the hot path.
-  #run(request: Request, mi: MatchInfo): StreamResponse | Promise<StreamResponse> {
+  #run(request: Request, mi: MatchInfo): HandlerResult | Promise<HandlerResult> {
     mi.addApp(this);
     request._setMatchInfo(mi);
     request._setCurrentApp(mi.currentApp);
@@ -425,16 +428,15 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
       chain = buildChain(mi.apps, route === null ? throwRoutingError : route.handler);
       this.#chains.set(key, chain);
     }
-    if (route !== null && request.raw.headers.expect !== undefined) {
+    if (route !== null && request._hasExpect) {
       return this.#expect(request, route, chain);
     }
     return chain(request);
   }
 
-  async #expect(request: Request, route: Route, chain: Chain): Promise<StreamResponse> {
+  async #expect(request: Request, route: Route, chain: Chain): Promise<HandlerResult> {
     const early = await route.expectHandler(request);
-    if (early !== undefined) return unwrap(early);
-    return chain(request);
+    return early ?? chain(request);
   }
 
   toString(): string {
@@ -483,32 +485,31 @@ function unwrap(result: HandlerResult | HTTPException): StreamResponse {
  * HTTP exception is thrown, so middlewares see every error the same way.
  */
 function buildChain(apps: readonly AnyApplication[], handler: Handler): Chain {
+  // Without middlewares the handler is the chain: `#run` has already set `request.app`.
+  if (apps.every((app) => app.middlewares.length === 0)) return handler;
   const innermost = apps[apps.length - 1] as AnyApplication;
-  let next: Chain = withApp(innermost, (request) => settle(handler(request)));
+  let next: Chain = withApp(innermost, handler);
   for (let a = apps.length - 1; a >= 0; a--) {
     const app = apps[a] as AnyApplication;
     const mws = app.middlewares;
     for (let m = mws.length - 1; m >= 0; m--) {
       const mw = mws[m] as Middleware;
       const inner = asNextHandler(next);
-      next = withApp(app, (request) => settle(mw(request, inner)));
+      next = withApp(app, (request) => mw(request, inner));
     }
   }
   return next;
 }
 
-/** A handler's or middleware's result, with a returned HTTP exception thrown instead. */
-function settle(
-  result: HandlerResult | Promise<HandlerResult> | Promise<StreamResponse | HTTPException>,
-): StreamResponse | Promise<StreamResponse> {
-  return result instanceof Promise ? result.then(unwrap) : unwrap(result);
-}
-
-/** Middlewares get a `next` that always returns a promise, errors included. */
+/**
+ * What a middleware gets as `handler`: always a promise, and an HTTP exception that the inner
+ * handler returned is thrown, so middlewares see every error the same way.
+ */
 function asNextHandler(chain: Chain): NextHandler {
   return (request) => {
     try {
-      return Promise.resolve(chain(request));
+      const result = chain(request);
+      return result instanceof Promise ? result.then(unwrap) : Promise.resolve(unwrap(result));
     } catch (err) {
       return Promise.reject(err);
     }

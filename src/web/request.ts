@@ -47,6 +47,8 @@ export interface RequestContext {
 }
 
 const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+/** A path needs work before routing when it has escapes or dot segments. */
+const NEEDS_DECODING = /%|\/\./;
 
 /** Keys of `request.getExtraInfo(name)`, after asyncio's `transport.get_extra_info`. */
 export type ExtraInfoName = "peername" | "sockname" | "socket" | "peercert" | "cipher";
@@ -82,12 +84,27 @@ export class Request<P = Readonly<Record<string, string>>> {
   #body: Buffer | undefined;
   #abort: AbortController | undefined;
   #clientMaxSize = 1024 ** 2;
+  #expect: boolean;
 
   /** @internal created by the server for each incoming request */
-  constructor(raw: IncomingMessage, rawResponse: ServerResponse, ctx: RequestContext) {
+  constructor(
+    raw: IncomingMessage,
+    rawResponse: ServerResponse,
+    ctx: RequestContext,
+    expect = false,
+  ) {
     this.raw = raw;
     this.rawResponse = rawResponse;
     this.#ctx = ctx;
+    this.#expect = expect;
+  }
+
+  /**
+   * @internal whether an HTTP/1.1 `Expect` header came with the request; Node reports these
+   * through their own event, so the hot path never builds the headers object to look
+   */
+  get _hasExpect(): boolean {
+    return this.#expect;
   }
 
   // ---- request line -------------------------------------------------------------------
@@ -121,8 +138,7 @@ export class Request<P = Readonly<Record<string, string>>> {
   get path(): string {
     if (this.#path === undefined) {
       const raw = this.rawPath;
-      this.#path =
-        raw.includes("%") || raw.includes("/.") ? normalizePath(decodePathSafe(raw)) : raw;
+      this.#path = NEEDS_DECODING.test(raw) ? normalizePath(decodePathSafe(raw)) : raw;
     }
     return this.#path;
   }
@@ -478,7 +494,7 @@ export class Request<P = Readonly<Record<string, string>>> {
    * request before passing it on.
    */
   clone(options: CloneOptions = {}): Request<P> {
-    const copy = new Request<P>(this.raw, this.rawResponse, this.#ctx);
+    const copy = new Request<P>(this.raw, this.rawResponse, this.#ctx, this.#expect);
     copy.#matchInfo = this.#matchInfo;
     copy.#app = this.#app;
     copy.#state = this.#state;

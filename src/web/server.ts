@@ -91,6 +91,8 @@ export class WebServer {
   #inFlight = 0;
   #idle: (() => void) | null = null;
   #requestCount = 0;
+  /** The listener for requests with an `Expect` header (Node tells them apart for us). */
+  readonly #handleExpect: (req: IncomingMessage, res: ServerResponse) => void;
   /** The request listener, bound once. */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -125,7 +127,10 @@ export class WebServer {
       closing: false,
     };
     this.handle = (req, res) => {
-      this.#onRequest(req, res);
+      this.#onRequest(req, res, false);
+    };
+    this.#handleExpect = (req, res) => {
+      this.#onRequest(req, res, true);
     };
   }
 
@@ -151,8 +156,8 @@ export class WebServer {
     server.headersTimeout = this.limits.headersTimeout;
     server.requestTimeout = this.limits.requestTimeout;
     // With these listeners Node stops answering Expect itself; the route's expect handler does.
-    server.on("checkContinue", this.handle);
-    server.on("checkExpectation", this.handle);
+    server.on("checkContinue", this.#handleExpect);
+    server.on("checkExpectation", this.#handleExpect);
     server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) =>
       this.#onClientError(err, socket),
     );
@@ -199,7 +204,7 @@ export class WebServer {
     }
   }
 
-  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+  #onRequest(req: IncomingMessage, res: ServerResponse, expect: boolean): void {
     this.#inFlight++;
     this.#requestCount++;
     const status = this.#checkLimits(req);
@@ -208,7 +213,7 @@ export class WebServer {
       this.#done();
       return;
     }
-    const request = new Request(req, res, this.#ctx);
+    const request = new Request(req, res, this.#ctx, expect);
     this.#dispatch(request);
   }
 
@@ -224,8 +229,8 @@ export class WebServer {
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i] as string;
       if (name.length + (raw[i + 1] as string).length + 2 > limits.maxFieldSize) return 431;
-      if (name.length === 4 && name.toLowerCase() === "host") hosts++;
-      else if (name.length === 14 && name.toLowerCase() === "content-length") lengths++;
+      if (name.length === 4 && HOST.test(name)) hosts++;
+      else if (name.length === 14 && CONTENT_LENGTH.test(name)) lengths++;
     }
     // RFC 9112 3.2 and 6.3: one Host, one Content-Length, else the message is invalid.
     if (hosts > 1 || lengths > 1) return 400;
@@ -250,6 +255,7 @@ export class WebServer {
           response = new Response({ status: 499, reason: "Client Closed Request" });
           return;
         }
+        if (result instanceof HTTPException) throw result;
         if (!(result instanceof StreamResponse)) {
           throw new TypeError(
             `A handler must return a response (web.Response, web.StreamResponse...), got ${describe(result)}`,
@@ -260,7 +266,7 @@ export class WebServer {
         response = this.#errorResponse(err, request);
       }
       if (res.destroyed && (this.#ctx.handlerCancellation || !response.prepared)) return;
-      if (request.canReadBody && !res.headersSent && response.status === 413) response.forceClose();
+      if (response.status === 413 && !res.headersSent && request.canReadBody) response.forceClose();
       const sending = response._finish(request);
       if (sending !== undefined) await sending;
     } catch (err) {
@@ -362,6 +368,10 @@ export class WebServer {
     if (this.#inFlight === 0 && this.#idle !== null) this.#idle();
   }
 }
+
+// Case-insensitive without allocating a lower-cased copy per header.
+const HOST = /^host$/i;
+const CONTENT_LENGTH = /^content-length$/i;
 
 /** The response an HTTP exception stands for. */
 export function exceptionResponse(exc: HTTPException): Response {
