@@ -18,6 +18,7 @@ import type { AnyApplication, Logger } from "./application.js";
 import { HTTPException } from "./exceptions.js";
 import { Request, type RequestContext, type TrustProxy } from "./request.js";
 import { ClientDisconnectedError, Response, StreamResponse } from "./response.js";
+import type { HandlerResult } from "./router/route.js";
 import { STATUS_REASONS } from "./status.js";
 
 /** Protocol limits and timeouts of a server; every one has a default. */
@@ -237,51 +238,106 @@ export class WebServer {
     return 0;
   }
 
-  async #dispatch(request: Request): Promise<void> {
+  // The common path takes no `async` frame of its own: a handler's promise is followed with
+  // one `then`, and a response handed to node whole is finished synchronously.
+  #dispatch(request: Request): void {
     const started = this.#accessLog === null ? 0 : performance.now();
-    const res = request.rawResponse;
-    let response: StreamResponse | null = null;
+    if (this.#ctx.handlerCancellation) {
+      void this.#dispatchCancellable(request, started);
+      return;
+    }
+    let handled: HandlerResult | Promise<HandlerResult>;
     try {
-      try {
-        const handled = this.app._handle(request);
-        const result: unknown = this.#ctx.handlerCancellation
-          ? await untilDisconnect(Promise.resolve(handled), res)
-          : await handled;
-        if (result === CANCELLED) {
-          // aiohttp cancels the handler task here; a promise cannot be cancelled, so the
-          // handler is left to notice `request.signal` and its result is ignored. The request
-          // stops counting as in flight, so shutdown does not wait for it.
-          this.#logger.debug?.(`Client disconnected during ${request.method} ${request.path}`);
-          response = new Response({ status: 499, reason: "Client Closed Request" });
-          return;
-        }
-        if (result instanceof HTTPException) throw result;
-        if (!(result instanceof StreamResponse)) {
-          throw new TypeError(
-            `A handler must return a response (web.Response, web.StreamResponse...), got ${describe(result)}`,
-          );
-        }
-        response = result;
-      } catch (err) {
-        response = this.#errorResponse(err, request);
-      }
-      if (res.destroyed && (this.#ctx.handlerCancellation || !response.prepared)) return;
-      if (response.status === 413 && !res.headersSent && request.canReadBody) response.forceClose();
-      const sending = response._finish(request);
-      if (sending !== undefined) await sending;
+      handled = this.app._handle(request);
+    } catch (err) {
+      this.#send(request, this.#errorResponse(err, request), started);
+      return;
+    }
+    if (handled instanceof Promise) {
+      handled.then(
+        (result) => this.#send(request, this.#toResponse(result, request), started),
+        (err: unknown) => this.#send(request, this.#errorResponse(err, request), started),
+      );
+    } else {
+      this.#send(request, this.#toResponse(handled, request), started);
+    }
+  }
+
+  /** With `handlerCancellation`, a client going away ends the request before the handler. */
+  async #dispatchCancellable(request: Request, started: number): Promise<void> {
+    let result: HandlerResult | typeof CANCELLED;
+    try {
+      result = await untilDisconnect(
+        Promise.resolve(this.app._handle(request)),
+        request.rawResponse,
+      );
+    } catch (err) {
+      this.#send(request, this.#errorResponse(err, request), started);
+      return;
+    }
+    if (result === CANCELLED) {
+      // aiohttp cancels the handler task here; a promise cannot be cancelled, so the handler is
+      // left to notice `request.signal` and its result is ignored. The request stops counting
+      // as in flight, so shutdown does not wait for it.
+      this.#logger.debug?.(`Client disconnected during ${request.method} ${request.path}`);
+      this.#complete(
+        request,
+        new Response({ status: 499, reason: "Client Closed Request" }),
+        started,
+      );
+      return;
+    }
+    this.#send(request, this.#toResponse(result, request), started);
+  }
+
+  /** The response to send for what the handler chain gave back. */
+  #toResponse(result: unknown, request: Request): StreamResponse {
+    if (result instanceof StreamResponse) return result;
+    if (result instanceof HTTPException) return exceptionResponse(result);
+    return this.#errorResponse(
+      new TypeError(
+        `A handler must return a response (web.Response, web.StreamResponse...), got ${describe(result)}`,
+      ),
+      request,
+    );
+  }
+
+  /** Sends the response (synchronously when node takes it whole), then completes the request. */
+  #send(request: Request, response: StreamResponse, started: number): void {
+    const res = request.rawResponse;
+    if (res.destroyed && (this.#ctx.handlerCancellation || !response.prepared)) {
+      this.#complete(request, response, started);
+      return;
+    }
+    if (response.status === 413 && !res.headersSent && request.canReadBody) response.forceClose();
+    let sending: Promise<void> | undefined;
+    try {
+      sending = response._finish(request);
     } catch (err) {
       this.#onSendError(err, request, response);
-    } finally {
-      // A body node could not hand to the kernel at once still sits in its buffers; the
-      // request is in flight until that is flushed ('close' follows 'finish'), or shutdown
-      // would cut it. Most bodies leave nothing behind, and cost no listener.
-      if (
-        res.writableFinished ||
-        res.destroyed ||
-        (res.writableEnded && res.writableLength === 0)
-      ) {
-        this.#complete(request, response, started);
-      } else res.once("close", () => this.#complete(request, response, started));
+    }
+    if (sending === undefined) {
+      this.#afterSend(request, response, started);
+      return;
+    }
+    sending.then(
+      () => this.#afterSend(request, response, started),
+      (err: unknown) => {
+        this.#onSendError(err, request, response);
+        this.#afterSend(request, response, started);
+      },
+    );
+  }
+
+  #afterSend(request: Request, response: StreamResponse, started: number): void {
+    const res = request.rawResponse;
+    // A body node could not hand to the kernel at once still sits in its buffers; the request
+    // is in flight until that is flushed ('close' follows 'finish'), or shutdown would cut it.
+    // Most bodies leave nothing behind, and cost no listener.
+    if (res.writableFinished || res.destroyed || (res.writableEnded && res.writableLength === 0)) {
+      this.#complete(request, response, started);
+    } else {
+      res.once("close", () => this.#complete(request, response, started));
     }
   }
 
