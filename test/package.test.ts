@@ -1,0 +1,64 @@
+// The package as users get it: the built dist/ imported by name through the exports map
+// (`npm test` builds before vitest runs), with declarations beside every entry point.
+
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { VERSION } from "../src/index.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+  version: string;
+  exports: Record<string, { types: string; default: string } | string>;
+};
+const run = promisify(execFile);
+
+/** Runs an ES module with plain node from the package root, so "aiohttp-ts" resolves to dist/. */
+async function runModule(source: string): Promise<string> {
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", source], {
+    cwd: root,
+    timeout: 15_000,
+  });
+  return stdout.trim();
+}
+
+describe("the built package", () => {
+  it("VERSION matches package.json", () => {
+    expect(VERSION).toBe(pkg.version);
+  });
+
+  it("every exports entry has its JavaScript and declarations in dist/", () => {
+    expect(existsSync(`${root}/dist`), "dist/ is missing: run `npm run build`").toBe(true);
+    for (const [entry, target] of Object.entries(pkg.exports)) {
+      if (typeof target === "string") continue;
+      expect(existsSync(`${root}/${target.default}`), `${entry} -> ${target.default}`).toBe(true);
+      expect(existsSync(`${root}/${target.types}`), `${entry} -> ${target.types}`).toBe(true);
+    }
+  });
+
+  it('serves the README example through `import { web } from "aiohttp-ts"`', async () => {
+    const out = await runModule(`
+      import { web } from "aiohttp-ts";
+      import { makeTestClient } from "aiohttp-ts/test-utils";
+      const app = new web.Application();
+      app.router.addGet("/{name}", async (request) =>
+        new web.Response({ text: "Hello, " + request.matchInfo.name }));
+      const client = await makeTestClient(app);
+      const resp = await client.get("/world");
+      console.log(resp.status, await resp.text());
+      await client.close();
+    `);
+    expect(out).toBe("200 Hello, world");
+  });
+
+  it('"aiohttp-ts/web" is the same namespace as `web` from the main entry', async () => {
+    const out = await runModule(`
+      import { web } from "aiohttp-ts";
+      import * as webDirect from "aiohttp-ts/web";
+      console.log(webDirect.Application === web.Application, typeof webDirect.runApp);
+    `);
+    expect(out).toBe("true function");
+  });
+});
