@@ -1,6 +1,40 @@
 // aiohttp-ts: asynchronous HTTP client, server and WebSockets for TypeScript on Node.js.
 // The server lives in the `web` namespace, as in aiohttp.
 
+export { BasicAuth } from "./client/auth.js";
+export {
+  BaseConnector,
+  type BaseConnectorOptions,
+  TCPConnector,
+  type TCPConnectorOptions,
+  UnixConnector,
+  type UnixConnectorOptions,
+} from "./client/connector.js";
+export {
+  type AbstractCookieJar,
+  CookieJar,
+  type CookieJarOptions,
+  type CookiesInit,
+  DummyCookieJar,
+} from "./client/cookie-jar.js";
+export * from "./client/errors.js";
+export {
+  ClientResponse,
+  DecompressionLimitError,
+  type JsonOptions,
+  type Link,
+} from "./client/response.js";
+export {
+  ClientSession,
+  type ClientSessionOptions,
+  type HeadersInit,
+  type Params,
+  type RaiseForStatus,
+  RedirectBodyError,
+  type RequestData,
+  type RequestOptions,
+} from "./client/session.js";
+export type { ClientTimeout, ResolvedTimeout } from "./client/timeout.js";
 export { type ContentType, isJsonType, parseContentType } from "./http/content-type.js";
 export {
   CIMultiDict,

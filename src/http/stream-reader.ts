@@ -124,6 +124,12 @@ export interface StreamReaderOptions {
    * @default 65536
    */
   lineLimit?: number;
+  /**
+   * Turns a failure of the source (a `StreamReadError`, or a `StreamClosedError` when it
+   * closed early) into the error reads reject with; the HTTP client maps them to its own
+   * error classes. @default the error as is
+   */
+  mapError?: (err: StreamReadError) => Error;
 }
 
 /**
@@ -141,6 +147,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
   readonly #highWaterMark: number;
   readonly #maxSize: number;
   readonly #onTooLarge: (received: number, maxSize: number) => Error;
+  readonly #mapError: ((err: StreamReadError) => Error) | undefined;
   readonly #lineLimit: number;
 
   // The buffer is #chunks[#head..], of which the first #offset bytes of #chunks[#head] are read.
@@ -171,6 +178,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     this.#highWaterMark = options?.highWaterMark ?? DEFAULT_LIMIT;
     this.#maxSize = options?.maxSize ?? Number.POSITIVE_INFINITY;
     this.#onTooLarge = options?.onTooLarge ?? defaultTooLarge;
+    this.#mapError = options?.mapError;
     this.#lineLimit = options?.lineLimit ?? DEFAULT_LIMIT;
     if (!(this.#highWaterMark >= 0)) throw new RangeError("highWaterMark must be >= 0");
     if (!(this.#maxSize >= 0)) throw new RangeError("maxSize must be >= 0");
@@ -451,11 +459,11 @@ export class StreamReader implements AsyncIterable<Buffer> {
     if (this.#source !== null) this.#detach(this.#source);
     if (this.#eof || this.#exception !== null) return;
     const code = errorCode(err);
-    this.setException(
+    const failure =
       typeof code === "string" && CONNECTION_CLOSED_CODES.has(code)
         ? new StreamClosedError(err)
-        : new StreamReadError(`Reading the body failed: ${err.message}`, err),
-    );
+        : new StreamReadError(`Reading the body failed: ${err.message}`, err);
+    this.setException(this.#mapError?.(failure) ?? failure);
   };
 
   #onClose = (): void => {
@@ -463,9 +471,10 @@ export class StreamReader implements AsyncIterable<Buffer> {
     if (source === null) return;
     this.#detach(source);
     if (this.#eof || this.#exception !== null) return;
-    this.setException(
-      new StreamClosedError(source instanceof Readable ? (source.errored ?? undefined) : undefined),
+    const failure = new StreamClosedError(
+      source instanceof Readable ? (source.errored ?? undefined) : undefined,
     );
+    this.setException(this.#mapError?.(failure) ?? failure);
   };
 
   #failTooLarge(): void {

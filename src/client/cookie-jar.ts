@@ -1,0 +1,194 @@
+// The client's cookie jar (aiohttp's CookieJar) over tough-cookie: RFC 6265 domain, path,
+// secure and expiry rules, public-suffix checks, persistence to a file.
+
+import { readFile, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
+import { Cookie, CookieJar as ToughJar } from "tough-cookie";
+
+/** Cookies given by name and value, or `Set-Cookie` header lines. */
+export type CookiesInit =
+  | Readonly<Record<string, string>>
+  | Iterable<readonly [string, string]>
+  | readonly string[];
+
+/** What a session needs from a cookie jar. */
+export interface AbstractCookieJar {
+  /** Stores cookies; with `url` they are scoped to its host and path as a browser would. */
+  updateCookies(cookies: CookiesInit, url?: URL): void;
+  /** The cookies to send to `url`, by name. */
+  filterCookies(url: URL): Record<string, string>;
+  /** Removes the cookies `predicate` picks, or all. */
+  clear(predicate?: (cookie: Cookie) => boolean): void;
+  readonly size: number;
+}
+
+/** Options of `CookieJar`. */
+export interface CookieJarOptions {
+  /** Accept cookies from IP-address hosts (RFC 6265 forbids domain matching on IPs); @default false */
+  unsafe?: boolean;
+  /** Quote values that contain characters outside RFC 6265's cookie-octet; @default true */
+  quoteCookie?: boolean;
+  /** Refuse cookies for public suffixes such as `co.uk`; @default true */
+  rejectPublicSuffixes?: boolean;
+}
+
+// RFC 6265 4.1.1: cookie-octet excludes CTLs, whitespace, DQUOTE, comma, semicolon, backslash.
+const COOKIE_OCTETS = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
+
+/** A cookie jar following RFC 6265, shared by every request of a session. */
+export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
+  readonly unsafe: boolean;
+  readonly quoteCookie: boolean;
+  readonly #rejectPublicSuffixes: boolean;
+  #jar: ToughJar;
+  /** Cookies stored without a URL: sent to every host, as aiohttp does. */
+  #shared = new Map<string, string>();
+
+  constructor(options: CookieJarOptions = {}) {
+    this.unsafe = options.unsafe ?? false;
+    this.quoteCookie = options.quoteCookie ?? true;
+    this.#rejectPublicSuffixes = options.rejectPublicSuffixes ?? true;
+    this.#jar = this.#newJar();
+  }
+
+  #newJar(): ToughJar {
+    return new ToughJar(undefined, {
+      rejectPublicSuffixes: this.#rejectPublicSuffixes,
+      looseMode: true,
+      allowSpecialUseDomain: true,
+    });
+  }
+
+  updateCookies(cookies: CookiesInit, url?: URL): void {
+    if (url !== undefined && !this.unsafe && isIP(hostOf(url)) !== 0) return;
+    for (const item of entries(cookies)) {
+      if (url === undefined) {
+        const c = typeof item === "string" ? Cookie.parse(item, { loose: true }) : undefined;
+        if (typeof item === "string") {
+          if (c !== undefined) this.#shared.set(c.key, c.value);
+        } else {
+          this.#shared.set(item[0], item[1]);
+        }
+        continue;
+      }
+      const text =
+        typeof item === "string" ? item : new Cookie({ key: item[0], value: item[1] }).toString();
+      try {
+        this.#jar.setCookieSync(text, url.href, { ignoreError: true });
+      } catch {
+        // An invalid or refused cookie is dropped, as browsers and aiohttp do.
+      }
+    }
+  }
+
+  filterCookies(url: URL): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of this.#shared) out[k] = v;
+    for (const c of this.#jar.getCookiesSync(url.href)) out[c.key] = c.value;
+    return out;
+  }
+
+  /** The `Cookie` header value for `url` (empty when there are none). */
+  cookieHeader(url: URL, extra?: Readonly<Record<string, string>>): string {
+    const all = this.filterCookies(url);
+    if (extra !== undefined) Object.assign(all, extra);
+    return formatCookieHeader(all, this.quoteCookie);
+  }
+
+  clear(predicate?: (cookie: Cookie) => boolean): void {
+    if (predicate === undefined) {
+      this.#jar = this.#newJar();
+      this.#shared.clear();
+      return;
+    }
+    const keep = this.cookies().filter((c) => !predicate(c));
+    this.#jar = this.#newJar();
+    for (const c of keep) this.#restore(c);
+  }
+
+  /** Removes the cookies of `domain` and its subdomains. */
+  clearDomain(domain: string): void {
+    const d = domain.toLowerCase().replace(/^\./, "");
+    this.clear((c) => {
+      const cd = (c.domain ?? "").toLowerCase();
+      return cd === d || cd.endsWith(`.${d}`);
+    });
+  }
+
+  /** Every stored cookie (tough-cookie `Cookie` objects). */
+  cookies(): Cookie[] {
+    const data = this.#jar.serializeSync();
+    return (data?.cookies ?? [])
+      .map((c) => Cookie.fromJSON(c))
+      .filter((c): c is Cookie => c !== null);
+  }
+
+  get size(): number {
+    return this.cookies().length + this.#shared.size;
+  }
+
+  [Symbol.iterator](): Iterator<Cookie> {
+    return this.cookies()[Symbol.iterator]();
+  }
+
+  /** Writes the jar to a JSON file. */
+  async save(path: string): Promise<void> {
+    const data = { version: 1, jar: this.#jar.serializeSync(), shared: [...this.#shared] };
+    await writeFile(path, JSON.stringify(data));
+  }
+
+  /** Replaces the jar's content with a file written by `save`. */
+  async load(path: string): Promise<void> {
+    const data = JSON.parse(await readFile(path, "utf8")) as {
+      jar?: Parameters<typeof ToughJar.deserializeSync>[0];
+      shared?: Array<[string, string]>;
+    };
+    this.#jar = data.jar === undefined ? this.#newJar() : ToughJar.deserializeSync(data.jar);
+    this.#shared = new Map(data.shared ?? []);
+  }
+
+  #restore(cookie: Cookie): void {
+    const store = this.#jar.store as unknown as {
+      putCookie(c: Cookie, cb: (err: unknown) => void): void;
+    };
+    // MemoryCookieStore is synchronous: the callback runs before putCookie returns.
+    store.putCookie(cookie, () => {});
+  }
+}
+
+/** A jar that keeps nothing (aiohttp's DummyCookieJar). */
+export class DummyCookieJar implements AbstractCookieJar {
+  updateCookies(): void {}
+  filterCookies(): Record<string, string> {
+    return {};
+  }
+  clear(): void {}
+  get size(): number {
+    return 0;
+  }
+}
+
+/** Formats `name=value; name2=value2`, quoting values that need it. */
+export function formatCookieHeader(
+  cookies: Readonly<Record<string, string>>,
+  quote = true,
+): string {
+  let out = "";
+  for (const [k, v] of Object.entries(cookies)) {
+    const value = quote && !COOKIE_OCTETS.test(v) ? `"${v.replace(/(["\\])/g, "\\$1")}"` : v;
+    out += out === "" ? `${k}=${value}` : `; ${k}=${value}`;
+  }
+  return out;
+}
+
+function hostOf(url: URL): string {
+  return url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+}
+
+function* entries(cookies: CookiesInit): Iterable<string | readonly [string, string]> {
+  if (typeof (cookies as Iterable<unknown>)[Symbol.iterator] === "function") {
+    yield* cookies as Iterable<string | readonly [string, string]>;
+    return;
+  }
+  yield* Object.entries(cookies as Record<string, string>);
+}

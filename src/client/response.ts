@@ -1,0 +1,424 @@
+// The client's response (aiohttp's ClientResponse): status and headers at once, the body
+// streamed through the shared StreamReader, decompressed, and the connection given back to the
+// pool when the body is read or the response released.
+
+import type { Readable } from "node:stream";
+import { pipeline, Transform, type TransformCallback } from "node:stream";
+import * as zlib from "node:zlib";
+import { Cookie } from "tough-cookie";
+import { isJsonType, parseContentType, parseParams } from "../http/content-type.js";
+import { CIMultiDictProxy } from "../http/multidict.js";
+import { type StreamReadError, StreamReader } from "../http/stream-reader.js";
+import { detectCharset } from "./charset.js";
+import {
+  ClientPayloadError,
+  ClientResponseError,
+  ContentTypeError,
+  type RequestInfo,
+  SocketTimeoutError,
+} from "./errors.js";
+
+/** One parsed `Link` header entry (RFC 8288). */
+export interface Link {
+  readonly url: URL;
+  readonly rel?: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** What a session hands to a new response. @internal */
+export interface ResponseInit {
+  method: string;
+  url: URL;
+  requestInfo: RequestInfo;
+  status: number;
+  reason: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable | null;
+  history: readonly ClientResponse[];
+  autoDecompress: boolean;
+  maxDecompressedSize: number;
+  readBufsize: number;
+  /** Called once the body is done with (read, released or failed). */
+  onDone: (response: ClientResponse) => void;
+}
+
+/** Options of `response.json()`. */
+export interface JsonOptions {
+  /** Parser; @default JSON.parse */
+  loads?: (text: string) => unknown;
+  /** Expected media type; `null` accepts any. @default "application/json" (and any +json) */
+  contentType?: string | null;
+  /** Decoding; @default the response charset, else UTF-8 */
+  encoding?: string;
+}
+
+const DECODABLE = new Set(["gzip", "x-gzip", "deflate", "br", "zstd", "identity", ""]);
+
+/** A response to a client request. */
+export class ClientResponse implements AsyncDisposable {
+  /** The status code. */
+  readonly status: number;
+  /** The reason phrase. */
+  readonly reason: string;
+  /** The method of the request that got this response. */
+  readonly method: string;
+  /** The URL of this response (after redirects: the last one). */
+  readonly url: URL;
+  /** What was sent. */
+  readonly requestInfo: RequestInfo;
+  /** The redirect responses that led here, oldest first. */
+  readonly history: readonly ClientResponse[];
+  readonly #rawHeaders: Record<string, string | string[] | undefined>;
+  #headers: CIMultiDictProxy | undefined;
+  #content: StreamReader | undefined;
+  #body: Readable | null;
+  #init: ResponseInit;
+  #bodyBytes: Buffer | undefined;
+  #released = false;
+  #done = false;
+
+  /** @internal created by `ClientSession` */
+  constructor(init: ResponseInit) {
+    this.status = init.status;
+    this.reason = init.reason;
+    this.method = init.method;
+    this.url = init.url;
+    this.requestInfo = init.requestInfo;
+    this.history = init.history;
+    this.#rawHeaders = init.headers;
+    this.#body = init.body;
+    this.#init = init;
+    if (init.body === null) this.#finish();
+    else {
+      init.body.once("end", () => this.#finish());
+      init.body.once("close", () => this.#finish());
+      init.body.once("error", () => this.#finish());
+    }
+  }
+
+  /** Whether the status is below 400. */
+  get ok(): boolean {
+    return this.status < 400;
+  }
+
+  /** The URL as requested, fragment included (aiohttp's `real_url`). */
+  get realUrl(): URL {
+    return this.requestInfo.realUrl;
+  }
+
+  /** The headers, case-insensitive, repeated ones kept. */
+  get headers(): CIMultiDictProxy {
+    if (this.#headers === undefined) {
+      const flat: string[] = [];
+      for (const [name, value] of Object.entries(this.#rawHeaders)) {
+        if (value === undefined) continue;
+        if (Array.isArray(value)) for (const v of value) flat.push(name, v);
+        else flat.push(name, value);
+      }
+      this.#headers = CIMultiDictProxy.fromFlat(flat);
+    }
+    return this.#headers;
+  }
+
+  /** Header pairs as received (names lower-cased by the HTTP parser). */
+  get rawHeaders(): ReadonlyArray<readonly [string, string]> {
+    return [...this.headers];
+  }
+
+  /** The cookies this response sets, by name. */
+  get cookies(): ReadonlyMap<string, Cookie> {
+    const out = new Map<string, Cookie>();
+    for (const line of this.headers.getAll("Set-Cookie")) {
+      const c = Cookie.parse(line, { loose: true });
+      if (c !== undefined) out.set(c.key, c);
+    }
+    return out;
+  }
+
+  /** The media type, lower-case; `application/octet-stream` when not given. */
+  get contentType(): string {
+    return parseContentType(this.headers.get("Content-Type")).mimetype;
+  }
+
+  /** The charset of Content-Type, when given. */
+  get charset(): string | undefined {
+    return parseContentType(this.headers.get("Content-Type")).charset;
+  }
+
+  /** The Content-Length header, when given. */
+  get contentLength(): number | undefined {
+    const v = this.headers.get("Content-Length");
+    return v === undefined ? undefined : Number(v);
+  }
+
+  /** The parsed `Link` header, by `rel` (or by URL when there is no rel). */
+  get links(): ReadonlyMap<string, Link> {
+    const out = new Map<string, Link>();
+    for (const header of this.headers.getAll("Link")) {
+      for (const part of splitLinks(header)) {
+        const m = /^\s*<([^>]*)>\s*(.*)$/.exec(part);
+        if (m === null) continue;
+        const params = parseParams(m[2] ?? "");
+        const url = new URL(m[1] ?? "", this.url);
+        const rel = params.rel;
+        const link: Link = rel === undefined ? { url, params } : { url, rel, params };
+        out.set(rel ?? url.href, link);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The body as a stream: `read(n)`, `readany()`, `readline()`, `readexactly(n)`,
+   * `iterChunked(n)`, `iterAny()`, `for await`. Reading it to the end gives the connection back.
+   */
+  get content(): StreamReader {
+    if (this.#content === undefined) {
+      const body = this.#body === null ? null : this.#decoded(this.#body);
+      this.#content = new StreamReader(body, {
+        highWaterMark: this.#init.readBufsize,
+        mapError: (err) => this.#payloadError(err),
+      });
+    }
+    return this.#content;
+  }
+
+  #decoded(body: Readable): Readable {
+    const encoding = (this.headers.get("Content-Encoding") ?? "").trim().toLowerCase();
+    if (!this.#init.autoDecompress || encoding === "" || encoding === "identity") return body;
+    if (!DECODABLE.has(encoding)) return body;
+    const decoder = createDecoder(encoding);
+    if (decoder === null) return body;
+    const limit = this.#init.maxDecompressedSize;
+    const guarded =
+      limit > 0
+        ? pipeline(body, decoder, new SizeLimit(limit), () => {})
+        : pipeline(body, decoder, () => {});
+    return guarded as Readable;
+  }
+
+  #payloadError(err: StreamReadError): Error {
+    const cause = (err.cause ?? err) as NodeJS.ErrnoException;
+    const code = cause.code ?? "";
+    if (code === "UND_ERR_BODY_TIMEOUT") {
+      return new SocketTimeoutError(`Timeout on reading data from socket: ${this.url}`, { cause });
+    }
+    if (
+      cause instanceof Error &&
+      (cause.name === "ServerTimeoutError" || cause.name === "SocketTimeoutError")
+    ) {
+      return cause;
+    }
+    if (cause instanceof Error && cause.name === "AbortError" && cause !== err) return cause;
+    const what =
+      code.startsWith("Z_") || cause instanceof DecompressionLimitError ? "decode" : "read";
+    return new ClientPayloadError(
+      what === "decode"
+        ? `Cannot decode the response body of ${this.url}: ${cause.message}`
+        : `Response payload is not completed: ${cause.message} (${this.url})`,
+      { cause },
+    );
+  }
+
+  /** Reads the whole body (decompressed). Gives the connection back. */
+  async read(): Promise<Buffer> {
+    if (this.#bodyBytes !== undefined) return this.#bodyBytes;
+    if (this.#released && this.#content === undefined) {
+      throw new ClientPayloadError("Cannot read the body: the response was released");
+    }
+    try {
+      this.#bodyBytes = await this.content.read();
+    } finally {
+      this.#finish();
+    }
+    return this.#bodyBytes;
+  }
+
+  /**
+   * The body as text: with `encoding`, else the charset from Content-Type, else detected (BOM,
+   * then a statistical detector), falling back to UTF-8.
+   */
+  async text(encoding?: string): Promise<string> {
+    const body = await this.read();
+    const charset = encoding ?? this.charset ?? detectCharset(body);
+    try {
+      return new TextDecoder(charset).decode(body);
+    } catch (err) {
+      throw new ClientPayloadError(`Cannot decode the body of ${this.url} as ${charset}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /**
+   * The body parsed as JSON. A Content-Type that is not JSON throws `ContentTypeError` unless
+   * `contentType: null`. An empty body gives `null`, as aiohttp does.
+   */
+  async json<T = unknown>(options: JsonOptions = {}): Promise<T> {
+    const expected = options.contentType === undefined ? "application/json" : options.contentType;
+    if (expected !== null) {
+      const actual = this.contentType;
+      const matches = expected === "application/json" ? isJsonType(actual) : actual === expected;
+      if (!matches) {
+        await this.release();
+        throw new ContentTypeError(this.requestInfo, {
+          status: this.status,
+          message: `Attempt to decode JSON with unexpected mimetype: ${actual}`,
+          headers: this.headers,
+          history: this.history,
+        });
+      }
+    }
+    const text = (await this.text(options.encoding ?? this.charset ?? "utf-8")).trim();
+    if (text === "") return null as T;
+    return (options.loads ?? JSON.parse)(text) as T;
+  }
+
+  /** Throws `ClientResponseError` when the status is 400 or above (and releases the body). */
+  raiseForStatus(): void {
+    if (this.ok) return;
+    void this.release();
+    throw new ClientResponseError(this.requestInfo, {
+      status: this.status,
+      message: this.reason,
+      headers: this.headers,
+      history: this.history,
+    });
+  }
+
+  /**
+   * Gives the connection back without reading the rest of the body: a short remainder is
+   * drained so the connection can be reused, a long one closes it.
+   */
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    const body = this.#body;
+    if (body === null || this.#done) {
+      this.#finish();
+      return;
+    }
+    const dump = (body as Readable & { dump?: (o: { limit: number }) => Promise<void> }).dump;
+    if (this.#content === undefined && typeof dump === "function") {
+      await dump.call(body, { limit: 128 * 1024 }).catch(() => {});
+    } else {
+      this.#content?.cancel();
+      body.destroy();
+    }
+    this.#finish();
+  }
+
+  /** Closes the connection at once (it is not reused). */
+  close(): void {
+    this.#released = true;
+    this.#content?.cancel();
+    this.#body?.destroy();
+    this.#finish();
+  }
+
+  /** Whether the body is done with and the connection given back. */
+  get closed(): boolean {
+    return this.#done;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#init.onDone(this);
+  }
+
+  toString(): string {
+    return `<ClientResponse(${this.url}) [${this.status} ${this.reason}]>`;
+  }
+}
+
+/** Thrown when a compressed body inflates past `maxDecompressedSize`. */
+export class DecompressionLimitError extends Error {
+  override readonly name = "DecompressionLimitError";
+}
+
+class SizeLimit extends Transform {
+  #seen = 0;
+  constructor(readonly limit: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#seen += chunk.length;
+    if (this.#seen > this.limit) {
+      cb(new DecompressionLimitError(`decompressed body larger than ${this.limit} bytes`));
+      return;
+    }
+    cb(null, chunk);
+  }
+}
+
+/** A decoder for a Content-Encoding, or null when the runtime has none for it. */
+function createDecoder(encoding: string): Transform | null {
+  switch (encoding) {
+    case "gzip":
+    case "x-gzip":
+      // Z_SYNC_FLUSH tolerates bodies that end without the final block, as browsers do.
+      return zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    case "deflate":
+      return new DeflateDecoder();
+    case "br":
+      return zlib.createBrotliDecompress();
+    case "zstd": {
+      const create = (zlib as unknown as { createZstdDecompress?: () => Transform })
+        .createZstdDecompress;
+      return create === undefined ? null : create();
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * RFC 9110 8.4.1.2 says "deflate" is zlib-wrapped, but servers send raw deflate too; the
+ * first byte tells them apart (a zlib header has compression method 8 in its low nibble).
+ */
+class DeflateDecoder extends Transform {
+  #inner: Transform | null = null;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.#inner === null) {
+      const zlibWrapped = chunk.length > 0 && ((chunk[0] as number) & 0x0f) === 8;
+      const opts = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+      this.#inner = zlibWrapped ? zlib.createInflate(opts) : zlib.createInflateRaw(opts);
+      this.#inner.on("data", (d: Buffer) => this.push(d));
+      this.#inner.on("error", (err) => this.destroy(err));
+    }
+    if (this.#inner.write(chunk)) cb();
+    else this.#inner.once("drain", () => cb());
+  }
+  override _flush(cb: TransformCallback): void {
+    if (this.#inner === null) {
+      cb();
+      return;
+    }
+    this.#inner.once("end", () => cb());
+    this.#inner.end();
+  }
+}
+
+function splitLinks(header: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < header.length; i++) {
+    const ch = header[i];
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && ch === "<") depth++;
+    else if (!quoted && ch === ">") depth--;
+    else if (!quoted && depth === 0 && ch === ",") {
+      parts.push(header.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(header.slice(start));
+  return parts.filter((p) => p.trim() !== "");
+}
