@@ -14,12 +14,19 @@ export class BasicAuth {
     this.encoding = encoding;
   }
 
-  /** The `Authorization` header value. */
+  /**
+   * The `Authorization` header value.
+   * @throws {TypeError} with the default latin1 encoding, for characters latin1 cannot hold
+   * (Node would silently keep only their low byte); use `encoding: "utf-8"` for those.
+   */
   encode(): string {
-    const bytes = Buffer.from(
-      `${this.login}:${this.password}`,
-      this.encoding === "utf-8" ? "utf8" : "latin1",
-    );
+    const text = `${this.login}:${this.password}`;
+    if (this.encoding === "latin1" && /[\u0100-\uffff]/.test(text)) {
+      throw new TypeError(
+        'BasicAuth credentials contain characters outside latin1; pass encoding "utf-8"',
+      );
+    }
+    const bytes = Buffer.from(text, this.encoding === "utf-8" ? "utf8" : "latin1");
     return `Basic ${bytes.toString("base64")}`;
   }
 
@@ -35,13 +42,22 @@ export class BasicAuth {
     return new BasicAuth(text.slice(0, colon), text.slice(colon + 1), encoding);
   }
 
-  /** The credentials in a URL's userinfo (`http://user:pass@host/`), if any. */
-  static fromUrl(url: URL): BasicAuth | undefined {
+  /** The credentials in a URL's userinfo (`http://user:pass@host/`), percent-decoded, if any. */
+  static fromUrl(url: URL, encoding: "latin1" | "utf-8" = "latin1"): BasicAuth | undefined {
     if (url.username === "" && url.password === "") return undefined;
-    return new BasicAuth(decodeURIComponent(url.username), decodeURIComponent(url.password));
+    return new BasicAuth(percentDecode(url.username), percentDecode(url.password), encoding);
   }
 
   toString(): string {
     return `BasicAuth(login=${JSON.stringify(this.login)}, password=***)`;
+  }
+}
+
+/** Percent-decodes userinfo; a malformed escape is kept as written rather than failing. */
+function percentDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }

@@ -1,9 +1,10 @@
 // Connectors (aiohttp's TCPConnector/UnixConnector) over undici's Agent: connection pools per
 // origin, a total limit across hosts (excess requests wait), DNS caching, unix sockets.
 
+import type { Duplex } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import { Agent, type Dispatcher, interceptors } from "undici";
-import { ClientClosedError, ConnectionTimeoutError } from "./errors.js";
+import { ClientClosedError, ConnectionTimeoutError, SocketTimeoutError } from "./errors.js";
 
 /** Options every connector takes. */
 export interface BaseConnectorOptions {
@@ -11,11 +12,15 @@ export interface BaseConnectorOptions {
   limit?: number;
   /** Most connections to one host (0: no limit); @default 0 */
   limitPerHost?: number;
-  /** How long an idle keep-alive connection is kept, ms; @default 15_000 */
+  /** How long an idle keep-alive connection is kept, ms (0: none is kept); @default 15_000 */
   keepaliveTimeout?: number;
   /** Close every connection after its response instead of keeping it alive; @default false */
   forceClose?: boolean;
-  /** Opening a connection may take this long, ms (0: no limit); @default 30_000 */
+  /**
+   * Opening a connection may take this long, ms (0: no limit). A session's `sockConnect` /
+   * `connect` timeout applies as well: the smaller one wins. @default 30_000 for `dispatcher`,
+   * none under a session's timeout
+   */
   connectTimeout?: number;
   /**
    * TLS: `false` skips certificate verification, an object passes `node:tls` options (`ca`,
@@ -28,7 +33,7 @@ export interface BaseConnectorOptions {
 
 /** Options of `TCPConnector`. */
 export interface TCPConnectorOptions extends BaseConnectorOptions {
-  /** How long resolved addresses are cached, ms (null: as long as the records say); @default 10_000 */
+  /** How long resolved addresses are cached, ms (null: for good, as aiohttp's None); @default 10_000 */
   ttlDnsCache?: number | null;
   /** @default true */
   useDnsCache?: boolean;
@@ -41,15 +46,25 @@ export interface TCPConnectorOptions extends BaseConnectorOptions {
 /** Releases a connection slot taken with `acquire`. */
 export type ReleaseSlot = () => void;
 
+/** Per-request limits of `BaseConnector.request`, in ms; 0 turns one off. */
+export interface RequestLimits {
+  /** Opening a new connection (TCP and TLS) may take this long. */
+  connectTimeout: number;
+  /** The longest wait for the response head and between two body chunks (`sockRead`). */
+  readTimeout: number;
+}
+
 /**
- * Owns an undici dispatcher and enforces the total connection limit. Sessions share one when
+ * Owns the undici dispatchers and enforces the total connection limit. Sessions share one when
  * created with `{ connector, connectorOwner: false }`.
  */
 export abstract class BaseConnector {
   readonly limit: number;
   readonly limitPerHost: number;
   readonly forceClose: boolean;
-  #dispatcher: Dispatcher | null = null;
+  // One undici Agent per connect timeout in use: undici fixes the connect timeout per Agent,
+  // while aiohttp's `sockConnect` may change per request. Most sessions use a single value.
+  #dispatchers = new Map<number, Dispatcher>();
   #active = 0;
   #waiters: Array<() => void> = [];
   #closed = false;
@@ -58,30 +73,79 @@ export abstract class BaseConnector {
     this.limit = checkCount("limit", _options.limit ?? 100);
     this.limitPerHost = checkCount("limitPerHost", _options.limitPerHost ?? 0);
     this.forceClose = _options.forceClose ?? false;
+    if (_options.keepaliveTimeout !== undefined)
+      checkMs("keepaliveTimeout", _options.keepaliveTimeout);
+    if (_options.connectTimeout !== undefined) checkMs("connectTimeout", _options.connectTimeout);
   }
 
-  /** Connect options for undici (TLS settings included). */
-  protected _connectOptions(): Record<string, unknown> {
+  /** Connect options for undici (TLS settings included), opening within `connectTimeout` ms. */
+  protected _connectOptions(connectTimeout: number): Record<string, unknown> {
     const ssl = this._options.ssl ?? true;
     const tls = ssl === true ? {} : ssl === false ? { rejectUnauthorized: false } : ssl;
-    return { timeout: this._options.connectTimeout ?? 30_000, ...tls };
+    return { timeout: connectTimeout, ...tls };
   }
 
-  /** Builds the undici dispatcher; called once, on first use. */
-  protected abstract _createDispatcher(): Dispatcher;
+  /** Builds an undici dispatcher whose connections open within `connectTimeout` ms (0: no limit). */
+  protected abstract _createDispatcher(connectTimeout: number): Dispatcher;
 
-  /** The undici dispatcher requests go through. */
+  /** The undici dispatcher requests go through, with the connector's own `connectTimeout`. */
   get dispatcher(): Dispatcher {
+    return this.#dispatcherFor(this._options.connectTimeout ?? 30_000);
+  }
+
+  /**
+   * The dispatcher for a request whose connection must open within `connectTimeout` ms (0: no
+   * limit), bounded by the connector's own `connectTimeout` when one was given.
+   */
+  dispatcherFor(connectTimeout: number): Dispatcher {
+    checkMs("connectTimeout", connectTimeout);
+    const own = this._options.connectTimeout ?? 0;
+    const effective =
+      own === 0 ? connectTimeout : connectTimeout === 0 ? own : Math.min(own, connectTimeout);
+    return this.#dispatcherFor(effective);
+  }
+
+  #dispatcherFor(connectTimeout: number): Dispatcher {
     if (this.#closed) throw new ClientClosedError("Connector is closed");
-    return (this.#dispatcher ??= this._createDispatcher());
+    let d = this.#dispatchers.get(connectTimeout);
+    if (d === undefined) {
+      d = this._createDispatcher(connectTimeout);
+      this.#dispatchers.set(connectTimeout, d);
+    }
+    return d;
+  }
+
+  /**
+   * Sends one request through the pool: a new connection must open within
+   * `limits.connectTimeout`, and the server may stay silent for at most `limits.readTimeout`
+   * before the response head and between body chunks (then `SocketTimeoutError`).
+   */
+  request(
+    options: Dispatcher.RequestOptions,
+    limits: RequestLimits,
+  ): Promise<Dispatcher.ResponseData> {
+    checkMs("readTimeout", limits.readTimeout);
+    const dispatcher = this.dispatcherFor(limits.connectTimeout);
+    if (limits.readTimeout === 0) return dispatcher.request(options);
+    return dispatcher.compose(readTimeoutInterceptor(limits.readTimeout)).request(options);
   }
 
   /** Agent options shared by the concrete connectors. */
   protected _agentOptions(): Agent.Options {
+    const keepalive = this._options.keepaliveTimeout ?? 15_000;
+    // undici's pipelining 0 closes each connection after its response.
+    const reuse =
+      this.forceClose || keepalive === 0
+        ? { pipelining: 0 }
+        : {
+            keepAliveTimeout: keepalive,
+            // undici prefers a server's `Keep-Alive: timeout=N` hint, capped by this maximum; the
+            // cap keeps a connection from idling longer than `keepaliveTimeout`, as in aiohttp.
+            keepAliveMaxTimeout: keepalive,
+          };
     return {
-      connections: this.limitPerHost === 0 ? null : this.limitPerHost,
-      keepAliveTimeout: this._options.keepaliveTimeout ?? 15_000,
-      keepAliveMaxTimeout: Math.max(this._options.keepaliveTimeout ?? 15_000, 600_000),
+      connections: socketsPerOrigin(this.limit, this.limitPerHost),
+      ...reuse,
       maxHeaderSize: this._options.maxHeaderSize ?? 1024 * 1024,
       // Timeouts are applied per request (sockRead), not by the agent.
       headersTimeout: 0,
@@ -164,9 +228,9 @@ export abstract class BaseConnector {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const d = this.#dispatcher;
-    this.#dispatcher = null;
-    if (d !== null) await d.destroy().catch(() => {});
+    const all = [...this.#dispatchers.values()];
+    this.#dispatchers.clear();
+    await Promise.all(all.map((d) => d.destroy().catch(() => {})));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -178,19 +242,22 @@ export abstract class BaseConnector {
 export class TCPConnector extends BaseConnector {
   constructor(options: TCPConnectorOptions = {}) {
     super(options);
+    if (options.ttlDnsCache != null) checkMs("ttlDnsCache", options.ttlDnsCache);
   }
 
-  protected _createDispatcher(): Dispatcher {
+  protected _createDispatcher(connectTimeout: number): Dispatcher {
     const o = this._options as TCPConnectorOptions;
-    const connect: Record<string, unknown> = this._connectOptions();
-    if (o.localAddr !== undefined) connect.localAddress = o.localAddr;
+    const connect: Record<string, unknown> = this._connectOptions(connectTimeout);
     if (o.family !== undefined && o.family !== 0) connect.family = o.family;
-    const agent = new Agent({ ...this._agentOptions(), connect });
+    // undici takes the local address as a client option: in `connect` it would be overridden.
+    const local = o.localAddr === undefined ? {} : { localAddress: o.localAddr };
+    const agent = new Agent({ ...this._agentOptions(), ...local, connect });
     if (o.useDnsCache === false) return agent;
-    const ttl = o.ttlDnsCache === undefined ? 10_000 : o.ttlDnsCache;
+    // node:dns lookups carry no TTL, so every record lives exactly this long.
+    const ttl = o.ttlDnsCache === undefined ? 10_000 : (o.ttlDnsCache ?? Number.POSITIVE_INFINITY);
     return agent.compose(
       interceptors.dns({
-        ...(ttl === null ? {} : { maxTTL: ttl }),
+        maxTTL: ttl,
         ...(o.family === 4 || o.family === 6 ? { affinity: o.family, dualStack: false } : {}),
       }),
     );
@@ -211,12 +278,143 @@ export class UnixConnector extends BaseConnector {
     this.path = options.path;
   }
 
-  protected _createDispatcher(): Dispatcher {
+  protected _createDispatcher(connectTimeout: number): Dispatcher {
     return new Agent({
       ...this._agentOptions(),
-      connect: { ...this._connectOptions(), socketPath: this.path },
+      connect: { ...this._connectOptions(connectTimeout), socketPath: this.path },
     });
   }
+}
+
+/**
+ * aiohttp's `sockRead` on native timers. undici's own `headersTimeout`/`bodyTimeout` run on its
+ * coarse timer wheel (ticks of about half a second), so a 100 ms limit fired after up to a
+ * second and a stall of three times the limit could pass unnoticed.
+ */
+function readTimeoutInterceptor(ms: number): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (opts, handler) => {
+    const url = `${String(opts.origin ?? "")}${opts.path}`;
+    const make = (): Error =>
+      new SocketTimeoutError(`Timeout on reading data from socket (${opts.method} ${url})`);
+    return dispatch(opts, new ReadTimeoutHandler(handler, ms, make));
+  };
+}
+
+/**
+ * Wraps the handler of `Dispatcher.request()` (undici's callback style, which its own
+ * interceptors adapt) and aborts the request when the server sends nothing for `ms` while the
+ * reader wants data. The clock stops while the reader has paused the body: a slow consumer is
+ * not a slow server.
+ */
+class ReadTimeoutHandler implements Dispatcher.DispatchHandler {
+  readonly #inner: Dispatcher.DispatchHandler;
+  readonly #ms: number;
+  readonly #makeError: () => Error;
+  #timer: NodeJS.Timeout | undefined;
+  #abort: ((err?: Error) => void) | undefined;
+  #over = false;
+
+  constructor(inner: Dispatcher.DispatchHandler, ms: number, makeError: () => Error) {
+    this.#inner = inner;
+    this.#ms = ms;
+    this.#makeError = makeError;
+  }
+
+  #arm(): void {
+    if (this.#over) return;
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#over = true;
+        this.#timer = undefined;
+        this.#abort?.(this.#makeError());
+      }, this.#ms);
+    } else this.#timer.refresh();
+  }
+
+  #disarm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #stop(): void {
+    this.#over = true;
+    this.#disarm();
+  }
+
+  onConnect(abort: (err?: Error) => void, context?: unknown): void {
+    // The request is on a connection and about to be written: the server's turn starts.
+    this.#abort = abort;
+    this.#arm();
+    (this.#inner.onConnect as ((a: typeof abort, c?: unknown) => void) | undefined)?.call(
+      this.#inner,
+      abort,
+      context,
+    );
+  }
+
+  onBodySent(chunkSize: number, totalBytesSent: number): void {
+    // Still uploading: the server cannot be late yet.
+    this.#arm();
+    this.#inner.onBodySent?.(chunkSize, totalBytesSent);
+  }
+
+  onResponseStarted(): void {
+    this.#inner.onResponseStarted?.();
+  }
+
+  onHeaders(
+    statusCode: number,
+    headers: Buffer[],
+    resume: () => void,
+    statusText: string,
+  ): boolean {
+    const onResume = (): void => {
+      this.#arm();
+      resume();
+    };
+    const more = this.#inner.onHeaders?.(statusCode, headers, onResume, statusText) ?? true;
+    if (more === false) this.#disarm();
+    else this.#arm();
+    return more;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const more = this.#inner.onData?.(chunk) ?? true;
+    if (more === false) this.#disarm();
+    else this.#arm();
+    return more;
+  }
+
+  onComplete(trailers: string[] | null): void {
+    this.#stop();
+    this.#inner.onComplete?.(trailers);
+  }
+
+  onUpgrade(statusCode: number, headers: Buffer[] | string[] | null, socket: Duplex): void {
+    this.#stop();
+    this.#inner.onUpgrade?.(statusCode, headers, socket);
+  }
+
+  onError(err: Error): void {
+    this.#stop();
+    this.#inner.onError?.(err);
+  }
+}
+
+/**
+ * undici's cap on the sockets of one origin. Besides `limitPerHost`, `limit` caps it too: the
+ * slot of a finished request is free a moment before undici sees its socket idle, and without
+ * the cap undici would open another socket for the next request instead of waiting for it.
+ */
+function socketsPerOrigin(limit: number, limitPerHost: number): number | null {
+  if (limitPerHost === 0) return limit === 0 ? null : limit;
+  return limit === 0 ? limitPerHost : Math.min(limit, limitPerHost);
+}
+
+function checkMs(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0)
+    throw new RangeError(`${name} must be a duration in ms >= 0, got ${value}`);
+  return value;
 }
 
 function checkCount(name: string, value: number): number {

@@ -35,7 +35,11 @@ export interface CookieJarOptions {
 // RFC 6265 4.1.1: cookie-octet excludes CTLs, whitespace, DQUOTE, comma, semicolon, backslash.
 const COOKIE_OCTETS = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
 
-/** A cookie jar following RFC 6265, shared by every request of a session. */
+/**
+ * A cookie jar following RFC 6265, shared by every request of a session. `Secure` cookies are
+ * stored from and sent to https URLs only, except on loopback hosts (`localhost`,
+ * `127.0.0.1`), which tough-cookie treats as secure contexts, as browsers do.
+ */
 export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
   readonly unsafe: boolean;
   readonly quoteCookie: boolean;
@@ -101,7 +105,10 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
       this.#shared.clear();
       return;
     }
-    const keep = this.cookies().filter((c) => !predicate(c));
+    for (const [key, value] of this.#shared) {
+      if (predicate(new Cookie({ key, value }))) this.#shared.delete(key);
+    }
+    const keep = this.#stored().filter((c) => !predicate(c));
     this.#jar = this.#newJar();
     for (const c of keep) this.#restore(c);
   }
@@ -115,16 +122,33 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
     });
   }
 
-  /** Every stored cookie (tough-cookie `Cookie` objects). */
+  /**
+   * Every cookie the jar would still send somewhere (tough-cookie `Cookie` objects): those
+   * scoped to a host, then those stored without a URL (no domain; sent to every host).
+   * Expired cookies are left out, as in aiohttp.
+   */
   cookies(): Cookie[] {
+    const shared = [...this.#shared].map(([key, value]) => new Cookie({ key, value }));
+    return [...this.#stored(), ...shared];
+  }
+
+  /** The unexpired host-scoped cookies. */
+  #stored(): Cookie[] {
+    const now = Date.now();
     const data = this.#jar.serializeSync();
     return (data?.cookies ?? [])
       .map((c) => Cookie.fromJSON(c))
-      .filter((c): c is Cookie => c !== null);
+      .filter((c): c is Cookie => {
+        if (c === null || c === undefined) return false;
+        // tough-cookie keeps an expired cookie until a lookup purges it; `Max-Age=0` gives -Infinity.
+        const expiry = c.expiryTime();
+        return expiry === undefined || expiry > now;
+      });
   }
 
+  /** How many cookies `cookies()` holds. */
   get size(): number {
-    return this.cookies().length + this.#shared.size;
+    return this.cookies().length;
   }
 
   [Symbol.iterator](): Iterator<Cookie> {
@@ -140,10 +164,16 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
   /** Replaces the jar's content with a file written by `save`. */
   async load(path: string): Promise<void> {
     const data = JSON.parse(await readFile(path, "utf8")) as {
-      jar?: Parameters<typeof ToughJar.deserializeSync>[0];
+      jar?: { cookies?: unknown[] };
       shared?: Array<[string, string]>;
     };
-    this.#jar = data.jar === undefined ? this.#newJar() : ToughJar.deserializeSync(data.jar);
+    // The cookies are restored into a jar with this jar's own options: a file does not get
+    // to switch off public-suffix checks.
+    this.#jar = this.#newJar();
+    for (const json of data.jar?.cookies ?? []) {
+      const cookie = Cookie.fromJSON(json);
+      if (cookie !== null && cookie !== undefined) this.#restore(cookie);
+    }
     this.#shared = new Map(data.shared ?? []);
   }
 
@@ -158,11 +188,11 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
 
 /** A jar that keeps nothing (aiohttp's DummyCookieJar). */
 export class DummyCookieJar implements AbstractCookieJar {
-  updateCookies(): void {}
-  filterCookies(): Record<string, string> {
+  updateCookies(_cookies: CookiesInit, _url?: URL): void {}
+  filterCookies(_url: URL): Record<string, string> {
     return {};
   }
-  clear(): void {}
+  clear(_predicate?: (cookie: Cookie) => boolean): void {}
   get size(): number {
     return 0;
   }

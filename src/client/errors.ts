@@ -45,7 +45,7 @@ export class ClientConnectorError extends ClientOSError {
   readonly ssl: boolean;
   constructor(host: string, port: number, ssl: boolean, cause: unknown, message?: string) {
     const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
-    const detail = cause instanceof Error ? cause.message : String(cause);
+    const detail = describeCause(cause);
     super(message ?? `Cannot connect to host ${host}:${port} ssl:${ssl} [${detail}]`, {
       cause,
       errno,
@@ -54,6 +54,17 @@ export class ClientConnectorError extends ClientOSError {
     this.port = port;
     this.ssl = ssl;
   }
+}
+
+/**
+ * A cause's message. Node reports a failed connect to several addresses (happy eyeballs) as an
+ * AggregateError with an empty message: its inner errors say what happened.
+ */
+function describeCause(cause: unknown): string {
+  if (cause instanceof AggregateError && cause.message === "" && cause.errors.length > 0) {
+    return cause.errors.map(describeCause).join("; ");
+  }
+  return cause instanceof Error ? cause.message : String(cause);
 }
 
 /** The host name could not be resolved. */

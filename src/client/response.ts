@@ -9,7 +9,7 @@ import { Cookie } from "tough-cookie";
 import { isJsonType, parseContentType, parseParams } from "../http/content-type.js";
 import { CIMultiDictProxy } from "../http/multidict.js";
 import { type StreamReadError, StreamReader } from "../http/stream-reader.js";
-import { detectCharset } from "./charset.js";
+import { detectCharset, isKnownCharset } from "./charset.js";
 import {
   ClientPayloadError,
   ClientResponseError,
@@ -54,7 +54,13 @@ export interface JsonOptions {
 
 const DECODABLE = new Set(["gzip", "x-gzip", "deflate", "br", "zstd", "identity", ""]);
 
-/** A response to a client request. */
+/**
+ * A response to a client request. Read its body to the end, or `release()`/`close()` it
+ * (`await using` does that): until then it holds its connection and its slot under the
+ * connector's `limit`. A response dropped unread is ended by the request's total timeout
+ * (5 minutes by default), which frees both; with `timeout: { total: null }` it holds them
+ * until the session is closed.
+ */
 export class ClientResponse implements AsyncDisposable {
   /** The status code. */
   readonly status: number;
@@ -231,6 +237,7 @@ export class ClientResponse implements AsyncDisposable {
     } finally {
       this.#finish();
     }
+    await this.#connectionReusable();
     return this.#bodyBytes;
   }
 
@@ -240,7 +247,12 @@ export class ClientResponse implements AsyncDisposable {
    */
   async text(encoding?: string): Promise<string> {
     const body = await this.read();
-    const charset = encoding ?? this.charset ?? detectCharset(body);
+    // A charset label nobody knows is treated as absent, as aiohttp does; an explicit
+    // `encoding` is the caller's choice and fails loudly below.
+    const declared = this.charset;
+    const charset =
+      encoding ??
+      (declared !== undefined && isKnownCharset(declared) ? declared : detectCharset(body));
     try {
       return new TextDecoder(charset).decode(body);
     } catch (err) {
@@ -269,7 +281,11 @@ export class ClientResponse implements AsyncDisposable {
         });
       }
     }
-    const text = (await this.text(options.encoding ?? this.charset ?? "utf-8")).trim();
+    // RFC 8259 8.1: JSON exchanged between systems is UTF-8 unless the charset says otherwise.
+    const declared = this.charset;
+    const charset =
+      options.encoding ?? (declared !== undefined && isKnownCharset(declared) ? declared : "utf-8");
+    const text = (await this.text(charset)).trim();
     if (text === "") return null as T;
     return (options.loads ?? JSON.parse)(text) as T;
   }
@@ -301,11 +317,23 @@ export class ClientResponse implements AsyncDisposable {
     const dump = (body as Readable & { dump?: (o: { limit: number }) => Promise<void> }).dump;
     if (this.#content === undefined && typeof dump === "function") {
       await dump.call(body, { limit: 128 * 1024 }).catch(() => {});
-    } else {
-      this.#content?.cancel();
-      body.destroy();
+      this.#finish();
+      await this.#connectionReusable();
+      return;
     }
+    this.#content?.cancel();
+    body.destroy();
     this.#finish();
+  }
+
+  /**
+   * undici hands a finished keep-alive socket back to its pool one event-loop turn after the
+   * response ends (a guard against servers that close anyway), so a request sent at once
+   * would open a second connection. Waiting that turn here lets the caller's next request
+   * reuse the connection, as sequential requests do in aiohttp.
+   */
+  async #connectionReusable(): Promise<void> {
+    if (this.#body !== null) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   /** Closes the connection at once (it is not reused). */
@@ -361,8 +389,9 @@ function createDecoder(encoding: string): Transform | null {
   switch (encoding) {
     case "gzip":
     case "x-gzip":
-      // Z_SYNC_FLUSH tolerates bodies that end without the final block, as browsers do.
-      return zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      // The default finish flush makes a stream cut before its trailer (CRC and size) an error:
+      // a truncated body must not pass for a complete one.
+      return zlib.createGunzip();
     case "deflate":
       return new DeflateDecoder();
     case "br":
@@ -386,13 +415,22 @@ class DeflateDecoder extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     if (this.#inner === null) {
       const zlibWrapped = chunk.length > 0 && ((chunk[0] as number) & 0x0f) === 8;
-      const opts = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
-      this.#inner = zlibWrapped ? zlib.createInflate(opts) : zlib.createInflateRaw(opts);
-      this.#inner.on("data", (d: Buffer) => this.push(d));
-      this.#inner.on("error", (err) => this.destroy(err));
+      // As for gzip, a stream that ends before its final block is an error, as in aiohttp.
+      const inner = zlibWrapped ? zlib.createInflate() : zlib.createInflateRaw();
+      // Backpressure: one small input chunk can inflate a thousandfold, so the inner inflater
+      // stops while our reader is full instead of filling memory ahead of it.
+      inner.on("data", (d: Buffer) => {
+        if (!this.push(d)) inner.pause();
+      });
+      inner.on("error", (err) => this.destroy(err));
+      this.#inner = inner;
     }
     if (this.#inner.write(chunk)) cb();
     else this.#inner.once("drain", () => cb());
+  }
+  override _read(size: number): void {
+    this.#inner?.resume();
+    super._read(size);
   }
   override _flush(cb: TransformCallback): void {
     if (this.#inner === null) {
@@ -401,6 +439,11 @@ class DeflateDecoder extends Transform {
     }
     this.#inner.once("end", () => cb());
     this.#inner.end();
+  }
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    // Frees the inflater's native memory when the body is abandoned midway.
+    this.#inner?.destroy();
+    cb(err);
   }
 }
 

@@ -4,7 +4,7 @@
 
 import { Readable } from "node:stream";
 import * as zlib from "node:zlib";
-import type { Dispatcher } from "undici";
+import { type Dispatcher, FormData as UndiciFormData } from "undici";
 import {
   CIMultiDict,
   CIMultiDictProxy,
@@ -146,7 +146,7 @@ const ACCEPT_ENCODING =
 
 /** A body ready for undici, and whether it can be sent again (for 307/308 and retries). */
 interface PreparedBody {
-  body: string | Uint8Array | Readable | FormData | null;
+  body: string | Uint8Array | Readable | UndiciFormData | null;
   contentType: string | undefined;
   replayable: boolean;
 }
@@ -299,6 +299,8 @@ export class ClientSession implements AsyncDisposable {
     let body = this.#prepareBody(options);
     let currentMethod = verb;
     let requestCookies = options.cookies;
+    /** Set once a redirect left the first origin: credentials stay behind from then on. */
+    let leftOrigin = false;
     const history: ClientResponse[] = [];
     const allowRedirects = options.allowRedirects ?? true;
     const maxRedirects = options.maxRedirects ?? 10;
@@ -312,6 +314,7 @@ export class ClientSession implements AsyncDisposable {
           auth,
           requestCookies,
           body,
+          leftOrigin,
         );
         const requestInfo: RequestInfo = {
           url: new URL(target),
@@ -333,7 +336,13 @@ export class ClientSession implements AsyncDisposable {
         const location = response.headers.get("Location");
         if (!allowRedirects || !REDIRECTS.has(response.status) || location === undefined) {
           control.attach(response);
-          await this.#checkStatus(response, options.raiseForStatus);
+          try {
+            await this.#checkStatus(response, options.raiseForStatus);
+          } catch (err) {
+            // Nobody gets the response: give its connection back rather than hold the slot.
+            await response.release();
+            throw err;
+          }
           return response;
         }
         // A redirect: the body is not needed; the connection goes back to the pool.
@@ -356,7 +365,9 @@ export class ClientSession implements AsyncDisposable {
         ) {
           currentMethod = "GET";
           body = NO_BODY;
-        } else if ((response.status === 307 || response.status === 308) && body.body !== null) {
+        } else if (body.body !== null) {
+          // Every other redirect (307/308, and 301/302 after a method other than POST) sends
+          // the same method with the same body again.
           if (!body.replayable) {
             throw new RedirectBodyError(
               `Cannot follow the ${response.status} redirect to ${next}: the request body was a stream that is already sent`,
@@ -365,7 +376,9 @@ export class ClientSession implements AsyncDisposable {
           body = this.#prepareBody(options);
         }
         if (next.origin !== target.origin) {
-          // Credentials and explicit cookies are for the origin they were given for.
+          // Credentials and explicit cookies are for the origin they were given for, whether
+          // they came with the request or with the session, as in aiohttp.
+          leftOrigin = true;
           auth = undefined;
           extraHeaders.delete("Authorization");
           extraHeaders.delete("Cookie");
@@ -401,22 +414,23 @@ export class ClientSession implements AsyncDisposable {
     options: RequestOptions,
   ): Promise<ClientResponse> {
     for (let attempt = 0; ; attempt++) {
+      // Cancelled (or timed out) already: no connection is opened for nothing.
+      control.signal.throwIfAborted();
       const release = await this.#acquire(url, timeout, control);
       let data: Dispatcher.ResponseData;
       try {
-        data = await this.#connector.dispatcher.request({
+        const pending = this.#connector.dispatcher.request({
           origin: url.origin,
           path: `${url.pathname}${url.search}`,
           method: method as Dispatcher.HttpMethod,
           headers: flatten(headers),
-          // Node's global FormData is typed from a different copy of undici's types; undici
-          // recognises it at run time by its shape.
-          body: body.body as NonNullable<Dispatcher.DispatchOptions["body"]> | null,
+          body: body.body,
           signal: control.signal,
           headersTimeout: timeout.sockRead,
           bodyTimeout: timeout.sockRead,
           reset: this.#connector.forceClose,
         });
+        data = await untilAborted(pending, control.signal);
       } catch (err) {
         release();
         const mapped = control.mapError(err, url, method);
@@ -432,7 +446,13 @@ export class ClientSession implements AsyncDisposable {
         }
         throw mapped;
       }
-      this.#checkHeaderLimits(data, requestInfo, history);
+      try {
+        this.#checkHeaderLimits(data, requestInfo, history);
+      } catch (err) {
+        // The response is refused before anyone sees it: its slot is free again.
+        release();
+        throw err;
+      }
       this.#storeCookies(data.headers["set-cookie"], url);
       const empty = method === "HEAD" || data.statusCode === 204 || data.statusCode === 304;
       const noLength =
@@ -467,7 +487,7 @@ export class ClientSession implements AsyncDisposable {
     control: RequestControl,
   ): Promise<ReleaseSlot> {
     try {
-      return await this.#connector.acquire(timeout.connect, control.signal, url.host);
+      return await this.#connector.acquire(timeout.connect, control.signal, url.href);
     } catch (err) {
       throw control.mapError(err, url, "");
     }
@@ -492,6 +512,8 @@ export class ClientSession implements AsyncDisposable {
     if (count > this.#maxHeaders)
       problem = `Too many headers: ${count} (at most ${this.#maxHeaders})`;
     if (problem === null) return;
+    // undici reports the destroyed body as aborted; nobody reads it any more.
+    data.body.on("error", () => {});
     data.body.destroy();
     throw new ClientResponseError(requestInfo, { status: 400, message: problem, history });
   }
@@ -530,23 +552,16 @@ export class ClientSession implements AsyncDisposable {
     auth: BasicAuth | undefined,
     cookies: Readonly<Record<string, string>> | undefined,
     body: PreparedBody,
+    dropCredentials: boolean,
   ): CIMultiDict {
     const h = new CIMultiDict();
     h.set("Host", url.host);
     if (!skip.has("user-agent")) h.set("User-Agent", `aiohttp-ts/${VERSION}`);
     if (!skip.has("accept")) h.set("Accept", "*/*");
     if (!skip.has("accept-encoding")) h.set("Accept-Encoding", ACCEPT_ENCODING);
-    for (const [k, v] of this.#headers) h.set(k, v);
-    // Request headers replace session and default ones of the same name, repeats kept.
-    const replaced = new Set<string>();
-    for (const [k, v] of extra) {
-      const lower = k.toLowerCase();
-      if (!replaced.has(lower)) {
-        h.delete(k);
-        replaced.add(lower);
-      }
-      h.add(k, v);
-    }
+    // Session headers replace default ones, request headers replace both; repeats are kept.
+    overlay(h, this.#headers, dropCredentials ? CREDENTIAL_HEADERS : undefined);
+    overlay(h, extra);
     if (auth !== undefined && !extra.has("Authorization")) h.set("Authorization", auth.encode());
     const jarCookies = this.#jar.filterCookies(url);
     const all = cookies === undefined ? jarCookies : { ...jarCookies, ...cookies };
@@ -581,8 +596,11 @@ export class ClientSession implements AsyncDisposable {
       };
     }
     if (typeof FormData !== "undefined" && data instanceof FormData) {
-      // undici writes the multipart body and its boundary in Content-Type.
-      return { body: data, contentType: undefined, replayable: true };
+      // undici writes the multipart body, its length and its boundary in Content-Type, but
+      // only for its own FormData class: Node's global one comes from another copy of undici
+      // and fails inside undici 7 ("action is not a function"). Copying the entries is cheap
+      // (files are Blobs, not read here) and gives a fresh body for every replay.
+      return { body: toUndiciFormData(data), contentType: undefined, replayable: true };
     }
     if (data instanceof Blob) {
       return {
@@ -735,7 +753,7 @@ class RequestControl {
     const what = `${method} ${url}`.trim();
     switch (code) {
       case "UND_ERR_CONNECT_TIMEOUT":
-        return new ConnectionTimeoutError(`Connection timeout to host ${url.origin}`, {
+        return new ConnectionTimeoutError(`Connection timeout to host ${url.href}`, {
           cause: err,
         });
       case "UND_ERR_HEADERS_TIMEOUT":
@@ -800,6 +818,72 @@ function checkMethod(method: string): string {
   if (!/^[!#$%&'*+.^_`|~0-9A-Z-]+$/.test(m))
     throw new TypeError(`Invalid HTTP method ${JSON.stringify(method)}`);
   return m;
+}
+
+/**
+ * Settles with `pending`, or rejects as soon as `signal` aborts. undici notices an abort only
+ * once a connection exists, so a connect that hangs would otherwise outlive the total timeout
+ * and the caller's signal by up to the connect timeout. A response that arrives after the
+ * abort is discarded.
+ */
+function untilAborted<T extends Dispatcher.ResponseData>(
+  pending: Promise<T>,
+  signal: AbortSignal,
+): Promise<T> {
+  if (signal.aborted) {
+    pending.then((late) => late.body.destroy(), ignore);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      pending.then((late) => late.body.destroy(), ignore);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+function ignore(): void {
+  // The request was given up on; its late outcome has nobody to go to.
+}
+
+/** Headers that carry credentials, left out after a redirect to another origin. */
+const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(["authorization", "cookie"]);
+
+/**
+ * Adds `layer` to `target`: a name in `layer` replaces every value `target` had for it, and
+ * all of `layer`'s values for a name are kept. Names in `skip` (lower-case) are left out.
+ */
+function overlay(target: CIMultiDict, layer: CIMultiDict, skip?: ReadonlySet<string>): void {
+  const replaced = new Set<string>();
+  for (const [k, v] of layer) {
+    const lower = k.toLowerCase();
+    if (skip?.has(lower)) continue;
+    if (!replaced.has(lower)) {
+      target.delete(k);
+      replaced.add(lower);
+    }
+    target.add(k, v);
+  }
+}
+
+function toUndiciFormData(form: FormData): UndiciFormData {
+  const out = new UndiciFormData();
+  for (const [name, value] of form) {
+    if (typeof value === "string") out.append(name, value);
+    else out.append(name, value, value.name);
+  }
+  return out;
 }
 
 function toHeaders(init: HeadersInit | undefined): CIMultiDict {

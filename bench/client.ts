@@ -1,0 +1,733 @@
+// Client benchmark (issue 3, section 6): GET + JSON decode, 50 in flight, 20,000 requests against
+// a raw node:http server in another process. The built aiohttp-ts ClientSession against
+// undici.request, global fetch, node:http with a keep-alive Agent, axios, got and Python
+// aiohttp's client, each client in its own process, all in one run. Writes the "Client" section
+// of bench/RESULTS.md.
+//
+//   npm run bench:client                      the full run (builds dist/ first)
+//   npm run bench:client -- --only axios      undici.request (the baseline), ours and those named
+//   npm run bench:client -- --profile         also CPU-profiles one extra run of our client and
+//                                             ranks hot spots (--profile-client ID: another one)
+// Options: --requests n (measured per client and round; default 20000), --concurrency n (50),
+// --warmup n (requests before measuring, same process; 2000), --rounds n (5), --quiet cores (a
+// run during which other processes used more is run again; 0.15), --retries n (2), --pin (server
+// on CPU 0, clients on CPU 1), --skip-build, --no-write, --profile-dir path.
+
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
+import { createServer } from "node:net";
+import { cpus, loadavg, release, tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { formatProfile, summariseProfile } from "./cpu-profile.js";
+import { writeResultsSection } from "./results-file.js";
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const CLIENTS_DIR = join(BENCH_DIR, "clients");
+const ROOT = dirname(BENCH_DIR);
+const PYTHON = "/usr/bin/python3";
+const SECTION = "Client (bench/client.ts)";
+/** How long the server may take to print READY. */
+const START_TIMEOUT_MS = 20_000;
+
+const BASELINE = "undici";
+const OURS = "aiohttp-ts";
+/** Issue 3's targets: req/s at least this times undici.request's, and this times axios'. */
+const TARGET_VS_UNDICI = 0.8;
+const TARGET_VS_AXIOS = 3;
+
+interface Client {
+  id: string;
+  label: string;
+  command: string;
+  /** Arguments before the JSON options; node flags (profiling) go in front of them. */
+  args: string[];
+  /** Versions shown in the results, e.g. `axios 1.21.1`. */
+  version: string;
+  /** How the client is set up, for the results. */
+  setup: string;
+}
+
+/** What one client process reports (bench/clients/harness.mjs, aiohttp_client.py). */
+interface ChildResult {
+  requests: number;
+  wallMs: number;
+  /** The client's CPU time during the measured requests, ms. */
+  cpuMs: number;
+  /** The client's CPU time from start to exit, ms. */
+  cpuTotalMs: number;
+  failed: number;
+  firstError?: string | null;
+}
+
+interface RunResult extends ChildResult {
+  /** CPU the server process used while this client ran, ms (warm-up included). */
+  serverCpuMs: number;
+  /** Requests the server answered meanwhile (warm-up included). */
+  served: number;
+  /** CPU used by other processes during the run, in cores. */
+  otherCores: number;
+}
+
+interface Figures {
+  requestsPerSecond: number;
+  /** Client CPU time per request, microseconds: other load moves it less than req/s. */
+  cpuMicros: number;
+  /** Client CPU time over wall time during the measured requests (1 = one core). */
+  cpuBusy: number;
+  /** Server CPU time per request while this client ran, microseconds. */
+  serverCpuMicros: number;
+  otherCores: number;
+  roundMin: number;
+  roundMax: number;
+  failures: number;
+  firstError: string | undefined;
+}
+
+const { values: argv } = parseArgs({
+  options: {
+    requests: { type: "string", default: "20000" },
+    concurrency: { type: "string", default: "50" },
+    warmup: { type: "string", default: "2000" },
+    rounds: { type: "string", default: "5" },
+    quiet: { type: "string", default: "0.15" },
+    retries: { type: "string", default: "2" },
+    only: { type: "string" },
+    pin: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
+    "profile-dir": { type: "string" },
+    "profile-client": { type: "string", default: OURS },
+    "skip-build": { type: "boolean", default: false },
+    "no-write": { type: "boolean", default: false },
+  },
+});
+
+const settings = {
+  requests: Math.round(positive("requests", argv.requests)),
+  concurrency: Math.round(positive("concurrency", argv.concurrency)),
+  warmup: Math.round(nonNegative("warmup", argv.warmup)),
+  rounds: Math.round(positive("rounds", argv.rounds)),
+  /** Other processes may use this many cores during a run before it is run again. */
+  quiet: nonNegative("quiet", argv.quiet),
+  retries: Math.round(nonNegative("retries", argv.retries)),
+  pin: argv.pin,
+};
+
+const children = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
+});
+process.on("SIGINT", () => process.exit(130));
+
+async function main(): Promise<void> {
+  const buildNote = argv["skip-build"] ? "dist/ as found (--skip-build)" : build();
+  const clients = selectClients(allClients());
+  const loadBefore = loadavg();
+  const started = new Date();
+  log(
+    `${clients.length} clients: ${settings.rounds} round(s) of ${settings.requests} requests ` +
+      `(after ${settings.warmup} warm-up) each, ${settings.concurrency} in flight, ` +
+      `load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`,
+  );
+
+  const server = await startServer();
+  const url = `http://127.0.0.1:${server.port}/json`;
+  const results = new Map<string, RunResult[]>(clients.map((c) => [c.id, []]));
+  const skipped: string[] = [];
+  let active = [...clients];
+  let runs = 0;
+  let retried = 0;
+  for (let round = 0; round < settings.rounds; round++) {
+    // Each round starts with a different client, so no client always follows the same one.
+    const order = active.map((_, i) => active[(i + round) % active.length] as Client);
+    for (const client of order) {
+      let result: RunResult;
+      try {
+        result = await runClient(client, server, url, []);
+        // A run during which other processes were busy is run again; the quietest one counts.
+        for (
+          let retry = 0;
+          result.otherCores > settings.quiet && retry < settings.retries;
+          retry++
+        ) {
+          log(
+            `${client.label}: other processes used ${Math.round(100 * result.otherCores)}% ` +
+              "of a core, again",
+          );
+          retried++;
+          const again = await runClient(client, server, url, []);
+          if (again.otherCores < result.otherCores) result = again;
+        }
+      } catch (err) {
+        // A client that cannot run at all (a missing package) is reported, not fatal.
+        skipped.push(`${client.label}: ${(err as Error).message}`);
+        log(`dropping ${client.label}: ${(err as Error).message}`);
+        active = active.filter((c) => c !== client);
+        results.delete(client.id);
+        continue;
+      }
+      runs++;
+      results.get(client.id)?.push(result);
+      log(
+        `${client.label} ${round + 1}/${settings.rounds}: ` +
+          `${Math.round((1000 * result.requests) / result.wallMs)} req/s, ` +
+          `CPU ${fmtNum((1000 * result.cpuMs) / result.requests)} µs/req, ` +
+          `others ${Math.round(100 * result.otherCores)}%` +
+          (result.failed > 0 ? `, ${result.failed} FAILED: ${result.firstError ?? ""}` : ""),
+      );
+    }
+  }
+  if (!results.has(BASELINE)) throw new Error("undici.request (the baseline) did not run");
+
+  let profileText: string | null = null;
+  if (argv.profile) {
+    const id = argv["profile-client"] ?? OURS;
+    const client = clients.find((c) => c.id === id && c.command === process.execPath);
+    if (client === undefined) throw new Error(`--profile-client ${id}: not a node client here`);
+    const dir = argv["profile-dir"] ?? join(tmpdir(), `aiohttp-ts-client-prof-${Date.now()}`);
+    mkdirSync(dir, { recursive: true });
+    // An extra run, not counted in the figures: the profiler slows the client down.
+    const run = await runClient(client, server, url, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+    const profile = newestProfile(dir);
+    if (profile === null) log(`no .cpuprofile found in ${dir}`);
+    else {
+      const text = formatProfile(summariseProfile(profile), run.requests + settings.warmup);
+      writeFileSync(join(dir, "summary.txt"), `${text}\n`);
+      profileText = `CPU profile of ${client.label}: ${profile}\n${text}`;
+    }
+  }
+
+  await stopServer(server.child);
+  const loadAfter = loadavg();
+
+  const figures = new Map<string, Figures>();
+  for (const [id, runsOf] of results) figures.set(id, combine(runsOf));
+  const report = formatReport({
+    clients: clients.filter((c) => figures.has(c.id)),
+    figures,
+    skipped,
+    runs,
+    retried,
+    started,
+    buildNote,
+    loadBefore,
+    loadAfter,
+    serverBody: server.body,
+  });
+  process.stdout.write(`\n${report}\n`);
+  if (profileText !== null) process.stdout.write(`\n${profileText}\n`);
+
+  if (argv["no-write"] || argv.only !== undefined) {
+    log("bench/RESULTS.md left as it is (--no-write or --only)");
+  } else {
+    writeResultsSection(join(BENCH_DIR, "RESULTS.md"), SECTION, report);
+    log("wrote bench/RESULTS.md");
+  }
+}
+
+// ---- clients ---------------------------------------------------------------------------------
+
+function allClients(): Client[] {
+  const keepAlive = `http.Agent({ keepAlive: true, maxSockets: ${settings.concurrency} })`;
+  const node = (
+    id: string,
+    label: string,
+    file: string,
+    version: string,
+    setup: string,
+  ): Client => ({
+    id,
+    label,
+    command: process.execPath,
+    args: [join(CLIENTS_DIR, file)],
+    version,
+    setup,
+  });
+  const clients = [
+    node(
+      OURS,
+      "aiohttp-ts ClientSession",
+      "aiohttp-ts.mjs",
+      `aiohttp-ts ${pkgVersion(".")} (dist/), undici ${pkgVersion("undici")}`,
+      `\`new ClientSession({ connector: new TCPConnector({ limit: ${settings.concurrency} }) })\`, ` +
+        "`await (await session.get(url)).json()`",
+    ),
+    node(
+      BASELINE,
+      "undici.request",
+      "undici.mjs",
+      `undici ${pkgVersion("undici")}`,
+      `\`new Agent({ connections: ${settings.concurrency} })\`, \`(await request(url, { dispatcher })).body.json()\``,
+    ),
+    node(
+      "fetch",
+      "global fetch",
+      "fetch.mjs",
+      `node ${process.versions.node} (undici ${process.versions.undici ?? "?"})`,
+      "default global dispatcher, `await (await fetch(url)).json()`",
+    ),
+    node(
+      "node-http",
+      "node:http",
+      "node-http.mjs",
+      `node ${process.versions.node}`,
+      `\`${keepAlive}\`, \`http.get\`, body gathered as a string, \`JSON.parse\``,
+    ),
+    node(
+      "axios",
+      "axios",
+      "axios.mjs",
+      `axios ${pkgVersion("axios")}`,
+      `\`axios.create({ httpAgent: ${keepAlive} })\`, \`(await client.get(url)).data\``,
+    ),
+    node(
+      "got",
+      "got",
+      "got.mjs",
+      `got ${pkgVersion("got")}`,
+      `\`got.extend({ agent: { http: ${keepAlive} }, retry: { limit: 0 } })\`, \`client.get(url).json()\``,
+    ),
+  ];
+  const python = spawnSync(
+    PYTHON,
+    ["-c", "import aiohttp, sys; print(aiohttp.__version__, sys.version.split()[0])"],
+    { encoding: "utf8" },
+  );
+  if (python.status === 0) {
+    const [aiohttp, py] = python.stdout.trim().split(" ");
+    clients.push({
+      id: "aiohttp-py",
+      label: "aiohttp (Python)",
+      command: PYTHON,
+      args: [join(CLIENTS_DIR, "aiohttp_client.py")],
+      version: `aiohttp ${aiohttp} on Python ${py} (asyncio loop)`,
+      setup:
+        `\`ClientSession(connector=TCPConnector(limit=${settings.concurrency}))\`, ` +
+        `\`asyncio.gather\` of every request under \`Semaphore(${settings.concurrency})\`, \`await resp.json()\``,
+    });
+  } else {
+    log(`Python aiohttp not available (${PYTHON} cannot import aiohttp): left out`);
+  }
+  return clients;
+}
+
+function selectClients(clients: Client[]): Client[] {
+  if (argv.only === undefined) return clients;
+  const wanted = new Set(argv.only.split(",").map((s) => s.trim()));
+  const unknown = [...wanted].filter((id) => !clients.some((c) => c.id === id));
+  if (unknown.length > 0) {
+    throw new Error(
+      `Unknown client(s) ${unknown.join(", ")}; known: ${clients.map((c) => c.id).join(", ")}`,
+    );
+  }
+  return clients.filter((c) => c.id === BASELINE || c.id === OURS || wanted.has(c.id));
+}
+
+function pkgVersion(name: string): string {
+  const file =
+    name === "." ? join(ROOT, "package.json") : join(ROOT, "node_modules", name, "package.json");
+  try {
+    return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+  } catch {
+    return "?";
+  }
+}
+
+// ---- processes -------------------------------------------------------------------------------
+
+/** Builds dist/ (the client measured is the built package); returns a note for the results. */
+function build(): string {
+  log("npm run build");
+  const result = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
+  if (result.status === 0) return "built with `npm run build` just before the run";
+  if (!existsSync(join(ROOT, "dist", "index.js"))) {
+    throw new Error("npm run build failed and there is no dist/ to measure");
+  }
+  // tsc still emits when only type errors fail the build (others may be editing src/ meanwhile).
+  log("npm run build reported errors; measuring the dist/ it emitted");
+  return "`npm run build` reported type errors; dist/ as emitted";
+}
+
+/** Children run plain: no NODE_OPTIONS (tsx's loader, inspectors) leaks into them. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
+function spawnChild(command: string, args: string[], cpu: number): ChildProcess {
+  const [cmd, cmdArgs] = settings.pin
+    ? ["taskset", ["-c", String(cpu), command, ...args]]
+    : [command, args];
+  const child = spawn(cmd, cmdArgs, {
+    cwd: ROOT,
+    env: childEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+interface RunningServer {
+  child: ChildProcess;
+  port: number;
+  /** The body it answers, shown in the results. */
+  body: string;
+}
+
+async function startServer(): Promise<RunningServer> {
+  const port = await freePort();
+  const child = spawnChild(process.execPath, [join(CLIENTS_DIR, "server.mjs"), String(port)], 0);
+  let stderr = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (chunk: string) => {
+    stderr = (stderr + chunk).slice(-2000);
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no READY within ${START_TIMEOUT_MS} ms`)),
+        START_TIMEOUT_MS,
+      );
+      let out = "";
+      child.stdout?.setEncoding("utf8");
+      child.stdout?.on("data", (chunk: string) => {
+        out += chunk;
+        if (/^READY$/m.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited (${signal ?? code}) before READY: ${stderr.trim()}`));
+      });
+    });
+    const body = await probe(port);
+    log(`server ready on port ${port}: ${body}`);
+    return { child, port, body };
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw err;
+  }
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** One GET from here, to check the server answers the JSON the clients expect. */
+function probe(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get(`http://127.0.0.1:${port}/json`, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        text += chunk;
+      });
+      res.on("end", () => {
+        const ok =
+          res.statusCode === 200 &&
+          (JSON.parse(text) as { message?: unknown }).message === "Hello, World!";
+        if (ok) resolve(text);
+        else reject(new Error(`server answered ${res.statusCode} ${text}`));
+      });
+    }).on("error", reject);
+  });
+}
+
+/** Runs one client process: warm-up, then the measured requests. */
+async function runClient(
+  client: Client,
+  server: RunningServer,
+  url: string,
+  nodeFlags: string[],
+): Promise<RunResult> {
+  const options = {
+    url,
+    requests: settings.requests,
+    concurrency: settings.concurrency,
+    warmup: settings.warmup,
+  };
+  const serverBefore = processCpuMs(server.child);
+  const machineBefore = machineBusyMs();
+  const selfBefore = process.cpuUsage();
+  const wallBefore = performance.now();
+  const child = spawnChild(
+    client.command,
+    [...nodeFlags, ...client.args, JSON.stringify(options)],
+    1,
+  );
+  let out = "";
+  let err = "";
+  child.stdout?.setEncoding("utf8");
+  child.stdout?.on("data", (chunk: string) => {
+    out += chunk;
+  });
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (chunk: string) => {
+    err = (err + chunk).slice(-2000);
+  });
+  // Bounded in time: a client that hangs is killed and reported (a generous 2 ms per request).
+  const limitMs = 30_000 + 2 * (settings.requests + settings.warmup);
+  const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
+  const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
+  clearTimeout(timer);
+  const line = out.trim().split("\n").pop() ?? "";
+  if (code !== 0 || line === "") {
+    throw new Error(
+      `client exited (${signal ?? code}) without figures: ${err.trim().split("\n").slice(-3).join(" | ")}`,
+    );
+  }
+  const serverCpuMs = processCpuMs(server.child) - serverBefore;
+  const self = process.cpuUsage(selfBefore);
+  const result = JSON.parse(line) as ChildResult;
+  const others =
+    machineBusyMs() -
+    machineBefore -
+    serverCpuMs -
+    result.cpuTotalMs -
+    (self.user + self.system) / 1000;
+  return {
+    ...result,
+    serverCpuMs,
+    served: settings.requests + settings.warmup,
+    otherCores: Math.max(0, others) / (performance.now() - wallBefore),
+  };
+}
+
+/**
+ * CPU time the whole machine spent in processes so far, ms: user, nice, system and steal from
+ * /proc/stat. Interrupt time is left out, as no process is charged for it.
+ */
+function machineBusyMs(): number {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]?.trim().split(/\s+/) ?? [];
+  const [user, nice, system, , , , , steal] = fields.slice(1).map(Number);
+  return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (steal ?? 0)) * 1000) / CLOCK_TICKS;
+}
+
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
+
+/** User + system CPU time of a process and all its threads so far, ms (Linux /proc). */
+function processCpuMs(child: ChildProcess): number {
+  try {
+    const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function newestProfile(dir: string): string | null {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .map((f) => join(dir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  return files[0] ?? null;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  server.close();
+  await once(server, "close");
+  if (typeof address !== "object" || address === null) throw new Error("no port");
+  return address.port;
+}
+
+// ---- figures and report ----------------------------------------------------------------------
+
+/** The rounds of one client, each figure the median, so one disturbed round does not drag it. */
+function combine(runs: RunResult[]): Figures {
+  const rates = runs.map((r) => (1000 * r.requests) / r.wallMs);
+  return {
+    requestsPerSecond: median(rates),
+    cpuMicros: median(runs.map((r) => (1000 * r.cpuMs) / r.requests)),
+    cpuBusy: median(runs.map((r) => r.cpuMs / r.wallMs)),
+    serverCpuMicros: median(runs.map((r) => (1000 * r.serverCpuMs) / r.served)),
+    otherCores: median(runs.map((r) => r.otherCores)),
+    roundMin: Math.min(...rates),
+    roundMax: Math.max(...rates),
+    failures: runs.reduce((n, r) => n + r.failed, 0),
+    firstError: runs.find((r) => r.firstError)?.firstError ?? undefined,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+interface ReportInput {
+  clients: Client[];
+  figures: Map<string, Figures>;
+  skipped: string[];
+  /** Client runs measured, and how many were repeated because the machine was busy. */
+  runs: number;
+  retried: number;
+  started: Date;
+  buildNote: string;
+  loadBefore: number[];
+  loadAfter: number[];
+  /** The JSON body the server answers. */
+  serverBody: string;
+}
+
+function formatReport(input: ReportInput): string {
+  const { clients, figures } = input;
+  const cpu = cpus();
+  const base = figures.get(BASELINE);
+  const lines: string[] = [
+    `Run ${input.started.toISOString().replace(/\.\d+Z$/, "Z")}: Node ${process.version}, ` +
+      `${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), Linux ${release()}. ` +
+      `Load average ${fmtLoad(input.loadBefore)} before, ${fmtLoad(input.loadAfter)} after. ` +
+      `Code: ${codeVersion()}.`,
+    "",
+    "Method: GET + JSON decode. A raw `node:http` server in its own process answers " +
+      `\`${input.serverBody}\` (${Buffer.byteLength(input.serverBody)} bytes, keep-alive) on 127.0.0.1. Each client runs ` +
+      "in its own process (node clients as plain `node` on `.mjs` files in `bench/clients/`; " +
+      `ours imports the built \`dist/\`, ${input.buildNote}), sends ${fmtInt(settings.warmup)} ` +
+      `warm-up requests, then ${fmtInt(settings.requests)} measured ones, ${settings.concurrency} ` +
+      "in flight, each body decoded as JSON by the client and its `message` field checked. " +
+      `${settings.rounds} rounds; in each every client runs once, each round starting with a ` +
+      "different client, so that load from other processes on the machine falls on all of them " +
+      "alike. req/s and CPU/req are medians over the rounds; CPU/req is the client process's " +
+      "user+system CPU time (all threads) during the measured requests over their number, which " +
+      'other load moves less than req/s; "vs undici by CPU" is undici.request\'s CPU/req over the ' +
+      'client\'s; "client CPU use" is that CPU time over wall time (100% = one core); server ' +
+      "CPU/req is the server's CPU time while the client ran over the requests it answered; " +
+      '"other load" is the median CPU that other processes used meanwhile (% of a core). A run ' +
+      `during which they used more than ${Math.round(100 * settings.quiet)}% of a core was run ` +
+      `again, up to ${settings.retries} times, keeping the quietest: ${input.retried} reruns for ` +
+      `${input.runs} runs. Client and server share the ${cpu.length} cores` +
+      (settings.pin ? " (pinned: server on CPU 0, client on CPU 1)" : " (not pinned)") +
+      ", identically for every client.",
+    "",
+    "| Client | req/s | vs undici.request | CPU/req (µs) | vs undici by CPU | client CPU use | server CPU/req (µs) | other load | rounds req/s (min-max) | failed |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const client of clients) {
+    const f = figures.get(client.id);
+    if (f === undefined) continue;
+    lines.push(
+      `| ${client.label} | ${fmtInt(f.requestsPerSecond)} | ` +
+        `${ratio(f.requestsPerSecond, base?.requestsPerSecond)} | ${fmtNum(f.cpuMicros)} | ` +
+        `${ratio(base?.cpuMicros, f.cpuMicros)} | ${Math.round(100 * f.cpuBusy)}% | ` +
+        `${fmtNum(f.serverCpuMicros)} | ${Math.round(100 * f.otherCores)}% | ` +
+        `${fmtInt(f.roundMin)}-${fmtInt(f.roundMax)} | ${f.failures} |`,
+    );
+  }
+  lines.push("");
+
+  const failing = clients.filter((c) => (figures.get(c.id)?.failures ?? 0) > 0);
+  for (const client of failing) {
+    const error = figures.get(client.id)?.firstError?.split("\n")[0] ?? "";
+    lines.push(`${client.label} failed requests; the first: \`${error}\``, "");
+  }
+
+  const ours = figures.get(OURS);
+  if (ours !== undefined) {
+    const axios = figures.get("axios");
+    lines.push(
+      `Targets (issue 3): at least ${TARGET_VS_UNDICI}x undici.request and at least ` +
+        `${TARGET_VS_AXIOS}x axios in req/s (in brackets the same comparison by client CPU per ` +
+        "request, which other load disturbs less).",
+      "",
+      `- vs undici.request: ${target(ours.requestsPerSecond, base?.requestsPerSecond, TARGET_VS_UNDICI)} ` +
+        `(CPU ${ratio(base?.cpuMicros, ours.cpuMicros)})`,
+    );
+    if (axios !== undefined) {
+      lines.push(
+        `- vs axios: ${target(ours.requestsPerSecond, axios.requestsPerSecond, TARGET_VS_AXIOS)} ` +
+          `(CPU ${ratio(axios.cpuMicros, ours.cpuMicros)})`,
+      );
+    }
+    lines.push("");
+  }
+
+  lines.push("Clients as measured:", "", "| Client | Version | Set-up |", "|---|---|---|");
+  for (const client of clients) {
+    lines.push(`| ${client.label} | ${client.version} | ${client.setup} |`);
+  }
+  if (input.skipped.length > 0) {
+    lines.push("", "Not measured:", ...input.skipped.map((s) => `- ${s}`));
+  }
+  lines.push(
+    "",
+    `Reproduce: \`npm run bench:client\` (options are listed at the top of ${relative(ROOT, join(BENCH_DIR, "client.ts"))}).`,
+  );
+  return lines.join("\n");
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  const r = (a ?? Number.NaN) / (b ?? Number.NaN);
+  return Number.isFinite(r) ? `${r.toFixed(2)}x` : "-";
+}
+
+function target(ours: number, other: number | undefined, wanted: number): string {
+  const r = ours / (other ?? Number.NaN);
+  if (!Number.isFinite(r)) return "-";
+  return `${r.toFixed(2)}x (${r >= wanted ? "met" : "NOT met"})`;
+}
+
+/** The commit measured, and whether src/ differed from it (read-only git queries). */
+function codeVersion(): string {
+  const git = (...args: string[]): string | null => {
+    const r = spawnSync("git", args, { cwd: ROOT, encoding: "utf8" });
+    return r.status === 0 ? r.stdout.trim() : null;
+  };
+  const commit = git("rev-parse", "--short", "HEAD");
+  if (commit === null) return "not a git checkout";
+  const changed =
+    git("status", "--porcelain", "--", "src")?.split("\n").filter(Boolean).length ?? 0;
+  return changed === 0
+    ? `commit ${commit}`
+    : `commit ${commit} with ${changed} changed or new file(s) in src/`;
+}
+
+function fmtInt(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-";
+}
+
+function fmtNum(n: number): string {
+  return Number.isFinite(n) ? String(Math.round(n * 100) / 100) : "-";
+}
+
+function fmtLoad(load: number[]): string {
+  return load.map((l) => l.toFixed(2)).join("/");
+}
+
+function nonNegative(name: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!(n >= 0)) throw new Error(`--${name} must be a number >= 0, got ${value}`);
+  return n;
+}
+
+function positive(name: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!(n > 0)) throw new Error(`--${name} must be a positive number, got ${value}`);
+  return n;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench:client] ${message}\n`);
+}
+
+// Last, so that every module-level constant above is initialised before it runs.
+await main();

@@ -1,0 +1,236 @@
+// Runs every client example under examples/client/ as a user would: the companion httpbin-like
+// server (examples/client/server.ts) in its own process on a free port, then each example in
+// its own process with BASE_URL pointing at it; each must exit 0 and print what it shows.
+//
+// The examples import "aiohttp-ts"; tsx resolves that through tsconfig.json's `paths` to src/,
+// so no build is needed. As in test/examples.test.ts, the tsx CLI runs directly under node
+// rather than through npx (npx does not relay signals to the program it started).
+
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
+const BANNER = "======== Running on ";
+const START_TIMEOUT_MS = 15_000;
+const EXAMPLE_TIMEOUT_MS = 20_000;
+
+/** A port nothing listens on right now: bind port 0, read the port, close. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no TCP address");
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return address.port;
+}
+
+/** Starts examples/client/server.ts and resolves once it prints its banner. */
+async function startServer(port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [TSX_CLI, "examples/client/server.ts"], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PORT: String(port) },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+  });
+  await new Promise<void>((resolve, reject) => {
+    const fail = (why: string): void => {
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      reject(new Error(`${why}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
+    };
+    const timer = setTimeout(() => fail("No start-up banner in time"), START_TIMEOUT_MS);
+    child.once("exit", (code) => fail(`The example server exited with ${code}`));
+    child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+      if (stdout.includes(BANNER)) {
+        clearTimeout(timer);
+        child.removeAllListeners("exit");
+        resolve();
+      }
+    });
+  });
+  return child;
+}
+
+/** What an example printed and how it ended. */
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runExample(name: string, baseUrl: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [TSX_CLI, `examples/client/${name}.ts`],
+      {
+        cwd: ROOT,
+        env: { ...process.env, BASE_URL: baseUrl },
+        timeout: EXAMPLE_TIMEOUT_MS,
+        encoding: "utf8",
+      },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === "number" ? err.code : null;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Each example and lines (or patterns) its output must contain. */
+const EXPECTED: Record<string, ReadonlyArray<string | RegExp>> = {
+  "make-request": [
+    /^200$/m,
+    /"User-Agent":"aiohttp-ts\/[^"]+"/,
+    "POST /post 200",
+    "PUT /put 200",
+    "DELETE /delete 200",
+    "HEAD /get 200",
+    "PATCH /patch 200",
+    "baseUrl PUT /put -> 200",
+  ],
+  params: [
+    "/get?key1=value1&key2=value2",
+    "/get?key=value1&key=value2",
+    'the server saw {"key":["value1","value2"]}',
+    "/get?key=value+1",
+    "/get?page=2&q=zo%C3%AB+%26+co",
+  ],
+  "response-content": [
+    "status: 200 OK",
+    "mimetype: application/json charset: utf-8",
+    "Content-Encoding: gzip",
+    "json(): true GET",
+    "ContentTypeError: Attempt to decode JSON with unexpected mimetype: text/html",
+    "json({ contentType: null }): text/plain X-Answer 42",
+  ],
+  "streaming-response": [
+    "saved 5242880 bytes in 80 chunks",
+    "line 0\nline 1\nline 2\n",
+    /streamed \d{3,} bytes/,
+  ],
+  "custom-headers": [
+    "Content-Type sent: image/gif",
+    "Authorization: Basic bG9naW46cGFzcw==",
+    "X-Client: override",
+    /User-Agent: aiohttp-ts\//,
+    "without User-Agent: true",
+  ],
+  cookies: [
+    'session cookies: {"cookies_are":"working"}',
+    "set by the first response: flavour, size",
+    'sent back after the redirect: {"flavour":"oat","size":"xl"}',
+    "jar size: 2",
+    'for /cookies: {"flavour":"oat","size":"xl"}',
+    "loaded jar size: 2",
+    "after clearing 'size': 1",
+    'with per-request cookies: {"once":"1"}',
+    "on the next request: {}",
+    "DummyCookieJar: {}",
+  ],
+  "post-data": [
+    'form: {"key1":"value1","key2":"value2"} application/x-www-form-urlencoded',
+    "bytes: 8 bytes, application/octet-stream",
+    "text: Привет, Мир! | text/plain; charset=utf-8",
+    'json: {"test":"object","n":[1,2]} application/json',
+    'multipart: {"field":"value"} {"file":"file content\\n"}',
+    "multipart Content-Type: multipart/form-data",
+  ],
+  "streaming-upload": [
+    "file: 1150000 bytes arrived, Transfer-Encoding chunked",
+    'generator: "chunk 1\\nchunk 2\\nchunk 3\\n"',
+    "piped: 20 lines went from /stream/20 to /put",
+  ],
+  timeouts: [
+    'session timeouts: {"total":60000,"connect":0,"sockConnect":30000,"sockRead":0}',
+    /total: ServerTimeoutError: Timeout \(total 500 ms\) on GET http:\/\/127\.0\.0\.1:\d+\/delay\/2/,
+    "sockRead: SocketTimeoutError (a ServerTimeoutError: true)",
+    "in time: 200",
+    "signal: TimeoutError",
+  ],
+  "raise-for-status": [
+    "status: 404 ok: false",
+    "raiseForStatus(): 404 Not Found for /status/404",
+    "session raiseForStatus: 500 AIOHTTP_RESPONSE_ERROR",
+    "opted out: 503",
+    "callback let through: 404",
+    "callback: server failed with 502",
+  ],
+  "basic-auth": [
+    'session auth: 200 {"authenticated":true,"user":"user"}',
+    "request auth: 200 wrong password: 401",
+    'WWW-Authenticate: Basic realm="Fake Realm"',
+    /URL credentials: 200 url shown as http:\/\/127\.0\.0\.1:\d+\/basic-auth\/user\/pass$/m,
+    "encode(): Basic bG9naW46cGFzcw==",
+  ],
+  redirects: [
+    "final: 200 /get",
+    "history: 302 /redirect/3 -> /redirect/2",
+    "history: 302 /redirect/1 -> /get",
+    "not followed: 302 Location: /get",
+    "TooManyRedirects after 3 responses",
+    '302: followed with GET, body ""',
+    '303: followed with GET, body ""',
+    '307: followed with POST, body "payload"',
+    '308: followed with POST, body "payload"',
+  ],
+  connectors: [
+    "statuses: 200,200,200,200,200,200",
+    "took two rounds or more: true",
+    "most connections in use at once: 3 (limit 3 )",
+    "connector still open after the sessions closed: true",
+    "connector closed: true",
+  ],
+};
+
+describe("examples/client", () => {
+  let server: ChildProcess | undefined;
+  let baseUrl = "";
+
+  beforeAll(async () => {
+    const port = await freePort();
+    server = await startServer(port);
+    baseUrl = `http://127.0.0.1:${port}`;
+  }, START_TIMEOUT_MS + 5_000);
+
+  afterAll(() => {
+    if (server !== undefined && server.exitCode === null) server.kill("SIGTERM");
+  });
+
+  for (const [name, expected] of Object.entries(EXPECTED)) {
+    test.concurrent(
+      `${name}.ts exits 0 and prints what it shows`,
+      async () => {
+        const run = await runExample(name, baseUrl);
+        const context = `--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`;
+        expect(run.code, context).toBe(0);
+        for (const line of expected) {
+          if (typeof line === "string") expect(run.stdout, context).toContain(line);
+          else expect(run.stdout, context).toMatch(line);
+        }
+      },
+      EXAMPLE_TIMEOUT_MS + 5_000,
+    );
+  }
+
+  test("every example file has an entry here", async () => {
+    const { readdir } = await import("node:fs/promises");
+    const files = (await readdir(new URL("../examples/client/", import.meta.url)))
+      .filter((f) => f.endsWith(".ts") && f !== "server.ts")
+      .map((f) => f.slice(0, -3))
+      .sort();
+    expect(files).toEqual(Object.keys(EXPECTED).sort());
+  });
+});
