@@ -1,7 +1,8 @@
 // Connectors (aiohttp's TCPConnector/UnixConnector) over undici's Agent: connection pools per
 // origin, a total limit across hosts (excess requests wait), DNS caching, unix sockets.
 
-import type { Duplex } from "node:stream";
+import type { IncomingHttpHeaders } from "node:http";
+import { type Duplex, Readable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import { Agent, type Dispatcher, interceptors } from "undici";
 import { ClientClosedError, ConnectionTimeoutError, SocketTimeoutError } from "./errors.js";
@@ -17,9 +18,9 @@ export interface BaseConnectorOptions {
   /** Close every connection after its response instead of keeping it alive; @default false */
   forceClose?: boolean;
   /**
-   * Opening a connection may take this long, ms (0: no limit). A session's `sockConnect` /
-   * `connect` timeout applies as well: the smaller one wins. @default 30_000 for `dispatcher`,
-   * none under a session's timeout
+   * Opening a connection may take this long, ms (0: no limit). A request's own limit (a
+   * session's `sockConnect` / `connect`) applies as well: the smaller one wins. @default none
+   * beyond the request's (the bare `dispatcher` getter uses 30_000)
    */
   connectTimeout?: number;
   /**
@@ -63,7 +64,8 @@ export abstract class BaseConnector {
   readonly limitPerHost: number;
   readonly forceClose: boolean;
   // One undici Agent per connect timeout in use: undici fixes the connect timeout per Agent,
-  // while aiohttp's `sockConnect` may change per request. Most sessions use a single value.
+  // while aiohttp's `sockConnect` may change per request. Most sessions use a single value
+  // (requests with different ones get separate pools, each with its own per-host limit).
   #dispatchers = new Map<number, Dispatcher>();
   #active = 0;
   #waiters: Array<() => void> = [];
@@ -294,24 +296,39 @@ export class UnixConnector extends BaseConnector {
 function readTimeoutInterceptor(ms: number): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
     const url = `${String(opts.origin ?? "")}${opts.path}`;
-    const make = (): Error =>
-      new SocketTimeoutError(`Timeout on reading data from socket (${opts.method} ${url})`);
-    return dispatch(opts, new ReadTimeoutHandler(handler, ms, make));
+    const watch = new ReadTimeoutHandler(handler, ms, () => {
+      return new SocketTimeoutError(`Timeout on reading data from socket (${opts.method} ${url})`);
+    });
+    watchBodyEnd(opts.body, () => watch.bodySent());
+    return dispatch(opts, watch);
   };
 }
 
 /**
- * Wraps the handler of `Dispatcher.request()` (undici's callback style, which its own
- * interceptors adapt) and aborts the request when the server sends nothing for `ms` while the
- * reader wants data. The clock stops while the reader has paused the body: a slow consumer is
- * not a slow server.
+ * Calls `onEnd` once undici has read `body` to its end; at once for a body written with the
+ * head. A Readable is watched without touching its flow. FormData, which undici streams itself,
+ * counts as sent with the head. (Sessions hand every other stream over as a Readable.)
+ */
+function watchBodyEnd(body: Dispatcher.DispatchOptions["body"], onEnd: () => void): void {
+  if (body instanceof Readable && !body.readableEnded) body.once("end", onEnd);
+  else onEnd();
+}
+
+/**
+ * Aborts a request when the server sends nothing for `ms` while the reader wants data, as
+ * aiohttp's `sockRead`: the clock starts once the request is sent (aiohttp#7149: a slow upload
+ * is not a slow server), restarts with every chunk, and stops while the reader has paused the
+ * body (a slow consumer is not a slow server either).
  */
 class ReadTimeoutHandler implements Dispatcher.DispatchHandler {
   readonly #inner: Dispatcher.DispatchHandler;
   readonly #ms: number;
   readonly #makeError: () => Error;
   #timer: NodeJS.Timeout | undefined;
-  #abort: ((err?: Error) => void) | undefined;
+  #controller: Dispatcher.DispatchController | undefined;
+  #proxy: Dispatcher.DispatchController | undefined;
+  #started = false;
+  #sent = false;
   #over = false;
 
   constructor(inner: Dispatcher.DispatchHandler, ms: number, makeError: () => Error) {
@@ -320,13 +337,19 @@ class ReadTimeoutHandler implements Dispatcher.DispatchHandler {
     this.#makeError = makeError;
   }
 
+  /** The request body has been handed to the socket: the server's turn starts. */
+  bodySent(): void {
+    this.#sent = true;
+    if (this.#started) this.#arm();
+  }
+
   #arm(): void {
-    if (this.#over) return;
+    if (this.#over || this.#controller?.paused === true) return;
     if (this.#timer === undefined) {
       this.#timer = setTimeout(() => {
-        this.#over = true;
         this.#timer = undefined;
-        this.#abort?.(this.#makeError());
+        this.#over = true;
+        this.#controller?.abort(this.#makeError());
       }, this.#ms);
     } else this.#timer.refresh();
   }
@@ -341,63 +364,85 @@ class ReadTimeoutHandler implements Dispatcher.DispatchHandler {
     this.#disarm();
   }
 
-  onConnect(abort: (err?: Error) => void, context?: unknown): void {
-    // The request is on a connection and about to be written: the server's turn starts.
-    this.#abort = abort;
-    this.#arm();
-    (this.#inner.onConnect as ((a: typeof abort, c?: unknown) => void) | undefined)?.call(
-      this.#inner,
-      abort,
-      context,
-    );
-  }
-
-  onBodySent(chunkSize: number, totalBytesSent: number): void {
-    // Still uploading: the server cannot be late yet.
-    this.#arm();
-    this.#inner.onBodySent?.(chunkSize, totalBytesSent);
-  }
-
-  onResponseStarted(): void {
-    this.#inner.onResponseStarted?.();
-  }
-
-  onHeaders(
-    statusCode: number,
-    headers: Buffer[],
-    resume: () => void,
-    statusText: string,
-  ): boolean {
-    const onResume = (): void => {
-      this.#arm();
-      resume();
+  /** The controller handed to the inner handler: its pause and resume stop and start the clock. */
+  #wrap(controller: Dispatcher.DispatchController): Dispatcher.DispatchController {
+    if (this.#controller === controller && this.#proxy !== undefined) return this.#proxy;
+    this.#controller = controller;
+    const onPause = (): void => this.#disarm();
+    const onResume = (): void => this.#arm();
+    const proxy: Dispatcher.DispatchController = {
+      get aborted() {
+        return controller.aborted;
+      },
+      get paused() {
+        return controller.paused;
+      },
+      get reason() {
+        return controller.reason;
+      },
+      get rawHeaders() {
+        return controller.rawHeaders ?? null;
+      },
+      get rawTrailers() {
+        return controller.rawTrailers ?? null;
+      },
+      abort: (reason: Error) => controller.abort(reason),
+      pause: () => {
+        controller.pause();
+        onPause();
+      },
+      resume: () => {
+        controller.resume();
+        onResume();
+      },
     };
-    const more = this.#inner.onHeaders?.(statusCode, headers, onResume, statusText) ?? true;
-    if (more === false) this.#disarm();
-    else this.#arm();
-    return more;
+    this.#proxy = proxy;
+    return proxy;
   }
 
-  onData(chunk: Buffer): boolean {
-    const more = this.#inner.onData?.(chunk) ?? true;
-    if (more === false) this.#disarm();
-    else this.#arm();
-    return more;
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    const proxy = this.#wrap(controller);
+    this.#started = true;
+    if (this.#sent) this.#arm();
+    this.#inner.onRequestStart?.(proxy, context);
   }
 
-  onComplete(trailers: string[] | null): void {
+  onRequestUpgrade(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    socket: Duplex,
+  ): void {
     this.#stop();
-    this.#inner.onComplete?.(trailers);
+    this.#inner.onRequestUpgrade?.(this.#wrap(controller), statusCode, headers, socket);
   }
 
-  onUpgrade(statusCode: number, headers: Buffer[] | string[] | null, socket: Duplex): void {
-    this.#stop();
-    this.#inner.onUpgrade?.(statusCode, headers, socket);
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
+    const proxy = this.#wrap(controller);
+    // An early answer (before the body is all sent) starts the clock too.
+    this.#arm();
+    this.#inner.onResponseStart?.(proxy, statusCode, headers, statusMessage);
   }
 
-  onError(err: Error): void {
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const proxy = this.#wrap(controller);
+    this.#arm();
+    this.#inner.onResponseData?.(proxy, chunk);
+  }
+
+  onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
     this.#stop();
-    this.#inner.onError?.(err);
+    this.#inner.onResponseEnd?.(this.#wrap(controller), trailers);
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+    this.#stop();
+    this.#inner.onResponseError?.(this.#wrap(controller), error);
   }
 }
 

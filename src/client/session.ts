@@ -196,8 +196,8 @@ export class ClientSession implements AsyncDisposable {
     this.#timeout = resolveTimeout(DEFAULT_TIMEOUT, options.timeout);
     this.#raiseForStatus = options.raiseForStatus ?? false;
     this.#connector =
-      options.connector ??
-      new TCPConnector({ connectTimeout: this.#timeout.sockConnect || this.#timeout.connect });
+      // No connect timeout of its own: each request's sockConnect/connect applies.
+      options.connector ?? new TCPConnector();
     this.#connectorOwner = options.connectorOwner ?? options.connector === undefined;
     this.#jsonSerialize = options.jsonSerialize ?? JSON.stringify;
     this.#autoDecompress = options.autoDecompress ?? true;
@@ -419,17 +419,23 @@ export class ClientSession implements AsyncDisposable {
       const release = await this.#acquire(url, timeout, control);
       let data: Dispatcher.ResponseData;
       try {
-        const pending = this.#connector.dispatcher.request({
-          origin: url.origin,
-          path: `${url.pathname}${url.search}`,
-          method: method as Dispatcher.HttpMethod,
-          headers: flatten(headers),
-          body: body.body,
-          signal: control.signal,
-          headersTimeout: timeout.sockRead,
-          bodyTimeout: timeout.sockRead,
-          reset: this.#connector.forceClose,
-        });
+        const pending = this.#connector.request(
+          {
+            origin: url.origin,
+            path: `${url.pathname}${url.search}`,
+            method: method as Dispatcher.HttpMethod,
+            headers: flatten(headers),
+            body: body.body,
+            signal: control.signal,
+            reset: this.#connector.forceClose,
+          },
+          {
+            // aiohttp: sockConnect bounds opening the socket, connect the wait for a slot and
+            // the opening together.
+            connectTimeout: smallestLimit(timeout.sockConnect, timeout.connect),
+            readTimeout: timeout.sockRead,
+          },
+        );
         data = await untilAborted(pending, control.signal);
       } catch (err) {
         release();
@@ -928,4 +934,11 @@ function decodeURISafe(text: string): string {
   } catch {
     return text;
   }
+}
+
+/** The stricter of two limits where 0 means none. */
+function smallestLimit(a: number, b: number): number {
+  if (a === 0) return b;
+  if (b === 0) return a;
+  return Math.min(a, b);
 }

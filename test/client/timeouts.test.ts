@@ -4,7 +4,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Dispatcher } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   ClientSession,
@@ -262,6 +264,115 @@ describe("sockRead", () => {
     const client = await serveRoutes({ "/": slowBody(6, 60) });
     const resp = await session().get(client.makeUrl("/"), { timeout: { sockRead: 250 } });
     expect(await resp.text()).toBe("chunk0;chunk1;chunk2;chunk3;chunk4;chunk5;");
+  });
+});
+
+describe("sockRead and the reader", () => {
+  it("a reader that pauses the body does not trip sockRead", async () => {
+    const big = Buffer.alloc(16 * 1024 * 1024, 0x61);
+    const client = await serveRoutes({ "/": () => new web.Response({ body: big }) });
+    const resp = await session().get(client.makeUrl("/"), { timeout: { sockRead: 100 } });
+    // The reader takes its time: undici pauses the socket and the server stalls on a full window.
+    await sleep(400);
+    expect((await resp.read()).length).toBe(big.length);
+  });
+
+  it("a slow upload is not a slow server (aiohttp#7149)", async () => {
+    const app = new web.Application({ logger: quiet });
+    app.router.addPost("/", async (request) => new web.Response({ text: await request.text() }));
+    const client = await serve(app);
+    async function* slowly(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 5; i++) {
+        await sleep(100);
+        yield Buffer.from(`${i}`);
+      }
+    }
+    const resp = await session().post(client.makeUrl("/"), {
+      data: slowly(),
+      timeout: { sockRead: 150 },
+    });
+    expect(await resp.text()).toBe("01234");
+  });
+});
+
+describe("connector.request", () => {
+  const get = (port: number): Dispatcher.RequestOptions => ({
+    origin: `http://127.0.0.1:${port}`,
+    path: "/x",
+    method: "GET",
+  });
+
+  function connector(): TCPConnector {
+    const c = new TCPConnector();
+    cleanups.push(() => c.close());
+    return c;
+  }
+
+  it("readTimeout before the head fires close to its value with SocketTimeoutError", async () => {
+    const port = await rawServer((socket) => socket.resume());
+    const start = performance.now();
+    const err = await failure(
+      connector().request(get(port), { connectTimeout: 0, readTimeout: 100 }),
+    );
+    expect(err).toBeInstanceOf(SocketTimeoutError);
+    expect(err.message).toContain(`GET http://127.0.0.1:${port}/x`);
+    expect(elapsedSince(start)).toBeGreaterThanOrEqual(95);
+    expect(elapsedSince(start)).toBeLessThan(400);
+  });
+
+  it("readTimeout between chunks fails the body with SocketTimeoutError", async () => {
+    const port = await rawServer((socket) => {
+      socket.resume();
+      socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+    });
+    const { body } = await connector().request(get(port), { connectTimeout: 0, readTimeout: 100 });
+    const start = performance.now();
+    const err = await failure(body.text());
+    expect(err).toBeInstanceOf(SocketTimeoutError);
+    expect(elapsedSince(start)).toBeLessThan(400);
+  });
+
+  it("readTimeout starts once a streamed body is sent", async () => {
+    const app = new web.Application({ logger: quiet });
+    app.router.addPost("/x", async (request) => new web.Response({ text: await request.text() }));
+    const client = await serve(app);
+    const body = Readable.from(
+      (async function* () {
+        for (let i = 0; i < 4; i++) {
+          await sleep(100);
+          yield Buffer.from(`${i}`);
+        }
+      })(),
+    );
+    const port = Number(client.makeUrl("/").port);
+    const resp = await connector().request(
+      { ...get(port), method: "POST", body },
+      { connectTimeout: 0, readTimeout: 150 },
+    );
+    expect(await resp.body.text()).toBe("0123");
+  });
+
+  it("readTimeout 0 waits as long as it takes", async () => {
+    const port = await rawServer((socket) => {
+      socket.resume();
+      setTimeout(() => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), 200);
+    });
+    const { body } = await connector().request(get(port), { connectTimeout: 0, readTimeout: 0 });
+    expect(await body.text()).toBe("ok");
+  });
+
+  it("a body read to its end stops the clock", async () => {
+    // Answers every request that arrives, on the same connection.
+    const port = await rawServer((socket) => {
+      socket.on("data", () => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+    });
+    const c = connector();
+    const { body } = await c.request(get(port), { connectTimeout: 0, readTimeout: 100 });
+    expect(await body.text()).toBe("ok");
+    await sleep(250);
+    // The idle keep-alive connection was not torn down by a stray timer: it serves again.
+    const again = await c.request(get(port), { connectTimeout: 0, readTimeout: 100 });
+    expect(await again.body.text()).toBe("ok");
   });
 });
 
