@@ -14,13 +14,21 @@ const NOT_UTF8_FALLBACK = "windows-1252";
 
 /** Whether `TextDecoder` knows `label` (it does not know UTF-32 or ISO-2022-KR/CN, say). */
 export function isKnownCharset(label: string): boolean {
-  try {
-    new TextDecoder(label);
-    return true;
-  } catch {
-    return false;
+  let known = KNOWN.get(label);
+  if (known === undefined) {
+    try {
+      new TextDecoder(label);
+      known = true;
+    } catch {
+      known = false;
+    }
+    if (KNOWN.size < 256) KNOWN.set(label, known);
   }
+  return known;
 }
+
+/** Answers of isKnownCharset: a TextDecoder per response is costly. Bounded: labels come from servers. */
+const KNOWN = new Map<string, boolean>();
 
 /** The charset a body is most likely in; `"utf-8"` for empty, ASCII and UTF-8 bodies. */
 export function detectCharset(body: Uint8Array): string {

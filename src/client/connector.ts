@@ -169,20 +169,20 @@ export abstract class BaseConnector {
    * Takes a slot under the total limit, waiting while all are in use (they do not fail).
    * `timeoutMs` bounds the wait (`ConnectionTimeoutError`); `signal` cancels it.
    */
-  async acquire(timeoutMs = 0, signal?: AbortSignal, what = "a connection"): Promise<ReleaseSlot> {
+  async acquire(timeoutMs = 0, signal?: Cancel, what = "a connection"): Promise<ReleaseSlot> {
     if (this.#closed) throw new ClientClosedError("Connector is closed");
     if (this.limit === 0 || this.#active < this.limit) return this.#take();
     await new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const waiter = (): void => {
         clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
+        if (signal !== undefined) offAbort(signal, onAbort);
         resolve();
       };
       const drop = (): void => {
         const i = this.#waiters.indexOf(waiter);
         if (i !== -1) this.#waiters.splice(i, 1);
-        signal?.removeEventListener("abort", onAbort);
+        if (signal !== undefined) offAbort(signal, onAbort);
       };
       const onAbort = (): void => {
         clearTimeout(timer);
@@ -203,7 +203,7 @@ export abstract class BaseConnector {
         onAbort();
         return;
       }
-      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal !== undefined) onceAbort(signal, onAbort);
       this.#waiters.push(waiter);
     });
     return this.#take();
@@ -466,4 +466,24 @@ function checkCount(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 0)
     throw new RangeError(`${name} must be a count >= 0, got ${value}`);
   return value;
+}
+
+/** An AbortSignal, or an EventEmitter with `aborted` and `reason` (what undici also accepts). */
+export type Cancel =
+  | AbortSignal
+  | {
+      aborted: boolean;
+      reason: unknown;
+      once(e: "abort", f: () => void): unknown;
+      off(e: "abort", f: () => void): unknown;
+    };
+
+function onceAbort(signal: Cancel, f: () => void): void {
+  if ("addEventListener" in signal) signal.addEventListener("abort", f, { once: true });
+  else signal.once("abort", f);
+}
+
+function offAbort(signal: Cancel, f: () => void): void {
+  if ("removeEventListener" in signal) signal.removeEventListener("abort", f);
+  else signal.off("abort", f);
 }

@@ -47,6 +47,8 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
   #jar: ToughJar;
   /** Cookies stored without a URL: sent to every host, as aiohttp does. */
   #shared = new Map<string, string>();
+  /** False while the tough-cookie jar is known to be empty, so lookups can be skipped. */
+  #mayHold = false;
 
   constructor(options: CookieJarOptions = {}) {
     this.unsafe = options.unsafe ?? false;
@@ -78,6 +80,7 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
       const text =
         typeof item === "string" ? item : new Cookie({ key: item[0], value: item[1] }).toString();
       try {
+        this.#mayHold = true;
         this.#jar.setCookieSync(text, url.href, { ignoreError: true });
       } catch {
         // An invalid or refused cookie is dropped, as browsers and aiohttp do.
@@ -88,6 +91,7 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
   filterCookies(url: URL): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [k, v] of this.#shared) out[k] = v;
+    if (!this.#mayHold) return out;
     for (const c of this.#jar.getCookiesSync(url.href)) out[c.key] = c.value;
     return out;
   }
@@ -178,6 +182,7 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
   }
 
   #restore(cookie: Cookie): void {
+    this.#mayHold = true;
     const store = this.#jar.store as unknown as {
       putCookie(c: Cookie, cb: (err: unknown) => void): void;
     };

@@ -253,6 +253,11 @@ export class ClientResponse implements AsyncDisposable {
     const charset =
       encoding ??
       (declared !== undefined && isKnownCharset(declared) ? declared : detectCharset(body));
+    // UTF-8 (nearly every body) skips building a TextDecoder; its BOM is dropped as TextDecoder does.
+    if (charset === "utf-8" || charset === "utf8" || charset === "UTF-8") {
+      const bom = body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf;
+      return body.toString("utf8", bom ? 3 : 0);
+    }
     try {
       return new TextDecoder(charset).decode(body);
     } catch (err) {
@@ -285,8 +290,9 @@ export class ClientResponse implements AsyncDisposable {
     const declared = this.charset;
     const charset =
       options.encoding ?? (declared !== undefined && isKnownCharset(declared) ? declared : "utf-8");
-    const text = (await this.text(charset)).trim();
-    if (text === "") return null as T;
+    const text = await this.text(charset);
+    // JSON.parse skips surrounding whitespace itself; only a blank body needs the check.
+    if (text.length === 0 || (text.charCodeAt(0) <= 0x20 && text.trim() === "")) return null as T;
     return (options.loads ?? JSON.parse)(text) as T;
   }
 

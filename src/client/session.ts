@@ -275,7 +275,11 @@ export class ClientSession implements AsyncDisposable {
       throw new TypeError("data and json cannot be given together");
     }
     let target = this.#buildUrl(url, options.params);
-    const realUrl = new URL(target);
+    // A copy only when the URL sent differs from the one asked for (a fragment, credentials).
+    const realUrl =
+      target.hash === "" && target.username === "" && target.password === ""
+        ? target
+        : new URL(target);
     target.hash = "";
     let auth = options.auth ?? this.#auth;
     const urlAuth = BasicAuth.fromUrl(target);
@@ -317,10 +321,10 @@ export class ClientSession implements AsyncDisposable {
           leftOrigin,
         );
         const requestInfo: RequestInfo = {
-          url: new URL(target),
+          url: target,
           method: currentMethod,
           headers: new CIMultiDictProxy(headers),
-          realUrl: history.length === 0 ? realUrl : new URL(target),
+          realUrl: history.length === 0 ? realUrl : target,
         };
         const response = await this.#send(
           currentMethod,
@@ -333,8 +337,11 @@ export class ClientSession implements AsyncDisposable {
           history,
           options,
         );
-        const location = response.headers.get("Location");
-        if (!allowRedirects || !REDIRECTS.has(response.status) || location === undefined) {
+        // Only a redirect needs the header multidict built here.
+        const location = REDIRECTS.has(response.status)
+          ? response.headers.get("Location")
+          : undefined;
+        if (!allowRedirects || location === undefined) {
           control.attach(response);
           try {
             await this.#checkStatus(response, options.raiseForStatus);
@@ -469,7 +476,7 @@ export class ClientSession implements AsyncDisposable {
       }
       return new ClientResponse({
         method,
-        url: new URL(url),
+        url,
         requestInfo,
         status: data.statusCode,
         reason: data.statusText ?? "",
@@ -506,9 +513,18 @@ export class ClientSession implements AsyncDisposable {
   ): void {
     let count = 0;
     let problem: string | null = null;
-    for (const [name, value] of Object.entries(data.headers)) {
+    const headers = data.headers;
+    for (const name in headers) {
+      const value = headers[name];
       if (value === undefined) continue;
-      for (const v of Array.isArray(value) ? value : [value]) {
+      if (typeof value === "string") {
+        count++;
+        if (name.length + value.length + 2 > this.#maxFieldSize) {
+          problem = `Got more than ${this.#maxFieldSize} bytes when reading header ${name}`;
+        }
+        continue;
+      }
+      for (const v of value) {
         count++;
         if (name.length + v.length + 2 > this.#maxFieldSize) {
           problem = `Got more than ${this.#maxFieldSize} bytes when reading header ${name}`;
@@ -697,17 +713,17 @@ const NO_BODY: PreparedBody = Object.freeze({
 class RequestControl {
   readonly #ac = new AbortController();
   readonly #timer: NodeJS.Timeout | undefined;
-  readonly #timeoutError: ServerTimeoutError | undefined;
   readonly #user: AbortSignal | undefined;
   readonly #onUserAbort = (): void => this.#ac.abort(this.#user?.reason);
 
   constructor(total: number, method: string, url: URL, user: AbortSignal | undefined) {
     this.#user = user;
     if (total > 0) {
-      this.#timeoutError = new ServerTimeoutError(
-        `Timeout (total ${total} ms) on ${method} ${url}`,
+      this.#timer = setTimeout(
+        () =>
+          this.#ac.abort(new ServerTimeoutError(`Timeout (total ${total} ms) on ${method} ${url}`)),
+        total,
       );
-      this.#timer = setTimeout(() => this.#ac.abort(this.#timeoutError), total);
     }
     if (user !== undefined) {
       if (user.aborted) this.#ac.abort(user.reason);
