@@ -478,12 +478,14 @@ export type Cancel =
       off(e: "abort", f: () => void): unknown;
     };
 
-function onceAbort(signal: Cancel, f: () => void): void {
+/** Listens once for a `Cancel`'s abort. */
+export function onceAbort(signal: Cancel, f: () => void): void {
   if ("addEventListener" in signal) signal.addEventListener("abort", f, { once: true });
   else signal.once("abort", f);
 }
 
-function offAbort(signal: Cancel, f: () => void): void {
+/** Stops listening for a `Cancel`'s abort. */
+export function offAbort(signal: Cancel, f: () => void): void {
   if ("removeEventListener" in signal) signal.removeEventListener("abort", f);
   else signal.off("abort", f);
 }

@@ -2,6 +2,7 @@
 // auth, body), sends them through a connector's undici dispatcher, follows redirects, and maps
 // undici's errors to the client error hierarchy.
 
+import { EventEmitter } from "node:events";
 import { Readable } from "node:stream";
 import * as zlib from "node:zlib";
 import { type Dispatcher, FormData as UndiciFormData } from "undici";
@@ -422,7 +423,7 @@ export class ClientSession implements AsyncDisposable {
   ): Promise<ClientResponse> {
     for (let attempt = 0; ; attempt++) {
       // Cancelled (or timed out) already: no connection is opened for nothing.
-      control.signal.throwIfAborted();
+      if (control.signal.aborted) throw control.signal.reason;
       const release = await this.#acquire(url, timeout, control);
       let data: Dispatcher.ResponseData;
       try {
@@ -707,11 +708,28 @@ const NO_BODY: PreparedBody = Object.freeze({
 });
 
 /**
- * The total timeout and cancellation of one `request()` call: one AbortSignal for every hop
+ * The cancellation of one request, in the shape undici accepts as `signal` (an EventEmitter
+ * with `aborted` and `reason`): several times cheaper per request than an AbortController,
+ * whose signal is an EventTarget.
+ */
+class RequestAbort extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit("abort");
+  }
+}
+
+/**
+ * The total timeout and cancellation of one `request()` call: one cancel signal for every hop
  * and for the final body read, cleared when that body is done with.
  */
 class RequestControl {
-  readonly #ac = new AbortController();
+  readonly #ac = new RequestAbort();
   readonly #timer: NodeJS.Timeout | undefined;
   readonly #user: AbortSignal | undefined;
   readonly #onUserAbort = (): void => this.#ac.abort(this.#user?.reason);
@@ -731,8 +749,8 @@ class RequestControl {
     }
   }
 
-  get signal(): AbortSignal {
-    return this.#ac.signal;
+  get signal(): RequestAbort {
+    return this.#ac;
   }
 
   /** The final response: the timeout keeps covering its body until it is done with. */
@@ -759,8 +777,8 @@ class RequestControl {
 
   /** Maps undici's and Node's errors to the client hierarchy. */
   mapError(err: unknown, url: URL, method: string): Error {
-    if (this.#ac.signal.aborted) {
-      const reason: unknown = this.#ac.signal.reason;
+    if (this.#ac.aborted) {
+      const reason: unknown = this.#ac.reason;
       return reason instanceof Error
         ? reason
         : new ClientConnectionError(String(reason), { cause: err });
@@ -850,7 +868,7 @@ function checkMethod(method: string): string {
  */
 function untilAborted<T extends Dispatcher.ResponseData>(
   pending: Promise<T>,
-  signal: AbortSignal,
+  signal: RequestAbort,
 ): Promise<T> {
   if (signal.aborted) {
     pending.then((late) => late.body.destroy(), ignore);
@@ -861,14 +879,14 @@ function untilAborted<T extends Dispatcher.ResponseData>(
       pending.then((late) => late.body.destroy(), ignore);
       reject(signal.reason);
     };
-    signal.addEventListener("abort", onAbort, { once: true });
+    signal.once("abort", onAbort);
     pending.then(
       (value) => {
-        signal.removeEventListener("abort", onAbort);
+        signal.off("abort", onAbort);
         resolve(value);
       },
       (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
+        signal.off("abort", onAbort);
         reject(err);
       },
     );
