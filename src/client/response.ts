@@ -143,12 +143,19 @@ export class ClientResponse implements AsyncDisposable {
 
   /** The media type, lower-case; `application/octet-stream` when not given. */
   get contentType(): string {
-    return parseContentType(this.headers.get("Content-Type")).mimetype;
+    return parseContentType(this.#contentTypeHeader()).mimetype;
   }
 
   /** The charset of Content-Type, when given. */
   get charset(): string | undefined {
-    return parseContentType(this.headers.get("Content-Type")).charset;
+    return parseContentType(this.#contentTypeHeader()).charset;
+  }
+
+  // Read straight from the parser's (lower-cased) header object: `json()` needs only this
+  // header, and building the multidict for it would cost more than the rest of the call.
+  #contentTypeHeader(): string | undefined {
+    const v = this.#rawHeaders["content-type"];
+    return Array.isArray(v) ? v[0] : v;
   }
 
   /** The Content-Length header, when given. */
