@@ -13,25 +13,46 @@
 // run during which other processes used more is run again; 0.15), --retries n (2), --pin (server
 // on CPU 0, clients on CPU 1), --skip-build, --no-write, --profile-dir path.
 
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { once } from "node:events";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
 import { get } from "node:http";
-import { createServer } from "node:net";
-import { cpus, loadavg, release, tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { formatProfile, summariseProfile } from "./cpu-profile.js";
+import {
+  BENCH_DIR,
+  build,
+  environmentLine,
+  fmtInt,
+  fmtNum,
+  freePort,
+  killChildrenOnExit,
+  logger,
+  median,
+  nonNegative,
+  notMeasured,
+  PYTHON,
+  pkgVersion,
+  positive,
+  profileFlags,
+  pythonAiohttp,
+  quietestRun,
+  reproduceLine,
+  runToExit,
+  selectPeers,
+  sharedOptions,
+  spawnChild,
+  startCpuMeter,
+  stopChild,
+  summariseProfileDir,
+  tableHead,
+  tableRow,
+  waitForReady,
+} from "./common.js";
 import { writeResultsSection } from "./results-file.js";
 
-const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const CLIENTS_DIR = join(BENCH_DIR, "clients");
-const ROOT = dirname(BENCH_DIR);
-const PYTHON = "/usr/bin/python3";
 const SECTION = "Client (bench/client.ts)";
-/** How long the server may take to print READY. */
-const START_TIMEOUT_MS = 20_000;
+const log = logger("client");
 
 const BASELINE = "undici";
 const OURS = "aiohttp-ts";
@@ -93,15 +114,8 @@ const { values: argv } = parseArgs({
     concurrency: { type: "string", default: "50" },
     warmup: { type: "string", default: "2000" },
     rounds: { type: "string", default: "5" },
-    quiet: { type: "string", default: "0.15" },
-    retries: { type: "string", default: "2" },
-    only: { type: "string" },
-    pin: { type: "boolean", default: false },
-    profile: { type: "boolean", default: false },
-    "profile-dir": { type: "string" },
+    ...sharedOptions("2"),
     "profile-client": { type: "string", default: OURS },
-    "skip-build": { type: "boolean", default: false },
-    "no-write": { type: "boolean", default: false },
   },
 });
 
@@ -116,15 +130,11 @@ const settings = {
   pin: argv.pin,
 };
 
-const children = new Set<ChildProcess>();
-process.on("exit", () => {
-  for (const child of children) child.kill("SIGKILL");
-});
-process.on("SIGINT", () => process.exit(130));
+killChildrenOnExit();
 
 async function main(): Promise<void> {
-  const buildNote = argv["skip-build"] ? "dist/ as found (--skip-build)" : build();
-  const clients = selectClients(allClients());
+  const buildNote = argv["skip-build"] ? "dist/ as found (--skip-build)" : build(log);
+  const clients = selectPeers(allClients(), argv.only, [BASELINE, OURS], "client");
   const loadBefore = loadavg();
   const started = new Date();
   log(
@@ -146,21 +156,19 @@ async function main(): Promise<void> {
     for (const client of order) {
       let result: RunResult;
       try {
-        result = await runClient(client, server, url, []);
         // A run during which other processes were busy is run again; the quietest one counts.
-        for (
-          let retry = 0;
-          result.otherCores > settings.quiet && retry < settings.retries;
-          retry++
-        ) {
-          log(
-            `${client.label}: other processes used ${Math.round(100 * result.otherCores)}% ` +
-              "of a core, again",
-          );
-          retried++;
-          const again = await runClient(client, server, url, []);
-          if (again.otherCores < result.otherCores) result = again;
-        }
+        result = await quietestRun(
+          () => runClient(client, server, url, []),
+          settings.quiet,
+          settings.retries,
+          (disturbed) => {
+            log(
+              `${client.label}: other processes used ${Math.round(100 * disturbed.otherCores)}% ` +
+                "of a core, again",
+            );
+            retried++;
+          },
+        );
       } catch (err) {
         // A client that cannot run at all (a missing package) is reported, not fatal.
         skipped.push(`${client.label}: ${(err as Error).message}`);
@@ -188,19 +196,14 @@ async function main(): Promise<void> {
     const client = clients.find((c) => c.id === id && c.command === process.execPath);
     if (client === undefined) throw new Error(`--profile-client ${id}: not a node client here`);
     const dir = argv["profile-dir"] ?? join(tmpdir(), `aiohttp-ts-client-prof-${Date.now()}`);
-    mkdirSync(dir, { recursive: true });
     // An extra run, not counted in the figures: the profiler slows the client down.
-    const run = await runClient(client, server, url, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
-    const profile = newestProfile(dir);
-    if (profile === null) log(`no .cpuprofile found in ${dir}`);
-    else {
-      const text = formatProfile(summariseProfile(profile), run.requests + settings.warmup);
-      writeFileSync(join(dir, "summary.txt"), `${text}\n`);
-      profileText = `CPU profile of ${client.label}: ${profile}\n${text}`;
-    }
+    const run = await runClient(client, server, url, profileFlags(dir));
+    const summary = summariseProfileDir(dir, run.requests + settings.warmup);
+    if (summary === null) log(`no .cpuprofile found in ${dir}`);
+    else profileText = `CPU profile of ${client.label}: ${summary.profile}\n${summary.text}`;
   }
 
-  await stopServer(server.child);
+  await stopChild(server.child);
   const loadAfter = loadavg();
 
   const figures = new Map<string, Figures>();
@@ -291,19 +294,14 @@ function allClients(): Client[] {
       `\`got.extend({ agent: { http: ${keepAlive} }, retry: { limit: 0 } })\`, \`client.get(url).json()\``,
     ),
   ];
-  const python = spawnSync(
-    PYTHON,
-    ["-c", "import aiohttp, sys; print(aiohttp.__version__, sys.version.split()[0])"],
-    { encoding: "utf8" },
-  );
-  if (python.status === 0) {
-    const [aiohttp, py] = python.stdout.trim().split(" ");
+  const python = pythonAiohttp();
+  if (python !== null) {
     clients.push({
       id: "aiohttp-py",
       label: "aiohttp (Python)",
       command: PYTHON,
       args: [join(CLIENTS_DIR, "aiohttp_client.py")],
-      version: `aiohttp ${aiohttp} on Python ${py} (asyncio loop)`,
+      version: `aiohttp ${python.aiohttp} on Python ${python.python} (asyncio loop)`,
       setup:
         `\`ClientSession(connector=TCPConnector(limit=${settings.concurrency}))\`, ` +
         `\`asyncio.gather\` of every request under \`Semaphore(${settings.concurrency})\`, \`await resp.json()\``,
@@ -314,63 +312,7 @@ function allClients(): Client[] {
   return clients;
 }
 
-function selectClients(clients: Client[]): Client[] {
-  if (argv.only === undefined) return clients;
-  const wanted = new Set(argv.only.split(",").map((s) => s.trim()));
-  const unknown = [...wanted].filter((id) => !clients.some((c) => c.id === id));
-  if (unknown.length > 0) {
-    throw new Error(
-      `Unknown client(s) ${unknown.join(", ")}; known: ${clients.map((c) => c.id).join(", ")}`,
-    );
-  }
-  return clients.filter((c) => c.id === BASELINE || c.id === OURS || wanted.has(c.id));
-}
-
-function pkgVersion(name: string): string {
-  const file =
-    name === "." ? join(ROOT, "package.json") : join(ROOT, "node_modules", name, "package.json");
-  try {
-    return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
-  } catch {
-    return "?";
-  }
-}
-
 // ---- processes -------------------------------------------------------------------------------
-
-/** Builds dist/ (the client measured is the built package); returns a note for the results. */
-function build(): string {
-  log("npm run build");
-  const result = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
-  if (result.status === 0) return "built with `npm run build` just before the run";
-  if (!existsSync(join(ROOT, "dist", "index.js"))) {
-    throw new Error("npm run build failed and there is no dist/ to measure");
-  }
-  // tsc still emits when only type errors fail the build (others may be editing src/ meanwhile).
-  log("npm run build reported errors; measuring the dist/ it emitted");
-  return "`npm run build` reported type errors; dist/ as emitted";
-}
-
-/** Children run plain: no NODE_OPTIONS (tsx's loader, inspectors) leaks into them. */
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  return env;
-}
-
-function spawnChild(command: string, args: string[], cpu: number): ChildProcess {
-  const [cmd, cmdArgs] = settings.pin
-    ? ["taskset", ["-c", String(cpu), command, ...args]]
-    : [command, args];
-  const child = spawn(cmd, cmdArgs, {
-    cwd: ROOT,
-    env: childEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  return child;
-}
 
 interface RunningServer {
   child: ChildProcess;
@@ -381,32 +323,14 @@ interface RunningServer {
 
 async function startServer(): Promise<RunningServer> {
   const port = await freePort();
-  const child = spawnChild(process.execPath, [join(CLIENTS_DIR, "server.mjs"), String(port)], 0);
-  let stderr = "";
-  child.stderr?.setEncoding("utf8");
-  child.stderr?.on("data", (chunk: string) => {
-    stderr = (stderr + chunk).slice(-2000);
-  });
+  const child = spawnChild(
+    process.execPath,
+    [join(CLIENTS_DIR, "server.mjs"), String(port)],
+    0,
+    settings.pin,
+  );
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no READY within ${START_TIMEOUT_MS} ms`)),
-        START_TIMEOUT_MS,
-      );
-      let out = "";
-      child.stdout?.setEncoding("utf8");
-      child.stdout?.on("data", (chunk: string) => {
-        out += chunk;
-        if (/^READY$/m.test(out)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once("exit", (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`server exited (${signal ?? code}) before READY: ${stderr.trim()}`));
-      });
-    });
+    await waitForReady(child);
     const body = await probe(port);
     log(`server ready on port ${port}: ${body}`);
     return { child, port, body };
@@ -414,15 +338,6 @@ async function startServer(): Promise<RunningServer> {
     child.kill("SIGKILL");
     throw err;
   }
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** One GET from here, to check the server answers the JSON the clients expect. */
@@ -458,94 +373,27 @@ async function runClient(
     concurrency: settings.concurrency,
     warmup: settings.warmup,
   };
-  const serverBefore = processCpuMs(server.child);
-  const machineBefore = machineBusyMs();
-  const selfBefore = process.cpuUsage();
-  const wallBefore = performance.now();
+  const meter = startCpuMeter(server.child);
   const child = spawnChild(
     client.command,
     [...nodeFlags, ...client.args, JSON.stringify(options)],
     1,
+    settings.pin,
   );
-  let out = "";
-  let err = "";
-  child.stdout?.setEncoding("utf8");
-  child.stdout?.on("data", (chunk: string) => {
-    out += chunk;
-  });
-  child.stderr?.setEncoding("utf8");
-  child.stderr?.on("data", (chunk: string) => {
-    err = (err + chunk).slice(-2000);
-  });
   // Bounded in time: a client that hangs is killed and reported (a generous 2 ms per request).
   const limitMs = 30_000 + 2 * (settings.requests + settings.warmup);
-  const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
-  const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
-  clearTimeout(timer);
-  const line = out.trim().split("\n").pop() ?? "";
-  if (code !== 0 || line === "") {
+  const { code, signal, lastLine, stderr } = await runToExit(child, limitMs);
+  if (code !== 0 || lastLine === "") {
     throw new Error(
-      `client exited (${signal ?? code}) without figures: ${err.trim().split("\n").slice(-3).join(" | ")}`,
+      `client exited (${signal ?? code}) without figures: ${stderr.trim().split("\n").slice(-3).join(" | ")}`,
     );
   }
-  const serverCpuMs = processCpuMs(server.child) - serverBefore;
-  const self = process.cpuUsage(selfBefore);
-  const result = JSON.parse(line) as ChildResult;
-  const others =
-    machineBusyMs() -
-    machineBefore -
-    serverCpuMs -
-    result.cpuTotalMs -
-    (self.user + self.system) / 1000;
+  const result = JSON.parse(lastLine) as ChildResult;
   return {
     ...result,
-    serverCpuMs,
+    ...meter(result.cpuTotalMs),
     served: settings.requests + settings.warmup,
-    otherCores: Math.max(0, others) / (performance.now() - wallBefore),
   };
-}
-
-/**
- * CPU time the whole machine spent in processes so far, ms: user, nice, system and steal from
- * /proc/stat. Interrupt time is left out, as no process is charged for it.
- */
-function machineBusyMs(): number {
-  const fields = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]?.trim().split(/\s+/) ?? [];
-  const [user, nice, system, , , , , steal] = fields.slice(1).map(Number);
-  return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (steal ?? 0)) * 1000) / CLOCK_TICKS;
-}
-
-const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
-
-/** User + system CPU time of a process and all its threads so far, ms (Linux /proc). */
-function processCpuMs(child: ChildProcess): number {
-  try {
-    const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-function newestProfile(dir: string): string | null {
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith(".cpuprofile"))
-    .map((f) => join(dir, f))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  return files[0] ?? null;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (typeof address !== "object" || address === null) throw new Error("no port");
-  return address.port;
 }
 
 // ---- figures and report ----------------------------------------------------------------------
@@ -566,14 +414,6 @@ function combine(runs: RunResult[]): Figures {
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 interface ReportInput {
   clients: Client[];
   figures: Map<string, Figures>;
@@ -591,13 +431,10 @@ interface ReportInput {
 
 function formatReport(input: ReportInput): string {
   const { clients, figures } = input;
-  const cpu = cpus();
+  const cores = cpus().length;
   const base = figures.get(BASELINE);
   const lines: string[] = [
-    `Run ${input.started.toISOString().replace(/\.\d+Z$/, "Z")}: Node ${process.version}, ` +
-      `${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), Linux ${release()}. ` +
-      `Load average ${fmtLoad(input.loadBefore)} before, ${fmtLoad(input.loadAfter)} after. ` +
-      `Code: ${codeVersion()}.`,
+    environmentLine(input.started, input.loadBefore, input.loadAfter),
     "",
     "Method: GET + JSON decode. A raw `node:http` server in its own process answers " +
       `\`${input.serverBody}\` (${Buffer.byteLength(input.serverBody)} bytes, keep-alive) on 127.0.0.1. Each client runs ` +
@@ -615,22 +452,39 @@ function formatReport(input: ReportInput): string {
       '"other load" is the median CPU that other processes used meanwhile (% of a core). A run ' +
       `during which they used more than ${Math.round(100 * settings.quiet)}% of a core was run ` +
       `again, up to ${settings.retries} times, keeping the quietest: ${input.retried} reruns for ` +
-      `${input.runs} runs. Client and server share the ${cpu.length} cores` +
+      `${input.runs} runs. Client and server share the ${cores} cores` +
       (settings.pin ? " (pinned: server on CPU 0, client on CPU 1)" : " (not pinned)") +
       ", identically for every client.",
     "",
-    "| Client | req/s | vs undici.request | CPU/req (µs) | vs undici by CPU | client CPU use | server CPU/req (µs) | other load | rounds req/s (min-max) | failed |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...tableHead([
+      "Client",
+      "req/s",
+      "vs undici.request",
+      "CPU/req (µs)",
+      "vs undici by CPU",
+      "client CPU use",
+      "server CPU/req (µs)",
+      "other load",
+      "rounds req/s (min-max)",
+      "failed",
+    ]),
   ];
   for (const client of clients) {
     const f = figures.get(client.id);
     if (f === undefined) continue;
     lines.push(
-      `| ${client.label} | ${fmtInt(f.requestsPerSecond)} | ` +
-        `${ratio(f.requestsPerSecond, base?.requestsPerSecond)} | ${fmtNum(f.cpuMicros)} | ` +
-        `${ratio(base?.cpuMicros, f.cpuMicros)} | ${Math.round(100 * f.cpuBusy)}% | ` +
-        `${fmtNum(f.serverCpuMicros)} | ${Math.round(100 * f.otherCores)}% | ` +
-        `${fmtInt(f.roundMin)}-${fmtInt(f.roundMax)} | ${f.failures} |`,
+      tableRow([
+        client.label,
+        fmtInt(f.requestsPerSecond),
+        ratio(f.requestsPerSecond, base?.requestsPerSecond),
+        fmtNum(f.cpuMicros),
+        ratio(base?.cpuMicros, f.cpuMicros),
+        `${Math.round(100 * f.cpuBusy)}%`,
+        fmtNum(f.serverCpuMicros),
+        `${Math.round(100 * f.otherCores)}%`,
+        `${fmtInt(f.roundMin)}-${fmtInt(f.roundMax)}`,
+        f.failures,
+      ]),
     );
   }
   lines.push("");
@@ -661,17 +515,9 @@ function formatReport(input: ReportInput): string {
     lines.push("");
   }
 
-  lines.push("Clients as measured:", "", "| Client | Version | Set-up |", "|---|---|---|");
-  for (const client of clients) {
-    lines.push(`| ${client.label} | ${client.version} | ${client.setup} |`);
-  }
-  if (input.skipped.length > 0) {
-    lines.push("", "Not measured:", ...input.skipped.map((s) => `- ${s}`));
-  }
-  lines.push(
-    "",
-    `Reproduce: \`npm run bench:client\` (options are listed at the top of ${relative(ROOT, join(BENCH_DIR, "client.ts"))}).`,
-  );
+  lines.push("Clients as measured:", "", ...tableHead(["Client", "Version", "Set-up"], "lll"));
+  for (const client of clients) lines.push(tableRow([client.label, client.version, client.setup]));
+  lines.push(...notMeasured(input.skipped), "", reproduceLine("bench:client", "client.ts"));
   return lines.join("\n");
 }
 
@@ -684,49 +530,6 @@ function target(ours: number, other: number | undefined, wanted: number): string
   const r = ours / (other ?? Number.NaN);
   if (!Number.isFinite(r)) return "-";
   return `${r.toFixed(2)}x (${r >= wanted ? "met" : "NOT met"})`;
-}
-
-/** The commit measured, and whether src/ differed from it (read-only git queries). */
-function codeVersion(): string {
-  const git = (...args: string[]): string | null => {
-    const r = spawnSync("git", args, { cwd: ROOT, encoding: "utf8" });
-    return r.status === 0 ? r.stdout.trim() : null;
-  };
-  const commit = git("rev-parse", "--short", "HEAD");
-  if (commit === null) return "not a git checkout";
-  const changed =
-    git("status", "--porcelain", "--", "src")?.split("\n").filter(Boolean).length ?? 0;
-  return changed === 0
-    ? `commit ${commit}`
-    : `commit ${commit} with ${changed} changed or new file(s) in src/`;
-}
-
-function fmtInt(n: number): string {
-  return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-";
-}
-
-function fmtNum(n: number): string {
-  return Number.isFinite(n) ? String(Math.round(n * 100) / 100) : "-";
-}
-
-function fmtLoad(load: number[]): string {
-  return load.map((l) => l.toFixed(2)).join("/");
-}
-
-function nonNegative(name: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!(n >= 0)) throw new Error(`--${name} must be a number >= 0, got ${value}`);
-  return n;
-}
-
-function positive(name: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!(n > 0)) throw new Error(`--${name} must be a positive number, got ${value}`);
-  return n;
-}
-
-function log(message: string): void {
-  process.stderr.write(`[bench:client] ${message}\n`);
 }
 
 // Last, so that every module-level constant above is initialised before it runs.

@@ -13,24 +13,47 @@
 // --retries n (3), --pin (server on CPU 0, load on CPU 1), --skip-build, --no-write,
 // --profile-dir path.
 
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { createServer, Socket } from "node:net";
-import { cpus, loadavg, release, tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { Socket } from "node:net";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { formatProfile, summariseProfile } from "./cpu-profile.js";
+import {
+  BENCH_DIR,
+  build,
+  environmentLine,
+  fmtInt,
+  fmtNum,
+  freePort,
+  killChildrenOnExit,
+  logger,
+  median,
+  nonNegative,
+  notMeasured,
+  PYTHON,
+  pkgVersion,
+  positive,
+  profileFlags,
+  pythonAiohttp,
+  quietestRun,
+  reproduceLine,
+  runToExit,
+  selectPeers,
+  sharedOptions,
+  spawnChild,
+  startCpuMeter,
+  stopChild,
+  summariseProfileDir,
+  tableHead,
+  tableRow,
+  waitForReady,
+} from "./common.js";
 import { writeResultsSection } from "./results-file.js";
 
-const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-const ROOT = dirname(BENCH_DIR);
-const PYTHON = "/usr/bin/python3";
 const SECTION = "Server (bench/server.ts)";
 const ROUTER_SECTION = "Router (bench/router.ts)";
-/** How long a server may take to print READY. */
-const START_TIMEOUT_MS = 20_000;
+const log = logger("server");
 
 interface Peer {
   id: string;
@@ -104,15 +127,8 @@ const { values: argv } = parseArgs({
     warmup: { type: "string", default: "2" },
     connections: { type: "string", default: "100" },
     rounds: { type: "string", default: "8" },
-    quiet: { type: "string", default: "0.15" },
-    retries: { type: "string", default: "3" },
-    only: { type: "string" },
-    pin: { type: "boolean", default: false },
-    profile: { type: "boolean", default: false },
-    "profile-dir": { type: "string" },
+    ...sharedOptions("3"),
     "profile-server": { type: "string", default: OURS },
-    "skip-build": { type: "boolean", default: false },
-    "no-write": { type: "boolean", default: false },
   },
 });
 
@@ -128,17 +144,13 @@ const settings = {
   pin: argv.pin,
 };
 
-const children = new Set<ChildProcess>();
 /** Requests each server answered in all load runs, warm-ups included (for profiles). */
 const served = new Map<string, number>();
-process.on("exit", () => {
-  for (const child of children) child.kill("SIGKILL");
-});
-process.on("SIGINT", () => process.exit(130));
+killChildrenOnExit();
 
 async function main(): Promise<void> {
-  const buildNote = argv["skip-build"] ? "dist/ as found (--skip-build)" : build();
-  const peers = selectPeers(allPeers());
+  const buildNote = argv["skip-build"] ? "dist/ as found (--skip-build)" : build(log);
+  const peers = selectPeers(allPeers(), argv.only, [BASELINE], "server");
   const profileDir = argv.profile
     ? (argv["profile-dir"] ?? join(tmpdir(), `aiohttp-ts-cpu-prof-${Date.now()}`))
     : null;
@@ -154,7 +166,7 @@ async function main(): Promise<void> {
   const skipped: string[] = [];
   for (const peer of peers) {
     const extra =
-      peer.id === argv["profile-server"] && profileDir !== null ? profileArgs(profileDir) : [];
+      peer.id === argv["profile-server"] && profileDir !== null ? profileFlags(profileDir) : [];
     try {
       servers.push(await startServer(peer, extra));
     } catch (err) {
@@ -184,20 +196,18 @@ async function main(): Promise<void> {
       const order = servers.map((_, i) => servers[(i + round) % servers.length] as RunningServer);
       for (const server of order) {
         // A slice during which other processes were busy is run again; the quietest one counts.
-        let result = await runLoad(server, route, slice);
-        for (
-          let retry = 0;
-          result.otherCores > settings.quiet && retry < settings.retries;
-          retry++
-        ) {
-          log(
-            `${route.label} ${server.peer.label}: other processes used ` +
-              `${Math.round(100 * result.otherCores)}% of a core, again`,
-          );
-          retried++;
-          const again = await runLoad(server, route, slice);
-          if (again.otherCores < result.otherCores) result = again;
-        }
+        const result = await quietestRun(
+          () => runLoad(server, route, slice),
+          settings.quiet,
+          settings.retries,
+          (disturbed) => {
+            log(
+              `${route.label} ${server.peer.label}: other processes used ` +
+                `${Math.round(100 * disturbed.otherCores)}% of a core, again`,
+            );
+            retried++;
+          },
+        );
         slices++;
         byPeer.get(server.peer.id)?.push(result);
         log(
@@ -213,7 +223,7 @@ async function main(): Promise<void> {
     figures.set(route.label, routeFigures);
   }
 
-  for (const server of servers) await stopServer(server);
+  for (const server of servers) await stopChild(server.child);
   const loadAfter = loadavg();
 
   const report = formatReport({
@@ -230,15 +240,12 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${report}\n`);
 
   if (profileDir !== null) {
-    const profile = newestProfile(profileDir);
-    if (profile === null) log(`no .cpuprofile found in ${profileDir}`);
+    const summary = summariseProfileDir(profileDir, served.get(argv["profile-server"] ?? OURS));
+    if (summary === null) log(`no .cpuprofile found in ${profileDir}`);
     else {
-      const text = formatProfile(
-        summariseProfile(profile),
-        served.get(argv["profile-server"] ?? OURS),
+      process.stdout.write(
+        `\nCPU profile of ${argv["profile-server"]}: ${summary.profile}\n${summary.text}\n`,
       );
-      writeFileSync(join(profileDir, "summary.txt"), `${text}\n`);
-      process.stdout.write(`\nCPU profile of ${argv["profile-server"]}: ${profile}\n${text}\n`);
     }
   }
 
@@ -273,19 +280,14 @@ function allPeers(): Peer[] {
     node("koa", "Koa", "koa.mjs", `koa ${pkgVersion("koa")}`),
     node("express", "Express", "express.mjs", `express ${pkgVersion("express")}`),
   ];
-  const python = spawnSync(
-    PYTHON,
-    ["-c", "import aiohttp, sys; print(aiohttp.__version__, sys.version.split()[0])"],
-    { encoding: "utf8" },
-  );
-  if (python.status === 0) {
-    const [aiohttp, py] = python.stdout.trim().split(" ");
+  const python = pythonAiohttp();
+  if (python !== null) {
     peers.push({
       id: "aiohttp-py",
       label: "aiohttp (Python)",
       command: PYTHON,
       args: (port) => [join(BENCH_DIR, "servers", "aiohttp_server.py"), String(port)],
-      version: `aiohttp ${aiohttp} on Python ${py}`,
+      version: `aiohttp ${python.aiohttp} on Python ${python.python}`,
     });
   } else {
     log(`Python aiohttp not available (${PYTHON} cannot import aiohttp): left out`);
@@ -293,95 +295,13 @@ function allPeers(): Peer[] {
   return peers;
 }
 
-function selectPeers(peers: Peer[]): Peer[] {
-  if (argv.only === undefined) return peers;
-  const wanted = new Set(argv.only.split(",").map((s) => s.trim()));
-  const unknown = [...wanted].filter((id) => !peers.some((p) => p.id === id));
-  if (unknown.length > 0) {
-    throw new Error(
-      `Unknown server(s) ${unknown.join(", ")}; known: ${peers.map((p) => p.id).join(", ")}`,
-    );
-  }
-  return peers.filter((p) => p.id === BASELINE || wanted.has(p.id));
-}
-
-function pkgVersion(name: string): string {
-  const file =
-    name === "." ? join(ROOT, "package.json") : join(ROOT, "node_modules", name, "package.json");
-  try {
-    return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
-  } catch {
-    return "?";
-  }
-}
-
 // ---- processes -------------------------------------------------------------------------------
-
-/** Builds dist/ (the server measured is the built package); returns a note for the results. */
-function build(): string {
-  log("npm run build");
-  const result = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
-  if (result.status === 0) return "built with `npm run build` just before the run";
-  if (!existsSync(join(ROOT, "dist", "index.js"))) {
-    throw new Error("npm run build failed and there is no dist/ to measure");
-  }
-  // tsc still emits when only type errors fail the build (others may be editing src/ meanwhile).
-  log("npm run build reported errors; measuring the dist/ it emitted");
-  return "`npm run build` reported type errors; dist/ as emitted";
-}
-
-/** Children run plain: no NODE_OPTIONS (tsx's loader, inspectors) leaks into them. */
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  return env;
-}
-
-/** `taskset -c N` in front of a command when --pin is given. */
-function pinned(cpu: number, command: string, args: string[]): [string, string[]] {
-  return settings.pin ? ["taskset", ["-c", String(cpu), command, ...args]] : [command, args];
-}
-
-function spawnChild(command: string, args: string[], cpu: number): ChildProcess {
-  const [cmd, cmdArgs] = pinned(cpu, command, args);
-  const child = spawn(cmd, cmdArgs, {
-    cwd: ROOT,
-    env: childEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  return child;
-}
 
 async function startServer(peer: Peer, nodeArgs: string[]): Promise<RunningServer> {
   const port = await freePort();
-  const child = spawnChild(peer.command, [...nodeArgs, ...peer.args(port)], 0);
-  let stderr = "";
-  child.stderr?.setEncoding("utf8");
-  child.stderr?.on("data", (chunk: string) => {
-    stderr = (stderr + chunk).slice(-2000);
-  });
+  const child = spawnChild(peer.command, [...nodeArgs, ...peer.args(port)], 0, settings.pin);
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no READY within ${START_TIMEOUT_MS} ms`)),
-        START_TIMEOUT_MS,
-      );
-      let out = "";
-      child.stdout?.setEncoding("utf8");
-      child.stdout?.on("data", (chunk: string) => {
-        out += chunk;
-        if (/^READY$/m.test(out)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once("exit", (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`exited (${signal ?? code}) before READY: ${stderr.trim()}`));
-      });
-    });
+    await waitForReady(child);
     const heads = new Map<string, string>();
     for (const route of ROUTES) {
       const got = await probe(port, route.path);
@@ -400,16 +320,6 @@ async function startServer(peer: Peer, nodeArgs: string[]): Promise<RunningServe
   }
 }
 
-async function stopServer(server: RunningServer): Promise<void> {
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 /** Runs bench/load.mjs (autocannon) against one server and route for `seconds`. */
 async function runLoad(server: RunningServer, route: Route, seconds: number): Promise<LoadResult> {
   const options = {
@@ -420,92 +330,21 @@ async function runLoad(server: RunningServer, route: Route, seconds: number): Pr
     warmup: 0,
     expectBody: route.body,
   };
-  const cpuBefore = processCpuMs(server.child);
-  const machineBefore = machineBusyMs();
-  const selfBefore = process.cpuUsage();
-  const wallBefore = performance.now();
+  const meter = startCpuMeter(server.child);
   const child = spawnChild(
     process.execPath,
     [join(BENCH_DIR, "load.mjs"), JSON.stringify(options)],
     1,
+    settings.pin,
   );
-  let out = "";
-  let err = "";
-  child.stdout?.setEncoding("utf8");
-  child.stdout?.on("data", (chunk: string) => {
-    out += chunk;
-  });
-  child.stderr?.setEncoding("utf8");
-  child.stderr?.on("data", (chunk: string) => {
-    err = (err + chunk).slice(-2000);
-  });
   // Bounded in time: a load run that does not finish is killed and reported.
-  const timer = setTimeout(() => child.kill("SIGKILL"), (seconds + 30) * 1000);
-  const [code] = (await once(child, "exit")) as [number | null];
-  clearTimeout(timer);
-  const line = out.trim().split("\n").pop() ?? "";
-  if (code !== 0 || line === "") {
-    throw new Error(`load generator failed (${code}) on ${options.url}: ${err.trim()}`);
+  const { code, lastLine, stderr } = await runToExit(child, (seconds + 30) * 1000);
+  if (code !== 0 || lastLine === "") {
+    throw new Error(`load generator failed (${code}) on ${options.url}: ${stderr.trim()}`);
   }
-  const serverCpuMs = processCpuMs(server.child) - cpuBefore;
-  const self = process.cpuUsage(selfBefore);
-  const result = JSON.parse(line) as Omit<LoadResult, "serverCpuMs" | "otherCores">;
-  const others =
-    machineBusyMs() - machineBefore - serverCpuMs - result.cpuMs - (self.user + self.system) / 1000;
+  const result = JSON.parse(lastLine) as Omit<LoadResult, "serverCpuMs" | "otherCores">;
   served.set(server.peer.id, (served.get(server.peer.id) ?? 0) + result.requestsTotal);
-  return {
-    ...result,
-    serverCpuMs,
-    otherCores: Math.max(0, others) / (performance.now() - wallBefore),
-  };
-}
-
-/**
- * CPU time the whole machine spent in processes so far, ms: user, nice, system and steal from
- * /proc/stat. Interrupt time is left out, as no process is charged for it.
- */
-function machineBusyMs(): number {
-  const fields = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]?.trim().split(/\s+/) ?? [];
-  const [user, nice, system, , , , , steal] = fields.slice(1).map(Number);
-  return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (steal ?? 0)) * 1000) / CLOCK_TICKS;
-}
-
-const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
-
-/** User + system CPU time of a process and all its threads so far, ms (Linux /proc). */
-function processCpuMs(child: ChildProcess): number {
-  try {
-    const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-function profileArgs(dir: string): string[] {
-  mkdirSync(dir, { recursive: true });
-  return ["--cpu-prof", `--cpu-prof-dir=${dir}`];
-}
-
-function newestProfile(dir: string): string | null {
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith(".cpuprofile"))
-    .map((f) => join(dir, f))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  return files[0] ?? null;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (typeof address !== "object" || address === null) throw new Error("no port");
-  return address.port;
+  return { ...result, ...meter(result.cpuMs) };
 }
 
 /** One keep-alive GET over a raw socket, to check the answer and keep its exact head. */
@@ -582,14 +421,6 @@ function combine(results: LoadResult[]): Figures {
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 interface ReportInput {
   servers: RunningServer[];
   figures: Map<string, Map<string, Figures>>;
@@ -605,12 +436,9 @@ interface ReportInput {
 
 function formatReport(input: ReportInput): string {
   const { servers, figures } = input;
-  const cpu = cpus();
+  const cores = cpus().length;
   const lines: string[] = [
-    `Run ${input.started.toISOString().replace(/\.\d+Z$/, "Z")}: Node ${process.version}, ` +
-      `${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), Linux ${release()}. ` +
-      `Load average ${fmtLoad(input.loadBefore)} before, ${fmtLoad(input.loadAfter)} after. ` +
-      `Code: ${codeVersion()}.`,
+    environmentLine(input.started, input.loadBefore, input.loadAfter),
     "",
     "Method: each server runs in its own process on 127.0.0.1 (node peers as plain `node` on " +
       "`.mjs` files; ours imports the built `dist/`, " +
@@ -628,7 +456,7 @@ function formatReport(input: ReportInput): string {
       `(% of a core). A slice during which they used more than ${Math.round(100 * settings.quiet)}% ` +
       `of a core was run again, up to ${settings.retries} times, keeping the quietest run: ` +
       `${input.retried} reruns for ${input.slices} slices. ` +
-      `The load generator and the server share the ${cpu.length} cores` +
+      `The load generator and the server share the ${cores} cores` +
       (settings.pin ? " (pinned: server on CPU 0, load on CPU 1)" : " (not pinned)") +
       ", identically for every server.",
     "",
@@ -641,18 +469,35 @@ function formatReport(input: ReportInput): string {
     lines.push(
       `### ${route.label}`,
       "",
-      "| Server | req/s | p99 (ms) | vs node:http | CPU/req (µs) | vs node:http by CPU | server CPU use | other load | slices req/s (min-max) | failed |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+      ...tableHead([
+        "Server",
+        "req/s",
+        "p99 (ms)",
+        "vs node:http",
+        "CPU/req (µs)",
+        "vs node:http by CPU",
+        "server CPU use",
+        "other load",
+        "slices req/s (min-max)",
+        "failed",
+      ]),
     );
     for (const server of servers) {
       const f = figures.get(route.label)?.get(server.peer.id);
       if (f === undefined) continue;
       lines.push(
-        `| ${server.peer.label} | ${fmtInt(f.requestsPerSecond)} | ${fmtNum(f.p99)} | ` +
-          `${(f.requestsPerSecond / base(route.label)).toFixed(2)}x | ` +
-          `${fmtNum(f.cpuMicros)} | ${(baseCpu(route.label) / f.cpuMicros).toFixed(2)}x | ` +
-          `${Math.round(100 * f.cpuBusy)}% | ${Math.round(100 * f.otherCores)}% | ` +
-          `${fmtInt(f.sliceMin)}-${fmtInt(f.sliceMax)} | ${f.failures} |`,
+        tableRow([
+          server.peer.label,
+          fmtInt(f.requestsPerSecond),
+          fmtNum(f.p99),
+          `${(f.requestsPerSecond / base(route.label)).toFixed(2)}x`,
+          fmtNum(f.cpuMicros),
+          `${(baseCpu(route.label) / f.cpuMicros).toFixed(2)}x`,
+          `${Math.round(100 * f.cpuBusy)}%`,
+          `${Math.round(100 * f.otherCores)}%`,
+          `${fmtInt(f.sliceMin)}-${fmtInt(f.sliceMax)}`,
+          f.failures,
+        ]),
       );
     }
     lines.push("");
@@ -703,8 +548,10 @@ function formatReport(input: ReportInput): string {
     "Response heads (bytes of status line and headers; headers beyond Content-Type, " +
       "Content-Length, Date, Connection and Keep-Alive):",
     "",
-    "| Server | Version | /hello head | /json head | JSON Content-Type | extra headers |",
-    "|---|---|---:|---:|---|---|",
+    ...tableHead(
+      ["Server", "Version", "/hello head", "/json head", "JSON Content-Type", "extra headers"],
+      "llrrll",
+    ),
   );
   for (const server of servers) {
     const hello = server.heads.get(ROUTES[0]?.label ?? "") ?? "";
@@ -714,29 +561,8 @@ function formatReport(input: ReportInput): string {
         `${header(json, "content-type") ?? "-"} | ${extraHeaders(json).join(", ") || "-"} |`,
     );
   }
-  if (input.skipped.length > 0) {
-    lines.push("", "Not measured:", ...input.skipped.map((s) => `- ${s}`));
-  }
-  lines.push(
-    "",
-    `Reproduce: \`npm run bench:server\` (options are listed at the top of ${relative(ROOT, join(BENCH_DIR, "server.ts"))}).`,
-  );
+  lines.push(...notMeasured(input.skipped), "", reproduceLine("bench:server", "server.ts"));
   return lines.join("\n");
-}
-
-/** The commit measured, and whether src/ differed from it (read-only git queries). */
-function codeVersion(): string {
-  const git = (...args: string[]): string | null => {
-    const r = spawnSync("git", args, { cwd: ROOT, encoding: "utf8" });
-    return r.status === 0 ? r.stdout.trim() : null;
-  };
-  const commit = git("rev-parse", "--short", "HEAD");
-  if (commit === null) return "not a git checkout";
-  const changed =
-    git("status", "--porcelain", "--", "src")?.split("\n").filter(Boolean).length ?? 0;
-  return changed === 0
-    ? `commit ${commit}`
-    : `commit ${commit} with ${changed} changed or new file(s) in src/`;
 }
 
 function header(head: string, name: string): string | undefined {
@@ -755,34 +581,6 @@ function extraHeaders(head: string): string[] {
     .slice(1)
     .map((line) => line.slice(0, line.indexOf(":")))
     .filter((name) => name !== "" && !usual.has(name.toLowerCase()));
-}
-
-function fmtInt(n: number): string {
-  return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-";
-}
-
-function fmtNum(n: number): string {
-  return Number.isFinite(n) ? String(Math.round(n * 100) / 100) : "-";
-}
-
-function fmtLoad(load: number[]): string {
-  return load.map((l) => l.toFixed(2)).join("/");
-}
-
-function nonNegative(name: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!(n >= 0)) throw new Error(`--${name} must be a number >= 0, got ${value}`);
-  return n;
-}
-
-function positive(name: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!(n > 0)) throw new Error(`--${name} must be a positive number, got ${value}`);
-  return n;
-}
-
-function log(message: string): void {
-  process.stderr.write(`[bench:server] ${message}\n`);
 }
 
 // Last, so that every module-level constant above is initialised before it runs.
