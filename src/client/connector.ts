@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { type Duplex, Readable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
-import { Agent, type Dispatcher, interceptors } from "undici";
+import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors } from "undici";
 import { ClientClosedError, ConnectionTimeoutError, SocketTimeoutError } from "./errors.js";
 
 /** Options every connector takes. */
@@ -40,6 +40,12 @@ export interface TCPConnectorOptions extends BaseConnectorOptions {
   useDnsCache?: boolean;
   /** Local address to bind outgoing connections to. */
   localAddr?: string;
+  /**
+   * Send requests through the proxy named by `HTTP_PROXY` / `HTTPS_PROXY` (or lower-case),
+   * except for hosts in `NO_PROXY`; what a session's `trustEnv: true` sets on the connector it
+   * creates. @default false
+   */
+  proxyFromEnv?: boolean;
   /** 4 or 6 to use only IPv4 or IPv6; @default 0 (both) */
   family?: 0 | 4 | 6;
 }
@@ -253,6 +259,10 @@ export class TCPConnector extends BaseConnector {
     if (o.family !== undefined && o.family !== 0) connect.family = o.family;
     // undici takes the local address as a client option: in `connect` it would be overridden.
     const local = o.localAddr === undefined ? {} : { localAddress: o.localAddr };
+    if (o.proxyFromEnv === true && proxyInEnv()) {
+      // The proxy resolves the target's name, so no DNS cache here; NO_PROXY hosts go direct.
+      return new EnvHttpProxyAgent({ ...this._agentOptions(), ...local, connect });
+    }
     const agent = new Agent({ ...this._agentOptions(), ...local, connect });
     if (o.useDnsCache === false) return agent;
     // node:dns lookups carry no TTL, so every record lives exactly this long.
@@ -488,4 +498,10 @@ export function onceAbort(signal: Cancel, f: () => void): void {
 export function offAbort(signal: Cancel, f: () => void): void {
   if ("removeEventListener" in signal) signal.removeEventListener("abort", f);
   else signal.off("abort", f);
+}
+
+/** Whether the environment names a proxy (read when the dispatcher is created). */
+function proxyInEnv(): boolean {
+  const env = process.env;
+  return Boolean(env.HTTP_PROXY || env.http_proxy || env.HTTPS_PROXY || env.https_proxy);
 }

@@ -130,7 +130,11 @@ export interface ClientSessionOptions {
   skipAutoHeaders?: Iterable<string>;
   /** Re-encode redirect URLs (`Location` values with raw spaces or non-ASCII); @default true */
   requoteRedirectUrl?: boolean;
-  /** Take proxy settings from the environment (HTTP_PROXY, NO_PROXY...); @default false */
+  /**
+   * Take proxy settings from the environment: requests go through `HTTP_PROXY` /
+   * `HTTPS_PROXY` except for `NO_PROXY` hosts. Applies to the connector the session creates;
+   * give your own `TCPConnector({ proxyFromEnv: true })` the same way. @default false
+   */
   trustEnv?: boolean;
   /** Most response header fields; @default 128 */
   maxHeaders?: number;
@@ -198,7 +202,7 @@ export class ClientSession implements AsyncDisposable {
     this.#raiseForStatus = options.raiseForStatus ?? false;
     this.#connector =
       // No connect timeout of its own: each request's sockConnect/connect applies.
-      options.connector ?? new TCPConnector();
+      options.connector ?? new TCPConnector(options.trustEnv ? { proxyFromEnv: true } : {});
     this.#connectorOwner = options.connectorOwner ?? options.connector === undefined;
     this.#jsonSerialize = options.jsonSerialize ?? JSON.stringify;
     this.#autoDecompress = options.autoDecompress ?? true;
