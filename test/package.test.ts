@@ -53,6 +53,22 @@ describe("the built package", () => {
     expect(out).toBe("200 Hello, world");
   });
 
+  it('fetches with `import { ClientSession } from "aiohttp-ts"`', async () => {
+    const out = await runModule(`
+      import { ClientSession, web } from "aiohttp-ts";
+      import { makeTestClient } from "aiohttp-ts/test-utils";
+      const app = new web.Application();
+      app.router.addGet("/json", () => web.jsonResponse({ ok: true }));
+      const client = await makeTestClient(app);
+      const session = new ClientSession({ baseUrl: client.server.baseUrl });
+      const resp = await session.get("/json", { params: { a: "1" } });
+      console.log(resp.status, JSON.stringify(await resp.json()));
+      await session.close();
+      await client.close();
+    `);
+    expect(out).toBe('200 {"ok":true}');
+  });
+
   it('"aiohttp-ts/web" is the same namespace as `web` from the main entry', async () => {
     const out = await runModule(`
       import { web } from "aiohttp-ts";
