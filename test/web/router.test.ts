@@ -250,6 +250,12 @@ describe("matching", () => {
     expect(router.resolve(req("GET", "/files/")).params).toEqual({ path: "" });
   });
 
+  it("a tail variable matches a value holding a line separator (regression: `.` stopped at U+2028)", () => {
+    const router = new web.UrlDispatcher();
+    router.addGet("/files/{path:.*}", ok("f"));
+    expect(router.resolve(req("GET", "/files/a\u2028b/c")).params).toEqual({ path: "a\u2028b/c" });
+  });
+
   it("several variables in one segment split on the literal text between them", () => {
     const router = new web.UrlDispatcher();
     router.addGet("/img/{name}.{ext}", ok("i"));

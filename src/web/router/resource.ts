@@ -271,7 +271,7 @@ function parseTemplate(path: string): Array<string | TemplateVar> {
     let groups = 0;
     if (regex !== null) {
       try {
-        slashes = new RegExp(`^(?:${regex})$`).test("a/b");
+        slashes = new RegExp(`^(?:${regex})$`, "s").test("a/b");
         // An alternative that matches "" always succeeds, so the result length counts groups.
         groups = (new RegExp(`(?:${regex})|`).exec("") as RegExpExecArray).length - 1;
       } catch (err) {
@@ -331,7 +331,9 @@ export class DynamicResource extends Resource {
       source += `(${part.regex ?? "[^{}/]+"})`;
     }
     try {
-      this.#pattern = new RegExp(`${source}$`);
+      // dotAll: `.` in a variable's regex means any character, line separators (%E2%80%A8,
+      // decoded) included; without it `{path:.*}` would refuse such a tail.
+      this.#pattern = new RegExp(`${source}$`, "s");
     } catch (err) {
       throw new TypeError(`Bad regular expression in route ${JSON.stringify(this.#template)}`, {
         cause: err,
