@@ -45,5 +45,19 @@ export {
   MultiDictProxy,
 } from "./http/multidict.js";
 export * from "./http/stream-reader.js";
+export {
+  typeName as wsMsgTypeName,
+  type WSBinaryMessage,
+  WSCloseCode,
+  type WSCloseMessage,
+  type WSControlMessage,
+  type WSErrorMessage,
+  type WSMessage,
+  WSMessageTypeError,
+  WSMsgType,
+  type WSStateMessage,
+  type WSTextMessage,
+  wsMessage,
+} from "./http/ws-message.js";
 export { VERSION } from "./version.js";
 export * as web from "./web/index.js";
