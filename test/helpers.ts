@@ -11,7 +11,7 @@ import { request as httpsRequest } from "node:https";
 import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach } from "vitest";
-import { web } from "../src/index.js";
+import { ClientSession, type ClientSessionOptions, web } from "../src/index.js";
 import {
   makeTestClient,
   type TestClient,
@@ -37,6 +37,26 @@ export function appWith(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Client sessions that close after each test
+
+/**
+ * Registers an `afterEach` that closes every ClientSession the returned factory made during
+ * the test; `defaults` are applied under each call's options.
+ */
+export function useSessions(
+  defaults: () => ClientSessionOptions = () => ({}),
+): (options?: ClientSessionOptions) => ClientSession {
+  const sessions: ClientSession[] = [];
+  afterEach(async () => {
+    await Promise.all(sessions.splice(0).map((s) => s.close()));
+  });
+  return (options) => {
+    const s = new ClientSession({ ...defaults(), ...options });
+    sessions.push(s);
+    return s;
+  };
+}
+
 // Servers that close after each test
 
 /** Starts an application on a free loopback port; the client is closed after the test. */

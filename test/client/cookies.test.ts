@@ -5,27 +5,13 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, describe, expect, test } from "vitest";
-import {
-  ClientSession,
-  type ClientSessionOptions,
-  CookieJar,
-  DummyCookieJar,
-  web,
-} from "../../src/index.js";
-import { useTestClients } from "../helpers.js";
+import { describe, expect, test } from "vitest";
+import { type ClientSession, CookieJar, DummyCookieJar, web } from "../../src/index.js";
+import { useSessions, useTestClients } from "../helpers.js";
 
 const serve = useTestClients();
 
-const sessions: ClientSession[] = [];
-function session(options?: ClientSessionOptions): ClientSession {
-  const s = new ClientSession(options);
-  sessions.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((s) => s.close()));
-});
+const session = useSessions();
 
 /**
  * A server where `/set?c=<Set-Cookie line>&c=...` sets the given cookies and any other path

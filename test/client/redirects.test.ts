@@ -1,11 +1,9 @@
 // Client redirects over real sockets (issue 3, section 3): method and body rewriting per
 // RFC 9110 15.4, credentials across origins, limits, history and bad Location values.
 import { Readable } from "node:stream";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   BasicAuth,
-  ClientSession,
-  type ClientSessionOptions,
   CookieJar,
   InvalidUrlRedirectClientError,
   NonHttpUrlRedirectClientError,
@@ -14,21 +12,12 @@ import {
   web,
 } from "../../src/index.js";
 import type { TestClient } from "../../src/test-utils/index.js";
-import { useTestClients } from "../helpers.js";
+import { useSessions, useTestClients } from "../helpers.js";
 
 const serve = useTestClients();
 
-const sessions: ClientSession[] = [];
-afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((s) => s.close()));
-});
-
 /** A session closed after the test; its jar accepts cookies from 127.0.0.1. */
-function session(options: ClientSessionOptions = {}): ClientSession {
-  const s = new ClientSession({ cookieJar: new CookieJar({ unsafe: true }), ...options });
-  sessions.push(s);
-  return s;
-}
+const session = useSessions(() => ({ cookieJar: new CookieJar({ unsafe: true }) }));
 
 /** What the echo route saw of one request. */
 interface Seen {

@@ -2,27 +2,13 @@
 // a download piped straight into an upload), and per-request cookies.
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import { afterEach, describe, expect, test } from "vitest";
-import {
-  ClientSession,
-  type ClientSessionOptions,
-  CookieJar,
-  RedirectBodyError,
-  web,
-} from "../../src/index.js";
-import { useTestClients } from "../helpers.js";
+import { describe, expect, test } from "vitest";
+import { type ClientSession, CookieJar, RedirectBodyError, web } from "../../src/index.js";
+import { useSessions, useTestClients } from "../helpers.js";
 
 const serve = useTestClients();
 
-const sessions: ClientSession[] = [];
-function session(options?: ClientSessionOptions): ClientSession {
-  const s = new ClientSession(options);
-  sessions.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((s) => s.close()));
-});
+const session = useSessions();
 
 /** What the upload handler saw. */
 interface Seen {

@@ -20,8 +20,7 @@ import {
   CIMultiDictProxy,
   ClientPayloadError,
   ClientResponseError,
-  ClientSession,
-  type ClientSessionOptions,
+  type ClientSession,
   ConnectionTimeoutError,
   ContentTypeError,
   CookieJar,
@@ -30,19 +29,11 @@ import {
   TCPConnector,
   web,
 } from "../../src/index.js";
-import { useTestClients } from "../helpers.js";
+import { useSessions, useTestClients } from "../helpers.js";
 
 const serve = useTestClients();
 
-const sessions: ClientSession[] = [];
-function session(options?: ClientSessionOptions): ClientSession {
-  const s = new ClientSession(options);
-  sessions.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((s) => s.close()));
-});
+const session = useSessions();
 
 const servers: Array<Server | NetServer> = [];
 afterEach(async () => {

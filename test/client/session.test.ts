@@ -20,7 +20,7 @@ import {
   VERSION,
   web,
 } from "../../src/index.js";
-import { useTestClients } from "../helpers.js";
+import { useSessions, useTestClients } from "../helpers.js";
 
 const serve = useTestClients();
 
@@ -58,16 +58,8 @@ function headerValues(echo: Echo, name: string): string[] {
   return echo.headers.filter(([k]) => k.toLowerCase() === name.toLowerCase()).map(([, v]) => v);
 }
 
-const sessions: ClientSession[] = [];
 /** A session that is closed after the test. */
-function session(options?: ConstructorParameters<typeof ClientSession>[0]): ClientSession {
-  const s = new ClientSession(options);
-  sessions.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((s) => s.close()));
-});
+const session = useSessions();
 
 /** A raw node:http server that records every request; closed after the test. */
 const rawServers: Array<Server | NetServer> = [];
