@@ -1,7 +1,9 @@
 // Helpers shared by the server tests: servers that are closed after each test, requests over
 // node:http (which, unlike fetch, sends a path and a Host header exactly as given), and raw TCP
 // exchanges for checks at the protocol level.
+import { execFile } from "node:child_process";
 import { once } from "node:events";
+import { readFile } from "node:fs/promises";
 import {
   request as httpRequest,
   type IncomingHttpHeaders,
@@ -9,7 +11,9 @@ import {
 } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect, type Socket } from "node:net";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
 import { afterEach } from "vitest";
 import { ClientSession, type ClientSessionOptions, web } from "../src/index.js";
 import {
@@ -326,4 +330,33 @@ export async function rawExchange(
     throw new Error(`server kept the connection open; received ${JSON.stringify(conn.data)}`);
   }
   return { raw: conn.data, ...splitHead(conn.data), closed, closedAfter };
+}
+
+// TLS material
+
+/**
+ * A self-signed certificate for the name `localhost` (and only it, so 127.0.0.1 is a name
+ * mismatch), made with openssl in `dir`, valid for a day.
+ */
+export async function selfSignedCert(dir: string): Promise<{ key: string; cert: string }> {
+  const keyPath = join(dir, "key.pem");
+  const certPath = join(dir, "cert.pem");
+  await promisify(execFile)("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=DNS:localhost",
+    "-days",
+    "1",
+    "-keyout",
+    keyPath,
+    "-out",
+    certPath,
+  ]);
+  return { key: await readFile(keyPath, "utf8"), cert: await readFile(certPath, "utf8") };
 }

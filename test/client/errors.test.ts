@@ -1,14 +1,9 @@
-// The client error hierarchy and how transport failures map onto it (issue 3, section 5), over
-// real sockets: refused connections, DNS failures, servers that hang up, bodies cut short,
-// stale keep-alive connections and TLS certificates.
-import { execFile } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   CIMultiDictProxy,
@@ -43,6 +38,7 @@ import {
   WSServerHandshakeError,
   web,
 } from "../../src/index.js";
+import { selfSignedCert } from "../helpers.js";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -476,28 +472,7 @@ describe("TLS", () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "aiohttp-ts-tls-"));
-    const keyPath = join(dir, "key.pem");
-    const certPath = join(dir, "cert.pem");
-    // Valid for the name localhost only, so that 127.0.0.1 is a name mismatch.
-    await promisify(execFile)("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost",
-      "-days",
-      "1",
-      "-keyout",
-      keyPath,
-      "-out",
-      certPath,
-    ]);
-    key = await readFile(keyPath, "utf8");
-    cert = await readFile(certPath, "utf8");
+    ({ key, cert } = await selfSignedCert(dir));
   });
 
   afterAll(async () => {

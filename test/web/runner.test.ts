@@ -1,17 +1,16 @@
 // Running an application: AppRunner with TCP, unix-socket, pre-bound and TLS sites, and runApp
 // (banner, Promise<Application>, shutdown on an AbortSignal and, in a child process, on
 // SIGTERM / SIGINT).
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { web } from "../../src/index.js";
-import { httpSend, quiet } from "../helpers.js";
+import { httpSend, quiet, selfSignedCert } from "../helpers.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -162,25 +161,7 @@ describe("HTTPS", () => {
   let key: string;
   let cert: string;
   beforeAll(async () => {
-    const keyPath = join(tmp, "key.pem");
-    const certPath = join(tmp, "cert.pem");
-    await promisify(execFile)("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-subj",
-      "/CN=localhost",
-      "-days",
-      "1",
-      "-keyout",
-      keyPath,
-      "-out",
-      certPath,
-    ]);
-    key = await readFile(keyPath, "utf8");
-    cert = await readFile(certPath, "utf8");
+    ({ key, cert } = await selfSignedCert(tmp));
   });
 
   it("serves HTTPS on a TCPSite given ssl options, and the request knows it is secure", async () => {
