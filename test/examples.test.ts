@@ -12,27 +12,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { freePort } from "./helpers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
 const BANNER = "======== Running on ";
 const START_TIMEOUT_MS = 15_000;
-
-/** A port nothing listens on right now: bind port 0, read the port, close. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no TCP address");
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
-}
 
 /** One example server running in a child process. */
 class RunningExample {

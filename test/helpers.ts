@@ -10,7 +10,7 @@ import {
   type OutgoingHttpHeaders,
 } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { connect, type Socket } from "node:net";
+import { connect, createServer as createNetServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
@@ -359,4 +359,19 @@ export async function selfSignedCert(dir: string): Promise<{ key: string; cert: 
     certPath,
   ]);
   return { key: await readFile(keyPath, "utf8"), cert: await readFile(certPath, "utf8") };
+}
+
+// Ports
+
+/** A port nothing listens on right now: bind port 0, read the port, close. */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no TCP address");
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return address.port;
 }

@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createServer as createHttpServer } from "node:http";
-import { type AddressInfo, createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { gunzipSync, inflateSync } from "node:zlib";
@@ -27,6 +27,7 @@ import {
   TooManyRedirects,
   VERSION,
 } from "../../src/index.js";
+import { freePort } from "../helpers.js";
 import { PYTHON, requireAiohttp, skipInterop } from "./helpers.js";
 
 const SERVER_SCRIPT = fileURLToPath(new URL("./aiohttp_server.py", import.meta.url));
@@ -44,19 +45,6 @@ function pattern(n: number): Buffer {
 
 function sha256(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
-}
-
-/** A port nothing listens on right now: bind port 0, read the port, close. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no TCP address");
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
 }
 
 /** The Python server, running in a child process. */
