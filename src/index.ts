@@ -35,6 +35,11 @@ export {
   type RequestOptions,
 } from "./client/session.js";
 export type { ClientTimeout, ResolvedTimeout } from "./client/timeout.js";
+export {
+  ClientWebSocketResponse,
+  type ClientWSTimeout,
+  type WSConnectOptions,
+} from "./client/websocket.js";
 export { type ContentType, isJsonType, parseContentType } from "./http/content-type.js";
 export {
   CIMultiDict,
@@ -45,6 +50,18 @@ export {
   MultiDictProxy,
 } from "./http/multidict.js";
 export * from "./http/stream-reader.js";
+export {
+  ConcurrentReceiveError,
+  WebSocketChannel,
+  WebSocketClosedError,
+  WebSocketError,
+  type WebSocketOptions,
+  WebSocketTimeoutError,
+  type WebSocketTimeoutKind,
+  type WSCloseOptions,
+  type WSFrameOptions,
+  type WSSendOptions,
+} from "./http/websocket.js";
 export {
   typeName as wsMsgTypeName,
   type WSBinaryMessage,

@@ -88,9 +88,21 @@ export abstract class BaseConnector {
 
   /** Connect options for undici (TLS settings included), opening within `connectTimeout` ms. */
   protected _connectOptions(connectTimeout: number): Record<string, unknown> {
+    return { timeout: connectTimeout, ...this._tlsOptions() };
+  }
+
+  /**
+   * @internal how `wsConnect` opens a connection of its own (a WebSocket leaves the pool):
+   * the TLS settings, and the unix socket for a `UnixConnector`
+   */
+  _webSocketTransport(): { tls: ConnectionOptions; socketPath: string | undefined } {
+    return { tls: this._tlsOptions(), socketPath: undefined };
+  }
+
+  /** `node:tls` options from the `ssl` option. */
+  protected _tlsOptions(): ConnectionOptions {
     const ssl = this._options.ssl ?? true;
-    const tls = ssl === true ? {} : ssl === false ? { rejectUnauthorized: false } : ssl;
-    return { timeout: connectTimeout, ...tls };
+    return ssl === true ? {} : ssl === false ? { rejectUnauthorized: false } : ssl;
   }
 
   /** Builds an undici dispatcher whose connections open within `connectTimeout` ms (0: no limit). */
@@ -295,6 +307,10 @@ export class UnixConnector extends BaseConnector {
       ...this._agentOptions(),
       connect: { ...this._connectOptions(connectTimeout), socketPath: this.path },
     });
+  }
+
+  override _webSocketTransport(): { tls: ConnectionOptions; socketPath: string | undefined } {
+    return { tls: this._tlsOptions(), socketPath: this.path };
   }
 }
 

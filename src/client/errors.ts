@@ -168,6 +168,12 @@ export class TooManyRedirects extends ClientResponseError {
   override readonly code: string = "AIOHTTP_TOO_MANY_REDIRECTS";
 }
 
+/** The proxy refused to open a tunnel (its answer to CONNECT was not 200). */
+export class ClientHttpProxyError extends ClientResponseError {
+  override name = "ClientHttpProxyError";
+  override readonly code: string = "AIOHTTP_HTTP_PROXY_ERROR";
+}
+
 /** The WebSocket handshake was refused. */
 export class WSServerHandshakeError extends ClientResponseError {
   override name = "WSServerHandshakeError";

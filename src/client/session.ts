@@ -17,17 +17,12 @@ import { VERSION } from "../version.js";
 import { BasicAuth } from "./auth.js";
 import { type BaseConnector, type ReleaseSlot, TCPConnector } from "./connector.js";
 import { type AbstractCookieJar, CookieJar, formatCookieHeader } from "./cookie-jar.js";
+import { toClientError } from "./error-mapping.js";
 import {
   ClientClosedError,
   ClientConnectionError,
-  ClientConnectorCertificateError,
-  ClientConnectorDNSError,
-  ClientConnectorError,
   ClientError,
-  ClientOSError,
   ClientResponseError,
-  ClientSSLError,
-  ConnectionTimeoutError,
   InvalidUrlClientError,
   InvalidUrlRedirectClientError,
   NonHttpUrlClientError,
@@ -35,7 +30,6 @@ import {
   type RequestInfo,
   ServerDisconnectedError,
   ServerTimeoutError,
-  SocketTimeoutError,
   TooManyRedirects,
 } from "./errors.js";
 import { ClientResponse } from "./response.js";
@@ -45,6 +39,12 @@ import {
   type ResolvedTimeout,
   resolveTimeout,
 } from "./timeout.js";
+import {
+  type ClientWebSocketResponse,
+  openWebSocket,
+  proxyFromEnv,
+  type WSConnectOptions,
+} from "./websocket.js";
 
 /** Query parameters in any of the shapes aiohttp accepts. */
 export type Params =
@@ -266,6 +266,69 @@ export class ClientSession implements AsyncDisposable {
   /** HEAD does not follow redirects unless `allowRedirects: true`, as in aiohttp. */
   head(url: string | URL, options: RequestOptions = {}): Promise<ClientResponse> {
     return this.request("HEAD", url, { allowRedirects: false, ...options });
+  }
+
+  /**
+   * Opens a WebSocket (`ws://`, `wss://`, `http://` or `https://` URL). The handshake carries
+   * the session's default headers, cookies and auth; cookies it sets are stored. A refusal
+   * (any answer but a valid 101) throws `WSServerHandshakeError` with the status and headers.
+   *
+   * @example
+   * await using ws = await session.wsConnect("http://127.0.0.1:8080/ws");
+   * await ws.sendStr("hello");
+   * const reply = await ws.receive();
+   */
+  async wsConnect(
+    url: string | URL,
+    options: WSConnectOptions = {},
+  ): Promise<ClientWebSocketResponse> {
+    if (this.#closed) throw new ClientClosedError("Session is closed");
+    const method = checkMethod(options.method ?? "GET");
+    const target = this.#buildUrl(url, options.params);
+    const realUrl = new URL(target);
+    target.hash = "";
+    let auth = options.auth ?? this.#auth;
+    const urlAuth = BasicAuth.fromUrl(target);
+    if (urlAuth !== undefined) {
+      if (options.auth !== undefined)
+        throw new TypeError("Cannot combine auth and credentials in the URL");
+      auth = urlAuth;
+      target.username = "";
+      target.password = "";
+      realUrl.username = "";
+      realUrl.password = "";
+    }
+    const headers = this.#requestHeaders(
+      target,
+      toHeaders(options.headers),
+      this.#skipAutoHeaders,
+      auth,
+      undefined,
+      NO_BODY,
+      false,
+    );
+    const transport = this.#connector._webSocketTransport();
+    let proxy: URL | null = null;
+    if (options.proxy !== undefined) {
+      try {
+        proxy = new URL(String(options.proxy));
+      } catch (err) {
+        throw new InvalidUrlClientError(String(options.proxy), "invalid proxy URL", { cause: err });
+      }
+    } else if (this.trustEnv) {
+      proxy = proxyFromEnv(target);
+    }
+    return openWebSocket({
+      url: target,
+      headers,
+      requestInfo: { url: target, method, headers: new CIMultiDictProxy(headers), realUrl },
+      options,
+      deadline: smallestLimit(this.#timeout.total, this.#timeout.connect),
+      tls: transport.tls,
+      socketPath: transport.socketPath,
+      proxy,
+      storeCookies: (setCookie, at) => this.#storeCookies(setCookie, at),
+    });
   }
 
   /** Sends a request with any method. */
@@ -787,75 +850,9 @@ class RequestControl {
         ? reason
         : new ClientConnectionError(String(reason), { cause: err });
     }
-    if (err instanceof ClientError) return err;
-    const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-    const code = e.code ?? "";
-    const causeCode = e.cause?.code ?? "";
-    const host = url.hostname;
-    const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
-    const ssl = url.protocol === "https:";
-    const what = `${method} ${url}`.trim();
-    switch (code) {
-      case "UND_ERR_CONNECT_TIMEOUT":
-        return new ConnectionTimeoutError(`Connection timeout to host ${url.href}`, {
-          cause: err,
-        });
-      case "UND_ERR_HEADERS_TIMEOUT":
-      case "UND_ERR_BODY_TIMEOUT":
-        return new SocketTimeoutError(`Timeout on reading data from socket (${what})`, {
-          cause: err,
-        });
-      case "UND_ERR_SOCKET":
-        return new ServerDisconnectedError(`Server disconnected (${what})`, { cause: err });
-      case "UND_ERR_HEADERS_OVERFLOW":
-        return new ClientConnectionError(`Response headers too large (${what})`, { cause: err });
-      case "UND_ERR_CLOSED":
-      case "UND_ERR_DESTROYED":
-        return new ClientClosedError(`Connector is closed (${what})`, { cause: err });
-    }
-    const sys = code.startsWith("UND_ERR") ? causeCode : code;
-    if (sys === "ENOTFOUND" || sys === "EAI_AGAIN" || sys === "EAI_NONAME" || sys === "EAI_FAIL") {
-      return new ClientConnectorDNSError(host, port, ssl, err);
-    }
-    if (CERT_CODES.has(sys)) return new ClientConnectorCertificateError(host, port, ssl, err);
-    if (sys.startsWith("ERR_SSL") || sys === "EPROTO" || sys.startsWith("ERR_TLS")) {
-      return new ClientSSLError(host, port, ssl, err);
-    }
-    if (CONNECT_CODES.has(sys)) return new ClientConnectorError(host, port, ssl, err);
-    if (sys === "ECONNRESET" || sys === "EPIPE") {
-      return new ServerDisconnectedError(`Server disconnected (${what})`, { cause: err });
-    }
-    if (sys !== "")
-      return new ClientOSError(`${(err as Error).message} (${what})`, { cause: err, errno: sys });
-    return new ClientConnectionError(`${(err as Error).message ?? String(err)} (${what})`, {
-      cause: err,
-    });
+    return toClientError(err, url, method);
   }
 }
-
-const CONNECT_CODES = new Set([
-  "ECONNREFUSED",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EADDRNOTAVAIL",
-  "EADDRINUSE",
-  "ENOENT",
-  "EACCES",
-  "ETIMEDOUT",
-]);
-
-const CERT_CODES = new Set([
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
-  "CERT_UNTRUSTED",
-  "CERT_REVOKED",
-]);
 
 function checkMethod(method: string): string {
   const m = method.toUpperCase();

@@ -100,3 +100,8 @@ export {
 } from "./runner.js";
 export { exceptionResponse, type ServerLimits, type ServerOptions, WebServer } from "./server.js";
 export { STATUS_REASONS } from "./status.js";
+export {
+  type WebSocketReady,
+  WebSocketResponse,
+  type WebSocketResponseOptions,
+} from "./websocket-response.js";

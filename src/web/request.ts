@@ -3,6 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { parse as parseCookie } from "cookie";
 import { type ContentType, parseContentType } from "../http/content-type.js";
@@ -44,6 +45,20 @@ export interface RequestContext {
   readonly handlerCancellation: boolean;
   /** Set when graceful shutdown starts: responses from then on close their connection. */
   readonly closing: boolean;
+  /** The server's open WebSockets, closed with 1001 (going away) on graceful shutdown. */
+  readonly websockets: Set<OpenWebSocket>;
+}
+
+/** What graceful shutdown needs of an open WebSocket. */
+export interface OpenWebSocket {
+  close(options: { code: number; message: string }): Promise<boolean>;
+}
+
+/** The connection of an upgrade request, handed over by Node's `'upgrade'` event. */
+export interface UpgradeInfo {
+  readonly socket: Duplex;
+  /** Bytes the client sent after the request head (the first WebSocket frames). */
+  readonly head: Buffer;
 }
 
 const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
@@ -85,6 +100,7 @@ export class Request<P = Readonly<Record<string, string>>> {
   #abort: AbortController | undefined;
   #clientMaxSize = 1024 ** 2;
   #expect: boolean;
+  #upgrade: UpgradeInfo | null;
 
   /** @internal created by the server for each incoming request */
   constructor(
@@ -92,11 +108,21 @@ export class Request<P = Readonly<Record<string, string>>> {
     rawResponse: ServerResponse,
     ctx: RequestContext,
     expect = false,
+    upgrade: UpgradeInfo | null = null,
   ) {
     this.raw = raw;
     this.rawResponse = rawResponse;
     this.#ctx = ctx;
     this.#expect = expect;
+    this.#upgrade = upgrade;
+  }
+
+  /**
+   * @internal the connection of a WebSocket upgrade request (`null` for other requests); its
+   * owner, once a WebSocketResponse takes it over, is no longer HTTP
+   */
+  get _upgrade(): UpgradeInfo | null {
+    return this.#upgrade;
   }
 
   /**
@@ -494,7 +520,7 @@ export class Request<P = Readonly<Record<string, string>>> {
    * request before passing it on.
    */
   clone(options: CloneOptions = {}): Request<P> {
-    const copy = new Request<P>(this.raw, this.rawResponse, this.#ctx, this.#expect);
+    const copy = new Request<P>(this.raw, this.rawResponse, this.#ctx, this.#expect, this.#upgrade);
     copy.#matchInfo = this.#matchInfo;
     copy.#app = this.#app;
     copy.#state = this.#state;

@@ -404,7 +404,7 @@ export class StreamResponse {
     try {
       // Node checks every name and value (RFC 9110 5.1 and 5.5) and throws before sending
       // anything, so a CR/LF in a value can never reach the wire.
-      res.writeHead(status, this.reason, flat);
+      this._sendHead(request, flat);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ERR_INVALID_CHAR" || code === "ERR_INVALID_HTTP_TOKEN") {
@@ -419,6 +419,11 @@ export class StreamResponse {
       encoder.pipe(res);
       this.#encoder = encoder;
     }
+  }
+
+  /** @internal writes the status line and headers (`flat`: name, value, name, value...) */
+  _sendHead(request: Request, flat: string[]): void {
+    request.rawResponse.writeHead(this.#status, this.reason, flat);
   }
 
   /**

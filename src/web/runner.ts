@@ -62,7 +62,8 @@ export class AppRunner {
   }
 
   /**
-   * Graceful shutdown: stop accepting, run `onShutdown`, let in-flight requests finish (up to
+   * Graceful shutdown: stop accepting, run `onShutdown`, close open WebSockets with 1001
+   * (going away), let in-flight requests finish (up to
    * `shutdownTimeout`), close the remaining connections, run `onCleanup` and cleanup contexts.
    */
   async cleanup(): Promise<void> {
@@ -77,6 +78,9 @@ export class AppRunner {
     } catch (err) {
       shutdownError = err;
     }
+    // WebSocket handlers run until their connection closes: tell the clients the server is
+    // going away, so those handlers end like any other request.
+    await server.closeWebSockets();
     const timeout = this.#options.shutdownTimeout ?? 60_000;
     const drained = await server.drain(timeout);
     if (!drained) {

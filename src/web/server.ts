@@ -5,7 +5,7 @@ import {
   createServer,
   type Server as HttpServer,
   type IncomingMessage,
-  type ServerResponse,
+  ServerResponse,
 } from "node:http";
 import {
   createServer as createHttpsServer,
@@ -16,10 +16,11 @@ import { performance } from "node:perf_hooks";
 import { AbstractAccessLogger, AccessLogger, type AccessLogSink } from "./access-log.js";
 import type { AnyApplication, Logger } from "./application.js";
 import { HTTPException } from "./exceptions.js";
-import { Request, type RequestContext, type TrustProxy } from "./request.js";
+import { type OpenWebSocket, Request, type RequestContext, type TrustProxy } from "./request.js";
 import { ClientDisconnectedError, Response, StreamResponse } from "./response.js";
 import type { HandlerResult } from "./router/route.js";
 import { STATUS_REASONS } from "./status.js";
+import { WebSocketResponse } from "./websocket-response.js";
 
 /** Protocol limits and timeouts of a server; every one has a default. */
 export interface ServerLimits {
@@ -92,6 +93,8 @@ export class WebServer {
   #inFlight = 0;
   #idle: (() => void) | null = null;
   #requestCount = 0;
+  /** Sockets taken over from HTTP by an upgrade request. */
+  readonly #upgraded = new Set<Socket>();
   /** The listener for requests with an `Expect` header (Node tells them apart for us). */
   readonly #handleExpect: (req: IncomingMessage, res: ServerResponse) => void;
   /** The request listener, bound once. */
@@ -126,6 +129,7 @@ export class WebServer {
       trustProxy: app.trustProxy as TrustProxy,
       handlerCancellation: options.handlerCancellation ?? false,
       closing: false,
+      websockets: new Set<OpenWebSocket>(),
     };
     this.handle = (req, res) => {
       this.#onRequest(req, res, false);
@@ -162,6 +166,9 @@ export class WebServer {
     server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) =>
       this.#onClientError(err, socket),
     );
+    server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
+      this.#onUpgrade(server, req, socket, head),
+    );
     this.#servers.add(server);
     server.once("close", () => this.#servers.delete(server));
     return server;
@@ -197,12 +204,27 @@ export class WebServer {
     return drained;
   }
 
-  /** Closes every connection, idle or not. */
+  /** Open WebSockets. */
+  get webSocketCount(): number {
+    return this.#ctx.websockets.size;
+  }
+
+  /**
+   * Closes every open WebSocket with 1001 (going away) and waits for the close handshakes
+   * (each bounded by its close timeout).
+   */
+  async closeWebSockets(message = "Server shutdown"): Promise<void> {
+    const open = [...this.#ctx.websockets];
+    await Promise.allSettled(open.map((ws) => ws.close({ code: 1001, message })));
+  }
+
+  /** Closes every connection, idle or not, WebSockets included. */
   closeAllConnections(): void {
     for (const server of this.#servers) {
       server.closeIdleConnections();
       server.closeAllConnections();
     }
+    for (const socket of this.#upgraded) socket.destroy();
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse, expect: boolean): void {
@@ -215,6 +237,48 @@ export class WebServer {
       return;
     }
     const request = new Request(req, res, this.#ctx, expect);
+    this.#dispatch(request);
+  }
+
+  /**
+   * Node hands over every request with `Connection: Upgrade` here, detached from its HTTP
+   * parser. A WebSocket handshake (GET, `Upgrade: websocket`) runs the normal handler chain
+   * with a response bound to the raw socket, so routing, middlewares and `onResponsePrepare`
+   * apply; any other upgrade (h2c...) is ignored as RFC 9110 7.8 allows and the request goes
+   * back to the HTTP parser without its `Upgrade` header.
+   */
+  #onUpgrade(server: HttpServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (req.method !== "GET" || !WEBSOCKET_UPGRADE.test(req.headers.upgrade ?? "")) {
+      reparse(server, req, socket, head);
+      return;
+    }
+    // Node removed its own error handling from the socket when it detached it.
+    socket.on("error", (err) => {
+      this.#logger.debug?.(`WebSocket connection error: ${err.message}`);
+      socket.destroy();
+    });
+    this.#upgraded.add(socket);
+    socket.once("close", () => this.#upgraded.delete(socket));
+    const res = new ServerResponse(req);
+    // The parser is gone: whatever the answer, unless it is 101 the connection ends after it,
+    // so nothing sent behind the handshake can be read as another request.
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    res.once("finish", () => {
+      res.detachSocket(socket);
+      (socket as Socket & { destroySoon(): void }).destroySoon();
+    });
+    this.#inFlight++;
+    this.#requestCount++;
+    const status = this.#checkLimits(req);
+    if (status !== 0) {
+      this.#sendError(res, status);
+      this.#done();
+      return;
+    }
+    const request = new Request(req, res, this.#ctx, false, { socket, head });
+    // Read the peer's address now: the access log line is written after the socket closed.
+    void request.remote;
     this.#dispatch(request);
   }
 
@@ -334,7 +398,12 @@ export class WebServer {
     // A body node could not hand to the kernel at once still sits in its buffers; the request
     // is in flight until that is flushed ('close' follows 'finish'), or shutdown would cut it.
     // Most bodies leave nothing behind, and cost no listener.
-    if (res.writableFinished || res.destroyed || (res.writableEnded && res.writableLength === 0)) {
+    if (
+      res.writableFinished ||
+      res.destroyed ||
+      (res.writableEnded && res.writableLength === 0) ||
+      response instanceof WebSocketResponse
+    ) {
       this.#complete(request, response, started);
     } else {
       res.once("close", () => this.#complete(request, response, started));
@@ -423,6 +492,36 @@ export class WebServer {
     this.#inFlight--;
     if (this.#inFlight === 0 && this.#idle !== null) this.#idle();
   }
+}
+
+const WEBSOCKET_UPGRADE = /(?:^|[\s,])websocket(?:$|[\s,])/i;
+const UPGRADE_TOKEN = /^\s*upgrade\s*$/i;
+
+/**
+ * Gives a non-WebSocket upgrade request back to the HTTP server: its head is rebuilt without
+ * `Upgrade` (and the `upgrade` connection option) and fed to a fresh parser with the rest.
+ */
+function reparse(server: HttpServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
+  let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    let value = raw[i + 1] as string;
+    const lower = name.toLowerCase();
+    if (lower === "upgrade") continue;
+    if (lower === "connection") {
+      value = value
+        .split(",")
+        .filter((token) => !UPGRADE_TOKEN.test(token))
+        .join(",")
+        .trim();
+      if (value === "") continue;
+    }
+    text += `${name}: ${value}\r\n`;
+  }
+  // Header values arrive decoded as latin1; encoding them back gives the original bytes.
+  socket.unshift(Buffer.concat([Buffer.from(`${text}\r\n`, "latin1"), head]));
+  server.emit("connection", socket);
 }
 
 // Case-insensitive without allocating a lower-cased copy per header.

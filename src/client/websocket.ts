@@ -1,0 +1,412 @@
+// The client side of a WebSocket (aiohttp's ClientWebSocketResponse): the opening handshake
+// over `ws`, with the session's headers, cookies, TLS settings and proxies, then the message
+// API shared with the server.
+
+import type { ClientRequest, IncomingMessage } from "node:http";
+import { connect as netConnect, type Socket } from "node:net";
+import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
+import { type ClientOptions, WebSocket } from "ws";
+import { CIMultiDict, CIMultiDictProxy } from "../http/multidict.js";
+import {
+  DEFAULT_CLOSE_TIMEOUT,
+  DEFAULT_MAX_MSG_SIZE,
+  WebSocketChannel,
+  type WebSocketOptions,
+} from "../http/websocket.js";
+import type { BasicAuth } from "./auth.js";
+import { toClientError } from "./error-mapping.js";
+import {
+  ClientHttpProxyError,
+  ClientProxyConnectionError,
+  type RequestInfo,
+  ServerTimeoutError,
+  TooManyRedirects,
+  WSServerHandshakeError,
+} from "./errors.js";
+import type { HeadersInit, Params } from "./session.js";
+
+/** Timeouts of an open WebSocket, ms. */
+export interface ClientWSTimeout {
+  /** How long `receive()` waits by default (`null`: no limit). @default null */
+  wsReceive?: number | null;
+  /** How long `close()` waits for the server's close frame. @default 10_000 */
+  wsClose?: number;
+}
+
+/** Options of `session.wsConnect()`. */
+export interface WSConnectOptions extends Omit<WebSocketOptions, "timeout"> {
+  /** The handshake's method; RFC 6455 asks for GET. @default "GET" */
+  method?: string;
+  /** Subprotocols offered, in order of preference. */
+  protocols?: readonly string[];
+  /** Extra handshake headers (over the session's). */
+  headers?: HeadersInit;
+  /** Added to the URL's query. */
+  params?: Params;
+  auth?: BasicAuth;
+  /** The `Origin` header. */
+  origin?: string;
+  /** Offer permessage-deflate. @default false (as aiohttp's client) */
+  compress?: boolean;
+  timeout?: ClientWSTimeout;
+  /** Connect through this HTTP proxy (a CONNECT tunnel), `http://user:pass@host:port`. */
+  proxy?: string | URL;
+  /** Credentials for the proxy (instead of the ones in its URL). */
+  proxyAuth?: BasicAuth;
+  /**
+   * TLS for `wss://`: `false` skips certificate verification, an object passes `node:tls`
+   * options. @default the connector's `ssl`
+   */
+  ssl?: boolean | ConnectionOptions;
+  /** Redirects followed during the handshake. @default 10 */
+  maxRedirects?: number;
+}
+
+/** What the handshake learned, for the response object. */
+interface HandshakeResult {
+  readonly url: URL;
+  readonly headers: CIMultiDictProxy;
+  readonly protocol: string | null;
+}
+
+/**
+ * A WebSocket opened by `session.wsConnect()`: the shared message API, plus what the
+ * handshake answered. `await using ws = await session.wsConnect(url)` closes it at the end of
+ * the block.
+ */
+export class ClientWebSocketResponse extends WebSocketChannel implements AsyncDisposable {
+  /** The URL connected to (after redirects). */
+  readonly url: URL;
+  /** The headers of the server's 101 answer. */
+  readonly headers: CIMultiDictProxy;
+  /** The status of the handshake answer. */
+  readonly status = 101;
+  readonly #protocol: string | null;
+
+  /** @internal made by `wsConnect` */
+  constructor(ws: WebSocket, options: WebSocketOptions, handshake: HandshakeResult) {
+    super(ws, options);
+    this.url = handshake.url;
+    this.headers = handshake.headers;
+    this.#protocol = handshake.protocol;
+  }
+
+  override get protocol(): string | null {
+    return this.#protocol;
+  }
+}
+
+/** Everything `openWebSocket` needs, prepared by the session. */
+export interface HandshakeParams {
+  /** The http(s) URL with the query. */
+  readonly url: URL;
+  /** Handshake headers: the session's defaults, cookies, auth and the caller's. */
+  readonly headers: CIMultiDict;
+  readonly requestInfo: RequestInfo;
+  readonly options: WSConnectOptions;
+  /** How long the handshake may take, ms (0: no limit). */
+  readonly deadline: number;
+  readonly tls: ConnectionOptions;
+  readonly socketPath: string | undefined;
+  /** The proxy to tunnel through, if any. */
+  readonly proxy: URL | null;
+  /** Receives the handshake answer's `Set-Cookie` values. */
+  storeCookies(setCookie: string[] | undefined, url: URL): void;
+}
+
+/** RFC 6455 4.1: the opening handshake; resolves with the open WebSocket. */
+export function openWebSocket(p: HandshakeParams): Promise<ClientWebSocketResponse> {
+  const { options } = p;
+  const method = (options.method ?? "GET").toUpperCase();
+  const protocols = options.protocols ?? [];
+  const headers: Record<string, string> = {};
+  for (const [name, value] of p.headers.entries()) {
+    if (name.toLowerCase() === "host") continue;
+    const prev = headers[name];
+    // RFC 9110 5.3: repeated fields combine into one comma-separated value.
+    headers[name] = prev === undefined ? value : `${prev}, ${value}`;
+  }
+  // Sent by us rather than by `ws`, which would refuse a server that agrees to none of them;
+  // aiohttp (and RFC 6455 4.1) accept that as "no subprotocol".
+  if (protocols.length > 0) headers["Sec-WebSocket-Protocol"] = protocols.join(", ");
+  const wsUrl = new URL(p.url);
+  wsUrl.protocol = p.url.protocol === "https:" ? "wss:" : "ws:";
+  const secure = wsUrl.protocol === "wss:";
+  const tls = tlsFromOption(options.ssl, p.tls);
+  const maxRedirects = options.maxRedirects ?? 10;
+  const closeTimeout = options.timeout?.wsClose ?? DEFAULT_CLOSE_TIMEOUT;
+  const channelOptions: WebSocketOptions = {
+    ...options,
+    timeout: closeTimeout,
+    receiveTimeout: options.timeout?.wsReceive ?? options.receiveTimeout ?? null,
+  };
+
+  let ws: WebSocket;
+  try {
+    const wsOptions = {
+      ...tls,
+      headers,
+      perMessageDeflate: (options.compress ?? false) ? {} : false,
+      maxPayload: options.maxMsgSize ?? DEFAULT_MAX_MSG_SIZE,
+      autoPong: options.autoping ?? true,
+      followRedirects: maxRedirects > 0,
+      maxRedirects,
+      ...(options.origin === undefined ? {} : { origin: options.origin }),
+      ...(connector(p, secure, tls) ?? {}),
+      finishRequest: (req: ClientRequest) => {
+        // Node writes the request line when the request ends, so the method can change here.
+        if (method !== "GET") req.method = method;
+        req.end();
+      },
+      // Our own close timer ends the handshake; `ws`'s is a backstop behind it.
+      closeTimeout: closeTimeout + 1000,
+    };
+    // Sound: `ws` hands the TLS options to tls.connect() untouched; its types describe
+    // checkServerIdentity differently from node:tls's, and lack closeTimeout (ws 8.23).
+    ws = new WebSocket(wsUrl, [], wsOptions as unknown as ClientOptions);
+  } catch (err) {
+    return Promise.reject(toClientError(err, p.url, method));
+  }
+
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let protocol: string | null = null;
+    let answer: CIMultiDictProxy = new CIMultiDictProxy(new CIMultiDict());
+    let url = p.url;
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ws.terminate();
+      reject(err);
+    };
+    const timer =
+      p.deadline > 0
+        ? setTimeout(
+            () =>
+              fail(
+                new ServerTimeoutError(
+                  `WebSocket handshake with ${p.url.href} timed out after ${p.deadline} ms`,
+                ),
+              ),
+            p.deadline,
+          )
+        : undefined;
+    ws.on("redirect", (to: string) => {
+      url = new URL(to);
+      url.protocol = url.protocol === "wss:" ? "https:" : "http:";
+    });
+    ws.once("upgrade", (res: IncomingMessage) => {
+      answer = headersOf(res);
+      p.storeCookies(res.headers["set-cookie"], url);
+      const chosen = res.headers["sec-websocket-protocol"];
+      if (chosen !== undefined) {
+        // RFC 6455 4.1: a subprotocol that was not offered fails the connection.
+        if (!protocols.includes(chosen)) {
+          fail(
+            handshakeError(
+              p,
+              101,
+              `Server chose protocol ${chosen}, which was not offered`,
+              answer,
+            ),
+          );
+          return;
+        }
+        protocol = chosen;
+        delete res.headers["sec-websocket-protocol"];
+      }
+    });
+    ws.once("unexpected-response", (_req: ClientRequest, res: IncomingMessage) => {
+      answer = headersOf(res);
+      p.storeCookies(res.headers["set-cookie"], url);
+      res.resume();
+      fail(handshakeError(p, res.statusCode ?? 0, res.statusMessage ?? "", answer));
+    });
+    ws.on("error", (err: NodeJS.ErrnoException) => {
+      if (settled) return;
+      fail(handshakeFailure(err, p, method, answer));
+    });
+    ws.once("open", () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ws.removeAllListeners("error");
+      resolve(new ClientWebSocketResponse(ws, channelOptions, { url, headers: answer, protocol }));
+    });
+  });
+}
+
+function headersOf(res: IncomingMessage): CIMultiDictProxy {
+  const h = new CIMultiDict();
+  const raw = res.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) h.add(raw[i] as string, raw[i + 1] as string);
+  return new CIMultiDictProxy(h);
+}
+
+function handshakeError(
+  p: HandshakeParams,
+  status: number,
+  message: string,
+  headers: CIMultiDictProxy,
+): WSServerHandshakeError {
+  return new WSServerHandshakeError(p.requestInfo, { status, message, headers });
+}
+
+/** Errors `ws` raises while connecting: a refused handshake, or a network failure. */
+function handshakeFailure(
+  err: NodeJS.ErrnoException,
+  p: HandshakeParams,
+  method: string,
+  answer: CIMultiDictProxy,
+): Error {
+  if (err.code !== undefined || !(err instanceof Error)) return toClientError(err, p.url, method);
+  if (err.message === "Maximum redirects exceeded") {
+    return new TooManyRedirects(p.requestInfo, { status: 0, message: err.message, cause: err });
+  }
+  // "Invalid Sec-WebSocket-Accept header", "Invalid Upgrade header"...: a 101 that is not a
+  // valid WebSocket answer.
+  return new WSServerHandshakeError(p.requestInfo, {
+    status: 101,
+    message: err.message,
+    headers: answer,
+    cause: err,
+  });
+}
+
+function tlsFromOption(
+  ssl: boolean | ConnectionOptions | undefined,
+  fallback: ConnectionOptions,
+): ConnectionOptions {
+  if (ssl === undefined || ssl === true) return ssl === true ? {} : fallback;
+  return ssl === false ? { rejectUnauthorized: false } : ssl;
+}
+
+type CreateConnection = (
+  options: Record<string, unknown>,
+  callback: (err: Error | null, socket?: Socket) => void,
+) => Socket | undefined;
+
+/** A `createConnection` for a unix socket or a proxy tunnel; `undefined` for a direct one. */
+function connector(
+  p: HandshakeParams,
+  secure: boolean,
+  tls: ConnectionOptions,
+): { createConnection: CreateConnection } | undefined {
+  const { proxy, socketPath } = p;
+  const host = p.url.hostname.replace(/^\[|\]$/g, "");
+  const port = Number(p.url.port || (secure ? 443 : 80));
+  if (proxy !== null) {
+    return {
+      createConnection: (_options, callback) => {
+        tunnel(proxy, p.options.proxyAuth, host, port, p.requestInfo).then(
+          (socket) => callback(null, secure ? wrapTls(socket, host, tls) : socket),
+          (err: Error) => callback(err),
+        );
+        return undefined;
+      },
+    };
+  }
+  if (socketPath !== undefined) {
+    return {
+      createConnection: () => {
+        const socket = netConnect({ path: socketPath });
+        return secure ? wrapTls(socket, host, tls) : socket;
+      },
+    };
+  }
+  return undefined;
+}
+
+function wrapTls(socket: Socket, host: string, tls: ConnectionOptions): Socket {
+  const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
+  return tlsConnect({ ...tls, socket, ...(servername === undefined ? {} : { servername }) });
+}
+
+/** RFC 9110 9.3.6: opens a CONNECT tunnel through an HTTP proxy to `host:port`. */
+function tunnel(
+  proxy: URL,
+  auth: BasicAuth | undefined,
+  host: string,
+  port: number,
+  requestInfo: RequestInfo,
+): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const proxyPort = Number(proxy.port || (proxy.protocol === "https:" ? 443 : 80));
+    const proxyHost = proxy.hostname.replace(/^\[|\]$/g, "");
+    const socket =
+      proxy.protocol === "https:"
+        ? tlsConnect({ host: proxyHost, port: proxyPort, servername: proxyHost })
+        : netConnect({ host: proxyHost, port: proxyPort });
+    const authority = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+    let credentials = auth?.encode();
+    if (credentials === undefined && (proxy.username !== "" || proxy.password !== "")) {
+      const user = decodeURIComponent(proxy.username);
+      const pass = decodeURIComponent(proxy.password);
+      credentials = `Basic ${Buffer.from(`${user}:${pass}`, "latin1").toString("base64")}`;
+    }
+    let head = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
+    if (credentials !== undefined) head += `Proxy-Authorization: ${credentials}\r\n`;
+    const onError = (err: Error): void => {
+      socket.destroy();
+      reject(new ClientProxyConnectionError(proxyHost, proxyPort, false, err));
+    };
+    socket.once("error", onError);
+    socket.once(proxy.protocol === "https:" ? "secureConnect" : "connect", () => {
+      socket.write(`${head}\r\n`);
+    });
+    let buffered = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const end = buffered.indexOf("\r\n\r\n");
+      if (end === -1) {
+        if (buffered.length > 16 * 1024) onError(new Error("Proxy answer head too large"));
+        return;
+      }
+      socket.off("data", onData);
+      socket.off("error", onError);
+      socket.off("end", onEnd);
+      const statusLine = buffered.subarray(0, buffered.indexOf("\r\n")).toString("latin1");
+      const status = Number(statusLine.split(" ")[1]);
+      if (status !== 200) {
+        socket.destroy();
+        reject(new ClientHttpProxyError(requestInfo, { status, message: statusLine }));
+        return;
+      }
+      const rest = buffered.subarray(end + 4);
+      if (rest.length > 0) socket.unshift(rest);
+      resolve(socket);
+    };
+    const onEnd = (): void => onError(new Error("Proxy closed the connection during CONNECT"));
+    socket.on("data", onData);
+    socket.once("end", onEnd);
+  });
+}
+
+/** The proxy for `url` from HTTP_PROXY / HTTPS_PROXY / NO_PROXY (either case), if any. */
+export function proxyFromEnv(url: URL, env: NodeJS.ProcessEnv = process.env): URL | null {
+  const raw =
+    url.protocol === "https:"
+      ? (env.https_proxy ?? env.HTTPS_PROXY)
+      : (env.http_proxy ?? env.HTTP_PROXY);
+  if (raw === undefined || raw === "") return null;
+  const noProxy = env.no_proxy ?? env.NO_PROXY ?? "";
+  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  for (const entry of noProxy.split(/[\s,]+/)) {
+    if (entry === "") continue;
+    if (entry === "*") return null;
+    const [name = "", entryPort] = entry
+      .toLowerCase()
+      .replace(/^\*?\./, ".")
+      .split(/:(?=\d+$)/);
+    if (entryPort !== undefined && entryPort !== port) continue;
+    const bare = name.startsWith(".") ? name.slice(1) : name;
+    if (host === bare || host.endsWith(`.${bare}`)) return null;
+  }
+  try {
+    return new URL(raw.includes("://") ? raw : `http://${raw}`);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,613 @@
+// The send/receive half of a WebSocket, shared by the server's WebSocketResponse and the
+// client's ClientWebSocketResponse: a message queue over a `ws` socket with one reader,
+// backpressure both ways, heartbeat, timeouts and the close handshake.
+
+import type { WebSocket as WsSocket } from "ws";
+import {
+  WSCloseCode,
+  type WSMessage,
+  WSMessageTypeError,
+  WSMsgType,
+  wsMessage,
+} from "./ws-message.js";
+
+/** Options shared by both sides; every one has a default. */
+export interface WebSocketOptions {
+  /** Answer pings with pongs and hide pongs from the reader. @default true */
+  autoping?: boolean;
+  /**
+   * Answer the peer's close frame and end the connection. With `false` the CLOSE message still
+   * reaches the reader; the protocol layer (`ws`) always answers the frame itself, echoing the
+   * peer's code, so `close()` then only finishes the local side. @default true
+   */
+  autoclose?: boolean;
+  /**
+   * Send a ping after this many ms without traffic; when nothing (a pong or any message) comes
+   * back within half of it the connection is closed with 1006 and the reader gets an ERROR
+   * then a CLOSED message. `null`: no heartbeat. @default null
+   */
+  heartbeat?: number | null;
+  /** Default time `receive()` waits for a message, ms (`null`: no limit). @default null */
+  receiveTimeout?: number | null;
+  /** How long `close()` waits for the peer's close frame before cutting the connection, ms. @default 10_000 */
+  timeout?: number;
+  /** Largest message accepted, bytes; a larger one closes with 1009. 0: no limit. @default 4 MiB */
+  maxMsgSize?: number;
+}
+
+/** Options of each send. */
+export interface WSSendOptions {
+  /** Compress this message when permessage-deflate was negotiated. @default true */
+  compress?: boolean;
+}
+
+/** Options of `sendFrame`. */
+export interface WSFrameOptions extends WSSendOptions {
+  /** Whether this frame ends the message; `false` starts or continues a fragmented one. @default true */
+  fin?: boolean;
+}
+
+/** Options of `close()`. */
+export interface WSCloseOptions {
+  /** @default 1000 */
+  code?: number;
+  /** The reason sent to the peer, at most 123 bytes of UTF-8. @default "" */
+  message?: string;
+}
+
+export const DEFAULT_MAX_MSG_SIZE = 4 * 1024 * 1024;
+export const DEFAULT_CLOSE_TIMEOUT = 10_000;
+
+/** A protocol failure on an open WebSocket; `closeCode` is the code the connection closed with. */
+export class WebSocketError extends Error {
+  override readonly name: string = "WebSocketError";
+  readonly code: string = "AIOHTTP_WS_ERROR";
+  constructor(
+    readonly closeCode: number,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A send or receive on a WebSocket that is closed. */
+export class WebSocketClosedError extends WebSocketError {
+  override readonly name = "WebSocketClosedError";
+  override readonly code = "AIOHTTP_WS_CLOSED";
+  constructor(message = "WebSocket connection is closed", closeCode: number = WSCloseCode.OK) {
+    super(closeCode, message);
+  }
+}
+
+/** What timed out: a `receive()`, the heartbeat's pong, or the close handshake. */
+export type WebSocketTimeoutKind = "receive" | "heartbeat" | "close";
+
+/** A WebSocket timeout; `kind` says which. */
+export class WebSocketTimeoutError extends WebSocketError {
+  override readonly name = "WebSocketTimeoutError";
+  override readonly code = "AIOHTTP_WS_TIMEOUT";
+  constructor(
+    readonly kind: WebSocketTimeoutKind,
+    message: string,
+  ) {
+    super(WSCloseCode.ABNORMAL_CLOSURE, message);
+  }
+}
+
+/** A second `receive()` while one is waiting: a WebSocket has one reader. */
+export class ConcurrentReceiveError extends Error {
+  override readonly name = "ConcurrentReceiveError";
+  readonly code = "AIOHTTP_WS_CONCURRENT_RECEIVE";
+  constructor() {
+    super("Concurrent call to receive() is not allowed: a WebSocket has one reader");
+  }
+}
+
+// RFC 6455 7.4.1: the close code that goes with each protocol failure `ws` detects.
+const ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
+  WS_ERR_INVALID_UTF8: WSCloseCode.INVALID_TEXT,
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: WSCloseCode.MESSAGE_TOO_BIG,
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: WSCloseCode.MESSAGE_TOO_BIG,
+};
+
+// The reader falls behind: stop reading from the socket above these, resume below half.
+const QUEUE_HIGH_BYTES = 1024 * 1024;
+const QUEUE_HIGH_COUNT = 1024;
+// A send waits for the socket once this much is buffered and not yet handed to the kernel.
+const SEND_HIGH_WATER_MARK = 64 * 1024;
+// aiohttp's THRESHOLD_CONNLOST_ACCESS: a loop that ignores CLOSED fails instead of spinning.
+const CLOSED_READS_BEFORE_ERROR = 5;
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const TERMINAL = new Set<number>([WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED]);
+
+interface Waiter {
+  resolve(msg: WSMessage): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * An open WebSocket: the API both sides share. Messages are queued as they arrive and read
+ * with `receive()` or `for await`; reading stops when the queue grows past 1 MiB, so a slow
+ * reader pushes back on the peer.
+ */
+export class WebSocketChannel implements AsyncIterable<WSMessage> {
+  readonly #ws: WsSocket;
+  readonly #autoping: boolean;
+  readonly #heartbeat: number | null;
+  readonly #receiveTimeout: number | null;
+  readonly #closeTimeout: number;
+  readonly #queue: WSMessage[] = [];
+  #queueHead = 0;
+  #queuedBytes = 0;
+  #paused = false;
+  #waiter: Waiter | null = null;
+  /** `close()` was called, or the connection ended. */
+  #closed = false;
+  /** The socket is gone. */
+  #ended = false;
+  #closeCode: number | null = null;
+  #exception: Error | null = null;
+  #closedReads = 0;
+  #endedPromise: Promise<void>;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #pongTimer: NodeJS.Timeout | undefined;
+  /** Something arrived since the heartbeat last looked. */
+  #activity = false;
+  #closeTimedOut = false;
+
+  /** @internal wraps an open `ws` socket (the handshake is done) */
+  constructor(ws: WsSocket, options: WebSocketOptions = {}) {
+    this.#ws = ws;
+    this.#autoping = options.autoping ?? true;
+    this.#heartbeat = options.heartbeat ?? null;
+    this.#receiveTimeout = options.receiveTimeout ?? null;
+    this.#closeTimeout = options.timeout ?? DEFAULT_CLOSE_TIMEOUT;
+    this.#endedPromise = new Promise((resolve) => {
+      ws.once("close", (code: number, reason: Buffer) => {
+        this.#onClose(code, reason.toString("utf8"));
+        resolve();
+      });
+    });
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      this.#activity = true;
+      this.#push(isBinary ? wsMessage.binary(data) : wsMessage.text(data.toString("utf8")));
+    });
+    ws.on("ping", (data: Buffer) => {
+      this.#activity = true;
+      if (!this.#autoping) this.#push(wsMessage.ping(data));
+    });
+    ws.on("pong", (data: Buffer) => {
+      this.#activity = true;
+      if (this.#pongTimer !== undefined) {
+        clearTimeout(this.#pongTimer);
+        this.#pongTimer = undefined;
+        this.#scheduleHeartbeat();
+      }
+      if (!this.#autoping) this.#push(wsMessage.pong(data));
+    });
+    ws.on("error", (err: NodeJS.ErrnoException) => this.#onError(err));
+    this.#scheduleHeartbeat();
+  }
+
+  // ---- state ---------------------------------------------------------------------------
+
+  /** Whether the connection is closed or closing (after `close()` or the peer's close). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The close code once known: the peer's, 1006 for a lost connection, the error's code. */
+  get closeCode(): number | null {
+    return this.#closeCode;
+  }
+
+  /** The subprotocol agreed in the handshake, `null` for none. */
+  get protocol(): string | null {
+    return this.#ws.protocol === "" ? null : this.#ws.protocol;
+  }
+
+  /** Whether permessage-deflate was negotiated. */
+  get compress(): boolean {
+    return this.#ws.extensions.includes("permessage-deflate");
+  }
+
+  /** The error that ended the connection (protocol failure, heartbeat timeout...), if any. */
+  exception(): Error | null {
+    return this.#exception;
+  }
+
+  /** Bytes queued for sending and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  /** Resolves once the connection is fully closed. */
+  get _ended(): Promise<void> {
+    return this.#endedPromise;
+  }
+
+  // ---- sending -------------------------------------------------------------------------
+
+  /** Sends a text message. */
+  sendStr(data: string, options?: WSSendOptions): Promise<void> {
+    if (typeof data !== "string") {
+      return Promise.reject(new TypeError(`sendStr() takes a string, got ${typeof data}`));
+    }
+    return this.#send(data, false, options?.compress, true);
+  }
+
+  /** Sends a binary message. */
+  sendBytes(data: Uint8Array | ArrayBuffer, options?: WSSendOptions): Promise<void> {
+    if (!(data instanceof Uint8Array) && !(data instanceof ArrayBuffer)) {
+      return Promise.reject(new TypeError("sendBytes() takes a Uint8Array or an ArrayBuffer"));
+    }
+    return this.#send(data, true, options?.compress, true);
+  }
+
+  /** Sends a value as a JSON text message. */
+  sendJson(
+    data: unknown,
+    options?: WSSendOptions & { dumps?: (value: unknown) => string },
+  ): Promise<void> {
+    const dumps = options?.dumps ?? JSON.stringify;
+    let text: string;
+    try {
+      text = dumps(data);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.sendStr(text, options);
+  }
+
+  /**
+   * Sends one frame: TEXT or BINARY (with `fin: false` to start a fragmented message, then
+   * CONTINUATION frames), PING, PONG, or CLOSE (same as `close()`).
+   */
+  sendFrame(
+    data: string | Uint8Array,
+    opcode: WSMsgType,
+    options: WSFrameOptions = {},
+  ): Promise<void> {
+    switch (opcode) {
+      case WSMsgType.TEXT:
+      case WSMsgType.BINARY:
+      case WSMsgType.CONTINUATION: {
+        const binary = opcode === WSMsgType.BINARY || typeof data !== "string";
+        return this.#send(data, binary, options.compress, options.fin ?? true);
+      }
+      case WSMsgType.PING:
+        return this.ping(data);
+      case WSMsgType.PONG:
+        return this.pong(data);
+      case WSMsgType.CLOSE: {
+        const buf = typeof data === "string" ? Buffer.from(data) : Buffer.from(data);
+        const code = buf.length >= 2 ? buf.readUInt16BE(0) : WSCloseCode.OK;
+        return this.close({ code, message: buf.subarray(2).toString("utf8") }).then(() => {});
+      }
+      default:
+        return Promise.reject(new TypeError(`Cannot send a frame of type ${opcode}`));
+    }
+  }
+
+  /** Sends a ping (payload at most 125 bytes). */
+  ping(data: string | Uint8Array = EMPTY): Promise<void> {
+    return this.#control(data, true);
+  }
+
+  /** Sends an unsolicited pong (payload at most 125 bytes). */
+  pong(data: string | Uint8Array = EMPTY): Promise<void> {
+    return this.#control(data, false);
+  }
+
+  #control(data: string | Uint8Array, ping: boolean): Promise<void> {
+    if (this.#closed || this.#ws.readyState !== 1) return Promise.reject(this.#closedError());
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error): void => (err ? reject(this.#closedError(err)) : resolve());
+      try {
+        if (ping) this.#ws.ping(data, undefined, done);
+        else this.#ws.pong(data, undefined, done);
+      } catch (err) {
+        reject(err);
+      }
+    });
+  }
+
+  /**
+   * Hands a message to the socket. Resolves at once while little is buffered; a message that
+   * reaches the high-water mark resolves only once it is written to the kernel, so a producer
+   * that awaits its sends cannot outrun a slow peer.
+   */
+  #send(
+    data: string | Uint8Array | ArrayBuffer,
+    binary: boolean,
+    compress: boolean | undefined,
+    fin: boolean,
+  ): Promise<void> {
+    const ws = this.#ws;
+    if (this.#closed || ws.readyState !== 1) return Promise.reject(this.#closedError());
+    const opts = { binary, compress: compress ?? true, fin };
+    // Up to 3 bytes of UTF-8 per UTF-16 unit: an upper bound without encoding twice.
+    const size = typeof data === "string" ? data.length * 3 : data.byteLength;
+    if (ws.bufferedAmount + size < SEND_HIGH_WATER_MARK) {
+      ws.send(data, opts);
+      return RESOLVED;
+    }
+    return new Promise((resolve, reject) => {
+      ws.send(data, opts, (err?: Error) => (err ? reject(this.#closedError(err)) : resolve()));
+    });
+  }
+
+  // ---- receiving -----------------------------------------------------------------------
+
+  /**
+   * The next message. After the peer's close it returns the CLOSE message, then CLOSED;
+   * while `close()` runs elsewhere, CLOSING. `timeout` (ms) overrides `receiveTimeout`; when
+   * it passes a `WebSocketTimeoutError` is thrown and the connection stays open.
+   */
+  receive(timeout?: number | null): Promise<WSMessage> {
+    if (this.#waiter !== null) return Promise.reject(new ConcurrentReceiveError());
+    const queued = this.#shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (this.#closed) {
+      if (++this.#closedReads > CLOSED_READS_BEFORE_ERROR) {
+        return Promise.reject(new WebSocketClosedError());
+      }
+      return Promise.resolve(this.#ended ? wsMessage.closed() : wsMessage.closing());
+    }
+    const ms = timeout === undefined ? this.#receiveTimeout : timeout;
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, timer: undefined };
+      if (ms !== null && ms > 0) {
+        waiter.timer = setTimeout(() => {
+          this.#waiter = null;
+          reject(new WebSocketTimeoutError("receive", `No message received within ${ms} ms`));
+        }, ms);
+      }
+      this.#waiter = waiter;
+    });
+  }
+
+  /** The next message, which must be TEXT; else `WSMessageTypeError`. */
+  async receiveStr(timeout?: number | null): Promise<string> {
+    const msg = await this.receive(timeout);
+    if (msg.type !== WSMsgType.TEXT) throw new WSMessageTypeError("TEXT", msg.type);
+    return msg.data;
+  }
+
+  /** The next message, which must be BINARY; else `WSMessageTypeError`. */
+  async receiveBytes(timeout?: number | null): Promise<Buffer> {
+    const msg = await this.receive(timeout);
+    if (msg.type !== WSMsgType.BINARY) throw new WSMessageTypeError("BINARY", msg.type);
+    return msg.data;
+  }
+
+  /** The next TEXT message parsed as JSON (`loads` replaces `JSON.parse`). */
+  async receiveJson<T = unknown>(
+    options: { loads?: (text: string) => T; timeout?: number | null } = {},
+  ): Promise<T> {
+    const text = await this.receiveStr(options.timeout);
+    return options.loads ? options.loads(text) : (JSON.parse(text) as T);
+  }
+
+  /** Messages until the connection closes (CLOSE, CLOSING and CLOSED end the loop). */
+  [Symbol.asyncIterator](): AsyncIterator<WSMessage> {
+    return {
+      next: () =>
+        this.receive().then((value) =>
+          TERMINAL.has(value.type)
+            ? { value: undefined, done: true as const }
+            : { value, done: false as const },
+        ),
+    };
+  }
+
+  #push(msg: WSMessage): void {
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+      waiter.resolve(msg);
+      return;
+    }
+    this.#queue.push(msg);
+    this.#queuedBytes += messageSize(msg);
+    if (
+      !this.#paused &&
+      !this.#ended &&
+      (this.#queuedBytes >= QUEUE_HIGH_BYTES ||
+        this.#queue.length - this.#queueHead >= QUEUE_HIGH_COUNT)
+    ) {
+      this.#paused = true;
+      this.#ws.pause();
+    }
+  }
+
+  #shift(): WSMessage | undefined {
+    if (this.#queueHead === this.#queue.length) return undefined;
+    const msg = this.#queue[this.#queueHead] as WSMessage;
+    this.#queue[this.#queueHead++] = undefined as unknown as WSMessage;
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#queueHead = 0;
+    }
+    this.#queuedBytes -= messageSize(msg);
+    if (
+      this.#paused &&
+      this.#queuedBytes < QUEUE_HIGH_BYTES / 2 &&
+      this.#queue.length - this.#queueHead < QUEUE_HIGH_COUNT / 2
+    ) {
+      this.#paused = false;
+      this.#ws.resume();
+    }
+    return msg;
+  }
+
+  // ---- closing -------------------------------------------------------------------------
+
+  /**
+   * Starts the close handshake and waits (up to the close timeout) for the peer's answer.
+   * Resolves `true` when this call closed the connection, `false` when it was closed already.
+   * A reader waiting in `receive()` gets CLOSING.
+   */
+  async close(options: WSCloseOptions = {}): Promise<boolean> {
+    const code = options.code ?? WSCloseCode.OK;
+    const message = options.message ?? "";
+    if (this.#closed) return false;
+    checkClose(code, message);
+    this.#closed = true;
+    this.#stopHeartbeat();
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+      waiter.resolve(wsMessage.closing());
+    }
+    if (!this.#ended) {
+      const timer = setTimeout(() => {
+        this.#closeTimedOut = true;
+        this.#ws.terminate();
+      }, this.#closeTimeout);
+      this.#ws.close(code, message);
+      await this.#endedPromise;
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  /** Cuts the connection without a close handshake. */
+  terminate(): void {
+    this.#closed = true;
+    this.#ws.terminate();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #onClose(code: number, reason: string): void {
+    this.#ended = true;
+    this.#stopHeartbeat();
+    if (this.#paused) this.#paused = false;
+    if (this.#closeTimedOut) {
+      this.#closeCode = WSCloseCode.ABNORMAL_CLOSURE;
+      this.#exception ??= new WebSocketTimeoutError(
+        "close",
+        `No close frame received within ${this.#closeTimeout} ms`,
+      );
+    } else if (this.#closeCode === null) {
+      this.#closeCode = code;
+    }
+    if (!this.#closed) {
+      // The peer closed (or the connection dropped): the reader sees the close frame first.
+      this.#closed = true;
+      if (code !== WSCloseCode.ABNORMAL_CLOSURE) this.#push(wsMessage.close(code, reason));
+    }
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+      waiter.resolve(wsMessage.closed());
+    }
+  }
+
+  #onError(err: NodeJS.ErrnoException): void {
+    const closeCode = ERROR_CLOSE_CODES[err.code ?? ""] ?? WSCloseCode.PROTOCOL_ERROR;
+    const wsErr = new WebSocketError(closeCode, err.message, { cause: err });
+    this.#exception ??= wsErr;
+    this.#closeCode ??= closeCode;
+    // `ws` sends the close frame with that code itself; the reader learns why first.
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#push(wsMessage.error(wsErr));
+    }
+  }
+
+  #closedError(cause?: Error): WebSocketClosedError {
+    const err = new WebSocketClosedError(
+      cause === undefined
+        ? "WebSocket connection is closed"
+        : `WebSocket send failed: ${cause.message}`,
+      this.#closeCode ?? WSCloseCode.OK,
+    );
+    if (cause !== undefined) (err as { cause?: unknown }).cause = cause;
+    return err;
+  }
+
+  // ---- heartbeat -----------------------------------------------------------------------
+
+  #scheduleHeartbeat(): void {
+    const every = this.#heartbeat;
+    if (every === null || every <= 0 || this.#closed) return;
+    if (this.#heartbeatTimer === undefined) {
+      this.#heartbeatTimer = setTimeout(() => this.#beat(), every);
+    } else {
+      this.#heartbeatTimer.refresh();
+    }
+  }
+
+  #beat(): void {
+    if (this.#closed) return;
+    // Traffic since the last look proves the peer alive; pinging would only add noise.
+    if (this.#activity) {
+      this.#activity = false;
+      this.#heartbeatTimer?.refresh();
+      return;
+    }
+    const wait = Math.max(1, Math.floor((this.#heartbeat as number) / 2));
+    this.#ws.ping();
+    this.#pongTimer = setTimeout(() => this.#pongMissed(wait), wait);
+  }
+
+  #pongMissed(wait: number): void {
+    this.#pongTimer = undefined;
+    if (this.#closed) return;
+    if (this.#activity) {
+      this.#activity = false;
+      this.#scheduleHeartbeat();
+      return;
+    }
+    const err = new WebSocketTimeoutError("heartbeat", `No PONG received within ${wait} ms`);
+    this.#exception = err;
+    this.#closeCode = WSCloseCode.ABNORMAL_CLOSURE;
+    this.#closed = true;
+    this.#push(wsMessage.error(err));
+    this.#ws.terminate();
+  }
+
+  #stopHeartbeat(): void {
+    clearTimeout(this.#heartbeatTimer);
+    clearTimeout(this.#pongTimer);
+    this.#pongTimer = undefined;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function messageSize(msg: WSMessage): number {
+  switch (msg.type) {
+    case WSMsgType.TEXT:
+      return msg.data.length * 2;
+    case WSMsgType.BINARY:
+    case WSMsgType.PING:
+    case WSMsgType.PONG:
+      return msg.data.length;
+    default:
+      return 0;
+  }
+}
+
+/** RFC 6455 7.4: codes an endpoint may send; 5.5: a control payload is at most 125 bytes. */
+function checkClose(code: number, message: string): void {
+  const sendable =
+    (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+    (code >= 3000 && code <= 4999);
+  if (!Number.isInteger(code) || !sendable) {
+    throw new RangeError(`Invalid close code ${code}: use 1000-1003, 1007-1014 or 3000-4999`);
+  }
+  if (Buffer.byteLength(message) > 123) {
+    throw new RangeError("The close message must be at most 123 bytes of UTF-8");
+  }
+}

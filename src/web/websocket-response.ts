@@ -1,0 +1,299 @@
+// The server side of a WebSocket (aiohttp's web.WebSocketResponse): a response whose
+// prepare() performs the upgrade handshake, then the message API shared with the client.
+
+import { validateHeaderName, validateHeaderValue } from "node:http";
+import { WebSocketServer, type WebSocket as WsSocket } from "ws";
+import {
+  DEFAULT_CLOSE_TIMEOUT,
+  DEFAULT_MAX_MSG_SIZE,
+  WebSocketChannel,
+  type WebSocketOptions,
+  type WSCloseOptions,
+  type WSFrameOptions,
+  type WSSendOptions,
+} from "../http/websocket.js";
+import type { WSMessage, WSMsgType } from "../http/ws-message.js";
+import { HTTPBadRequest, HTTPMethodNotAllowed, HTTPUpgradeRequired } from "./exceptions.js";
+import type { Request } from "./request.js";
+import { ClientDisconnectedError, StreamResponse } from "./response.js";
+
+/** Options of `WebSocketResponse`. */
+export interface WebSocketResponseOptions extends WebSocketOptions {
+  /** Subprotocols the server speaks; the first one the client offers, in its order, is agreed. */
+  protocols?: readonly string[];
+  /** Accept permessage-deflate when the client offers it. @default true */
+  compress?: boolean;
+}
+
+/** What `canPrepare()` found: whether the request is a valid upgrade, and the agreed protocol. */
+export interface WebSocketReady {
+  readonly ok: boolean;
+  readonly protocol: string | null;
+}
+
+// RFC 6455 4.1: the key is 16 random bytes in base64.
+const KEY = /^[+/0-9A-Za-z]{22}==$/;
+// Headers the handshake itself sets; a handler's copies would contradict it.
+const HANDSHAKE_HEADERS = new Set([
+  "upgrade",
+  "connection",
+  "sec-websocket-accept",
+  "sec-websocket-protocol",
+  "sec-websocket-extensions",
+  "content-length",
+  "transfer-encoding",
+]);
+
+/**
+ * A WebSocket on the server. Create it in a handler, `await ws.prepare(request)` to upgrade
+ * the connection, exchange messages, and return it; returning closes it (code 1000) if the
+ * handler did not.
+ *
+ * @example
+ * app.router.addGet("/ws", async (request) => {
+ *   const ws = new web.WebSocketResponse({ heartbeat: 30_000 });
+ *   await ws.prepare(request);
+ *   for await (const msg of ws) {
+ *     if (msg.type === WSMsgType.TEXT) await ws.sendStr(`${msg.data}/answer`);
+ *   }
+ *   return ws;
+ * });
+ */
+export class WebSocketResponse extends StreamResponse {
+  readonly #options: WebSocketResponseOptions;
+  #channel: WebSocketChannel | null = null;
+  #protocol: string | null = null;
+  #started = false;
+
+  constructor(options: WebSocketResponseOptions = {}) {
+    super({ status: 101 });
+    this.#options = options;
+  }
+
+  /**
+   * Whether `request` can be upgraded, and the protocol that would be agreed, without
+   * sending anything.
+   */
+  canPrepare(request: Request): WebSocketReady {
+    try {
+      return { ok: true, protocol: this.#handshake(request) };
+    } catch {
+      return { ok: false, protocol: null };
+    }
+  }
+
+  /**
+   * Upgrades the connection: checks the handshake (405, 400 or 426 when it is not a valid
+   * WebSocket request), runs the applications' `onResponsePrepare` signals, then answers 101.
+   */
+  override prepare(request: Request): Promise<void> {
+    if (!this.#started) {
+      this.#started = true;
+      try {
+        this.#protocol = this.#handshake(request);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return super.prepare(request);
+  }
+
+  /** RFC 6455 4.2.1: checks the opening handshake; returns the agreed subprotocol. */
+  #handshake(request: Request): string | null {
+    if (request.method !== "GET") throw new HTTPMethodNotAllowed(request.method, ["GET"]);
+    const headers = request.raw.headers;
+    if (request._upgrade === null) {
+      throw new HTTPBadRequest({
+        text:
+          "Expected a WebSocket upgrade request: GET with Upgrade: websocket and " +
+          "Connection: Upgrade",
+      });
+    }
+    const version = headers["sec-websocket-version"];
+    if (version !== "13") {
+      // RFC 6455 4.2.2: name the version the server speaks.
+      throw new HTTPUpgradeRequired({
+        headers: { "Sec-WebSocket-Version": "13" },
+        text: `Unsupported WebSocket version: ${version ?? "none"}`,
+      });
+    }
+    const key = headers["sec-websocket-key"];
+    if (key === undefined || !KEY.test(key)) {
+      throw new HTTPBadRequest({ text: `Invalid Sec-WebSocket-Key: ${key ?? "none"}` });
+    }
+    const offered = headers["sec-websocket-protocol"];
+    const ours = this.#options.protocols;
+    if (offered === undefined || ours === undefined || ours.length === 0) return null;
+    for (const name of offered.split(",")) {
+      const proto = name.trim();
+      if (ours.includes(proto)) return proto;
+    }
+    return null;
+  }
+
+  /** @internal answers 101 and hands the connection to the WebSocket protocol */
+  override _sendHead(request: Request, flat: string[]): void {
+    const upgrade = request._upgrade as NonNullable<Request["_upgrade"]>;
+    const extra: string[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const name = flat[i] as string;
+      const value = flat[i + 1] as string;
+      // Node's own checks: a CR/LF can never reach the wire through a header.
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
+      if (!HANDSHAKE_HEADERS.has(name.toLowerCase())) extra.push(`${name}: ${value}`);
+    }
+    const options = this.#options;
+    const server = upgradeServer(options);
+    let ws: WsSocket | null = null;
+    pending = { protocol: this.#protocol, headers: extra };
+    try {
+      server.handleUpgrade(request.raw, upgrade.socket, upgrade.head, (socket) => {
+        ws = socket;
+      });
+    } finally {
+      pending = null;
+    }
+    // `ws` answers synchronously; no socket means the client left (or sent a handshake `ws`
+    // refused with its own 400).
+    if (ws === null) throw new ClientDisconnectedError();
+    const channel = new WebSocketChannel(ws, options);
+    this.#channel = channel;
+    const open = request._ctx.websockets;
+    open.add(this);
+    void channel._ended.then(() => open.delete(this));
+  }
+
+  #ch(): WebSocketChannel {
+    if (this.#channel === null) throw new Error("Call prepare(request) first");
+    return this.#channel;
+  }
+
+  // ---- the shared API (see WebSocketChannel) ---------------------------------------------
+
+  /** Whether the connection is closed or closing. */
+  get closed(): boolean {
+    return this.#channel?.closed ?? false;
+  }
+  /** The close code once known. */
+  get closeCode(): number | null {
+    return this.#channel?.closeCode ?? null;
+  }
+  /** The agreed subprotocol, `null` for none. */
+  get protocol(): string | null {
+    return this.#channel?.protocol ?? this.#protocol;
+  }
+  /** Whether permessage-deflate was negotiated. */
+  get compress(): boolean {
+    return this.#channel?.compress ?? false;
+  }
+  /** The error that ended the connection, if any. */
+  exception(): Error | null {
+    return this.#channel?.exception() ?? null;
+  }
+  sendStr(data: string, options?: WSSendOptions): Promise<void> {
+    return this.#ch().sendStr(data, options);
+  }
+  sendBytes(data: Uint8Array | ArrayBuffer, options?: WSSendOptions): Promise<void> {
+    return this.#ch().sendBytes(data, options);
+  }
+  sendJson(
+    data: unknown,
+    options?: WSSendOptions & { dumps?: (value: unknown) => string },
+  ): Promise<void> {
+    return this.#ch().sendJson(data, options);
+  }
+  sendFrame(data: string | Uint8Array, opcode: WSMsgType, options?: WSFrameOptions): Promise<void> {
+    return this.#ch().sendFrame(data, opcode, options);
+  }
+  ping(data?: string | Uint8Array): Promise<void> {
+    return this.#ch().ping(data);
+  }
+  pong(data?: string | Uint8Array): Promise<void> {
+    return this.#ch().pong(data);
+  }
+  receive(timeout?: number | null): Promise<WSMessage> {
+    return this.#ch().receive(timeout);
+  }
+  receiveStr(timeout?: number | null): Promise<string> {
+    return this.#ch().receiveStr(timeout);
+  }
+  receiveBytes(timeout?: number | null): Promise<Buffer> {
+    return this.#ch().receiveBytes(timeout);
+  }
+  receiveJson<T = unknown>(options?: {
+    loads?: (text: string) => T;
+    timeout?: number | null;
+  }): Promise<T> {
+    return this.#ch().receiveJson(options);
+  }
+  [Symbol.asyncIterator](): AsyncIterator<WSMessage> {
+    return this.#ch()[Symbol.asyncIterator]();
+  }
+  /** Starts the close handshake; see `WebSocketChannel.close`. */
+  close(options?: WSCloseOptions): Promise<boolean> {
+    return this.#ch().close(options);
+  }
+
+  // ---- StreamResponse ------------------------------------------------------------------
+
+  override write(_chunk: string | Uint8Array): Promise<void> {
+    return Promise.reject(new Error("Cannot call write() on a WebSocket; use sendStr/sendBytes"));
+  }
+
+  /** Closes the WebSocket (code 1000). */
+  override async writeEof(): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal the handler returned: close (if still open) and wait for the connection to end */
+  override _finish(request: Request): Promise<void> {
+    return this.#finish(request);
+  }
+
+  async #finish(request: Request): Promise<void> {
+    if (!this.prepared) await this.prepare(request);
+    const channel = this.#ch();
+    await channel.close();
+    await channel._ended;
+  }
+
+  override toString(): string {
+    const state = this.#channel === null ? "not prepared" : this.closed ? "closed" : "open";
+    return `<WebSocketResponse ${state}>`;
+  }
+}
+
+// ---- the `ws` servers that perform upgrades ---------------------------------------------
+
+/** What the upgrade in progress adds to `ws`'s 101 answer (set around a synchronous call). */
+let pending: { protocol: string | null; headers: string[] } | null = null;
+const servers = new Map<string, WebSocketServer>();
+
+/** A `ws` server (no listening socket of its own) for one combination of options. */
+function upgradeServer(options: WebSocketResponseOptions): WebSocketServer {
+  const compress = options.compress ?? true;
+  const maxPayload = options.maxMsgSize ?? DEFAULT_MAX_MSG_SIZE;
+  const autoPong = options.autoping ?? true;
+  // Our own close timer ends the handshake; `ws`'s is a backstop behind it.
+  const closeTimeout = (options.timeout ?? DEFAULT_CLOSE_TIMEOUT) + 1000;
+  const key = `${compress}|${maxPayload}|${autoPong}|${closeTimeout}`;
+  let server = servers.get(key);
+  if (server === undefined) {
+    server = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: compress ? {} : false,
+      maxPayload,
+      autoPong,
+      handleProtocols: () => pending?.protocol ?? false,
+      // `closeTimeout` is in ws 8.23; its types lag behind.
+      ...({ closeTimeout } as object),
+    });
+    server.on("headers", (headers: string[]) => {
+      if (pending !== null) headers.push(...pending.headers);
+    });
+    servers.set(key, server);
+  }
+  return server;
+}
