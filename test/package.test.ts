@@ -69,6 +69,31 @@ describe("the built package", () => {
     expect(out).toBe('200 {"ok":true}');
   });
 
+  it("echoes over a WebSocket: web.WebSocketResponse and session.wsConnect from the package", async () => {
+    const out = await runModule(`
+      import { ClientSession, WSMsgType, web } from "aiohttp-ts";
+      import { makeTestClient } from "aiohttp-ts/test-utils";
+      const app = new web.Application();
+      app.router.addGet("/ws", async (request) => {
+        const ws = new web.WebSocketResponse();
+        await ws.prepare(request);
+        for await (const msg of ws) {
+          if (msg.type === WSMsgType.TEXT) await ws.sendStr(msg.data + "/answer");
+        }
+        return ws;
+      });
+      const client = await makeTestClient(app);
+      const session = new ClientSession();
+      const ws = await session.wsConnect(client.makeUrl("/ws"));
+      await ws.sendStr("hello");
+      const reply = await ws.receive();
+      console.log(reply.type === WSMsgType.TEXT, reply.data, await ws.close(), ws.closeCode);
+      await session.close();
+      await client.close();
+    `);
+    expect(out).toBe("true hello/answer true 1000");
+  });
+
   it('"aiohttp-ts/web" is the same namespace as `web` from the main entry', async () => {
     const out = await runModule(`
       import { web } from "aiohttp-ts";

@@ -2,7 +2,7 @@
 // makeTestClient, over real loopback sockets, closed explicitly or with `await using`.
 import { request as httpRequest } from "node:http";
 import { describe, expect, it, vi } from "vitest";
-import { web } from "../src/index.js";
+import { web, WSMsgType } from "../src/index.js";
 import { makeTestClient, TestClient, TestServer } from "../src/test-utils/index.js";
 import { quiet } from "./helpers.js";
 
@@ -204,5 +204,38 @@ describe("TestClient", () => {
     const t0 = performance.now();
     await client.close();
     expect(performance.now() - t0).toBeLessThan(1000);
+  });
+});
+
+describe("TestClient.wsConnect", () => {
+  function wsApp(): web.Application {
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/ws", async (request) => {
+      const ws = new web.WebSocketResponse();
+      await ws.prepare(request);
+      for await (const msg of ws) {
+        if (msg.type === WSMsgType.TEXT) await ws.sendStr(`echo:${msg.data}`);
+      }
+      return ws;
+    });
+    return app;
+  }
+
+  it("opens a WebSocket by path and exchanges messages", async () => {
+    await using client = await makeTestClient(wsApp());
+    const ws = await client.wsConnect("/ws");
+    await ws.sendStr("hi");
+    expect(await ws.receiveStr()).toBe("echo:hi");
+    expect(await ws.close()).toBe(true);
+    expect(ws.closeCode).toBe(1000);
+  });
+
+  it("close() ends open WebSockets with 1001 and the server's cleanup", async () => {
+    const client = await makeTestClient(wsApp());
+    const ws = await client.wsConnect("/ws");
+    await client.close();
+    const msg = await ws.receive();
+    expect(msg.type).toBe(WSMsgType.CLOSE);
+    expect(msg.data).toBe(1001);
   });
 });

@@ -157,6 +157,8 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   /** Something arrived since the heartbeat last looked. */
   #activity = false;
   #closeTimedOut = false;
+  /** The close code comes from a failure (protocol error, heartbeat), not the close frames. */
+  #failed = false;
 
   /** @internal wraps an open `ws` socket (the handshake is done) */
   constructor(ws: WsSocket, options: WebSocketOptions = {}) {
@@ -458,6 +460,8 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     if (this.#closed) return false;
     checkClose(code, message);
     this.#closed = true;
+    // Ours until the peer's answer arrives.
+    this.#closeCode = code;
     this.#stopHeartbeat();
     const waiter = this.#waiter;
     if (waiter !== null) {
@@ -497,7 +501,9 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
         "close",
         `No close frame received within ${this.#closeTimeout} ms`,
       );
-    } else if (this.#closeCode === null) {
+    } else if (!this.#failed) {
+      // The peer's close code (its answer to ours, or its own), 1005 when its frame had
+      // none, 1006 when the connection dropped without one.
       this.#closeCode = code;
     }
     if (!this.#closed) {
@@ -517,7 +523,10 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     const closeCode = ERROR_CLOSE_CODES[err.code ?? ""] ?? WSCloseCode.PROTOCOL_ERROR;
     const wsErr = new WebSocketError(closeCode, err.message, { cause: err });
     this.#exception ??= wsErr;
-    this.#closeCode ??= closeCode;
+    if (!this.#failed) {
+      this.#failed = true;
+      this.#closeCode = closeCode;
+    }
     // `ws` sends the close frame with that code itself; the reader learns why first.
     if (!this.#closed) {
       this.#closed = true;
@@ -571,6 +580,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     }
     const err = new WebSocketTimeoutError("heartbeat", `No PONG received within ${wait} ms`);
     this.#exception = err;
+    this.#failed = true;
     this.#closeCode = WSCloseCode.ABNORMAL_CLOSURE;
     this.#closed = true;
     this.#push(wsMessage.error(err));

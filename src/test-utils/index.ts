@@ -1,6 +1,8 @@
 // Helpers for testing applications over real sockets (aiohttp's test_utils): a TestServer on
 // 127.0.0.1 with a free port, and a TestClient whose paths are relative to it.
 
+import { ClientSession } from "../client/session.js";
+import type { ClientWebSocketResponse, WSConnectOptions } from "../client/websocket.js";
 import type { AnyApplication } from "../web/application.js";
 import { AppRunner, type AppRunnerOptions, TCPSite } from "../web/runner.js";
 
@@ -80,6 +82,7 @@ export interface TestRequestInit extends RequestInit {
 /** Sends requests to a `TestServer` by path (over `fetch` until the client issue lands). */
 export class TestClient {
   readonly server: TestServer;
+  #session: ClientSession | undefined;
 
   constructor(server: TestServer) {
     this.server = server;
@@ -138,8 +141,15 @@ export class TestClient {
     return this.request("OPTIONS", path, init);
   }
 
-  /** Stops the server. */
+  /** Opens a WebSocket to a path of the server (aiohttp's `client.ws_connect`). */
+  wsConnect(path: string, options?: WSConnectOptions): Promise<ClientWebSocketResponse> {
+    this.#session ??= new ClientSession();
+    return this.#session.wsConnect(this.makeUrl(path), options);
+  }
+
+  /** Stops the server (and the session behind `wsConnect`). */
   async close(): Promise<void> {
+    await this.#session?.close();
     await this.server.close();
   }
 

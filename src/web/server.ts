@@ -306,7 +306,9 @@ export class WebServer {
   // one `then`, and a response handed to node whole is finished synchronously.
   #dispatch(request: Request): void {
     const started = this.#accessLog === null ? 0 : performance.now();
-    if (this.#ctx.handlerCancellation) {
+    // Once upgraded, a WebSocket handler lives as long as its connection: a disconnect ends
+    // it through the message loop, not by cancellation.
+    if (this.#ctx.handlerCancellation && request._upgrade === null) {
       void this.#dispatchCancellable(request, started);
       return;
     }
