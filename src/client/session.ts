@@ -185,6 +185,7 @@ export class ClientSession implements AsyncDisposable {
   readonly #maxFieldSize: number;
   readonly trustEnv: boolean;
   #closed = false;
+  readonly #websockets = new Set<ClientWebSocketResponse>();
 
   constructor(options: ClientSessionOptions = {}) {
     if (options.baseUrl !== undefined) {
@@ -298,16 +299,7 @@ export class ClientSession implements AsyncDisposable {
       realUrl.username = "";
       realUrl.password = "";
     }
-    const headers = this.#requestHeaders(
-      target,
-      toHeaders(options.headers),
-      this.#skipAutoHeaders,
-      auth,
-      undefined,
-      NO_BODY,
-      false,
-    );
-    const transport = this.#connector._webSocketTransport();
+    const extra = toHeaders(options.headers);
     let proxy: URL | null = null;
     if (options.proxy !== undefined) {
       try {
@@ -315,20 +307,31 @@ export class ClientSession implements AsyncDisposable {
       } catch (err) {
         throw new InvalidUrlClientError(String(options.proxy), "invalid proxy URL", { cause: err });
       }
-    } else if (this.trustEnv) {
-      proxy = proxyFromEnv(target);
     }
-    return openWebSocket({
+    const transport = this.#connector._webSocketTransport();
+    const ws = await openWebSocket({
       url: target,
-      headers,
-      requestInfo: { url: target, method, headers: new CIMultiDictProxy(headers), realUrl },
-      options,
+      realUrl,
+      headersFor: (at, dropCredentials) =>
+        this.#requestHeaders(
+          at,
+          extra,
+          this.#skipAutoHeaders,
+          dropCredentials ? undefined : auth,
+          undefined,
+          NO_BODY,
+          dropCredentials,
+        ),
+      options: { ...options, method },
       deadline: smallestLimit(this.#timeout.total, this.#timeout.connect),
       tls: transport.tls,
       socketPath: transport.socketPath,
-      proxy,
+      proxyFor: (at) => proxy ?? (this.trustEnv ? proxyFromEnv(at) : null),
       storeCookies: (setCookie, at) => this.#storeCookies(setCookie, at),
     });
+    this.#websockets.add(ws);
+    void ws._ended.then(() => this.#websockets.delete(ws));
+    return ws;
   }
 
   /** Sends a request with any method. */
@@ -760,6 +763,11 @@ export class ClientSession implements AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // As aiohttp, where WebSockets are connections of the session: they end with it (here
+    // with a close handshake, 1001 going away).
+    await Promise.allSettled(
+      [...this.#websockets].map((ws) => ws.close({ code: 1001, message: "Session closed" })),
+    );
     if (this.#connectorOwner) await this.#connector.close();
   }
 

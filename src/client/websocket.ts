@@ -18,6 +18,8 @@ import { toClientError } from "./error-mapping.js";
 import {
   ClientHttpProxyError,
   ClientProxyConnectionError,
+  InvalidUrlRedirectClientError,
+  NonHttpUrlRedirectClientError,
   type RequestInfo,
   ServerTimeoutError,
   TooManyRedirects,
@@ -100,27 +102,86 @@ export class ClientWebSocketResponse extends WebSocketChannel implements AsyncDi
 export interface HandshakeParams {
   /** The http(s) URL with the query. */
   readonly url: URL;
-  /** Handshake headers: the session's defaults, cookies, auth and the caller's. */
-  readonly headers: CIMultiDict;
-  readonly requestInfo: RequestInfo;
+  /** The URL as given (with a fragment), for error messages. */
+  readonly realUrl: URL;
+  /**
+   * Handshake headers for a URL: the session's defaults, cookies, auth and the caller's;
+   * without credentials once a redirect left the first origin.
+   */
+  headersFor(url: URL, dropCredentials: boolean): CIMultiDict;
   readonly options: WSConnectOptions;
-  /** How long the handshake may take, ms (0: no limit). */
+  /** How long the handshake may take, redirects included, ms (0: no limit). */
   readonly deadline: number;
   readonly tls: ConnectionOptions;
   readonly socketPath: string | undefined;
-  /** The proxy to tunnel through, if any. */
-  readonly proxy: URL | null;
-  /** Receives the handshake answer's `Set-Cookie` values. */
+  /** The proxy for a URL, if any. */
+  proxyFor(url: URL): URL | null;
+  /** Receives each answer's `Set-Cookie` values. */
   storeCookies(setCookie: string[] | undefined, url: URL): void;
 }
 
-/** RFC 6455 4.1: the opening handshake; resolves with the open WebSocket. */
-export function openWebSocket(p: HandshakeParams): Promise<ClientWebSocketResponse> {
+/** One handshake attempt: the open WebSocket, or where a redirect points. */
+type Attempt = ClientWebSocketResponse | { readonly location: string };
+
+/**
+ * RFC 6455 4.1: the opening handshake; resolves with the open WebSocket. Redirects are
+ * followed here rather than inside `ws`, so each hop's cookies are stored and the next
+ * request's cookies and credentials are chosen for its own URL.
+ */
+export async function openWebSocket(p: HandshakeParams): Promise<ClientWebSocketResponse> {
+  const method = (p.options.method ?? "GET").toUpperCase();
+  const maxRedirects = p.options.maxRedirects ?? 10;
+  const deadlineAt = p.deadline > 0 ? performance.now() + p.deadline : 0;
+  let url = p.url;
+  let leftOrigin = false;
+  for (let hops = 0; ; hops++) {
+    const headers = p.headersFor(url, leftOrigin);
+    const requestInfo: RequestInfo = {
+      url,
+      method,
+      headers: new CIMultiDictProxy(headers),
+      realUrl: hops === 0 ? p.realUrl : url,
+    };
+    const outcome = await attempt(p, url, method, headers, requestInfo, deadlineAt);
+    if (outcome instanceof ClientWebSocketResponse) return outcome;
+    if (hops + 1 > maxRedirects) {
+      throw new TooManyRedirects(requestInfo, {
+        status: 0,
+        message: `More than ${maxRedirects} redirects`,
+      });
+    }
+    let next: URL;
+    try {
+      next = new URL(outcome.location, url);
+    } catch (err) {
+      throw new InvalidUrlRedirectClientError(outcome.location, "invalid Location", {
+        cause: err,
+      });
+    }
+    if (next.protocol === "ws:") next.protocol = "http:";
+    else if (next.protocol === "wss:") next.protocol = "https:";
+    if (next.protocol !== "http:" && next.protocol !== "https:") {
+      throw new NonHttpUrlRedirectClientError(outcome.location, "not an HTTP(S) URL");
+    }
+    next.hash = "";
+    // RFC 9110 15.4: credentials stay with the origin they were meant for.
+    if (next.origin !== p.url.origin) leftOrigin = true;
+    url = next;
+  }
+}
+
+function attempt(
+  p: HandshakeParams,
+  url: URL,
+  method: string,
+  sessionHeaders: CIMultiDict,
+  requestInfo: RequestInfo,
+  deadlineAt: number,
+): Promise<Attempt> {
   const { options } = p;
-  const method = (options.method ?? "GET").toUpperCase();
   const protocols = options.protocols ?? [];
   const headers: Record<string, string> = {};
-  for (const [name, value] of p.headers.entries()) {
+  for (const [name, value] of sessionHeaders.entries()) {
     if (name.toLowerCase() === "host") continue;
     const prev = headers[name];
     // RFC 9110 5.3: repeated fields combine into one comma-separated value.
@@ -129,11 +190,10 @@ export function openWebSocket(p: HandshakeParams): Promise<ClientWebSocketRespon
   // Sent by us rather than by `ws`, which would refuse a server that agrees to none of them;
   // aiohttp (and RFC 6455 4.1) accept that as "no subprotocol".
   if (protocols.length > 0) headers["Sec-WebSocket-Protocol"] = protocols.join(", ");
-  const wsUrl = new URL(p.url);
-  wsUrl.protocol = p.url.protocol === "https:" ? "wss:" : "ws:";
+  const wsUrl = new URL(url);
+  wsUrl.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   const secure = wsUrl.protocol === "wss:";
   const tls = tlsFromOption(options.ssl, p.tls);
-  const maxRedirects = options.maxRedirects ?? 10;
   const closeTimeout = options.timeout?.wsClose ?? DEFAULT_CLOSE_TIMEOUT;
   const channelOptions: WebSocketOptions = {
     ...options,
@@ -149,10 +209,9 @@ export function openWebSocket(p: HandshakeParams): Promise<ClientWebSocketRespon
       perMessageDeflate: (options.compress ?? false) ? {} : false,
       maxPayload: options.maxMsgSize ?? DEFAULT_MAX_MSG_SIZE,
       autoPong: options.autoping ?? true,
-      followRedirects: maxRedirects > 0,
-      maxRedirects,
+      followRedirects: false,
       ...(options.origin === undefined ? {} : { origin: options.origin }),
-      ...(connector(p, secure, tls) ?? {}),
+      ...(connector(p, url, requestInfo, secure, tls) ?? {}),
       finishRequest: (req: ClientRequest) => {
         // Node writes the request line when the request ends, so the method can change here.
         if (method !== "GET") req.method = method;
@@ -165,14 +224,13 @@ export function openWebSocket(p: HandshakeParams): Promise<ClientWebSocketRespon
     // checkServerIdentity differently from node:tls's, and lack closeTimeout (ws 8.23).
     ws = new WebSocket(wsUrl, [], wsOptions as unknown as ClientOptions);
   } catch (err) {
-    return Promise.reject(toClientError(err, p.url, method));
+    return Promise.reject(toClientError(err, url, method));
   }
 
   return new Promise((resolve, reject) => {
     let settled = false;
     let protocol: string | null = null;
     let answer: CIMultiDictProxy = new CIMultiDictProxy(new CIMultiDict());
-    let url = p.url;
     const fail = (err: Error): void => {
       if (settled) return;
       settled = true;
@@ -180,8 +238,9 @@ export function openWebSocket(p: HandshakeParams): Promise<ClientWebSocketRespon
       ws.terminate();
       reject(err);
     };
+    const left = deadlineAt === 0 ? 0 : Math.max(1, deadlineAt - performance.now());
     const timer =
-      p.deadline > 0
+      left > 0
         ? setTimeout(
             () =>
               fail(
@@ -189,13 +248,9 @@ export function openWebSocket(p: HandshakeParams): Promise<ClientWebSocketRespon
                   `WebSocket handshake with ${p.url.href} timed out after ${p.deadline} ms`,
                 ),
               ),
-            p.deadline,
+            left,
           )
         : undefined;
-    ws.on("redirect", (to: string) => {
-      url = new URL(to);
-      url.protocol = url.protocol === "wss:" ? "https:" : "http:";
-    });
     ws.once("upgrade", (res: IncomingMessage) => {
       answer = headersOf(res);
       p.storeCookies(res.headers["set-cookie"], url);
@@ -203,14 +258,8 @@ export function openWebSocket(p: HandshakeParams): Promise<ClientWebSocketRespon
       if (chosen !== undefined) {
         // RFC 6455 4.1: a subprotocol that was not offered fails the connection.
         if (!protocols.includes(chosen)) {
-          fail(
-            handshakeError(
-              p,
-              101,
-              `Server chose protocol ${chosen}, which was not offered`,
-              answer,
-            ),
-          );
+          const message = `Server chose protocol ${chosen}, which was not offered`;
+          fail(new WSServerHandshakeError(requestInfo, { status: 101, message, headers: answer }));
           return;
         }
         protocol = chosen;
@@ -221,11 +270,21 @@ export function openWebSocket(p: HandshakeParams): Promise<ClientWebSocketRespon
       answer = headersOf(res);
       p.storeCookies(res.headers["set-cookie"], url);
       res.resume();
-      fail(handshakeError(p, res.statusCode ?? 0, res.statusMessage ?? "", answer));
+      const status = res.statusCode ?? 0;
+      const location = res.headers.location;
+      if (REDIRECTS.has(status) && location !== undefined) {
+        settled = true;
+        clearTimeout(timer);
+        ws.terminate();
+        resolve({ location });
+        return;
+      }
+      const message = res.statusMessage ?? "";
+      fail(new WSServerHandshakeError(requestInfo, { status, message, headers: answer }));
     });
     ws.on("error", (err: NodeJS.ErrnoException) => {
       if (settled) return;
-      fail(handshakeFailure(err, p, method, answer));
+      fail(handshakeFailure(err, url, requestInfo, answer));
     });
     ws.once("open", () => {
       if (settled) return;
@@ -237,6 +296,8 @@ export function openWebSocket(p: HandshakeParams): Promise<ClientWebSocketRespon
   });
 }
 
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
 function headersOf(res: IncomingMessage): CIMultiDictProxy {
   const h = new CIMultiDict();
   const raw = res.rawHeaders;
@@ -244,29 +305,19 @@ function headersOf(res: IncomingMessage): CIMultiDictProxy {
   return new CIMultiDictProxy(h);
 }
 
-function handshakeError(
-  p: HandshakeParams,
-  status: number,
-  message: string,
-  headers: CIMultiDictProxy,
-): WSServerHandshakeError {
-  return new WSServerHandshakeError(p.requestInfo, { status, message, headers });
-}
-
 /** Errors `ws` raises while connecting: a refused handshake, or a network failure. */
 function handshakeFailure(
   err: NodeJS.ErrnoException,
-  p: HandshakeParams,
-  method: string,
+  url: URL,
+  requestInfo: RequestInfo,
   answer: CIMultiDictProxy,
 ): Error {
-  if (err.code !== undefined || !(err instanceof Error)) return toClientError(err, p.url, method);
-  if (err.message === "Maximum redirects exceeded") {
-    return new TooManyRedirects(p.requestInfo, { status: 0, message: err.message, cause: err });
+  if (err.code !== undefined || !(err instanceof Error)) {
+    return toClientError(err, url, requestInfo.method);
   }
   // "Invalid Sec-WebSocket-Accept header", "Invalid Upgrade header"...: a 101 that is not a
   // valid WebSocket answer.
-  return new WSServerHandshakeError(p.requestInfo, {
+  return new WSServerHandshakeError(requestInfo, {
     status: 101,
     message: err.message,
     headers: answer,
@@ -290,16 +341,19 @@ type CreateConnection = (
 /** A `createConnection` for a unix socket or a proxy tunnel; `undefined` for a direct one. */
 function connector(
   p: HandshakeParams,
+  url: URL,
+  requestInfo: RequestInfo,
   secure: boolean,
   tls: ConnectionOptions,
 ): { createConnection: CreateConnection } | undefined {
-  const { proxy, socketPath } = p;
-  const host = p.url.hostname.replace(/^\[|\]$/g, "");
-  const port = Number(p.url.port || (secure ? 443 : 80));
+  const proxy = p.proxyFor(url);
+  const socketPath = p.socketPath;
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const port = Number(url.port || (secure ? 443 : 80));
   if (proxy !== null) {
     return {
       createConnection: (_options, callback) => {
-        tunnel(proxy, p.options.proxyAuth, host, port, p.requestInfo).then(
+        tunnel(proxy, p.options.proxyAuth, host, port, requestInfo).then(
           (socket) => callback(null, secure ? wrapTls(socket, host, tls) : socket),
           (err: Error) => callback(err),
         );

@@ -357,7 +357,10 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
       if (++this.#closedReads > CLOSED_READS_BEFORE_ERROR) {
         return Promise.reject(new WebSocketClosedError());
       }
-      return Promise.resolve(this.#ended ? wsMessage.closed() : wsMessage.closing());
+      // CLOSING only while a close handshake is under way; a failure ends the connection.
+      return Promise.resolve(
+        this.#ended || this.#failed ? wsMessage.closed() : wsMessage.closing(),
+      );
     }
     const ms = timeout === undefined ? this.#receiveTimeout : timeout;
     return new Promise((resolve, reject) => {
