@@ -397,3 +397,41 @@ export function pyHeaders(result: PyResult, name: string): string[] {
   const lower = name.toLowerCase();
   return result.headers.filter(([k]) => k.toLowerCase() === lower).map(([, v]) => v);
 }
+
+// ---- WebSocket peers -------------------------------------------------------------------
+
+/**
+ * Reports filed by name, for a test to wait on: a handler (ours or a peer's) files what it saw
+ * when its connection ends, and the test takes it once it is there.
+ */
+export class Reports<T> {
+  readonly #filed = new Map<string, T>();
+  readonly #waiting = new Map<string, (report: T) => void>();
+
+  /** `describe` names the source in the error when nothing is filed in time. */
+  constructor(readonly describe: (name: string) => string = (name) => `connection ${name}`) {}
+
+  file(name: string, report: T): void {
+    this.#filed.set(name, report);
+    this.#waiting.get(name)?.(report);
+  }
+
+  /** The report filed as `name`, waiting up to `timeout` ms for it. */
+  async take(name: string, timeout = 3_000): Promise<T> {
+    const filed = this.#filed.get(name);
+    if (filed !== undefined) return filed;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await new Promise<T>((resolve, reject) => {
+        this.#waiting.set(name, resolve);
+        timer = setTimeout(
+          () => reject(new Error(`nothing reported for ${this.describe(name)} in ${timeout} ms`)),
+          timeout,
+        );
+      });
+    } finally {
+      clearTimeout(timer);
+      this.#waiting.delete(name);
+    }
+  }
+}
