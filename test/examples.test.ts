@@ -1,9 +1,9 @@
 // Runs every example under examples/ as a user would: in its own process, on a free port, then
 // talks to it over HTTP and stops it with SIGTERM, which must end in a graceful exit 0.
 //
-// The examples import "aiohttp-ts", which Node resolves to this package's own dist/ through the
-// "exports" map (a package may import itself by name). `npm test` runs `npm run build` before
-// vitest; when running this file alone, build first.
+// The examples import "aiohttp-ts"; tsx resolves that through tsconfig.json's `paths` to src/
+// (a user's install resolves it to dist/ through the "exports" map, which test/package.test.ts
+// covers). The check for dist/ below stays so a run without a build fails clearly.
 //
 // Why not `npx tsx`: npx does not pass SIGTERM on to the program it started (npm exits at once
 // and leaves the server running), so the test runs the same tsx CLI that `npx tsx` resolves to,
