@@ -116,7 +116,8 @@ const QUEUE_HIGH_BYTES = 1024 * 1024;
 const QUEUE_HIGH_COUNT = 1024;
 // A send waits for the socket once this much is buffered and not yet handed to the kernel.
 const SEND_HIGH_WATER_MARK = 64 * 1024;
-// aiohttp's THRESHOLD_CONNLOST_ACCESS: a loop that ignores CLOSED fails instead of spinning.
+// aiohttp's THRESHOLD_CONNLOST_ACCESS: a loop that ignores CLOSED fails on the fifth read
+// after the end instead of spinning.
 const CLOSED_READS_BEFORE_ERROR = 5;
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -345,7 +346,8 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   // ---- receiving -----------------------------------------------------------------------
 
   /**
-   * The next message. After the peer's close it returns the CLOSE message, then CLOSED;
+   * The next message. After the peer's close it returns the CLOSE message, then CLOSED (the
+   * fifth read after the end throws `WebSocketClosedError`, as aiohttp's RuntimeError);
    * while `close()` runs elsewhere, CLOSING. `timeout` (ms) overrides `receiveTimeout`; when
    * it passes a `WebSocketTimeoutError` is thrown and the connection stays open.
    */
@@ -354,7 +356,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     const queued = this.#shift();
     if (queued !== undefined) return Promise.resolve(queued);
     if (this.#closed) {
-      if (++this.#closedReads > CLOSED_READS_BEFORE_ERROR) {
+      if (++this.#closedReads >= CLOSED_READS_BEFORE_ERROR) {
         return Promise.reject(new WebSocketClosedError());
       }
       // CLOSING only while a close handshake is under way; a failure ends the connection.

@@ -187,6 +187,10 @@ export class WebSocketResponse extends StreamResponse {
   get compress(): boolean {
     return this.#channel?.compress ?? false;
   }
+  /** Bytes queued for sending and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.#channel?.bufferedAmount ?? 0;
+  }
   /** The error that ended the connection, if any. */
   exception(): Error | null {
     return this.#channel?.exception() ?? null;
