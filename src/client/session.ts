@@ -285,20 +285,7 @@ export class ClientSession implements AsyncDisposable {
   ): Promise<ClientWebSocketResponse> {
     if (this.#closed) throw new ClientClosedError("Session is closed");
     const method = checkMethod(options.method ?? "GET");
-    const target = this.#buildUrl(url, options.params);
-    const realUrl = new URL(target);
-    target.hash = "";
-    let auth = options.auth ?? this.#auth;
-    const urlAuth = BasicAuth.fromUrl(target);
-    if (urlAuth !== undefined) {
-      if (options.auth !== undefined)
-        throw new TypeError("Cannot combine auth and credentials in the URL");
-      auth = urlAuth;
-      target.username = "";
-      target.password = "";
-      realUrl.username = "";
-      realUrl.password = "";
-    }
+    const { target, realUrl, auth } = this.#target(url, options);
     const extra = toHeaders(options.headers);
     let proxy: URL | null = null;
     if (options.proxy !== undefined) {
@@ -345,24 +332,10 @@ export class ClientSession implements AsyncDisposable {
     if (options.data !== undefined && options.json !== undefined) {
       throw new TypeError("data and json cannot be given together");
     }
-    let target = this.#buildUrl(url, options.params);
-    // A copy only when the URL sent differs from the one asked for (a fragment, credentials).
-    const realUrl =
-      target.hash === "" && target.username === "" && target.password === ""
-        ? target
-        : new URL(target);
-    target.hash = "";
-    let auth = options.auth ?? this.#auth;
-    const urlAuth = BasicAuth.fromUrl(target);
-    if (urlAuth !== undefined) {
-      if (options.auth !== undefined)
-        throw new TypeError("Cannot combine auth and credentials in the URL");
-      auth = urlAuth;
-      target.username = "";
-      target.password = "";
-      realUrl.username = "";
-      realUrl.password = "";
-    }
+    const first = this.#target(url, options);
+    let target = first.target;
+    const realUrl = first.realUrl;
+    let auth = first.auth;
 
     const timeout = resolveTimeout(this.#timeout, options.timeout);
     const control = new RequestControl(timeout.total, verb, realUrl, options.signal);
@@ -609,6 +582,35 @@ export class ClientSession implements AsyncDisposable {
     data.body.on("error", () => {});
     data.body.destroy();
     throw new ClientResponseError(requestInfo, { status: 400, message: problem, history });
+  }
+
+  /**
+   * The URL to send to (no fragment, no credentials), the URL as asked for (no credentials),
+   * and the credentials: the `auth` option, else the ones in the URL, else the session's.
+   */
+  #target(
+    url: string | URL,
+    options: { params?: Params; auth?: BasicAuth },
+  ): { target: URL; realUrl: URL; auth: BasicAuth | undefined } {
+    const target = this.#buildUrl(url, options.params);
+    // A copy only when the URL sent differs from the one asked for (a fragment, credentials).
+    const realUrl =
+      target.hash === "" && target.username === "" && target.password === ""
+        ? target
+        : new URL(target);
+    target.hash = "";
+    let auth = options.auth ?? this.#auth;
+    const urlAuth = BasicAuth.fromUrl(target);
+    if (urlAuth !== undefined) {
+      if (options.auth !== undefined)
+        throw new TypeError("Cannot combine auth and credentials in the URL");
+      auth = urlAuth;
+      target.username = "";
+      target.password = "";
+      realUrl.username = "";
+      realUrl.password = "";
+    }
+    return { target, realUrl, auth };
   }
 
   #storeCookies(setCookie: string | string[] | undefined, url: URL): void {

@@ -228,16 +228,18 @@ export class WebServer {
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse, expect: boolean): void {
+    if (this.#admit(req, res)) this.#dispatch(new Request(req, res, this.#ctx, expect));
+  }
+
+  /** Counts the request in flight; refuses it (and returns false) when over a limit. */
+  #admit(req: IncomingMessage, res: ServerResponse): boolean {
     this.#inFlight++;
     this.#requestCount++;
     const status = this.#checkLimits(req);
-    if (status !== 0) {
-      this.#sendError(res, status);
-      this.#done();
-      return;
-    }
-    const request = new Request(req, res, this.#ctx, expect);
-    this.#dispatch(request);
+    if (status === 0) return true;
+    this.#sendError(res, status);
+    this.#done();
+    return false;
   }
 
   /**
@@ -268,14 +270,7 @@ export class WebServer {
       res.detachSocket(socket);
       (socket as Socket & { destroySoon(): void }).destroySoon();
     });
-    this.#inFlight++;
-    this.#requestCount++;
-    const status = this.#checkLimits(req);
-    if (status !== 0) {
-      this.#sendError(res, status);
-      this.#done();
-      return;
-    }
+    if (!this.#admit(req, res)) return;
     const request = new Request(req, res, this.#ctx, false, { socket, head });
     // Read the peer's address now: the access log line is written after the socket closed.
     void request.remote;
