@@ -4,8 +4,9 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { type Duplex, Readable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
-import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import { ClientClosedError, ConnectionTimeoutError, SocketTimeoutError } from "./errors.js";
+import { undici } from "./undici.js";
 
 /** Options every connector takes. */
 export interface BaseConnectorOptions {
@@ -273,14 +274,14 @@ export class TCPConnector extends BaseConnector {
     const local = o.localAddr === undefined ? {} : { localAddress: o.localAddr };
     if (o.proxyFromEnv === true && proxyInEnv()) {
       // The proxy resolves the target's name, so no DNS cache here; NO_PROXY hosts go direct.
-      return new EnvHttpProxyAgent({ ...this._agentOptions(), ...local, connect });
+      return new (undici().EnvHttpProxyAgent)({ ...this._agentOptions(), ...local, connect });
     }
-    const agent = new Agent({ ...this._agentOptions(), ...local, connect });
+    const agent = new (undici().Agent)({ ...this._agentOptions(), ...local, connect });
     if (o.useDnsCache === false) return agent;
     // node:dns lookups carry no TTL, so every record lives exactly this long.
     const ttl = o.ttlDnsCache === undefined ? 10_000 : (o.ttlDnsCache ?? Number.POSITIVE_INFINITY);
     return agent.compose(
-      interceptors.dns({
+      undici().interceptors.dns({
         maxTTL: ttl,
         ...(o.family === 4 || o.family === 6 ? { affinity: o.family, dualStack: false } : {}),
       }),
@@ -303,7 +304,7 @@ export class UnixConnector extends BaseConnector {
   }
 
   protected _createDispatcher(connectTimeout: number): Dispatcher {
-    return new Agent({
+    return new (undici().Agent)({
       ...this._agentOptions(),
       connect: { ...this._connectOptions(connectTimeout), socketPath: this.path },
     });

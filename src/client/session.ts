@@ -5,7 +5,7 @@
 import { EventEmitter } from "node:events";
 import { Readable } from "node:stream";
 import * as zlib from "node:zlib";
-import { type Dispatcher, FormData as UndiciFormData } from "undici";
+import type { Dispatcher, FormData as UndiciFormData } from "undici";
 import {
   CIMultiDict,
   CIMultiDictProxy,
@@ -39,6 +39,7 @@ import {
   type ResolvedTimeout,
   resolveTimeout,
 } from "./timeout.js";
+import { undici } from "./undici.js";
 import {
   type ClientWebSocketResponse,
   openWebSocket,
@@ -929,7 +930,7 @@ function overlay(target: CIMultiDict, layer: CIMultiDict, skip?: ReadonlySet<str
 }
 
 function toUndiciFormData(form: FormData): UndiciFormData {
-  const out = new UndiciFormData();
+  const out = new (undici().FormData)();
   for (const [name, value] of form) {
     if (typeof value === "string") out.append(name, value);
     else out.append(name, value, value.name);

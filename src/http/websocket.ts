@@ -123,10 +123,18 @@ const CLOSED_READS_BEFORE_ERROR = 5;
 const RESOLVED: Promise<void> = Promise.resolve();
 const TERMINAL = new Set<number>([WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED]);
 
+/** A pending read: `receive()` resolves with the message, async iteration with its result. */
 interface Waiter {
-  resolve(msg: WSMessage): void;
+  resolve(value: WSMessage | IteratorResult<WSMessage, undefined>): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout | undefined;
+  iterating: boolean;
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+function iteratorResult(msg: WSMessage): IteratorResult<WSMessage, undefined> {
+  return TERMINAL.has(msg.type) ? DONE : { value: msg, done: false };
 }
 
 /**
@@ -331,15 +339,22 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   ): Promise<void> {
     const ws = this.#ws;
     if (this.#closed || ws.readyState !== 1) return Promise.reject(this.#closedError());
-    const opts = { binary, compress: compress ?? true, fin };
+    // `ws` defaults: a string goes as text, bytes as binary, compressed, whole.
+    const opts =
+      compress === undefined && fin && binary === (typeof data !== "string")
+        ? undefined
+        : { binary, compress: compress ?? true, fin };
     // Up to 3 bytes of UTF-8 per UTF-16 unit: an upper bound without encoding twice.
     const size = typeof data === "string" ? data.length * 3 : data.byteLength;
     if (ws.bufferedAmount + size < SEND_HIGH_WATER_MARK) {
-      ws.send(data, opts);
+      if (opts === undefined) ws.send(data);
+      else ws.send(data, opts);
       return RESOLVED;
     }
     return new Promise((resolve, reject) => {
-      ws.send(data, opts, (err?: Error) => (err ? reject(this.#closedError(err)) : resolve()));
+      ws.send(data, opts ?? {}, (err?: Error) =>
+        err ? reject(this.#closedError(err)) : resolve(),
+      );
     });
   }
 
@@ -352,21 +367,28 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
    * it passes a `WebSocketTimeoutError` is thrown and the connection stays open.
    */
   receive(timeout?: number | null): Promise<WSMessage> {
+    return this.#read(timeout, false) as Promise<WSMessage>;
+  }
+
+  // One read for both `receive()` and `for await`: iteration gets its result object straight
+  // from the waiter, without a second promise per message.
+  #read(
+    timeout: number | null | undefined,
+    iterating: boolean,
+  ): Promise<WSMessage | IteratorResult<WSMessage, undefined>> {
     if (this.#waiter !== null) return Promise.reject(new ConcurrentReceiveError());
-    const queued = this.#shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    if (this.#closed) {
+    let msg = this.#shift();
+    if (msg === undefined && this.#closed) {
       if (++this.#closedReads >= CLOSED_READS_BEFORE_ERROR) {
         return Promise.reject(new WebSocketClosedError());
       }
       // CLOSING only while a close handshake is under way; a failure ends the connection.
-      return Promise.resolve(
-        this.#ended || this.#failed ? wsMessage.closed() : wsMessage.closing(),
-      );
+      msg = this.#ended || this.#failed ? wsMessage.closed() : wsMessage.closing();
     }
+    if (msg !== undefined) return Promise.resolve(iterating ? iteratorResult(msg) : msg);
     const ms = timeout === undefined ? this.#receiveTimeout : timeout;
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, timer: undefined };
+      const waiter: Waiter = { resolve, reject, timer: undefined, iterating };
       if (ms !== null && ms > 0) {
         waiter.timer = setTimeout(() => {
           this.#waiter = null;
@@ -375,6 +397,16 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
       }
       this.#waiter = waiter;
     });
+  }
+
+  /** Hands `msg` to the waiting reader; false when nobody waits. */
+  #wake(msg: WSMessage): boolean {
+    const waiter = this.#waiter;
+    if (waiter === null) return false;
+    this.#waiter = null;
+    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+    waiter.resolve(waiter.iterating ? iteratorResult(msg) : msg);
+    return true;
   }
 
   /** The next message, which must be TEXT; else `WSMessageTypeError`. */
@@ -400,25 +432,14 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   }
 
   /** Messages until the connection closes (CLOSE, CLOSING and CLOSED end the loop). */
-  [Symbol.asyncIterator](): AsyncIterator<WSMessage> {
+  [Symbol.asyncIterator](): AsyncIterator<WSMessage, undefined> {
     return {
-      next: () =>
-        this.receive().then((value) =>
-          TERMINAL.has(value.type)
-            ? { value: undefined, done: true as const }
-            : { value, done: false as const },
-        ),
+      next: () => this.#read(undefined, true) as Promise<IteratorResult<WSMessage, undefined>>,
     };
   }
 
   #push(msg: WSMessage): void {
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-      waiter.resolve(msg);
-      return;
-    }
+    if (this.#wake(msg)) return;
     this.#queue.push(msg);
     this.#queuedBytes += messageSize(msg);
     if (
@@ -468,12 +489,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     // Ours until the peer's answer arrives.
     this.#closeCode = code;
     this.#stopHeartbeat();
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-      waiter.resolve(wsMessage.closing());
-    }
+    this.#wake(wsMessage.closing());
     if (!this.#ended) {
       const timer = setTimeout(() => {
         this.#closeTimedOut = true;
@@ -516,12 +532,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
       this.#closed = true;
       if (code !== WSCloseCode.ABNORMAL_CLOSURE) this.#push(wsMessage.close(code, reason));
     }
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-      waiter.resolve(wsMessage.closed());
-    }
+    this.#wake(wsMessage.closed());
   }
 
   #onError(err: NodeJS.ErrnoException): void {
