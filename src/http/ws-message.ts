@@ -106,36 +106,47 @@ export function typeName(type: number): string {
   return `UNKNOWN(${type})`;
 }
 
-function json<T>(this: WSMessage, loads: (text: string) => T = JSON.parse): T {
-  if (this.type === WSMsgType.TEXT) return loads(this.data);
-  if (this.type === WSMsgType.BINARY) return loads(this.data.toString("utf8"));
-  throw new WSMessageTypeError("TEXT or BINARY", this.type);
+/** The one shape behind every message: `json()` lives on the prototype, not on each message. */
+class Message {
+  constructor(
+    readonly type: WSMsgType,
+    readonly data: unknown,
+    readonly extra: string | null,
+  ) {}
+
+  json<T>(loads: (text: string) => T = JSON.parse): T {
+    if (this.type === WSMsgType.TEXT) return loads(this.data as string);
+    if (this.type === WSMsgType.BINARY) return loads((this.data as Buffer).toString("utf8"));
+    throw new WSMessageTypeError("TEXT or BINARY", this.type);
+  }
 }
 
+// Each builder pairs a type with the data of that type, which is what the union's members
+// say; the casts only name the member.
 /** Builds messages with the shared `json()` method. */
 export const wsMessage = {
   text(data: string): WSTextMessage {
-    return { type: WSMsgType.TEXT, data, extra: null, json };
+    return new Message(WSMsgType.TEXT, data, null) as WSTextMessage;
   },
   binary(data: Buffer): WSBinaryMessage {
-    return { type: WSMsgType.BINARY, data, extra: null, json };
+    return new Message(WSMsgType.BINARY, data, null) as WSBinaryMessage;
   },
   ping(data: Buffer): WSControlMessage {
-    return { type: WSMsgType.PING, data, extra: null, json };
+    return new Message(WSMsgType.PING, data, null) as WSControlMessage;
   },
   pong(data: Buffer): WSControlMessage {
-    return { type: WSMsgType.PONG, data, extra: null, json };
+    return new Message(WSMsgType.PONG, data, null) as WSControlMessage;
   },
   close(code: number, reason: string): WSCloseMessage {
-    return { type: WSMsgType.CLOSE, data: code, extra: reason, json };
+    return new Message(WSMsgType.CLOSE, code, reason) as WSCloseMessage;
   },
   closing(): WSStateMessage {
-    return { type: WSMsgType.CLOSING, data: null, extra: null, json };
+    return new Message(WSMsgType.CLOSING, null, null) as WSStateMessage;
   },
   closed(): WSStateMessage {
-    return { type: WSMsgType.CLOSED, data: null, extra: null, json };
+    return new Message(WSMsgType.CLOSED, null, null) as WSStateMessage;
   },
   error(err: Error): WSErrorMessage {
-    return { type: WSMsgType.ERROR, data: err, extra: null, json };
+    return new Message(WSMsgType.ERROR, err, null) as WSErrorMessage;
   },
 };
