@@ -2,6 +2,7 @@
 // client's ClientWebSocketResponse: a message queue over a `ws` socket with one reader,
 // backpressure both ways, heartbeat, timeouts and the close handshake.
 
+import type { EventEmitter } from "node:events";
 import type { WebSocket as WsSocket } from "ws";
 import {
   WSCloseCode,
@@ -16,9 +17,9 @@ export interface WebSocketOptions {
   /** Answer pings with pongs and hide pongs from the reader. @default true */
   autoping?: boolean;
   /**
-   * Answer the peer's close frame and end the connection. With `false` the CLOSE message still
-   * reaches the reader; the protocol layer (`ws`) always answers the frame itself, echoing the
-   * peer's code, so `close()` then only finishes the local side. @default true
+   * Answer the peer's close frame at once and end the connection. With `false` the reader gets
+   * the CLOSE message, then CLOSING, and may still send; `close()` sends the answer (with its
+   * own code) and ends the connection. @default true
    */
   autoclose?: boolean;
   /**
@@ -168,6 +169,9 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   #closeTimedOut = false;
   /** The close code comes from a failure (protocol error, heartbeat), not the close frames. */
   #failed = false;
+  /** `autoclose: false` and the peer's close frame came: the answer waits for `close()`. */
+  #peerClosing = false;
+  #answerClose: ((code: number, reason: Buffer) => void) | null = null;
 
   /** @internal wraps an open `ws` socket (the handshake is done) */
   constructor(ws: WsSocket, options: WebSocketOptions = {}) {
@@ -200,7 +204,29 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
       if (!this.#autoping) this.#push(wsMessage.pong(data));
     });
     ws.on("error", (err: NodeJS.ErrnoException) => this.#onError(err));
+    if (options.autoclose === false) this.#holdCloseAnswer(ws);
     this.#scheduleHeartbeat();
+  }
+
+  /**
+   * `autoclose: false`: `ws` answers a close frame at once, from its receiver's `conclude`
+   * listener. This moves that listener behind `close()`, so the reader gets the CLOSE message
+   * first, may still send, and the answer carries the code given to `close()`. Should `ws`'s
+   * internals not be as expected, the answer stays automatic.
+   */
+  #holdCloseAnswer(ws: WsSocket): void {
+    const receiver = (ws as unknown as { _receiver?: EventEmitter })._receiver;
+    const listeners = receiver?.listeners("conclude") ?? [];
+    if (receiver === undefined || listeners.length !== 1) return;
+    const answer = listeners[0] as (this: EventEmitter, code: number, reason: Buffer) => void;
+    receiver.removeListener("conclude", answer);
+    receiver.once("conclude", (code: number, reason: Buffer) => {
+      this.#answerClose = (c, m) => answer.call(receiver, c, m);
+      this.#activity = true;
+      this.#peerClosing = true;
+      this.#closeCode = code;
+      this.#push(wsMessage.close(code, reason.toString("utf8")));
+    });
   }
 
   // ---- state ---------------------------------------------------------------------------
@@ -378,6 +404,8 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   ): Promise<WSMessage | IteratorResult<WSMessage, undefined>> {
     if (this.#waiter !== null) return Promise.reject(new ConcurrentReceiveError());
     let msg = this.#shift();
+    // aiohttp: after the peer's close frame, CLOSING until `close()` answers it.
+    if (msg === undefined && this.#peerClosing && !this.#closed) msg = wsMessage.closing();
     if (msg === undefined && this.#closed) {
       if (++this.#closedReads >= CLOSED_READS_BEFORE_ERROR) {
         return Promise.reject(new WebSocketClosedError());
@@ -486,8 +514,8 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     if (this.#closed) return false;
     checkClose(code, message);
     this.#closed = true;
-    // Ours until the peer's answer arrives.
-    this.#closeCode = code;
+    // Ours until the peer's answer arrives (the peer's own when this answers its close).
+    if (!this.#peerClosing) this.#closeCode = code;
     this.#stopHeartbeat();
     this.#wake(wsMessage.closing());
     if (!this.#ended) {
@@ -495,7 +523,10 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
         this.#closeTimedOut = true;
         this.#ws.terminate();
       }, this.#closeTimeout);
-      this.#ws.close(code, message);
+      const answer = this.#answerClose;
+      this.#answerClose = null;
+      if (answer !== null) answer(code, Buffer.from(message));
+      else this.#ws.close(code, message);
       await this.#endedPromise;
       clearTimeout(timer);
     }
@@ -522,7 +553,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
         "close",
         `No close frame received within ${this.#closeTimeout} ms`,
       );
-    } else if (!this.#failed) {
+    } else if (!this.#failed && !this.#peerClosing) {
       // The peer's close code (its answer to ours, or its own), 1005 when its frame had
       // none, 1006 when the connection dropped without one.
       this.#closeCode = code;
@@ -530,7 +561,9 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     if (!this.#closed) {
       // The peer closed (or the connection dropped): the reader sees the close frame first.
       this.#closed = true;
-      if (code !== WSCloseCode.ABNORMAL_CLOSURE) this.#push(wsMessage.close(code, reason));
+      if (code !== WSCloseCode.ABNORMAL_CLOSURE && !this.#peerClosing) {
+        this.#push(wsMessage.close(code, reason));
+      }
     }
     this.#wake(wsMessage.closed());
   }

@@ -446,6 +446,23 @@ describe("closing", () => {
     expect(ws.closed).toBe(true);
   });
 
+  it("with autoclose: false gets CLOSE then CLOSING, may still send, and close() answers", async () => {
+    const { url, done } = await serve(async (ws) => {
+      await ws.close({ code: 4001, message: "bye" });
+      const late = await ws.receive(2000);
+      return { late: late.data, closeCode: ws.closeCode };
+    });
+    const ws = await connect(url, { autoclose: false });
+    const close = await ws.receive(2000);
+    expect([close.type, close.data, close.extra]).toEqual([WSMsgType.CLOSE, 4001, "bye"]);
+    expect((await ws.receive(2000)).type).toBe(WSMsgType.CLOSING);
+    expect(ws.closed).toBe(false);
+    await ws.sendStr("late");
+    expect(await ws.close({ code: 4003 })).toBe(true);
+    expect(ws.closeCode).toBe(4001);
+    expect(await done).toEqual({ late: "late", closeCode: 4003 });
+  });
+
   it("throws WebSocketClosedError on the fifth read after the end (aiohttp's threshold)", async () => {
     const { url } = await serve((ws) => ws.close());
     const ws = await connect(url);

@@ -743,6 +743,49 @@ describe("close handshake", () => {
     expect((await peer.closed).code).toBe(4001);
   });
 
+  it("with autoclose: false the reader gets CLOSE then CLOSING, may still send, and close() answers with its own code", async () => {
+    const { port, result } = await serveWs(
+      async (ws) => {
+        const first = await ws.receive();
+        const second = await ws.receive();
+        const closedBefore = ws.closed;
+        await ws.sendStr("last words");
+        const closedNow = await ws.close({ code: 4002, message: "answered" });
+        return {
+          types: [first.type, second.type],
+          code: first.data,
+          closedBefore,
+          closedNow,
+          closeCode: ws.closeCode,
+        };
+      },
+      { autoclose: false },
+    );
+    const peer = await Peer.open(port);
+    peer.ws.close(4001, "bye");
+    expect(await result).toEqual({
+      types: [WSMsgType.CLOSE, WSMsgType.CLOSING],
+      code: 4001,
+      closedBefore: false,
+      closedNow: true,
+      // aiohttp keeps the peer's code when it answers a close itself.
+      closeCode: 4001,
+    });
+    expect(await peer.nextText()).toBe("last words");
+    // `ws` reports the close frame it received from the server.
+    expect(await peer.closed).toEqual({ code: 4002, reason: "answered" });
+  });
+
+  it("with autoclose: false a handler that returns without close() still answers (1000)", async () => {
+    const { port, result } = await serveWs(async (ws) => (await ws.receive()).type, {
+      autoclose: false,
+    });
+    const peer = await Peer.open(port);
+    peer.ws.close(4001, "bye");
+    expect(await result).toBe(WSMsgType.CLOSE);
+    expect((await peer.closed).code).toBe(1000);
+  });
+
   it("a for-await loop ends when the client closes", async () => {
     const { port, result } = await serveWs(async (ws) => {
       const seen: string[] = [];
