@@ -353,9 +353,9 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   }
 
   /**
-   * Hands a message to the socket. Resolves at once while little is buffered; a message that
-   * reaches the high-water mark resolves only once it is written to the kernel, so a producer
-   * that awaits its sends cannot outrun a slow peer.
+   * Hands a message to the socket. Resolves at once while the socket keeps up; when a message
+   * leaves more than the high-water mark buffered, it resolves only once written to the
+   * kernel, so a producer that awaits its sends cannot outrun a slow peer.
    */
   #send(
     data: string | Uint8Array | ArrayBuffer,
@@ -377,10 +377,20 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
       else ws.send(data, opts);
       return RESOLVED;
     }
+    // A large message, or a socket behind: wait for this message's write only if it left the
+    // buffer over the mark (a socket that takes it at once costs no wait).
+    let settle: ((err?: Error) => void) | null = null;
+    let outcome: Error | null | undefined;
+    ws.send(data, opts ?? {}, (err?: Error) => {
+      if (settle !== null) settle(err);
+      else outcome = err ?? null;
+    });
+    if (outcome === undefined && ws.bufferedAmount < SEND_HIGH_WATER_MARK) return RESOLVED;
+    if (outcome !== undefined) {
+      return outcome === null ? RESOLVED : Promise.reject(this.#closedError(outcome));
+    }
     return new Promise((resolve, reject) => {
-      ws.send(data, opts ?? {}, (err?: Error) =>
-        err ? reject(this.#closedError(err)) : resolve(),
-      );
+      settle = (err) => (err ? reject(this.#closedError(err)) : resolve());
     });
   }
 
