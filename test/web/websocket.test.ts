@@ -620,6 +620,23 @@ describe("messages", () => {
     expect(msg.data).toBe("hello fragmented world");
   });
 
+  it("frames sent in the same packet as the handshake reach the handler", async () => {
+    const { port, result } = await serveWs(async (ws) => [
+      await ws.receiveStr(),
+      await ws.receiveStr(),
+    ]);
+    const conn = await RawConnection.open(port);
+    conn.write(
+      Buffer.concat([
+        Buffer.from(upgradeRequest(), "latin1"),
+        clientFrame(OP.TEXT, "first"),
+        clientFrame(OP.TEXT, "second"),
+      ]),
+    );
+    expect(await result).toEqual(["first", "second"]);
+    conn.socket.destroy();
+  });
+
   it("raw fragments with a ping between them arrive as one binary message", async () => {
     const { port, result } = await serveWs((ws) => ws.receiveBytes());
     const raw = await RawWebSocket.connect(port);
