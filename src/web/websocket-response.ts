@@ -146,7 +146,8 @@ export class WebSocketResponse extends StreamResponse {
     const options = this.#options;
     const server = upgradeServer(options);
     let ws: WsSocket | null = null;
-    pending = { protocol: this.#protocol, headers: extra };
+    const upgrading: Pending = { protocol: this.#protocol, headers: extra, refused: null };
+    pending = upgrading;
     try {
       server.handleUpgrade(request.raw, upgrade.socket, upgrade.head, (socket) => {
         ws = socket;
@@ -154,8 +155,9 @@ export class WebSocketResponse extends StreamResponse {
     } finally {
       pending = null;
     }
-    // `ws` answers synchronously; no socket means the client left (or sent a handshake `ws`
-    // refused with its own 400).
+    // `ws` answers synchronously. What it refused (a malformed extension or protocol header)
+    // is answered here like any bad request; no socket otherwise means the client left.
+    if (upgrading.refused !== null) throw new HTTPBadRequest({ text: upgrading.refused });
     if (ws === null) throw new ClientDisconnectedError();
     const channel = new WebSocketChannel(ws, options);
     this.#channel = channel;
@@ -270,8 +272,16 @@ export class WebSocketResponse extends StreamResponse {
 
 // ---- the `ws` servers that perform upgrades ---------------------------------------------
 
-/** What the upgrade in progress adds to `ws`'s 101 answer (set around a synchronous call). */
-let pending: { protocol: string | null; headers: string[] } | null = null;
+/** The upgrade in progress (set around a synchronous call into `ws`). */
+interface Pending {
+  /** The agreed subprotocol. */
+  readonly protocol: string | null;
+  /** Header lines added to `ws`'s 101 answer. */
+  readonly headers: string[];
+  /** Why `ws` refused the handshake, if it did. */
+  refused: string | null;
+}
+let pending: Pending | null = null;
 const servers = new Map<string, WebSocketServer>();
 
 /** A `ws` server (no listening socket of its own) for one combination of options. */
@@ -296,6 +306,10 @@ function upgradeServer(options: WebSocketResponseOptions): WebSocketServer {
     });
     server.on("headers", (headers: string[]) => {
       if (pending !== null) headers.push(...pending.headers);
+    });
+    // With a listener, `ws` leaves the refusal to us instead of writing its own answer.
+    server.on("wsClientError", (err: Error) => {
+      if (pending !== null) pending.refused = err.message;
     });
     servers.set(key, server);
   }

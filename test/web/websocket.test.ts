@@ -483,6 +483,23 @@ describe("refusals", () => {
     expect(reply.rest).toContain("Sec-WebSocket-Key");
   });
 
+  it.each([
+    ["Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits=99"],
+    ["Sec-WebSocket-Protocol", "a b,,c"],
+  ])("a malformed %s header gets our 400, saying why", async (name, value) => {
+    const port = await wsAndHealth();
+    const reply = await rawExchange(
+      port,
+      upgradeRequest("/ws", { extra: `${name}: ${value}\r\n` }),
+      {
+        requireClose: true,
+      },
+    );
+    expect(reply.statusLine).toMatch(/^HTTP\/1\.1 400 /);
+    expect(headerOf(reply.headerLines, "server")).toMatch(/^aiohttp-ts\//);
+    expect(reply.rest).toContain(name);
+  });
+
   /** An app whose middleware refuses /ws without the right cookie (401) or header (403). */
   function guardedApp(): { app: web.Application; secretRan: () => boolean } {
     let secret = false;
