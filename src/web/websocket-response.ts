@@ -13,7 +13,12 @@ import {
   type WSSendOptions,
 } from "../http/websocket.js";
 import type { WSMessage, WSMsgType } from "../http/ws-message.js";
-import { HTTPBadRequest, HTTPMethodNotAllowed, HTTPUpgradeRequired } from "./exceptions.js";
+import {
+  HTTPBadRequest,
+  HTTPMethodNotAllowed,
+  HTTPServiceUnavailable,
+  HTTPUpgradeRequired,
+} from "./exceptions.js";
 import type { Request } from "./request.js";
 import { ClientDisconnectedError, StreamResponse } from "./response.js";
 
@@ -108,6 +113,10 @@ export class WebSocketResponse extends StreamResponse {
           "Expected a WebSocket upgrade request: GET with Upgrade: websocket and " +
           "Connection: Upgrade",
       });
+    }
+    // Graceful shutdown has closed the open WebSockets already; a new one would hold it up.
+    if (request._ctx.closing) {
+      throw new HTTPServiceUnavailable({ text: "Server shutting down" });
     }
     const version = headers["sec-websocket-version"];
     if (version !== "13") {

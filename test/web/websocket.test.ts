@@ -1213,6 +1213,29 @@ describe("graceful shutdown", () => {
     expect(runner.server.webSocketCount).toBe(0);
   });
 
+  it("an upgrade that reaches prepare() once shutdown started gets 503", async () => {
+    const entered = deferred<void>();
+    const gate = deferred<void>();
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/ws", async (request) => {
+      entered.resolve();
+      await gate.promise;
+      const ws = new web.WebSocketResponse();
+      await ws.prepare(request);
+      return ws;
+    });
+    app.onShutdown.push(() => gate.resolve());
+    const { runner, port } = await start(app);
+    const reply = rawExchange(port, upgradeRequest(), { requireClose: true });
+    await entered.promise;
+    const cleanup = runner.cleanup();
+    const answer = await reply;
+    await cleanup;
+    expect(answer.statusLine).toMatch(/^HTTP\/1\.1 503 /);
+    expect(answer.rest).toContain("Server shutting down");
+    expect(runner.server.webSocketCount).toBe(0);
+  });
+
   it("onShutdown runs while the WebSockets are open, onCleanup after they closed", async () => {
     const order: string[] = [];
     const app = new web.Application({ logger: quiet });
