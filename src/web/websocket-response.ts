@@ -92,13 +92,14 @@ export class WebSocketResponse extends StreamResponse {
    * WebSocket request), runs the applications' `onResponsePrepare` signals, then answers 101.
    */
   override prepare(request: Request): Promise<void> {
+    // Until a handshake passes, every call checks it: a refused request stays refused.
     if (!this.#started) {
-      this.#started = true;
       try {
         this.#protocol = this.#handshake(request);
       } catch (err) {
         return Promise.reject(err);
       }
+      this.#started = true;
     }
     return super.prepare(request);
   }

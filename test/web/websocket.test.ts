@@ -447,6 +447,24 @@ describe("refusals", () => {
     expect((await httpSend(port, "/health")).body).toBe("ok");
   });
 
+  // Regression: a second prepare() after a refused handshake skipped the checks and failed on
+  // the missing upgrade connection with a TypeError.
+  it("a second prepare() after a refusal is refused the same way", async () => {
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/ws", async (request) => {
+      const ws = new web.WebSocketResponse();
+      const first = await ws.prepare(request).catch((err: unknown) => err);
+      const second = await ws.prepare(request).catch((err: unknown) => err);
+      return web.jsonResponse({
+        first: (first as web.HTTPException).status,
+        second: (second as web.HTTPException).status,
+      });
+    });
+    const { port } = await start(app);
+    const reply = await httpSend(port, "/ws");
+    expect(JSON.parse(reply.body)).toEqual({ first: 400, second: 400 });
+  });
+
   it("prepare() answers a POST with 405 and Allow: GET", async () => {
     const port = await wsAndHealth();
     const reply = await httpSend(port, "/ws", { method: "POST", body: "x" });
