@@ -8,6 +8,12 @@ import type { Agent, Dispatcher } from "undici";
 import { ClientClosedError, ConnectionTimeoutError, SocketTimeoutError } from "./errors.js";
 import { undici } from "./undici.js";
 
+/** `node:tls` options for an `ssl` setting: `false` skips verification, an object is used as is. */
+export function tlsOptions(ssl: boolean | ConnectionOptions | undefined): ConnectionOptions {
+  if (ssl === undefined || ssl === true) return {};
+  return ssl === false ? { rejectUnauthorized: false } : ssl;
+}
+
 /** Options every connector takes. */
 export interface BaseConnectorOptions {
   /** Most connections open at once across all hosts (0: no limit); @default 100 */
@@ -102,8 +108,7 @@ export abstract class BaseConnector {
 
   /** `node:tls` options from the `ssl` option. */
   protected _tlsOptions(): ConnectionOptions {
-    const ssl = this._options.ssl ?? true;
-    return ssl === true ? {} : ssl === false ? { rejectUnauthorized: false } : ssl;
+    return tlsOptions(this._options.ssl);
   }
 
   /** Builds an undici dispatcher whose connections open within `connectTimeout` ms (0: no limit). */

@@ -4,6 +4,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { Cookie, CookieJar as ToughJar } from "tough-cookie";
+import { hostOf } from "./url.js";
 
 /** Cookies given by name and value, or `Set-Cookie` header lines. */
 export type CookiesInit =
@@ -214,10 +215,6 @@ export function formatCookieHeader(
     out += out === "" ? `${k}=${value}` : `; ${k}=${value}`;
   }
   return out;
-}
-
-function hostOf(url: URL): string {
-  return url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
 }
 
 function* entries(cookies: CookiesInit): Iterable<string | readonly [string, string]> {

@@ -13,6 +13,7 @@ import {
   ServerDisconnectedError,
   SocketTimeoutError,
 } from "./errors.js";
+import { portOf } from "./url.js";
 
 /** Maps undici's, `ws`'s and Node's errors to the client hierarchy. */
 export function toClientError(err: unknown, url: URL, method: string): Error {
@@ -21,7 +22,7 @@ export function toClientError(err: unknown, url: URL, method: string): Error {
   const code = e.code ?? "";
   const causeCode = e.cause?.code ?? "";
   const host = url.hostname;
-  const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  const port = portOf(url);
   const ssl = url.protocol === "https:";
   const what = `${method} ${url}`.trim();
   switch (code) {

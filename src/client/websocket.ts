@@ -3,7 +3,7 @@
 // API shared with the server.
 
 import type { ClientRequest, IncomingMessage } from "node:http";
-import { connect as netConnect, type Socket } from "node:net";
+import { isIP, connect as netConnect, type Socket } from "node:net";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import { type ClientOptions, WebSocket } from "ws";
 import { CIMultiDict, CIMultiDictProxy } from "../http/multidict.js";
@@ -13,7 +13,8 @@ import {
   WebSocketChannel,
   type WebSocketOptions,
 } from "../http/websocket.js";
-import type { BasicAuth } from "./auth.js";
+import { BasicAuth } from "./auth.js";
+import { tlsOptions } from "./connector.js";
 import { toClientError } from "./error-mapping.js";
 import {
   ClientHttpProxyError,
@@ -26,6 +27,7 @@ import {
   WSServerHandshakeError,
 } from "./errors.js";
 import type { HeadersInit, Params } from "./session.js";
+import { hostOf, portOf } from "./url.js";
 
 /** Timeouts of an open WebSocket, ms. */
 export interface ClientWSTimeout {
@@ -193,7 +195,7 @@ function attempt(
   const wsUrl = new URL(url);
   wsUrl.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   const secure = wsUrl.protocol === "wss:";
-  const tls = tlsFromOption(options.ssl, p.tls);
+  const tls = options.ssl === undefined ? p.tls : tlsOptions(options.ssl);
   const closeTimeout = options.timeout?.wsClose ?? DEFAULT_CLOSE_TIMEOUT;
   const channelOptions: WebSocketOptions = {
     ...options,
@@ -252,7 +254,7 @@ function attempt(
           )
         : undefined;
     ws.once("upgrade", (res: IncomingMessage) => {
-      answer = headersOf(res);
+      answer = CIMultiDictProxy.fromFlat(res.rawHeaders);
       p.storeCookies(res.headers["set-cookie"], url);
       const chosen = res.headers["sec-websocket-protocol"];
       if (chosen !== undefined) {
@@ -267,7 +269,7 @@ function attempt(
       }
     });
     ws.once("unexpected-response", (_req: ClientRequest, res: IncomingMessage) => {
-      answer = headersOf(res);
+      answer = CIMultiDictProxy.fromFlat(res.rawHeaders);
       p.storeCookies(res.headers["set-cookie"], url);
       res.resume();
       const status = res.statusCode ?? 0;
@@ -298,13 +300,6 @@ function attempt(
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-function headersOf(res: IncomingMessage): CIMultiDictProxy {
-  const h = new CIMultiDict();
-  const raw = res.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) h.add(raw[i] as string, raw[i + 1] as string);
-  return new CIMultiDictProxy(h);
-}
-
 /** Errors `ws` raises while connecting: a refused handshake, or a network failure. */
 function handshakeFailure(
   err: NodeJS.ErrnoException,
@@ -325,14 +320,6 @@ function handshakeFailure(
   });
 }
 
-function tlsFromOption(
-  ssl: boolean | ConnectionOptions | undefined,
-  fallback: ConnectionOptions,
-): ConnectionOptions {
-  if (ssl === undefined || ssl === true) return ssl === true ? {} : fallback;
-  return ssl === false ? { rejectUnauthorized: false } : ssl;
-}
-
 type CreateConnection = (
   options: Record<string, unknown>,
   callback: (err: Error | null, socket?: Socket) => void,
@@ -348,8 +335,8 @@ function connector(
 ): { createConnection: CreateConnection } | undefined {
   const proxy = p.proxyFor(url);
   const socketPath = p.socketPath;
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  const port = Number(url.port || (secure ? 443 : 80));
+  const host = hostOf(url);
+  const port = portOf(url);
   if (proxy !== null) {
     return {
       createConnection: (_options, callback) => {
@@ -373,8 +360,8 @@ function connector(
 }
 
 function wrapTls(socket: Socket, host: string, tls: ConnectionOptions): Socket {
-  const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
-  return tlsConnect({ ...tls, socket, ...(servername === undefined ? {} : { servername }) });
+  // RFC 6066 3: no SNI for an IP address.
+  return tlsConnect({ ...tls, socket, ...(isIP(host) === 0 ? { servername: host } : {}) });
 }
 
 /** RFC 9110 9.3.6: opens a CONNECT tunnel through an HTTP proxy to `host:port`. */
@@ -386,19 +373,14 @@ function tunnel(
   requestInfo: RequestInfo,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const proxyPort = Number(proxy.port || (proxy.protocol === "https:" ? 443 : 80));
-    const proxyHost = proxy.hostname.replace(/^\[|\]$/g, "");
+    const proxyPort = portOf(proxy);
+    const proxyHost = hostOf(proxy);
     const socket =
       proxy.protocol === "https:"
         ? tlsConnect({ host: proxyHost, port: proxyPort, servername: proxyHost })
         : netConnect({ host: proxyHost, port: proxyPort });
     const authority = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-    let credentials = auth?.encode();
-    if (credentials === undefined && (proxy.username !== "" || proxy.password !== "")) {
-      const user = decodeURIComponent(proxy.username);
-      const pass = decodeURIComponent(proxy.password);
-      credentials = `Basic ${Buffer.from(`${user}:${pass}`, "latin1").toString("base64")}`;
-    }
+    const credentials = (auth ?? BasicAuth.fromUrl(proxy))?.encode();
     let head = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
     if (credentials !== undefined) head += `Proxy-Authorization: ${credentials}\r\n`;
     const onError = (err: Error): void => {
@@ -445,8 +427,8 @@ export function proxyFromEnv(url: URL, env: NodeJS.ProcessEnv = process.env): UR
       : (env.http_proxy ?? env.HTTP_PROXY);
   if (raw === undefined || raw === "") return null;
   const noProxy = env.no_proxy ?? env.NO_PROXY ?? "";
-  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  const host = hostOf(url).toLowerCase();
+  const port = String(portOf(url));
   for (const entry of noProxy.split(/[\s,]+/)) {
     if (entry === "") continue;
     if (entry === "*") return null;

@@ -76,8 +76,12 @@ export class WebSocketError extends Error {
 export class WebSocketClosedError extends WebSocketError {
   override readonly name = "WebSocketClosedError";
   override readonly code = "AIOHTTP_WS_CLOSED";
-  constructor(message = "WebSocket connection is closed", closeCode: number = WSCloseCode.OK) {
-    super(closeCode, message);
+  constructor(
+    message = "WebSocket connection is closed",
+    closeCode: number = WSCloseCode.OK,
+    options?: ErrorOptions,
+  ) {
+    super(closeCode, message, options);
   }
 }
 
@@ -556,7 +560,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   #onClose(code: number, reason: string): void {
     this.#ended = true;
     this.#stopHeartbeat();
-    if (this.#paused) this.#paused = false;
+    this.#paused = false;
     if (this.#closeTimedOut) {
       this.#closeCode = WSCloseCode.ABNORMAL_CLOSURE;
       this.#exception ??= new WebSocketTimeoutError(
@@ -580,28 +584,30 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
 
   #onError(err: NodeJS.ErrnoException): void {
     const closeCode = ERROR_CLOSE_CODES[err.code ?? ""] ?? WSCloseCode.PROTOCOL_ERROR;
-    const wsErr = new WebSocketError(closeCode, err.message, { cause: err });
-    this.#exception ??= wsErr;
+    // `ws` sends the close frame with that code itself.
+    this.#fail(new WebSocketError(closeCode, err.message, { cause: err }));
+  }
+
+  /**
+   * The connection failed: the first failure sets the close code and the exception, and the
+   * reader (unless the connection was closing already) learns why before CLOSED.
+   */
+  #fail(err: WebSocketError): void {
+    this.#exception ??= err;
     if (!this.#failed) {
       this.#failed = true;
-      this.#closeCode = closeCode;
+      this.#closeCode = err.closeCode;
     }
-    // `ws` sends the close frame with that code itself; the reader learns why first.
     if (!this.#closed) {
       this.#closed = true;
-      this.#push(wsMessage.error(wsErr));
+      this.#push(wsMessage.error(err));
     }
   }
 
   #closedError(cause?: Error): WebSocketClosedError {
-    const err = new WebSocketClosedError(
-      cause === undefined
-        ? "WebSocket connection is closed"
-        : `WebSocket send failed: ${cause.message}`,
-      this.#closeCode ?? WSCloseCode.OK,
-    );
-    if (cause !== undefined) (err as { cause?: unknown }).cause = cause;
-    return err;
+    const code = this.#closeCode ?? WSCloseCode.OK;
+    if (cause === undefined) return new WebSocketClosedError(undefined, code);
+    return new WebSocketClosedError(`WebSocket send failed: ${cause.message}`, code, { cause });
   }
 
   // ---- heartbeat -----------------------------------------------------------------------
@@ -637,12 +643,8 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
       this.#scheduleHeartbeat();
       return;
     }
-    const err = new WebSocketTimeoutError("heartbeat", `No PONG received within ${wait} ms`);
-    this.#exception = err;
-    this.#failed = true;
-    this.#closeCode = WSCloseCode.ABNORMAL_CLOSURE;
-    this.#closed = true;
-    this.#push(wsMessage.error(err));
+    // A timeout's close code is 1006: the connection is cut without a close frame.
+    this.#fail(new WebSocketTimeoutError("heartbeat", `No PONG received within ${wait} ms`));
     this.#ws.terminate();
   }
 

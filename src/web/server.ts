@@ -20,7 +20,6 @@ import { type OpenWebSocket, Request, type RequestContext, type TrustProxy } fro
 import { ClientDisconnectedError, Response, StreamResponse } from "./response.js";
 import type { HandlerResult } from "./router/route.js";
 import { STATUS_REASONS } from "./status.js";
-import { WebSocketResponse } from "./websocket-response.js";
 
 /** Protocol limits and timeouts of a server; every one has a default. */
 export interface ServerLimits {
@@ -395,12 +394,7 @@ export class WebServer {
     // A body node could not hand to the kernel at once still sits in its buffers; the request
     // is in flight until that is flushed ('close' follows 'finish'), or shutdown would cut it.
     // Most bodies leave nothing behind, and cost no listener.
-    if (
-      res.writableFinished ||
-      res.destroyed ||
-      (res.writableEnded && res.writableLength === 0) ||
-      response instanceof WebSocketResponse
-    ) {
+    if (res.writableFinished || res.destroyed || (res.writableEnded && res.writableLength === 0)) {
       this.#complete(request, response, started);
     } else {
       res.once("close", () => this.#complete(request, response, started));
