@@ -5,6 +5,7 @@ import { execFile } from "node:child_process";
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
 import {
+  createServer as createHttpServer,
   request as httpRequest,
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
@@ -374,4 +375,85 @@ export async function freePort(): Promise<number> {
   if (address === null || typeof address === "string") throw new Error("no TCP address");
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return address.port;
+}
+
+// A forward proxy
+
+/** What a `ConnectProxy` was asked: the CONNECT target (`host:port`) and the headers. */
+export interface ConnectRequest {
+  target: string;
+  headers: IncomingHttpHeaders;
+}
+
+/** A CONNECT proxy on loopback (`startConnectProxy`). */
+export interface ConnectProxy {
+  url: string;
+  port: number;
+  /** Every CONNECT request, in order. */
+  requests: ConnectRequest[];
+  /** The targets of `requests`. */
+  readonly targets: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A forward proxy that tunnels CONNECT requests and records them; with `refuse`, it answers
+ * every CONNECT with that status (and a `Proxy-Authenticate` challenge) instead.
+ */
+export async function startConnectProxy(options: { refuse?: number } = {}): Promise<ConnectProxy> {
+  const requests: ConnectRequest[] = [];
+  const sockets = new Set<Socket>();
+  const server = createHttpServer((_req, res) => res.writeHead(501).end("only CONNECT"));
+  server.on("connect", (req, client: Socket, head: Buffer) => {
+    requests.push({ target: req.url ?? "", headers: req.headers });
+    client.on("error", () => client.destroy());
+    sockets.add(client);
+    if (options.refuse !== undefined) {
+      client.end(
+        `HTTP/1.1 ${options.refuse} Refused\r\nProxy-Authenticate: Basic realm="p"\r\n` +
+          "Content-Length: 0\r\n\r\n",
+      );
+      return;
+    }
+    const [host, port] = (req.url ?? "").split(":");
+    const upstream = connect(Number(port), host, () => {
+      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+      upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    sockets.add(upstream);
+    upstream.on("error", () => client.destroy());
+    upstream.on("close", () => client.destroy());
+    client.on("close", () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no TCP address");
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    port: address.port,
+    requests,
+    get targets() {
+      return requests.map((r) => r.target);
+    },
+    async close() {
+      // Tunnels are not the HTTP server's connections: it would wait for them to end.
+      for (const s of sockets) s.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+// Assertions
+
+/** The error `promise` rejects with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected a rejection");
 }

@@ -38,7 +38,7 @@ import {
   WSServerHandshakeError,
   web,
 } from "../../src/index.js";
-import { selfSignedCert } from "../helpers.js";
+import { rejection as failure, selfSignedCert } from "../helpers.js";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -49,15 +49,6 @@ function session(options: ClientSessionOptions = {}): ClientSession {
   const s = new ClientSession(options);
   cleanups.push(() => s.close());
   return s;
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a rejection");
 }
 
 // ---------------------------------------------------------------------------------------------

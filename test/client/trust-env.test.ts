@@ -1,11 +1,9 @@
 // trustEnv: proxies named by HTTP_PROXY / NO_PROXY, through a CONNECT proxy on loopback that
 // records which targets it tunnelled to.
 
-import { createServer } from "node:http";
-import { connect, type Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ClientSession, TCPConnector, web } from "../../src/index.js";
-import { useTestClients } from "../helpers.js";
+import { type ConnectProxy, startConnectProxy, useTestClients } from "../helpers.js";
 
 const PROXY_VARS = [
   "HTTP_PROXY",
@@ -16,51 +14,17 @@ const PROXY_VARS = [
   "no_proxy",
 ];
 
-/** A forward proxy that tunnels CONNECT requests and records each target. */
-async function startProxy(): Promise<{ url: string; targets: string[]; close(): Promise<void> }> {
-  const targets: string[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((_req, res) => {
-    res.writeHead(501).end("only CONNECT");
-  });
-  server.on("connect", (req, client: Socket, head: Buffer) => {
-    targets.push(req.url ?? "");
-    const [host, port] = (req.url ?? "").split(":");
-    const upstream = connect(Number(port), host, () => {
-      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-      upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => s.destroy());
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
-  const close = async (): Promise<void> => {
-    // Tunnels are not the HTTP server's connections: it would wait for them to end.
-    for (const s of sockets) s.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
-  return { url: `http://127.0.0.1:${port}`, targets, close };
-}
-
 describe("trustEnv", () => {
   const serve = useTestClients();
   const saved = new Map<string, string | undefined>();
-  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  let proxy: ConnectProxy;
 
   beforeEach(async () => {
     for (const name of PROXY_VARS) {
       saved.set(name, process.env[name]);
       delete process.env[name];
     }
-    proxy = await startProxy();
+    proxy = await startConnectProxy();
   });
 
   afterEach(async () => {

@@ -22,7 +22,7 @@ import {
   WSMsgType,
   web,
 } from "../../src/index.js";
-import { quiet } from "../helpers.js";
+import { quiet, rejection } from "../helpers.js";
 
 // ---------------------------------------------------------------------------------------------
 // Peers, all closed after each test
@@ -193,16 +193,6 @@ function collect(socket: Socket): { bytes(): Buffer } {
   const chunks: Buffer[] = [];
   socket.on("data", (c: Buffer) => chunks.push(c));
   return { bytes: () => Buffer.concat(chunks) };
-}
-
-/** The rejection of `promise`, failing when it resolves. */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a rejection");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer as createHttpServer, type IncomingMessage } from "node:http";
-import { connect, createServer as createNetServer, type Server, type Socket } from "node:net";
+import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -32,7 +32,14 @@ import {
   WSServerHandshakeError,
   web,
 } from "../../src/index.js";
-import { freePort, quiet, selfSignedCert } from "../helpers.js";
+import {
+  type ConnectProxy,
+  freePort,
+  quiet,
+  rejection,
+  selfSignedCert,
+  startConnectProxy,
+} from "../helpers.js";
 
 // ---------------------------------------------------------------------------------------------
 // Peers, all closed after each test
@@ -226,16 +233,6 @@ async function roundTrip(
 ): Promise<string> {
   await ws.sendStr(text);
   return ws.receiveStr(2000);
-}
-
-/** The rejection of `promise`, failing when it resolves. */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a rejection");
 }
 
 let tls: { key: string; cert: string };
@@ -617,45 +614,11 @@ describe("handshake timeout", () => {
 
 // ---------------------------------------------------------------------------------------------
 
-/** A CONNECT proxy on loopback that records each request's target and headers. */
-async function startProxy(options: { refuse?: number } = {}): Promise<{
-  url: string;
-  port: number;
-  requests: Array<{ target: string; headers: IncomingMessage["headers"] }>;
-}> {
-  const requests: Array<{ target: string; headers: IncomingMessage["headers"] }> = [];
-  const sockets = new Set<Socket>();
-  const server = createHttpServer((_req, res) => res.writeHead(501).end("only CONNECT"));
-  server.on("connect", (req: IncomingMessage, client: Socket, head: Buffer) => {
-    requests.push({ target: req.url ?? "", headers: req.headers });
-    client.on("error", () => client.destroy());
-    sockets.add(client);
-    if (options.refuse !== undefined) {
-      client.end(
-        `HTTP/1.1 ${options.refuse} Refused\r\nProxy-Authenticate: Basic realm="p"\r\n` +
-          "Content-Length: 0\r\n\r\n",
-      );
-      return;
-    }
-    const [host, port] = (req.url ?? "").split(":");
-    const upstream = connect(Number(port), host, () => {
-      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-      upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    sockets.add(upstream);
-    upstream.on("error", () => client.destroy());
-    upstream.on("close", () => client.destroy());
-    client.on("close", () => upstream.destroy());
-  });
-  cleanups.push(() => {
-    // Tunnels are not the HTTP server's connections: it would wait for them to end.
-    for (const s of sockets) s.destroy();
-    server.closeAllConnections();
-  });
-  const port = await listen(server);
-  return { url: `http://127.0.0.1:${port}`, port, requests };
+/** A CONNECT proxy on loopback, closed after the test. */
+async function startProxy(options: { refuse?: number } = {}): Promise<ConnectProxy> {
+  const proxy = await startConnectProxy(options);
+  cleanups.push(() => proxy.close());
+  return proxy;
 }
 
 describe("proxies", () => {
