@@ -335,29 +335,41 @@ class PythonServer {
   }
 }
 
+/**
+ * Runs our WebSocket app (`makeServerApp`) for the tests of the calling `describe`; `url`
+ * builds a URL with the given scheme, tagged with the connection's id.
+ */
+function useOurServer(scheme: "ws" | "http"): {
+  sightings: Reports<Sighting>;
+  url(path: string, id: string): string;
+} {
+  const sightings = new Reports<Sighting>();
+  let runner: web.AppRunner | undefined;
+  let port = 0;
+  beforeAll(async () => {
+    runner = new web.AppRunner(makeServerApp(sightings), { accessLog: null });
+    await runner.setup();
+    const site = new web.TCPSite(runner, "127.0.0.1", 0);
+    await site.start();
+    port = site.port;
+  });
+  afterAll(async () => {
+    await runner?.cleanup();
+  });
+  return {
+    sightings,
+    url: (path, id) =>
+      `${scheme}://127.0.0.1:${port}${path}${path.includes("?") ? "&" : "?"}id=${id}`,
+  };
+}
+
 // ---- the tests ---------------------------------------------------------------------------
 
 describe.skipIf(skipInterop)("WebSockets between aiohttp-ts and Python", () => {
   beforeAll(requirePythonPeers);
 
   describe("Python's websockets client calls our WebSocketResponse", () => {
-    const sightings = new Reports<Sighting>();
-    let runner: web.AppRunner;
-    let port: number;
-    const url = (path: string, id: string): string =>
-      `ws://127.0.0.1:${port}${path}${path.includes("?") ? "&" : "?"}id=${id}`;
-
-    beforeAll(async () => {
-      runner = new web.AppRunner(makeServerApp(sightings), { accessLog: null });
-      await runner.setup();
-      const site = new web.TCPSite(runner, "127.0.0.1", 0);
-      await site.start();
-      port = site.port;
-    });
-
-    afterAll(async () => {
-      await runner?.cleanup();
-    });
+    const { sightings, url } = useOurServer("ws");
 
     test("a text message comes back as the same text", async () => {
       const text = "hello zoë ✓ 👋";
@@ -498,23 +510,7 @@ describe.skipIf(skipInterop)("WebSockets between aiohttp-ts and Python", () => {
   });
 
   describe("Python's aiohttp client calls our WebSocketResponse", () => {
-    const sightings = new Reports<Sighting>();
-    let runner: web.AppRunner;
-    let port: number;
-    const url = (path: string, id: string): string =>
-      `http://127.0.0.1:${port}${path}${path.includes("?") ? "&" : "?"}id=${id}`;
-
-    beforeAll(async () => {
-      runner = new web.AppRunner(makeServerApp(sightings), { accessLog: null });
-      await runner.setup();
-      const site = new web.TCPSite(runner, "127.0.0.1", 0);
-      await site.start();
-      port = site.port;
-    });
-
-    afterAll(async () => {
-      await runner?.cleanup();
-    });
+    const { sightings, url } = useOurServer("http");
 
     test("a text message comes back as the same text", async () => {
       const text = "hello zoë ✓ 👋";
