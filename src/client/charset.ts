@@ -1,7 +1,7 @@
 // Charset detection for bodies whose Content-Type names none (aiohttp used cchardet): a BOM,
 // then strict UTF-8, then chardet's statistical guess, mapped to a TextDecoder label.
 
-import chardet from "chardet";
+import { chardet } from "./lazy-deps.js";
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -43,7 +43,7 @@ export function detectCharset(body: Uint8Array): string {
   }
   // The detector ranks candidates; UTF-8 and ASCII are already ruled out above, and a label
   // TextDecoder does not know would only fail later.
-  for (const { name } of chardet.analyse(body)) {
+  for (const { name } of chardet().analyse(body)) {
     const label = name.toLowerCase();
     if (label === "utf-8" || label === "ascii") continue;
     if (isKnownCharset(label)) return label;

@@ -6,7 +6,7 @@ import { type Duplex, Readable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import type { Agent, Dispatcher } from "undici";
 import { ClientClosedError, ConnectionTimeoutError, SocketTimeoutError } from "./errors.js";
-import { undici } from "./undici.js";
+import { undici } from "./lazy-deps.js";
 
 /** `node:tls` options for an `ssl` setting: `false` skips verification, an object is used as is. */
 export function tlsOptions(ssl: boolean | ConnectionOptions | undefined): ConnectionOptions {

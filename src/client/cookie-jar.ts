@@ -3,7 +3,8 @@
 
 import { readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
-import { Cookie, CookieJar as ToughJar } from "tough-cookie";
+import type { Cookie, CookieJar as ToughJar } from "tough-cookie";
+import { toughCookie } from "./lazy-deps.js";
 import { hostOf } from "./url.js";
 
 /** Cookies given by name and value, or `Set-Cookie` header lines. */
@@ -59,7 +60,7 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
   }
 
   #newJar(): ToughJar {
-    return new ToughJar(undefined, {
+    return new (toughCookie().CookieJar)(undefined, {
       rejectPublicSuffixes: this.#rejectPublicSuffixes,
       looseMode: true,
       allowSpecialUseDomain: true,
@@ -70,7 +71,8 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
     if (url !== undefined && !this.unsafe && isIP(hostOf(url)) !== 0) return;
     for (const item of entries(cookies)) {
       if (url === undefined) {
-        const c = typeof item === "string" ? Cookie.parse(item, { loose: true }) : undefined;
+        const c =
+          typeof item === "string" ? toughCookie().Cookie.parse(item, { loose: true }) : undefined;
         if (typeof item === "string") {
           if (c !== undefined) this.#shared.set(c.key, c.value);
         } else {
@@ -79,7 +81,9 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
         continue;
       }
       const text =
-        typeof item === "string" ? item : new Cookie({ key: item[0], value: item[1] }).toString();
+        typeof item === "string"
+          ? item
+          : new (toughCookie().Cookie)({ key: item[0], value: item[1] }).toString();
       try {
         this.#mayHold = true;
         this.#jar.setCookieSync(text, url.href, { ignoreError: true });
@@ -111,7 +115,7 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
       return;
     }
     for (const [key, value] of this.#shared) {
-      if (predicate(new Cookie({ key, value }))) this.#shared.delete(key);
+      if (predicate(new (toughCookie().Cookie)({ key, value }))) this.#shared.delete(key);
     }
     const keep = this.#stored().filter((c) => !predicate(c));
     this.#jar = this.#newJar();
@@ -133,7 +137,9 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
    * Expired cookies are left out, as in aiohttp.
    */
   cookies(): Cookie[] {
-    const shared = [...this.#shared].map(([key, value]) => new Cookie({ key, value }));
+    const shared = [...this.#shared].map(
+      ([key, value]) => new (toughCookie().Cookie)({ key, value }),
+    );
     return [...this.#stored(), ...shared];
   }
 
@@ -142,7 +148,7 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
     const now = Date.now();
     const data = this.#jar.serializeSync();
     return (data?.cookies ?? [])
-      .map((c) => Cookie.fromJSON(c))
+      .map((c) => toughCookie().Cookie.fromJSON(c))
       .filter((c): c is Cookie => {
         if (c === null || c === undefined) return false;
         // tough-cookie keeps an expired cookie until a lookup purges it; `Max-Age=0` gives -Infinity.
@@ -176,7 +182,7 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
     // to switch off public-suffix checks.
     this.#jar = this.#newJar();
     for (const json of data.jar?.cookies ?? []) {
-      const cookie = Cookie.fromJSON(json);
+      const cookie = toughCookie().Cookie.fromJSON(json);
       if (cookie !== null && cookie !== undefined) this.#restore(cookie);
     }
     this.#shared = new Map(data.shared ?? []);

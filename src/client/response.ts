@@ -5,7 +5,7 @@
 import type { Readable } from "node:stream";
 import { pipeline, Transform, type TransformCallback } from "node:stream";
 import * as zlib from "node:zlib";
-import { Cookie } from "tough-cookie";
+import type { Cookie } from "tough-cookie";
 import { isJsonType, parseContentType, parseParams } from "../http/content-type.js";
 import { CIMultiDictProxy } from "../http/multidict.js";
 import { type StreamReadError, StreamReader } from "../http/stream-reader.js";
@@ -17,6 +17,7 @@ import {
   type RequestInfo,
   SocketTimeoutError,
 } from "./errors.js";
+import { toughCookie } from "./lazy-deps.js";
 
 /** One parsed `Link` header entry (RFC 8288). */
 export interface Link {
@@ -135,7 +136,7 @@ export class ClientResponse implements AsyncDisposable {
   get cookies(): ReadonlyMap<string, Cookie> {
     const out = new Map<string, Cookie>();
     for (const line of this.headers.getAll("Set-Cookie")) {
-      const c = Cookie.parse(line, { loose: true });
+      const c = toughCookie().Cookie.parse(line, { loose: true });
       if (c !== undefined) out.set(c.key, c);
     }
     return out;

@@ -32,6 +32,7 @@ import {
   ServerTimeoutError,
   TooManyRedirects,
 } from "./errors.js";
+import { undici } from "./lazy-deps.js";
 import { ClientResponse } from "./response.js";
 import {
   type ClientTimeout,
@@ -39,7 +40,6 @@ import {
   type ResolvedTimeout,
   resolveTimeout,
 } from "./timeout.js";
-import { undici } from "./undici.js";
 import {
   type ClientWebSocketResponse,
   openWebSocket,
