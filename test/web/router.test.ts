@@ -536,7 +536,12 @@ describe("properties", () => {
     const router = new web.UrlDispatcher();
     router.addGet("/files/{path:.*}", ok("f"), { name: "file" });
     router.freeze();
-    const tail = fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => parts.join("/"));
+    // A segment may hold a "/" itself; a "." or ".." between slashes is a dot segment that
+    // every client removes (RFC 3986 5.2.4), so no URL can carry it back.
+    const tail = fc
+      .array(segment, { minLength: 1, maxLength: 4 })
+      .map((parts) => parts.join("/"))
+      .filter((path) => path.split("/").every((part) => part !== "." && part !== ".."));
     fc.assert(
       fc.property(tail, (path) => {
         const url = router.named("file").urlFor({ path }).toString();
