@@ -18,23 +18,16 @@ export {
   DummyCookieJar,
 } from "./client/cookie-jar.js";
 export * from "./client/errors.js";
-export {
-  ClientResponse,
-  DecompressionLimitError,
-  type JsonOptions,
-  type Link,
-} from "./client/response.js";
-export {
-  ClientSession,
-  type ClientSessionOptions,
-  type HeadersInit,
-  type Params,
-  type RaiseForStatus,
-  RedirectBodyError,
-  type RequestData,
-  type RequestOptions,
-} from "./client/session.js";
+export { ClientResponse, type JsonOptions, type Link } from "./client/response.js";
+export { ClientSession, type ClientSessionOptions } from "./client/session.js";
 export type { ClientTimeout, ResolvedTimeout } from "./client/timeout.js";
+export type {
+  HeadersInit,
+  Params,
+  RaiseForStatus,
+  RequestData,
+  RequestOptions,
+} from "./client/types.js";
 export {
   ClientWebSocketResponse,
   type ClientWSTimeout,

@@ -1,12 +1,22 @@
 // Connectors (aiohttp's TCPConnector/UnixConnector) over undici's Agent: connection pools per
-// origin, a total limit across hosts (excess requests wait), DNS caching, unix sockets.
+// origin, a total limit across hosts (excess requests wait), DNS caching, unix sockets, proxies
+// from the environment.
 
-import type { IncomingHttpHeaders } from "node:http";
-import { type Duplex, Readable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import type { Agent, Dispatcher } from "undici";
+import { AttemptInfo, attemptInterceptor } from "./attempt.js";
 import { ClientClosedError, ConnectionTimeoutError, SocketTimeoutError } from "./errors.js";
 import { undici } from "./lazy-deps.js";
+import { checkOptions, type OptionNames } from "./option-check.js";
+import { hasEnvProxy, proxyInterceptor, readEnvProxies } from "./proxy.js";
+import {
+  kAdopt,
+  kAgentOptions,
+  kConnectOptions,
+  kCreateDispatcher,
+  kSend,
+  kWebSocketTransport,
+} from "./symbols.js";
 
 /** `node:tls` options for an `ssl` setting: `false` skips verification, an object is used as is. */
 export function tlsOptions(ssl: boolean | ConnectionOptions | undefined): ConnectionOptions {
@@ -68,55 +78,65 @@ export interface RequestLimits {
   readTimeout: number;
 }
 
+/** What a WebSocket needs to open a connection of its own (it leaves the pool). */
+export interface WebSocketTransport {
+  readonly tls: ConnectionOptions;
+  /** The unix socket of a `UnixConnector`. */
+  readonly socketPath: string | undefined;
+}
+
 /**
  * Owns the undici dispatchers and enforces the total connection limit. Sessions share one when
- * created with `{ connector, connectorOwner: false }`.
+ * created with `{ connector, connectorOwner: false }`. Use `TCPConnector` or `UnixConnector`;
+ * this class is not meant to be extended outside the package.
  */
 export abstract class BaseConnector {
   readonly limit: number;
   readonly limitPerHost: number;
   readonly forceClose: boolean;
+  readonly #options: BaseConnectorOptions;
   // One undici Agent per connect timeout in use: undici fixes the connect timeout per Agent,
   // while aiohttp's `sockConnect` may change per request. Most sessions use a single value
   // (requests with different ones get separate pools, each with its own per-host limit).
   #dispatchers = new Map<number, Dispatcher>();
+  /** Other dispatchers made on the way (a proxy's), closed with the connector. */
+  #extra: Dispatcher[] = [];
   #active = 0;
   #waiters: Array<() => void> = [];
   #closed = false;
 
-  constructor(protected readonly _options: BaseConnectorOptions = {}) {
-    this.limit = checkCount("limit", _options.limit ?? 100);
-    this.limitPerHost = checkCount("limitPerHost", _options.limitPerHost ?? 0);
-    this.forceClose = _options.forceClose ?? false;
-    if (_options.keepaliveTimeout !== undefined)
-      checkMs("keepaliveTimeout", _options.keepaliveTimeout);
-    if (_options.connectTimeout !== undefined) checkMs("connectTimeout", _options.connectTimeout);
+  constructor(options: BaseConnectorOptions = {}) {
+    this.#options = options;
+    this.limit = checkCount("limit", options.limit ?? 100);
+    this.limitPerHost = checkCount("limitPerHost", options.limitPerHost ?? 0);
+    this.forceClose = options.forceClose ?? false;
+    if (options.keepaliveTimeout !== undefined)
+      checkMs("keepaliveTimeout", options.keepaliveTimeout);
+    if (options.connectTimeout !== undefined) checkMs("connectTimeout", options.connectTimeout);
   }
 
-  /** Connect options for undici (TLS settings included), opening within `connectTimeout` ms. */
-  protected _connectOptions(connectTimeout: number): Record<string, unknown> {
-    return { timeout: connectTimeout, ...this._tlsOptions() };
+  /** @internal undici connect options (TLS settings included), opening within `connectTimeout` ms */
+  protected [kConnectOptions](connectTimeout: number): Record<string, unknown> {
+    return { timeout: connectTimeout, ...tlsOptions(this.#options.ssl) };
   }
 
-  /**
-   * @internal how `wsConnect` opens a connection of its own (a WebSocket leaves the pool):
-   * the TLS settings, and the unix socket for a `UnixConnector`
-   */
-  _webSocketTransport(): { tls: ConnectionOptions; socketPath: string | undefined } {
-    return { tls: this._tlsOptions(), socketPath: undefined };
+  /** @internal how `wsConnect` opens a connection of its own */
+  [kWebSocketTransport](): WebSocketTransport {
+    return { tls: tlsOptions(this.#options.ssl), socketPath: undefined };
   }
 
-  /** `node:tls` options from the `ssl` option. */
-  protected _tlsOptions(): ConnectionOptions {
-    return tlsOptions(this._options.ssl);
-  }
+  /** @internal builds an undici dispatcher whose connections open within `connectTimeout` ms (0: no limit) */
+  protected abstract [kCreateDispatcher](connectTimeout: number): Dispatcher;
 
-  /** Builds an undici dispatcher whose connections open within `connectTimeout` ms (0: no limit). */
-  protected abstract _createDispatcher(connectTimeout: number): Dispatcher;
+  /** @internal keeps a dispatcher made for the connector's pools, to close it with them */
+  protected [kAdopt]<D extends Dispatcher>(dispatcher: D): D {
+    this.#extra.push(dispatcher);
+    return dispatcher;
+  }
 
   /** The undici dispatcher requests go through, with the connector's own `connectTimeout`. */
   get dispatcher(): Dispatcher {
-    return this.#dispatcherFor(this._options.connectTimeout ?? 30_000);
+    return this.#dispatcherFor(this.#options.connectTimeout ?? 30_000);
   }
 
   /**
@@ -125,7 +145,7 @@ export abstract class BaseConnector {
    */
   dispatcherFor(connectTimeout: number): Dispatcher {
     checkMs("connectTimeout", connectTimeout);
-    const own = this._options.connectTimeout ?? 0;
+    const own = this.#options.connectTimeout ?? 0;
     const effective =
       own === 0 ? connectTimeout : connectTimeout === 0 ? own : Math.min(own, connectTimeout);
     return this.#dispatcherFor(effective);
@@ -135,7 +155,7 @@ export abstract class BaseConnector {
     if (this.#closed) throw new ClientClosedError("Connector is closed");
     let d = this.#dispatchers.get(connectTimeout);
     if (d === undefined) {
-      d = this._createDispatcher(connectTimeout);
+      d = this[kCreateDispatcher](connectTimeout);
       this.#dispatchers.set(connectTimeout, d);
     }
     return d;
@@ -150,15 +170,29 @@ export abstract class BaseConnector {
     options: Dispatcher.RequestOptions,
     limits: RequestLimits,
   ): Promise<Dispatcher.ResponseData> {
-    checkMs("readTimeout", limits.readTimeout);
-    const dispatcher = this.dispatcherFor(limits.connectTimeout);
-    if (limits.readTimeout === 0) return dispatcher.request(options);
-    return dispatcher.compose(readTimeoutInterceptor(limits.readTimeout)).request(options);
+    return this[kSend](options, limits, new AttemptInfo());
   }
 
-  /** Agent options shared by the concrete connectors. */
-  protected _agentOptions(): Agent.Options {
-    const keepalive = this._options.keepaliveTimeout ?? 15_000;
+  /** @internal `request()`, telling `info` about the connection the request went out on */
+  [kSend](
+    options: Dispatcher.RequestOptions,
+    limits: RequestLimits,
+    info: AttemptInfo,
+  ): Promise<Dispatcher.ResponseData> {
+    checkMs("readTimeout", limits.readTimeout);
+    const dispatcher = this.dispatcherFor(limits.connectTimeout);
+    const url = `${String(options.origin ?? "")}${options.path}`;
+    const watch = attemptInterceptor(info, limits.readTimeout, () => {
+      return new SocketTimeoutError(
+        `Timeout on reading data from socket (${options.method} ${url})`,
+      );
+    });
+    return dispatcher.compose(watch).request(options);
+  }
+
+  /** @internal undici Agent options shared by the concrete connectors */
+  protected [kAgentOptions](): Agent.Options {
+    const keepalive = this.#options.keepaliveTimeout ?? 15_000;
     // undici's pipelining 0 closes each connection after its response.
     const reuse =
       this.forceClose || keepalive === 0
@@ -172,7 +206,7 @@ export abstract class BaseConnector {
     return {
       connections: socketsPerOrigin(this.limit, this.limitPerHost),
       ...reuse,
-      maxHeaderSize: this._options.maxHeaderSize ?? 1024 * 1024,
+      maxHeaderSize: this.#options.maxHeaderSize ?? 1024 * 1024,
       // Timeouts are applied per request (sockRead), not by the agent.
       headersTimeout: 0,
       bodyTimeout: 0,
@@ -254,7 +288,7 @@ export abstract class BaseConnector {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const all = [...this.#dispatchers.values()];
+    const all = [...this.#dispatchers.values(), ...this.#extra.splice(0)];
     this.#dispatchers.clear();
     await Promise.all(all.map((d) => d.destroy().catch(() => {})));
   }
@@ -264,31 +298,72 @@ export abstract class BaseConnector {
   }
 }
 
+const BASE_OPTION_NAMES = {
+  limit: true,
+  limitPerHost: true,
+  keepaliveTimeout: true,
+  forceClose: true,
+  connectTimeout: true,
+  ssl: true,
+  maxHeaderSize: true,
+} as const satisfies OptionNames<BaseConnectorOptions>;
+
+const TCP_OPTION_NAMES = {
+  ...BASE_OPTION_NAMES,
+  ttlDnsCache: true,
+  useDnsCache: true,
+  localAddr: true,
+  proxyFromEnv: true,
+  family: true,
+} as const satisfies OptionNames<TCPConnectorOptions>;
+
 /** TCP (and TLS) connections with pooling, limits and a DNS cache. */
 export class TCPConnector extends BaseConnector {
+  readonly #tcp: TCPConnectorOptions;
+
   constructor(options: TCPConnectorOptions = {}) {
     super(options);
+    checkOptions("TCPConnector", options, TCP_OPTION_NAMES);
     if (options.ttlDnsCache != null) checkMs("ttlDnsCache", options.ttlDnsCache);
+    this.#tcp = options;
   }
 
-  protected _createDispatcher(connectTimeout: number): Dispatcher {
-    const o = this._options as TCPConnectorOptions;
-    const connect: Record<string, unknown> = this._connectOptions(connectTimeout);
+  /** @internal */
+  protected [kCreateDispatcher](connectTimeout: number): Dispatcher {
+    const o = this.#tcp;
+    const connect: Record<string, unknown> = this[kConnectOptions](connectTimeout);
     if (o.family !== undefined && o.family !== 0) connect.family = o.family;
     // undici takes the local address as a client option: in `connect` it would be overridden.
-    const local = o.localAddr === undefined ? {} : { localAddress: o.localAddr };
-    if (o.proxyFromEnv === true && proxyInEnv()) {
-      // The proxy resolves the target's name, so no DNS cache here; NO_PROXY hosts go direct.
-      return new (undici().EnvHttpProxyAgent)({ ...this._agentOptions(), ...local, connect });
-    }
-    const agent = new (undici().Agent)({ ...this._agentOptions(), ...local, connect });
-    if (o.useDnsCache === false) return agent;
-    // node:dns lookups carry no TTL, so every record lives exactly this long.
-    const ttl = o.ttlDnsCache === undefined ? 10_000 : (o.ttlDnsCache ?? Number.POSITIVE_INFINITY);
-    return agent.compose(
-      undici().interceptors.dns({
-        maxTTL: ttl,
-        ...(o.family === 4 || o.family === 6 ? { affinity: o.family, dualStack: false } : {}),
+    const agentOptions = {
+      ...this[kAgentOptions](),
+      ...(o.localAddr === undefined ? {} : { localAddress: o.localAddr }),
+      connect,
+    };
+    const agent = new (undici().Agent)(agentOptions);
+    const direct =
+      o.useDnsCache === false
+        ? agent
+        : agent.compose(
+            undici().interceptors.dns({
+              // node:dns lookups carry no TTL, so every record lives exactly this long.
+              maxTTL:
+                o.ttlDnsCache === undefined ? 10_000 : (o.ttlDnsCache ?? Number.POSITIVE_INFINITY),
+              ...(o.family === 4 || o.family === 6 ? { affinity: o.family, dualStack: false } : {}),
+            }),
+          );
+    const proxies = o.proxyFromEnv === true ? readEnvProxies() : null;
+    if (proxies === null || !hasEnvProxy(proxies)) return direct;
+    // The proxy resolves the target's name, so proxied requests skip the DNS cache; the same
+    // NO_PROXY rules as a WebSocket's (src/client/proxy.ts) send the others direct.
+    const viaProxy = new Map<string, Dispatcher>();
+    return direct.compose(
+      proxyInterceptor(proxies, (proxy) => {
+        let d = viaProxy.get(proxy.href);
+        if (d === undefined) {
+          d = this[kAdopt](new (undici().ProxyAgent)({ ...agentOptions, uri: proxy.href }));
+          viaProxy.set(proxy.href, d);
+        }
+        return d;
       }),
     );
   }
@@ -300,181 +375,31 @@ export interface UnixConnectorOptions extends BaseConnectorOptions {
   path: string;
 }
 
+const UNIX_OPTION_NAMES = {
+  ...BASE_OPTION_NAMES,
+  path: true,
+} as const satisfies OptionNames<UnixConnectorOptions>;
+
 /** Connections over a unix domain socket. */
 export class UnixConnector extends BaseConnector {
   readonly path: string;
   constructor(options: UnixConnectorOptions) {
     super(options);
+    checkOptions("UnixConnector", options, UNIX_OPTION_NAMES);
     this.path = options.path;
   }
 
-  protected _createDispatcher(connectTimeout: number): Dispatcher {
+  /** @internal */
+  protected [kCreateDispatcher](connectTimeout: number): Dispatcher {
     return new (undici().Agent)({
-      ...this._agentOptions(),
-      connect: { ...this._connectOptions(connectTimeout), socketPath: this.path },
+      ...this[kAgentOptions](),
+      connect: { ...this[kConnectOptions](connectTimeout), socketPath: this.path },
     });
   }
 
-  override _webSocketTransport(): { tls: ConnectionOptions; socketPath: string | undefined } {
-    return { tls: this._tlsOptions(), socketPath: this.path };
-  }
-}
-
-/**
- * aiohttp's `sockRead` on native timers. undici's own `headersTimeout`/`bodyTimeout` run on its
- * coarse timer wheel (ticks of about half a second), so a 100 ms limit fired after up to a
- * second and a stall of three times the limit could pass unnoticed.
- */
-function readTimeoutInterceptor(ms: number): Dispatcher.DispatcherComposeInterceptor {
-  return (dispatch) => (opts, handler) => {
-    const url = `${String(opts.origin ?? "")}${opts.path}`;
-    const watch = new ReadTimeoutHandler(handler, ms, () => {
-      return new SocketTimeoutError(`Timeout on reading data from socket (${opts.method} ${url})`);
-    });
-    watchBodyEnd(opts.body, () => watch.bodySent());
-    return dispatch(opts, watch);
-  };
-}
-
-/**
- * Calls `onEnd` once undici has read `body` to its end; at once for a body written with the
- * head. A Readable is watched without touching its flow. FormData, which undici streams itself,
- * counts as sent with the head. (Sessions hand every other stream over as a Readable.)
- */
-function watchBodyEnd(body: Dispatcher.DispatchOptions["body"], onEnd: () => void): void {
-  if (body instanceof Readable && !body.readableEnded) body.once("end", onEnd);
-  else onEnd();
-}
-
-/**
- * Aborts a request when the server sends nothing for `ms` while the reader wants data, as
- * aiohttp's `sockRead`: the clock starts once the request is sent (aiohttp#7149: a slow upload
- * is not a slow server), restarts with every chunk, and stops while the reader has paused the
- * body (a slow consumer is not a slow server either).
- */
-class ReadTimeoutHandler implements Dispatcher.DispatchHandler {
-  readonly #inner: Dispatcher.DispatchHandler;
-  readonly #ms: number;
-  readonly #makeError: () => Error;
-  #timer: NodeJS.Timeout | undefined;
-  #controller: Dispatcher.DispatchController | undefined;
-  #proxy: Dispatcher.DispatchController | undefined;
-  #started = false;
-  #sent = false;
-  #over = false;
-
-  constructor(inner: Dispatcher.DispatchHandler, ms: number, makeError: () => Error) {
-    this.#inner = inner;
-    this.#ms = ms;
-    this.#makeError = makeError;
-  }
-
-  /** The request body has been handed to the socket: the server's turn starts. */
-  bodySent(): void {
-    this.#sent = true;
-    if (this.#started) this.#arm();
-  }
-
-  #arm(): void {
-    if (this.#over || this.#controller?.paused === true) return;
-    if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#over = true;
-        this.#controller?.abort(this.#makeError());
-      }, this.#ms);
-    } else this.#timer.refresh();
-  }
-
-  #disarm(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #stop(): void {
-    this.#over = true;
-    this.#disarm();
-  }
-
-  /** The controller handed to the inner handler: its pause and resume stop and start the clock. */
-  #wrap(controller: Dispatcher.DispatchController): Dispatcher.DispatchController {
-    if (this.#controller === controller && this.#proxy !== undefined) return this.#proxy;
-    this.#controller = controller;
-    const onPause = (): void => this.#disarm();
-    const onResume = (): void => this.#arm();
-    const proxy: Dispatcher.DispatchController = {
-      get aborted() {
-        return controller.aborted;
-      },
-      get paused() {
-        return controller.paused;
-      },
-      get reason() {
-        return controller.reason;
-      },
-      get rawHeaders() {
-        return controller.rawHeaders ?? null;
-      },
-      get rawTrailers() {
-        return controller.rawTrailers ?? null;
-      },
-      abort: (reason: Error) => controller.abort(reason),
-      pause: () => {
-        controller.pause();
-        onPause();
-      },
-      resume: () => {
-        controller.resume();
-        onResume();
-      },
-    };
-    this.#proxy = proxy;
-    return proxy;
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    const proxy = this.#wrap(controller);
-    this.#started = true;
-    if (this.#sent) this.#arm();
-    this.#inner.onRequestStart?.(proxy, context);
-  }
-
-  onRequestUpgrade(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    socket: Duplex,
-  ): void {
-    this.#stop();
-    this.#inner.onRequestUpgrade?.(this.#wrap(controller), statusCode, headers, socket);
-  }
-
-  onResponseStart(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    statusMessage?: string,
-  ): void {
-    const proxy = this.#wrap(controller);
-    // An early answer (before the body is all sent) starts the clock too.
-    this.#arm();
-    this.#inner.onResponseStart?.(proxy, statusCode, headers, statusMessage);
-  }
-
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    const proxy = this.#wrap(controller);
-    this.#arm();
-    this.#inner.onResponseData?.(proxy, chunk);
-  }
-
-  onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
-    this.#stop();
-    this.#inner.onResponseEnd?.(this.#wrap(controller), trailers);
-  }
-
-  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
-    this.#stop();
-    this.#inner.onResponseError?.(this.#wrap(controller), error);
+  /** @internal */
+  override [kWebSocketTransport](): WebSocketTransport {
+    return { ...super[kWebSocketTransport](), socketPath: this.path };
   }
 }
 
@@ -520,10 +445,4 @@ export function onceAbort(signal: Cancel, f: () => void): void {
 export function offAbort(signal: Cancel, f: () => void): void {
   if ("removeEventListener" in signal) signal.removeEventListener("abort", f);
   else signal.off("abort", f);
-}
-
-/** Whether the environment names a proxy (read when the dispatcher is created). */
-function proxyInEnv(): boolean {
-  const env = process.env;
-  return Boolean(env.HTTP_PROXY || env.http_proxy || env.HTTPS_PROXY || env.https_proxy);
 }

@@ -2,6 +2,8 @@
 // and, where there is one, the original error as `cause`.
 
 import type { CIMultiDictProxy } from "../http/multidict.js";
+// Type only: an error carries the responses that led to it, and responses throw these errors.
+import type { ClientResponse } from "./response.js";
 
 /** What was sent, for error messages and `ClientResponse.requestInfo`. */
 export interface RequestInfo {
@@ -129,7 +131,8 @@ export interface ClientResponseErrorOptions extends ErrorOptions {
   status: number;
   message?: string;
   headers?: CIMultiDictProxy | null;
-  history?: readonly unknown[];
+  /** The redirect responses before this one, oldest first. */
+  history?: readonly ClientResponse[];
 }
 
 /** A response that is an error (`raiseForStatus`) or could not be used as asked. */
@@ -139,7 +142,8 @@ export class ClientResponseError extends ClientError {
   readonly status: number;
   readonly requestInfo: RequestInfo;
   readonly headers: CIMultiDictProxy | null;
-  readonly history: readonly unknown[];
+  /** The redirect responses before the one this error is about, oldest first. */
+  readonly history: readonly ClientResponse[];
   /** The reason phrase or description (aiohttp's `message` attribute). */
   readonly reason: string;
   constructor(requestInfo: RequestInfo, options: ClientResponseErrorOptions) {
@@ -174,16 +178,52 @@ export class ClientHttpProxyError extends ClientResponseError {
   override readonly code: string = "AIOHTTP_HTTP_PROXY_ERROR";
 }
 
-/** The WebSocket handshake was refused. */
+/**
+ * The WebSocket handshake was refused: an answer other than 101 (`status` and `headers` are
+ * the server's), or a 101 that is not a valid WebSocket answer (`reason` says why).
+ */
 export class WSServerHandshakeError extends ClientResponseError {
   override name = "WSServerHandshakeError";
   override readonly code: string = "AIOHTTP_WS_HANDSHAKE_ERROR";
+  constructor(requestInfo: RequestInfo, options: ClientResponseErrorOptions) {
+    super(requestInfo, options);
+    // The reason says what went wrong ("Invalid response status: expected 101 Switching
+    // Protocols, got 200 OK"); aiohttp's "200, message=..." form would hide what was expected.
+    this.message = `${this.reason}, url=${requestInfo.realUrl}`;
+  }
 }
 
 /** The response body could not be read completely or decoded. */
 export class ClientPayloadError extends ClientError {
   override name = "ClientPayloadError";
   override readonly code: string = "AIOHTTP_PAYLOAD_ERROR";
+}
+
+/** A compressed body inflated past `maxDecompressedSize` (a zip bomb, or a limit set too low). */
+export class DecompressionLimitError extends ClientPayloadError {
+  override name = "DecompressionLimitError";
+  override readonly code: string = "AIOHTTP_DECOMPRESSION_LIMIT";
+}
+
+/** A redirect needs the body again, but it was a stream that is already sent. */
+export class RedirectBodyError extends ClientError {
+  override name = "RedirectBodyError";
+  override readonly code: string = "AIOHTTP_REDIRECT_BODY";
+}
+
+/**
+ * An option the client does not support (yet), or does not know: refused, never ignored, since
+ * a request sent without the `proxy` it was given goes somewhere its caller did not intend.
+ */
+export class ClientOptionError extends TypeError {
+  override name = "ClientOptionError";
+  readonly code: string = "AIOHTTP_INVALID_OPTION";
+  /** The option's name as given. */
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super(message);
+    this.option = option;
+  }
 }
 
 /** The URL is malformed or unusable. */

@@ -6,7 +6,9 @@ import type { Readable } from "node:stream";
 import { pipeline, Transform, type TransformCallback } from "node:stream";
 import * as zlib from "node:zlib";
 import type { Cookie } from "tough-cookie";
+import { createZstdDecompress } from "../http/compression.js";
 import { isJsonType, parseContentType, parseParams } from "../http/content-type.js";
+import { splitOutsideQuotes } from "../http/header-syntax.js";
 import { CIMultiDictProxy } from "../http/multidict.js";
 import { type StreamReadError, StreamReader } from "../http/stream-reader.js";
 import { detectCharset, isKnownCharset } from "./charset.js";
@@ -14,7 +16,9 @@ import {
   ClientPayloadError,
   ClientResponseError,
   ContentTypeError,
+  DecompressionLimitError,
   type RequestInfo,
+  ServerTimeoutError,
   SocketTimeoutError,
 } from "./errors.js";
 import { toughCookie } from "./lazy-deps.js";
@@ -169,7 +173,7 @@ export class ClientResponse implements AsyncDisposable {
   get links(): ReadonlyMap<string, Link> {
     const out = new Map<string, Link>();
     for (const header of this.headers.getAll("Link")) {
-      for (const part of splitLinks(header)) {
+      for (const part of splitOutsideQuotes(header, ",")) {
         const m = /^\s*<([^>]*)>\s*(.*)$/.exec(part);
         if (m === null) continue;
         const params = parseParams(m[2] ?? "");
@@ -217,17 +221,17 @@ export class ClientResponse implements AsyncDisposable {
     if (code === "UND_ERR_BODY_TIMEOUT") {
       return new SocketTimeoutError(`Timeout on reading data from socket: ${this.url}`, { cause });
     }
-    if (
-      cause instanceof Error &&
-      (cause.name === "ServerTimeoutError" || cause.name === "SocketTimeoutError")
-    ) {
-      return cause;
+    // The request's total timeout (or the caller's signal) ended the read: its own error says so.
+    if (cause instanceof ServerTimeoutError) return cause;
+    if (cause instanceof DOMException && cause.name === "AbortError" && cause !== err) return cause;
+    if (cause instanceof DecompressionLimitError) {
+      return new DecompressionLimitError(
+        `Cannot decode the response body of ${this.url}: ${cause.message}`,
+        { cause },
+      );
     }
-    if (cause instanceof Error && cause.name === "AbortError" && cause !== err) return cause;
-    const what =
-      code.startsWith("Z_") || cause instanceof DecompressionLimitError ? "decode" : "read";
     return new ClientPayloadError(
-      what === "decode"
+      code.startsWith("Z_")
         ? `Cannot decode the response body of ${this.url}: ${cause.message}`
         : `Response payload is not completed: ${cause.message} (${this.url})`,
       { cause },
@@ -378,11 +382,6 @@ export class ClientResponse implements AsyncDisposable {
   }
 }
 
-/** Thrown when a compressed body inflates past `maxDecompressedSize`. */
-export class DecompressionLimitError extends Error {
-  override readonly name = "DecompressionLimitError";
-}
-
 class SizeLimit extends Transform {
   #seen = 0;
   constructor(readonly limit: number) {
@@ -410,11 +409,8 @@ function createDecoder(encoding: string): Transform | null {
       return new DeflateDecoder();
     case "br":
       return zlib.createBrotliDecompress();
-    case "zstd": {
-      const create = (zlib as unknown as { createZstdDecompress?: () => Transform })
-        .createZstdDecompress;
-      return create === undefined ? null : create();
-    }
+    case "zstd":
+      return createZstdDecompress();
     default:
       return null;
   }
@@ -459,23 +455,4 @@ class DeflateDecoder extends Transform {
     this.#inner?.destroy();
     cb(err);
   }
-}
-
-function splitLinks(header: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < header.length; i++) {
-    const ch = header[i];
-    if (ch === '"') quoted = !quoted;
-    else if (!quoted && ch === "<") depth++;
-    else if (!quoted && ch === ">") depth--;
-    else if (!quoted && depth === 0 && ch === ",") {
-      parts.push(header.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(header.slice(start));
-  return parts.filter((p) => p.trim() !== "");
 }

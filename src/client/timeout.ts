@@ -1,6 +1,8 @@
 // ClientTimeout (aiohttp's ClientTimeout), in milliseconds: session defaults, per-request
 // overrides field by field.
 
+import { checkOptions, type OptionNames } from "./option-check.js";
+
 /** Timeouts of a request, in ms; `null` or 0 turns one off. */
 export interface ClientTimeout {
   /** The whole request: connecting, redirects and reading the body. @default 300_000 */
@@ -36,9 +38,23 @@ function pick(value: number | null | undefined, fallback: number): number {
   return value;
 }
 
+const TIMEOUT_NAMES = {
+  total: true,
+  connect: true,
+  sockConnect: true,
+  sockRead: true,
+} as const satisfies OptionNames<ClientTimeout>;
+
 /** Applies `overrides` field by field over `base`. */
 export function resolveTimeout(base: ResolvedTimeout, overrides?: ClientTimeout): ResolvedTimeout {
   if (overrides === undefined) return base;
+  if (typeof overrides === "number") {
+    // axios takes a number here, and aiohttp once did (in seconds): either would be misread.
+    throw new TypeError(
+      `timeout must be an object of milliseconds such as { total: ${overrides} }, not a number`,
+    );
+  }
+  checkOptions("timeout", overrides, TIMEOUT_NAMES);
   return {
     total: pick(overrides.total, base.total),
     connect: pick(overrides.connect, base.connect),

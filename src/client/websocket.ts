@@ -13,20 +13,19 @@ import {
   WebSocketChannel,
   type WebSocketOptions,
 } from "../http/websocket.js";
-import { BasicAuth } from "./auth.js";
+import type { BasicAuth } from "./auth.js";
 import { tlsOptions } from "./connector.js";
 import { toClientError } from "./error-mapping.js";
 import {
-  ClientHttpProxyError,
-  ClientProxyConnectionError,
-  InvalidUrlRedirectClientError,
-  NonHttpUrlRedirectClientError,
   type RequestInfo,
   ServerTimeoutError,
   TooManyRedirects,
   WSServerHandshakeError,
 } from "./errors.js";
-import type { HeadersInit, Params } from "./session.js";
+import type { OptionNames } from "./option-check.js";
+import { connectTunnel } from "./proxy.js";
+import { REDIRECT_STATUSES, resolveLocation } from "./redirect.js";
+import type { HeadersInit, Params } from "./types.js";
 import { hostOf, portOf } from "./url.js";
 
 /** Timeouts of an open WebSocket, ms. */
@@ -65,6 +64,27 @@ export interface WSConnectOptions extends Omit<WebSocketOptions, "timeout"> {
   /** Redirects followed during the handshake. @default 10 */
   maxRedirects?: number;
 }
+
+/** Every option of `wsConnect()`, for refusing unknown ones. */
+export const WS_CONNECT_OPTION_NAMES = {
+  method: true,
+  protocols: true,
+  headers: true,
+  params: true,
+  auth: true,
+  origin: true,
+  compress: true,
+  timeout: true,
+  proxy: true,
+  proxyAuth: true,
+  ssl: true,
+  maxRedirects: true,
+  heartbeat: true,
+  autoping: true,
+  autoclose: true,
+  maxMsgSize: true,
+  receiveTimeout: true,
+} as const satisfies OptionNames<WSConnectOptions>;
 
 /** What the handshake learned, for the response object. */
 interface HandshakeResult {
@@ -110,8 +130,10 @@ export interface HandshakeParams {
    * Handshake headers for a URL: the session's defaults, cookies, auth and the caller's;
    * without credentials once a redirect left the first origin.
    */
-  headersFor(url: URL, dropCredentials: boolean): CIMultiDict;
+  headersFor(url: URL, leftOrigin: boolean): CIMultiDict;
   readonly options: WSConnectOptions;
+  /** Re-encode raw spaces and non-ASCII in redirect Locations (the session's setting). */
+  readonly requoteRedirectUrl: boolean;
   /** How long the handshake may take, redirects included, ms (0: no limit). */
   readonly deadline: number;
   readonly tls: ConnectionOptions;
@@ -152,20 +174,10 @@ export async function openWebSocket(p: HandshakeParams): Promise<ClientWebSocket
         message: `More than ${maxRedirects} redirects`,
       });
     }
-    let next: URL;
-    try {
-      next = new URL(outcome.location, url);
-    } catch (err) {
-      throw new InvalidUrlRedirectClientError(outcome.location, "invalid Location", {
-        cause: err,
-      });
-    }
-    if (next.protocol === "ws:") next.protocol = "http:";
-    else if (next.protocol === "wss:") next.protocol = "https:";
-    if (next.protocol !== "http:" && next.protocol !== "https:") {
-      throw new NonHttpUrlRedirectClientError(outcome.location, "not an HTTP(S) URL");
-    }
-    next.hash = "";
+    const next = resolveLocation(outcome.location, url, {
+      requote: p.requoteRedirectUrl,
+      webSocket: true,
+    });
     // RFC 9110 15.4: credentials stay with the origin they were meant for.
     if (next.origin !== p.url.origin) leftOrigin = true;
     url = next;
@@ -274,14 +286,16 @@ function attempt(
       res.resume();
       const status = res.statusCode ?? 0;
       const location = res.headers.location;
-      if (REDIRECTS.has(status) && location !== undefined) {
+      if (REDIRECT_STATUSES.has(status) && location !== undefined) {
         settled = true;
         clearTimeout(timer);
         ws.terminate();
         resolve({ location });
         return;
       }
-      const message = res.statusMessage ?? "";
+      // aiohttp says only "Invalid response status"; what was expected helps more.
+      const got = `${status} ${res.statusMessage ?? ""}`.trim();
+      const message = `Invalid response status: expected 101 Switching Protocols, got ${got}`;
       fail(new WSServerHandshakeError(requestInfo, { status, message, headers: answer }));
     });
     ws.on("error", (err: NodeJS.ErrnoException) => {
@@ -297,8 +311,6 @@ function attempt(
     });
   });
 }
-
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** Errors `ws` raises while connecting: a refused handshake, or a network failure. */
 function handshakeFailure(
@@ -340,7 +352,7 @@ function connector(
   if (proxy !== null) {
     return {
       createConnection: (_options, callback) => {
-        tunnel(proxy, p.options.proxyAuth, host, port, requestInfo).then(
+        connectTunnel(proxy, p.options.proxyAuth, host, port, requestInfo).then(
           (socket) => callback(null, secure ? wrapTls(socket, host, tls) : socket),
           (err: Error) => callback(err),
         );
@@ -362,87 +374,4 @@ function connector(
 function wrapTls(socket: Socket, host: string, tls: ConnectionOptions): Socket {
   // RFC 6066 3: no SNI for an IP address.
   return tlsConnect({ ...tls, socket, ...(isIP(host) === 0 ? { servername: host } : {}) });
-}
-
-/** RFC 9110 9.3.6: opens a CONNECT tunnel through an HTTP proxy to `host:port`. */
-function tunnel(
-  proxy: URL,
-  auth: BasicAuth | undefined,
-  host: string,
-  port: number,
-  requestInfo: RequestInfo,
-): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const proxyPort = portOf(proxy);
-    const proxyHost = hostOf(proxy);
-    const socket =
-      proxy.protocol === "https:"
-        ? tlsConnect({ host: proxyHost, port: proxyPort, servername: proxyHost })
-        : netConnect({ host: proxyHost, port: proxyPort });
-    const authority = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-    const credentials = (auth ?? BasicAuth.fromUrl(proxy))?.encode();
-    let head = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
-    if (credentials !== undefined) head += `Proxy-Authorization: ${credentials}\r\n`;
-    const onError = (err: Error): void => {
-      socket.destroy();
-      reject(new ClientProxyConnectionError(proxyHost, proxyPort, false, err));
-    };
-    socket.once("error", onError);
-    socket.once(proxy.protocol === "https:" ? "secureConnect" : "connect", () => {
-      socket.write(`${head}\r\n`);
-    });
-    let buffered = Buffer.alloc(0);
-    const onData = (chunk: Buffer): void => {
-      buffered = Buffer.concat([buffered, chunk]);
-      const end = buffered.indexOf("\r\n\r\n");
-      if (end === -1) {
-        if (buffered.length > 16 * 1024) onError(new Error("Proxy answer head too large"));
-        return;
-      }
-      socket.off("data", onData);
-      socket.off("error", onError);
-      socket.off("end", onEnd);
-      const statusLine = buffered.subarray(0, buffered.indexOf("\r\n")).toString("latin1");
-      const status = Number(statusLine.split(" ")[1]);
-      if (status !== 200) {
-        socket.destroy();
-        reject(new ClientHttpProxyError(requestInfo, { status, message: statusLine }));
-        return;
-      }
-      const rest = buffered.subarray(end + 4);
-      if (rest.length > 0) socket.unshift(rest);
-      resolve(socket);
-    };
-    const onEnd = (): void => onError(new Error("Proxy closed the connection during CONNECT"));
-    socket.on("data", onData);
-    socket.once("end", onEnd);
-  });
-}
-
-/** The proxy for `url` from HTTP_PROXY / HTTPS_PROXY / NO_PROXY (either case), if any. */
-export function proxyFromEnv(url: URL, env: NodeJS.ProcessEnv = process.env): URL | null {
-  const raw =
-    url.protocol === "https:"
-      ? (env.https_proxy ?? env.HTTPS_PROXY)
-      : (env.http_proxy ?? env.HTTP_PROXY);
-  if (raw === undefined || raw === "") return null;
-  const noProxy = env.no_proxy ?? env.NO_PROXY ?? "";
-  const host = hostOf(url).toLowerCase();
-  const port = String(portOf(url));
-  for (const entry of noProxy.split(/[\s,]+/)) {
-    if (entry === "") continue;
-    if (entry === "*") return null;
-    const [name = "", entryPort] = entry
-      .toLowerCase()
-      .replace(/^\*?\./, ".")
-      .split(/:(?=\d+$)/);
-    if (entryPort !== undefined && entryPort !== port) continue;
-    const bare = name.startsWith(".") ? name.slice(1) : name;
-    if (host === bare || host.endsWith(`.${bare}`)) return null;
-  }
-  try {
-    return new URL(raw.includes("://") ? raw : `http://${raw}`);
-  } catch {
-    return null;
-  }
 }

@@ -4,6 +4,7 @@
 
 import type { EventEmitter } from "node:events";
 import type { WebSocket as WsSocket } from "ws";
+import { kEnded } from "./symbols.js";
 import {
   WSCloseCode,
   type WSMessage,
@@ -265,8 +266,8 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     return this.#ws.bufferedAmount;
   }
 
-  /** Resolves once the connection is fully closed. */
-  get _ended(): Promise<void> {
+  /** @internal resolves once the connection is fully closed */
+  get [kEnded](): Promise<void> {
     return this.#endedPromise;
   }
 

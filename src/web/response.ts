@@ -8,6 +8,7 @@ import { createBrotliCompress, createDeflate, createGzip, constants as zc } from
 import { type SerializeOptions, serialize as serializeCookie } from "cookie";
 import { formatContentType, parseContentType } from "../http/content-type.js";
 import { CIMultiDict, type MultiDictInit } from "../http/multidict.js";
+import { kAppendFlat } from "../http/symbols.js";
 import { VERSION } from "../version.js";
 import { type ResponseKey, StateStore } from "./keys.js";
 import type { Request } from "./request.js";
@@ -393,7 +394,7 @@ export class StreamResponse {
         h.set("Content-Length", String(bodyLength));
       }
       if (this.#chunked && !noBody) h.delete("Content-Length");
-      h._appendFlat(flat);
+      h[kAppendFlat](flat);
       hasServer = h.has("Server");
     }
     if (!hasServer) flat.push("Server", SERVER_SOFTWARE);

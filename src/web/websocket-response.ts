@@ -3,6 +3,7 @@
 
 import { validateHeaderName, validateHeaderValue } from "node:http";
 import { WebSocketServer, type WebSocket as WsSocket } from "ws";
+import { kEnded } from "../http/symbols.js";
 import {
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_MAX_MSG_SIZE,
@@ -173,7 +174,7 @@ export class WebSocketResponse extends StreamResponse {
     this.#channel = channel;
     const open = request._ctx.websockets;
     open.add(this);
-    void channel._ended.then(() => open.delete(this));
+    void channel[kEnded].then(() => open.delete(this));
   }
 
   #ch(): WebSocketChannel {
@@ -271,7 +272,7 @@ export class WebSocketResponse extends StreamResponse {
     if (!this.prepared) await this.prepare(request);
     const channel = this.#ch();
     await channel.close();
-    await channel._ended;
+    await channel[kEnded];
   }
 
   override toString(): string {

@@ -9,6 +9,7 @@ import { createServer as createNetServer, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
+import { kEnded } from "../../src/http/symbols.js";
 import {
   ClientSession,
   type ClientWebSocketResponse,
@@ -343,7 +344,7 @@ describe("limits and protocol errors", () => {
     expect(ws.closeCode).toBe(1009);
     const [code] = await serverClose;
     expect(code).toBe(1009);
-    await ws._ended;
+    await ws[kEnded];
     expect((await ws.receive(2000)).type).toBe(WSMsgType.CLOSED);
     expect(ws.closeCode).toBe(1009);
   });
@@ -553,7 +554,7 @@ describe("heartbeat and pings", () => {
     expect(ws.closeCode).toBe(1006);
     expect(ws.exception()).toBe(msg.data);
     expect(pings).toHaveLength(1);
-    await ws._ended;
+    await ws[kEnded];
     expect((await ws.receive(2000)).type).toBe(WSMsgType.CLOSED);
     expect(ws.closeCode).toBe(1006);
   });

@@ -538,6 +538,20 @@ describe("the handshake answer", () => {
     expect((err as WSServerHandshakeError).status).toBe(200);
   });
 
+  it("a 200 answer says that 101 was expected (it used to read '200, message=\"OK\"')", async () => {
+    const { port } = await wsApp();
+    const url = `ws://127.0.0.1:${port}/plain`;
+    const err = (await rejection(session().wsConnect(url))) as WSServerHandshakeError;
+    expect(err.message).toBe(
+      `Invalid response status: expected 101 Switching Protocols, got 200 OK, url=http://127.0.0.1:${port}/plain`,
+    );
+    expect(err.reason).toBe(
+      "Invalid response status: expected 101 Switching Protocols, got 200 OK",
+    );
+    expect(err.status).toBe(200);
+    expect(err.headers?.get("Content-Type")).toMatch(/^text\/plain/);
+  });
+
   it("fails with status 405 when our server gets another method than GET", async () => {
     const { url } = await wsApp();
     const err = await rejection(session().wsConnect(url, { method: "POST" }));

@@ -1,0 +1,89 @@
+// The headers a request goes out with, for HTTP requests and WebSocket handshakes alike:
+// defaults, the session's headers, the request's, credentials and cookies, in that order.
+
+import { ACCEPT_ENCODING } from "../http/compression.js";
+import { CIMultiDict, type MultiDictInit } from "../http/multidict.js";
+import { VERSION } from "../version.js";
+import type { BasicAuth } from "./auth.js";
+import { CookieJar, formatCookieHeader } from "./cookie-jar.js";
+import type { HeadersInit, SessionConfig } from "./types.js";
+
+/** What one request adds to the session's headers. */
+export interface HeaderParts {
+  readonly url: URL;
+  /** The request's own headers. */
+  readonly extra: CIMultiDict;
+  /** Default headers not to add (lower-case names). */
+  readonly skip: ReadonlySet<string>;
+  readonly auth: BasicAuth | undefined;
+  /** Cookies of this request only, over the jar's. */
+  readonly cookies: Readonly<Record<string, string>> | undefined;
+  /** The type the body implies; `null` when there is no body (no Content-Type at all). */
+  readonly contentType: string | undefined | null;
+  /**
+   * A redirect left the first origin: the session's `Authorization` and `Cookie` headers stay
+   * behind (RFC 9110 15.4: credentials belong to the origin they were given for).
+   */
+  readonly leftOrigin: boolean;
+}
+
+/** Headers that carry credentials, left out after a redirect to another origin. */
+const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(["authorization", "cookie"]);
+
+/** The headers of one request (or one redirect hop). */
+export function requestHeaders(session: SessionConfig, parts: HeaderParts): CIMultiDict {
+  const { url, extra, skip } = parts;
+  const h = new CIMultiDict();
+  h.set("Host", url.host);
+  if (!skip.has("user-agent")) h.set("User-Agent", `aiohttp-ts/${VERSION}`);
+  if (!skip.has("accept")) h.set("Accept", "*/*");
+  if (!skip.has("accept-encoding")) h.set("Accept-Encoding", ACCEPT_ENCODING);
+  // Session headers replace default ones, request headers replace both; repeats are kept.
+  overlay(h, session.headers, parts.leftOrigin ? CREDENTIAL_HEADERS : undefined);
+  overlay(h, extra);
+  if (parts.auth !== undefined && !extra.has("Authorization")) {
+    h.set("Authorization", parts.auth.encode());
+  }
+  const jar = session.jar;
+  const jarCookies = jar.filterCookies(url);
+  const all = parts.cookies === undefined ? jarCookies : { ...jarCookies, ...parts.cookies };
+  if (Object.keys(all).length > 0) {
+    const header = formatCookieHeader(all, jar instanceof CookieJar ? jar.quoteCookie : true);
+    const existing = h.get("Cookie");
+    h.set("Cookie", existing === undefined ? header : `${existing}; ${header}`);
+  }
+  if (parts.contentType === null) h.delete("Content-Type");
+  else if (parts.contentType !== undefined && !h.has("Content-Type")) {
+    h.set("Content-Type", parts.contentType);
+  }
+  return h;
+}
+
+/**
+ * Adds `layer` to `target`: a name in `layer` replaces every value `target` had for it, and
+ * all of `layer`'s values for a name are kept. Names in `skip` (lower-case) are left out.
+ */
+function overlay(target: CIMultiDict, layer: CIMultiDict, skip?: ReadonlySet<string>): void {
+  const replaced = new Set<string>();
+  for (const [k, v] of layer) {
+    const lower = k.toLowerCase();
+    if (skip?.has(lower)) continue;
+    if (!replaced.has(lower)) {
+      target.delete(k);
+      replaced.add(lower);
+    }
+    target.add(k, v);
+  }
+}
+
+/** A caller's headers as a mutable multidict of our own. */
+export function toHeaders(init: HeadersInit | undefined): CIMultiDict {
+  if (init === undefined) return new CIMultiDict();
+  if (typeof Headers !== "undefined" && init instanceof Headers) return new CIMultiDict([...init]);
+  return new CIMultiDict(init as MultiDictInit);
+}
+
+/** Header names, lower-cased, as a set. */
+export function lowerSet(names: Iterable<string> | undefined): ReadonlySet<string> {
+  return new Set([...(names ?? [])].map((n) => n.toLowerCase()));
+}

@@ -1,0 +1,125 @@
+// The total timeout and cancellation of one `request()` call, shared by all of its hops and
+// the final body read.
+
+import { EventEmitter } from "node:events";
+import type { Dispatcher } from "undici";
+import { toClientError } from "./error-mapping.js";
+import { ClientConnectionError, ServerTimeoutError } from "./errors.js";
+import type { ClientResponse } from "./response.js";
+
+/**
+ * The cancellation of one request, in the shape undici accepts as `signal` (an EventEmitter
+ * with `aborted` and `reason`): several times cheaper per request than an AbortController,
+ * whose signal is an EventTarget.
+ */
+export class RequestAbort extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit("abort");
+  }
+}
+
+/**
+ * The total timeout and cancellation of one `request()` call: one cancel signal for every hop
+ * and for the final body read, cleared when that body is done with.
+ */
+export class RequestControl {
+  readonly #ac = new RequestAbort();
+  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #user: AbortSignal | undefined;
+  readonly #onUserAbort = (): void => this.#ac.abort(this.#user?.reason);
+
+  constructor(total: number, method: string, url: URL, user: AbortSignal | undefined) {
+    this.#user = user;
+    if (total > 0) {
+      this.#timer = setTimeout(
+        () =>
+          this.#ac.abort(new ServerTimeoutError(`Timeout (total ${total} ms) on ${method} ${url}`)),
+        total,
+      );
+    }
+    if (user !== undefined) {
+      if (user.aborted) this.#ac.abort(user.reason);
+      else user.addEventListener("abort", this.#onUserAbort, { once: true });
+    }
+  }
+
+  get signal(): RequestAbort {
+    return this.#ac;
+  }
+
+  /** The final response: the timeout keeps covering its body until it is done with. */
+  attach(response: ClientResponse): void {
+    this.#final = response;
+    if (response.closed) this.#clear();
+  }
+
+  #final: ClientResponse | null = null;
+
+  /** A response's body is done with; for the final one the request is over. */
+  responseDone(response: ClientResponse): void {
+    if (response === this.#final) this.#clear();
+  }
+
+  fail(): void {
+    this.#clear();
+  }
+
+  #clear(): void {
+    clearTimeout(this.#timer);
+    this.#user?.removeEventListener("abort", this.#onUserAbort);
+  }
+
+  /** Maps undici's and Node's errors to the client hierarchy. */
+  mapError(err: unknown, url: URL, method: string): Error {
+    if (this.#ac.aborted) {
+      const reason: unknown = this.#ac.reason;
+      return reason instanceof Error
+        ? reason
+        : new ClientConnectionError(String(reason), { cause: err });
+    }
+    return toClientError(err, url, method);
+  }
+}
+
+/**
+ * Settles with `pending`, or rejects as soon as `signal` aborts. undici notices an abort only
+ * once a connection exists, so a connect that hangs would otherwise outlive the total timeout
+ * and the caller's signal by up to the connect timeout. A response that arrives after the
+ * abort is discarded.
+ */
+export function untilAborted<T extends Dispatcher.ResponseData>(
+  pending: Promise<T>,
+  signal: RequestAbort,
+): Promise<T> {
+  if (signal.aborted) {
+    pending.then((late) => late.body.destroy(), ignore);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      pending.then((late) => late.body.destroy(), ignore);
+      reject(signal.reason);
+    };
+    signal.once("abort", onAbort);
+    pending.then(
+      (value) => {
+        signal.off("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.off("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+function ignore(): void {
+  // The request was given up on; its late outcome has nobody to go to.
+}

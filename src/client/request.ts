@@ -1,0 +1,318 @@
+// One `session.request()` call, from the first hop to the response handed back: its headers,
+// body and credentials for each hop, the redirects it follows, the retry of a stale keep-alive
+// connection, and the response limits.
+
+import type { Dispatcher } from "undici";
+import { type CIMultiDict, CIMultiDictProxy } from "../http/multidict.js";
+import { kAppendFlat } from "../http/symbols.js";
+import { AttemptInfo } from "./attempt.js";
+import type { BasicAuth } from "./auth.js";
+import { NO_BODY, type PreparedBody, prepareBody } from "./body.js";
+import type { ReleaseSlot } from "./connector.js";
+import {
+  ClientResponseError,
+  RedirectBodyError,
+  type RequestInfo,
+  ServerDisconnectedError,
+  TooManyRedirects,
+} from "./errors.js";
+import { lowerSet, requestHeaders, toHeaders } from "./headers.js";
+import { REDIRECT_STATUSES, redirectedMethod, resolveLocation } from "./redirect.js";
+import { RequestControl, untilAborted } from "./request-control.js";
+import { ClientResponse } from "./response.js";
+import { kSend } from "./symbols.js";
+import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
+import type { RequestOptions, SessionConfig } from "./types.js";
+import { requestTarget } from "./url.js";
+
+/** RFC 9110 9.2.2: methods a client may repeat, since the second time changes nothing more. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+
+/** One request with everything that changes from hop to hop. */
+export class ClientRequest {
+  readonly #session: SessionConfig;
+  readonly #options: RequestOptions;
+  readonly #realUrl: URL;
+  readonly #extraHeaders: CIMultiDict;
+  readonly #skip: ReadonlySet<string>;
+  readonly #timeout: ResolvedTimeout;
+  readonly #control: RequestControl;
+  readonly #history: ClientResponse[] = [];
+  #method: string;
+  #url: URL;
+  #auth: BasicAuth | undefined;
+  #cookies: Readonly<Record<string, string>> | undefined;
+  #body: PreparedBody;
+  /** Set once a redirect left the first origin: credentials stay behind from then on. */
+  #leftOrigin = false;
+
+  constructor(session: SessionConfig, method: string, url: string | URL, options: RequestOptions) {
+    if (options.data !== undefined && options.json !== undefined) {
+      throw new TypeError("data and json cannot be given together");
+    }
+    this.#session = session;
+    this.#options = options;
+    this.#method = method;
+    const target = requestTarget(url, session.baseUrl, options.params, options.auth, session.auth);
+    this.#url = target.target;
+    this.#realUrl = target.realUrl;
+    this.#auth = target.auth;
+    this.#timeout = resolveTimeout(session.timeout, options.timeout);
+    this.#skip =
+      options.skipAutoHeaders === undefined
+        ? session.skipAutoHeaders
+        : lowerSet(options.skipAutoHeaders);
+    this.#extraHeaders = toHeaders(options.headers);
+    this.#cookies = options.cookies;
+    this.#body = prepareBody(options.data, options.json, session.jsonSerialize);
+    // Last: it starts the total timeout, which nothing above may leave running on a throw.
+    this.#control = new RequestControl(this.#timeout.total, method, this.#realUrl, options.signal);
+  }
+
+  /** Sends the request, following redirects; resolves with the final response. */
+  async send(): Promise<ClientResponse> {
+    const allowRedirects = this.#options.allowRedirects ?? true;
+    try {
+      for (;;) {
+        const response = await this.#exchange();
+        // Only a redirect needs the header multidict built here.
+        const location = REDIRECT_STATUSES.has(response.status)
+          ? response.headers.get("Location")
+          : undefined;
+        if (!allowRedirects || location === undefined) return await this.#deliver(response);
+        // A redirect: the body is not needed; the connection goes back to the pool.
+        await response.release();
+        this.#follow(response, location);
+      }
+    } catch (err) {
+      this.#control.fail();
+      throw err;
+    }
+  }
+
+  /** Hands the final response over, unless `raiseForStatus` refuses it. */
+  async #deliver(response: ClientResponse): Promise<ClientResponse> {
+    this.#control.attach(response);
+    const rule = this.#options.raiseForStatus ?? this.#session.raiseForStatus;
+    try {
+      if (rule === true) response.raiseForStatus();
+      else if (typeof rule === "function") await rule(response);
+    } catch (err) {
+      // Nobody gets the response: give its connection back rather than hold the slot.
+      await response.release();
+      throw err;
+    }
+    return response;
+  }
+
+  /** Sets up the next hop after a redirect `response` pointing to `location`. */
+  #follow(response: ClientResponse, location: string): void {
+    this.#history.push(response);
+    const maxRedirects = this.#options.maxRedirects ?? 10;
+    if (this.#history.length > maxRedirects) {
+      throw new TooManyRedirects(response.requestInfo, {
+        status: response.status,
+        message: `Exceeded ${maxRedirects} redirects`,
+        headers: response.headers,
+        history: [...this.#history],
+      });
+    }
+    const next = resolveLocation(location, this.#url, {
+      requote: this.#session.requoteRedirectUrl,
+      webSocket: false,
+    });
+    const { method, keepsBody } = redirectedMethod(response.status, this.#method);
+    this.#method = method;
+    if (!keepsBody) this.#body = NO_BODY;
+    else if (this.#body.body !== null) {
+      if (!this.#body.replayable) {
+        throw new RedirectBodyError(
+          `Cannot follow the ${response.status} redirect to ${next}: the request body was a stream that is already sent`,
+        );
+      }
+      this.#body = prepareBody(this.#options.data, this.#options.json, this.#session.jsonSerialize);
+    }
+    if (next.origin !== this.#url.origin) {
+      // Credentials and explicit cookies are for the origin they were given for, whether they
+      // came with the request or with the session, as in aiohttp.
+      this.#leftOrigin = true;
+      this.#auth = undefined;
+      this.#extraHeaders.delete("Authorization");
+      this.#extraHeaders.delete("Cookie");
+      this.#cookies = undefined;
+    }
+    this.#url = next;
+  }
+
+  /**
+   * One HTTP exchange (one hop). A request that went out on a reused keep-alive connection the
+   * server had already closed never reached a handler; it is sent once more on a new
+   * connection when its method may be repeated (RFC 9110 9.2.2). A failure on a new
+   * connection, or after a byte of the answer, is the server's and is not retried: the handler
+   * may have run.
+   */
+  async #exchange(): Promise<ClientResponse> {
+    const url = this.#url;
+    const method = this.#method;
+    const body = this.#body;
+    const headers = requestHeaders(this.#session, {
+      url,
+      extra: this.#extraHeaders,
+      skip: this.#skip,
+      auth: this.#auth,
+      cookies: this.#cookies,
+      contentType: body.body === null ? null : body.contentType,
+      leftOrigin: this.#leftOrigin,
+    });
+    const requestInfo: RequestInfo = {
+      url,
+      method,
+      headers: new CIMultiDictProxy(headers),
+      realUrl: this.#history.length === 0 ? this.#realUrl : url,
+    };
+    const flat: string[] = [];
+    headers[kAppendFlat](flat);
+    const control = this.#control;
+    const connector = this.#session.connector;
+    for (let attempt = 0; ; attempt++) {
+      // Cancelled (or timed out) already: no connection is opened for nothing.
+      if (control.signal.aborted) throw control.signal.reason;
+      const release = await this.#acquire();
+      const info = new AttemptInfo();
+      let data: Dispatcher.ResponseData;
+      try {
+        const pending = connector[kSend](
+          {
+            origin: url.origin,
+            path: `${url.pathname}${url.search}`,
+            method: method as Dispatcher.HttpMethod,
+            headers: flat,
+            body: body.body,
+            signal: control.signal,
+            reset: connector.forceClose,
+          },
+          {
+            // aiohttp: sockConnect bounds opening the socket, connect the wait for a slot and
+            // the opening together.
+            connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
+            readTimeout: this.#timeout.sockRead,
+          },
+          info,
+        );
+        data = await untilAborted(pending, control.signal);
+      } catch (err) {
+        release();
+        const mapped = control.mapError(err, url, method);
+        if (
+          mapped instanceof ServerDisconnectedError &&
+          info.staleConnection &&
+          attempt === 0 &&
+          IDEMPOTENT.has(method) &&
+          body.replayable
+        ) {
+          continue;
+        }
+        throw mapped;
+      }
+      return this.#toResponse(data, release, requestInfo);
+    }
+  }
+
+  async #acquire(): Promise<ReleaseSlot> {
+    const control = this.#control;
+    try {
+      return await this.#session.connector.acquire(
+        this.#timeout.connect,
+        control.signal,
+        this.#url.href,
+      );
+    } catch (err) {
+      throw control.mapError(err, this.#url, "");
+    }
+  }
+
+  #toResponse(
+    data: Dispatcher.ResponseData,
+    release: ReleaseSlot,
+    requestInfo: RequestInfo,
+  ): ClientResponse {
+    const problem = headerLimitProblem(data, this.#session);
+    if (problem !== null) {
+      // The response is refused before anyone sees it: its slot is free again. undici reports
+      // the destroyed body as aborted; nobody reads it any more.
+      release();
+      data.body.on("error", () => {});
+      data.body.destroy();
+      throw new ClientResponseError(requestInfo, {
+        status: 400,
+        message: problem,
+        history: [...this.#history],
+      });
+    }
+    const session = this.#session;
+    const method = this.#method;
+    const url = this.#url;
+    const setCookie = data.headers["set-cookie"];
+    if (setCookie !== undefined) {
+      session.jar.updateCookies(Array.isArray(setCookie) ? setCookie : [setCookie], url);
+    }
+    const noBody = method === "HEAD" || data.statusCode === 204 || data.statusCode === 304;
+    const noLength =
+      data.headers["content-length"] === undefined &&
+      data.headers["transfer-encoding"] === undefined;
+    const skipBody = noBody || (this.#options.readUntilEof === false && noLength);
+    if (skipBody && !data.body.destroyed) data.body.resume();
+    const control = this.#control;
+    return new ClientResponse({
+      method,
+      url,
+      requestInfo,
+      status: data.statusCode,
+      reason: data.statusText ?? "",
+      headers: data.headers,
+      body: skipBody ? null : data.body,
+      history: [...this.#history],
+      autoDecompress: session.autoDecompress,
+      maxDecompressedSize: session.maxDecompressedSize,
+      readBufsize: session.readBufsize,
+      onDone: (done) => {
+        release();
+        control.responseDone(done);
+      },
+    });
+  }
+}
+
+/** Why a response head breaks the session's header limits, or `null` when it does not. */
+function headerLimitProblem(data: Dispatcher.ResponseData, session: SessionConfig): string | null {
+  const { maxFieldSize, maxHeaders } = session;
+  let count = 0;
+  let problem: string | null = null;
+  const headers = data.headers;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (typeof value === "string") {
+      count++;
+      if (name.length + value.length + 2 > maxFieldSize) problem = tooLong(name, maxFieldSize);
+      continue;
+    }
+    for (const v of value) {
+      count++;
+      if (name.length + v.length + 2 > maxFieldSize) problem = tooLong(name, maxFieldSize);
+    }
+  }
+  if (count > maxHeaders) problem = `Too many headers: ${count} (at most ${maxHeaders})`;
+  return problem;
+}
+
+function tooLong(name: string, maxFieldSize: number): string {
+  return `Got more than ${maxFieldSize} bytes when reading header ${name}`;
+}
+
+/** The stricter of two limits where 0 means none. */
+export function smallestLimit(a: number, b: number): number {
+  if (a === 0) return b;
+  if (b === 0) return a;
+  return Math.min(a, b);
+}

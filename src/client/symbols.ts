@@ -1,0 +1,15 @@
+// Keys of the members the client's modules share but users do not see: symbols no entry point
+// exports, on members marked `@internal` (left out of the published types).
+
+/** @internal `BaseConnector`: sends one attempt, reporting on its connection. */
+export const kSend: unique symbol = Symbol("send");
+/** @internal `BaseConnector`: what a WebSocket needs to open a connection of its own. */
+export const kWebSocketTransport: unique symbol = Symbol("webSocketTransport");
+/** @internal `BaseConnector` subclasses: builds the undici dispatcher for a connect timeout. */
+export const kCreateDispatcher: unique symbol = Symbol("createDispatcher");
+/** @internal `BaseConnector`: undici Agent options shared by the subclasses. */
+export const kAgentOptions: unique symbol = Symbol("agentOptions");
+/** @internal `BaseConnector`: undici connect options (TLS, connect timeout). */
+export const kConnectOptions: unique symbol = Symbol("connectOptions");
+/** @internal `BaseConnector`: keeps a dispatcher made on the way, to close it with the pools. */
+export const kAdopt: unique symbol = Symbol("adopt");

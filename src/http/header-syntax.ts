@@ -1,0 +1,47 @@
+// The building blocks of header values (RFC 9110 5.6), shared by the client and the server so
+// that a token or a quoted string means the same thing on both sides.
+
+/** RFC 9110 5.6.2: `token = 1*tchar`. */
+export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Whether `text` is an RFC 9110 token (a method, a header name, a parameter name...). */
+export function isToken(text: string): boolean {
+  return TOKEN.test(text);
+}
+
+/**
+ * Splits a header value at `sep` where it is not inside a quoted string (RFC 9110 5.6.4, with
+ * its backslash escapes) nor, for `Link` values (RFC 8288 3), inside `<...>`. Parts are
+ * trimmed; empty ones are left out.
+ */
+export function splitOutsideQuotes(text: string, sep: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  let angle = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === "\\") i++;
+      else if (ch === '"') quoted = false;
+    } else if (ch === '"') quoted = true;
+    else if (ch === "<") angle++;
+    else if (ch === ">" && angle > 0) angle--;
+    else if (ch === sep && angle === 0) {
+      const part = text.slice(start, i).trim();
+      if (part !== "") parts.push(part);
+      start = i + 1;
+    }
+  }
+  const last = text.slice(start).trim();
+  if (last !== "") parts.push(last);
+  return parts;
+}
+
+/** The content of a quoted string with its escapes undone; other text is returned as is. */
+export function unquote(text: string): string {
+  if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) {
+    return text.slice(1, -1).replace(/\\(.)/g, "$1");
+  }
+  return text;
+}

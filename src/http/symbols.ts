@@ -1,0 +1,10 @@
+// Keys of the members that the shared layer's classes offer to the client and the server but
+// not to users: symbols no entry point exports, on members marked `@internal` (left out of the
+// published types).
+
+/** @internal multidicts: appends the pairs as `[key, value, key, value...]`, Node's raw layout */
+export const kAppendFlat: unique symbol = Symbol("appendFlat");
+/** @internal multidicts: the arrays behind one, for the mutable subclasses */
+export const kEntries: unique symbol = Symbol("entries");
+/** @internal WebSocket channels: settles once the connection is fully closed */
+export const kEnded: unique symbol = Symbol("ended");
