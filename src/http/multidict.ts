@@ -12,6 +12,7 @@ export type MultiDictInit<V = string> =
 /** Thrown by `getOne` when the key is missing, like Python's `KeyError`. */
 export class MultiDictKeyError extends Error {
   override readonly name = "MultiDictKeyError";
+  readonly code = "AIOHTTP_MULTIDICT_KEY_MISSING";
   constructor(readonly key: string) {
     super(`Key not found: ${JSON.stringify(key)}`);
   }

@@ -62,6 +62,7 @@ export type CleanupContext = (app: AnyApplication) => AsyncGenerator<unknown, un
 /** Thrown when something is changed on a frozen application. */
 export class FrozenAppError extends Error {
   override readonly name = "FrozenAppError";
+  readonly code = "AIOHTTP_APP_FROZEN";
 }
 
 /**

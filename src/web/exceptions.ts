@@ -3,6 +3,8 @@
 
 import { parseContentType } from "../http/content-type.js";
 import { CIMultiDict, type MultiDictInit } from "../http/multidict.js";
+// This module's own exports are the table the stable names and codes come from (identityOf).
+import * as exported from "./exceptions.js";
 import { STATUS_REASONS } from "./status.js";
 
 /** Options shared by every HTTP exception. */
@@ -29,6 +31,12 @@ export class HTTPException extends Error {
   static readonly emptyBody: boolean = false;
 
   override name = "HTTPException";
+  /**
+   * Stable machine-readable code: "AIOHTTP_" and the class name in upper snake case
+   * (`HTTPNotFound` -> "AIOHTTP_HTTP_NOT_FOUND"). A subclass written outside the package has
+   * the code of the package class it extends (and its own `name`).
+   */
+  readonly code: string;
   readonly status: number;
   readonly reason: string;
   readonly headers: CIMultiDict;
@@ -44,7 +52,9 @@ export class HTTPException extends Error {
       `${status}: ${reason}`,
       options.cause === undefined ? undefined : { cause: options.cause },
     );
-    this.name = ctor.name;
+    const identity = identityOf(ctor);
+    this.name = identity.name;
+    this.code = identity.code;
     this.status = status;
     this.reason = reason;
     this.headers = new CIMultiDict(options.headers);
@@ -279,4 +289,39 @@ export class HTTPNotExtended extends HTTPServerError {
 }
 export class HTTPNetworkAuthenticationRequired extends HTTPServerError {
   static override readonly statusCode = 511;
+}
+
+/** `HTTPRequestURITooLong` -> "AIOHTTP_HTTP_REQUEST_URI_TOO_LONG". */
+function codeFromName(name: string): string {
+  const snake = name
+    .replace(/([a-z\d])([A-Z])/g, "$1_$2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
+    .toUpperCase();
+  return `AIOHTTP_${snake}`;
+}
+
+interface Identity {
+  readonly name: string;
+  readonly code: string;
+}
+
+// Names and codes come from the export names rather than from `ctor.name`: a minifier that
+// renames the classes leaves export names alone.
+const IDENTITIES: ReadonlyMap<Function, Identity> = new Map(
+  Object.entries(exported)
+    .filter(([, value]) => value === HTTPException || value.prototype instanceof HTTPException)
+    .map(([name, cls]) => [cls, { name, code: codeFromName(name) }]),
+);
+
+/**
+ * The name and code of an exception class. A user's subclass keeps its own name and the code of
+ * the nearest class of this module it extends: codes are the package's.
+ */
+function identityOf(ctor: Function): Identity {
+  for (let cls: Function | null = ctor; cls !== null; cls = Object.getPrototypeOf(cls)) {
+    const known = IDENTITIES.get(cls);
+    if (known !== undefined) return cls === ctor ? known : { name: ctor.name, code: known.code };
+  }
+  // Not reached: every exception extends HTTPException, which is in the table.
+  return { name: ctor.name, code: "AIOHTTP_HTTP_EXCEPTION" };
 }

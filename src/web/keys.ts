@@ -1,9 +1,16 @@
 // Typed keys for application, request and response state (aiohttp's `web.AppKey`): the key
 // carries the value's type, so `app.get(dbKey)` is a `Db` without a cast.
 
+// Type-only brands: nothing of them exists at runtime and users cannot name them. Each key class
+// has its own, so an AppKey is not a RequestKey although both are just a name; the brand's type
+// is the value type, so an `AppKey<number>` is not an `AppKey<string>` either.
+declare const appKeyBrand: unique symbol;
+declare const requestKeyBrand: unique symbol;
+declare const responseKeyBrand: unique symbol;
+
 /** A typed key for state kept on an `Application`. */
 export class AppKey<T> {
-  declare readonly __type?: T;
+  declare readonly [appKeyBrand]: T;
   /** @param name shown in error messages and `toString()` */
   constructor(readonly name: string) {}
   toString(): string {
@@ -13,7 +20,7 @@ export class AppKey<T> {
 
 /** A typed key for state kept on one `Request` (set by a middleware, read by the handler). */
 export class RequestKey<T> {
-  declare readonly __type?: T;
+  declare readonly [requestKeyBrand]: T;
   constructor(readonly name: string) {}
   toString(): string {
     return `<RequestKey(${this.name})>`;
@@ -22,7 +29,7 @@ export class RequestKey<T> {
 
 /** A typed key for state kept on one response. */
 export class ResponseKey<T> {
-  declare readonly __type?: T;
+  declare readonly [responseKeyBrand]: T;
   constructor(readonly name: string) {}
   toString(): string {
     return `<ResponseKey(${this.name})>`;

@@ -41,6 +41,7 @@ describe("MultiDictProxy", () => {
       d.getOne("zzz");
     } catch (err) {
       expect((err as MultiDictKeyError).key).toBe("zzz");
+      expect((err as MultiDictKeyError).code).toBe("AIOHTTP_MULTIDICT_KEY_MISSING");
       expect((err as Error).message).toContain("zzz");
     }
   });

@@ -123,6 +123,37 @@ describe("exception classes", () => {
     expect(statuses.length).toBeGreaterThanOrEqual(TABLE.length);
   });
 
+  it.each([
+    ["HTTPNotFound", "AIOHTTP_HTTP_NOT_FOUND"],
+    ["HTTPOk", "AIOHTTP_HTTP_OK"],
+    ["HTTPRequestURITooLong", "AIOHTTP_HTTP_REQUEST_URI_TOO_LONG"],
+    ["HTTPNonAuthoritativeInformation", "AIOHTTP_HTTP_NON_AUTHORITATIVE_INFORMATION"],
+    ["HTTPMethodNotAllowed", "AIOHTTP_HTTP_METHOD_NOT_ALLOWED"],
+    ["HTTPFound", "AIOHTTP_HTTP_FOUND"],
+    ["HTTPClientError", "AIOHTTP_HTTP_CLIENT_ERROR"],
+    ["HTTPException", "AIOHTTP_HTTP_EXCEPTION"],
+  ])("%s has the code %s (AIOHTTP_ and the class name in upper snake case)", (name, code) => {
+    expect(instantiate(name).code).toBe(code);
+  });
+
+  it("every exception class has a code of its own", () => {
+    const names = Object.keys(exports).filter(
+      (name) =>
+        exports[name] === web.HTTPException ||
+        Object.prototype.isPrototypeOf.call(web.HTTPException, exports[name] as object),
+    );
+    const codes = names.map((name) => instantiate(name).code);
+    expect(new Set(codes).size).toBe(names.length);
+    expect(names.length).toBeGreaterThan(TABLE.length);
+  });
+
+  it("a subclass written by a user keeps the code of the class it extends, and its own name", () => {
+    class TeapotNotFound extends web.HTTPNotFound {}
+    const exc = new TeapotNotFound();
+    expect(exc.code).toBe("AIOHTTP_HTTP_NOT_FOUND");
+    expect(exc.name).toBe("TeapotNotFound");
+  });
+
   it("the reason defaults to the standard phrase and the text to '<status>: <reason>'", () => {
     const exc = new web.HTTPNotFound();
     expect(exc.reason).toBe("Not Found");

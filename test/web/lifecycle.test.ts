@@ -370,12 +370,14 @@ describe("freezing at startup", () => {
         req.app.set(key, "x");
         return new web.Response({ text: "changed" });
       } catch (err) {
-        return new web.Response({ text: (err as Error).name });
+        return new web.Response({
+          text: err instanceof web.FrozenAppError ? err.code : String(err),
+        });
       }
     });
     const server = new TestServer(app);
     await server.start();
-    expect(await (await fetch(server.makeUrl("/"))).text()).toBe("FrozenAppError");
+    expect(await (await fetch(server.makeUrl("/"))).text()).toBe("AIOHTTP_APP_FROZEN");
     await server.close();
   });
 

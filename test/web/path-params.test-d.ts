@@ -116,6 +116,44 @@ describe("path parameter types", () => {
     app.router.addView("/users/{id}", UserView);
   });
 
+  it("an untyped view fits any route, as an untyped handler does", () => {
+    class ItemView extends web.View {
+      async get() {
+        expectTypeOf(this.request.matchInfo).toEqualTypeOf<Readonly<Record<string, string>>>();
+        return done();
+      }
+    }
+    const untypedHandler = (_req: web.Request) => done();
+    app.router.addGet("/items/{id}", untypedHandler);
+    app.router.addView("/items/{id}", ItemView);
+    app.router.addView("/items", ItemView);
+    app.router.addRoute("*", "/items/{id}/{part:.*}", ItemView);
+    new web.RouteTableDef().view("/items/{id}", ItemView);
+    app.router.addRoutes([web.view("/items/{id}", ItemView)]);
+  });
+
+  it("a typed view is checked against the template on every way of registering it", () => {
+    class UserView extends web.View<{ readonly id: string }> {
+      async get() {
+        return done();
+      }
+    }
+    const routes = new web.RouteTableDef();
+    app.router.addView("/users/{id}/{tab}", UserView);
+    routes.view("/users/{id}", UserView);
+    app.router.addRoutes([web.view("/users/{id}", UserView), ...routes]);
+    // @ts-expect-error: the template has no {id}
+    app.router.addView("/users", UserView);
+    // @ts-expect-error: {name} is not {id}
+    app.router.addView("/users/{name}", UserView);
+    // @ts-expect-error: the template has no {id}
+    app.router.addRoute("*", "/users", UserView);
+    // @ts-expect-error: the template has no {id}
+    routes.view("/users", UserView);
+    // @ts-expect-error: the template has no {id}
+    web.view("/users", UserView);
+  });
+
   it("PathParams maps a template to its parameter object", () => {
     expectTypeOf<web.PathParams<"/users/{id}/posts/{post:\\d+}">>().toEqualTypeOf<{
       readonly id: string;

@@ -573,7 +573,7 @@ describe("clone()", () => {
           r.clone({ relUrl: "no-slash" });
           return web.jsonResponse("accepted");
         } catch (err) {
-          return web.jsonResponse((err as Error).name);
+          return web.jsonResponse(err instanceof TypeError ? "TypeError" : String(err));
         }
       }),
     );

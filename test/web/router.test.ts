@@ -502,6 +502,9 @@ describe("introspection and URL building", () => {
     expect(router.frozen).toBe(true);
     expect(() => router.addGet("/b", ok("b"))).toThrow(web.FrozenRouterError);
     expect(() => router.addResource("/c")).toThrow(web.FrozenRouterError);
+    expect(() => router.addResource("/c")).toThrow(
+      expect.objectContaining({ code: "AIOHTTP_ROUTER_FROZEN" }),
+    );
   });
 });
 

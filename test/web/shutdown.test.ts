@@ -2,7 +2,7 @@
 // up to shutdownTimeout, idle keep-alive connections close, then onCleanup.
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it, vi } from "vitest";
-import { web } from "../../src/index.js";
+import { StreamClosedError, web } from "../../src/index.js";
 import { httpSend, quiet, RawConnection, type RunningApp, useRunners } from "../helpers.js";
 
 interface Latch {
@@ -255,7 +255,7 @@ describe("graceful shutdown", () => {
 describe("handlerCancellation", () => {
   interface Trace {
     events: string[];
-    readError: string | null;
+    readError: unknown;
     signalAborted: boolean;
   }
 
@@ -267,7 +267,7 @@ describe("handlerCancellation", () => {
       try {
         await req.read();
       } catch (err) {
-        trace.readError = (err as Error).name;
+        trace.readError = err;
       }
       trace.signalAborted = req.signal.aborted;
       return new web.Response({ text: "read" });
@@ -300,7 +300,7 @@ describe("handlerCancellation", () => {
       const current = await start(tracedApp(trace, entered), { handlerCancellation: cancellation });
       await sendAndVanish(current.port, upload, entered.wait);
       await vi.waitFor(() => expect(trace.readError).not.toBeNull());
-      expect(trace.readError).toBe("StreamClosedError");
+      expect(trace.readError).toBeInstanceOf(StreamClosedError);
       expect(trace.signalAborted).toBe(true);
     });
   }

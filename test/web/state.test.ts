@@ -80,6 +80,7 @@ describe("AppKey", () => {
     app.router.addGet("/", () => new web.Response());
     await serve(app);
     expect(() => app.set(key, 1)).toThrow(web.FrozenAppError);
+    expect(() => app.set(key, 1)).toThrow(expect.objectContaining({ code: "AIOHTTP_APP_FROZEN" }));
   });
 
   it("a handler reads the application's state through request.app", async () => {

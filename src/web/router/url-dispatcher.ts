@@ -46,6 +46,7 @@ export interface GetRouteOptions extends RouteOptions {
 /** Thrown when routes change after the application started. */
 export class FrozenRouterError extends Error {
   override readonly name = "FrozenRouterError";
+  readonly code = "AIOHTTP_ROUTER_FROZEN";
   constructor() {
     super("Cannot change the router of an application that has started (it is frozen)");
   }

@@ -35,8 +35,15 @@ export function allowedViewMethods(cls: Function): string[] {
   return VIEW_METHODS.filter((m) => typeof proto[m] === "function").map((m) => m.toUpperCase());
 }
 
-/** A view class, as `addView` takes it. */
-export type ViewClass<P = Readonly<Record<string, string>>> = new (request: Request<P>) => View<P>;
+/**
+ * A view class, as `addView` takes it for a route whose parameters are `P`. Only the
+ * constructor is checked against the template: a view typed `View<{ id: string }>` needs a
+ * template with `{id}`, while an untyped `View` (a string record) fits any route, as an untyped
+ * handler does. The instance is a view of any parameters: the router only dispatches it.
+ */
+export type ViewClass<P = Readonly<Record<string, string>>> = new (
+  request: Request<P>,
+) => View<unknown>;
 
 /** Whether a handler argument is a `View` subclass rather than a function. */
 export function isViewClass(h: unknown): h is ViewClass {
