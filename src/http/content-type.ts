@@ -1,6 +1,8 @@
 // Content-Type parsing (RFC 9110 8.3): media type, parameters and charset, shared by the
 // server's request and the client's response.
 
+import { isToken } from "./header-syntax.js";
+
 /** A parsed `Content-Type` value. */
 export interface ContentType {
   /** `type/subtype` lower-cased, e.g. `"text/html"`; `"application/octet-stream"` when absent. */
@@ -42,7 +44,7 @@ function parseUncached(header: string): ContentType {
   const semi = header.indexOf(";");
   const media = (semi === -1 ? header : header.slice(0, semi)).trim().toLowerCase();
   const slash = media.indexOf("/");
-  if (slash <= 0 || slash === media.length - 1 || !TOKEN.test(media.replace("/", ""))) {
+  if (slash <= 0 || slash === media.length - 1 || !isToken(media.replace("/", ""))) {
     return DEFAULT_TYPE;
   }
   const params = semi === -1 ? {} : parseParams(header.slice(semi + 1));
@@ -54,8 +56,6 @@ function parseUncached(header: string): ContentType {
     charset: params.charset?.toLowerCase(),
   });
 }
-
-const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
 
 /** Parses `; name=value; name="quoted \" value"` parameter lists (RFC 9110 5.6.6). */
 export function parseParams(text: string): Record<string, string> {
@@ -90,7 +90,7 @@ export function parseParams(text: string): Record<string, string> {
       value = text.slice(i, semi === -1 ? n : semi).trim();
       i = semi === -1 ? n : semi;
     }
-    if (name && TOKEN.test(name) && !(name in params)) params[name] = value;
+    if (name && isToken(name) && !(name in params)) params[name] = value;
   }
   return params;
 }

@@ -2,6 +2,7 @@
 // compare as strings, variable paths through one compiled regular expression each, and
 // sub-applications by prefix or by Host.
 
+import { isToken } from "../../http/header-syntax.js";
 import type { AnyApplication } from "../application.js";
 import { HTTPMethodNotAllowed, HTTPNotFound } from "../exceptions.js";
 import type { Request } from "../request.js";
@@ -113,7 +114,7 @@ export abstract class Resource {
     options: { expectHandler?: ExpectHandler } = {},
   ): Route {
     const m = method.toUpperCase();
-    if (m !== "*" && !/^[!#$%&'*+.^_`|~0-9A-Z-]+$/.test(m)) {
+    if (m !== "*" && !isToken(m)) {
       throw new TypeError(`Invalid HTTP method: ${JSON.stringify(method)}`);
     }
     if (this._routes.has(m) || (m === "*" && this.#any !== undefined)) {
