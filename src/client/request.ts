@@ -2,6 +2,7 @@
 // body and credentials for each hop, the redirects it follows, the retry of a stale keep-alive
 // connection, and the response limits.
 
+import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { type CIMultiDict, CIMultiDictProxy } from "../http/multidict.js";
 import { kAppendFlat } from "../http/symbols.js";
@@ -179,6 +180,7 @@ export class ClientRequest {
       if (control.signal.aborted) throw control.signal.reason;
       const release = await this.#acquire();
       const info = new AttemptInfo();
+      const bodyFailure = watchBodyError(body);
       let data: Dispatcher.ResponseData;
       try {
         const pending = connector[kSend](
@@ -202,6 +204,9 @@ export class ClientRequest {
         data = await untilAborted(pending, control.signal);
       } catch (err) {
         release();
+        // The caller's own stream failed (a file that cannot be read, a generator that threw):
+        // its error says what happened, not a connection error.
+        if (err === bodyFailure.error) throw err;
         const mapped = control.mapError(err, url, method);
         if (
           mapped instanceof ServerDisconnectedError &&
@@ -281,6 +286,17 @@ export class ClientRequest {
       },
     });
   }
+}
+
+/** Remembers the error a streamed body fails with, if it does. */
+function watchBodyError(body: PreparedBody): { error: unknown } {
+  const seen: { error: unknown } = { error: undefined };
+  if (body.body instanceof Readable) {
+    body.body.once("error", (err: unknown) => {
+      seen.error = err;
+    });
+  }
+  return seen;
 }
 
 /** Why a response head breaks the session's header limits, or `null` when it does not. */

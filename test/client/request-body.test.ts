@@ -1,10 +1,19 @@
 // Request bodies over real sockets: every shape of `data`, `json`, streaming uploads (including
 // a download piped straight into an upload), and per-request cookies.
 import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, test } from "vitest";
-import { type ClientSession, CookieJar, RedirectBodyError, web } from "../../src/index.js";
-import { useSessions, useTestClients } from "../helpers.js";
+import {
+  ClientError,
+  type ClientSession,
+  CookieJar,
+  RedirectBodyError,
+  web,
+} from "../../src/index.js";
+import { rejection, useSessions, useTestClients } from "../helpers.js";
 
 const serve = useTestClients();
 
@@ -250,6 +259,33 @@ describe("data", () => {
     const seen = await (await session().get(url)).json<Seen>();
     expect(seen.contentType).toBeNull();
     expect(seen.length).toBe(0);
+  });
+});
+
+describe("a body stream that fails", () => {
+  // Regression: a missing file was reported as ClientConnectorError ("Cannot connect to host
+  // ... [ENOENT ... open]"), and a generator's own error as a connection error.
+  test("a file that cannot be opened rejects with the file's own error", async () => {
+    const url = await uploadServer();
+    const missing = join(tmpdir(), `aiohttp-ts-missing-${process.pid}.bin`);
+    const err = await rejection(session().post(url, { data: createReadStream(missing) }));
+    expect(err).not.toBeInstanceOf(ClientError);
+    expect((err as NodeJS.ErrnoException).code).toBe("ENOENT");
+    expect((err as NodeJS.ErrnoException).path).toBe(missing);
+  });
+
+  test("a generator that throws rejects with what it threw", async () => {
+    const url = await uploadServer();
+    const boom = new Error("the producer broke");
+    const err = await rejection(
+      session().post(url, {
+        data: (async function* () {
+          yield Buffer.from("part");
+          throw boom;
+        })(),
+      }),
+    );
+    expect(err).toBe(boom);
   });
 });
 
