@@ -30,7 +30,7 @@ export interface Link {
   readonly params: Readonly<Record<string, string>>;
 }
 
-/** What a session hands to a new response. @internal */
+/** What a session hands to a new response (not meant to be built by users). */
 export interface ResponseInit {
   method: string;
   url: URL;
@@ -88,7 +88,7 @@ export class ClientResponse implements AsyncDisposable {
   #released = false;
   #done = false;
 
-  /** @internal created by `ClientSession` */
+  /** Made by `ClientSession`; not meant to be called directly. */
   constructor(init: ResponseInit) {
     this.status = init.status;
     this.reason = init.reason;

@@ -107,7 +107,7 @@ export class ClientWebSocketResponse extends WebSocketChannel implements AsyncDi
   readonly status = 101;
   readonly #protocol: string | null;
 
-  /** @internal made by `wsConnect` */
+  /** Made by `session.wsConnect()`; not meant to be called directly. */
   constructor(ws: WebSocket, options: WebSocketOptions, handshake: HandshakeResult) {
     super(ws, options);
     this.url = handshake.url;

@@ -178,7 +178,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   #peerClosing = false;
   #answerClose: ((code: number, reason: Buffer) => void) | null = null;
 
-  /** @internal wraps an open `ws` socket (the handshake is done) */
+  /** Wraps an open `ws` socket (the handshake is done); made by the two sides, not by users. */
   constructor(ws: WsSocket, options: WebSocketOptions = {}) {
     this.#ws = ws;
     this.#autoping = options.autoping ?? true;
