@@ -1,10 +1,9 @@
 // The environment's proxy rules (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), read once in
-// src/client/proxy.ts for HTTP requests and WebSocket handshakes alike.
+// src/client/proxy.ts for HTTP requests and WebSocket handshakes alike (test/client/
+// trust-env.test.ts has them at work through a real proxy).
 
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { proxyFor, readEnvProxies } from "../../src/client/proxy.js";
-import { ClientSession, web } from "../../src/index.js";
-import { type ConnectProxy, startConnectProxy, useTestClients } from "../helpers.js";
 
 function decide(url: string, env: NodeJS.ProcessEnv): string | null {
   return proxyFor(new URL(url), readEnvProxies(env))?.href ?? null;
@@ -52,59 +51,5 @@ describe("proxy rules", () => {
   ])("NO_PROXY=%s for %s", (noProxy, url, expected) => {
     const outcome = decide(url, { ...proxied, NO_PROXY: noProxy });
     expect(outcome === null ? null : "proxied").toBe(expected);
-  });
-});
-
-describe("HTTP requests and WebSocket handshakes follow the same NO_PROXY rules", () => {
-  const serve = useTestClients();
-  const saved = new Map<string, string | undefined>();
-  let proxy: ConnectProxy;
-  const VARS = ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"];
-
-  beforeEach(async () => {
-    for (const name of VARS) {
-      saved.set(name, process.env[name]);
-      delete process.env[name];
-    }
-    proxy = await startConnectProxy();
-  });
-
-  afterEach(async () => {
-    for (const [name, value] of saved) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-    await proxy.close();
-  });
-
-  async function target(): Promise<URL> {
-    const app = new web.Application();
-    app.router.addGet("/hello", () => new web.Response({ text: "hi" }));
-    app.router.addGet("/ws", async (request) => {
-      const ws = new web.WebSocketResponse();
-      await ws.prepare(request);
-      await ws.sendStr("hi");
-      await ws.close();
-      return ws;
-    });
-    const client = await serve(app);
-    return new URL(client.server.baseUrl);
-  }
-
-  it.each([
-    // A NO_PROXY entry for the host on another port does not apply: both go through the proxy.
-    ["127.0.0.1:1", true],
-    // The host with its port: both go direct.
-    ["PORT", false],
-  ])("NO_PROXY=%s", async (entry, throughProxy) => {
-    const base = await target();
-    process.env.HTTP_PROXY = proxy.url;
-    process.env.NO_PROXY = entry === "PORT" ? base.host : entry;
-    await using session = new ClientSession({ trustEnv: true });
-    const resp = await session.get(new URL("/hello", base));
-    expect(await resp.text()).toBe("hi");
-    await using ws = await session.wsConnect(new URL("/ws", base));
-    expect((await ws.receive()).data).toBe("hi");
-    expect(proxy.targets).toEqual(throughProxy ? [base.host, base.host] : []);
   });
 });

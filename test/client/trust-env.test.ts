@@ -79,4 +79,33 @@ describe("trustEnv", () => {
     expect(await resp.text()).toBe("through");
     expect(proxy.targets).toEqual([new URL(base).host]);
   });
+
+  it.each([
+    // A NO_PROXY entry for the host on another port does not apply: both go through the proxy.
+    ["127.0.0.1:1", true],
+    // The host with its port: both go direct.
+    ["the target's host:port", false],
+  ])(
+    "HTTP requests and WebSocket handshakes take the same way with NO_PROXY=%s",
+    async (entry, throughProxy) => {
+      const app = new web.Application();
+      app.router.addGet("/hello", () => new web.Response({ text: "hi" }));
+      app.router.addGet("/ws", async (request) => {
+        const ws = new web.WebSocketResponse();
+        await ws.prepare(request);
+        await ws.sendStr("hi");
+        await ws.close();
+        return ws;
+      });
+      const base = new URL((await serve(app)).server.baseUrl);
+      process.env.HTTP_PROXY = proxy.url;
+      process.env.NO_PROXY = throughProxy ? entry : base.host;
+      await using session = new ClientSession({ trustEnv: true });
+      const resp = await session.get(new URL("/hello", base));
+      expect(await resp.text()).toBe("hi");
+      await using ws = await session.wsConnect(new URL("/ws", base));
+      expect((await ws.receive()).data).toBe("hi");
+      expect(proxy.targets).toEqual(throughProxy ? [base.host, base.host] : []);
+    },
+  );
 });
