@@ -5,6 +5,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import type { Cookie, CookieJar as ToughJar } from "tough-cookie";
 import { toughCookie } from "./lazy-deps.js";
+import { checkOptions, type OptionNames } from "./option-check.js";
 import { hostOf } from "./url.js";
 
 /** Cookies given by name and value, or `Set-Cookie` header lines. */
@@ -34,6 +35,12 @@ export interface CookieJarOptions {
   rejectPublicSuffixes?: boolean;
 }
 
+const COOKIE_JAR_OPTION_NAMES = {
+  unsafe: true,
+  quoteCookie: true,
+  rejectPublicSuffixes: true,
+} as const satisfies OptionNames<CookieJarOptions>;
+
 // RFC 6265 4.1.1: cookie-octet excludes CTLs, whitespace, DQUOTE, comma, semicolon, backslash.
 const COOKIE_OCTETS = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
 
@@ -53,6 +60,7 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
   #mayHold = false;
 
   constructor(options: CookieJarOptions = {}) {
+    checkOptions("CookieJar", options, COOKIE_JAR_OPTION_NAMES);
     this.unsafe = options.unsafe ?? false;
     this.quoteCookie = options.quoteCookie ?? true;
     this.#rejectPublicSuffixes = options.rejectPublicSuffixes ?? true;

@@ -22,6 +22,7 @@ import {
   SocketTimeoutError,
 } from "./errors.js";
 import { toughCookie } from "./lazy-deps.js";
+import { checkOptions, type OptionNames } from "./option-check.js";
 
 /** One parsed `Link` header entry (RFC 8288). */
 export interface Link {
@@ -56,6 +57,12 @@ export interface JsonOptions {
   /** Decoding; @default the response charset, else UTF-8 */
   encoding?: string;
 }
+
+const JSON_OPTION_NAMES = {
+  loads: true,
+  contentType: true,
+  encoding: true,
+} as const satisfies OptionNames<JsonOptions>;
 
 const DECODABLE = new Set(["gzip", "x-gzip", "deflate", "br", "zstd", "identity", ""]);
 
@@ -284,6 +291,7 @@ export class ClientResponse implements AsyncDisposable {
    * `contentType: null`. An empty body gives `null`, as aiohttp does.
    */
   async json<T = unknown>(options: JsonOptions = {}): Promise<T> {
+    checkOptions("ClientResponse.json()", options, JSON_OPTION_NAMES);
     const expected = options.contentType === undefined ? "application/json" : options.contentType;
     if (expected !== null) {
       const actual = this.contentType;

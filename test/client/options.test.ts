@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import {
   ClientOptionError,
   type ClientSession,
+  CookieJar,
   type RequestOptions,
   TCPConnector,
   web,
@@ -147,6 +148,17 @@ describe("session, connector, timeout and wsConnect options", () => {
       session().get("http://127.0.0.1:9/", loose({ timeout: { sock_read: 5 } })),
     );
     expect(err.message).toBe('timeout: unknown option "sock_read" (did you mean "sockRead"?)');
+  });
+
+  it("CookieJar and response.json() refuse unknown options", async () => {
+    expect(() => new CookieJar({ quote_cookie: false } as never)).toThrow(
+      'CookieJar: unknown option "quote_cookie" (did you mean "quoteCookie"?)',
+    );
+    const server = await counted();
+    const resp = await session().get(server.url);
+    const err = await rejection(resp.json({ content_type: null } as never));
+    expect(err).toBeInstanceOf(ClientOptionError);
+    expect(err.message).toContain('(did you mean "contentType"?)');
   });
 
   it("wsConnect refuses what it does not know", async () => {
