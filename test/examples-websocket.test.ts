@@ -126,7 +126,9 @@ async function waitFor(read: () => string, text: string, ms = 2_000): Promise<vo
   }
 }
 
-describe("examples/websocket", () => {
+// One scenario against one running server, whose last test stops it with SIGTERM: the order of
+// its tests stays fixed under `--sequence.shuffle`.
+describe("examples/websocket", { shuffle: false }, () => {
   let server: RunningServer | undefined;
   const running = (): RunningServer => {
     if (server === undefined) throw new Error("examples/websocket/server.ts did not start");

@@ -103,6 +103,12 @@ class RunningExample {
   }
 }
 
+/**
+ * Each `describe` block is one scenario against one running example, and its last test stops
+ * the example with SIGTERM: the order of its tests stays fixed under `--sequence.shuffle`.
+ */
+const SCENARIO = { shuffle: false };
+
 /** Runs the example for the tests of one `describe` block. */
 function useExample(name: string): () => RunningExample {
   let example: RunningExample | undefined;
@@ -122,7 +128,7 @@ beforeAll(() => {
   }
 });
 
-describe("examples/hello", () => {
+describe("examples/hello", SCENARIO, () => {
   const example = useExample("hello");
 
   test("greets the name in the path", async () => {
@@ -142,7 +148,7 @@ describe("examples/hello", () => {
   });
 });
 
-describe("examples/middleware", () => {
+describe("examples/middleware", SCENARIO, () => {
   const example = useExample("middleware");
   const alice = { headers: { Authorization: "Bearer alice-token" } };
   const bob = { headers: { Authorization: "Bearer bob-token" } };
@@ -183,7 +189,7 @@ describe("examples/middleware", () => {
   });
 });
 
-describe("examples/subapp", () => {
+describe("examples/subapp", SCENARIO, () => {
   const example = useExample("subapp");
   const token = { headers: { "X-Admin-Token": "letmein" } };
 
@@ -211,7 +217,7 @@ describe("examples/subapp", () => {
   });
 });
 
-describe("examples/streaming", () => {
+describe("examples/streaming", SCENARIO, () => {
   const example = useExample("streaming");
 
   test("streams the count in chunks", async () => {
@@ -233,7 +239,7 @@ describe("examples/streaming", () => {
   });
 });
 
-describe("examples/json-api", () => {
+describe("examples/json-api", SCENARIO, () => {
   const example = useExample("json-api");
   const post = (body: string): Promise<Response> =>
     example().fetch("/notes", {
