@@ -2,7 +2,7 @@
 // node:http (which, unlike fetch, sends a path and a Host header exactly as given), and raw TCP
 // exchanges for checks at the protocol level.
 import { execFile } from "node:child_process";
-import { once } from "node:events";
+import { type EventEmitter, once } from "node:events";
 import { readFile } from "node:fs/promises";
 import {
   createServer as createHttpServer,
@@ -13,7 +13,7 @@ import {
 import { request as httpsRequest } from "node:https";
 import { connect, createServer as createNetServer, type Socket } from "node:net";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { setImmediate as nextMacrotask, setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { afterEach } from "vitest";
 import { ClientSession, type ClientSessionOptions, web } from "../src/index.js";
@@ -62,6 +62,27 @@ export function useSessions(
   };
 }
 
+/**
+ * For a `beforeAll` of tests that time client requests: one request through a throwaway
+ * session, so that what a process's first request pays once (loading undici, compiling its
+ * HTTP parser: 100-700 ms on a busy machine) is not charged to the short timeout of whichever
+ * test happens to run first.
+ */
+export async function warmUpClient(): Promise<void> {
+  const server = createHttpServer((_req, res) => res.end());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no TCP address");
+  try {
+    await using session = new ClientSession();
+    await (await session.get(`http://127.0.0.1:${address.port}/`)).release();
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Servers that close after each test
 
 /** Starts an application on a free loopback port; the client is closed after the test. */
@@ -240,24 +261,33 @@ export class RawConnection {
     }
   }
 
-  /** Waits until the received text contains `text`, failing after `ms`. */
+  /**
+   * Waits until the received text contains `text`, failing after `ms` or when the connection
+   * closes without it. (It used to poll every 5 ms: after a stall the deadline check ran
+   * before the event loop had read the answer waiting in the socket.)
+   */
   async waitFor(text: string, ms = 2000): Promise<void> {
-    const deadline = performance.now() + ms;
-    while (!this.data.includes(text)) {
-      if (performance.now() > deadline || this.socket.destroyed) {
-        throw new Error(`never received ${JSON.stringify(text)}; got ${JSON.stringify(this.data)}`);
-      }
-      await sleep(5);
+    let check = (): void => {};
+    const seen = new Promise<void>((resolve) => {
+      check = () => {
+        if (this.data.includes(text) || this.socket.destroyed) resolve();
+      };
+    });
+    // Registered after the constructor's listener, so `data` already has the chunk.
+    this.socket.on("data", check);
+    this.socket.on("close", check);
+    check();
+    await settlesWithin(seen, ms);
+    this.socket.off("data", check);
+    this.socket.off("close", check);
+    if (!this.data.includes(text)) {
+      throw new Error(`never received ${JSON.stringify(text)}; got ${JSON.stringify(this.data)}`);
     }
   }
 
   /** Whether the connection closes within `ms`. */
-  async closesWithin(ms: number): Promise<boolean> {
-    const timer = new AbortController();
-    const timedOut = sleep(Math.max(0, ms), false, { signal: timer.signal }).catch(() => false);
-    const closed = await Promise.race([this.closed.then(() => true), timedOut]);
-    timer.abort();
-    return closed;
+  closesWithin(ms: number): Promise<boolean> {
+    return settlesWithin(this.closed, ms);
   }
 
   /** Waits up to `ms` for the server to close, then drops the connection; returns all received. */
@@ -444,6 +474,53 @@ export async function startConnectProxy(options: { refuse?: number } = {}): Prom
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+// Waiting for events
+
+/**
+ * Whether `promise` settles within `ms`. The verdict waits until the event loop has read the
+ * I/O already waiting (setImmediate runs after the poll phase): Node runs due timers before
+ * it reads sockets, so after a stall (a busy machine) a bare timer would beat an event that
+ * came in time.
+ */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const timer = new AbortController();
+  const late = sleep(Math.max(0, ms), undefined, { signal: timer.signal })
+    .then(() => nextMacrotask())
+    .then(
+      () => false,
+      () => false,
+    );
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  const result = await Promise.race([settled, late]);
+  timer.abort();
+  return result;
+}
+
+/** Resolves once `emitter` has emitted `event` `n` more times. */
+export function nthEvent(emitter: EventEmitter, event: string, n: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const count = (): void => {
+      seen += 1;
+      if (seen < n) return;
+      emitter.off(event, count);
+      resolve();
+    };
+    emitter.on(event, count);
+  });
+}
+
+/** Holds the event loop for `ms`, as a starved process or a long synchronous task does. */
+export function blockEventLoop(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // Nothing else runs meanwhile: that is the point.
+  }
 }
 
 // Assertions
