@@ -1,7 +1,7 @@
 // Helpers shared by the server tests: servers that are closed after each test, requests over
 // node:http (which, unlike fetch, sends a path and a Host header exactly as given), and raw TCP
 // exchanges for checks at the protocol level.
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { type EventEmitter, once } from "node:events";
 import { readFile } from "node:fs/promises";
 import {
@@ -390,6 +390,93 @@ export async function selfSignedCert(dir: string): Promise<{ key: string; cert: 
     certPath,
   ]);
   return { key: await readFile(keyPath, "utf8"), cert: await readFile(certPath, "utf8") };
+}
+
+// Server programs in child processes
+
+/** The port in runApp's banner `======== Running on http://127.0.0.1:PORT ========`. */
+export function bannerPort(banner: string): number {
+  const m = BANNER.exec(banner);
+  if (m === null) throw new Error(`No port in banner ${JSON.stringify(banner)}`);
+  return Number(m[1]);
+}
+
+const BANNER = /Running on https?:\/\/[^ ]+:(\d+) =/;
+
+/** A server program started by `startServerProcess`. */
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  /** `http://127.0.0.1:<port>`, with the port the program's banner named. */
+  readonly baseUrl: string;
+  /** What the program printed on stdout so far. */
+  stdout(): string;
+  /** Settles with the exit code (`null` when a signal ended it). */
+  readonly exited: Promise<number | null>;
+  /** Sends SIGKILL to the program and whatever it started, unless it has exited. */
+  kill(): void;
+}
+
+/**
+ * Starts `node <args>` (a server program that calls runApp) with PORT=0 in its environment
+ * and resolves once its banner names the port it took. Letting the program bind port 0 rather
+ * than handing it a port found free beforehand means no other process can take that port
+ * while it starts. The program runs in its own process group, so that `kill` also ends a
+ * process tsx started for it.
+ */
+export async function startServerProcess(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; startTimeoutMs?: number },
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PORT: "0", ...options.env },
+    detached: true,
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+  });
+  const kill = (): void => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // The group is gone already.
+    }
+  };
+  const port = await new Promise<number>((resolve, reject) => {
+    const settle = (): void => {
+      clearTimeout(timer);
+      child.stdout?.off("data", onData);
+      child.off("exit", onExit);
+    };
+    const fail = (why: string): void => {
+      settle();
+      kill();
+      reject(new Error(`${why}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
+    };
+    // Registered after the collecting listener, so `stdout` already has the chunk.
+    const onData = (): void => {
+      const m = BANNER.exec(stdout);
+      if (m === null) return;
+      settle();
+      resolve(Number(m[1]));
+    };
+    const onExit = (code: number | null): void => fail(`${args.join(" ")} exited with ${code}`);
+    const timer = setTimeout(
+      () => fail(`${args.join(" ")} printed no banner in time`),
+      options.startTimeoutMs ?? 15_000,
+    );
+    child.stdout?.on("data", onData);
+    child.once("exit", onExit);
+  });
+  return { child, baseUrl: `http://127.0.0.1:${port}`, stdout: () => stdout, exited, kill };
 }
 
 // Ports

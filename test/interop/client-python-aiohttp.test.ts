@@ -57,8 +57,9 @@ interface PythonServer {
 }
 
 async function startPythonServer(): Promise<PythonServer> {
-  const port = await freePort();
-  const child = spawn(PYTHON, [SERVER_SCRIPT, String(port)], {
+  // Port 0: the server binds a free port and names it in its READY line. (A port found free
+  // beforehand could be taken by another process while Python starts.)
+  const child = spawn(PYTHON, [SERVER_SCRIPT, "0"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -66,7 +67,7 @@ async function startPythonServer(): Promise<PythonServer> {
   child.stderr?.setEncoding("utf8").on("data", (d: string) => {
     stderr += d;
   });
-  const ready = await new Promise<string>((resolve, reject) => {
+  const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
     const fail = (why: string, cause?: unknown): void => {
       clearTimeout(timer);
       child.kill("SIGKILL");
@@ -77,19 +78,21 @@ async function startPythonServer(): Promise<PythonServer> {
     child.once("exit", (code) => fail(`exited with ${code} before READY`));
     child.stdout?.setEncoding("utf8").on("data", (d: string) => {
       stdout += d;
-      const line = /^READY .*$/m.exec(stdout);
+      // The whole line: a chunk may end inside it.
+      const line = /^READY (\d+) brotli=([01])\n/m.exec(stdout);
       if (line !== null) {
         clearTimeout(timer);
         child.removeAllListeners("exit");
-        resolve(line[0]);
+        resolve(line);
       }
     });
   });
+  const port = Number(ready[1]);
   return {
     child,
     port,
     base: `http://127.0.0.1:${port}`,
-    brotli: ready.includes("brotli=1"),
+    brotli: ready[2] === "1",
     stderr: () => stderr,
   };
 }
