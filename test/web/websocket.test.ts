@@ -1333,15 +1333,17 @@ describe("access log", () => {
     expect(recorder.entries).toHaveLength(0);
     peer.ws.close();
     await peer.closed;
-    const sessionMs = performance.now() - t0;
     await vi.waitFor(() => expect(recorder.entries).toHaveLength(1));
+    // Measured once the line is there: it allowed 100 ms for the line to follow the close,
+    // which a busy machine can take longer than.
+    const sessionMs = performance.now() - t0;
     const [entry] = recorder.entries;
     expect(entry?.path).toBe("/ws");
     expect(entry?.status).toBe(101);
-    // The handshake started after t0 and the line is logged after the close, so the logged
-    // duration lies around the session's; 200 ms of it were spent open.
+    // The handshake started after t0 and the line was logged before now, so the logged
+    // duration lies within the session's; 200 ms of it were spent open.
     expect(entry?.durationMs).toBeGreaterThanOrEqual(200);
-    expect(entry?.durationMs).toBeLessThan(sessionMs + 100);
+    expect(entry?.durationMs).toBeLessThanOrEqual(sessionMs);
     await sleep(50);
     expect(recorder.entries).toHaveLength(1);
   });
