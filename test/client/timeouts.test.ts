@@ -18,7 +18,7 @@ import {
   web,
 } from "../../src/index.js";
 import type { TestClient } from "../../src/test-utils/index.js";
-import { quiet, settlesWithin, useTestClients, warmUpClient } from "../helpers.js";
+import { blockEventLoop, quiet, settlesWithin, useTestClients, warmUpClient } from "../helpers.js";
 
 // The tests time requests with timeouts of 100-400 ms.
 beforeAll(warmUpClient);
@@ -333,6 +333,25 @@ describe("connector.request", () => {
     const err = await failure(body.text());
     expect(err).toBeInstanceOf(SocketTimeoutError);
     expect(elapsedSince(start)).toBeLessThan(400);
+  });
+
+  // Regression: Node runs due timers before it reads sockets, so once the event loop had been
+  // held up past readTimeout, a chunk that came in time was still unread when the timer fired
+  // and a punctual server got SocketTimeoutError (seen on a busy machine; asyncio, under
+  // aiohttp, reads first).
+  it("a chunk that came in time while the event loop was held up does not time out", async () => {
+    let server: Socket | undefined;
+    const port = await rawServer((socket) => {
+      server = socket;
+      socket.resume();
+      socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+    });
+    const { body } = await connector().request(get(port), { connectTimeout: 0, readTimeout: 100 });
+    const text = body.text();
+    server?.write("3\r\ndef\r\n0\r\n\r\n");
+    // The rest is in the socket now; nothing runs for three read timeouts.
+    blockEventLoop(300);
+    expect(await text).toBe("abcdef");
   });
 
   it("readTimeout starts once a streamed body is sent", async () => {
