@@ -337,8 +337,8 @@ describe("connector.request", () => {
 
   // Regression: Node runs due timers before it reads sockets, so once the event loop had been
   // held up past readTimeout, a chunk that came in time was still unread when the timer fired
-  // and a punctual server got SocketTimeoutError (seen on a busy machine; asyncio, under
-  // aiohttp, reads first).
+  // and a punctual server got SocketTimeoutError (asyncio, under aiohttp, reads first). A
+  // process starved on a busy machine is held up the way this test holds it.
   it("a chunk that came in time while the event loop was held up does not time out", async () => {
     let server: Socket | undefined;
     const port = await rawServer((socket) => {

@@ -970,7 +970,8 @@ describe("heartbeat and pings", () => {
 
   // Regression: Node runs due timers before it reads sockets, so once the event loop had been
   // held up past the pong wait (heartbeat / 2), the pong waiting unread in the socket did not
-  // count and a live client was cut with a heartbeat timeout (seen on a busy machine).
+  // count and a live client was cut with a heartbeat timeout. A process starved on a busy
+  // machine is held up the way this test holds it.
   it("a pong that came in time while the event loop was held up keeps the connection", async () => {
     const { port, result } = await serveWs(
       async (ws) => {
