@@ -6,49 +6,16 @@
 // so no build is needed. As in test/examples.test.ts, the tsx CLI runs directly under node
 // rather than through npx (npx does not relay signals to the program it started).
 
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { freePort } from "./helpers.js";
+import { type ServerProcess, startServerProcess } from "./helpers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
-const BANNER = "======== Running on ";
 const START_TIMEOUT_MS = 15_000;
 const EXAMPLE_TIMEOUT_MS = 20_000;
-
-/** Starts examples/client/server.ts and resolves once it prints its banner. */
-async function startServer(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [TSX_CLI, "examples/client/server.ts"], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, PORT: String(port) },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-    stderr += d;
-  });
-  await new Promise<void>((resolve, reject) => {
-    const fail = (why: string): void => {
-      clearTimeout(timer);
-      child.kill("SIGKILL");
-      reject(new Error(`${why}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
-    };
-    const timer = setTimeout(() => fail("No start-up banner in time"), START_TIMEOUT_MS);
-    child.once("exit", (code) => fail(`The example server exited with ${code}`));
-    child.stdout?.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-      if (stdout.includes(BANNER)) {
-        clearTimeout(timer);
-        child.removeAllListeners("exit");
-        resolve();
-      }
-    });
-  });
-  return child;
-}
 
 /** What an example printed and how it ended. */
 interface Run {
@@ -183,18 +150,18 @@ const EXPECTED: Record<string, ReadonlyArray<string | RegExp>> = {
 };
 
 describe("examples/client", () => {
-  let server: ChildProcess | undefined;
+  let server: ServerProcess | undefined;
   let baseUrl = "";
 
   beforeAll(async () => {
-    const port = await freePort();
-    server = await startServer(port);
-    baseUrl = `http://127.0.0.1:${port}`;
+    server = await startServerProcess([TSX_CLI, "examples/client/server.ts"], {
+      cwd: ROOT,
+      startTimeoutMs: START_TIMEOUT_MS,
+    });
+    baseUrl = server.baseUrl;
   }, START_TIMEOUT_MS + 5_000);
 
-  afterAll(() => {
-    if (server !== undefined && server.exitCode === null) server.kill("SIGTERM");
-  });
+  afterAll(() => server?.kill());
 
   for (const [name, expected] of Object.entries(EXPECTED)) {
     test.concurrent(

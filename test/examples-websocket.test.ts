@@ -7,7 +7,7 @@
 // so no build is needed. As in test/examples.test.ts, the tsx CLI runs directly under node
 // rather than through npx (npx does not relay signals to the program it started).
 
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -17,78 +17,17 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ClientSession, WSMsgType } from "../src/index.js";
-import { freePort } from "./helpers.js";
+import { type ServerProcess, settlesWithin, startServerProcess } from "./helpers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
-const BANNER = "======== Running on ";
 const START_TIMEOUT_MS = 15_000;
 const CLIENT_TIMEOUT_MS = 15_000;
 const CHROMIUM = "/usr/bin/chromium";
 
-/** A server program in a child process, with what it printed so far. */
-interface RunningServer {
-  readonly child: ChildProcess;
-  readonly baseUrl: string;
-  readonly stdout: () => string;
-  readonly exited: Promise<number | null>;
-}
-
-/** Starts `script` with PORT set to `port`; resolves once it prints its banner. */
-async function startServer(
-  script = "examples/websocket/server.ts",
-  port?: number,
-): Promise<RunningServer> {
-  port ??= await freePort();
-  const child = spawn(process.execPath, [TSX_CLI, script], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, PORT: String(port) },
-    // Its own process group, so that `stop` also ends the node process tsx starts: killing
-    // tsx alone with SIGKILL would leave that one running.
-    detached: true,
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
-    stdout += d;
-  });
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-    stderr += d;
-  });
-  await new Promise<void>((resolve, reject) => {
-    const fail = (why: string): void => {
-      clearInterval(poll);
-      clearTimeout(timer);
-      killGroup(child);
-      reject(new Error(`${why}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
-    };
-    const timer = setTimeout(() => fail("No start-up banner in time"), START_TIMEOUT_MS);
-    const poll = setInterval(() => {
-      if (child.exitCode !== null) fail(`The example server exited with ${child.exitCode}`);
-      else if (stdout.includes(BANNER)) {
-        clearInterval(poll);
-        clearTimeout(timer);
-        resolve();
-      }
-    }, 20);
-  });
-  return { child, baseUrl: `http://127.0.0.1:${port}`, stdout: () => stdout, exited };
-}
-
-/** Kills the program and what tsx started for it, unless it has exited already. */
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, "SIGKILL");
-  } catch {
-    // The group is gone already.
-  }
-}
-
-function stop(server: RunningServer | undefined): void {
-  if (server !== undefined) killGroup(server.child);
+/** Starts `script` (a server program) in its own process; resolves once it prints its banner. */
+function startServer(script = "examples/websocket/server.ts"): Promise<ServerProcess> {
+  return startServerProcess([TSX_CLI, script], { cwd: ROOT, startTimeoutMs: START_TIMEOUT_MS });
 }
 
 /** What the client example printed and how it ended. */
@@ -117,18 +56,29 @@ function runClient(baseUrl: string, script = "examples/websocket/client.ts"): Pr
   });
 }
 
-/** Resolves once `read()` includes `text`, polling; rejects after `ms`. */
-async function waitFor(read: () => string, text: string, ms = 2_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!read().includes(text)) {
-    if (Date.now() > deadline) throw new Error(`Not seen in ${ms} ms: ${text}\n${read()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+/** Resolves once `server` has printed `text`; rejects after `ms`. */
+async function printed(server: ServerProcess, text: string, ms = 2_000): Promise<void> {
+  let check = (): void => {};
+  const seen = new Promise<void>((resolve) => {
+    check = () => {
+      if (server.stdout().includes(text)) resolve();
+    };
+  });
+  // Registered after startServerProcess's own listener, so stdout() already has the chunk.
+  server.child.stdout?.on("data", check);
+  check();
+  await settlesWithin(seen, ms);
+  server.child.stdout?.off("data", check);
+  if (!server.stdout().includes(text)) {
+    throw new Error(`Not printed within ${ms} ms: ${text}\n${server.stdout()}`);
   }
 }
 
-describe("examples/websocket", () => {
-  let server: RunningServer | undefined;
-  const running = (): RunningServer => {
+// One scenario against one running server, whose last test stops it with SIGTERM: the order of
+// its tests stays fixed under `--sequence.shuffle`.
+describe("examples/websocket", { shuffle: false }, () => {
+  let server: ServerProcess | undefined;
+  const running = (): ServerProcess => {
     if (server === undefined) throw new Error("examples/websocket/server.ts did not start");
     return server;
   };
@@ -136,7 +86,7 @@ describe("examples/websocket", () => {
   beforeAll(async () => {
     server = await startServer();
   }, START_TIMEOUT_MS + 5_000);
-  afterAll(() => stop(server));
+  afterAll(() => server?.kill());
 
   test(
     "client.ts exchanges text, JSON and binary, chats, and exits 0",
@@ -167,7 +117,7 @@ describe("examples/websocket", () => {
     await using session = new ClientSession({ baseUrl: running().baseUrl });
     const ws = await session.wsConnect("/echo", { headers: { "User-Agent": "access-log-check" } });
     await ws.close();
-    await waitFor(running().stdout, '"GET /echo HTTP/1.1" 101 0 "-" "access-log-check"');
+    await printed(running(), '"GET /echo HTTP/1.1" 101 0 "-" "access-log-check"');
   });
 
   test("serves the chat page, which opens its WebSocket with the browser API", async () => {
@@ -238,9 +188,9 @@ describe("examples/websocket", () => {
 
 describe("README.md", () => {
   let dir: string | undefined;
-  let server: RunningServer | undefined;
+  let server: ServerProcess | undefined;
   afterAll(async () => {
-    stop(server);
+    server?.kill();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
@@ -254,15 +204,15 @@ describe("README.md", () => {
       expect(serverCode).toContain("web.runApp(app, { port: 8080 });");
       expect(clientCode).toContain('session.wsConnect("ws://127.0.0.1:8080/ws")');
 
-      const port = await freePort();
       dir = await mkdtemp(join(tmpdir(), "readme-ws-"));
       // .mts: top-level await needs ES modules, and the temporary folder has no package.json.
       const serverFile = join(dir, "server.mts");
       const clientFile = join(dir, "client.mts");
-      await writeFile(serverFile, (serverCode ?? "").replace("port: 8080", `port: ${port}`));
+      // The server takes a free port and names it in its banner; the client is then pointed at it.
+      await writeFile(serverFile, (serverCode ?? "").replace("port: 8080", "port: 0"));
+      server = await startServer(serverFile);
+      const port = new URL(server.baseUrl).port;
       await writeFile(clientFile, (clientCode ?? "").replace(":8080/", `:${port}/`));
-
-      server = await startServer(serverFile, port);
       const run = await runClient("", clientFile);
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toBe("hello/answer\n");

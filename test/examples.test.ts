@@ -9,99 +9,60 @@
 // and leaves the server running), so the test runs the same tsx CLI that `npx tsx` resolves to,
 // directly under node. tsx relays the signal and exits with the example's own exit code.
 
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { freePort } from "./helpers.js";
+import { type ServerProcess, startServerProcess } from "./helpers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
-const BANNER = "======== Running on ";
 const START_TIMEOUT_MS = 15_000;
 
 /** One example server running in a child process. */
 class RunningExample {
-  readonly baseUrl: string;
-  readonly #child: ChildProcess;
-  readonly #exited: Promise<number | null>;
-  #stdout = "";
-  #stderr = "";
+  readonly #server: ServerProcess;
 
-  private constructor(name: string, port: number) {
-    this.baseUrl = `http://127.0.0.1:${port}`;
-    this.#child = spawn(process.execPath, [TSX_CLI, `examples/${name}/server.ts`], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, PORT: String(port) },
-    });
-    this.#child.stdout?.setEncoding("utf8").on("data", (d: string) => {
-      this.#stdout += d;
-    });
-    this.#child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-      this.#stderr += d;
-    });
-    this.#exited = new Promise((resolve) => this.#child.once("exit", (code) => resolve(code)));
+  private constructor(server: ServerProcess) {
+    this.#server = server;
   }
 
-  /** Starts `examples/<name>/server.ts` on a free port; resolves once it prints its banner. */
+  /** Starts `examples/<name>/server.ts`; resolves once it prints its banner. */
   static async start(name: string): Promise<RunningExample> {
-    const example = new RunningExample(name, await freePort());
-    await example.#banner();
-    return example;
+    const server = await startServerProcess([TSX_CLI, `examples/${name}/server.ts`], {
+      cwd: ROOT,
+      startTimeoutMs: START_TIMEOUT_MS,
+    });
+    return new RunningExample(server);
   }
 
   /** Everything the example printed on stdout so far. */
   get stdout(): string {
-    return this.#stdout;
+    return this.#server.stdout();
   }
 
   /** `fetch` relative to the example's address. */
   fetch(path: string, init?: RequestInit): Promise<Response> {
-    return fetch(new URL(path, this.baseUrl), init);
+    return fetch(new URL(path, this.#server.baseUrl), init);
   }
 
   /** Sends SIGTERM and resolves with the exit code (`null` if a signal killed it). */
   terminate(): Promise<number | null> {
-    this.#child.kill("SIGTERM");
-    return this.#exited;
+    this.#server.child.kill("SIGTERM");
+    return this.#server.exited;
   }
 
   /** After a failed test, so that no server outlives the run. */
   kill(): void {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) {
-      this.#child.kill("SIGKILL");
-    }
-  }
-
-  #banner(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const fail = (why: string): void => {
-        cleanup();
-        this.kill();
-        reject(
-          new Error(`${why}\n--- stdout ---\n${this.#stdout}\n--- stderr ---\n${this.#stderr}`),
-        );
-      };
-      const onData = (): void => {
-        if (this.#stdout.includes(BANNER)) {
-          cleanup();
-          resolve();
-        }
-      };
-      const onExit = (code: number | null): void => fail(`The example exited with ${code}`);
-      const timer = setTimeout(() => fail("No start-up banner in time"), START_TIMEOUT_MS);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.#child.stdout?.off("data", onData);
-        this.#child.off("exit", onExit);
-      };
-      this.#child.stdout?.on("data", onData);
-      this.#child.once("exit", onExit);
-    });
+    this.#server.kill();
   }
 }
+
+/**
+ * Each `describe` block is one scenario against one running example, and its last test stops
+ * the example with SIGTERM: the order of its tests stays fixed under `--sequence.shuffle`.
+ */
+const SCENARIO = { shuffle: false };
 
 /** Runs the example for the tests of one `describe` block. */
 function useExample(name: string): () => RunningExample {
@@ -122,7 +83,7 @@ beforeAll(() => {
   }
 });
 
-describe("examples/hello", () => {
+describe("examples/hello", SCENARIO, () => {
   const example = useExample("hello");
 
   test("greets the name in the path", async () => {
@@ -142,7 +103,7 @@ describe("examples/hello", () => {
   });
 });
 
-describe("examples/middleware", () => {
+describe("examples/middleware", SCENARIO, () => {
   const example = useExample("middleware");
   const alice = { headers: { Authorization: "Bearer alice-token" } };
   const bob = { headers: { Authorization: "Bearer bob-token" } };
@@ -183,7 +144,7 @@ describe("examples/middleware", () => {
   });
 });
 
-describe("examples/subapp", () => {
+describe("examples/subapp", SCENARIO, () => {
   const example = useExample("subapp");
   const token = { headers: { "X-Admin-Token": "letmein" } };
 
@@ -211,7 +172,7 @@ describe("examples/subapp", () => {
   });
 });
 
-describe("examples/streaming", () => {
+describe("examples/streaming", SCENARIO, () => {
   const example = useExample("streaming");
 
   test("streams the count in chunks", async () => {
@@ -233,7 +194,7 @@ describe("examples/streaming", () => {
   });
 });
 
-describe("examples/json-api", () => {
+describe("examples/json-api", SCENARIO, () => {
   const example = useExample("json-api");
   const post = (body: string): Promise<Response> =>
     example().fetch("/notes", {

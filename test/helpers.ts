@@ -1,8 +1,8 @@
 // Helpers shared by the server tests: servers that are closed after each test, requests over
 // node:http (which, unlike fetch, sends a path and a Host header exactly as given), and raw TCP
 // exchanges for checks at the protocol level.
-import { execFile } from "node:child_process";
-import { once } from "node:events";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type EventEmitter, once } from "node:events";
 import { readFile } from "node:fs/promises";
 import {
   createServer as createHttpServer,
@@ -13,7 +13,7 @@ import {
 import { request as httpsRequest } from "node:https";
 import { connect, createServer as createNetServer, type Socket } from "node:net";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { setImmediate as nextMacrotask, setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { afterEach } from "vitest";
 import { ClientSession, type ClientSessionOptions, web } from "../src/index.js";
@@ -62,6 +62,27 @@ export function useSessions(
   };
 }
 
+/**
+ * For a `beforeAll` of tests that time client requests: one request through a throwaway
+ * session, so that what a process's first request pays once (loading undici, compiling its
+ * HTTP parser: 100-700 ms on a busy machine) is not charged to the short timeout of whichever
+ * test happens to run first.
+ */
+export async function warmUpClient(): Promise<void> {
+  const server = createHttpServer((_req, res) => res.end());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no TCP address");
+  try {
+    await using session = new ClientSession();
+    await (await session.get(`http://127.0.0.1:${address.port}/`)).release();
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Servers that close after each test
 
 /** Starts an application on a free loopback port; the client is closed after the test. */
@@ -240,24 +261,33 @@ export class RawConnection {
     }
   }
 
-  /** Waits until the received text contains `text`, failing after `ms`. */
+  /**
+   * Waits until the received text contains `text`, failing after `ms` or when the connection
+   * closes without it. (It used to poll every 5 ms: after a stall the deadline check ran
+   * before the event loop had read the answer waiting in the socket.)
+   */
   async waitFor(text: string, ms = 2000): Promise<void> {
-    const deadline = performance.now() + ms;
-    while (!this.data.includes(text)) {
-      if (performance.now() > deadline || this.socket.destroyed) {
-        throw new Error(`never received ${JSON.stringify(text)}; got ${JSON.stringify(this.data)}`);
-      }
-      await sleep(5);
+    let check = (): void => {};
+    const seen = new Promise<void>((resolve) => {
+      check = () => {
+        if (this.data.includes(text) || this.socket.destroyed) resolve();
+      };
+    });
+    // Registered after the constructor's listener, so `data` already has the chunk.
+    this.socket.on("data", check);
+    this.socket.on("close", check);
+    check();
+    await settlesWithin(seen, ms);
+    this.socket.off("data", check);
+    this.socket.off("close", check);
+    if (!this.data.includes(text)) {
+      throw new Error(`never received ${JSON.stringify(text)}; got ${JSON.stringify(this.data)}`);
     }
   }
 
   /** Whether the connection closes within `ms`. */
-  async closesWithin(ms: number): Promise<boolean> {
-    const timer = new AbortController();
-    const timedOut = sleep(Math.max(0, ms), false, { signal: timer.signal }).catch(() => false);
-    const closed = await Promise.race([this.closed.then(() => true), timedOut]);
-    timer.abort();
-    return closed;
+  closesWithin(ms: number): Promise<boolean> {
+    return settlesWithin(this.closed, ms);
   }
 
   /** Waits up to `ms` for the server to close, then drops the connection; returns all received. */
@@ -362,6 +392,93 @@ export async function selfSignedCert(dir: string): Promise<{ key: string; cert: 
   return { key: await readFile(keyPath, "utf8"), cert: await readFile(certPath, "utf8") };
 }
 
+// Server programs in child processes
+
+/** The port in runApp's banner `======== Running on http://127.0.0.1:PORT ========`. */
+export function bannerPort(banner: string): number {
+  const m = BANNER.exec(banner);
+  if (m === null) throw new Error(`No port in banner ${JSON.stringify(banner)}`);
+  return Number(m[1]);
+}
+
+const BANNER = /Running on https?:\/\/[^ ]+:(\d+) =/;
+
+/** A server program started by `startServerProcess`. */
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  /** `http://127.0.0.1:<port>`, with the port the program's banner named. */
+  readonly baseUrl: string;
+  /** What the program printed on stdout so far. */
+  stdout(): string;
+  /** Settles with the exit code (`null` when a signal ended it). */
+  readonly exited: Promise<number | null>;
+  /** Sends SIGKILL to the program and whatever it started, unless it has exited. */
+  kill(): void;
+}
+
+/**
+ * Starts `node <args>` (a server program that calls runApp) with PORT=0 in its environment
+ * and resolves once its banner names the port it took. Letting the program bind port 0 rather
+ * than handing it a port found free beforehand means no other process can take that port
+ * while it starts. The program runs in its own process group, so that `kill` also ends a
+ * process tsx started for it.
+ */
+export async function startServerProcess(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; startTimeoutMs?: number },
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PORT: "0", ...options.env },
+    detached: true,
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+  });
+  const kill = (): void => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // The group is gone already.
+    }
+  };
+  const port = await new Promise<number>((resolve, reject) => {
+    const settle = (): void => {
+      clearTimeout(timer);
+      child.stdout?.off("data", onData);
+      child.off("exit", onExit);
+    };
+    const fail = (why: string): void => {
+      settle();
+      kill();
+      reject(new Error(`${why}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
+    };
+    // Registered after the collecting listener, so `stdout` already has the chunk.
+    const onData = (): void => {
+      const m = BANNER.exec(stdout);
+      if (m === null) return;
+      settle();
+      resolve(Number(m[1]));
+    };
+    const onExit = (code: number | null): void => fail(`${args.join(" ")} exited with ${code}`);
+    const timer = setTimeout(
+      () => fail(`${args.join(" ")} printed no banner in time`),
+      options.startTimeoutMs ?? 15_000,
+    );
+    child.stdout?.on("data", onData);
+    child.once("exit", onExit);
+  });
+  return { child, baseUrl: `http://127.0.0.1:${port}`, stdout: () => stdout, exited, kill };
+}
+
 // Ports
 
 /** A port nothing listens on right now: bind port 0, read the port, close. */
@@ -444,6 +561,53 @@ export async function startConnectProxy(options: { refuse?: number } = {}): Prom
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+// Waiting for events
+
+/**
+ * Whether `promise` settles within `ms`. The verdict waits until the event loop has read the
+ * I/O already waiting (setImmediate runs after the poll phase): Node runs due timers before
+ * it reads sockets, so after a stall (a busy machine) a bare timer would beat an event that
+ * came in time.
+ */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const timer = new AbortController();
+  const late = sleep(Math.max(0, ms), undefined, { signal: timer.signal })
+    .then(() => nextMacrotask())
+    .then(
+      () => false,
+      () => false,
+    );
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  const result = await Promise.race([settled, late]);
+  timer.abort();
+  return result;
+}
+
+/** Resolves once `emitter` has emitted `event` `n` more times. */
+export function nthEvent(emitter: EventEmitter, event: string, n: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const count = (): void => {
+      seen += 1;
+      if (seen < n) return;
+      emitter.off(event, count);
+      resolve();
+    };
+    emitter.on(event, count);
+  });
+}
+
+/** Holds the event loop for `ms`, as a starved process or a long synchronous task does. */
+export function blockEventLoop(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // Nothing else runs meanwhile: that is the point.
+  }
 }
 
 // Assertions

@@ -203,7 +203,8 @@ describe("TestClient", () => {
     await (await client.get("/")).text();
     const t0 = performance.now();
     await client.close();
-    expect(performance.now() - t0).toBeLessThan(1000);
+    // TestServer's shutdownTimeout is 5 s: a close that waited for the connection took that.
+    expect(performance.now() - t0).toBeLessThan(2_500);
   });
 });
 

@@ -135,10 +135,18 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     if (this.#timer === undefined) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
-        this.#over = true;
-        this.#controller?.abort(this.#makeError());
+        // Node runs due timers before it reads sockets (asyncio, under aiohttp, reads first):
+        // after the event loop was held up, data that came in time may still be unread.
+        // setImmediate runs after that read, when data would have armed a new timer.
+        setImmediate(() => this.#expire());
       }, this.#ms);
     } else this.#timer.refresh();
+  }
+
+  #expire(): void {
+    if (this.#over || this.#timer !== undefined || this.#controller?.paused === true) return;
+    this.#over = true;
+    this.#controller?.abort(this.#makeError());
   }
 
   #disarm(): void {

@@ -18,6 +18,7 @@ import {
   TooManyRedirects,
 } from "./errors.js";
 import { lowerSet, requestHeaders, toHeaders } from "./headers.js";
+import { undici } from "./lazy-deps.js";
 import { REDIRECT_STATUSES, redirectedMethod, resolveLocation } from "./redirect.js";
 import { RequestControl, untilAborted } from "./request-control.js";
 import { ClientResponse } from "./response.js";
@@ -66,6 +67,9 @@ export class ClientRequest {
     this.#extraHeaders = toHeaders(options.headers);
     this.#cookies = options.cookies;
     this.#body = prepareBody(options.data, options.json, session.jsonSerialize);
+    // A process's first request loads undici (70-660 ms on a busy machine): not time the
+    // server took, so it happens before the total timeout starts.
+    undici();
     // Last: it starts the total timeout, which nothing above may leave running on a throw.
     this.#control = new RequestControl(this.#timeout.total, method, this.#realUrl, options.signal);
   }

@@ -638,6 +638,13 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
 
   #pongMissed(wait: number): void {
     this.#pongTimer = undefined;
+    // Node runs due timers before it reads the sockets: when the event loop was held up past
+    // `wait` (a busy machine, a long synchronous task), a pong that came in time may still be
+    // unread. setImmediate runs after that read (the poll phase), so judge then.
+    setImmediate(() => this.#judgePong(wait));
+  }
+
+  #judgePong(wait: number): void {
     if (this.#closed) return;
     if (this.#activity) {
       this.#activity = false;

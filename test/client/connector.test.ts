@@ -7,7 +7,7 @@ import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type BaseConnector,
   ClientClosedError,
@@ -50,21 +50,35 @@ interface Peer {
   stats: Stats;
 }
 
+/** A promise the test resolves when it chooses (`open`). */
+interface Gate {
+  wait: Promise<void>;
+  open: () => void;
+}
+
+function gate(): Gate {
+  let open!: () => void;
+  const wait = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { wait, open };
+}
+
 /**
- * A node:http server on `host` that answers "ok" after `delay` ms and counts connections and
- * concurrent requests into `stats` (which two servers may share); `alsoInFlight` counts the
- * requests in flight once more, across servers.
+ * A node:http server on `host` that answers "ok" (once `gate` opens, if given) and counts
+ * connections and concurrent requests into `stats` (which two servers may share);
+ * `alsoInFlight` counts the requests in flight once more, across servers.
  */
 async function peer(
   options: {
-    delay?: number;
+    gate?: Promise<void>;
     host?: string;
     stats?: Stats;
     alsoInFlight?: Stats;
     keepAliveTimeout?: number;
   } = {},
 ): Promise<Peer> {
-  const { delay = 0, host = "127.0.0.1", stats = new Stats() } = options;
+  const { host = "127.0.0.1", stats = new Stats() } = options;
   const counters = options.alsoInFlight === undefined ? [stats] : [stats, options.alsoInFlight];
   const sockets = new Set<Socket>();
   const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
@@ -74,7 +88,7 @@ async function peer(
     }
     stats.remotes.push(req.socket.remoteAddress ?? "");
     req.resume();
-    if (delay > 0) await sleep(delay);
+    await options.gate;
     for (const c of counters) c.inFlight--;
     res.end("ok");
   });
@@ -123,11 +137,18 @@ describe("TCPConnector options", () => {
   });
 });
 
+// The servers hold their answers until the test has seen the pool full (a gate), rather than
+// for 100 ms each: on a busy machine the first answer could go out before the last request of
+// the batch arrived, and the peak the tests look for was never reached.
 describe("pool limits", () => {
   it("with limit 3, ten concurrent requests use at most 3 sockets and all succeed", async () => {
-    const server = await peer({ delay: 100 });
+    const answers = gate();
+    const server = await peer({ gate: answers.wait });
     const s = session({ connector: own(new TCPConnector({ limit: 3 })) });
-    const bodies = await Promise.all(Array.from({ length: 10 }, () => getText(s, server.url())));
+    const all = Promise.all(Array.from({ length: 10 }, () => getText(s, server.url())));
+    await vi.waitFor(() => expect(server.stats.inFlight).toBe(3));
+    answers.open();
+    const bodies = await all;
     expect(bodies).toEqual(Array(10).fill("ok"));
     expect(server.stats.maxOpen).toBe(3);
     expect(server.stats.maxInFlight).toBe(3);
@@ -135,43 +156,57 @@ describe("pool limits", () => {
   });
 
   it("excess requests wait for a slot: active and waiting show it", async () => {
-    const server = await peer({ delay: 150 });
+    const answers = gate();
+    const server = await peer({ gate: answers.wait });
     const connector = own(new TCPConnector({ limit: 2 }));
     const s = session({ connector });
     const all = Promise.all(Array.from({ length: 5 }, () => getText(s, server.url())));
-    await sleep(50);
+    await vi.waitFor(() => expect(server.stats.inFlight).toBe(2));
     expect([connector.active, connector.waiting]).toEqual([2, 3]);
+    answers.open();
     await all;
     expect([connector.active, connector.waiting]).toEqual([0, 0]);
   });
 
   it("the total limit holds across two hosts", async () => {
     const stats = new Stats();
-    const a = await peer({ delay: 100, host: "127.0.0.1", stats });
-    const b = await peer({ delay: 100, host: "127.0.0.2", stats });
+    const answers = gate();
+    const a = await peer({ gate: answers.wait, host: "127.0.0.1", stats });
+    const b = await peer({ gate: answers.wait, host: "127.0.0.2", stats });
     const s = session({ connector: own(new TCPConnector({ limit: 3 })) });
     const urls = [...Array(5).fill(a.url()), ...Array(5).fill(b.url())] as string[];
-    const bodies = await Promise.all(urls.map((u) => getText(s, u)));
+    const all = Promise.all(urls.map((u) => getText(s, u)));
+    await vi.waitFor(() => expect(stats.inFlight).toBe(3));
+    answers.open();
+    const bodies = await all;
     expect(bodies).toEqual(Array(10).fill("ok"));
     expect(stats.maxInFlight).toBe(3);
   });
 
   it("limitPerHost caps the sockets to each host, not the total", async () => {
     const both = new Stats();
-    const a = await peer({ delay: 100, host: "127.0.0.1", alsoInFlight: both });
-    const b = await peer({ delay: 100, host: "127.0.0.2", alsoInFlight: both });
+    const answers = gate();
+    const a = await peer({ gate: answers.wait, host: "127.0.0.1", alsoInFlight: both });
+    const b = await peer({ gate: answers.wait, host: "127.0.0.2", alsoInFlight: both });
     const s = session({ connector: own(new TCPConnector({ limitPerHost: 2 })) });
     const urls = [...Array(6).fill(a.url()), ...Array(6).fill(b.url())] as string[];
-    await Promise.all(urls.map((u) => getText(s, u)));
+    const all = Promise.all(urls.map((u) => getText(s, u)));
+    await vi.waitFor(() => expect(both.inFlight).toBe(4));
+    answers.open();
+    await all;
     expect([a.stats.maxOpen, b.stats.maxOpen]).toEqual([2, 2]);
     expect([a.stats.connections, b.stats.connections]).toEqual([2, 2]);
     expect(both.maxInFlight).toBe(4);
   });
 
   it("limit 0 means no limit", async () => {
-    const server = await peer({ delay: 100 });
+    const answers = gate();
+    const server = await peer({ gate: answers.wait });
     const s = session({ connector: own(new TCPConnector({ limit: 0 })) });
-    await Promise.all(Array.from({ length: 8 }, () => getText(s, server.url())));
+    const all = Promise.all(Array.from({ length: 8 }, () => getText(s, server.url())));
+    await vi.waitFor(() => expect(server.stats.inFlight).toBe(8));
+    answers.open();
+    await all;
     expect(server.stats.maxInFlight).toBe(8);
   });
 });
@@ -189,8 +224,8 @@ describe("keep-alive", () => {
     const s = session({ connector: own(new TCPConnector({ forceClose: true })) });
     for (let i = 0; i < 3; i++) expect(await getText(s, server.url())).toBe("ok");
     expect(server.stats.connections).toBe(3);
-    await sleep(50);
-    expect(server.stats.open).toBe(0);
+    // The server sees each close a little after the answer: wait for it, not for 50 ms.
+    await vi.waitFor(() => expect(server.stats.open).toBe(0));
   });
 
   it("keepaliveTimeout closes an idle connection after that long", async () => {
@@ -198,9 +233,12 @@ describe("keep-alive", () => {
     const server = await peer({ keepAliveTimeout: 10_000 });
     const s = session({ connector: own(new TCPConnector({ keepaliveTimeout: 100 })) });
     await getText(s, server.url());
+    const idleSince = performance.now();
     expect(server.stats.open).toBe(1);
-    await sleep(400);
-    expect(server.stats.open).toBe(0);
+    // Waits for the close rather than a fixed 400 ms (after a stall, the check ran before the
+    // event loop had read the close); the server alone would have kept it 10 s.
+    await vi.waitFor(() => expect(server.stats.open).toBe(0), { timeout: 5_000 });
+    expect(performance.now() - idleSince).toBeGreaterThanOrEqual(90);
     await getText(s, server.url());
     expect(server.stats.connections).toBe(2);
   });
@@ -330,8 +368,7 @@ describe("sharing and closing", () => {
     await getText(s, server.url());
     expect(server.stats.open).toBe(1);
     await connector.close();
-    await sleep(50);
-    expect(server.stats.open).toBe(0);
+    await vi.waitFor(() => expect(server.stats.open).toBe(0));
   });
 
   it("await using closes the connector", async () => {
@@ -359,8 +396,7 @@ describe("sharing and closing", () => {
     }
     expect(server.stats.open).toBe(2);
     await connector.close();
-    await sleep(50);
-    expect(server.stats.open).toBe(0);
+    await vi.waitFor(() => expect(server.stats.open).toBe(0));
     expect(() => connector.dispatcherFor(1_000)).toThrow(ClientClosedError);
   });
 

@@ -3,8 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   CIMultiDictProxy,
   ClientClosedError,
@@ -39,7 +38,13 @@ import {
   WSServerHandshakeError,
   web,
 } from "../../src/index.js";
-import { rejection as failure, quiet, selfSignedCert, useTestClients } from "../helpers.js";
+import {
+  rejection as failure,
+  freePort,
+  quiet,
+  selfSignedCert,
+  useTestClients,
+} from "../helpers.js";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -237,6 +242,8 @@ interface RawPeer {
   port: number;
   /** Connections accepted so far. */
   connections: () => number;
+  /** Connections not closed yet (on both sides: the server's socket closes after the peer's). */
+  open: () => number;
   requests: RawRequest[];
 }
 
@@ -279,7 +286,7 @@ async function rawHttp(reply: (socket: Socket, request: RawRequest) => void): Pr
   });
   const address = server.address();
   if (address === null || typeof address === "string") throw new Error("no port");
-  return { port: address.port, connections: () => connections, requests };
+  return { port: address.port, connections: () => connections, open: () => sockets.size, requests };
 }
 
 function ok(socket: Socket, body = "ok"): void {
@@ -288,20 +295,9 @@ function ok(socket: Socket, body = "ok"): void {
   );
 }
 
-/** A port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
-
 describe("connecting", () => {
   it("a refused connection is a ClientConnectorError with host, port and ECONNREFUSED", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const err = await failure(session().get(`http://127.0.0.1:${port}/x`));
     expect(err).toBeInstanceOf(ClientConnectorError);
     expect(err).not.toBeInstanceOf(ClientConnectorDNSError);
@@ -312,7 +308,7 @@ describe("connecting", () => {
   });
 
   it("a refused connection by name is a ClientConnectorError for that name", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const s = session({ connector: new TCPConnector({ family: 4 }) });
     const err = await failure(s.get(`http://localhost:${port}/`));
     expect(err).toBeInstanceOf(ClientConnectorError);
@@ -439,10 +435,14 @@ describe("stale keep-alive connections", () => {
     });
     const s = session();
     const url = `http://127.0.0.1:${server.port}/`;
+    // The server's side closes only after the client answered the FIN with its own, so the
+    // pool has dropped the connection by then. (Fixed 200 ms sleeps left that to the timers:
+    // after a stall the next request could go out before the client had read the FIN.)
+    const closedByServer = (): Promise<void> => vi.waitFor(() => expect(server.open()).toBe(0));
     expect(await (await s.get(url)).text()).toBe("ok");
-    await sleep(200);
+    await closedByServer();
     expect(await (await s.get(url)).text()).toBe("ok");
-    await sleep(200);
+    await closedByServer();
     expect(await (await s.post(url, { data: "x" })).text()).toBe("ok");
     expect(server.connections()).toBe(3);
   });

@@ -516,10 +516,10 @@ describe("signal", () => {
       // never answers
     });
     const controller = new AbortController();
-    const t0 = performance.now();
     setTimeout(() => controller.abort(new Error("user gave up")), 100);
+    // The server never answers: only the abort can end the request. (A bound of 1 s on it
+    // also counted loading undici, which a busy machine can take most of.)
     await expect(session().get(url, { signal: controller.signal })).rejects.toThrow("user gave up");
-    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   test("an already aborted signal rejects without connecting", async () => {

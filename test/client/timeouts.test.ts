@@ -18,7 +18,10 @@ import {
   web,
 } from "../../src/index.js";
 import type { TestClient } from "../../src/test-utils/index.js";
-import { quiet, useTestClients } from "../helpers.js";
+import { blockEventLoop, quiet, settlesWithin, useTestClients, warmUpClient } from "../helpers.js";
+
+// The tests time requests with timeouts of 100-400 ms.
+beforeAll(warmUpClient);
 
 const serve = useTestClients();
 
@@ -332,6 +335,25 @@ describe("connector.request", () => {
     expect(elapsedSince(start)).toBeLessThan(400);
   });
 
+  // Regression: Node runs due timers before it reads sockets, so once the event loop had been
+  // held up past readTimeout, a chunk that came in time was still unread when the timer fired
+  // and a punctual server got SocketTimeoutError (asyncio, under aiohttp, reads first). A
+  // process starved on a busy machine is held up the way this test holds it.
+  it("a chunk that came in time while the event loop was held up does not time out", async () => {
+    let server: Socket | undefined;
+    const port = await rawServer((socket) => {
+      server = socket;
+      socket.resume();
+      socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+    });
+    const { body } = await connector().request(get(port), { connectTimeout: 0, readTimeout: 100 });
+    const text = body.text();
+    server?.write("3\r\ndef\r\n0\r\n\r\n");
+    // The rest is in the socket now; nothing runs for three read timeouts.
+    blockEventLoop(300);
+    expect(await text).toBe("abcdef");
+  });
+
   it("readTimeout starts once a streamed body is sent", async () => {
     const app = new web.Application({ logger: quiet });
     app.router.addPost("/x", async (request) => new web.Response({ text: await request.text() }));
@@ -438,11 +460,10 @@ async function unacceptingListener(): Promise<{ port: number; stop: () => void }
     const socket = connect(port, "127.0.0.1");
     socket.on("error", () => {});
     fillers.push(socket);
-    const connected = await Promise.race([
-      once(socket, "connect").then(() => true),
-      sleep(150).then(() => false),
-    ]);
-    if (!connected) return { port, stop };
+    // settlesWithin lets the event loop read a completed handshake before it judges: after a
+    // stall, a bare 150 ms timer took a connect that had completed for a hanging one, and the
+    // "unaccepting" listener then accepted the tests' connections.
+    if (!(await settlesWithin(once(socket, "connect"), 150))) return { port, stop };
   }
   stop();
   throw new Error("the accept queue never filled up");

@@ -39,7 +39,11 @@ import {
   rejection,
   selfSignedCert,
   startConnectProxy,
+  warmUpClient,
 } from "../helpers.js";
+
+// The handshake-timeout tests time a wsConnect, which sends its request through undici.
+beforeAll(warmUpClient);
 
 // ---------------------------------------------------------------------------------------------
 // Peers, all closed after each test

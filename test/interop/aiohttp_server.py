@@ -1,6 +1,7 @@
 """A Python aiohttp server for the client interop tests: aiohttp-ts's ClientSession calls it.
 
-Usage: aiohttp_server.py PORT   (binds 127.0.0.1:PORT, prints "READY <port> brotli=<0|1>")
+Usage: aiohttp_server.py PORT   (binds 127.0.0.1:PORT, prints "READY <port> brotli=<0|1>";
+                                 PORT 0 takes a free port, which the READY line names)
 
 Routes (all answers are JSON unless said otherwise):
   GET  /headers                    the request headers as pairs
@@ -266,6 +267,7 @@ async def main(port):
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
+    port = runner.addresses[0][1]
     print(f"READY {port} brotli={int(HAVE_BROTLI)}", flush=True)
     try:
         await asyncio.Event().wait()

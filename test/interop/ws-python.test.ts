@@ -570,14 +570,15 @@ describe.skipIf(skipInterop)("WebSockets between aiohttp-ts and Python", () => {
 
     test("aiohttp's heartbeat pings are answered, so an idle connection stays open", async () => {
       const id = nextId();
+      // aiohttp wants each pong within heartbeat / 2: with 0.2 s, that left 100 ms for two
+      // processes on a busy machine to each get a turn. The client only reads pongs inside
+      // receive(), so the silence is ours to time: 1.4 s, room for two pings at 0.5 s.
       const r = await aiohttpClient({
-        url: url("/idle?ms=800", id),
-        connect: { heartbeat: 0.2 },
-        steps: [{ op: "recv", timeout: 3 }],
+        url: url("/idle?ms=1400", id),
+        connect: { heartbeat: 0.5 },
+        steps: [{ op: "recv", timeout: 5 }],
       });
       expect(r.results[0]).toMatchObject({ type: "TEXT", text: "still open", closed: false });
-      // A heartbeat of 200 ms pings about three times in 800 ms of silence; two leave room
-      // for a slow machine.
       expect(r.pings).toBeGreaterThanOrEqual(2);
       expect(r.exception).toBeNull();
       expect((await sightings.take(id, EVENT_TIMEOUT_MS)).closeMessage).toEqual({
@@ -814,14 +815,15 @@ describe.skipIf(skipInterop)("WebSockets between aiohttp-ts and Python", () => {
 
     test("aiohttp's heartbeat pings are answered, so an idle connection stays open", async () => {
       const id = nextId();
-      const ws = await session().wsConnect(py.url("/echo?heartbeat=0.2", id));
-      await sleep(800);
+      // aiohttp wants each pong within heartbeat / 2: with 0.2 s, that left 100 ms for two
+      // processes on a busy machine to each get a turn. The server says when it has pinged
+      // twice, rather than the test guessing how many pings fit in 800 ms.
+      const ws = await session().wsConnect(py.url("/echo?heartbeat=0.5&pings=2", id));
+      expect(await ws.receiveStr(5_000)).toBe("pinged 2 times");
       await ws.sendStr("still there?");
       expect(await ws.receiveStr(EVENT_TIMEOUT_MS)).toBe("still there?");
       await ws.close();
       const event = await py.event(id);
-      // A heartbeat of 200 ms pings about three times in 800 ms of silence; two leave room
-      // for a slow machine.
       expect(event.pings).toBeGreaterThanOrEqual(2);
       expect(event.exception).toBeNull();
       expect(event.closeMessage).toEqual({ code: 1000, reason: "" });

@@ -26,7 +26,8 @@ when that connection ends (the `id` query parameter of its URL names it). Paths:
   /cookies       (aiohttp) sets a cookie in the 101 answer, then echoes
   /cookies/echo  (aiohttp) plain HTTP: the cookies the request carried, as JSON
   /forbidden     (aiohttp) answers 403 instead of upgrading
-The aiohttp server's /echo takes ?heartbeat= (seconds) and counts the pings it sends.
+The aiohttp server's /echo takes ?heartbeat= (seconds) and counts the pings it sends; with
+?pings=n it also sends the text "pinged n times" right after its n-th ping.
 """
 
 import asyncio
@@ -289,6 +290,15 @@ async def aiohttp_server():
 
         # The heartbeat pings through the writer; counting there proves that it ran.
         ws._writer.ping = counting_ping
+        notify_at = int(request.query.get("pings", "0"))
+        if notify_at > 0:
+
+            async def notifying_ping(message=b""):
+                await counting_ping(message)
+                if pings == notify_at:
+                    await ws.send_str(f"pinged {pings} times")
+
+            ws._writer.ping = notifying_ping
         if request.path == "/close":
             await ws.close(
                 code=int(request.query["code"]), message=request.query.get("reason", "").encode()

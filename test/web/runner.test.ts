@@ -1,7 +1,6 @@
 // Running an application: AppRunner with TCP, unix-socket, pre-bound and TLS sites, and runApp
 // (banner, Promise<Application>, shutdown on an AbortSignal and, in a child process, on
 // SIGTERM / SIGINT).
-import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
@@ -10,7 +9,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { web } from "../../src/index.js";
-import { httpSend, quiet, selfSignedCert } from "../helpers.js";
+import {
+  bannerPort,
+  httpSend,
+  quiet,
+  type ServerProcess,
+  selfSignedCert,
+  startServerProcess,
+} from "../helpers.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -18,13 +24,6 @@ function helloApp(): web.Application {
   const app = new web.Application({ logger: quiet });
   app.router.addGet("/", (req) => new web.Response({ text: `hello over ${req.scheme}` }));
   return app;
-}
-
-/** The port in runApp's banner `======== Running on http://127.0.0.1:PORT ========`. */
-function bannerPort(banner: string): number {
-  const m = /Running on https?:\/\/[^ ]+:(\d+) =/.exec(banner);
-  if (m === null) throw new Error(`No port in banner ${JSON.stringify(banner)}`);
-  return Number(m[1]);
 }
 
 let tmp: string;
@@ -394,43 +393,24 @@ await web.runApp(app, { host: "127.0.0.1", port: 0, accessLog: null });
 console.log("runApp returned");
 `;
 
-  async function startChild(): Promise<{ child: ChildProcess; port: number; out: () => string }> {
+  async function startChild(): Promise<ServerProcess> {
     const file = join(tmp, "serve.mts");
     await writeFile(file, script);
-    const child = spawn(process.execPath, ["--import", "tsx", file], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr?.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    await vi.waitFor(
-      () => {
-        if (child.exitCode !== null) throw new Error(`child exited early: ${err}`);
-        expect(out).toContain("Running on");
-      },
-      { timeout: 15_000, interval: 50 },
-    );
-    return { child, port: bannerPort(out), out: () => out };
+    return startServerProcess(["--import", "tsx", file], { cwd: ROOT });
   }
 
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     it(`exits with code 0 after ${sig}, having run onCleanup`, async () => {
-      const { child, port, out } = await startChild();
+      const server = await startChild();
       try {
-        expect((await httpSend(port)).body).toBe("ok");
-        const exited = once(child, "exit");
-        child.kill(sig);
+        expect((await httpSend(Number(new URL(server.baseUrl).port))).body).toBe("ok");
+        const exited = once(server.child, "exit");
+        server.child.kill(sig);
         const [code, signal] = (await exited) as [number | null, string | null];
         expect({ code, signal }).toEqual({ code: 0, signal: null });
-        expect(out()).toContain("onCleanup ran\nrunApp returned\n");
+        expect(server.stdout()).toContain("onCleanup ran\nrunApp returned\n");
       } finally {
-        if (child.exitCode === null) child.kill("SIGKILL");
+        server.kill();
       }
     });
   }

@@ -33,6 +33,12 @@ function slowApp(ms: number): { app: web.Application; entered: Latch } {
 
 const startRunner = useRunners();
 
+/**
+ * For the tests of what must not wait: a cleanup that waited anyway would take this long, so
+ * "at once" is "well under this", a bound a busy machine meets.
+ */
+const SHUTDOWN_TIMEOUT = 10_000;
+
 function start(app: web.Application, options: web.AppRunnerOptions = {}): Promise<RunningApp> {
   return startRunner(app, { accessLog: null, ...options });
 }
@@ -106,7 +112,7 @@ describe("graceful shutdown", () => {
   it("closes idle keep-alive connections at once", async () => {
     const app = new web.Application({ logger: quiet });
     app.router.addGet("/", () => new web.Response({ text: "ok" }));
-    const current = await start(app);
+    const current = await start(app, { shutdownTimeout: SHUTDOWN_TIMEOUT });
     const conn = await RawConnection.open(current.port);
     conn.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     await conn.waitFor("\r\n\r\n");
@@ -114,7 +120,7 @@ describe("graceful shutdown", () => {
     const t0 = performance.now();
     await current.runner.cleanup();
     await conn.closed;
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(SHUTDOWN_TIMEOUT / 2);
   });
 
   it("closes a busy keep-alive connection after its in-flight response", async () => {
@@ -130,15 +136,21 @@ describe("graceful shutdown", () => {
 
   it("ends the keep-alive of in-flight requests: their responses say Connection: close", async () => {
     const entered = { short: latch(), long: latch() };
+    // Events, not two timers, order the answers: /short answers once shutdown began, /long only
+    // after the test saw the short one's connection close. (With 100 and 500 ms sleeps, a busy
+    // machine could run the short handler to its end before cleanup() began.)
+    const shuttingDown = latch();
+    const releaseLong = latch();
     const app = new web.Application({ logger: quiet });
+    app.onShutdown.push(() => shuttingDown.open());
     app.router.addGet("/short", async () => {
       entered.short.open();
-      await sleep(100);
+      await shuttingDown.wait;
       return new web.Response({ text: "short" });
     });
     app.router.addGet("/long", async () => {
       entered.long.open();
-      await sleep(500);
+      await releaseLong.wait;
       return new web.Response({ text: "long" });
     });
     const current = await start(app);
@@ -156,18 +168,20 @@ describe("graceful shutdown", () => {
     expect(conn.data).toMatch(
       /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\nConnection: close\r\n[\s\S]*short$/i,
     );
+    releaseLong.open();
     expect((await long).headers.connection).toBe("close");
     await cleanup;
   });
 
   it("cuts requests still running after shutdownTimeout", async () => {
     const entered = latch();
-    let finished = false;
+    // The handler ends only when the test is over: only shutdownTimeout can end cleanup(), and
+    // how long a busy machine takes to get there does not matter.
+    const never = latch();
     const app = new web.Application({ logger: quiet });
     app.router.addGet("/forever", async () => {
       entered.open();
-      await sleep(2000);
-      finished = true;
+      await never.wait;
       return new web.Response({ text: "too late" });
     });
     const current = await start(app, { shutdownTimeout: 200 });
@@ -175,12 +189,13 @@ describe("graceful shutdown", () => {
     reply.catch(() => {});
     await entered.wait;
     const t0 = performance.now();
-    await current.runner.cleanup();
-    const took = performance.now() - t0;
-    expect(took).toBeGreaterThanOrEqual(150);
-    expect(took).toBeLessThan(1000);
-    await expect(reply).rejects.toThrow();
-    expect(finished).toBe(false);
+    try {
+      await current.runner.cleanup();
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(190);
+      await expect(reply).rejects.toThrow();
+    } finally {
+      never.open();
+    }
   });
 
   it("logs a warning naming the requests cut off by shutdownTimeout", async () => {
@@ -189,15 +204,17 @@ describe("graceful shutdown", () => {
     const app = new web.Application({
       logger: { error() {}, warn: (m: string) => warnings.push(m) },
     });
+    const never = latch();
     app.router.addGet("/forever", async () => {
       entered.open();
-      await sleep(1000);
+      await never.wait;
       return new web.Response();
     });
     const current = await start(app, { shutdownTimeout: 100 });
     httpSend(current.port, "/forever").catch(() => {});
     await entered.wait;
     await current.runner.cleanup();
+    never.open();
     expect(warnings).toEqual([expect.stringMatching(/1 request\(s\) still running/)]);
   });
 
@@ -245,10 +262,10 @@ describe("graceful shutdown", () => {
 
   it("completes at once when nothing is in flight", async () => {
     const app = new web.Application({ logger: quiet });
-    const current = await start(app);
+    const current = await start(app, { shutdownTimeout: SHUTDOWN_TIMEOUT });
     const t0 = performance.now();
     await current.runner.cleanup();
-    expect(performance.now() - t0).toBeLessThan(200);
+    expect(performance.now() - t0).toBeLessThan(SHUTDOWN_TIMEOUT / 2);
   });
 });
 
@@ -259,8 +276,16 @@ describe("handlerCancellation", () => {
     signalAborted: boolean;
   }
 
-  /** An app whose /upload reads the body and /work sleeps 300 ms ignoring the client. */
-  function tracedApp(trace: Trace, entered: { open: () => void }): web.Application {
+  /**
+   * An app whose /upload reads the body and /work ignores the client and works until `done`:
+   * the tests end the work when their order of events needs it. (It used to sleep 300 ms,
+   * which a busy machine can spend before the test looks: the handler was then done early.)
+   */
+  function tracedApp(
+    trace: Trace,
+    entered: { open: () => void },
+    done: Promise<void> = new Promise(() => {}),
+  ): web.Application {
     const app = new web.Application({ logger: quiet });
     app.router.addPost("/upload", async (req) => {
       entered.open();
@@ -275,7 +300,7 @@ describe("handlerCancellation", () => {
     app.router.addGet("/work", async (req) => {
       req.signal.addEventListener("abort", () => trace.events.push("signal"));
       entered.open();
-      await sleep(300);
+      await done;
       trace.events.push("handler done");
       return new web.Response({ text: "worked" });
     });
@@ -308,7 +333,8 @@ describe("handlerCancellation", () => {
   it("with true, ends the request when the client leaves: logged 499 before the handler is done", async () => {
     const trace: Trace = { events: [], readError: null, signalAborted: false };
     const entered = latch();
-    const app = tracedApp(trace, entered);
+    const finishWork = latch();
+    const app = tracedApp(trace, entered, finishWork.wait);
     const accessLog = {
       info: (line: string) => trace.events.push(`log ${line}`),
     };
@@ -320,6 +346,7 @@ describe("handlerCancellation", () => {
     await sendAndVanish(current.port, work, entered.wait);
     await vi.waitFor(() => expect(trace.events).toContain("log 499"));
     expect(current.runner.server.inFlight).toBe(0);
+    finishWork.open();
     await vi.waitFor(() => expect(trace.events).toContain("handler done"));
     expect(trace.events).toEqual(["signal", "log 499", "handler done"]);
   });
@@ -327,23 +354,30 @@ describe("handlerCancellation", () => {
   it("with true, graceful shutdown does not wait for a handler whose client left", async () => {
     const trace: Trace = { events: [], readError: null, signalAborted: false };
     const entered = latch();
-    const current = await start(tracedApp(trace, entered), { handlerCancellation: true });
+    const finishWork = latch();
+    const app = tracedApp(trace, entered, finishWork.wait);
+    const current = await start(app, { handlerCancellation: true });
     await sendAndVanish(current.port, work, entered.wait);
     await vi.waitFor(() => expect(current.runner.server.inFlight).toBe(0));
     await current.runner.cleanup();
     expect(trace.events).not.toContain("handler done");
+    finishWork.open();
   });
 
   it("with the default false, the handler runs to completion before the request ends", async () => {
     const trace: Trace = { events: [], readError: null, signalAborted: false };
     const entered = latch();
+    const finishWork = latch();
     const accessLog = {
       info: (line: string) => trace.events.push(`log ${line}`),
     };
-    const current = await start(tracedApp(trace, entered), { accessLog, accessLogFormat: "%s" });
+    const app = tracedApp(trace, entered, finishWork.wait);
+    const current = await start(app, { accessLog, accessLogFormat: "%s" });
     await sendAndVanish(current.port, work, entered.wait);
-    await sleep(50);
+    // The client is gone (the handler saw its signal), and the request is still in flight.
+    await vi.waitFor(() => expect(trace.events).toContain("signal"));
     expect(current.runner.server.inFlight).toBe(1);
+    finishWork.open();
     await vi.waitFor(() => expect(trace.events).toHaveLength(3));
     expect(trace.events[0]).toBe("signal");
     expect(trace.events[1]).toBe("handler done");
@@ -354,7 +388,11 @@ describe("handlerCancellation", () => {
   it("with the default false, graceful shutdown waits for the handler whose client left", async () => {
     const trace: Trace = { events: [], readError: null, signalAborted: false };
     const entered = latch();
-    const current = await start(tracedApp(trace, entered));
+    const finishWork = latch();
+    const app = tracedApp(trace, entered, finishWork.wait);
+    // The work ends only once shutdown has begun, so cleanup() has to wait for it.
+    app.onShutdown.push(() => finishWork.open());
+    const current = await start(app);
     await sendAndVanish(current.port, work, entered.wait);
     await current.runner.cleanup();
     expect(trace.events).toContain("handler done");

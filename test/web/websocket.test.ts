@@ -24,7 +24,9 @@ import {
   web,
 } from "../../src/index.js";
 import {
+  blockEventLoop,
   httpSend,
+  nthEvent,
   quiet,
   RawConnection,
   type RunningApp,
@@ -920,6 +922,12 @@ describe("close handshake", () => {
 // =============================================================================================
 
 describe("heartbeat and pings", () => {
+  /** "pinged" once `peer` got `n` pings, or the close code if the connection ends first. */
+  function pingsOrClose(peer: Peer, n: number): Promise<"pinged" | number> {
+    const pinged = nthEvent(peer.ws, "ping", n).then(() => "pinged" as const);
+    return Promise.race([pinged, peer.closed.then(({ code }) => code)]);
+  }
+
   it("a client that never answers pings gets cut: ERROR (heartbeat) then CLOSED, 1006", async () => {
     const { port, result } = await serveWs(
       async (ws) => {
@@ -953,12 +961,31 @@ describe("heartbeat and pings", () => {
       { heartbeat: 100 },
     );
     const peer = await Peer.open(port);
-    let pings = 0;
-    peer.ws.on("ping", () => pings++);
-    await sleep(600);
+    // Three pings answered, however long a busy machine takes for them (a fixed 600 ms wait
+    // saw fewer when the process was starved).
+    expect(await pingsOrClose(peer, 3)).toBe("pinged");
     peer.ws.send("still here");
     expect(await result).toEqual({ text: "still here", closed: false });
-    expect(pings).toBeGreaterThanOrEqual(2);
+  });
+
+  // Regression: Node runs due timers before it reads sockets, so once the event loop had been
+  // held up past the pong wait (heartbeat / 2), the pong waiting unread in the socket did not
+  // count and a live client was cut with a heartbeat timeout. A process starved on a busy
+  // machine is held up the way this test holds it.
+  it("a pong that came in time while the event loop was held up keeps the connection", async () => {
+    const { port, result } = await serveWs(
+      async (ws) => {
+        const text = await ws.receiveStr();
+        return { text, closed: ws.closed, exception: ws.exception() };
+      },
+      { heartbeat: 100 },
+    );
+    const peer = await Peer.open(port);
+    // `ws` sends its pong before the listener runs; then nothing runs for 4 pong waits.
+    peer.ws.once("ping", () => blockEventLoop(200));
+    expect(await pingsOrClose(peer, 2)).toBe("pinged");
+    peer.ws.send("still here");
+    expect(await result).toEqual({ text: "still here", closed: false, exception: null });
   });
 
   it("with autoping: false the reader sees PING and no pong is sent", async () => {
@@ -1158,13 +1185,13 @@ describe("backpressure", () => {
     });
     const raw = await RawWebSocket.connect(port);
     raw.conn.socket.pause();
+    await vi.waitFor(() => expect(resolved).toBeGreaterThan(0));
+    // Sends that did not wait would all resolve within a moment of the first.
     await sleep(500);
-    const whilePaused = resolved;
     // The kernel's socket buffers hold a few MiB; the rest of the 25 MiB waits in the handler.
-    expect(whilePaused).toBeGreaterThan(0);
-    expect(whilePaused).toBeLessThan(total / 3);
-    await sleep(100);
-    expect(resolved).toBe(whilePaused);
+    // (A check that `resolved` then stood still for 100 ms more could fail on a busy machine
+    // that had not filled the socket buffers yet.)
+    expect(resolved).toBeLessThan(total / 3);
     raw.conn.socket.resume();
     await vi.waitFor(() => expect(raw.frames.length).toBe(total), { timeout: 5000 });
     const order = raw.frames.map((f) => f.payload.readUInt32BE(0));
@@ -1191,12 +1218,11 @@ describe("backpressure", () => {
       peer.ws.send(msg);
     }
     await sleep(300);
-    const stuck = peer.ws.bufferedAmount;
     // 32 MiB sent; without the server pausing its reads all of it would be gone by now. Most
     // of it is still here, so the server holds only its queue's 1 MiB and the kernel buffers.
-    expect(stuck).toBeGreaterThan((total * size) / 2);
-    await sleep(100);
-    expect(peer.ws.bufferedAmount).toBe(stuck);
+    // (It used to check that the amount then stood still for 100 ms; a busy machine could
+    // still be filling the kernel buffers then.)
+    expect(peer.ws.bufferedAmount).toBeGreaterThan((total * size) / 2);
     startReading.resolve();
     expect(await result).toEqual([...Array(total).keys()]);
     await vi.waitFor(() => expect(peer.ws.bufferedAmount).toBe(0));
@@ -1307,15 +1333,17 @@ describe("access log", () => {
     expect(recorder.entries).toHaveLength(0);
     peer.ws.close();
     await peer.closed;
-    const sessionMs = performance.now() - t0;
     await vi.waitFor(() => expect(recorder.entries).toHaveLength(1));
+    // Measured once the line is there: it allowed 100 ms for the line to follow the close,
+    // which a busy machine can take longer than.
+    const sessionMs = performance.now() - t0;
     const [entry] = recorder.entries;
     expect(entry?.path).toBe("/ws");
     expect(entry?.status).toBe(101);
-    // The handshake started after t0 and the line is logged after the close, so the logged
-    // duration lies around the session's; 200 ms of it were spent open.
+    // The handshake started after t0 and the line was logged before now, so the logged
+    // duration lies within the session's; 200 ms of it were spent open.
     expect(entry?.durationMs).toBeGreaterThanOrEqual(200);
-    expect(entry?.durationMs).toBeLessThan(sessionMs + 100);
+    expect(entry?.durationMs).toBeLessThanOrEqual(sessionMs);
     await sleep(50);
     expect(recorder.entries).toHaveLength(1);
   });
