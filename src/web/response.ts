@@ -4,7 +4,13 @@
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import type { Transform } from "node:stream";
-import { createBrotliCompress, createDeflate, createGzip, constants as zc } from "node:zlib";
+import {
+  createBrotliCompress,
+  createDeflate,
+  createGzip,
+  type Zlib,
+  constants as zc,
+} from "node:zlib";
 import { type SerializeOptions, serialize as serializeCookie } from "cookie";
 import { formatContentType, parseContentType } from "../http/content-type.js";
 import { CIMultiDict, type MultiDictInit } from "../http/multidict.js";
@@ -12,6 +18,7 @@ import { VERSION } from "../version.js";
 import { type ResponseKey, StateStore } from "./keys.js";
 import type { Request } from "./request.js";
 import { STATUS_REASONS } from "./status.js";
+import { kCut } from "./symbols.js";
 
 /** Sent in the `Server` header unless a response sets its own. */
 export const SERVER_SOFTWARE = `aiohttp-ts/${VERSION}`;
@@ -61,6 +68,21 @@ export class InvalidHeaderError extends TypeError {
 /** One settled promise shared by every response prepared without hooks. */
 const DONE: Promise<void> = Promise.resolve();
 
+/** A compressor between a response and its socket. */
+type Encoder = Transform & Zlib;
+
+/**
+ * The response a handler prepared itself, by the Node response it writes to: should the
+ * handler fail afterwards, the server finds it there (a cloned request shares the Node
+ * response, not the clone's state).
+ */
+const preparedOn = new WeakMap<ServerResponse, StreamResponse>();
+
+/** @internal the response whose `prepare()` sent the head on `res`, if one did */
+export function preparedResponse(res: ServerResponse): StreamResponse | undefined {
+  return preparedOn.get(res);
+}
+
 function refuseChange(): never {
   throw new Error("Cannot change the headers: the response is already prepared (they are sent)");
 }
@@ -108,7 +130,7 @@ export class StreamResponse {
   #keepAlive: boolean | undefined;
   #chunked = false;
   #compression: ContentCoding | "auto" | null = null;
-  #encoder: Transform | null = null;
+  #encoder: Encoder | null = null;
   #prepared: Promise<void> | null = null;
   // Set once the status line and headers are written; `onResponsePrepare` callbacks run
   // between `prepare()` being called and this, so they can still change the head.
@@ -354,6 +376,7 @@ export class StreamResponse {
       }
     }
     this._writeHead(request, null);
+    preparedOn.set(request.rawResponse, this);
   }
 
   /**
@@ -471,8 +494,8 @@ export class StreamResponse {
 
   /** Flushes what compression holds back, so the client sees it now (for server-sent events). */
   async drain(): Promise<void> {
-    const enc = this.#encoder as (Transform & { flush?: (cb: () => void) => void }) | null;
-    if (enc?.flush) await new Promise<void>((resolve) => enc.flush?.(resolve));
+    const enc = this.#encoder;
+    if (enc !== null) await new Promise<void>((resolve) => enc.flush(() => resolve()));
   }
 
   /** Ends the body, optionally with a last piece. Resolves when everything is flushed. */
@@ -515,6 +538,37 @@ export class StreamResponse {
     if (this.#prepared === null) await this.prepare(request);
     else await this.#prepared;
     if (!this.#eof) await this.writeEof();
+  }
+
+  /**
+   * @internal the handler failed after prepare(): sends what was written but is held back (the
+   * head, which Node keeps until the first write; what the compressor holds) and ends the body
+   * here. The server then closes the connection, so the client sees the body cut short.
+   */
+  async [kCut](): Promise<void> {
+    this.#eof = true;
+    const res = this.#res;
+    if (res === null || res.destroyed) return;
+    const encoder = this.#encoder;
+    if (encoder !== null) {
+      // A client that stopped reading would hold the flush forever; its going away ends it.
+      await new Promise<void>((resolve) => {
+        res.once("close", resolve);
+        encoder.flush(() => {
+          res.off("close", resolve);
+          resolve();
+        });
+      });
+      // Hand over what the compressor produced, without the end it would pipe along.
+      encoder.unpipe(res);
+      if (res.destroyed) {
+        encoder.destroy();
+        return;
+      }
+      for (let out = encoder.read(); out !== null; out = encoder.read()) res.write(out);
+      encoder.destroy();
+    }
+    if (this.#bodyLength === 0) res.flushHeaders();
   }
 
   #assertNotPrepared(what: string): void {
@@ -708,7 +762,7 @@ function pickCoding(choice: ContentCoding | "auto", request: Request): ContentCo
   return null;
 }
 
-function createEncoder(coding: ContentCoding): Transform {
+function createEncoder(coding: ContentCoding): Encoder {
   if (coding === "br") {
     return createBrotliCompress({ params: { [zc.BROTLI_PARAM_QUALITY]: 4 } });
   }

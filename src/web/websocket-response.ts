@@ -21,6 +21,7 @@ import {
 } from "./exceptions.js";
 import type { Request } from "./request.js";
 import { ClientDisconnectedError, StreamResponse } from "./response.js";
+import { kCut } from "./symbols.js";
 
 /** Options of `WebSocketResponse`. */
 export interface WebSocketResponseOptions extends WebSocketOptions {
@@ -271,6 +272,17 @@ export class WebSocketResponse extends StreamResponse {
     if (!this.prepared) await this.prepare(request);
     const channel = this.#ch();
     await channel.close();
+    await channel._ended;
+  }
+
+  /**
+   * @internal the handler failed mid-session: RFC 6455 7.4.1, 1011 tells the client that the
+   * server met an unexpected condition
+   */
+  override async [kCut](): Promise<void> {
+    const channel = this.#channel;
+    if (channel === null) return;
+    await channel.close({ code: 1011, message: "Internal Server Error" });
     await channel._ended;
   }
 
