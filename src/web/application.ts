@@ -146,6 +146,12 @@ export interface ApplicationOptions {
    * asked about each hop's address, nearest first. @default false (the headers are ignored)
    */
   trustProxy?: TrustProxy;
+  /**
+   * Debug mode (aiohttp's `Application(debug=...)`): warns, once per route, about changes to a
+   * response after `prepare()` sent its head, which are ignored. Read from the application
+   * that is served; sub-applications follow it. @default false
+   */
+  debug?: boolean;
 }
 
 /** Options of an application with a custom router. */
@@ -164,6 +170,8 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
   readonly handlerArgs: Readonly<Record<string, unknown>>;
   /** Which proxies' forwarding headers are believed; see `ApplicationOptions.trustProxy`. */
   readonly trustProxy: TrustProxy;
+  /** Debug mode; see `ApplicationOptions.debug`. */
+  readonly debug: boolean;
   /** Runs when the application starts, before it serves; sub-applications' run with it. */
   readonly onStartup = new Signal<AppSignalHandler>("onStartup");
   /** Runs when the server stops accepting, before in-flight requests finish. */
@@ -203,6 +211,7 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
     this.handlerArgs = options.handlerArgs ?? {};
     this.logger = options.logger ?? DEFAULT_LOGGER;
     this.trustProxy = options.trustProxy ?? false;
+    this.debug = options.debug ?? false;
     this.#state = new StateStore(() => (this.#parent === null ? undefined : this.#parent.#state));
     this.onStartup.push(() => this.#startCleanupCtx());
     this.onCleanup.push(() => this.#stopCleanupCtx());

@@ -9,7 +9,7 @@ import { parse as parseCookie } from "cookie";
 import { type ContentType, parseContentType } from "../http/content-type.js";
 import { CIMultiDictProxy, MultiDictProxy } from "../http/multidict.js";
 import { StreamReader } from "../http/stream-reader.js";
-import type { AnyApplication, Application } from "./application.js";
+import type { AnyApplication, Application, Logger } from "./application.js";
 import { HTTPBadRequest, HTTPRequestEntityTooLarge } from "./exceptions.js";
 import { type AppKey, RequestKey, StateStore } from "./keys.js";
 import type { MatchInfo } from "./router/match-info.js";
@@ -43,6 +43,10 @@ export interface CloneOptions {
 export interface RequestContext {
   readonly trustProxy: TrustProxy;
   readonly handlerCancellation: boolean;
+  /** The served application's debug mode. */
+  readonly debug: boolean;
+  /** Where the server logs. */
+  readonly logger: Logger;
   /** Set when graceful shutdown starts: responses from then on close their connection. */
   readonly closing: boolean;
   /** The server's open WebSockets, closed with 1001 (going away) on graceful shutdown. */

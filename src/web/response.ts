@@ -17,6 +17,7 @@ import { CIMultiDict, type MultiDictInit } from "../http/multidict.js";
 import { VERSION } from "../version.js";
 import { type ResponseKey, StateStore } from "./keys.js";
 import type { Request } from "./request.js";
+import { reportIgnoredChange, SentHeaders } from "./sent-headers.js";
 import { STATUS_REASONS } from "./status.js";
 import { kCut } from "./symbols.js";
 
@@ -81,38 +82,6 @@ const preparedOn = new WeakMap<ServerResponse, StreamResponse>();
 /** @internal the response whose `prepare()` sent the head on `res`, if one did */
 export function preparedResponse(res: ServerResponse): StreamResponse | undefined {
   return preparedOn.get(res);
-}
-
-function refuseChange(): never {
-  throw new Error("Cannot change the headers: the response is already prepared (they are sent)");
-}
-
-/** The headers of a response whose head is sent: they can be read, every change throws. */
-class SentHeaders extends CIMultiDict {
-  override add(_key: string, _value: string): this {
-    return refuseChange();
-  }
-  override set(_key: string, _value: string): this {
-    return refuseChange();
-  }
-  override setDefault(_key: string, _value: string): string {
-    return refuseChange();
-  }
-  override delete(_key: string): boolean {
-    return refuseChange();
-  }
-  override popOne(_key: string): string | undefined {
-    return refuseChange();
-  }
-  override extend(_init: MultiDictInit): this {
-    return refuseChange();
-  }
-  override update(_init: MultiDictInit): this {
-    return refuseChange();
-  }
-  override clear(): void {
-    refuseChange();
-  }
 }
 
 /** A response whose body is written in pieces after `prepare()`. */
@@ -184,9 +153,10 @@ export class StreamResponse {
     return this.#reason ?? STATUS_REASONS[this.#status] ?? "Unknown";
   }
 
-  /** Changes the status (and reason) before the response is prepared. */
+  /** Changes the status (and reason); throws once the response is prepared, as in aiohttp. */
   setStatus(status: number, reason?: string): void {
-    this.#assertNotPrepared("change the status");
+    if (this.#headWritten)
+      throw new Error("Cannot change the status: the response is already prepared");
     this.#status = checkStatus(status);
     this.#reason = reason;
   }
@@ -194,7 +164,8 @@ export class StreamResponse {
   /**
    * The headers: mutable until the response is prepared (so a middleware can add headers after
    * the handler ran, and `onResponsePrepare` callbacks just before they are sent); afterwards
-   * a copy of what was sent, whose mutating methods throw.
+   * what was sent, and changes are ignored, as in aiohttp (reported once per route when the
+   * application's `debug` is on).
    */
   get headers(): CIMultiDict {
     if (!this.#headWritten) return this.#h();
@@ -204,7 +175,7 @@ export class StreamResponse {
       if (this.#sentLength !== null && !h.has("Content-Length")) {
         h.set("Content-Length", String(this.#sentLength));
       }
-      this.#sentHeaders = new SentHeaders(h);
+      this.#sentHeaders = new SentHeaders(h, (what) => reportIgnoredChange(this.#req, what));
     }
     return this.#sentHeaders;
   }
@@ -214,8 +185,9 @@ export class StreamResponse {
     return parseContentType(this.headers.get("Content-Type")).mimetype;
   }
 
+  /** Sets the media type, keeping the charset; ignored once prepared. */
   set contentType(value: string) {
-    this.#assertNotPrepared("change the content type");
+    if (this.#ignored("contentType")) return;
     this.#h().set("Content-Type", formatContentType(value, this.charset));
   }
 
@@ -224,8 +196,9 @@ export class StreamResponse {
     return parseContentType(this.headers.get("Content-Type")).charset;
   }
 
+  /** Sets the charset of Content-Type; ignored once prepared. */
   set charset(value: string | undefined) {
-    this.#assertNotPrepared("change the charset");
+    if (this.#ignored("charset")) return;
     const h = this.#h();
     const type = h.has("Content-Type") ? this.contentType : "application/octet-stream";
     h.set("Content-Type", formatContentType(type, value));
@@ -237,8 +210,9 @@ export class StreamResponse {
     return v === undefined ? undefined : Number(v);
   }
 
+  /** Sets (or, with `undefined`, removes) Content-Length; ignored once prepared. */
   set contentLength(value: number | undefined) {
-    this.#assertNotPrepared("change the content length");
+    if (this.#ignored("contentLength")) return;
     if (value === undefined) this.#h().delete("Content-Length");
     else {
       if (!Number.isSafeInteger(value) || value < 0)
@@ -247,9 +221,12 @@ export class StreamResponse {
     }
   }
 
-  /** Sends the body with chunked transfer encoding (the default when no length is known). */
+  /**
+   * Sends the body with chunked transfer encoding (the default when no length is known);
+   * ignored once prepared.
+   */
   enableChunkedEncoding(): void {
-    this.#assertNotPrepared("enable chunked encoding");
+    if (this.#ignored("enableChunkedEncoding()")) return;
     this.#chunked = true;
   }
 
@@ -260,10 +237,11 @@ export class StreamResponse {
 
   /**
    * Compresses the body. Without a coding, picks the best one the client accepts
-   * (`br`, then `gzip`, then `deflate`); nothing is compressed when it accepts none.
+   * (`br`, then `gzip`, then `deflate`); nothing is compressed when it accepts none. Ignored
+   * once prepared.
    */
   enableCompression(coding?: ContentCoding): void {
-    this.#assertNotPrepared("enable compression");
+    if (this.#ignored("enableCompression()")) return;
     this.#compression = coding ?? "auto";
   }
 
@@ -274,9 +252,9 @@ export class StreamResponse {
 
   // ---- cookies -------------------------------------------------------------------------
 
-  /** Adds a `Set-Cookie` header; setting the same name again replaces it. */
+  /** Adds a `Set-Cookie` header; setting the same name again replaces it. Ignored once prepared. */
   setCookie(name: string, value: string, options: CookieOptions = {}): void {
-    this.#assertNotPrepared("set a cookie");
+    if (this.#ignored(`setCookie(${JSON.stringify(name)})`)) return;
     const opts: SerializeOptions = { path: options.path ?? "/" };
     if (options.expires !== undefined) opts.expires = options.expires;
     if (options.domain !== undefined) opts.domain = options.domain;
@@ -305,11 +283,12 @@ export class StreamResponse {
     (this.#cookies ??= new Map()).set(name, text);
   }
 
-  /** Tells the client to delete a cookie (an expired `Set-Cookie`). */
+  /** Tells the client to delete a cookie (an expired `Set-Cookie`). Ignored once prepared. */
   delCookie(
     name: string,
     options: Pick<CookieOptions, "domain" | "path" | "secure" | "httpOnly" | "sameSite"> = {},
   ): void {
+    if (this.#ignored(`delCookie(${JSON.stringify(name)})`)) return;
     this.setCookie(name, "", { ...options, maxAge: 0, expires: new Date(0) });
   }
 
@@ -571,8 +550,14 @@ export class StreamResponse {
     if (this.#bodyLength === 0) res.flushHeaders();
   }
 
-  #assertNotPrepared(what: string): void {
-    if (this.#headWritten) throw new Error(`Cannot ${what}: the response is already prepared`);
+  /**
+   * Whether a change must be ignored because the head is out (aiohttp ignores them too; an
+   * exception would break every stream behind a middleware written for plain responses).
+   */
+  #ignored(what: string): boolean {
+    if (!this.#headWritten) return false;
+    reportIgnoredChange(this.#req, what);
+    return true;
   }
 
   /** @internal */

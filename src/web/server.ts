@@ -128,6 +128,8 @@ export class WebServer {
     this.#ctx = {
       trustProxy: app.trustProxy as TrustProxy,
       handlerCancellation: options.handlerCancellation ?? false,
+      debug: app.debug,
+      logger: this.#logger,
       closing: false,
       websockets: new Set<OpenWebSocket>(),
     };
