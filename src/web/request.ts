@@ -105,6 +105,8 @@ export class Request<P = Readonly<Record<string, string>>> {
   #clientMaxSize = 1024 ** 2;
   #expect: boolean;
   #upgrade: UpgradeInfo | null;
+  /** The peer's address, read when the request starts: a closed socket no longer has one. */
+  #peer: string | undefined;
 
   /** @internal created by the server for each incoming request */
   constructor(
@@ -119,6 +121,7 @@ export class Request<P = Readonly<Record<string, string>>> {
     this.#ctx = ctx;
     this.#expect = expect;
     this.#upgrade = upgrade;
+    this.#peer = raw.socket.remoteAddress;
   }
 
   /**
@@ -295,12 +298,13 @@ export class Request<P = Readonly<Record<string, string>>> {
   }
 
   /**
-   * The client's address: the peer of the socket, or the address a trusted proxy gives in
+   * The client's address: the peer of the socket (as it was when the request started, so it
+   * stays known after the client went away), or the address a trusted proxy gives in
    * `Forwarded`/`X-Forwarded-For`.
    */
   get remote(): string | null {
     if (this.#remote === undefined) {
-      this.#remote = this.#trusted("for") ?? this.raw.socket.remoteAddress ?? null;
+      this.#remote = this.#trusted("for") ?? this.#peer ?? null;
     }
     return this.#remote;
   }
@@ -606,7 +610,7 @@ export class Request<P = Readonly<Record<string, string>>> {
     if (typeof trust === "number") return trust;
     if (typeof trust !== "function") return 0;
     let depth = 0;
-    let addr = this.raw.socket.remoteAddress ?? "";
+    let addr = this.#peer ?? "";
     while (depth <= forList.length && trust(addr, depth)) {
       depth++;
       addr = forList[forList.length - depth] ?? "";

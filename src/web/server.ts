@@ -273,10 +273,7 @@ export class WebServer {
       (socket as Socket & { destroySoon(): void }).destroySoon();
     });
     if (!this.#admit(req, res)) return;
-    const request = new Request(req, res, this.#ctx, false, { socket, head });
-    // Read the peer's address now: the access log line is written after the socket closed.
-    void request.remote;
-    this.#dispatch(request);
+    this.#dispatch(new Request(req, res, this.#ctx, false, { socket, head }));
   }
 
   /** 0 when the request is within the limits, else the status to refuse it with. */
