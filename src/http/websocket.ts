@@ -324,7 +324,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
       case WSMsgType.PONG:
         return this.pong(data);
       case WSMsgType.CLOSE: {
-        const buf = typeof data === "string" ? Buffer.from(data) : Buffer.from(data);
+        const buf = Buffer.from(data);
         const code = buf.length >= 2 ? buf.readUInt16BE(0) : WSCloseCode.OK;
         return this.close({ code, message: buf.subarray(2).toString("utf8") }).then(() => {});
       }

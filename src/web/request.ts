@@ -381,7 +381,6 @@ export class Request<P = Readonly<Record<string, string>>> {
   /** @internal */
   _setMatchInfo(matchInfo: MatchInfo): void {
     this.#matchInfo = matchInfo;
-    this.#app = matchInfo.currentApp;
   }
 
   /** @internal set while middlewares of each application run */
@@ -556,11 +555,6 @@ export class Request<P = Readonly<Record<string, string>>> {
     if (options.scheme !== undefined) copy.#scheme = options.scheme;
     if (options.remote !== undefined) copy.#remote = options.remote;
     return copy;
-  }
-
-  /** @internal the body stream, if the handler started reading it */
-  get _content(): StreamReader | undefined {
-    return this.#content;
   }
 
   /** @internal */

@@ -560,11 +560,6 @@ export class StreamResponse {
     return true;
   }
 
-  /** @internal */
-  get _request(): Request | null {
-    return this.#req;
-  }
-
   toString(): string {
     const state = this.#eof ? "eof" : this.#headWritten ? "prepared" : "not prepared";
     return `<${this.constructor.name} ${this.status} ${this.reason} ${state}>`;
@@ -671,10 +666,6 @@ export class Response extends StreamResponse {
   #bodyLengthForHead(): number {
     const b = this.#body;
     return b === null ? 0 : typeof b === "string" ? Buffer.byteLength(b) : b.byteLength;
-  }
-
-  override async prepare(request: Request): Promise<void> {
-    await super.prepare(request);
   }
 
   override _writeHead(request: Request, bodyLength: number | null): void {
