@@ -2,8 +2,9 @@
 // and sub-applications. It freezes when it starts; after that its routes cannot change.
 
 import { type HTTPException, HTTPException as HTTPExceptionClass } from "./exceptions.js";
+import type { TrustProxy } from "./forwarded.js";
 import { type AppKey, StateKeyError, StateStore } from "./keys.js";
-import type { Request, TrustProxy } from "./request.js";
+import type { Request } from "./request.js";
 import type { StreamResponse } from "./response.js";
 import type { MatchInfo } from "./router/match-info.js";
 import { DomainResource, PrefixedSubAppResource, type Resource } from "./router/resource.js";

@@ -11,6 +11,13 @@ import { CIMultiDictProxy, MultiDictProxy } from "../http/multidict.js";
 import { StreamReader } from "../http/stream-reader.js";
 import type { AnyApplication, Application, Logger } from "./application.js";
 import { HTTPBadRequest, HTTPRequestEntityTooLarge } from "./exceptions.js";
+import {
+  type ForwardedElement,
+  type ForwardedField,
+  parseForwarded,
+  type TrustProxy,
+  trustedValue,
+} from "./forwarded.js";
 import { type AppKey, RequestKey, StateStore } from "./keys.js";
 import type { MatchInfo } from "./router/match-info.js";
 import { decodePathSafe, normalizePath } from "./router/url-path.js";
@@ -20,12 +27,6 @@ export interface HttpVersion {
   readonly major: number;
   readonly minor: number;
 }
-
-/** Which proxies to believe about the client's address, host and scheme. */
-export type TrustProxy = boolean | number | ((address: string, hop: number) => boolean);
-
-/** One element of a parsed `Forwarded` header (RFC 7239). */
-export type ForwardedElement = Readonly<Record<string, string>>;
 
 /** Overrides for `request.clone()`. */
 export interface CloneOptions {
@@ -566,50 +567,11 @@ export class Request<P = Readonly<Record<string, string>>> {
     return `<Request ${this.method} ${this.path}>`;
   }
 
-  // ---- trusted proxies ---------------------------------------------------------------
-
-  /**
-   * What the outermost trusted proxy says about `field`, or undefined. `trustProxy: true`
-   * believes every hop, a number believes that many hops counted from the socket's peer, a
-   * function is asked about each hop's address in turn, nearest first.
-   */
-  #trusted(field: "for" | "host" | "proto"): string | undefined {
+  /** What the trusted proxies say about `field`, if anything. */
+  #trusted(field: ForwardedField): string | undefined {
     const trust = this.#ctx.trustProxy;
     if (trust === false) return undefined;
-    const h = this.raw.headers;
-    const fwd = this.forwarded;
-    const useForwarded = fwd.length > 0;
-    const forList = useForwarded
-      ? fwd.map((el) => (el.for === undefined ? "" : stripPort(el.for)))
-      : splitList(h["x-forwarded-for"]);
-    const depth = this.#trustedDepth(trust, forList);
-    if (depth === 0) return undefined;
-    if (useForwarded) {
-      for (let i = Math.max(0, fwd.length - depth); i < fwd.length; i++) {
-        const v = (fwd[i] as ForwardedElement)[field];
-        if (v !== undefined && v !== "") return field === "for" ? stripPort(v) : v;
-      }
-      return undefined;
-    }
-    const list =
-      field === "for"
-        ? forList
-        : splitList(field === "host" ? h["x-forwarded-host"] : h["x-forwarded-proto"]);
-    if (list.length === 0) return undefined;
-    return list[Math.max(0, list.length - depth)];
-  }
-
-  #trustedDepth(trust: TrustProxy, forList: readonly string[]): number {
-    if (trust === true) return Number.POSITIVE_INFINITY;
-    if (typeof trust === "number") return trust;
-    if (typeof trust !== "function") return 0;
-    let depth = 0;
-    let addr = this.#peer ?? "";
-    while (depth <= forList.length && trust(addr, depth)) {
-      depth++;
-      addr = forList[forList.length - depth] ?? "";
-    }
-    return depth;
+    return trustedValue(field, trust, this.forwarded, this.raw.headers, this.#peer ?? "");
   }
 }
 
@@ -627,65 +589,8 @@ function targetUrl(target: string, origin: string): URL {
   }
 }
 
-function splitList(header: string | string[] | undefined): string[] {
-  if (header === undefined) return [];
-  const joined = Array.isArray(header) ? header.join(",") : header;
-  return joined
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
-}
-
 function hostOf(sock: Socket): string {
   const addr = sock.localAddress ?? "localhost";
   const host = addr.includes(":") ? `[${addr}]` : addr;
   return sock.localPort ? `${host}:${sock.localPort}` : host;
-}
-
-function stripPort(value: string): string {
-  if (value.startsWith("[")) {
-    const end = value.indexOf("]");
-    return end === -1 ? value : value.slice(1, end);
-  }
-  const colon = value.indexOf(":");
-  return colon !== -1 && value.indexOf(":", colon + 1) === -1 ? value.slice(0, colon) : value;
-}
-
-/** Parses `Forwarded` header values (RFC 7239 section 4) into one object per hop. */
-export function parseForwarded(values: readonly string[]): ForwardedElement[] {
-  const out: ForwardedElement[] = [];
-  for (const value of values) {
-    for (const element of splitOutsideQuotes(value, ",")) {
-      const pairs: Record<string, string> = {};
-      for (const pair of splitOutsideQuotes(element, ";")) {
-        const eq = pair.indexOf("=");
-        if (eq <= 0) continue;
-        const name = pair.slice(0, eq).trim().toLowerCase();
-        let v = pair.slice(eq + 1).trim();
-        if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) {
-          v = v.slice(1, -1).replace(/\\(.)/g, "$1");
-        }
-        if (!(name in pairs)) pairs[name] = v;
-      }
-      out.push(Object.freeze(pairs));
-    }
-  }
-  return out;
-}
-
-function splitOutsideQuotes(text: string, sep: string): string[] {
-  const parts: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === "\\" && quoted) i++;
-    else if (ch === '"') quoted = !quoted;
-    else if (ch === sep && !quoted) {
-      parts.push(text.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  parts.push(text.slice(start).trim());
-  return parts.filter((p) => p !== "");
 }
