@@ -10,6 +10,7 @@ import type { MatchInfo } from "./router/match-info.js";
 import { DomainResource, PrefixedSubAppResource, type Resource } from "./router/resource.js";
 import type { Handler, HandlerResult, Route } from "./router/route.js";
 import { type AbstractRouter, UrlDispatcher } from "./router/url-dispatcher.js";
+import { kAddApp, kHandle, kHasExpect, kSetCurrentApp, kSetMatchInfo } from "./symbols.js";
 
 /** An application with any router: what sub-application and request plumbing accept. */
 // biome-ignore lint/suspicious/noExplicitAny: the router type is irrelevant where any app is accepted
@@ -416,10 +417,10 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
   // ---- request handling ----------------------------------------------------------------
 
   /**
-   * Routes a request and runs middlewares and handler. Returns the response, or the HTTP
-   * exception to answer with; other errors propagate to the server, which answers 500.
+   * @internal routes a request and runs middlewares and handler. Returns the response, or the
+   * HTTP exception to answer with; other errors propagate to the server, which answers 500.
    */
-  _handle(request: Request): HandlerResult | Promise<HandlerResult> {
+  [kHandle](request: Request): HandlerResult | Promise<HandlerResult> {
     const resolved = this.router.resolve(request);
     if (resolved instanceof Promise) return resolved.then((mi) => this.#run(request, mi));
     return this.#run(request, resolved);
@@ -428,9 +429,9 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
   // Synchronous until the handler itself awaits: each avoided `async` layer is one promise
   // less per request on the hot path.
   #run(request: Request, mi: MatchInfo): HandlerResult | Promise<HandlerResult> {
-    mi.addApp(this);
-    request._setMatchInfo(mi);
-    request._setCurrentApp(mi.currentApp);
+    mi[kAddApp](this);
+    request[kSetMatchInfo](mi);
+    request[kSetCurrentApp](mi.currentApp);
     const route = mi.route;
     const key: object = route ?? (mi.apps[mi.apps.length - 1] as AnyApplication);
     let chain = this.#chains.get(key);
@@ -438,7 +439,7 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
       chain = buildChain(mi.apps, route === null ? throwRoutingError : route.handler);
       this.#chains.set(key, chain);
     }
-    if (route !== null && request._hasExpect) {
+    if (route !== null && request[kHasExpect]) {
       return this.#expect(request, route, chain);
     }
     return chain(request);
@@ -529,7 +530,7 @@ function asNextHandler(chain: Chain): NextHandler {
 /** Sets `request.app` to the application whose middleware (or handler) is about to run. */
 function withApp(app: AnyApplication, fn: Chain): Chain {
   return (request) => {
-    request._setCurrentApp(app);
+    request[kSetCurrentApp](app);
     return fn(request);
   };
 }

@@ -1,9 +1,13 @@
 // Typed keys for application, request and response state (aiohttp's `web.AppKey`): the key
 // carries the value's type, so `app.get(dbKey)` is a `Db` without a cast.
 
+// Carries a key's value type (a key holds no value): a module-local symbol keeps the name out
+// of users' reach and completion lists, and the type still reaches the published declarations.
+declare const valueType: unique symbol;
+
 /** A typed key for state kept on an `Application`. */
 export class AppKey<T> {
-  declare readonly __type?: T;
+  declare readonly [valueType]?: T;
   /** @param name shown in error messages and `toString()` */
   constructor(readonly name: string) {}
   toString(): string {
@@ -13,7 +17,7 @@ export class AppKey<T> {
 
 /** A typed key for state kept on one `Request` (set by a middleware, read by the handler). */
 export class RequestKey<T> {
-  declare readonly __type?: T;
+  declare readonly [valueType]?: T;
   constructor(readonly name: string) {}
   toString(): string {
     return `<RequestKey(${this.name})>`;
@@ -22,7 +26,7 @@ export class RequestKey<T> {
 
 /** A typed key for state kept on one response. */
 export class ResponseKey<T> {
-  declare readonly __type?: T;
+  declare readonly [valueType]?: T;
   constructor(readonly name: string) {}
   toString(): string {
     return `<ResponseKey(${this.name})>`;

@@ -21,6 +21,7 @@ import {
 import { type AppKey, RequestKey, StateStore } from "./keys.js";
 import type { MatchInfo } from "./router/match-info.js";
 import { decodePathSafe, normalizePath } from "./router/url-path.js";
+import { kCtx, kHasExpect, kSetCurrentApp, kSetMatchInfo, kUpgrade } from "./symbols.js";
 
 /** HTTP version of a request, e.g. `{ major: 1, minor: 1 }`. */
 export interface HttpVersion {
@@ -109,7 +110,9 @@ export class Request<P = Readonly<Record<string, string>>> {
   /** The peer's address, read when the request starts: a closed socket no longer has one. */
   #peer: string | undefined;
 
-  /** @internal created by the server for each incoming request */
+  // Not `@internal`: the build strips those, and a class whose constructor is stripped looks
+  // constructible without arguments in the published types.
+  /** Made by the server for each incoming request. */
   constructor(
     raw: IncomingMessage,
     rawResponse: ServerResponse,
@@ -129,7 +132,7 @@ export class Request<P = Readonly<Record<string, string>>> {
    * @internal the connection of a WebSocket upgrade request (`null` for other requests); its
    * owner, once a WebSocketResponse takes it over, is no longer HTTP
    */
-  get _upgrade(): UpgradeInfo | null {
+  get [kUpgrade](): UpgradeInfo | null {
     return this.#upgrade;
   }
 
@@ -137,7 +140,7 @@ export class Request<P = Readonly<Record<string, string>>> {
    * @internal whether an HTTP/1.1 `Expect` header came with the request; Node reports these
    * through their own event, so the hot path never builds the headers object to look
    */
-  get _hasExpect(): boolean {
+  get [kHasExpect](): boolean {
     return this.#expect;
   }
 
@@ -379,13 +382,13 @@ export class Request<P = Readonly<Record<string, string>>> {
     return this.#app;
   }
 
-  /** @internal */
-  _setMatchInfo(matchInfo: MatchInfo): void {
+  /** @internal records the result of routing */
+  [kSetMatchInfo](matchInfo: MatchInfo): void {
     this.#matchInfo = matchInfo;
   }
 
   /** @internal set while middlewares of each application run */
-  _setCurrentApp(app: AnyApplication): void {
+  [kSetCurrentApp](app: AnyApplication): void {
     this.#app = app;
     this.#clientMaxSize = app.clientMaxSize;
   }
@@ -558,8 +561,8 @@ export class Request<P = Readonly<Record<string, string>>> {
     return copy;
   }
 
-  /** @internal */
-  get _ctx(): RequestContext {
+  /** @internal the server's context, shared by its requests */
+  get [kCtx](): RequestContext {
     return this.#ctx;
   }
 

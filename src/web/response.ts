@@ -19,7 +19,16 @@ import { type ResponseKey, StateStore } from "./keys.js";
 import type { Request } from "./request.js";
 import { reportIgnoredChange, SentHeaders } from "./sent-headers.js";
 import { STATUS_REASONS } from "./status.js";
-import { kCut } from "./symbols.js";
+import {
+  kCtx,
+  kCut,
+  kFinish,
+  kPresetContentType,
+  kPresetJson,
+  kSendHead,
+  kSendWhole,
+  kWriteHead,
+} from "./symbols.js";
 
 /** Sent in the `Server` header unless a response sets its own. */
 export const SERVER_SOFTWARE = `aiohttp-ts/${VERSION}`;
@@ -132,7 +141,7 @@ export class StreamResponse {
    * @internal sets Content-Type without building the headers when possible; with `ifAbsent`
    * a Content-Type among the given headers wins
    */
-  _presetContentType(value: string, ifAbsent = false): void {
+  [kPresetContentType](value: string, ifAbsent = false): void {
     if (this.#headers === undefined && this.#initHeaders === undefined) {
       this.#presetType = value;
       return;
@@ -354,7 +363,7 @@ export class StreamResponse {
         for (const fn of app.onResponsePrepare) await fn(request, this);
       }
     }
-    this._writeHead(request, null);
+    this[kWriteHead](request, null);
     preparedOn.set(request.rawResponse, this);
   }
 
@@ -362,7 +371,7 @@ export class StreamResponse {
    * @internal sends the head; `bodyLength` is the length of a body about to be sent whole,
    * `null` when it will be streamed
    */
-  _writeHead(request: Request, bodyLength: number | null): void {
+  [kWriteHead](request: Request, bodyLength: number | null): void {
     const res = request.rawResponse;
     this.#req = request;
     this.#res = res;
@@ -402,11 +411,11 @@ export class StreamResponse {
     if (this.#cookies !== undefined) {
       for (const cookie of this.#cookies.values()) flat.push("Set-Cookie", cookie);
     }
-    if (this.#keepAlive === false || request._ctx.closing) res.shouldKeepAlive = false;
+    if (this.#keepAlive === false || request[kCtx].closing) res.shouldKeepAlive = false;
     try {
       // Node checks every name and value (RFC 9110 5.1 and 5.5) and throws before sending
       // anything, so a CR/LF in a value can never reach the wire.
-      this._sendHead(request, flat);
+      this[kSendHead](request, flat);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ERR_INVALID_CHAR" || code === "ERR_INVALID_HTTP_TOKEN") {
@@ -424,7 +433,7 @@ export class StreamResponse {
   }
 
   /** @internal writes the status line and headers (`flat`: name, value, name, value...) */
-  _sendHead(request: Request, flat: string[]): void {
+  [kSendHead](request: Request, flat: string[]): void {
     request.rawResponse.writeHead(this.#status, this.reason, flat);
   }
 
@@ -432,10 +441,10 @@ export class StreamResponse {
    * @internal sends the head and a whole body in one write; for responses without prepare
    * hooks and compression, the common case
    */
-  _sendWhole(request: Request, body: string | Uint8Array | null): void {
+  [kSendWhole](request: Request, body: string | Uint8Array | null): void {
     const length =
       body === null ? 0 : typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
-    this._writeHead(request, length);
+    this[kWriteHead](request, length);
     this.#eof = true;
     const res = request.rawResponse;
     // RFC 9110 9.3.2 and 15.3.5/15.4.5: HEAD, 204 and 304 carry no body (Node drops it too).
@@ -509,7 +518,7 @@ export class StreamResponse {
    * @internal called by the server once the handler returned this response; `undefined` when
    * everything was handed to the socket synchronously
    */
-  _finish(request: Request): Promise<void> | undefined {
+  [kFinish](request: Request): Promise<void> | undefined {
     return this.#finishStream(request);
   }
 
@@ -590,7 +599,7 @@ export class Response extends StreamResponse {
       if (contentType?.includes("charset"))
         throw new TypeError("charset must be given apart from contentType");
       const cs = charset ?? "utf-8";
-      this._presetContentType(
+      this[kPresetContentType](
         contentType === undefined && cs === "utf-8"
           ? "text/plain; charset=utf-8"
           : formatContentType(contentType ?? "text/plain", cs),
@@ -598,11 +607,11 @@ export class Response extends StreamResponse {
       this.#body = cs === "utf-8" || cs === "utf8" ? text : encodeText(text, cs);
     } else {
       if (contentType !== undefined) {
-        this._presetContentType(formatContentType(contentType, charset));
+        this[kPresetContentType](formatContentType(contentType, charset));
       } else if (charset !== undefined) {
-        this._presetContentType(formatContentType("application/octet-stream", charset));
+        this[kPresetContentType](formatContentType("application/octet-stream", charset));
       } else if (body != null) {
-        this._presetContentType("application/octet-stream", true);
+        this[kPresetContentType]("application/octet-stream", true);
       }
       this.#body = body ?? null;
     }
@@ -637,9 +646,10 @@ export class Response extends StreamResponse {
     this.#body = value;
   }
 
-  override _finish(request: Request): Promise<void> | undefined {
+  /** @internal sends the whole body at once when nothing has to run first */
+  override [kFinish](request: Request): Promise<void> | undefined {
     if (!this.prepared && !this.compression && !hasPrepareHooks(request)) {
-      this._sendWhole(request, this.#body);
+      this[kSendWhole](request, this.#body);
       return undefined;
     }
     return this.#finishWhole(request);
@@ -648,7 +658,7 @@ export class Response extends StreamResponse {
   async #finishWhole(request: Request): Promise<void> {
     if (!this.prepared) {
       if (hasPrepareHooks(request)) await this.prepare(request);
-      else this._writeHead(request, this.#bodyLengthForHead());
+      else this[kWriteHead](request, this.#bodyLengthForHead());
     }
     // The head announced the body's length, also when the handler called prepare() itself;
     // send the body unless the handler already wrote its own through write().
@@ -658,8 +668,8 @@ export class Response extends StreamResponse {
   }
 
   /** @internal the body and type of `jsonResponse(data)` without options, its hot path */
-  _presetJson(text: string): void {
-    this._presetContentType("application/json; charset=utf-8");
+  [kPresetJson](text: string): void {
+    this[kPresetContentType]("application/json; charset=utf-8");
     this.#body = text;
   }
 
@@ -668,8 +678,9 @@ export class Response extends StreamResponse {
     return b === null ? 0 : typeof b === "string" ? Buffer.byteLength(b) : b.byteLength;
   }
 
-  override _writeHead(request: Request, bodyLength: number | null): void {
-    super._writeHead(request, bodyLength ?? this.#bodyLengthForHead());
+  /** @internal the head announces the body's length, also when prepare() sends it */
+  override [kWriteHead](request: Request, bodyLength: number | null): void {
+    super[kWriteHead](request, bodyLength ?? this.#bodyLengthForHead());
   }
 }
 
@@ -688,7 +699,7 @@ export function jsonResponse(data: unknown, options?: JsonResponseOptions): Resp
     throw new TypeError("jsonResponse: the data cannot be serialized to JSON");
   if (options === undefined) {
     const response = new Response();
-    response._presetJson(text);
+    response[kPresetJson](text);
     return response;
   }
   const { dumps: _dumps, contentType = "application/json", ...rest } = options;

@@ -4,6 +4,7 @@
 
 import { CIMultiDict, type MultiDictInit } from "../http/multidict.js";
 import type { Request } from "./request.js";
+import { kCtx } from "./symbols.js";
 
 /** Routes (or, for requests without one, servers) that have reported an ignored change. */
 const reported = new WeakSet<object>();
@@ -14,7 +15,7 @@ const reported = new WeakSet<object>();
  */
 export function reportIgnoredChange(request: Request | null, what: string): void {
   if (request === null) return;
-  const ctx = request._ctx;
+  const ctx = request[kCtx];
   if (!ctx.debug) return;
   const route = request.matchResult?.route ?? null;
   const key: object = route ?? ctx;

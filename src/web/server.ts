@@ -21,7 +21,7 @@ import { type OpenWebSocket, Request, type RequestContext } from "./request.js";
 import { ClientDisconnectedError, preparedResponse, Response, StreamResponse } from "./response.js";
 import type { HandlerResult } from "./router/route.js";
 import { STATUS_REASONS } from "./status.js";
-import { kCut } from "./symbols.js";
+import { kCut, kFinish, kHandle, kUpgrade } from "./symbols.js";
 
 /** Protocol limits and timeouts of a server; every one has a default. */
 export interface ServerLimits {
@@ -303,13 +303,13 @@ export class WebServer {
     const started = this.#accessLog === null ? 0 : performance.now();
     // Once upgraded, a WebSocket handler lives as long as its connection: a disconnect ends
     // it through the message loop, not by cancellation.
-    if (this.#ctx.handlerCancellation && request._upgrade === null) {
+    if (this.#ctx.handlerCancellation && request[kUpgrade] === null) {
       void this.#dispatchCancellable(request, started);
       return;
     }
     let handled: HandlerResult | Promise<HandlerResult>;
     try {
-      handled = this.app._handle(request);
+      handled = this.app[kHandle](request);
     } catch (err) {
       this.#onHandlerError(err, request, started);
       return;
@@ -329,7 +329,7 @@ export class WebServer {
     let result: HandlerResult | typeof CANCELLED;
     try {
       result = await untilDisconnect(
-        Promise.resolve(this.app._handle(request)),
+        Promise.resolve(this.app[kHandle](request)),
         request.rawResponse,
       );
     } catch (err) {
@@ -373,7 +373,7 @@ export class WebServer {
     if (response.status === 413 && !res.headersSent && request.canReadBody) response.forceClose();
     let sending: Promise<void> | undefined;
     try {
-      sending = response._finish(request);
+      sending = response[kFinish](request);
     } catch (err) {
       this.#onSendError(err, request, response, started);
       return;

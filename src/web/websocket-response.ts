@@ -19,9 +19,9 @@ import {
   HTTPServiceUnavailable,
   HTTPUpgradeRequired,
 } from "./exceptions.js";
-import type { Request } from "./request.js";
+import type { Request, UpgradeInfo } from "./request.js";
 import { ClientDisconnectedError, StreamResponse } from "./response.js";
-import { kCut } from "./symbols.js";
+import { kCtx, kCut, kFinish, kSendHead, kUpgrade } from "./symbols.js";
 
 /** Options of `WebSocketResponse`. */
 export interface WebSocketResponseOptions extends WebSocketOptions {
@@ -109,7 +109,7 @@ export class WebSocketResponse extends StreamResponse {
   #handshake(request: Request): string | null {
     if (request.method !== "GET") throw new HTTPMethodNotAllowed(request.method, ["GET"]);
     const headers = request.raw.headers;
-    if (request._upgrade === null) {
+    if (request[kUpgrade] === null) {
       throw new HTTPBadRequest({
         text:
           "Expected a WebSocket upgrade request: GET with Upgrade: websocket and " +
@@ -117,7 +117,7 @@ export class WebSocketResponse extends StreamResponse {
       });
     }
     // Graceful shutdown has closed the open WebSockets already; a new one would hold it up.
-    if (request._ctx.closing) {
+    if (request[kCtx].closing) {
       throw new HTTPServiceUnavailable({ text: "Server shutting down" });
     }
     const version = headers["sec-websocket-version"];
@@ -143,8 +143,9 @@ export class WebSocketResponse extends StreamResponse {
   }
 
   /** @internal answers 101 and hands the connection to the WebSocket protocol */
-  override _sendHead(request: Request, flat: string[]): void {
-    const upgrade = request._upgrade as NonNullable<Request["_upgrade"]>;
+  override [kSendHead](request: Request, flat: string[]): void {
+    // Only an upgrade request passes the handshake check of prepare().
+    const upgrade = request[kUpgrade] as UpgradeInfo;
     const extra: string[] = [];
     for (let i = 0; i < flat.length; i += 2) {
       const name = flat[i] as string;
@@ -172,7 +173,7 @@ export class WebSocketResponse extends StreamResponse {
     if (ws === null) throw new ClientDisconnectedError();
     const channel = new WebSocketChannel(ws, options);
     this.#channel = channel;
-    const open = request._ctx.websockets;
+    const open = request[kCtx].websockets;
     open.add(this);
     void channel._ended.then(() => open.delete(this));
   }
@@ -264,7 +265,7 @@ export class WebSocketResponse extends StreamResponse {
   }
 
   /** @internal the handler returned: close (if still open) and wait for the connection to end */
-  override _finish(request: Request): Promise<void> {
+  override [kFinish](request: Request): Promise<void> {
     return this.#finish(request);
   }
 

@@ -3,6 +3,7 @@
 
 import type { AnyApplication } from "../application.js";
 import type { HTTPException } from "../exceptions.js";
+import { kAddApp } from "../symbols.js";
 import type { Route } from "./route.js";
 
 const NO_APPS: readonly AnyApplication[] = [];
@@ -43,7 +44,7 @@ export class MatchInfo {
   }
 
   /** @internal a parent application claims this match (outermost last). */
-  addApp(app: AnyApplication): void {
+  [kAddApp](app: AnyApplication): void {
     this.#apps = this.#apps.length === 0 ? [app] : [app, ...this.#apps];
   }
 
