@@ -143,6 +143,14 @@ function iteratorResult(msg: WSMessage): IteratorResult<WSMessage, undefined> {
 }
 
 /**
+ * The API both sides of a WebSocket share, by construction: every public member of
+ * `WebSocketChannel`. The client's `ClientWebSocketResponse` extends the channel; the server's
+ * `WebSocketResponse`, a response, gets each member from the channel's prototype. A member
+ * added to the channel appears on both.
+ */
+export type WebSocketChannelApi = { [K in keyof WebSocketChannel]: WebSocketChannel[K] };
+
+/**
  * An open WebSocket: the API both sides share. Messages are queued as they arrive and read
  * with `receive()` or `for await`; reading stops when the queue grows past 1 MiB, so a slow
  * reader pushes back on the peer.
@@ -177,7 +185,9 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   #peerClosing = false;
   #answerClose: ((code: number, reason: Buffer) => void) | null = null;
 
-  /** @internal wraps an open `ws` socket (the handshake is done) */
+  // Not `@internal`: the build strips those, and a class whose constructor is stripped looks
+  // constructible without arguments in the published types.
+  /** Wraps an open `ws` socket (the handshake is done). */
   constructor(ws: WsSocket, options: WebSocketOptions = {}) {
     this.#ws = ws;
     this.#autoping = options.autoping ?? true;

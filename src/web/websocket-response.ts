@@ -7,12 +7,9 @@ import {
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_MAX_MSG_SIZE,
   WebSocketChannel,
+  type WebSocketChannelApi,
   type WebSocketOptions,
-  type WSCloseOptions,
-  type WSFrameOptions,
-  type WSSendOptions,
 } from "../http/websocket.js";
-import type { WSMessage, WSMsgType } from "../http/ws-message.js";
 import {
   HTTPBadRequest,
   HTTPMethodNotAllowed,
@@ -50,6 +47,77 @@ const HANDSHAKE_HEADERS = new Set([
   "transfer-encoding",
 ]);
 
+// ---- the channel API -----------------------------------------------------------------------
+
+/**
+ * What the channel's members read as before prepare() created the channel, as in aiohttp
+ * (`closed` is false, `exception()` null...); disposing of a WebSocket that never opened does
+ * nothing. Any other member needs the channel.
+ */
+const UNPREPARED: Partial<WebSocketChannelApi> = {
+  closed: false,
+  closeCode: null,
+  compress: false,
+  bufferedAmount: 0,
+  exception: () => null,
+  [Symbol.asyncDispose]: () => Promise.resolve(),
+};
+
+/**
+ * Gives `proto` every member of WebSocketChannel's prototype that it does not define itself,
+ * each acting on the channel `channelOf` finds for the instance. The server's WebSocket is a
+ * StreamResponse and cannot also extend the channel; this gives it the client's API by
+ * construction, at the cost of one call per use (what hand-written forwarding cost too).
+ */
+function forwardChannelApi(
+  proto: object,
+  channelOf: (ws: WebSocketResponse) => WebSocketChannel | null,
+): void {
+  const source = WebSocketChannel.prototype;
+  const fallbacks: Partial<Record<PropertyKey, unknown>> = UNPREPARED;
+  for (const key of Reflect.ownKeys(source)) {
+    if (key === "constructor" || Object.hasOwn(proto, key)) continue;
+    const member = Object.getOwnPropertyDescriptor(source, key) as PropertyDescriptor;
+    const hasFallback = Object.hasOwn(fallbacks, key);
+    const fallback = fallbacks[key];
+    const channel = (ws: WebSocketResponse): WebSocketChannel | null => {
+      const ch = channelOf(ws);
+      if (ch === null && !hasFallback) throw new Error("Call prepare(request) first");
+      return ch;
+    };
+    const forwarded: PropertyDescriptor = { configurable: true, enumerable: false };
+    if (typeof member.value === "function") {
+      const method = member.value as (...args: unknown[]) => unknown;
+      forwarded.writable = true;
+      forwarded.value = function (this: WebSocketResponse, ...args: unknown[]): unknown {
+        const ch = channel(this);
+        if (ch === null) return Reflect.apply(fallback as typeof method, undefined, args);
+        return Reflect.apply(method, ch, args);
+      };
+    } else {
+      const get = member.get;
+      if (get !== undefined) {
+        forwarded.get = function (this: WebSocketResponse): unknown {
+          const ch = channel(this);
+          return ch === null ? fallback : get.call(ch);
+        };
+      }
+      const set = member.set;
+      if (set !== undefined) {
+        forwarded.set = function (this: WebSocketResponse, value: unknown): void {
+          const ch = channel(this);
+          if (ch !== null) set.call(ch, value);
+        };
+      }
+    }
+    Object.defineProperty(proto, key, forwarded);
+  }
+}
+
+// The channel API, merged into the class below: `forwardChannelApi` installs each member at
+// runtime (a test checks every one is there), and a type test holds both sides to the same API.
+export interface WebSocketResponse extends WebSocketChannelApi {}
+
 /**
  * A WebSocket on the server. Create it in a handler, `await ws.prepare(request)` to upgrade
  * the connection, exchange messages, and return it; returning closes it (code 1000) if the
@@ -65,6 +133,7 @@ const HANDSHAKE_HEADERS = new Set([
  *   return ws;
  * });
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: forwardChannelApi installs the interface's members
 export class WebSocketResponse extends StreamResponse {
   readonly #options: WebSocketResponseOptions;
   #channel: WebSocketChannel | null = null;
@@ -183,74 +252,15 @@ export class WebSocketResponse extends StreamResponse {
     return this.#channel;
   }
 
-  // ---- the shared API (see WebSocketChannel) ---------------------------------------------
+  // ---- the shared API: WebSocketChannel's members, installed below -------------------------
 
-  /** Whether the connection is closed or closing. */
-  get closed(): boolean {
-    return this.#channel?.closed ?? false;
-  }
-  /** The close code once known. */
-  get closeCode(): number | null {
-    return this.#channel?.closeCode ?? null;
-  }
-  /** The agreed subprotocol, `null` for none. */
+  /** The agreed subprotocol, `null` for none (known from the handshake, before the upgrade). */
   get protocol(): string | null {
     return this.#channel?.protocol ?? this.#protocol;
   }
-  /** Whether permessage-deflate was negotiated. */
-  get compress(): boolean {
-    return this.#channel?.compress ?? false;
-  }
-  /** Bytes queued for sending and not yet handed to the kernel. */
-  get bufferedAmount(): number {
-    return this.#channel?.bufferedAmount ?? 0;
-  }
-  /** The error that ended the connection, if any. */
-  exception(): Error | null {
-    return this.#channel?.exception() ?? null;
-  }
-  sendStr(data: string, options?: WSSendOptions): Promise<void> {
-    return this.#ch().sendStr(data, options);
-  }
-  sendBytes(data: Uint8Array | ArrayBuffer, options?: WSSendOptions): Promise<void> {
-    return this.#ch().sendBytes(data, options);
-  }
-  sendJson(
-    data: unknown,
-    options?: WSSendOptions & { dumps?: (value: unknown) => string },
-  ): Promise<void> {
-    return this.#ch().sendJson(data, options);
-  }
-  sendFrame(data: string | Uint8Array, opcode: WSMsgType, options?: WSFrameOptions): Promise<void> {
-    return this.#ch().sendFrame(data, opcode, options);
-  }
-  ping(data?: string | Uint8Array): Promise<void> {
-    return this.#ch().ping(data);
-  }
-  pong(data?: string | Uint8Array): Promise<void> {
-    return this.#ch().pong(data);
-  }
-  receive(timeout?: number | null): Promise<WSMessage> {
-    return this.#ch().receive(timeout);
-  }
-  receiveStr(timeout?: number | null): Promise<string> {
-    return this.#ch().receiveStr(timeout);
-  }
-  receiveBytes(timeout?: number | null): Promise<Buffer> {
-    return this.#ch().receiveBytes(timeout);
-  }
-  receiveJson<T = unknown>(options?: {
-    loads?: (text: string) => T;
-    timeout?: number | null;
-  }): Promise<T> {
-    return this.#ch().receiveJson(options);
-  }
-  [Symbol.asyncIterator](): AsyncIterator<WSMessage> {
-    return this.#ch()[Symbol.asyncIterator]();
-  }
-  /** Starts the close handshake; see `WebSocketChannel.close`. */
-  close(options?: WSCloseOptions): Promise<boolean> {
-    return this.#ch().close(options);
+
+  static {
+    forwardChannelApi(WebSocketResponse.prototype, (ws) => ws.#channel);
   }
 
   // ---- StreamResponse ------------------------------------------------------------------
