@@ -144,6 +144,14 @@ function iteratorResult(msg: WSMessage): IteratorResult<WSMessage, undefined> {
 }
 
 /**
+ * The API both sides of a WebSocket share, by construction: every public member of
+ * `WebSocketChannel`. The client's `ClientWebSocketResponse` extends the channel; the server's
+ * `WebSocketResponse`, a response, gets each member from the channel's prototype. A member
+ * added to the channel appears on both.
+ */
+export type WebSocketChannelApi = { [K in keyof WebSocketChannel]: WebSocketChannel[K] };
+
+/**
  * An open WebSocket: the API both sides share. Messages are queued as they arrive and read
  * with `receive()` or `for await`; reading stops when the queue grows past 1 MiB, so a slow
  * reader pushes back on the peer.
@@ -178,7 +186,9 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   #peerClosing = false;
   #answerClose: ((code: number, reason: Buffer) => void) | null = null;
 
-  /** Wraps an open `ws` socket (the handshake is done); made by the two sides, not by users. */
+  // Not `@internal`: the build strips those, and a class whose constructor is stripped looks
+  // constructible without arguments in the published types.
+  /** Wraps an open `ws` socket (the handshake is done). */
   constructor(ws: WsSocket, options: WebSocketOptions = {}) {
     this.#ws = ws;
     this.#autoping = options.autoping ?? true;
@@ -325,7 +335,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
       case WSMsgType.PONG:
         return this.pong(data);
       case WSMsgType.CLOSE: {
-        const buf = typeof data === "string" ? Buffer.from(data) : Buffer.from(data);
+        const buf = Buffer.from(data);
         const code = buf.length >= 2 ? buf.readUInt16BE(0) : WSCloseCode.OK;
         return this.close({ code, message: buf.subarray(2).toString("utf8") }).then(() => {});
       }

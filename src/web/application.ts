@@ -2,13 +2,15 @@
 // and sub-applications. It freezes when it starts; after that its routes cannot change.
 
 import { type HTTPException, HTTPException as HTTPExceptionClass } from "./exceptions.js";
+import type { TrustProxy } from "./forwarded.js";
 import { type AppKey, StateKeyError, StateStore } from "./keys.js";
-import type { Request, TrustProxy } from "./request.js";
+import type { Request } from "./request.js";
 import type { StreamResponse } from "./response.js";
 import type { MatchInfo } from "./router/match-info.js";
 import { DomainResource, PrefixedSubAppResource, type Resource } from "./router/resource.js";
 import type { Handler, HandlerResult, Route } from "./router/route.js";
 import { type AbstractRouter, UrlDispatcher } from "./router/url-dispatcher.js";
+import { kAddApp, kHandle, kHasExpect, kSetCurrentApp, kSetMatchInfo } from "./symbols.js";
 
 /** An application with any router: what sub-application and request plumbing accept. */
 // biome-ignore lint/suspicious/noExplicitAny: the router type is irrelevant where any app is accepted
@@ -147,6 +149,12 @@ export interface ApplicationOptions {
    * asked about each hop's address, nearest first. @default false (the headers are ignored)
    */
   trustProxy?: TrustProxy;
+  /**
+   * Debug mode (aiohttp's `Application(debug=...)`): warns, once per route, about changes to a
+   * response after `prepare()` sent its head, which are ignored. Read from the application
+   * that is served; sub-applications follow it. @default false
+   */
+  debug?: boolean;
 }
 
 /** Options of an application with a custom router. */
@@ -165,6 +173,8 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
   readonly handlerArgs: Readonly<Record<string, unknown>>;
   /** Which proxies' forwarding headers are believed; see `ApplicationOptions.trustProxy`. */
   readonly trustProxy: TrustProxy;
+  /** Debug mode; see `ApplicationOptions.debug`. */
+  readonly debug: boolean;
   /** Runs when the application starts, before it serves; sub-applications' run with it. */
   readonly onStartup = new Signal<AppSignalHandler>("onStartup");
   /** Runs when the server stops accepting, before in-flight requests finish. */
@@ -204,6 +214,7 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
     this.handlerArgs = options.handlerArgs ?? {};
     this.logger = options.logger ?? DEFAULT_LOGGER;
     this.trustProxy = options.trustProxy ?? false;
+    this.debug = options.debug ?? false;
     this.#state = new StateStore(() => (this.#parent === null ? undefined : this.#parent.#state));
     this.onStartup.push(() => this.#startCleanupCtx());
     this.onCleanup.push(() => this.#stopCleanupCtx());
@@ -407,10 +418,10 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
   // ---- request handling ----------------------------------------------------------------
 
   /**
-   * Routes a request and runs middlewares and handler. Returns the response, or the HTTP
-   * exception to answer with; other errors propagate to the server, which answers 500.
+   * @internal routes a request and runs middlewares and handler. Returns the response, or the
+   * HTTP exception to answer with; other errors propagate to the server, which answers 500.
    */
-  _handle(request: Request): HandlerResult | Promise<HandlerResult> {
+  [kHandle](request: Request): HandlerResult | Promise<HandlerResult> {
     const resolved = this.router.resolve(request);
     if (resolved instanceof Promise) return resolved.then((mi) => this.#run(request, mi));
     return this.#run(request, resolved);
@@ -419,9 +430,9 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
   // Synchronous until the handler itself awaits: each avoided `async` layer is one promise
   // less per request on the hot path.
   #run(request: Request, mi: MatchInfo): HandlerResult | Promise<HandlerResult> {
-    mi.addApp(this);
-    request._setMatchInfo(mi);
-    request._setCurrentApp(mi.currentApp);
+    mi[kAddApp](this);
+    request[kSetMatchInfo](mi);
+    request[kSetCurrentApp](mi.currentApp);
     const route = mi.route;
     const key: object = route ?? (mi.apps[mi.apps.length - 1] as AnyApplication);
     let chain = this.#chains.get(key);
@@ -429,7 +440,7 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
       chain = buildChain(mi.apps, route === null ? throwRoutingError : route.handler);
       this.#chains.set(key, chain);
     }
-    if (route !== null && request._hasExpect) {
+    if (route !== null && request[kHasExpect]) {
       return this.#expect(request, route, chain);
     }
     return chain(request);
@@ -520,7 +531,7 @@ function asNextHandler(chain: Chain): NextHandler {
 /** Sets `request.app` to the application whose middleware (or handler) is about to run. */
 function withApp(app: AnyApplication, fn: Chain): Chain {
   return (request) => {
-    request._setCurrentApp(app);
+    request[kSetCurrentApp](app);
     return fn(request);
   };
 }

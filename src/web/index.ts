@@ -23,16 +23,14 @@ export {
   Signal,
 } from "./application.js";
 export * from "./exceptions.js";
+export { type ForwardedElement, parseForwarded, type TrustProxy } from "./forwarded.js";
 export { AppKey, RequestKey, ResponseKey, StateKeyError } from "./keys.js";
 export { type NormalizePathOptions, normalizePathMiddleware } from "./middlewares.js";
 export {
   type CloneOptions,
   type ExtraInfoName,
-  type ForwardedElement,
   type HttpVersion,
-  parseForwarded,
   Request,
-  type TrustProxy,
 } from "./request.js";
 export {
   ClientDisconnectedError,

@@ -9,23 +9,25 @@ import { parse as parseCookie } from "cookie";
 import { type ContentType, parseContentType } from "../http/content-type.js";
 import { CIMultiDictProxy, MultiDictProxy } from "../http/multidict.js";
 import { StreamReader } from "../http/stream-reader.js";
-import type { AnyApplication, Application } from "./application.js";
+import type { AnyApplication, Application, Logger } from "./application.js";
 import { HTTPBadRequest, HTTPRequestEntityTooLarge } from "./exceptions.js";
+import {
+  type ForwardedElement,
+  type ForwardedField,
+  parseForwarded,
+  type TrustProxy,
+  trustedValue,
+} from "./forwarded.js";
 import { type AppKey, RequestKey, StateStore } from "./keys.js";
 import type { MatchInfo } from "./router/match-info.js";
 import { decodePathSafe, normalizePath } from "./router/url-path.js";
+import { kCtx, kHasExpect, kSetCurrentApp, kSetMatchInfo, kUpgrade } from "./symbols.js";
 
 /** HTTP version of a request, e.g. `{ major: 1, minor: 1 }`. */
 export interface HttpVersion {
   readonly major: number;
   readonly minor: number;
 }
-
-/** Which proxies to believe about the client's address, host and scheme. */
-export type TrustProxy = boolean | number | ((address: string, hop: number) => boolean);
-
-/** One element of a parsed `Forwarded` header (RFC 7239). */
-export type ForwardedElement = Readonly<Record<string, string>>;
 
 /** Overrides for `request.clone()`. */
 export interface CloneOptions {
@@ -43,6 +45,10 @@ export interface CloneOptions {
 export interface RequestContext {
   readonly trustProxy: TrustProxy;
   readonly handlerCancellation: boolean;
+  /** The served application's debug mode. */
+  readonly debug: boolean;
+  /** Where the server logs. */
+  readonly logger: Logger;
   /** Set when graceful shutdown starts: responses from then on close their connection. */
   readonly closing: boolean;
   /** The server's open WebSockets, closed with 1001 (going away) on graceful shutdown. */
@@ -101,8 +107,12 @@ export class Request<P = Readonly<Record<string, string>>> {
   #clientMaxSize = 1024 ** 2;
   #expect: boolean;
   #upgrade: UpgradeInfo | null;
+  /** The peer's address, read when the request starts: a closed socket no longer has one. */
+  #peer: string | undefined;
 
-  /** @internal created by the server for each incoming request */
+  // Not `@internal`: the build strips those, and a class whose constructor is stripped looks
+  // constructible without arguments in the published types.
+  /** Made by the server for each incoming request. */
   constructor(
     raw: IncomingMessage,
     rawResponse: ServerResponse,
@@ -115,13 +125,14 @@ export class Request<P = Readonly<Record<string, string>>> {
     this.#ctx = ctx;
     this.#expect = expect;
     this.#upgrade = upgrade;
+    this.#peer = raw.socket.remoteAddress;
   }
 
   /**
    * @internal the connection of a WebSocket upgrade request (`null` for other requests); its
    * owner, once a WebSocketResponse takes it over, is no longer HTTP
    */
-  get _upgrade(): UpgradeInfo | null {
+  get [kUpgrade](): UpgradeInfo | null {
     return this.#upgrade;
   }
 
@@ -129,7 +140,7 @@ export class Request<P = Readonly<Record<string, string>>> {
    * @internal whether an HTTP/1.1 `Expect` header came with the request; Node reports these
    * through their own event, so the hot path never builds the headers object to look
    */
-  get _hasExpect(): boolean {
+  get [kHasExpect](): boolean {
     return this.#expect;
   }
 
@@ -291,12 +302,13 @@ export class Request<P = Readonly<Record<string, string>>> {
   }
 
   /**
-   * The client's address: the peer of the socket, or the address a trusted proxy gives in
+   * The client's address: the peer of the socket (as it was when the request started, so it
+   * stays known after the client went away), or the address a trusted proxy gives in
    * `Forwarded`/`X-Forwarded-For`.
    */
   get remote(): string | null {
     if (this.#remote === undefined) {
-      this.#remote = this.#trusted("for") ?? this.raw.socket.remoteAddress ?? null;
+      this.#remote = this.#trusted("for") ?? this.#peer ?? null;
     }
     return this.#remote;
   }
@@ -370,14 +382,13 @@ export class Request<P = Readonly<Record<string, string>>> {
     return this.#app;
   }
 
-  /** @internal */
-  _setMatchInfo(matchInfo: MatchInfo): void {
+  /** @internal records the result of routing */
+  [kSetMatchInfo](matchInfo: MatchInfo): void {
     this.#matchInfo = matchInfo;
-    this.#app = matchInfo.currentApp;
   }
 
   /** @internal set while middlewares of each application run */
-  _setCurrentApp(app: AnyApplication): void {
+  [kSetCurrentApp](app: AnyApplication): void {
     this.#app = app;
     this.#clientMaxSize = app.clientMaxSize;
   }
@@ -550,13 +561,8 @@ export class Request<P = Readonly<Record<string, string>>> {
     return copy;
   }
 
-  /** @internal the body stream, if the handler started reading it */
-  get _content(): StreamReader | undefined {
-    return this.#content;
-  }
-
-  /** @internal */
-  get _ctx(): RequestContext {
+  /** @internal the server's context, shared by its requests */
+  get [kCtx](): RequestContext {
     return this.#ctx;
   }
 
@@ -564,50 +570,11 @@ export class Request<P = Readonly<Record<string, string>>> {
     return `<Request ${this.method} ${this.path}>`;
   }
 
-  // ---- trusted proxies ---------------------------------------------------------------
-
-  /**
-   * What the outermost trusted proxy says about `field`, or undefined. `trustProxy: true`
-   * believes every hop, a number believes that many hops counted from the socket's peer, a
-   * function is asked about each hop's address in turn, nearest first.
-   */
-  #trusted(field: "for" | "host" | "proto"): string | undefined {
+  /** What the trusted proxies say about `field`, if anything. */
+  #trusted(field: ForwardedField): string | undefined {
     const trust = this.#ctx.trustProxy;
     if (trust === false) return undefined;
-    const h = this.raw.headers;
-    const fwd = this.forwarded;
-    const useForwarded = fwd.length > 0;
-    const forList = useForwarded
-      ? fwd.map((el) => (el.for === undefined ? "" : stripPort(el.for)))
-      : splitList(h["x-forwarded-for"]);
-    const depth = this.#trustedDepth(trust, forList);
-    if (depth === 0) return undefined;
-    if (useForwarded) {
-      for (let i = Math.max(0, fwd.length - depth); i < fwd.length; i++) {
-        const v = (fwd[i] as ForwardedElement)[field];
-        if (v !== undefined && v !== "") return field === "for" ? stripPort(v) : v;
-      }
-      return undefined;
-    }
-    const list =
-      field === "for"
-        ? forList
-        : splitList(field === "host" ? h["x-forwarded-host"] : h["x-forwarded-proto"]);
-    if (list.length === 0) return undefined;
-    return list[Math.max(0, list.length - depth)];
-  }
-
-  #trustedDepth(trust: TrustProxy, forList: readonly string[]): number {
-    if (trust === true) return Number.POSITIVE_INFINITY;
-    if (typeof trust === "number") return trust;
-    if (typeof trust !== "function") return 0;
-    let depth = 0;
-    let addr = this.raw.socket.remoteAddress ?? "";
-    while (depth <= forList.length && trust(addr, depth)) {
-      depth++;
-      addr = forList[forList.length - depth] ?? "";
-    }
-    return depth;
+    return trustedValue(field, trust, this.forwarded, this.raw.headers, this.#peer ?? "");
   }
 }
 
@@ -625,65 +592,8 @@ function targetUrl(target: string, origin: string): URL {
   }
 }
 
-function splitList(header: string | string[] | undefined): string[] {
-  if (header === undefined) return [];
-  const joined = Array.isArray(header) ? header.join(",") : header;
-  return joined
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
-}
-
 function hostOf(sock: Socket): string {
   const addr = sock.localAddress ?? "localhost";
   const host = addr.includes(":") ? `[${addr}]` : addr;
   return sock.localPort ? `${host}:${sock.localPort}` : host;
-}
-
-function stripPort(value: string): string {
-  if (value.startsWith("[")) {
-    const end = value.indexOf("]");
-    return end === -1 ? value : value.slice(1, end);
-  }
-  const colon = value.indexOf(":");
-  return colon !== -1 && value.indexOf(":", colon + 1) === -1 ? value.slice(0, colon) : value;
-}
-
-/** Parses `Forwarded` header values (RFC 7239 section 4) into one object per hop. */
-export function parseForwarded(values: readonly string[]): ForwardedElement[] {
-  const out: ForwardedElement[] = [];
-  for (const value of values) {
-    for (const element of splitOutsideQuotes(value, ",")) {
-      const pairs: Record<string, string> = {};
-      for (const pair of splitOutsideQuotes(element, ";")) {
-        const eq = pair.indexOf("=");
-        if (eq <= 0) continue;
-        const name = pair.slice(0, eq).trim().toLowerCase();
-        let v = pair.slice(eq + 1).trim();
-        if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) {
-          v = v.slice(1, -1).replace(/\\(.)/g, "$1");
-        }
-        if (!(name in pairs)) pairs[name] = v;
-      }
-      out.push(Object.freeze(pairs));
-    }
-  }
-  return out;
-}
-
-function splitOutsideQuotes(text: string, sep: string): string[] {
-  const parts: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === "\\" && quoted) i++;
-    else if (ch === '"') quoted = !quoted;
-    else if (ch === sep && !quoted) {
-      parts.push(text.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  parts.push(text.slice(start).trim());
-  return parts.filter((p) => p !== "");
 }

@@ -4,7 +4,13 @@
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import type { Transform } from "node:stream";
-import { createBrotliCompress, createDeflate, createGzip, constants as zc } from "node:zlib";
+import {
+  createBrotliCompress,
+  createDeflate,
+  createGzip,
+  type Zlib,
+  constants as zc,
+} from "node:zlib";
 import { type SerializeOptions, serialize as serializeCookie } from "cookie";
 import { formatContentType, parseContentType } from "../http/content-type.js";
 import { CIMultiDict, type MultiDictInit } from "../http/multidict.js";
@@ -12,7 +18,18 @@ import { kAppendFlat } from "../http/symbols.js";
 import { VERSION } from "../version.js";
 import { type ResponseKey, StateStore } from "./keys.js";
 import type { Request } from "./request.js";
+import { reportIgnoredChange, SentHeaders } from "./sent-headers.js";
 import { STATUS_REASONS } from "./status.js";
+import {
+  kCtx,
+  kCut,
+  kFinish,
+  kPresetContentType,
+  kPresetJson,
+  kSendHead,
+  kSendWhole,
+  kWriteHead,
+} from "./symbols.js";
 
 /** Sent in the `Server` header unless a response sets its own. */
 export const SERVER_SOFTWARE = `aiohttp-ts/${VERSION}`;
@@ -62,36 +79,19 @@ export class InvalidHeaderError extends TypeError {
 /** One settled promise shared by every response prepared without hooks. */
 const DONE: Promise<void> = Promise.resolve();
 
-function refuseChange(): never {
-  throw new Error("Cannot change the headers: the response is already prepared (they are sent)");
-}
+/** A compressor between a response and its socket. */
+type Encoder = Transform & Zlib;
 
-/** The headers of a response whose head is sent: they can be read, every change throws. */
-class SentHeaders extends CIMultiDict {
-  override add(_key: string, _value: string): this {
-    return refuseChange();
-  }
-  override set(_key: string, _value: string): this {
-    return refuseChange();
-  }
-  override setDefault(_key: string, _value: string): string {
-    return refuseChange();
-  }
-  override delete(_key: string): boolean {
-    return refuseChange();
-  }
-  override popOne(_key: string): string | undefined {
-    return refuseChange();
-  }
-  override extend(_init: MultiDictInit): this {
-    return refuseChange();
-  }
-  override update(_init: MultiDictInit): this {
-    return refuseChange();
-  }
-  override clear(): void {
-    refuseChange();
-  }
+/**
+ * The response a handler prepared itself, by the Node response it writes to: should the
+ * handler fail afterwards, the server finds it there (a cloned request shares the Node
+ * response, not the clone's state).
+ */
+const preparedOn = new WeakMap<ServerResponse, StreamResponse>();
+
+/** @internal the response whose `prepare()` sent the head on `res`, if one did */
+export function preparedResponse(res: ServerResponse): StreamResponse | undefined {
+  return preparedOn.get(res);
 }
 
 /** A response whose body is written in pieces after `prepare()`. */
@@ -109,7 +109,7 @@ export class StreamResponse {
   #keepAlive: boolean | undefined;
   #chunked = false;
   #compression: ContentCoding | "auto" | null = null;
-  #encoder: Transform | null = null;
+  #encoder: Encoder | null = null;
   #prepared: Promise<void> | null = null;
   // Set once the status line and headers are written; `onResponsePrepare` callbacks run
   // between `prepare()` being called and this, so they can still change the head.
@@ -142,7 +142,7 @@ export class StreamResponse {
    * @internal sets Content-Type without building the headers when possible; with `ifAbsent`
    * a Content-Type among the given headers wins
    */
-  _presetContentType(value: string, ifAbsent = false): void {
+  [kPresetContentType](value: string, ifAbsent = false): void {
     if (this.#headers === undefined && this.#initHeaders === undefined) {
       this.#presetType = value;
       return;
@@ -163,9 +163,10 @@ export class StreamResponse {
     return this.#reason ?? STATUS_REASONS[this.#status] ?? "Unknown";
   }
 
-  /** Changes the status (and reason) before the response is prepared. */
+  /** Changes the status (and reason); throws once the response is prepared, as in aiohttp. */
   setStatus(status: number, reason?: string): void {
-    this.#assertNotPrepared("change the status");
+    if (this.#headWritten)
+      throw new Error("Cannot change the status: the response is already prepared");
     this.#status = checkStatus(status);
     this.#reason = reason;
   }
@@ -173,7 +174,8 @@ export class StreamResponse {
   /**
    * The headers: mutable until the response is prepared (so a middleware can add headers after
    * the handler ran, and `onResponsePrepare` callbacks just before they are sent); afterwards
-   * a copy of what was sent, whose mutating methods throw.
+   * what was sent, and changes are ignored, as in aiohttp (reported once per route when the
+   * application's `debug` is on).
    */
   get headers(): CIMultiDict {
     if (!this.#headWritten) return this.#h();
@@ -183,7 +185,7 @@ export class StreamResponse {
       if (this.#sentLength !== null && !h.has("Content-Length")) {
         h.set("Content-Length", String(this.#sentLength));
       }
-      this.#sentHeaders = new SentHeaders(h);
+      this.#sentHeaders = new SentHeaders(h, (what) => reportIgnoredChange(this.#req, what));
     }
     return this.#sentHeaders;
   }
@@ -193,8 +195,9 @@ export class StreamResponse {
     return parseContentType(this.headers.get("Content-Type")).mimetype;
   }
 
+  /** Sets the media type, keeping the charset; ignored once prepared. */
   set contentType(value: string) {
-    this.#assertNotPrepared("change the content type");
+    if (this.#ignored("contentType")) return;
     this.#h().set("Content-Type", formatContentType(value, this.charset));
   }
 
@@ -203,8 +206,9 @@ export class StreamResponse {
     return parseContentType(this.headers.get("Content-Type")).charset;
   }
 
+  /** Sets the charset of Content-Type; ignored once prepared. */
   set charset(value: string | undefined) {
-    this.#assertNotPrepared("change the charset");
+    if (this.#ignored("charset")) return;
     const h = this.#h();
     const type = h.has("Content-Type") ? this.contentType : "application/octet-stream";
     h.set("Content-Type", formatContentType(type, value));
@@ -216,8 +220,9 @@ export class StreamResponse {
     return v === undefined ? undefined : Number(v);
   }
 
+  /** Sets (or, with `undefined`, removes) Content-Length; ignored once prepared. */
   set contentLength(value: number | undefined) {
-    this.#assertNotPrepared("change the content length");
+    if (this.#ignored("contentLength")) return;
     if (value === undefined) this.#h().delete("Content-Length");
     else {
       if (!Number.isSafeInteger(value) || value < 0)
@@ -226,9 +231,12 @@ export class StreamResponse {
     }
   }
 
-  /** Sends the body with chunked transfer encoding (the default when no length is known). */
+  /**
+   * Sends the body with chunked transfer encoding (the default when no length is known);
+   * ignored once prepared.
+   */
   enableChunkedEncoding(): void {
-    this.#assertNotPrepared("enable chunked encoding");
+    if (this.#ignored("enableChunkedEncoding()")) return;
     this.#chunked = true;
   }
 
@@ -239,10 +247,11 @@ export class StreamResponse {
 
   /**
    * Compresses the body. Without a coding, picks the best one the client accepts
-   * (`br`, then `gzip`, then `deflate`); nothing is compressed when it accepts none.
+   * (`br`, then `gzip`, then `deflate`); nothing is compressed when it accepts none. Ignored
+   * once prepared.
    */
   enableCompression(coding?: ContentCoding): void {
-    this.#assertNotPrepared("enable compression");
+    if (this.#ignored("enableCompression()")) return;
     this.#compression = coding ?? "auto";
   }
 
@@ -253,9 +262,9 @@ export class StreamResponse {
 
   // ---- cookies -------------------------------------------------------------------------
 
-  /** Adds a `Set-Cookie` header; setting the same name again replaces it. */
+  /** Adds a `Set-Cookie` header; setting the same name again replaces it. Ignored once prepared. */
   setCookie(name: string, value: string, options: CookieOptions = {}): void {
-    this.#assertNotPrepared("set a cookie");
+    if (this.#ignored(`setCookie(${JSON.stringify(name)})`)) return;
     const opts: SerializeOptions = { path: options.path ?? "/" };
     if (options.expires !== undefined) opts.expires = options.expires;
     if (options.domain !== undefined) opts.domain = options.domain;
@@ -284,11 +293,12 @@ export class StreamResponse {
     (this.#cookies ??= new Map()).set(name, text);
   }
 
-  /** Tells the client to delete a cookie (an expired `Set-Cookie`). */
+  /** Tells the client to delete a cookie (an expired `Set-Cookie`). Ignored once prepared. */
   delCookie(
     name: string,
     options: Pick<CookieOptions, "domain" | "path" | "secure" | "httpOnly" | "sameSite"> = {},
   ): void {
+    if (this.#ignored(`delCookie(${JSON.stringify(name)})`)) return;
     this.setCookie(name, "", { ...options, maxAge: 0, expires: new Date(0) });
   }
 
@@ -354,14 +364,15 @@ export class StreamResponse {
         for (const fn of app.onResponsePrepare) await fn(request, this);
       }
     }
-    this._writeHead(request, null);
+    this[kWriteHead](request, null);
+    preparedOn.set(request.rawResponse, this);
   }
 
   /**
    * @internal sends the head; `bodyLength` is the length of a body about to be sent whole,
    * `null` when it will be streamed
    */
-  _writeHead(request: Request, bodyLength: number | null): void {
+  [kWriteHead](request: Request, bodyLength: number | null): void {
     const res = request.rawResponse;
     this.#req = request;
     this.#res = res;
@@ -401,11 +412,11 @@ export class StreamResponse {
     if (this.#cookies !== undefined) {
       for (const cookie of this.#cookies.values()) flat.push("Set-Cookie", cookie);
     }
-    if (this.#keepAlive === false || request._ctx.closing) res.shouldKeepAlive = false;
+    if (this.#keepAlive === false || request[kCtx].closing) res.shouldKeepAlive = false;
     try {
       // Node checks every name and value (RFC 9110 5.1 and 5.5) and throws before sending
       // anything, so a CR/LF in a value can never reach the wire.
-      this._sendHead(request, flat);
+      this[kSendHead](request, flat);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ERR_INVALID_CHAR" || code === "ERR_INVALID_HTTP_TOKEN") {
@@ -423,7 +434,7 @@ export class StreamResponse {
   }
 
   /** @internal writes the status line and headers (`flat`: name, value, name, value...) */
-  _sendHead(request: Request, flat: string[]): void {
+  [kSendHead](request: Request, flat: string[]): void {
     request.rawResponse.writeHead(this.#status, this.reason, flat);
   }
 
@@ -431,10 +442,10 @@ export class StreamResponse {
    * @internal sends the head and a whole body in one write; for responses without prepare
    * hooks and compression, the common case
    */
-  _sendWhole(request: Request, body: string | Uint8Array | null): void {
+  [kSendWhole](request: Request, body: string | Uint8Array | null): void {
     const length =
       body === null ? 0 : typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
-    this._writeHead(request, length);
+    this[kWriteHead](request, length);
     this.#eof = true;
     const res = request.rawResponse;
     // RFC 9110 9.3.2 and 15.3.5/15.4.5: HEAD, 204 and 304 carry no body (Node drops it too).
@@ -472,8 +483,8 @@ export class StreamResponse {
 
   /** Flushes what compression holds back, so the client sees it now (for server-sent events). */
   async drain(): Promise<void> {
-    const enc = this.#encoder as (Transform & { flush?: (cb: () => void) => void }) | null;
-    if (enc?.flush) await new Promise<void>((resolve) => enc.flush?.(resolve));
+    const enc = this.#encoder;
+    if (enc !== null) await new Promise<void>((resolve) => enc.flush(() => resolve()));
   }
 
   /** Ends the body, optionally with a last piece. Resolves when everything is flushed. */
@@ -508,7 +519,7 @@ export class StreamResponse {
    * @internal called by the server once the handler returned this response; `undefined` when
    * everything was handed to the socket synchronously
    */
-  _finish(request: Request): Promise<void> | undefined {
+  [kFinish](request: Request): Promise<void> | undefined {
     return this.#finishStream(request);
   }
 
@@ -518,13 +529,45 @@ export class StreamResponse {
     if (!this.#eof) await this.writeEof();
   }
 
-  #assertNotPrepared(what: string): void {
-    if (this.#headWritten) throw new Error(`Cannot ${what}: the response is already prepared`);
+  /**
+   * @internal the handler failed after prepare(): sends what was written but is held back (the
+   * head, which Node keeps until the first write; what the compressor holds) and ends the body
+   * here. The server then closes the connection, so the client sees the body cut short.
+   */
+  async [kCut](): Promise<void> {
+    this.#eof = true;
+    const res = this.#res;
+    if (res === null || res.destroyed) return;
+    const encoder = this.#encoder;
+    if (encoder !== null) {
+      // A client that stopped reading would hold the flush forever; its going away ends it.
+      await new Promise<void>((resolve) => {
+        res.once("close", resolve);
+        encoder.flush(() => {
+          res.off("close", resolve);
+          resolve();
+        });
+      });
+      // Hand over what the compressor produced, without the end it would pipe along.
+      encoder.unpipe(res);
+      if (res.destroyed) {
+        encoder.destroy();
+        return;
+      }
+      for (let out = encoder.read(); out !== null; out = encoder.read()) res.write(out);
+      encoder.destroy();
+    }
+    if (this.#bodyLength === 0) res.flushHeaders();
   }
 
-  /** @internal */
-  get _request(): Request | null {
-    return this.#req;
+  /**
+   * Whether a change must be ignored because the head is out (aiohttp ignores them too; an
+   * exception would break every stream behind a middleware written for plain responses).
+   */
+  #ignored(what: string): boolean {
+    if (!this.#headWritten) return false;
+    reportIgnoredChange(this.#req, what);
+    return true;
   }
 
   toString(): string {
@@ -557,7 +600,7 @@ export class Response extends StreamResponse {
       if (contentType?.includes("charset"))
         throw new TypeError("charset must be given apart from contentType");
       const cs = charset ?? "utf-8";
-      this._presetContentType(
+      this[kPresetContentType](
         contentType === undefined && cs === "utf-8"
           ? "text/plain; charset=utf-8"
           : formatContentType(contentType ?? "text/plain", cs),
@@ -565,11 +608,11 @@ export class Response extends StreamResponse {
       this.#body = cs === "utf-8" || cs === "utf8" ? text : encodeText(text, cs);
     } else {
       if (contentType !== undefined) {
-        this._presetContentType(formatContentType(contentType, charset));
+        this[kPresetContentType](formatContentType(contentType, charset));
       } else if (charset !== undefined) {
-        this._presetContentType(formatContentType("application/octet-stream", charset));
+        this[kPresetContentType](formatContentType("application/octet-stream", charset));
       } else if (body != null) {
-        this._presetContentType("application/octet-stream", true);
+        this[kPresetContentType]("application/octet-stream", true);
       }
       this.#body = body ?? null;
     }
@@ -604,9 +647,10 @@ export class Response extends StreamResponse {
     this.#body = value;
   }
 
-  override _finish(request: Request): Promise<void> | undefined {
+  /** @internal sends the whole body at once when nothing has to run first */
+  override [kFinish](request: Request): Promise<void> | undefined {
     if (!this.prepared && !this.compression && !hasPrepareHooks(request)) {
-      this._sendWhole(request, this.#body);
+      this[kSendWhole](request, this.#body);
       return undefined;
     }
     return this.#finishWhole(request);
@@ -615,7 +659,7 @@ export class Response extends StreamResponse {
   async #finishWhole(request: Request): Promise<void> {
     if (!this.prepared) {
       if (hasPrepareHooks(request)) await this.prepare(request);
-      else this._writeHead(request, this.#bodyLengthForHead());
+      else this[kWriteHead](request, this.#bodyLengthForHead());
     }
     // The head announced the body's length, also when the handler called prepare() itself;
     // send the body unless the handler already wrote its own through write().
@@ -625,8 +669,8 @@ export class Response extends StreamResponse {
   }
 
   /** @internal the body and type of `jsonResponse(data)` without options, its hot path */
-  _presetJson(text: string): void {
-    this._presetContentType("application/json; charset=utf-8");
+  [kPresetJson](text: string): void {
+    this[kPresetContentType]("application/json; charset=utf-8");
     this.#body = text;
   }
 
@@ -635,12 +679,9 @@ export class Response extends StreamResponse {
     return b === null ? 0 : typeof b === "string" ? Buffer.byteLength(b) : b.byteLength;
   }
 
-  override async prepare(request: Request): Promise<void> {
-    await super.prepare(request);
-  }
-
-  override _writeHead(request: Request, bodyLength: number | null): void {
-    super._writeHead(request, bodyLength ?? this.#bodyLengthForHead());
+  /** @internal the head announces the body's length, also when prepare() sends it */
+  override [kWriteHead](request: Request, bodyLength: number | null): void {
+    super[kWriteHead](request, bodyLength ?? this.#bodyLengthForHead());
   }
 }
 
@@ -659,7 +700,7 @@ export function jsonResponse(data: unknown, options?: JsonResponseOptions): Resp
     throw new TypeError("jsonResponse: the data cannot be serialized to JSON");
   if (options === undefined) {
     const response = new Response();
-    response._presetJson(text);
+    response[kPresetJson](text);
     return response;
   }
   const { dumps: _dumps, contentType = "application/json", ...rest } = options;
@@ -709,7 +750,7 @@ function pickCoding(choice: ContentCoding | "auto", request: Request): ContentCo
   return null;
 }
 
-function createEncoder(coding: ContentCoding): Transform {
+function createEncoder(coding: ContentCoding): Encoder {
   if (coding === "br") {
     return createBrotliCompress({ params: { [zc.BROTLI_PARAM_QUALITY]: 4 } });
   }

@@ -7,6 +7,7 @@ import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { Server as NetServer } from "node:net";
 import type { AnyApplication } from "./application.js";
 import { type ServerOptions, WebServer } from "./server.js";
+import { kAddSite, kListen, kScheme } from "./symbols.js";
 
 /** Options of `AppRunner`. */
 export interface AppRunnerOptions extends ServerOptions {
@@ -95,8 +96,8 @@ export class AppRunner {
     if (shutdownError !== undefined) throw shutdownError;
   }
 
-  /** @internal */
-  _addSite(site: BaseSite): void {
+  /** @internal a site registers itself when it starts */
+  [kAddSite](site: BaseSite): void {
     if (this.#server === null)
       throw new Error("Call `await runner.setup()` before starting a site");
     this.#sites.add(site);
@@ -118,12 +119,12 @@ export interface SiteOptions {
 /** A listening socket of a runner. */
 export abstract class BaseSite {
   readonly runner: AppRunner;
-  protected readonly _options: SiteOptions;
+  readonly #options: SiteOptions;
   #http: HttpServer | null = null;
 
   constructor(runner: AppRunner, options: SiteOptions = {}) {
     this.runner = runner;
-    this._options = options;
+    this.#options = options;
   }
 
   /** The node:http server behind the site (after `start()`). */
@@ -140,14 +141,15 @@ export abstract class BaseSite {
   /** `http://host:port` (or `http://unix:/path:`) for logs. */
   abstract get name(): string;
 
-  protected abstract _listen(server: HttpServer): Promise<void>;
+  /** @internal binds `server` to the site's socket with a pending-connection queue of `backlog` */
+  protected abstract [kListen](server: HttpServer, backlog: number): Promise<void>;
 
   /** Starts listening. */
   async start(): Promise<void> {
-    this.runner._addSite(this);
-    const server = this.runner.server.createNodeServer(this._options.ssl);
+    this.runner[kAddSite](this);
+    const server = this.runner.server.createNodeServer(this.#options.ssl);
     this.#http = server;
-    await this._listen(server);
+    await this[kListen](server, this.#options.backlog ?? 128);
   }
 
   /** Stops listening (connections are handled by the runner's cleanup). */
@@ -159,26 +161,28 @@ export abstract class BaseSite {
     await closed;
   }
 
-  protected get _scheme(): string {
-    return this._options.ssl === undefined ? "http" : "https";
+  /** @internal `http` or `https`, for the site's name */
+  protected get [kScheme](): string {
+    return this.#options.ssl === undefined ? "http" : "https";
   }
+}
 
-  protected async _listenOn(
-    server: HttpServer,
-    args: Record<string, unknown> | NetServer | { fd: number },
-  ): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      server.once("error", onError);
-      const done = (): void => {
-        server.off("error", onError);
-        resolve();
-      };
-      if ("listen" in args || "fd" in args)
-        server.listen(args as NetServer, this._options.backlog ?? 128, done);
-      else server.listen({ backlog: this._options.backlog ?? 128, ...args }, done);
-    });
-  }
+/** Binds `server` to a socket (listen options, a bound `net.Server`, or `{ fd }`). */
+async function listenOn(
+  server: HttpServer,
+  args: Record<string, unknown> | NetServer | { fd: number },
+  backlog: number,
+): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once("error", onError);
+    const done = (): void => {
+      server.off("error", onError);
+      resolve();
+    };
+    if ("listen" in args || "fd" in args) server.listen(args as NetServer, backlog, done);
+    else server.listen({ backlog, ...args }, done);
+  });
 }
 
 /** Options of `TCPSite`. */
@@ -215,16 +219,18 @@ export class TCPSite extends BaseSite {
 
   get name(): string {
     const host = this.host.includes(":") ? `[${this.host}]` : this.host;
-    return `${this._scheme}://${host}:${this.port}`;
+    return `${this[kScheme]}://${host}:${this.port}`;
   }
 
-  protected async _listen(server: HttpServer): Promise<void> {
-    await this._listenOn(server, {
+  /** @internal */
+  protected async [kListen](server: HttpServer, backlog: number): Promise<void> {
+    const args = {
       host: this.host,
       port: this.#port,
       ...(this.#reusePort ? { reusePort: true } : {}),
       ...(this.#ipv6Only ? { ipv6Only: true } : {}),
-    });
+    };
+    await listenOn(server, args, backlog);
     this.#port = this.port;
   }
 }
@@ -239,11 +245,12 @@ export class UnixSite extends BaseSite {
   }
 
   get name(): string {
-    return `${this._scheme}://unix:${this.path}:`;
+    return `${this[kScheme]}://unix:${this.path}:`;
   }
 
-  protected async _listen(server: HttpServer): Promise<void> {
-    await this._listenOn(server, { path: this.path });
+  /** @internal */
+  protected async [kListen](server: HttpServer, backlog: number): Promise<void> {
+    await listenOn(server, { path: this.path }, backlog);
   }
 }
 
@@ -259,12 +266,13 @@ export class SockSite extends BaseSite {
   get name(): string {
     const addr = this.address;
     if (typeof addr === "object" && addr !== null)
-      return `${this._scheme}://${addr.address}:${addr.port}`;
-    return `${this._scheme}://${String(addr)}`;
+      return `${this[kScheme]}://${addr.address}:${addr.port}`;
+    return `${this[kScheme]}://${String(addr)}`;
   }
 
-  protected async _listen(server: HttpServer): Promise<void> {
-    await this._listenOn(server, this.sock);
+  /** @internal */
+  protected async [kListen](server: HttpServer, backlog: number): Promise<void> {
+    await listenOn(server, this.sock, backlog);
   }
 }
 

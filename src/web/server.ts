@@ -16,10 +16,12 @@ import { performance } from "node:perf_hooks";
 import { AbstractAccessLogger, AccessLogger, type AccessLogSink } from "./access-log.js";
 import type { AnyApplication, Logger } from "./application.js";
 import { HTTPException } from "./exceptions.js";
-import { type OpenWebSocket, Request, type RequestContext, type TrustProxy } from "./request.js";
-import { ClientDisconnectedError, Response, StreamResponse } from "./response.js";
+import type { TrustProxy } from "./forwarded.js";
+import { type OpenWebSocket, Request, type RequestContext } from "./request.js";
+import { ClientDisconnectedError, preparedResponse, Response, StreamResponse } from "./response.js";
 import type { HandlerResult } from "./router/route.js";
 import { STATUS_REASONS } from "./status.js";
+import { kCut, kFinish, kHandle, kUpgrade } from "./symbols.js";
 
 /** Protocol limits and timeouts of a server; every one has a default. */
 export interface ServerLimits {
@@ -127,6 +129,8 @@ export class WebServer {
     this.#ctx = {
       trustProxy: app.trustProxy as TrustProxy,
       handlerCancellation: options.handlerCancellation ?? false,
+      debug: app.debug,
+      logger: this.#logger,
       closing: false,
       websockets: new Set<OpenWebSocket>(),
     };
@@ -270,10 +274,7 @@ export class WebServer {
       (socket as Socket & { destroySoon(): void }).destroySoon();
     });
     if (!this.#admit(req, res)) return;
-    const request = new Request(req, res, this.#ctx, false, { socket, head });
-    // Read the peer's address now: the access log line is written after the socket closed.
-    void request.remote;
-    this.#dispatch(request);
+    this.#dispatch(new Request(req, res, this.#ctx, false, { socket, head }));
   }
 
   /** 0 when the request is within the limits, else the status to refuse it with. */
@@ -302,21 +303,21 @@ export class WebServer {
     const started = this.#accessLog === null ? 0 : performance.now();
     // Once upgraded, a WebSocket handler lives as long as its connection: a disconnect ends
     // it through the message loop, not by cancellation.
-    if (this.#ctx.handlerCancellation && request._upgrade === null) {
+    if (this.#ctx.handlerCancellation && request[kUpgrade] === null) {
       void this.#dispatchCancellable(request, started);
       return;
     }
     let handled: HandlerResult | Promise<HandlerResult>;
     try {
-      handled = this.app._handle(request);
+      handled = this.app[kHandle](request);
     } catch (err) {
-      this.#send(request, this.#errorResponse(err, request), started);
+      this.#onHandlerError(err, request, started);
       return;
     }
     if (handled instanceof Promise) {
       handled.then(
         (result) => this.#send(request, this.#toResponse(result, request), started),
-        (err: unknown) => this.#send(request, this.#errorResponse(err, request), started),
+        (err: unknown) => this.#onHandlerError(err, request, started),
       );
     } else {
       this.#send(request, this.#toResponse(handled, request), started);
@@ -328,11 +329,11 @@ export class WebServer {
     let result: HandlerResult | typeof CANCELLED;
     try {
       result = await untilDisconnect(
-        Promise.resolve(this.app._handle(request)),
+        Promise.resolve(this.app[kHandle](request)),
         request.rawResponse,
       );
     } catch (err) {
-      this.#send(request, this.#errorResponse(err, request), started);
+      this.#onHandlerError(err, request, started);
       return;
     }
     if (result === CANCELLED) {
@@ -372,9 +373,10 @@ export class WebServer {
     if (response.status === 413 && !res.headersSent && request.canReadBody) response.forceClose();
     let sending: Promise<void> | undefined;
     try {
-      sending = response._finish(request);
+      sending = response[kFinish](request);
     } catch (err) {
-      this.#onSendError(err, request, response);
+      this.#onSendError(err, request, response, started);
+      return;
     }
     if (sending === undefined) {
       this.#afterSend(request, response, started);
@@ -382,10 +384,7 @@ export class WebServer {
     }
     sending.then(
       () => this.#afterSend(request, response, started),
-      (err: unknown) => {
-        this.#onSendError(err, request, response);
-        this.#afterSend(request, response, started);
-      },
+      (err: unknown) => this.#onSendError(err, request, response, started),
     );
   }
 
@@ -412,6 +411,46 @@ export class WebServer {
     this.#done();
   }
 
+  /** The handler chain failed: answer with an error response, unless a head is out already. */
+  #onHandlerError(err: unknown, request: Request, started: number): void {
+    const res = request.rawResponse;
+    const prepared = res.destroyed ? undefined : preparedResponse(res);
+    if (prepared === undefined) {
+      this.#send(request, this.#errorResponse(err, request), started);
+      return;
+    }
+    if (err instanceof ClientDisconnectedError) {
+      this.#logger.debug?.(`Client disconnected during ${request.method} ${request.path}`);
+    } else {
+      this.#logger.error(
+        `Error handling request ${request.method} ${request.rawPathAndQuery}`,
+        err,
+      );
+    }
+    this.#cut(request, prepared, started);
+  }
+
+  /**
+   * Ends a response whose head is out but which cannot be finished: no error response can
+   * replace it, so what was written still reaches the client, then the connection closes
+   * before the body's end (no last chunk, or short of its Content-Length) and the client sees
+   * it truncated, as with aiohttp.
+   */
+  #cut(request: Request, response: StreamResponse, started: number): void {
+    const res = request.rawResponse;
+    response[kCut]().then(
+      () => {
+        endConnection(res);
+        this.#afterSend(request, response, started);
+      },
+      (err: unknown) => {
+        this.#logger.debug?.(`Could not flush a response cut short: ${String(err)}`);
+        res.destroy();
+        this.#afterSend(request, response, started);
+      },
+    );
+  }
+
   #errorResponse(err: unknown, request: Request): StreamResponse {
     if (err instanceof HTTPException) return exceptionResponse(err);
     if (err instanceof ClientDisconnectedError || request.rawResponse.destroyed) {
@@ -422,24 +461,28 @@ export class WebServer {
     return new Response({ status: 500, text: "500: Internal Server Error" });
   }
 
-  #onSendError(err: unknown, request: Request, response: StreamResponse | null): void {
+  #onSendError(err: unknown, request: Request, response: StreamResponse, started: number): void {
     const res = request.rawResponse;
-    if (err instanceof ClientDisconnectedError || res.destroyed) return;
+    if (err instanceof ClientDisconnectedError || res.destroyed) {
+      this.#afterSend(request, response, started);
+      return;
+    }
     if (!res.headersSent) {
       this.#logger.error(
         `Error preparing response to ${request.method} ${request.rawPathAndQuery}`,
         err,
       );
       this.#sendError(res, 500);
+      this.#afterSend(request, response, started);
       return;
     }
-    // The head is out: a 500 cannot be sent any more. Cut the connection so the client sees a
-    // truncated body rather than a complete-looking one.
     this.#logger.error(
-      `Error writing response ${response?.status ?? ""} to ${request.method} ${request.rawPathAndQuery}`,
+      `Error writing response ${response.status} to ${request.method} ${request.rawPathAndQuery}`,
       err,
     );
-    res.destroy();
+    // The head is out (the handler's, should it have prepared one response and returned
+    // another), so a 500 cannot follow: the body is cut short instead.
+    this.#cut(request, preparedResponse(res) ?? response, started);
   }
 
   /** A minimal error answer that closes the connection. */
@@ -483,6 +526,17 @@ export class WebServer {
     this.#inFlight--;
     if (this.#inFlight === 0 && this.#idle !== null) this.#idle();
   }
+}
+
+/**
+ * Closes the connection once what was written is flushed, as Node does after a response
+ * with `Connection: close`.
+ */
+function endConnection(res: ServerResponse): void {
+  const socket = res.socket as (Socket & { destroySoon(): void }) | null;
+  // A pipelined response still waiting for its turn has no socket, and nothing of it was sent.
+  if (socket === null) res.destroy();
+  else socket.destroySoon();
 }
 
 const WEBSOCKET_UPGRADE = /(?:^|[\s,])websocket(?:$|[\s,])/i;

@@ -8,20 +8,18 @@ import {
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_MAX_MSG_SIZE,
   WebSocketChannel,
+  type WebSocketChannelApi,
   type WebSocketOptions,
-  type WSCloseOptions,
-  type WSFrameOptions,
-  type WSSendOptions,
 } from "../http/websocket.js";
-import type { WSMessage, WSMsgType } from "../http/ws-message.js";
 import {
   HTTPBadRequest,
   HTTPMethodNotAllowed,
   HTTPServiceUnavailable,
   HTTPUpgradeRequired,
 } from "./exceptions.js";
-import type { Request } from "./request.js";
+import type { Request, UpgradeInfo } from "./request.js";
 import { ClientDisconnectedError, StreamResponse } from "./response.js";
+import { kCtx, kCut, kFinish, kSendHead, kUpgrade } from "./symbols.js";
 
 /** Options of `WebSocketResponse`. */
 export interface WebSocketResponseOptions extends WebSocketOptions {
@@ -50,6 +48,77 @@ const HANDSHAKE_HEADERS = new Set([
   "transfer-encoding",
 ]);
 
+// ---- the channel API -----------------------------------------------------------------------
+
+/**
+ * What the channel's members read as before prepare() created the channel, as in aiohttp
+ * (`closed` is false, `exception()` null...); disposing of a WebSocket that never opened does
+ * nothing. Any other member needs the channel.
+ */
+const UNPREPARED: Partial<WebSocketChannelApi> = {
+  closed: false,
+  closeCode: null,
+  compress: false,
+  bufferedAmount: 0,
+  exception: () => null,
+  [Symbol.asyncDispose]: () => Promise.resolve(),
+};
+
+/**
+ * Gives `proto` every member of WebSocketChannel's prototype that it does not define itself,
+ * each acting on the channel `channelOf` finds for the instance. The server's WebSocket is a
+ * StreamResponse and cannot also extend the channel; this gives it the client's API by
+ * construction, at the cost of one call per use (what hand-written forwarding cost too).
+ */
+function forwardChannelApi(
+  proto: object,
+  channelOf: (ws: WebSocketResponse) => WebSocketChannel | null,
+): void {
+  const source = WebSocketChannel.prototype;
+  const fallbacks: Partial<Record<PropertyKey, unknown>> = UNPREPARED;
+  for (const key of Reflect.ownKeys(source)) {
+    if (key === "constructor" || Object.hasOwn(proto, key)) continue;
+    const member = Object.getOwnPropertyDescriptor(source, key) as PropertyDescriptor;
+    const hasFallback = Object.hasOwn(fallbacks, key);
+    const fallback = fallbacks[key];
+    const channel = (ws: WebSocketResponse): WebSocketChannel | null => {
+      const ch = channelOf(ws);
+      if (ch === null && !hasFallback) throw new Error("Call prepare(request) first");
+      return ch;
+    };
+    const forwarded: PropertyDescriptor = { configurable: true, enumerable: false };
+    if (typeof member.value === "function") {
+      const method = member.value as (...args: unknown[]) => unknown;
+      forwarded.writable = true;
+      forwarded.value = function (this: WebSocketResponse, ...args: unknown[]): unknown {
+        const ch = channel(this);
+        if (ch === null) return Reflect.apply(fallback as typeof method, undefined, args);
+        return Reflect.apply(method, ch, args);
+      };
+    } else {
+      const get = member.get;
+      if (get !== undefined) {
+        forwarded.get = function (this: WebSocketResponse): unknown {
+          const ch = channel(this);
+          return ch === null ? fallback : get.call(ch);
+        };
+      }
+      const set = member.set;
+      if (set !== undefined) {
+        forwarded.set = function (this: WebSocketResponse, value: unknown): void {
+          const ch = channel(this);
+          if (ch !== null) set.call(ch, value);
+        };
+      }
+    }
+    Object.defineProperty(proto, key, forwarded);
+  }
+}
+
+// The channel API, merged into the class below: `forwardChannelApi` installs each member at
+// runtime (a test checks every one is there), and a type test holds both sides to the same API.
+export interface WebSocketResponse extends WebSocketChannelApi {}
+
 /**
  * A WebSocket on the server. Create it in a handler, `await ws.prepare(request)` to upgrade
  * the connection, exchange messages, and return it; returning closes it (code 1000) if the
@@ -65,6 +134,7 @@ const HANDSHAKE_HEADERS = new Set([
  *   return ws;
  * });
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: forwardChannelApi installs the interface's members
 export class WebSocketResponse extends StreamResponse {
   readonly #options: WebSocketResponseOptions;
   #channel: WebSocketChannel | null = null;
@@ -109,7 +179,7 @@ export class WebSocketResponse extends StreamResponse {
   #handshake(request: Request): string | null {
     if (request.method !== "GET") throw new HTTPMethodNotAllowed(request.method, ["GET"]);
     const headers = request.raw.headers;
-    if (request._upgrade === null) {
+    if (request[kUpgrade] === null) {
       throw new HTTPBadRequest({
         text:
           "Expected a WebSocket upgrade request: GET with Upgrade: websocket and " +
@@ -117,7 +187,7 @@ export class WebSocketResponse extends StreamResponse {
       });
     }
     // Graceful shutdown has closed the open WebSockets already; a new one would hold it up.
-    if (request._ctx.closing) {
+    if (request[kCtx].closing) {
       throw new HTTPServiceUnavailable({ text: "Server shutting down" });
     }
     const version = headers["sec-websocket-version"];
@@ -143,8 +213,9 @@ export class WebSocketResponse extends StreamResponse {
   }
 
   /** @internal answers 101 and hands the connection to the WebSocket protocol */
-  override _sendHead(request: Request, flat: string[]): void {
-    const upgrade = request._upgrade as NonNullable<Request["_upgrade"]>;
+  override [kSendHead](request: Request, flat: string[]): void {
+    // Only an upgrade request passes the handshake check of prepare().
+    const upgrade = request[kUpgrade] as UpgradeInfo;
     const extra: string[] = [];
     for (let i = 0; i < flat.length; i += 2) {
       const name = flat[i] as string;
@@ -172,7 +243,7 @@ export class WebSocketResponse extends StreamResponse {
     if (ws === null) throw new ClientDisconnectedError();
     const channel = new WebSocketChannel(ws, options);
     this.#channel = channel;
-    const open = request._ctx.websockets;
+    const open = request[kCtx].websockets;
     open.add(this);
     void channel[kEnded].then(() => open.delete(this));
   }
@@ -182,74 +253,15 @@ export class WebSocketResponse extends StreamResponse {
     return this.#channel;
   }
 
-  // ---- the shared API (see WebSocketChannel) ---------------------------------------------
+  // ---- the shared API: WebSocketChannel's members, installed below -------------------------
 
-  /** Whether the connection is closed or closing. */
-  get closed(): boolean {
-    return this.#channel?.closed ?? false;
-  }
-  /** The close code once known. */
-  get closeCode(): number | null {
-    return this.#channel?.closeCode ?? null;
-  }
-  /** The agreed subprotocol, `null` for none. */
+  /** The agreed subprotocol, `null` for none (known from the handshake, before the upgrade). */
   get protocol(): string | null {
     return this.#channel?.protocol ?? this.#protocol;
   }
-  /** Whether permessage-deflate was negotiated. */
-  get compress(): boolean {
-    return this.#channel?.compress ?? false;
-  }
-  /** Bytes queued for sending and not yet handed to the kernel. */
-  get bufferedAmount(): number {
-    return this.#channel?.bufferedAmount ?? 0;
-  }
-  /** The error that ended the connection, if any. */
-  exception(): Error | null {
-    return this.#channel?.exception() ?? null;
-  }
-  sendStr(data: string, options?: WSSendOptions): Promise<void> {
-    return this.#ch().sendStr(data, options);
-  }
-  sendBytes(data: Uint8Array | ArrayBuffer, options?: WSSendOptions): Promise<void> {
-    return this.#ch().sendBytes(data, options);
-  }
-  sendJson(
-    data: unknown,
-    options?: WSSendOptions & { dumps?: (value: unknown) => string },
-  ): Promise<void> {
-    return this.#ch().sendJson(data, options);
-  }
-  sendFrame(data: string | Uint8Array, opcode: WSMsgType, options?: WSFrameOptions): Promise<void> {
-    return this.#ch().sendFrame(data, opcode, options);
-  }
-  ping(data?: string | Uint8Array): Promise<void> {
-    return this.#ch().ping(data);
-  }
-  pong(data?: string | Uint8Array): Promise<void> {
-    return this.#ch().pong(data);
-  }
-  receive(timeout?: number | null): Promise<WSMessage> {
-    return this.#ch().receive(timeout);
-  }
-  receiveStr(timeout?: number | null): Promise<string> {
-    return this.#ch().receiveStr(timeout);
-  }
-  receiveBytes(timeout?: number | null): Promise<Buffer> {
-    return this.#ch().receiveBytes(timeout);
-  }
-  receiveJson<T = unknown>(options?: {
-    loads?: (text: string) => T;
-    timeout?: number | null;
-  }): Promise<T> {
-    return this.#ch().receiveJson(options);
-  }
-  [Symbol.asyncIterator](): AsyncIterator<WSMessage> {
-    return this.#ch()[Symbol.asyncIterator]();
-  }
-  /** Starts the close handshake; see `WebSocketChannel.close`. */
-  close(options?: WSCloseOptions): Promise<boolean> {
-    return this.#ch().close(options);
+
+  static {
+    forwardChannelApi(WebSocketResponse.prototype, (ws) => ws.#channel);
   }
 
   // ---- StreamResponse ------------------------------------------------------------------
@@ -264,7 +276,7 @@ export class WebSocketResponse extends StreamResponse {
   }
 
   /** @internal the handler returned: close (if still open) and wait for the connection to end */
-  override _finish(request: Request): Promise<void> {
+  override [kFinish](request: Request): Promise<void> {
     return this.#finish(request);
   }
 
@@ -272,6 +284,17 @@ export class WebSocketResponse extends StreamResponse {
     if (!this.prepared) await this.prepare(request);
     const channel = this.#ch();
     await channel.close();
+    await channel[kEnded];
+  }
+
+  /**
+   * @internal the handler failed mid-session: RFC 6455 7.4.1, 1011 tells the client that the
+   * server met an unexpected condition
+   */
+  override async [kCut](): Promise<void> {
+    const channel = this.#channel;
+    if (channel === null) return;
+    await channel.close({ code: 1011, message: "Internal Server Error" });
     await channel[kEnded];
   }
 

@@ -1,9 +1,10 @@
 // The access log: aiohttp's default line, each format specifier, custom loggers, and turning
 // it off. Lines are captured with a sink `{ info(line) }` over real requests.
+import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it, vi } from "vitest";
 import { web } from "../../src/index.js";
-import { httpSend, quiet, useRunners } from "../helpers.js";
+import { httpSend, quiet, RawConnection, useRunners } from "../helpers.js";
 
 function makeApp(): web.Application {
   const app = new web.Application({ logger: quiet });
@@ -18,6 +19,11 @@ function makeApp(): web.Application {
     await resp.write("abc");
     await resp.write("defg");
     return resp;
+  });
+  app.router.addGet("/gone", async (req) => {
+    const signal = req.signal;
+    if (!signal.aborted) await once(signal, "abort");
+    return new web.Response({ text: "too late" });
   });
   app.router.addGet("/json", () => web.jsonResponse({ a: 1 }));
   app.router.addGet("/boom", () => {
@@ -75,6 +81,19 @@ describe("default format", () => {
 describe("format specifiers", () => {
   it("%a is the client's address", async () => {
     expect(await logLine("%a", "/path")).toBe("127.0.0.1");
+  });
+
+  it("%a is the client's address also when the client went away first (it used to be -)", async () => {
+    const lines: string[] = [];
+    const { runner, port } = await start(makeApp(), {
+      accessLog: { info: (line) => lines.push(line) },
+      accessLogFormat: "%a %r",
+    });
+    const conn = await RawConnection.open(port);
+    conn.write("GET /gone HTTP/1.1\r\nHost: x\r\n\r\n");
+    await vi.waitFor(() => expect(runner.server.inFlight).toBe(1));
+    conn.destroy();
+    await vi.waitFor(() => expect(lines).toEqual(["127.0.0.1 GET /gone HTTP/1.1"]));
   });
 
   it("%t is the time in Apache's format", async () => {

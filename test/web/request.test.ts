@@ -245,6 +245,27 @@ describe("connection", () => {
     expect(await (await client.get("/")).json()).toBe("127.0.0.1");
   });
 
+  it("remote is still the client's address after the client disconnected (it used to be null)", async () => {
+    let resolve: (remote: string | null) => void = () => {};
+    const seen = new Promise<string | null>((r) => {
+      resolve = r;
+    });
+    const client = await serve(
+      appWith(async (request) => {
+        const signal = request.signal;
+        if (!signal.aborted) await once(signal, "abort");
+        resolve(request.remote);
+        return new web.Response();
+      }),
+    );
+    const conn = await RawConnection.open(client.server.port);
+    conn.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    // Closing before the answer ends the handler's wait; the request has started by then.
+    await vi.waitFor(() => expect(client.server.runner.server.inFlight).toBe(1));
+    conn.destroy();
+    expect(await seen).toBe("127.0.0.1");
+  });
+
   it("host is the Host header", async () => {
     const client = await serve(appWith(echo((r) => r.host)));
     const resp = await httpSend(client.server.port, "/", { headers: { Host: "api.example.com" } });

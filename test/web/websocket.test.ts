@@ -15,6 +15,7 @@ import {
   CIMultiDict,
   ClientSession,
   ConcurrentReceiveError,
+  WebSocketChannel,
   WebSocketClosedError,
   WebSocketError,
   WebSocketTimeoutError,
@@ -1315,6 +1316,73 @@ describe("graceful shutdown", () => {
 });
 
 // =============================================================================================
+
+describe("the channel API on the server side", () => {
+  it("has every member of WebSocketChannel, installed from its prototype", () => {
+    const missing = Reflect.ownKeys(WebSocketChannel.prototype).filter(
+      (key) => !(key in web.WebSocketResponse.prototype),
+    );
+    expect(missing).toEqual([]);
+    expect(typeof web.WebSocketResponse.prototype.terminate).toBe("function");
+  });
+
+  it("before prepare() reads as not open, and sending asks for prepare()", () => {
+    const ws = new web.WebSocketResponse();
+    expect([ws.closed, ws.closeCode, ws.exception(), ws.bufferedAmount, ws.compress]).toEqual([
+      false,
+      null,
+      null,
+      0,
+      false,
+    ]);
+    expect(ws.protocol).toBeNull();
+    expect(() => ws.sendStr("x")).toThrow(/prepare\(request\) first/);
+    expect(() => ws.terminate()).toThrow(/prepare\(request\) first/);
+  });
+
+  it("terminate() cuts the connection without a close frame: the client sees 1006", async () => {
+    const { port, result } = await serveWs(async (ws) => {
+      await ws.receiveStr();
+      ws.terminate();
+      return ws;
+    });
+    const peer = await Peer.open(port);
+    peer.ws.send("go");
+    expect((await peer.closed).code).toBe(1006);
+    const ws = await result;
+    expect(ws.closed).toBe(true);
+    await vi.waitFor(() => expect(ws.closeCode).toBe(1006));
+  });
+
+  it("`await using` closes the WebSocket (1000) when the block ends", async () => {
+    const { port, result } = await serveWs(async (ws) => {
+      {
+        await using scoped = ws;
+        await scoped.sendStr("inside");
+      }
+      // Closed by the disposal, before the handler returned it to the server.
+      return ws.closed;
+    });
+    const peer = await Peer.open(port);
+    expect(await peer.nextText()).toBe("inside");
+    expect((await peer.closed).code).toBe(1000);
+    expect(await result).toBe(true);
+  });
+
+  it("`await using` of a WebSocket whose prepare() was refused does nothing", async () => {
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/ws", async (request) => {
+      await using ws = new web.WebSocketResponse();
+      if (!ws.canPrepare(request).ok) return new web.Response({ text: "not a WebSocket" });
+      await ws.prepare(request);
+      return ws;
+    });
+    const { port } = await start(app);
+    const reply = await httpSend(port, "/ws");
+    expect(reply.status).toBe(200);
+    expect(reply.body).toBe("not a WebSocket");
+  });
+});
 
 describe("access log", () => {
   class Recorder extends web.AbstractAccessLogger {

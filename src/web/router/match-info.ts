@@ -3,7 +3,8 @@
 
 import type { AnyApplication } from "../application.js";
 import type { HTTPException } from "../exceptions.js";
-import type { Handler, Route } from "./route.js";
+import { kAddApp } from "../symbols.js";
+import type { Route } from "./route.js";
 
 const NO_APPS: readonly AnyApplication[] = [];
 
@@ -16,7 +17,6 @@ export class MatchInfo {
   /** The exception to answer with when routing failed. */
   readonly httpException: HTTPException | null;
   #apps: readonly AnyApplication[] = NO_APPS;
-  #currentApp: AnyApplication | null = null;
 
   constructor(
     params: Readonly<Record<string, string>>,
@@ -28,34 +28,23 @@ export class MatchInfo {
     this.httpException = httpException;
   }
 
-  /** The handler to run: the route's, or one that throws the routing exception. */
-  get handler(): Handler {
-    if (this.route !== null) return this.route.handler;
-    // A MatchInfo without a route is only built by a failed lookup, which sets the exception.
-    const exc = this.httpException as HTTPException;
-    return () => {
-      throw exc;
-    };
-  }
-
   /** Applications from the root to the one owning the route. */
   get apps(): readonly AnyApplication[] {
     return this.#apps;
   }
 
-  /** The application whose middleware or handler is running now. */
+  /**
+   * The application that owns the route (the last of `apps`). While middlewares run,
+   * `request.app` is the application of the running one.
+   */
   get currentApp(): AnyApplication {
-    const app = this.#currentApp ?? this.#apps[this.#apps.length - 1];
+    const app = this.#apps[this.#apps.length - 1];
     if (app === undefined) throw new Error("MatchInfo has no application yet");
     return app;
   }
 
-  set currentApp(app: AnyApplication) {
-    this.#currentApp = app;
-  }
-
   /** @internal a parent application claims this match (outermost last). */
-  addApp(app: AnyApplication): void {
+  [kAddApp](app: AnyApplication): void {
     this.#apps = this.#apps.length === 0 ? [app] : [app, ...this.#apps];
   }
 

@@ -6,6 +6,7 @@ import { isToken } from "../../http/header-syntax.js";
 import type { AnyApplication } from "../application.js";
 import { HTTPMethodNotAllowed, HTTPNotFound } from "../exceptions.js";
 import type { Request } from "../request.js";
+import { kAddApp, kOnPathChange, kResolveMethod, kResolvePlain } from "../symbols.js";
 import { MatchInfo } from "./match-info.js";
 import { type ExpectHandler, type Handler, Route } from "./route.js";
 import { decodeValue, encodePath, encodeSegment } from "./url-path.js";
@@ -76,8 +77,8 @@ export abstract class Resource {
    * @internal set by the router holding the resource: its index is keyed by path, so a
    * prefix added when a sub-application is mounted (after its router froze) must rebuild it.
    */
-  _onPathChange: (() => void) | null = null;
-  protected readonly _routes = new Map<string, Route>();
+  [kOnPathChange]: (() => void) | null = null;
+  readonly #routes = new Map<string, Route>();
   #any: Route | undefined;
 
   constructor(name: string | null = null) {
@@ -99,7 +100,7 @@ export abstract class Resource {
     options?: UrlForOptions,
   ): URLBuilder;
 
-  /** @internal moves the resource under a sub-application's prefix */
+  /** Moves the resource under a prefix (done when its application is mounted as a sub-application). */
   abstract addPrefix(prefix: string): void;
 
   /** Whether a route pattern is the same as this one (routes on the same path merge). */
@@ -117,42 +118,42 @@ export abstract class Resource {
     if (m !== "*" && !isToken(m)) {
       throw new TypeError(`Invalid HTTP method: ${JSON.stringify(method)}`);
     }
-    if (this._routes.has(m) || (m === "*" && this.#any !== undefined)) {
+    if (this.#routes.has(m) || (m === "*" && this.#any !== undefined)) {
       throw new Error(
         `Added route will never be executed, method ${m} is already registered for ${this.canonical}`,
       );
     }
     const route = new Route(m, handler, this, options.expectHandler);
     if (m === "*") this.#any = route;
-    else this._routes.set(m, route);
+    else this.#routes.set(m, route);
     return route;
   }
 
   /** The routes of this resource, in registration order ("*" last). */
   get routes(): Route[] {
-    const out = [...this._routes.values()];
+    const out = [...this.#routes.values()];
     if (this.#any !== undefined) out.push(this.#any);
     return out;
   }
 
   /** The route serving `method`, if any. */
   routeFor(method: string): Route | undefined {
-    return this._routes.get(method) ?? this.#any;
+    return this.#routes.get(method) ?? this.#any;
   }
 
   /** Methods served, upper-case. */
   get allowedMethods(): ReadonlySet<string> {
-    const set = new Set(this._routes.keys());
+    const set = new Set(this.#routes.keys());
     if (this.#any !== undefined) set.add("*");
     return set;
   }
 
-  /** Route lookup after the path matched: a match or the allowed methods. */
-  protected _resolveMethod(
+  /** @internal route lookup after the path matched: a match or the allowed methods */
+  protected [kResolveMethod](
     method: string,
     params: Readonly<Record<string, string>>,
   ): MatchInfo | ReadonlySet<string> {
-    const route = this._routes.get(method) ?? this.#any;
+    const route = this.#routes.get(method) ?? this.#any;
     return route === undefined ? this.allowedMethods : new MatchInfo(params, route);
   }
 
@@ -195,12 +196,12 @@ export class PlainResource extends Resource {
   }
 
   resolve(_request: Request, path: string, method: string): ResourceResolution {
-    return path === this.#path ? this._resolveMethod(method, EMPTY) : null;
+    return path === this.#path ? this[kResolveMethod](method, EMPTY) : null;
   }
 
   /** @internal the router's O(1) path */
-  resolvePlain(method: string): MatchInfo | ReadonlySet<string> {
-    return this._resolveMethod(method, EMPTY);
+  [kResolvePlain](method: string): MatchInfo | ReadonlySet<string> {
+    return this[kResolveMethod](method, EMPTY);
   }
 
   urlFor(
@@ -213,7 +214,7 @@ export class PlainResource extends Resource {
 
   addPrefix(prefix: string): void {
     this.#path = prefix + this.#path;
-    this._onPathChange?.();
+    this[kOnPathChange]?.();
   }
 }
 
@@ -369,7 +370,7 @@ export class DynamicResource extends Resource {
       // A variable's group always takes part in a match (it is not optional in the template).
       params[names[i] as string] = decodeValue(m[index[i] as number] as string);
     }
-    return this._resolveMethod(method, params);
+    return this[kResolveMethod](method, params);
   }
 
   /** Whether a concrete path would match this resource's pattern. */
@@ -403,7 +404,7 @@ export class DynamicResource extends Resource {
     this.#template = prefix + this.#template;
     this.#parts.unshift(prefix);
     this.#compile();
-    this._onPathChange?.();
+    this[kOnPathChange]?.();
   }
 }
 
@@ -445,7 +446,7 @@ export class PrefixedSubAppResource extends Resource {
   addPrefix(prefix: string): void {
     this.#prefix = prefix + this.#prefix;
     for (const resource of this.app.router.resources()) resource.addPrefix(prefix);
-    this._onPathChange?.();
+    this[kOnPathChange]?.();
   }
 }
 
@@ -493,7 +494,7 @@ function resolveInSubapp(app: AnyApplication, request: Request): MatchInfo {
   if (result instanceof Promise) {
     throw new TypeError("A sub-application's router must resolve synchronously");
   }
-  result.addApp(app);
+  result[kAddApp](app);
   return result;
 }
 

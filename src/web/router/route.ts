@@ -3,6 +3,7 @@
 import { type HTTPException, HTTPExpectationFailed } from "../exceptions.js";
 import type { Request } from "../request.js";
 import type { StreamResponse } from "../response.js";
+import { kDispatch } from "../symbols.js";
 import type { Resource } from "./resource.js";
 import { isViewClass, type ViewClass } from "./view.js";
 
@@ -61,7 +62,7 @@ export class Route {
     this.expectHandler = expectHandler;
     if (isViewClass(handler)) {
       const View = handler;
-      this.handler = (request) => new View(request)._dispatch();
+      this.handler = (request) => new View(request)[kDispatch]();
       this.viewClass = View;
     } else if (typeof handler === "function") {
       this.handler = handler;

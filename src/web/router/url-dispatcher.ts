@@ -9,6 +9,7 @@
 // method the answer is 405 with every matching resource's methods in `Allow`.
 
 import type { Request } from "../request.js";
+import { kOnPathChange, kResolvePlain } from "../symbols.js";
 import type { MatchInfo } from "./match-info.js";
 import type { PathParams } from "./path-params.js";
 import {
@@ -127,7 +128,7 @@ export class UrlDispatcher implements AbstractRouter {
       this.#named.set(name, resource);
     }
     resource.index = this.#resources.length;
-    resource._onPathChange = this.#invalidate;
+    resource[kOnPathChange] = this.#invalidate;
     this.#resources.push(resource);
     const same = this.#byTemplate.get(resource.canonical);
     if (same === undefined) this.#byTemplate.set(resource.canonical, [resource]);
@@ -252,7 +253,7 @@ export class UrlDispatcher implements AbstractRouter {
     let after = -1;
     const plain = this.#plain.get(path);
     if (plain !== undefined) {
-      const r = plain.resolvePlain(method);
+      const r = plain[kResolvePlain](method);
       if (!isMethodSet(r)) return r;
       // Only later resources can still serve the method: no earlier one matches this path.
       allowed = new Set(r);

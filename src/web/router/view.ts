@@ -2,6 +2,7 @@
 
 import { HTTPMethodNotAllowed } from "../exceptions.js";
 import type { Request } from "../request.js";
+import { kDispatch } from "../symbols.js";
 import type { HandlerResult } from "./route.js";
 
 /** Methods a view may implement; each is called as `view.get()` with `this.request` set. */
@@ -15,9 +16,9 @@ export class View<P = Readonly<Record<string, string>>> {
   constructor(readonly request: Request<P>) {}
 
   /** @internal dispatches to the method named like the request's verb */
-  async _dispatch(): Promise<HandlerResult> {
+  async [kDispatch](): Promise<HandlerResult> {
     const name = this.request.method.toLowerCase();
-    // Only the verb names are looked up, so `_dispatch` or `constructor` can never be called;
+    // Only the verb names are looked up, so `constructor` or a helper can never be called;
     // the subclass's methods are not known statically, hence the record view of `this`.
     const verb = (VIEW_METHODS as readonly string[]).includes(name);
     const fn = verb ? (this as unknown as Record<string, unknown>)[name] : undefined;

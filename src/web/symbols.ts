@@ -1,0 +1,60 @@
+// Keys of the members that modules of the web layer share but users must not see: keyed by a
+// `unique symbol` and marked `@internal`, they stay out of the published types (the build
+// strips `@internal` declarations) and cannot clash with a user's own names.
+
+// ---- Application ---------------------------------------------------------------------------
+
+/** @internal Application: routes a request and runs middlewares and handler. */
+export const kHandle: unique symbol = Symbol("handle");
+
+// ---- Request -------------------------------------------------------------------------------
+
+/** @internal Request: the server's shared context (limits, logger, open WebSockets...). */
+export const kCtx: unique symbol = Symbol("ctx");
+/** @internal Request: the connection of a WebSocket upgrade request, or `null`. */
+export const kUpgrade: unique symbol = Symbol("upgrade");
+/** @internal Request: whether an `Expect` header came with the request. */
+export const kHasExpect: unique symbol = Symbol("hasExpect");
+/** @internal Request: records the result of routing. */
+export const kSetMatchInfo: unique symbol = Symbol("setMatchInfo");
+/** @internal Request: sets `request.app` while an application's middlewares run. */
+export const kSetCurrentApp: unique symbol = Symbol("setCurrentApp");
+
+// ---- Responses -----------------------------------------------------------------------------
+
+/** @internal StreamResponse: sets Content-Type without building the headers. */
+export const kPresetContentType: unique symbol = Symbol("presetContentType");
+/** @internal Response: the body and type of `jsonResponse(data)`, its hot path. */
+export const kPresetJson: unique symbol = Symbol("presetJson");
+/** @internal StreamResponse: sends the head. */
+export const kWriteHead: unique symbol = Symbol("writeHead");
+/** @internal StreamResponse: writes the status line and headers to the connection. */
+export const kSendHead: unique symbol = Symbol("sendHead");
+/** @internal StreamResponse: sends the head and a whole body in one write. */
+export const kSendWhole: unique symbol = Symbol("sendWhole");
+/** @internal StreamResponse: finishes the response the handler returned. */
+export const kFinish: unique symbol = Symbol("finish");
+/** @internal StreamResponse: stops a response whose handler failed after prepare(). */
+export const kCut: unique symbol = Symbol("cut");
+
+// ---- Routing -------------------------------------------------------------------------------
+
+/** @internal MatchInfo: a parent application claims the match. */
+export const kAddApp: unique symbol = Symbol("addApp");
+/** @internal Resource: told by its router when the resource's path changes. */
+export const kOnPathChange: unique symbol = Symbol("onPathChange");
+/** @internal Resource: the route lookup once the path matched. */
+export const kResolveMethod: unique symbol = Symbol("resolveMethod");
+/** @internal PlainResource: the router's lookup for a path it found by its text. */
+export const kResolvePlain: unique symbol = Symbol("resolvePlain");
+/** @internal View: calls the method named like the request's verb. */
+export const kDispatch: unique symbol = Symbol("dispatch");
+
+// ---- Running -------------------------------------------------------------------------------
+
+/** @internal AppRunner: a site registers itself when it starts. */
+export const kAddSite: unique symbol = Symbol("addSite");
+/** @internal BaseSite: binds the node:http server to the site's socket. */
+export const kListen: unique symbol = Symbol("listen");
+/** @internal BaseSite: `http` or `https`, for the site's name. */
+export const kScheme: unique symbol = Symbol("scheme");
