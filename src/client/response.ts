@@ -180,7 +180,7 @@ export class ClientResponse implements AsyncDisposable {
   get links(): ReadonlyMap<string, Link> {
     const out = new Map<string, Link>();
     for (const header of this.headers.getAll("Link")) {
-      for (const part of splitOutsideQuotes(header, ",")) {
+      for (const part of splitOutsideQuotes(header, ",", { angleBrackets: true })) {
         const m = /^\s*<([^>]*)>\s*(.*)$/.exec(part);
         if (m === null) continue;
         const params = parseParams(m[2] ?? "");

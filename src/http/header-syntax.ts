@@ -9,12 +9,22 @@ export function isToken(text: string): boolean {
   return TOKEN.test(text);
 }
 
+/** Options of `splitOutsideQuotes`. */
+export interface SplitOptions {
+  /** Also keep `<...>` together, as `Link` values need (RFC 8288 3: a URI may hold commas). */
+  readonly angleBrackets?: boolean;
+}
+
 /**
  * Splits a header value at `sep` where it is not inside a quoted string (RFC 9110 5.6.4, with
- * its backslash escapes) nor, for `Link` values (RFC 8288 3), inside `<...>`. Parts are
- * trimmed; empty ones are left out.
+ * its backslash escapes). Parts are trimmed; empty ones are left out.
  */
-export function splitOutsideQuotes(text: string, sep: string): string[] {
+export function splitOutsideQuotes(
+  text: string,
+  sep: string,
+  options: SplitOptions = {},
+): string[] {
+  const brackets = options.angleBrackets === true;
   const parts: string[] = [];
   let start = 0;
   let quoted = false;
@@ -25,8 +35,8 @@ export function splitOutsideQuotes(text: string, sep: string): string[] {
       if (ch === "\\") i++;
       else if (ch === '"') quoted = false;
     } else if (ch === '"') quoted = true;
-    else if (ch === "<") angle++;
-    else if (ch === ">" && angle > 0) angle--;
+    else if (brackets && ch === "<") angle++;
+    else if (brackets && ch === ">" && angle > 0) angle--;
     else if (ch === sep && angle === 0) {
       const part = text.slice(start, i).trim();
       if (part !== "") parts.push(part);

@@ -3,6 +3,7 @@
 // X-Forwarded-For/-Host/-Proto.
 
 import type { IncomingHttpHeaders } from "node:http";
+import { splitOutsideQuotes, unquote } from "../http/header-syntax.js";
 
 /** Which proxies to believe about the client's address, host and scheme. */
 export type TrustProxy = boolean | number | ((address: string, hop: number) => boolean);
@@ -73,33 +74,12 @@ export function parseForwarded(values: readonly string[]): ForwardedElement[] {
         const eq = pair.indexOf("=");
         if (eq <= 0) continue;
         const name = pair.slice(0, eq).trim().toLowerCase();
-        let v = pair.slice(eq + 1).trim();
-        if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) {
-          v = v.slice(1, -1).replace(/\\(.)/g, "$1");
-        }
-        if (!(name in pairs)) pairs[name] = v;
+        if (!(name in pairs)) pairs[name] = unquote(pair.slice(eq + 1).trim());
       }
       out.push(Object.freeze(pairs));
     }
   }
   return out;
-}
-
-function splitOutsideQuotes(text: string, sep: string): string[] {
-  const parts: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === "\\" && quoted) i++;
-    else if (ch === '"') quoted = !quoted;
-    else if (ch === sep && !quoted) {
-      parts.push(text.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  parts.push(text.slice(start).trim());
-  return parts.filter((p) => p !== "");
 }
 
 function splitList(header: string | string[] | undefined): string[] {
