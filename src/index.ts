@@ -46,6 +46,7 @@ export * from "./http/stream-reader.js";
 export {
   ConcurrentReceiveError,
   WebSocketChannel,
+  type WebSocketChannelApi,
   WebSocketClosedError,
   WebSocketError,
   type WebSocketOptions,

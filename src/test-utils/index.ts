@@ -79,7 +79,10 @@ export interface TestRequestInit extends RequestInit {
   params?: Record<string, string> | Iterable<[string, string]>;
 }
 
-/** Sends requests to a `TestServer` by path (over `fetch` until the client issue lands). */
+/**
+ * Sends requests to a `TestServer` by path. Plain requests go through `fetch` (their responses
+ * are `fetch`'s); `wsConnect` uses a `ClientSession`.
+ */
 export class TestClient {
   readonly server: TestServer;
   #session: ClientSession | undefined;
