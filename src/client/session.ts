@@ -25,10 +25,10 @@ import type { HeadersInit, RaiseForStatus, RequestOptions, SessionConfig } from 
 import { requestTarget } from "./url.js";
 import {
   type ClientWebSocketResponse,
-  openWebSocket,
   WS_CONNECT_OPTION_NAMES,
   type WSConnectOptions,
 } from "./websocket.js";
+import { openWebSocket } from "./ws-handshake.js";
 
 /** Options of `ClientSession`. */
 export interface ClientSessionOptions {
