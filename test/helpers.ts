@@ -621,3 +621,22 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
   }
   throw new Error("expected a rejection");
 }
+
+/** A promise the test settles when it chooses: a gate a handler waits at, a sign it started. */
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Tests that fail before awaiting it must not also report an unhandled rejection.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}

@@ -17,6 +17,7 @@ import {
   UnixConnector,
   web,
 } from "../../src/index.js";
+import { deferred } from "../helpers.js";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -48,20 +49,6 @@ interface Peer {
   url: (path?: string) => string;
   port: number;
   stats: Stats;
-}
-
-/** A promise the test resolves when it chooses (`open`). */
-interface Gate {
-  wait: Promise<void>;
-  open: () => void;
-}
-
-function gate(): Gate {
-  let open!: () => void;
-  const wait = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { wait, open };
 }
 
 /**
@@ -142,12 +129,12 @@ describe("TCPConnector options", () => {
 // the batch arrived, and the peak the tests look for was never reached.
 describe("pool limits", () => {
   it("with limit 3, ten concurrent requests use at most 3 sockets and all succeed", async () => {
-    const answers = gate();
-    const server = await peer({ gate: answers.wait });
+    const answers = deferred();
+    const server = await peer({ gate: answers.promise });
     const s = session({ connector: own(new TCPConnector({ limit: 3 })) });
     const all = Promise.all(Array.from({ length: 10 }, () => getText(s, server.url())));
     await vi.waitFor(() => expect(server.stats.inFlight).toBe(3));
-    answers.open();
+    answers.resolve();
     const bodies = await all;
     expect(bodies).toEqual(Array(10).fill("ok"));
     expect(server.stats.maxOpen).toBe(3);
@@ -156,28 +143,28 @@ describe("pool limits", () => {
   });
 
   it("excess requests wait for a slot: active and waiting show it", async () => {
-    const answers = gate();
-    const server = await peer({ gate: answers.wait });
+    const answers = deferred();
+    const server = await peer({ gate: answers.promise });
     const connector = own(new TCPConnector({ limit: 2 }));
     const s = session({ connector });
     const all = Promise.all(Array.from({ length: 5 }, () => getText(s, server.url())));
     await vi.waitFor(() => expect(server.stats.inFlight).toBe(2));
     expect([connector.active, connector.waiting]).toEqual([2, 3]);
-    answers.open();
+    answers.resolve();
     await all;
     expect([connector.active, connector.waiting]).toEqual([0, 0]);
   });
 
   it("the total limit holds across two hosts", async () => {
     const stats = new Stats();
-    const answers = gate();
-    const a = await peer({ gate: answers.wait, host: "127.0.0.1", stats });
-    const b = await peer({ gate: answers.wait, host: "127.0.0.2", stats });
+    const answers = deferred();
+    const a = await peer({ gate: answers.promise, host: "127.0.0.1", stats });
+    const b = await peer({ gate: answers.promise, host: "127.0.0.2", stats });
     const s = session({ connector: own(new TCPConnector({ limit: 3 })) });
     const urls = [...Array(5).fill(a.url()), ...Array(5).fill(b.url())] as string[];
     const all = Promise.all(urls.map((u) => getText(s, u)));
     await vi.waitFor(() => expect(stats.inFlight).toBe(3));
-    answers.open();
+    answers.resolve();
     const bodies = await all;
     expect(bodies).toEqual(Array(10).fill("ok"));
     expect(stats.maxInFlight).toBe(3);
@@ -185,14 +172,14 @@ describe("pool limits", () => {
 
   it("limitPerHost caps the sockets to each host, not the total", async () => {
     const both = new Stats();
-    const answers = gate();
-    const a = await peer({ gate: answers.wait, host: "127.0.0.1", alsoInFlight: both });
-    const b = await peer({ gate: answers.wait, host: "127.0.0.2", alsoInFlight: both });
+    const answers = deferred();
+    const a = await peer({ gate: answers.promise, host: "127.0.0.1", alsoInFlight: both });
+    const b = await peer({ gate: answers.promise, host: "127.0.0.2", alsoInFlight: both });
     const s = session({ connector: own(new TCPConnector({ limitPerHost: 2 })) });
     const urls = [...Array(6).fill(a.url()), ...Array(6).fill(b.url())] as string[];
     const all = Promise.all(urls.map((u) => getText(s, u)));
     await vi.waitFor(() => expect(both.inFlight).toBe(4));
-    answers.open();
+    answers.resolve();
     await all;
     expect([a.stats.maxOpen, b.stats.maxOpen]).toEqual([2, 2]);
     expect([a.stats.connections, b.stats.connections]).toEqual([2, 2]);
@@ -200,12 +187,12 @@ describe("pool limits", () => {
   });
 
   it("limit 0 means no limit", async () => {
-    const answers = gate();
-    const server = await peer({ gate: answers.wait });
+    const answers = deferred();
+    const server = await peer({ gate: answers.promise });
     const s = session({ connector: own(new TCPConnector({ limit: 0 })) });
     const all = Promise.all(Array.from({ length: 8 }, () => getText(s, server.url())));
     await vi.waitFor(() => expect(server.stats.inFlight).toBe(8));
-    answers.open();
+    answers.resolve();
     await all;
     expect(server.stats.maxInFlight).toBe(8);
   });

@@ -3,28 +3,22 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it, vi } from "vitest";
 import { StreamClosedError, web } from "../../src/index.js";
-import { httpSend, quiet, RawConnection, type RunningApp, useRunners } from "../helpers.js";
-
-interface Latch {
-  wait: Promise<void>;
-  open: () => void;
-}
-
-/** A deferred signal that a handler has started. */
-function latch(): Latch {
-  let open!: () => void;
-  const wait = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { wait, open };
-}
+import {
+  type Deferred,
+  deferred,
+  httpSend,
+  quiet,
+  RawConnection,
+  type RunningApp,
+  useRunners,
+} from "../helpers.js";
 
 /** An app whose GET /slow opens `entered`, then answers "done" after `ms`. */
-function slowApp(ms: number): { app: web.Application; entered: Latch } {
-  const entered = latch();
+function slowApp(ms: number): { app: web.Application; entered: Deferred<void> } {
+  const entered = deferred();
   const app = new web.Application({ logger: quiet });
   app.router.addGet("/slow", async () => {
-    entered.open();
+    entered.resolve();
     await sleep(ms);
     return new web.Response({ text: "done" });
   });
@@ -48,7 +42,7 @@ describe("graceful shutdown", () => {
     const { app, entered } = slowApp(300);
     const current = await start(app);
     const reply = httpSend(current.port, "/slow");
-    await entered.wait;
+    await entered.promise;
     const cleanup = current.runner.cleanup();
     const r = await reply;
     expect(r.status).toBe(200);
@@ -57,17 +51,17 @@ describe("graceful shutdown", () => {
   });
 
   it("sends the whole of a large in-flight body to a slow reader before closing", async () => {
-    const entered = latch();
+    const entered = deferred();
     const big = Buffer.alloc(8 * 1024 * 1024, 0x61);
     const app = new web.Application({ logger: quiet });
     app.router.addGet("/big", async () => {
-      entered.open();
+      entered.resolve();
       await sleep(50);
       return new web.Response({ body: big });
     });
     const current = await start(app);
     const reply = httpSend(current.port, "/big", { slowReader: true });
-    await entered.wait;
+    await entered.promise;
     const cleanup = current.runner.cleanup();
     const r = await reply;
     expect(r.status).toBe(200);
@@ -76,12 +70,12 @@ describe("graceful shutdown", () => {
   });
 
   it("finishes a streamed in-flight response before closing", async () => {
-    const entered = latch();
+    const entered = deferred();
     const app = new web.Application({ logger: quiet });
     app.router.addGet("/stream", async (req) => {
       const resp = new web.StreamResponse();
       await resp.prepare(req);
-      entered.open();
+      entered.resolve();
       for (let i = 0; i < 5; i++) {
         await sleep(40);
         await resp.write(`part ${i};`);
@@ -91,7 +85,7 @@ describe("graceful shutdown", () => {
     });
     const current = await start(app);
     const reply = httpSend(current.port, "/stream");
-    await entered.wait;
+    await entered.promise;
     const cleanup = current.runner.cleanup();
     const r = await reply;
     expect(r.body).toBe("part 0;part 1;part 2;part 3;part 4;");
@@ -102,7 +96,7 @@ describe("graceful shutdown", () => {
     const { app, entered } = slowApp(300);
     const current = await start(app);
     const inFlight = httpSend(current.port, "/slow");
-    await entered.wait;
+    await entered.promise;
     const cleanup = current.runner.cleanup();
     await expect(httpSend(current.port, "/slow")).rejects.toMatchObject({ code: "ECONNREFUSED" });
     expect((await inFlight).status).toBe(200);
@@ -128,36 +122,36 @@ describe("graceful shutdown", () => {
     const current = await start(app);
     const conn = new RawConnection(current.port);
     conn.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
-    await entered.wait;
+    await entered.promise;
     await current.runner.cleanup();
     await conn.closed;
     expect(conn.data).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\ndone$/);
   });
 
   it("ends the keep-alive of in-flight requests: their responses say Connection: close", async () => {
-    const entered = { short: latch(), long: latch() };
+    const entered = { short: deferred(), long: deferred() };
     // Events, not two timers, order the answers: /short answers once shutdown began, /long only
     // after the test saw the short one's connection close. (With 100 and 500 ms sleeps, a busy
     // machine could run the short handler to its end before cleanup() began.)
-    const shuttingDown = latch();
-    const releaseLong = latch();
+    const shuttingDown = deferred();
+    const releaseLong = deferred();
     const app = new web.Application({ logger: quiet });
-    app.onShutdown.push(() => shuttingDown.open());
+    app.onShutdown.push(() => shuttingDown.resolve());
     app.router.addGet("/short", async () => {
-      entered.short.open();
-      await shuttingDown.wait;
+      entered.short.resolve();
+      await shuttingDown.promise;
       return new web.Response({ text: "short" });
     });
     app.router.addGet("/long", async () => {
-      entered.long.open();
-      await releaseLong.wait;
+      entered.long.resolve();
+      await releaseLong.promise;
       return new web.Response({ text: "long" });
     });
     const current = await start(app);
     const conn = new RawConnection(current.port);
     conn.write("GET /short HTTP/1.1\r\nHost: x\r\n\r\n");
     const long = httpSend(current.port, "/long");
-    await Promise.all([entered.short.wait, entered.long.wait]);
+    await Promise.all([entered.short.promise, entered.long.promise]);
     let cleanedUp = false;
     const cleanup = current.runner.cleanup().then(() => {
       cleanedUp = true;
@@ -168,62 +162,62 @@ describe("graceful shutdown", () => {
     expect(conn.data).toMatch(
       /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\nConnection: close\r\n[\s\S]*short$/i,
     );
-    releaseLong.open();
+    releaseLong.resolve();
     expect((await long).headers.connection).toBe("close");
     await cleanup;
   });
 
   it("cuts requests still running after shutdownTimeout", async () => {
-    const entered = latch();
+    const entered = deferred();
     // The handler ends only when the test is over: only shutdownTimeout can end cleanup(), and
     // how long a busy machine takes to get there does not matter.
-    const never = latch();
+    const never = deferred();
     const app = new web.Application({ logger: quiet });
     app.router.addGet("/forever", async () => {
-      entered.open();
-      await never.wait;
+      entered.resolve();
+      await never.promise;
       return new web.Response({ text: "too late" });
     });
     const current = await start(app, { shutdownTimeout: 200 });
     const reply = httpSend(current.port, "/forever");
     reply.catch(() => {});
-    await entered.wait;
+    await entered.promise;
     const t0 = performance.now();
     try {
       await current.runner.cleanup();
       expect(performance.now() - t0).toBeGreaterThanOrEqual(190);
       await expect(reply).rejects.toThrow();
     } finally {
-      never.open();
+      never.resolve();
     }
   });
 
   it("logs a warning naming the requests cut off by shutdownTimeout", async () => {
-    const entered = latch();
+    const entered = deferred();
     const warnings: string[] = [];
     const app = new web.Application({
       logger: { error() {}, warn: (m: string) => warnings.push(m) },
     });
-    const never = latch();
+    const never = deferred();
     app.router.addGet("/forever", async () => {
-      entered.open();
-      await never.wait;
+      entered.resolve();
+      await never.promise;
       return new web.Response();
     });
     const current = await start(app, { shutdownTimeout: 100 });
     httpSend(current.port, "/forever").catch(() => {});
-    await entered.wait;
+    await entered.promise;
     await current.runner.cleanup();
-    never.open();
+    never.resolve();
     expect(warnings).toEqual([expect.stringMatching(/1 request\(s\) still running/)]);
   });
 
   it("runs onShutdown while requests are in flight and onCleanup after they finished", async () => {
-    const entered = latch();
+    const entered = deferred();
     const events: string[] = [];
     const app = new web.Application({ logger: quiet });
     app.router.addGet("/slow", async () => {
-      entered.open();
+      entered.resolve();
       await sleep(200);
       events.push("handler done");
       return new web.Response({ text: "done" });
@@ -232,14 +226,14 @@ describe("graceful shutdown", () => {
     app.onCleanup.push(() => events.push("onCleanup"));
     const current = await start(app);
     const reply = httpSend(current.port, "/slow");
-    await entered.wait;
+    await entered.promise;
     await current.runner.cleanup();
     expect((await reply).status).toBe(200);
     expect(events).toEqual(["onShutdown", "handler done", "onCleanup"]);
   });
 
   it("lets an in-flight handler use what a cleanup context set up until it finishes", async () => {
-    const entered = latch();
+    const entered = deferred();
     const connKey = new web.AppKey<{ open: boolean }>("conn");
     const app = new web.Application({ logger: quiet });
     app.cleanupCtx.push(async function* (a) {
@@ -249,13 +243,13 @@ describe("graceful shutdown", () => {
       conn.open = false;
     });
     app.router.addGet("/slow", async (req) => {
-      entered.open();
+      entered.resolve();
       await sleep(200);
       return new web.Response({ text: String(req.app.get(connKey)?.open) });
     });
     const current = await start(app);
     const reply = httpSend(current.port, "/slow");
-    await entered.wait;
+    await entered.promise;
     await current.runner.cleanup();
     expect((await reply).body).toBe("true");
   });
@@ -283,12 +277,12 @@ describe("handlerCancellation", () => {
    */
   function tracedApp(
     trace: Trace,
-    entered: { open: () => void },
+    entered: { resolve: () => void },
     done: Promise<void> = new Promise(() => {}),
   ): web.Application {
     const app = new web.Application({ logger: quiet });
     app.router.addPost("/upload", async (req) => {
-      entered.open();
+      entered.resolve();
       try {
         await req.read();
       } catch (err) {
@@ -299,7 +293,7 @@ describe("handlerCancellation", () => {
     });
     app.router.addGet("/work", async (req) => {
       req.signal.addEventListener("abort", () => trace.events.push("signal"));
-      entered.open();
+      entered.resolve();
       await done;
       trace.events.push("handler done");
       return new web.Response({ text: "worked" });
@@ -321,9 +315,9 @@ describe("handlerCancellation", () => {
   for (const cancellation of [true, false]) {
     it(`rejects a pending body read and aborts request.signal (handlerCancellation: ${cancellation})`, async () => {
       const trace: Trace = { events: [], readError: null, signalAborted: false };
-      const entered = latch();
+      const entered = deferred();
       const current = await start(tracedApp(trace, entered), { handlerCancellation: cancellation });
-      await sendAndVanish(current.port, upload, entered.wait);
+      await sendAndVanish(current.port, upload, entered.promise);
       await vi.waitFor(() => expect(trace.readError).not.toBeNull());
       expect(trace.readError).toBeInstanceOf(StreamClosedError);
       expect(trace.signalAborted).toBe(true);
@@ -332,9 +326,9 @@ describe("handlerCancellation", () => {
 
   it("with true, ends the request when the client leaves: logged 499 before the handler is done", async () => {
     const trace: Trace = { events: [], readError: null, signalAborted: false };
-    const entered = latch();
-    const finishWork = latch();
-    const app = tracedApp(trace, entered, finishWork.wait);
+    const entered = deferred();
+    const finishWork = deferred();
+    const app = tracedApp(trace, entered, finishWork.promise);
     const accessLog = {
       info: (line: string) => trace.events.push(`log ${line}`),
     };
@@ -343,41 +337,41 @@ describe("handlerCancellation", () => {
       accessLog,
       accessLogFormat: "%s",
     });
-    await sendAndVanish(current.port, work, entered.wait);
+    await sendAndVanish(current.port, work, entered.promise);
     await vi.waitFor(() => expect(trace.events).toContain("log 499"));
     expect(current.runner.server.inFlight).toBe(0);
-    finishWork.open();
+    finishWork.resolve();
     await vi.waitFor(() => expect(trace.events).toContain("handler done"));
     expect(trace.events).toEqual(["signal", "log 499", "handler done"]);
   });
 
   it("with true, graceful shutdown does not wait for a handler whose client left", async () => {
     const trace: Trace = { events: [], readError: null, signalAborted: false };
-    const entered = latch();
-    const finishWork = latch();
-    const app = tracedApp(trace, entered, finishWork.wait);
+    const entered = deferred();
+    const finishWork = deferred();
+    const app = tracedApp(trace, entered, finishWork.promise);
     const current = await start(app, { handlerCancellation: true });
-    await sendAndVanish(current.port, work, entered.wait);
+    await sendAndVanish(current.port, work, entered.promise);
     await vi.waitFor(() => expect(current.runner.server.inFlight).toBe(0));
     await current.runner.cleanup();
     expect(trace.events).not.toContain("handler done");
-    finishWork.open();
+    finishWork.resolve();
   });
 
   it("with the default false, the handler runs to completion before the request ends", async () => {
     const trace: Trace = { events: [], readError: null, signalAborted: false };
-    const entered = latch();
-    const finishWork = latch();
+    const entered = deferred();
+    const finishWork = deferred();
     const accessLog = {
       info: (line: string) => trace.events.push(`log ${line}`),
     };
-    const app = tracedApp(trace, entered, finishWork.wait);
+    const app = tracedApp(trace, entered, finishWork.promise);
     const current = await start(app, { accessLog, accessLogFormat: "%s" });
-    await sendAndVanish(current.port, work, entered.wait);
+    await sendAndVanish(current.port, work, entered.promise);
     // The client is gone (the handler saw its signal), and the request is still in flight.
     await vi.waitFor(() => expect(trace.events).toContain("signal"));
     expect(current.runner.server.inFlight).toBe(1);
-    finishWork.open();
+    finishWork.resolve();
     await vi.waitFor(() => expect(trace.events).toHaveLength(3));
     expect(trace.events[0]).toBe("signal");
     expect(trace.events[1]).toBe("handler done");
@@ -387,13 +381,13 @@ describe("handlerCancellation", () => {
 
   it("with the default false, graceful shutdown waits for the handler whose client left", async () => {
     const trace: Trace = { events: [], readError: null, signalAborted: false };
-    const entered = latch();
-    const finishWork = latch();
-    const app = tracedApp(trace, entered, finishWork.wait);
+    const entered = deferred();
+    const finishWork = deferred();
+    const app = tracedApp(trace, entered, finishWork.promise);
     // The work ends only once shutdown has begun, so cleanup() has to wait for it.
-    app.onShutdown.push(() => finishWork.open());
+    app.onShutdown.push(() => finishWork.resolve());
     const current = await start(app);
-    await sendAndVanish(current.port, work, entered.wait);
+    await sendAndVanish(current.port, work, entered.promise);
     await current.runner.cleanup();
     expect(trace.events).toContain("handler done");
   });

@@ -26,6 +26,7 @@ import {
 } from "../../src/index.js";
 import {
   blockEventLoop,
+  deferred,
   httpSend,
   nthEvent,
   quiet,
@@ -44,24 +45,6 @@ const startRunner = useRunners();
 
 function start(app: web.Application, options: web.AppRunnerOptions = {}): Promise<RunningApp> {
   return startRunner(app, { accessLog: null, ...options });
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // Tests that fail before awaiting it must not also report an unhandled rejection.
-  promise.catch(() => {});
-  return { promise, resolve, reject };
 }
 
 type Session<T> = (ws: web.WebSocketResponse, request: web.Request) => Promise<T>;
