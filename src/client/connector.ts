@@ -181,8 +181,9 @@ export abstract class BaseConnector {
   ): Promise<Dispatcher.ResponseData> {
     checkMs("readTimeout", limits.readTimeout);
     const dispatcher = this.dispatcherFor(limits.connectTimeout);
-    const url = `${String(options.origin ?? "")}${options.path}`;
+    // The message is built only when the timeout fires, not for every request.
     const watch = attemptInterceptor(info, limits.readTimeout, () => {
+      const url = `${String(options.origin ?? "")}${options.path}`;
       return new SocketTimeoutError(
         `Timeout on reading data from socket (${options.method} ${url})`,
       );
