@@ -380,11 +380,8 @@ export class StreamResponse {
     const status = this.#status;
     // RFC 9110 6.4.1: 1xx, 204 and 304 have no content, so no length either.
     const noBody = status < 200 || status === 204 || status === 304;
-    // A body that already has a Content-Encoding (a precompressed file) is left alone.
     const coding =
-      this.#compression === null || noBody || this.#h().has("Content-Encoding")
-        ? null
-        : pickCoding(this.#compression, request);
+      this.#compression === null || noBody ? null : pickCoding(this.#compression, request);
     const flat: string[] = [];
     let hasServer = false;
 
