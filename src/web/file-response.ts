@@ -11,6 +11,7 @@ import { formatHttpDate } from "./file/http-date.js";
 import { contentTypeOf } from "./file/mime.js";
 import { openFile, type SiblingSymlinks } from "./file/open.js";
 import { type ByteRange, contentRange, parseRange } from "./file/ranges.js";
+import { ChunkBuffers, sendRange } from "./file/send-range.js";
 import type { Request } from "./request.js";
 import { appendVary, StreamResponse, type StreamResponseOptions } from "./response.js";
 import { STATUS_REASONS } from "./status.js";
@@ -48,6 +49,8 @@ export class FileResponse extends StreamResponse {
   readonly chunkSize: number;
   #siblingSymlinks: SiblingSymlinks = "never";
   #sending: Promise<void> | null = null;
+  // Bytes written straight to the socket, past StreamResponse's count.
+  #copied = 0;
 
   constructor(path: string | URL, options: FileResponseOptions = {}) {
     const { chunkSize = DEFAULT_CHUNK_SIZE, ...rest } = options;
@@ -131,28 +134,43 @@ export class FileResponse extends StreamResponse {
         }
       }
       if (!headers.has("Content-Type")) headers.set("Content-Type", contentTypeOf(this.path));
+      // The socket takes the file's bytes straight from the read buffers unless a compressor
+      // must see them (a precompressed sibling is never compressed again).
+      const direct = coding !== null || !this.compression;
       if (ranges === null) {
         this.contentLength = size;
         await super.prepare(request);
-        if (request.method !== "HEAD") await this.#sendBytes(handle, 0, size - 1);
+        if (request.method !== "HEAD") {
+          await this.#copy(
+            request,
+            handle,
+            new ChunkBuffers(this.chunkSize, size),
+            0,
+            size - 1,
+            direct,
+          );
+        }
       } else if (ranges.length === 1) {
         const only = ranges[0]!;
+        const length = only.end - only.start + 1;
         this.setStatus(206);
         headers.set("Content-Range", contentRange(only, size));
-        this.contentLength = only.end - only.start + 1;
+        this.contentLength = length;
         await super.prepare(request);
-        await this.#sendBytes(handle, only.start, only.end);
+        const buffers = new ChunkBuffers(this.chunkSize, length);
+        await this.#copy(request, handle, buffers, only.start, only.end, direct);
       } else {
         const body = byteRangesBody(ranges, size, headers.get("Content-Type")!);
         this.setStatus(206);
         headers.set("Content-Type", body.contentType);
         this.contentLength = body.length;
         await super.prepare(request);
+        const buffers = new ChunkBuffers(this.chunkSize, body.length);
         for (const part of body.parts) {
           await this.write(part.head);
-          await this.#sendBytes(handle, part.range.start, part.range.end, false);
+          await this.#copy(request, handle, buffers, part.range.start, part.range.end, direct);
         }
-        await this.writeEof(body.tail);
+        await this.write(body.tail);
       }
       await this.writeEof();
     } finally {
@@ -161,25 +179,32 @@ export class FileResponse extends StreamResponse {
     }
   }
 
-  /**
-   * Writes bytes `start` to `end` (included) of the file, a chunk at a time, each written
-   * when the socket takes more; the last chunk ends the body unless `last` is false.
-   */
-  async #sendBytes(handle: FileHandle, start: number, end: number, last = true): Promise<void> {
-    let position = start;
-    while (position <= end) {
-      const length = Math.min(this.chunkSize, end - position + 1);
-      // A fresh buffer each time: the socket may still hold the previous one.
+  /** Bytes of body written so far. */
+  override get bodyLength(): number {
+    return super.bodyLength + this.#copied;
+  }
+
+  /** Writes bytes `start` to `end` (included) of the file, a chunk at a time. */
+  async #copy(
+    request: Request,
+    handle: FileHandle,
+    buffers: ChunkBuffers,
+    start: number,
+    end: number,
+    direct: boolean,
+  ): Promise<void> {
+    if (direct) {
+      this.#copied += await sendRange(handle, request.rawResponse, buffers, start, end, this.path);
+      return;
+    }
+    // Through write(), for the compressor: a fresh buffer each time, as it may keep the last.
+    for (let position = start; position <= end; ) {
+      const length = Math.min(buffers.size, end - position + 1);
       const buffer = Buffer.allocUnsafe(length);
       const { bytesRead } = await handle.read(buffer, 0, length, position);
-      if (bytesRead === 0) {
-        // The file shrank since its size was sent: the body cannot be completed.
-        throw new Error(`${this.path} is shorter than its announced length`);
-      }
+      if (bytesRead === 0) throw new Error(`${this.path} is shorter than its announced length`);
       position += bytesRead;
-      const chunk = bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
-      if (last && position > end) await this.writeEof(chunk);
-      else await this.write(chunk);
+      await this.write(bytesRead === length ? buffer : buffer.subarray(0, bytesRead));
     }
   }
 

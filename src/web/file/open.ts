@@ -1,8 +1,8 @@
 // Opens the file a FileResponse sends: the file itself or a precompressed sibling (`.br`,
 // `.zst`, `.gz`) the client accepts, checked to be a regular file on the open descriptor.
 
-import { type BigIntStats, constants as fsc, type Stats } from "node:fs";
-import { type FileHandle, lstat, open, realpath } from "node:fs/promises";
+import { type BigIntStats, constants as fsc, lstatSync, type Stats } from "node:fs";
+import { type FileHandle, open, realpath } from "node:fs/promises";
 import { sep } from "node:path";
 import { HAS_ZSTD } from "../../http/compression.js";
 import type { AcceptsCoding } from "./accept-encoding.js";
@@ -55,10 +55,9 @@ export async function openFile(
   accepts: AcceptsCoding | null,
   symlinks: SiblingSymlinks,
 ): Promise<OpenResult> {
-  const [main, ...found] = await Promise.all([
-    openRegular(path, READ_FLAGS),
-    ...(accepts === null ? [] : SIBLINGS.map((kind) => lstatOrNull(path + kind.suffix))),
-  ]);
+  const opening = openRegular(path, READ_FLAGS);
+  const found = accepts === null ? [] : SIBLINGS.map((kind) => lstatOrNull(path + kind.suffix));
+  const main = await opening;
   let varies = false;
   for (const [i, kind] of SIBLINGS.entries()) {
     const st = found[i];
@@ -138,8 +137,12 @@ async function isUnder(path: string, root: string): Promise<boolean> {
   return real.startsWith(prefix);
 }
 
-function lstatOrNull(path: string): Promise<Stats | null> {
-  return lstat(path).catch(() => null);
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** 404 for what does not exist, 403 for what may not be read, as aiohttp answers. */
