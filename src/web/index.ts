@@ -22,6 +22,11 @@ export {
   type ResponsePrepareHandler,
   Signal,
 } from "./application.js";
+export {
+  type EventOptions,
+  EventSourceResponse,
+  type EventSourceResponseOptions,
+} from "./event-source-response.js";
 export * from "./exceptions.js";
 export { type ForwardedElement, parseForwarded, type TrustProxy } from "./forwarded.js";
 export { AppKey, RequestKey, ResponseKey, StateKeyError } from "./keys.js";
