@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { web } from "../../src/index.js";
-import { deferred } from "../helpers.js";
+import { type Deferred, deferred } from "../helpers.js";
 import { Reports, skipInterop } from "./helpers.js";
 
 const CHROMIUM = process.env.AIOHTTP_TS_CHROMIUM ?? "/usr/bin/chromium";
@@ -92,8 +92,8 @@ function makeApp(
     return sse;
   });
 
-  const acks = new Map<string, ReturnType<typeof deferred>>();
-  const ackOf = (name: string): ReturnType<typeof deferred> => {
+  const acks = new Map<string, Deferred<void>>();
+  const ackOf = (name: string): Deferred<void> => {
     const found = acks.get(name) ?? deferred();
     acks.set(name, found);
     return found;
