@@ -62,9 +62,9 @@ const NOT_IN_ID = /[\r\n\0]/;
  * app.router.addGet("/events", async (request) => {
  *   const sse = new web.EventSourceResponse({ ping: 15_000 });
  *   await sse.prepare(request);
- *   const unsubscribe = bus.subscribe((msg) => void sse.send(JSON.stringify(msg), { event: "update" }));
- *   await sse.wait(); // until the client leaves or the server shuts down
- *   unsubscribe();
+ *   const timer = setInterval(() => void sse.send(new Date().toISOString(), { event: "tick" }), 1000);
+ *   await sse.wait(); // until the client leaves, close() is called, or the server shuts down
+ *   clearInterval(timer);
  *   return sse;
  * });
  */
