@@ -141,6 +141,8 @@ export class EventSourceResponse extends StreamResponse {
         this.headers.set("Connection", "keep-alive");
       }
       this.#started = this.#start(request);
+      // Events sent before prepare() finished go out after the head.
+      this.#queue = this.#started.catch(() => {});
     }
     return this.#started;
   }
@@ -156,7 +158,8 @@ export class EventSourceResponse extends StreamResponse {
     // Node holds the head back until the first body write.
     res.flushHeaders();
     if (request.method === "HEAD") {
-      await this.close();
+      // No body to stream: end now (after this, as close() waits for the queue this heads).
+      this.close().catch(() => {});
       return;
     }
     if (this.#closing) return;

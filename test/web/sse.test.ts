@@ -3,6 +3,7 @@
 // shuts down), compression, and our own client reading events as they are sent.
 import { once } from "node:events";
 import { request as httpRequest, type IncomingMessage } from "node:http";
+import { setImmediate } from "node:timers/promises";
 import { createGunzip } from "node:zlib";
 import { describe, expect, it, vi } from "vitest";
 import { web } from "../../src/index.js";
@@ -118,6 +119,27 @@ describe("EventSourceResponse: the event format", () => {
         "id: 7\r\nevent: clock\r\ndata: tick\r\nretry: 100\r\n\r\n" +
         "id: \r\ndata: \r\n\r\n",
     );
+  });
+
+  it("an event sent while prepare() is still running goes out after the head", async () => {
+    const app = appWith(async (request) => {
+      const sse = new web.EventSourceResponse();
+      const preparing = sse.prepare(request);
+      const sent = sse.send("early");
+      await preparing;
+      expect(await sent).toBe(true);
+      return sse;
+    });
+    // prepare() waits for this before it sends the head.
+    app.onResponsePrepare.push(async (_request, response) => {
+      await setImmediate();
+      response.headers.set("X-Prepared", "late");
+    });
+    const client = await serve(app);
+    const reply = await httpSend(client.server.port);
+    expect(reply.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
+    expect(reply.headers["x-prepared"]).toBe("late");
+    expect(reply.body).toBe("data: early\r\n\r\n");
   });
 
   it("splits data at CRLF, LF and CR alike into data lines", async () => {
