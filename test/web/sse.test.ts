@@ -366,6 +366,29 @@ describe("EventSourceResponse: the end of a stream", () => {
   });
 });
 
+describe("EventSourceResponse during shutdown", () => {
+  it("a stream prepared once shutdown began is refused with 503", async () => {
+    const arrived = deferred();
+    const gate = deferred();
+    const app = appWith(async (request) => {
+      arrived.resolve();
+      await gate.promise;
+      const sse = new web.EventSourceResponse();
+      await sse.prepare(request);
+      return sse;
+    });
+    const { runner, port } = await start(app, { shutdownTimeout: 60_000, accessLog: null });
+    const replying = httpSend(port);
+    await arrived.promise;
+    const cleanup = runner.cleanup();
+    gate.resolve();
+    const reply = await replying;
+    expect(reply.status).toBe(503);
+    expect(reply.body).toContain("Server shutting down");
+    await cleanup;
+  });
+});
+
 describe("EventSourceResponse with compression", () => {
   it("each event reaches the client decodable before the next is sent", async () => {
     const firstSeen = deferred();
