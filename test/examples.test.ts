@@ -194,6 +194,57 @@ describe("examples/streaming", SCENARIO, () => {
   });
 });
 
+describe("examples/sse", SCENARIO, () => {
+  const example = useExample("sse");
+
+  /** Reads server-sent events from a fetch body until `count` have come. */
+  async function readEvents(resp: Response, count: number): Promise<string[]> {
+    const reader = (resp.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    for (;;) {
+      const events = text.split("\r\n\r\n").slice(0, -1);
+      if (events.length >= count) {
+        await reader.cancel();
+        return events.slice(0, count);
+      }
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`the stream ended after ${JSON.stringify(text)}`);
+      text += decoder.decode(value, { stream: true });
+    }
+  }
+
+  test("serves a page that follows the stream with an EventSource", async () => {
+    const resp = await example().fetch("/");
+    expect(resp.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(await resp.text()).toContain('new EventSource("/events")');
+  });
+
+  test("streams ticks, resuming after the Last-Event-ID the browser sends", async () => {
+    const resp = await example().fetch("/events?interval=10", {
+      headers: { "Last-Event-ID": "41" },
+    });
+    expect(resp.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    const events = await readEvents(resp, 2);
+    expect(events.map((e) => e.replace(/"time":"[^"]+"/, '"time":"T"'))).toEqual([
+      'id: 42\r\nevent: tick\r\ndata: {"n":42,"time":"T"}',
+      'id: 43\r\nevent: tick\r\ndata: {"n":43,"time":"T"}',
+    ]);
+  });
+
+  test("exits with code 0 on SIGTERM, ending a stream that is still open", async () => {
+    const resp = await example().fetch("/events?interval=60000");
+    const reader = (resp.body as ReadableStream<Uint8Array>).getReader();
+    expect((await reader.read()).done).toBe(false);
+    const exited = example().terminate();
+    // The stream ends cleanly (shutdown closes it) instead of holding shutdown for 60 s.
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      // Only the end is awaited.
+    }
+    expect(await exited).toBe(0);
+  });
+});
+
 describe("examples/json-api", SCENARIO, () => {
   const example = useExample("json-api");
   const post = (body: string): Promise<Response> =>
