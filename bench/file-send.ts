@@ -11,6 +11,7 @@ import { once } from "node:events";
 import { createReadStream } from "node:fs";
 import { type FileHandle, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -110,7 +111,8 @@ function stats(): { cpuUs: number; maxRss: number } {
   return { cpuUs: usage.userCPUTime + usage.systemCPUTime, maxRss: usage.maxRSS };
 }
 
-async function serve(strategy: string, port: number, dir: string): Promise<void> {
+async function serve(strategy: string, listenPort: number, dir: string): Promise<void> {
+  let port = listenPort;
   if (strategy === "StreamResponse") {
     // The read-fresh loop written through a StreamResponse: what the framework itself costs.
     const { web } = await import("../src/index.js");
@@ -137,7 +139,9 @@ async function serve(strategy: string, port: number, dir: string): Promise<void>
     });
     const runner = new web.AppRunner(app, { accessLog: null });
     await runner.setup();
-    await new web.TCPSite(runner, "127.0.0.1", port).start();
+    const site = new web.TCPSite(runner, "127.0.0.1", port);
+    await site.start();
+    port = site.port;
   } else if (strategy === "FileResponse") {
     const { web } = await import("../src/index.js");
     const app = new web.Application();
@@ -145,7 +149,9 @@ async function serve(strategy: string, port: number, dir: string): Promise<void>
     app.router.addGet("/{name}", (req) => new web.FileResponse(join(dir, req.matchInfo.name!)));
     const runner = new web.AppRunner(app, { accessLog: null });
     await runner.setup();
-    await new web.TCPSite(runner, "127.0.0.1", port).start();
+    const site = new web.TCPSite(runner, "127.0.0.1", port);
+    await site.start();
+    port = site.port;
   } else {
     const send = SENDERS[strategy]!;
     const server = createServer(async (req, res) => {
@@ -169,8 +175,9 @@ async function serve(strategy: string, port: number, dir: string): Promise<void>
     });
     server.listen(port, "127.0.0.1");
     await once(server, "listening");
+    port = (server.address() as AddressInfo).port;
   }
-  console.log("READY");
+  console.log(`READY ${port}`);
 }
 
 interface Figures {
@@ -243,15 +250,20 @@ async function measure(
   dir: string,
   duration: number,
 ): Promise<Figures> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  let port = 0;
   const child = spawn(
     process.execPath,
-    [...process.execArgv, process.argv[1]!, "--serve", strategy, String(port), dir],
+    [...process.execArgv, process.argv[1]!, "--serve", strategy, "0", dir],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   try {
     await new Promise<void>((resolve, reject) => {
-      child.stdout.on("data", (d: Buffer) => d.toString().includes("READY") && resolve());
+      child.stdout.on("data", (d: Buffer) => {
+        const ready = /READY (\d+)/.exec(d.toString());
+        if (ready === null) return;
+        port = Number(ready[1]);
+        resolve();
+      });
       child.once("exit", () => reject(new Error(`${strategy} server exited`)));
     });
     const url = `http://127.0.0.1:${port}/${file}`;

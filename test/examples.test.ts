@@ -10,6 +10,7 @@
 // directly under node. tsx relays the signal and exits with the example's own exit code.
 
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -242,6 +243,39 @@ describe("examples/sse", SCENARIO, () => {
       // Only the end is awaited.
     }
     expect(await exited).toBe(0);
+  });
+});
+
+describe("examples/file-download", SCENARIO, () => {
+  const example = useExample("file-download");
+  const SAMPLE = fileURLToPath(new URL("../examples/file-download/sample.txt", import.meta.url));
+
+  test("sends the file as an attachment with its validators", async () => {
+    const resp = await example().fetch("/download");
+    expect(resp.status).toBe(200);
+    expect(resp.headers.get("content-disposition")).toBe('attachment; filename="sample.txt"');
+    expect(resp.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(resp.headers.get("accept-ranges")).toBe("bytes");
+    expect(resp.headers.get("etag")).toMatch(/^"[0-9a-f]+-[0-9a-f]+"$/);
+    expect(await resp.text()).toBe(await readFile(SAMPLE, "utf8"));
+  });
+
+  test("sends a range with 206, as a resumed download asks", async () => {
+    const resp = await example().fetch("/download", { headers: { Range: "bytes=100-" } });
+    const whole = await readFile(SAMPLE);
+    expect(resp.status).toBe(206);
+    expect(resp.headers.get("content-range")).toBe(`bytes 100-${whole.length - 1}/${whole.length}`);
+    expect(Buffer.from(await resp.arrayBuffer()).equals(whole.subarray(100))).toBe(true);
+  });
+
+  test("answers a request with the current ETag with 304", async () => {
+    const etag = (await example().fetch("/download", { method: "HEAD" })).headers.get("etag");
+    const resp = await example().fetch("/download", { headers: { "If-None-Match": etag ?? "" } });
+    expect(resp.status).toBe(304);
+  });
+
+  test("exits with code 0 on SIGTERM", async () => {
+    expect(await example().terminate()).toBe(0);
   });
 });
 

@@ -17,8 +17,6 @@ import { appendVary, StreamResponse, type StreamResponseOptions } from "./respon
 import { STATUS_REASONS } from "./status.js";
 import { kFinish, kSiblingSymlinks } from "./symbols.js";
 
-export type { SiblingSymlinks } from "./file/open.js";
-
 /** Options of `FileResponse`. */
 export interface FileResponseOptions extends StreamResponseOptions {
   /**
@@ -51,6 +49,8 @@ export class FileResponse extends StreamResponse {
   #sending: Promise<void> | null = null;
   // Bytes written straight to the socket, past StreamResponse's count.
   #copied = 0;
+  // The Content-Encoding of the precompressed sibling being sent, if one is.
+  #coding: string | null = null;
 
   constructor(path: string | URL, options: FileResponseOptions = {}) {
     const { chunkSize = DEFAULT_CHUNK_SIZE, ...rest } = options;
@@ -95,6 +95,7 @@ export class FileResponse extends StreamResponse {
       return;
     }
     const { handle, stats, coding } = opened;
+    this.#coding = coding;
     try {
       if (coding !== null) headers.set("Content-Encoding", coding);
       const size = Number(stats.size);
@@ -134,21 +135,11 @@ export class FileResponse extends StreamResponse {
         }
       }
       if (!headers.has("Content-Type")) headers.set("Content-Type", contentTypeOf(this.path));
-      // The socket takes the file's bytes straight from the read buffers unless a compressor
-      // must see them (a precompressed sibling is never compressed again).
-      const direct = coding !== null || !this.compression;
       if (ranges === null) {
         this.contentLength = size;
         await super.prepare(request);
         if (request.method !== "HEAD") {
-          await this.#copy(
-            request,
-            handle,
-            new ChunkBuffers(this.chunkSize, size),
-            0,
-            size - 1,
-            direct,
-          );
+          await this.#copy(request, handle, new ChunkBuffers(this.chunkSize, size), 0, size - 1);
         }
       } else if (ranges.length === 1) {
         const only = ranges[0]!;
@@ -158,7 +149,7 @@ export class FileResponse extends StreamResponse {
         this.contentLength = length;
         await super.prepare(request);
         const buffers = new ChunkBuffers(this.chunkSize, length);
-        await this.#copy(request, handle, buffers, only.start, only.end, direct);
+        await this.#copy(request, handle, buffers, only.start, only.end);
       } else {
         const body = byteRangesBody(ranges, size, headers.get("Content-Type")!);
         this.setStatus(206);
@@ -168,7 +159,7 @@ export class FileResponse extends StreamResponse {
         const buffers = new ChunkBuffers(this.chunkSize, body.length);
         for (const part of body.parts) {
           await this.write(part.head);
-          await this.#copy(request, handle, buffers, part.range.start, part.range.end, direct);
+          await this.#copy(request, handle, buffers, part.range.start, part.range.end);
         }
         await this.write(body.tail);
       }
@@ -191,9 +182,11 @@ export class FileResponse extends StreamResponse {
     buffers: ChunkBuffers,
     start: number,
     end: number,
-    direct: boolean,
   ): Promise<void> {
-    if (direct) {
+    // The socket takes the file's bytes straight from the read buffers unless a compressor
+    // must see them (a precompressed sibling is never compressed again). Asked once the head
+    // is out: an onResponsePrepare callback may have enabled compression.
+    if (this.#coding !== null || !this.compression) {
       this.#copied += await sendRange(handle, request.rawResponse, buffers, start, end, this.path);
       return;
     }

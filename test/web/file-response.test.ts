@@ -172,12 +172,89 @@ describe("web.FileResponse: the file", () => {
   });
 });
 
+describe("web.FileResponse: with the rest of the server", () => {
+  it("an onResponsePrepare callback can still add headers", async () => {
+    const app = appWith(() => new web.FileResponse(textPath));
+    app.onResponsePrepare.push((_request, response) => {
+      response.headers.set("X-Prepared", "yes");
+    });
+    const reply = await httpSend((await serve(app)).server.port, "/");
+    expect(reply.headers["x-prepared"]).toBe("yes");
+    expect(reply.body).toBe("some notes\n");
+  });
+
+  it("compression enabled by an onResponsePrepare callback compresses the file", async () => {
+    const app = appWith(() => new web.FileResponse(dataPath));
+    app.onResponsePrepare.push((_request, response) => response.enableCompression("gzip"));
+    const reply = await httpSend((await serve(app)).server.port, "/", {
+      headers: { "Accept-Encoding": "gzip" },
+    });
+    expect(reply.headers["content-encoding"]).toBe("gzip");
+    expect(gunzipSync(reply.bytes).equals(DATA)).toBe(true);
+  });
+
+  it("a handler may prepare the response itself before returning it", async () => {
+    const port = (
+      await serve(
+        appWith(async (request) => {
+          const response = new web.FileResponse(textPath);
+          await response.prepare(request);
+          expect(response.prepared).toBe(true);
+          return response;
+        }),
+      )
+    ).server.port;
+    const reply = await httpSend(port, "/");
+    expect(reply.body).toBe("some notes\n");
+  });
+
+  it("bodyLength counts the bytes sent, headers of several ranges included", async () => {
+    let response: web.FileResponse | undefined;
+    const app = appWith(() => {
+      response = new web.FileResponse(dataPath, { chunkSize: 7 });
+      return response;
+    });
+    const port = (await serve(app)).server.port;
+    const whole = await httpSend(port, "/");
+    expect(whole.bytes.length).toBe(1000);
+    expect(response?.bodyLength).toBe(1000);
+    const parts = await httpSend(port, "/", { headers: { Range: "bytes=0-99,500-599" } });
+    expect(response?.bodyLength).toBe(parts.bytes.length);
+  });
+
+  it("several ranges larger than chunkSize reuse the read buffers without mixing bytes", async () => {
+    const port = await serveFile(dataPath, { chunkSize: 16 });
+    const reply = await httpSend(port, "/", {
+      headers: { Range: "bytes=3-200,300-333,-77" },
+      slowReader: true,
+    });
+    const parts = parseByteRanges(reply.headers["content-type"], reply.bytes);
+    expect(parts[0]!.data.equals(DATA.subarray(3, 201))).toBe(true);
+    expect(parts[1]!.data.equals(DATA.subarray(300, 334))).toBe(true);
+    expect(parts[2]!.data.equals(DATA.subarray(923))).toBe(true);
+  });
+
+  it("Vary: Accept-Encoding is added to a Vary the user set", async () => {
+    const port = await serveFile(sitePath, { headers: { Vary: "Cookie" } });
+    const reply = await httpSend(port, "/");
+    expect(reply.headers.vary).toBe("Cookie, Accept-Encoding");
+  });
+});
+
 describe("web.FileResponse: missing and forbidden files", () => {
   it("a missing file answers 404", async () => {
     const port = await serveFile(join(dir, "nope.txt"));
     const reply = await httpSend(port, "/");
     expect(reply.status).toBe(404);
     expect(reply.body).toBe("404: Not Found");
+  });
+
+  it("HEAD of a missing file answers 404 with the length of the text and no body", async () => {
+    const port = await serveFile(join(dir, "nope.txt"));
+    const reply = await httpSend(port, "/", { method: "HEAD" });
+    expect(reply.status).toBe(404);
+    expect(reply.headers["content-length"]).toBe(String("404: Not Found".length));
+    expect(reply.bytes.length).toBe(0);
   });
 
   it("a path through a file answers 404", async () => {
@@ -633,7 +710,11 @@ describe.runIf(process.platform === "linux")("web.FileResponse: a client that le
   it("closes the file when the client disconnects mid-file", async () => {
     const path = join(dir, "large.bin");
     await writeFile(path, Buffer.alloc(16 * 1024 * 1024, 1));
-    const port = await serveFile(path, { chunkSize: 64 * 1024 });
+    const errors: unknown[] = [];
+    const app = appWith(() => new web.FileResponse(path, { chunkSize: 64 * 1024 }), {
+      logger: { error: (...args: unknown[]) => errors.push(args), warn() {} },
+    });
+    const port = (await serve(app)).server.port;
     const conn = await RawConnection.open(port);
     conn.write(getRequest("/"));
     await conn.waitFor("\r\n\r\n");
@@ -644,5 +725,6 @@ describe.runIf(process.platform === "linux")("web.FileResponse: a client that le
     conn.destroy();
     await once(conn.socket, "close");
     await vi.waitFor(async () => expect(await openDescriptorsOf(path)).toBe(0));
+    expect(errors).toEqual([]);
   });
 });
