@@ -105,7 +105,10 @@ export class FileResponse extends StreamResponse {
           etag: fileETag(stats),
           lastModified: Math.floor(Number(stats.mtimeMs) / 1000),
         };
-        headers.set("ETag", validators.etag);
+        // RFC 9110 8.8.1: a strong tag names one sequence of bytes; compressing on the fly
+        // makes others from the same file, so the tag sent is weak then (as nginx does).
+        const onTheFly = coding === null && this.compression;
+        headers.set("ETag", onTheFly ? `W/${validators.etag}` : validators.etag);
         headers.set("Last-Modified", formatHttpDate(Number(stats.mtimeMs)));
         const outcome = evaluatePreconditions(request.headers, request.method, validators);
         if (outcome !== "proceed") {
@@ -114,7 +117,7 @@ export class FileResponse extends StreamResponse {
         }
         // Compressing on the fly makes another representation, whose bytes no range of the
         // file's describes: such a response is sent whole, as nginx does.
-        const rangeable = coding !== null || !this.compression;
+        const rangeable = !onTheFly;
         if (rangeable) {
           headers.set("Accept-Ranges", "bytes");
           // RFC 9110 14.2: Range is for GET only; If-Range may veto it.

@@ -560,12 +560,24 @@ describe("web.FileResponse: ranges", () => {
     }
   });
 
+  it("with enableCompression() the ETag is weak and still answers If-None-Match", async () => {
+    const port = await serveFile(dataPath, {}, (r) => r.enableCompression());
+    const { etag } = await dataValidators();
+    const reply = await httpSend(port, "/", { headers: { "Accept-Encoding": "gzip" } });
+    expect(reply.headers.etag).toBe(`W/${etag}`);
+    const again = await httpSend(port, "/", {
+      headers: { "Accept-Encoding": "gzip", "If-None-Match": `W/${etag}` },
+    });
+    expect(again.status).toBe(304);
+  });
+
   it("with enableCompression() Range is ignored and the body is compressed", async () => {
     const port = await serveFile(textPath, {}, (r) => r.enableCompression());
     const reply = await httpSend(port, "/", {
       headers: { Range: "bytes=0-1", "Accept-Encoding": "gzip" },
     });
     expect(reply.status).toBe(200);
+    expect(reply.headers["accept-ranges"]).toBeUndefined();
     expect(reply.headers["content-encoding"]).toBe("gzip");
     expect(gunzipSync(reply.bytes).toString()).toBe("some notes\n");
   });
