@@ -257,6 +257,11 @@ describe("web.FileResponse: missing and forbidden files", () => {
     expect(reply.bytes.length).toBe(0);
   });
 
+  it("a path with a NUL byte answers 404", async () => {
+    const port = await serveFile(`${textPath}\0.png`);
+    expect((await httpSend(port, "/")).status).toBe(404);
+  });
+
   it("a path through a file answers 404", async () => {
     const port = await serveFile(join(textPath, "inside"));
     expect((await httpSend(port, "/")).status).toBe(404);
@@ -347,6 +352,14 @@ describe("web.FileResponse: conditional requests", () => {
       headers: { "If-None-Match": '"other"', "If-Modified-Since": lastModified },
     });
     expect(reply.status).toBe(200);
+  });
+
+  it("If-Modified-Since in the obsolete RFC 850 and asctime forms is understood", async () => {
+    const port = await serveFile(dataPath);
+    for (const since of ["Tuesday, 04-Mar-25 05:06:07 GMT", "Tue Mar  4 05:06:07 2025"]) {
+      const reply = await httpSend(port, "/", { headers: { "If-Modified-Since": since } });
+      expect(reply.status, since).toBe(304);
+    }
   });
 
   it("an If-Modified-Since that is not an HTTP-date is ignored", async () => {
@@ -641,6 +654,18 @@ describe("web.FileResponse: precompressed siblings", () => {
     expect(reply.headers["content-encoding"]).toBe("gzip");
     expect(reply.headers["content-range"]).toBe(`bytes 0-9/${gz.length}`);
     expect(reply.bytes.equals(gz.subarray(0, 10))).toBe(true);
+  });
+
+  it("a sibling is sent even when the file itself is missing, as in aiohttp", async () => {
+    const path = join(dir, "only-compressed.js");
+    await writeFile(`${path}.gz`, gzipSync("let x = 1;"));
+    const port = await serveFile(path);
+    const accepted = await httpSend(port, "/", { headers: { "Accept-Encoding": "gzip" } });
+    expect(accepted.headers["content-type"]).toBe("text/javascript; charset=utf-8");
+    expect(gunzipSync(accepted.bytes).toString()).toBe("let x = 1;");
+    const refused = await httpSend(port, "/");
+    expect(refused.status).toBe(404);
+    expect(refused.headers.vary).toBe("Accept-Encoding");
   });
 
   it("a sibling that is a directory is not sent", async () => {

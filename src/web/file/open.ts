@@ -157,7 +157,14 @@ function lstatOrNull(path: string): Stats | null {
 function openFailure(err: unknown): "missing" | "forbidden" {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "EACCES" || code === "EPERM" || code === "EISDIR") return "forbidden";
-  if (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP" || code === "ENAMETOOLONG") {
+  // ERR_INVALID_ARG_VALUE: a NUL byte in the path, which names no file.
+  if (
+    code === "ENOENT" ||
+    code === "ENOTDIR" ||
+    code === "ELOOP" ||
+    code === "ENAMETOOLONG" ||
+    code === "ERR_INVALID_ARG_VALUE"
+  ) {
     return "missing";
   }
   throw err;
