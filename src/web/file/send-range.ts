@@ -3,9 +3,9 @@
 // per read (bench/file-send.ts: a third less CPU than a fresh buffer per chunk, and no
 // garbage for the collector). Memory stays at two chunks whatever the client's speed.
 
-import type { FileHandle } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 import { ClientDisconnectedError } from "../response.js";
+import type { FileHandle } from "./descriptor.js";
 
 /** The pair of buffers a response reads into, made on first use at the size it needs. */
 export class ChunkBuffers {
