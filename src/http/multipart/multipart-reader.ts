@@ -197,7 +197,7 @@ export class MultipartReader implements AsyncIterable<MultipartPart> {
     const { maxHeaderSize, maxHeaderCount } = this.#options;
     const pairs: Array<[string, string]> = [];
     // The block's size as received, assuming the usual "Name: value" layout; Dicer has dropped
-    // what came past maxHeaderSize + 1, so a larger block measures at least that.
+    // what came past maxHeaderSize + 1 bytes, so a larger block still measures over the limit.
     let size = 0;
     for (const [name, values] of Object.entries(header)) {
       for (const value of values) {
@@ -246,9 +246,10 @@ export class MultipartReader implements AsyncIterable<MultipartPart> {
     if (this.#dicer !== null) return;
     const dicer = createDicer({
       boundary: this.boundary,
-      // One more than allowed, so that a part over a limit is seen to be over it.
+      // One more than allowed, so that a part over a limit is seen to be over it; Dicer's
+      // header bytes also hold the CRLF that ends the delimiter line.
       maxHeaderPairs: this.#options.maxHeaderCount + 1,
-      maxHeaderSize: this.#options.maxHeaderSize + 1,
+      maxHeaderSize: this.#options.maxHeaderSize + 3,
     });
     this.#dicer = dicer;
     dicer.on("part", this.#onPart);
