@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { web } from "../../src/index.js";
-import { appWith, httpSend, quiet, useTestClients } from "../helpers.js";
+import { appWith, httpSend, quiet, rawExchange, useTestClients } from "../helpers.js";
 import {
   curl,
   onlyTransfer,
@@ -168,6 +168,23 @@ describe("request.multipart() streams uploads", () => {
     const resp = await post(client.server.port, body, "multipart/form-data; boundary=b");
     expect(resp.status).toBe(413);
     expect(resp.body).toContain("part header fields");
+  });
+  it("an upload refused mid-body is answered at once and its connection closed", async () => {
+    const client = await serve(appWith(upload));
+    const headers = Array.from({ length: 129 }, (_, i) => `X-H${i}: v`);
+    const start = multipartBody("b", [{ headers, body: "x" }]).subarray(0, 2000);
+    // The client announces 10 MiB and sends only the start: the answer must not wait for the rest.
+    const reply = await rawExchange(
+      client.server.port,
+      [
+        "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n" +
+          `Content-Length: ${10 * 1024 * 1024}\r\n\r\n`,
+        start,
+      ],
+      { timeoutMs: 3000, requireClose: true },
+    );
+    expect(reply.statusLine).toMatch(/^HTTP\/1\.1 413 /);
+    expect(reply.headerLines).toContainEqual(expect.stringMatching(/^connection: close$/i));
   });
 });
 
