@@ -209,6 +209,31 @@ describe("MultipartReader: part contents", () => {
     expect(await r.next()).toBeNull();
   });
 
+  it("a consumer that gives up on stream() early does not stall the reader", async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    const r = reader(multipart([{ headers: [], body: data }, field("after", "still here")]), {
+      chunk: 16 * 1024,
+    });
+    const part = bodyPart(await r.next());
+    const failing = new Writable({
+      write(_chunk, _enc, cb) {
+        cb(new Error("disk full"));
+      },
+    });
+    await expect(pipeline(part.stream(), failing)).rejects.toThrow("disk full");
+    const after = bodyPart(await r.next());
+    expect(await after.text()).toBe("still here");
+    expect(await r.next()).toBeNull();
+  });
+
+  it("stream() is taken once, and the part is not read otherwise afterwards", async () => {
+    const part = bodyPart(await reader(multipart([field("a", "x")])).next());
+    const stream = part.stream();
+    expect(() => part.stream()).toThrow("already taken");
+    await expect(part.read()).rejects.toThrow("stream()");
+    stream.resume();
+  });
+
   it("readChunk() returns at most 8192 bytes by default, then an empty Buffer at the end", async () => {
     const data = Buffer.alloc(20_000, "x");
     const part = bodyPart(await reader(multipart([{ headers: [], body: data }])).next());

@@ -2,9 +2,10 @@
 // whole, in chunks, decoded, as text/JSON/form fields, or piped as a Node Readable.
 
 import { Readable } from "node:stream";
+import { finished } from "node:stream/promises";
 import { parseContentType } from "../content-type.js";
 import type { CIMultiDictProxy } from "../multidict.js";
-import type { StreamReader } from "../stream-reader.js";
+import { StreamReader } from "../stream-reader.js";
 import { kFail } from "../symbols.js";
 import { dispositionFilename, parseContentDisposition } from "./content-disposition.js";
 import { decodePart } from "./decode.js";
@@ -45,22 +46,27 @@ export class BodyPartReader implements AsyncIterable<Buffer> {
    * `null`. It is what the client sent: never use it as a path without sanitising it.
    */
   readonly filename: string | null;
-  readonly #content: StreamReader;
+  readonly #data: Readable;
+  /** The reader of `#data`, made on the first read; `stream()` before that hands `#data` out. */
+  #content: StreamReader | null = null;
+  /** What `stream()` handed out, when it did before any other read. */
+  #stream: Readable | null = null;
+  #failure: Error | null = null;
   readonly #mapError: (err: MultipartError) => Error;
 
   /**
    * Made by {@link MultipartReader} for each part.
    * @param headers the part's headers
-   * @param content the part's bytes
+   * @param data the part's bytes
    * @param mapError turns decoding errors into the errors thrown
    */
   constructor(
     headers: CIMultiDictProxy,
-    content: StreamReader,
+    data: Readable,
     mapError: (err: MultipartError) => Error = (err) => err,
   ) {
     this.headers = headers;
-    this.#content = content;
+    this.#data = data;
     this.#mapError = mapError;
     const disposition = parseContentDisposition(headers.get("Content-Disposition"));
     this.name = disposition.params.name ?? null;
@@ -86,7 +92,7 @@ export class BodyPartReader implements AsyncIterable<Buffer> {
    * @param options `decode` undoes the part's encodings
    */
   async read(options: PartReadOptions = {}): Promise<Buffer> {
-    const data = await this.#content.read();
+    const data = await this.#reader().read();
     return options.decode === true ? this.decode(data) : data;
   }
 
@@ -96,7 +102,7 @@ export class BodyPartReader implements AsyncIterable<Buffer> {
    * @returns the bytes, or an empty Buffer at the end of the part
    */
   readChunk(size: number = DEFAULT_CHUNK_SIZE): Promise<Buffer> {
-    return this.#content.read(size);
+    return this.#reader().read(size);
   }
 
   /**
@@ -149,23 +155,56 @@ export class BodyPartReader implements AsyncIterable<Buffer> {
 
   /** Reads the rest of the part to the void, so that the reader can move on. */
   async release(): Promise<void> {
-    while ((await this.#content.readany()).length > 0) {
+    const out = this.#stream;
+    if (out !== null) {
+      // Whoever took stream() reads it; an unread one is drained here. Its errors are theirs.
+      if (out.readableFlowing === null) out.resume();
+      await finished(out).catch(() => undefined);
+      return;
+    }
+    const content = this.#reader();
+    while ((await content.readany()).length > 0) {
       // discarded
     }
   }
 
   /** Whether the part has been read to its end. */
   atEof(): boolean {
-    return this.#content.atEof();
+    if (this.#content !== null) return this.#content.atEof();
+    return this.#data.readableEnded;
   }
 
   /**
    * The rest of the part as a Node Readable (not decoded), for `pipeline()` to a file or
    * another stream; it pulls from the body only as fast as its consumer reads. Errors of the
-   * body (truncated, the peer went away) destroy the stream with that error.
+   * body (truncated, the peer went away) destroy the stream with that error. It can be taken
+   * once, and the part is not read otherwise afterwards.
    */
   stream(): Readable {
-    return Readable.from(this.#chunks(), { objectMode: false });
+    if (this.#stream !== null) throw new Error("stream() of this part was already taken");
+    if (this.#content !== null) return Readable.from(this.#chunks(), { objectMode: false });
+    // Nothing read yet: forward the parser's chunks with no buffering stage between. The
+    // parser's own stream is not handed out: it ends (short) after a truncated body, and the
+    // reader's error must win.
+    const data = this.#data;
+    const out = new Readable({
+      read: () => {
+        data.resume();
+      },
+      destroy: (err, callback) => {
+        // A consumer that gives up early must not stall the parser: the rest is drained.
+        data.resume();
+        callback(err);
+      },
+    });
+    data.on("data", (chunk: Buffer) => {
+      // A destroyed stream takes nothing more (push() is false): the rest drains to the void.
+      if (!out.push(chunk) && !out.destroyed) data.pause();
+    });
+    data.once("end", () => out.push(null));
+    this.#stream = out;
+    if (this.#failure !== null) out.destroy(this.#failure);
+    return out;
   }
 
   /** Yields the rest of the part in chunks as they arrive, not decoded. */
@@ -175,16 +214,35 @@ export class BodyPartReader implements AsyncIterable<Buffer> {
 
   /** @internal fails the waiting read and every later one with `err` */
   [kFail](err: Error): void {
-    if (this.#content.exception() === null) this.#content.setException(err);
+    if (this.#failure !== null) return;
+    this.#failure = err;
+    if (this.#content !== null) {
+      if (this.#content.exception() === null) this.#content.setException(err);
+    } else if (this.#stream !== null) {
+      this.#stream.destroy(err);
+    }
   }
 
   toString(): string {
     return `<BodyPartReader name=${JSON.stringify(this.name)} filename=${JSON.stringify(this.filename)}>`;
   }
 
+  /** The reader of the part's bytes, made on first use. */
+  #reader(): StreamReader {
+    if (this.#stream !== null) {
+      throw new Error("This part was handed out as stream(); read that instead");
+    }
+    if (this.#content === null) {
+      this.#content = new StreamReader(this.#data);
+      if (this.#failure !== null) this.#content.setException(this.#failure);
+    }
+    return this.#content;
+  }
+
   async *#chunks(): AsyncGenerator<Buffer> {
+    const content = this.#reader();
     for (;;) {
-      const chunk = await this.#content.readany();
+      const chunk = await content.readany();
       if (chunk.length === 0) return;
       yield chunk;
     }

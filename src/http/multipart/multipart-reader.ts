@@ -189,7 +189,7 @@ export class MultipartReader implements AsyncIterable<MultipartPart> {
         throw this.#failWith(err as Error);
       }
     }
-    return new BodyPartReader(headers, new StreamReader(data), this.#options.mapError);
+    return new BodyPartReader(headers, data, this.#options.mapError);
   }
 
   /** Checks a header block against the limits and makes it a multidict. */
