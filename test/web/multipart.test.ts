@@ -150,6 +150,26 @@ describe("request.multipart() streams uploads", () => {
     expect(resp.body).toContain("final delimiter");
   });
 
+  it("the 400 thrown while reading keeps the MultipartError as its cause", async () => {
+    const client = await serve(
+      appWith(async (request) => {
+        try {
+          await (await request.multipart()).release();
+          return web.jsonResponse("read");
+        } catch (err) {
+          const cause = (err as Error).cause as web.MultipartError;
+          return web.jsonResponse([(err as web.HTTPException).status, cause.name, cause.code]);
+        }
+      }),
+    );
+    const resp = await post(
+      client.server.port,
+      "--b\r\n\r\ncut",
+      "multipart/form-data; boundary=b",
+    );
+    expect(JSON.parse(resp.body)).toEqual([400, "MultipartError", "AIOHTTP_MULTIPART_MALFORMED"]);
+  });
+
   it("a body that never shows the boundary is a 400", async () => {
     const client = await serve(appWith(upload));
     const resp = await post(

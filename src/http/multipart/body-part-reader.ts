@@ -223,6 +223,7 @@ export class BodyPartReader implements AsyncIterable<Buffer> {
     }
   }
 
+  /** A short description for logs: the part's name and filename. */
   toString(): string {
     return `<BodyPartReader name=${JSON.stringify(this.name)} filename=${JSON.stringify(this.filename)}>`;
   }

@@ -151,6 +151,7 @@ export class MultipartReader implements AsyncIterable<MultipartPart> {
     this.#fail(err);
   }
 
+  /** A short description for logs: the Content-Type read. */
   toString(): string {
     return `<MultipartReader ${this.headers.get("Content-Type") ?? ""}>`;
   }
