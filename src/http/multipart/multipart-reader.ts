@@ -3,7 +3,6 @@
 // of busboy; this class turns its events into pull-based reads with backpressure end to end:
 // a part that is not read stops Dicer, which stops reading the source, which stops the peer.
 
-import { once } from "node:events";
 import { parseContentType } from "../content-type.js";
 import { CIMultiDictProxy, type MultiDictInit } from "../multidict.js";
 import { StreamReader } from "../stream-reader.js";
@@ -64,7 +63,8 @@ export class MultipartReader implements AsyncIterable<MultipartPart> {
   readonly #source: StreamReader;
   readonly #options: ResolvedMultipartOptions;
   #dicer: DicerParser | null = null;
-  readonly #stop = new AbortController();
+  /** Set while the pump waits for Dicer to drain. */
+  #resumePump: (() => void) | null = null;
   readonly #queue: Pending[] = [];
   #partsSeen = 0;
   #finished = false;
@@ -260,18 +260,32 @@ export class MultipartReader implements AsyncIterable<MultipartPart> {
   }
 
   async #pump(dicer: DicerParser): Promise<void> {
-    const signal = this.#stop.signal;
     try {
       for (;;) {
-        const chunk = await this.#source.readany();
-        if (signal.aborted) return;
+        // One chunk as the source delivered it: readany() would copy what is buffered into one.
+        const [chunk] = await this.#source.readchunk();
+        if (this.#error !== null) return;
         if (chunk.length === 0) break;
-        if (!dicer.write(chunk)) await once(dicer, "drain", { signal });
+        if (!dicer.write(chunk)) await this.#drained(dicer);
+        if (this.#error !== null) return;
       }
       dicer.end();
     } catch (err) {
-      if (!signal.aborted) this.#fail(err as Error);
+      if (this.#error === null) this.#fail(err as Error);
     }
+  }
+
+  /** Resolves on Dicer's 'drain', or when the reader fails (which ends the pump). */
+  #drained(dicer: DicerParser): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        dicer.removeListener("drain", done);
+        this.#resumePump = null;
+        resolve();
+      };
+      this.#resumePump = done;
+      dicer.once("drain", done);
+    });
   }
 
   #onPart = (part: DicerPart): void => {
@@ -340,7 +354,7 @@ export class MultipartReader implements AsyncIterable<MultipartPart> {
   #fail(err: Error): void {
     if (this.#error !== null) return;
     this.#error = err;
-    this.#stop.abort();
+    this.#resumePump?.();
     const current = this.#current;
     if (current !== null) current[kFail](err);
     for (const pending of this.#queue) pending.part.resume();
