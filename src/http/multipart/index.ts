@@ -1,6 +1,6 @@
 // The multipart layer's public face, shared by the server and the client.
 
-export { BodyPartReader, DEFAULT_CHUNK_SIZE, type PartReadOptions } from "./body-part-reader.js";
+export { BodyPartReader, type PartReadOptions } from "./body-part-reader.js";
 export { type ContentDisposition, parseContentDisposition } from "./content-disposition.js";
 export { MultipartError, type MultipartErrorCode, MultipartLimitError } from "./errors.js";
 export { type MultipartPart, MultipartReader, type MultipartSource } from "./multipart-reader.js";
