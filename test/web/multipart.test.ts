@@ -1,6 +1,7 @@
 // request.multipart() over real sockets: uploads streamed part by part to disk (checked by
 // sha256), from node:http, curl -F and Python aiohttp's MultipartWriter with a nested
-// multipart/mixed part, and the 400/413 answers to bodies that cannot be read.
+// multipart/mixed part, and the 400/413 answers to bodies that cannot be read; and the same
+// reader on the client side, over a ClientSession response.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -8,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { web } from "../../src/index.js";
-import { appWith, httpSend, quiet, rawExchange, useTestClients } from "../helpers.js";
+import { BodyPartReader, MultipartReader, web } from "../../src/index.js";
+import { appWith, httpSend, quiet, rawExchange, useSessions, useTestClients } from "../helpers.js";
 import {
   curl,
   onlyTransfer,
@@ -205,6 +206,33 @@ describe("request.multipart() streams uploads", () => {
     );
     expect(reply.statusLine).toMatch(/^HTTP\/1\.1 413 /);
     expect(reply.headerLines).toContainEqual(expect.stringMatching(/^connection: close$/i));
+  });
+});
+
+describe("the client side", () => {
+  const session = useSessions();
+
+  it("a ClientSession reads a multipart/mixed response with the same reader", async () => {
+    const data = randomBytes(200_000);
+    const body = multipartBody("srv", [
+      { headers: ["Content-Type: application/json"], body: '{"page":1}' },
+      { headers: ['Content-Disposition: attachment; filename="blob.bin"'], body: data },
+    ]);
+    const client = await serve(
+      appWith(
+        () =>
+          new web.Response({ body, headers: { "Content-Type": "multipart/mixed; boundary=srv" } }),
+      ),
+    );
+    const resp = await session().get(client.makeUrl("/").toString());
+    const reader = new MultipartReader(resp.headers, resp.content);
+    const first = await reader.next();
+    expect(first).toBeInstanceOf(BodyPartReader);
+    expect(await (first as BodyPartReader).json()).toEqual({ page: 1 });
+    const second = (await reader.next()) as BodyPartReader;
+    expect(second.filename).toBe("blob.bin");
+    expect(sha256(await second.read())).toBe(sha256(data));
+    expect(await reader.next()).toBeNull();
   });
 });
 
