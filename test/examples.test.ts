@@ -9,6 +9,7 @@
 // and leaves the server running), so the test runs the same tsx CLI that `npx tsx` resolves to,
 // directly under node. tsx relays the signal and exits with the example's own exit code.
 
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -63,6 +64,10 @@ class RunningExample {
  * the example with SIGTERM: the order of its tests stays fixed under `--sequence.shuffle`.
  */
 const SCENARIO = { shuffle: false };
+
+function sha256(data: Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}
 
 /** Runs the example for the tests of one `describe` block. */
 function useExample(name: string): () => RunningExample {
@@ -242,6 +247,41 @@ describe("examples/sse", SCENARIO, () => {
       // Only the end is awaited.
     }
     expect(await exited).toBe(0);
+  });
+});
+
+describe("examples/multipart-upload", SCENARIO, () => {
+  const example = useExample("multipart-upload");
+
+  test("streams each uploaded file to disk and answers its size and sha256", async () => {
+    const photo = randomBytes(300_000);
+    const form = new FormData();
+    form.append("note", "two files");
+    form.append("photo", new Blob([photo], { type: "image/jpeg" }), "beach.jpg");
+    form.append("doc", new Blob(["plain text"], { type: "text/plain" }), "notes.txt");
+    const resp = await example().fetch("/upload", { method: "POST", body: form });
+    expect(resp.status).toBe(200);
+    expect(await resp.json()).toEqual({
+      files: [
+        { field: "photo", filename: "beach.jpg", size: photo.length, sha256: sha256(photo) },
+        {
+          field: "doc",
+          filename: "notes.txt",
+          size: 10,
+          sha256: sha256(Buffer.from("plain text")),
+        },
+      ],
+      fields: { note: "two files" },
+    });
+  });
+
+  test("answers 400 to a body that is not multipart", async () => {
+    const resp = await example().fetch("/upload", { method: "POST", body: "{}" });
+    expect(resp.status).toBe(400);
+  });
+
+  test("exits with code 0 on SIGTERM", async () => {
+    expect(await example().terminate()).toBe(0);
   });
 });
 

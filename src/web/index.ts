@@ -1,6 +1,14 @@
 // The server half of aiohttp-ts, imported as `web` (`import { web } from "aiohttp-ts"`) or
 // directly (`import * as web from "aiohttp-ts/web"`).
 
+// The shared multipart reader, as request.multipart() hands it out.
+export {
+  BodyPartReader,
+  MultipartError,
+  MultipartLimitError,
+  type MultipartPart,
+  MultipartReader,
+} from "../http/multipart/index.js";
 export {
   AbstractAccessLogger,
   AccessLogger,

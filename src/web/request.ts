@@ -8,6 +8,8 @@ import type { TLSSocket } from "node:tls";
 import { parse as parseCookie } from "cookie";
 import { type ContentType, parseContentType } from "../http/content-type.js";
 import { CIMultiDictProxy, MultiDictProxy } from "../http/multidict.js";
+import { type MultipartError, MultipartLimitError } from "../http/multipart/errors.js";
+import { MultipartReader } from "../http/multipart/multipart-reader.js";
 import { StreamReader } from "../http/stream-reader.js";
 import type { AnyApplication, Application, Logger } from "./application.js";
 import { HTTPBadRequest, HTTPRequestEntityTooLarge } from "./exceptions.js";
@@ -521,6 +523,17 @@ export class Request<P = Readonly<Record<string, string>>> {
     return new MultiDictProxy(new URLSearchParams(text));
   }
 
+  /**
+   * A streaming reader of a `multipart/*` body, part by part (aiohttp's `request.multipart()`):
+   * `for await (const part of await request.multipart())`. Nothing is buffered beyond a part's
+   * chunk, so `clientMaxSize` does not apply: it is the way to accept large uploads. A body that
+   * is not multipart is a 400; malformed multipart found while reading rejects with
+   * `HTTPBadRequest` (400), part headers over the limits with `HTTPRequestEntityTooLarge` (413).
+   */
+  async multipart(): Promise<MultipartReader> {
+    return new MultipartReader(this.headers, this.content, { mapError: multipartHttpError });
+  }
+
   /** Reads and discards the rest of the body, so the connection can be reused. */
   async release(): Promise<void> {
     if (!this.bodyExists || this.raw.readableEnded) return;
@@ -583,6 +596,14 @@ export class Request<P = Readonly<Record<string, string>>> {
     if (trust === false) return undefined;
     return trustedValue(field, trust, this.forwarded, this.raw.headers, this.#peer ?? "");
   }
+}
+
+/** The HTTP answer to a multipart body that cannot be read; the original is the `cause`. */
+function multipartHttpError(err: MultipartError): Error {
+  if (err instanceof MultipartLimitError) {
+    return new HTTPRequestEntityTooLarge(err.max, err.actual, { text: err.message, cause: err });
+  }
+  return new HTTPBadRequest({ text: err.message, cause: err });
 }
 
 const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d*)?$/;
