@@ -44,6 +44,7 @@ export {
   type ExtraInfoName,
   type HttpVersion,
   Request,
+  type RequestMultipartOptions,
 } from "./request.js";
 export {
   ClientDisconnectedError,

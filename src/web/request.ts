@@ -10,6 +10,7 @@ import { type ContentType, parseContentType } from "../http/content-type.js";
 import { CIMultiDictProxy, MultiDictProxy } from "../http/multidict.js";
 import { type MultipartError, MultipartLimitError } from "../http/multipart/errors.js";
 import { MultipartReader } from "../http/multipart/multipart-reader.js";
+import type { MultipartReaderOptions } from "../http/multipart/types.js";
 import { StreamReader } from "../http/stream-reader.js";
 import type { AnyApplication, Application, Logger } from "./application.js";
 import { HTTPBadRequest, HTTPRequestEntityTooLarge } from "./exceptions.js";
@@ -24,6 +25,9 @@ import { type AppKey, RequestKey, StateStore } from "./keys.js";
 import type { MatchInfo } from "./router/match-info.js";
 import { decodePathSafe, normalizePath } from "./router/url-path.js";
 import { kCtx, kHasExpect, kSetCurrentApp, kSetMatchInfo, kUpgrade } from "./symbols.js";
+
+/** Options of `request.multipart()`: the reader's limits; errors always map to 400/413. */
+export type RequestMultipartOptions = Omit<MultipartReaderOptions, "mapError">;
 
 /** HTTP version of a request, e.g. `{ major: 1, minor: 1 }`. */
 export interface HttpVersion {
@@ -529,9 +533,13 @@ export class Request<P = Readonly<Record<string, string>>> {
    * chunk, so `clientMaxSize` does not apply: it is the way to accept large uploads. A body that
    * is not multipart is a 400; malformed multipart found while reading rejects with
    * `HTTPBadRequest` (400), part headers over the limits with `HTTPRequestEntityTooLarge` (413).
+   * @param options the reader's limits (`maxHeaderSize`, `maxHeaderCount`, `maxDecodedSize`)
    */
-  async multipart(): Promise<MultipartReader> {
-    return new MultipartReader(this.headers, this.content, { mapError: multipartHttpError });
+  async multipart(options: RequestMultipartOptions = {}): Promise<MultipartReader> {
+    return new MultipartReader(this.headers, this.content, {
+      ...options,
+      mapError: multipartHttpError,
+    });
   }
 
   /** Reads and discards the rest of the body, so the connection can be reused. */

@@ -572,6 +572,49 @@ describe("MultipartReader: header limits", () => {
   });
 });
 
+describe("MultipartReader: decoded size limit", () => {
+  const gzipped = (size: number): PartSpec => ({
+    headers: ['Content-Disposition: form-data; name="z"', "Content-Encoding: gzip"],
+    body: zlib.gzipSync(Buffer.alloc(size)),
+  });
+
+  it.each([
+    ["gzip", zlib.gzipSync],
+    ["deflate", zlib.deflateSync],
+    ["br", zlib.brotliCompressSync],
+  ] as const)(
+    "a %s part inflating past maxDecodedSize is a MultipartLimitError",
+    async (coding, compress) => {
+      const part = bodyPart(
+        await reader(
+          multipart([
+            { headers: [`Content-Encoding: ${coding}`], body: compress(Buffer.alloc(4097)) },
+          ]),
+          { maxDecodedSize: 4096 },
+        ).next(),
+      );
+      const err = await rejection(part.read({ decode: true }));
+      expect(err).toBeInstanceOf(MultipartLimitError);
+      expect((err as MultipartLimitError).limit).toBe("decodedSize");
+      expect((err as MultipartLimitError).max).toBe(4096);
+    },
+  );
+
+  it("a part decoding to exactly maxDecodedSize is read whole", async () => {
+    const part = bodyPart(
+      await reader(multipart([gzipped(4096)]), { maxDecodedSize: 4096 }).next(),
+    );
+    expect((await part.read({ decode: true })).length).toBe(4096);
+  });
+
+  it("by default a bomb (100 MiB of zeros in ~100 KB of gzip) stops at 64 MiB", async () => {
+    const part = bodyPart(await reader(multipart([gzipped(100 * 1024 ** 2)])).next());
+    const err = await rejection(part.json());
+    expect(err).toBeInstanceOf(MultipartLimitError);
+    expect((err as MultipartLimitError).max).toBe(64 * 1024 ** 2);
+  });
+});
+
 describe("MultipartReader: backpressure", () => {
   /** A 10 MiB body generated on demand, counting what the reader pulled. */
   function countingSource(data: Buffer): { src: Readable; pulled: () => number } {

@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BodyPartReader, MultipartReader, web } from "../../src/index.js";
 import { appWith, httpSend, quiet, rawExchange, useSessions, useTestClients } from "../helpers.js";
@@ -190,6 +191,22 @@ describe("request.multipart() streams uploads", () => {
     expect(resp.status).toBe(413);
     expect(resp.body).toContain("part header fields");
   });
+  it("a compressed part that inflates past maxDecodedSize is a 413, not a full inflate", async () => {
+    const client = await serve(
+      appWith(async (request) => {
+        const part = await (await request.multipart({ maxDecodedSize: 1024 ** 2 })).next();
+        return web.jsonResponse(await (part as BodyPartReader).json());
+      }),
+    );
+    const bomb = gzipSync(Buffer.alloc(20 * 1024 ** 2, 0x20));
+    const body = multipartBody("b", [
+      { headers: ["Content-Type: application/json", "Content-Encoding: gzip"], body: bomb },
+    ]);
+    const resp = await post(client.server.port, body, "multipart/form-data; boundary=b");
+    expect(resp.status).toBe(413);
+    expect(resp.body).toContain("decoded part content");
+  });
+
   it("an upload refused mid-body is answered at once and its connection closed", async () => {
     const client = await serve(appWith(upload));
     const headers = Array.from({ length: 129 }, (_, i) => `X-H${i}: v`);

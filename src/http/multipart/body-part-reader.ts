@@ -10,6 +10,7 @@ import { kFail } from "../symbols.js";
 import { dispositionFilename, parseContentDisposition } from "./content-disposition.js";
 import { decodePart } from "./decode.js";
 import { MultipartError } from "./errors.js";
+import type { MultipartReaderOptions } from "./types.js";
 
 /** Options of {@link BodyPartReader.read}. */
 export interface PartReadOptions {
@@ -53,21 +54,24 @@ export class BodyPartReader implements AsyncIterable<Buffer> {
   #stream: Readable | null = null;
   #failure: Error | null = null;
   readonly #mapError: (err: MultipartError) => Error;
+  readonly #maxDecodedSize: number;
 
   /**
    * Made by {@link MultipartReader} for each part.
    * @param headers the part's headers
    * @param data the part's bytes
-   * @param mapError turns decoding errors into the errors thrown
+   * @param options `mapError` turns decoding errors into the errors thrown; `maxDecodedSize`
+   *   bounds what decoding may inflate to (see {@link MultipartReaderOptions})
    */
   constructor(
     headers: CIMultiDictProxy,
     data: Readable,
-    mapError: (err: MultipartError) => Error = (err) => err,
+    options: Pick<MultipartReaderOptions, "mapError" | "maxDecodedSize"> = {},
   ) {
     this.headers = headers;
     this.#data = data;
-    this.#mapError = mapError;
+    this.#mapError = options.mapError ?? ((err) => err);
+    this.#maxDecodedSize = options.maxDecodedSize ?? 0;
     const disposition = parseContentDisposition(headers.get("Content-Disposition"));
     this.name = disposition.params.name ?? null;
     this.filename = dispositionFilename(disposition);
@@ -111,7 +115,7 @@ export class BodyPartReader implements AsyncIterable<Buffer> {
    */
   decode(data: Buffer): Buffer {
     try {
-      return decodePart(data, this.headers);
+      return decodePart(data, this.headers, this.#maxDecodedSize);
     } catch (err) {
       throw err instanceof MultipartError ? this.#mapError(err) : err;
     }

@@ -3,13 +3,16 @@
 
 import * as zlib from "node:zlib";
 import type { CIMultiDictProxy } from "../multidict.js";
-import { MultipartError } from "./errors.js";
+import { MultipartError, MultipartLimitError } from "./errors.js";
 
-/** Undoes the part's Content-Transfer-Encoding and then its Content-Encoding. */
-export function decodePart(data: Buffer, headers: CIMultiDictProxy): Buffer {
+/**
+ * Undoes the part's Content-Transfer-Encoding and then its Content-Encoding.
+ * @param maxSize most bytes the Content-Encoding may inflate to (0: no limit)
+ */
+export function decodePart(data: Buffer, headers: CIMultiDictProxy, maxSize: number): Buffer {
   const transfer = headers.get("Content-Transfer-Encoding")?.trim().toLowerCase();
   const coding = headers.get("Content-Encoding")?.trim().toLowerCase();
-  return decodeContent(decodeTransfer(data, transfer), coding);
+  return decodeContent(decodeTransfer(data, transfer), coding, maxSize);
 }
 
 function decodeTransfer(data: Buffer, encoding: string | undefined): Buffer {
@@ -32,7 +35,9 @@ function decodeTransfer(data: Buffer, encoding: string | undefined): Buffer {
   }
 }
 
-function decodeContent(data: Buffer, coding: string | undefined): Buffer {
+function decodeContent(data: Buffer, coding: string | undefined, maxSize: number): Buffer {
+  // zlib stops at maxOutputLength with ERR_BUFFER_TOO_LARGE, so a bomb never fills memory.
+  const limit = maxSize > 0 ? { maxOutputLength: maxSize } : {};
   try {
     switch (coding) {
       case undefined:
@@ -41,14 +46,16 @@ function decodeContent(data: Buffer, coding: string | undefined): Buffer {
         return data;
       case "gzip":
       case "x-gzip":
-        return zlib.gunzipSync(data);
+        return zlib.gunzipSync(data, limit);
       case "deflate":
         // aiohttp writes raw deflate here (its compressor suppresses the zlib header), other
         // writers follow RFC 9110 and wrap it in zlib; a zlib stream starts with 0x?8 and a
         // header whose 16-bit value is a multiple of 31 (RFC 1950 2.2).
-        return isZlibHeader(data) ? zlib.inflateSync(data) : zlib.inflateRawSync(data);
+        return isZlibHeader(data)
+          ? zlib.inflateSync(data, limit)
+          : zlib.inflateRawSync(data, limit);
       case "br":
-        return zlib.brotliDecompressSync(data);
+        return zlib.brotliDecompressSync(data, limit);
       default:
         throw new MultipartError(
           `Unknown Content-Encoding: ${coding}`,
@@ -57,6 +64,9 @@ function decodeContent(data: Buffer, coding: string | undefined): Buffer {
     }
   } catch (err) {
     if (err instanceof MultipartError) throw err;
+    if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new MultipartLimitError("decodedSize", maxSize, maxSize + 1);
+    }
     throw new MultipartError(
       `Cannot decode the part's ${coding} content: ${(err as Error).message}`,
       "AIOHTTP_MULTIPART_ENCODING",

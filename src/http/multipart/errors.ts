@@ -33,14 +33,18 @@ export class MultipartError extends Error {
   }
 }
 
-/** A part's header block is larger than `maxHeaderSize` or has more than `maxHeaderCount` fields. */
+/** Which limit of the multipart reader was exceeded. */
+export type MultipartLimit = "headerSize" | "headerCount" | "decodedSize";
+
+/** A part's header block is larger than `maxHeaderSize` or has more than `maxHeaderCount` fields,
+ * or its content decodes to more than `maxDecodedSize` bytes. */
 export class MultipartLimitError extends MultipartError {
   override name = "MultipartLimitError";
-  /** Which limit: `"headerSize"` (bytes) or `"headerCount"` (fields). */
-  readonly limit: "headerSize" | "headerCount";
+  /** Which limit: `"headerSize"` (bytes), `"headerCount"` (fields), `"decodedSize"` (bytes). */
+  readonly limit: MultipartLimit;
   /** The limit's value. */
   readonly max: number;
-  /** What the part had (for `headerSize`, at least this much: the parser stops counting past the limit). */
+  /** What the part had (for `headerSize` and `decodedSize`, at least this much: counting stops past the limit). */
   readonly actual: number;
 
   /**
@@ -48,11 +52,17 @@ export class MultipartLimitError extends MultipartError {
    * @param max the limit's value
    * @param actual what the part had
    */
-  constructor(limit: "headerSize" | "headerCount", max: number, actual: number) {
-    const what = limit === "headerSize" ? `bytes of part headers` : "part header fields";
+  constructor(limit: MultipartLimit, max: number, actual: number) {
+    const what = LIMIT_WHAT[limit];
     super(`More than ${max} ${what} (got ${actual})`, "AIOHTTP_MULTIPART_LIMIT");
     this.limit = limit;
     this.max = max;
     this.actual = actual;
   }
 }
+
+const LIMIT_WHAT: Record<MultipartLimit, string> = {
+  headerSize: "bytes of part headers",
+  headerCount: "part header fields",
+  decodedSize: "bytes of decoded part content",
+};

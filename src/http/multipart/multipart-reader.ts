@@ -22,6 +22,7 @@ export type MultipartPart = BodyPartReader | MultipartReader;
 /** aiohttp's defaults: its header line limit and its header count limit. */
 const DEFAULT_MAX_HEADER_SIZE = 8190;
 const DEFAULT_MAX_HEADER_COUNT = 128;
+const DEFAULT_MAX_DECODED_SIZE = 64 * 1024 ** 2;
 /** RFC 2046 5.1.1: a boundary has 1 to 70 characters. */
 const MAX_BOUNDARY_LENGTH = 70;
 const NON_ASCII = /[\u0080-\uffff]/;
@@ -89,6 +90,7 @@ export class MultipartReader implements AsyncIterable<MultipartPart> {
     this.#options = {
       maxHeaderSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
       maxHeaderCount: options.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT,
+      maxDecodedSize: options.maxDecodedSize ?? DEFAULT_MAX_DECODED_SIZE,
       mapError: options.mapError ?? identity,
     };
     const disposition = parseContentDisposition(this.headers.get("Content-Disposition"));
@@ -190,7 +192,7 @@ export class MultipartReader implements AsyncIterable<MultipartPart> {
         throw this.#failWith(err as Error);
       }
     }
-    return new BodyPartReader(headers, data, this.#options.mapError);
+    return new BodyPartReader(headers, data, this.#options);
   }
 
   /** Checks a header block against the limits and makes it a multidict. */

@@ -18,6 +18,13 @@ export interface MultipartReaderOptions {
    */
   maxHeaderCount?: number;
   /**
+   * Most bytes a part's content may decode to in `read({ decode: true })`, `text()`, `json()`
+   * and `form()`; more fails with `MultipartLimitError` (413 on the server) instead of
+   * inflating a compression bomb into memory. `0` removes the limit.
+   * @default 64 MiB
+   */
+  maxDecodedSize?: number;
+  /**
    * Turns the reader's own errors into the errors that reads reject with; the server maps them
    * to HTTP 400/413, the client can map them to its payload error. Errors of the source (the
    * connection went away) are not passed through it.
@@ -30,5 +37,6 @@ export interface MultipartReaderOptions {
 export interface ResolvedMultipartOptions {
   readonly maxHeaderSize: number;
   readonly maxHeaderCount: number;
+  readonly maxDecodedSize: number;
   readonly mapError: (err: MultipartError) => Error;
 }
