@@ -23,6 +23,9 @@ export {
   Signal,
 } from "./application.js";
 export * from "./exceptions.js";
+export { FileField } from "./form/file-field.js";
+export type { FormLimits } from "./form/form-limits.js";
+export type { FormValue } from "./form/form-parser.js";
 export { type ForwardedElement, parseForwarded, type TrustProxy } from "./forwarded.js";
 export { AppKey, RequestKey, ResponseKey, StateKeyError } from "./keys.js";
 export { type NormalizePathOptions, normalizePathMiddleware } from "./middlewares.js";

@@ -1,0 +1,105 @@
+// Request bodies sent with `Content-Encoding` (gzip, deflate, br, zstd): the body is read through
+// decompressors, and the reader on top caps the decompressed size, so a small compressed body
+// cannot expand into memory (the reader pauses the decompressor, which stops inflating).
+
+import type { IncomingMessage } from "node:http";
+import type { Transform } from "node:stream";
+import * as zlib from "node:zlib";
+import { createZstdDecompress, HAS_ZSTD } from "../http/compression.js";
+import { StreamClosedError, type StreamReadError, StreamReader } from "../http/stream-reader.js";
+import {
+  HTTPBadRequest,
+  HTTPRequestEntityTooLarge,
+  HTTPUnsupportedMediaType,
+} from "./exceptions.js";
+
+/**
+ * The default of `ApplicationOptions.maxDecompressSize`: aiohttp's `DEFAULT_MAX_DECOMPRESS_SIZE`
+ * (32 MiB).
+ */
+export const DEFAULT_MAX_DECOMPRESS_SIZE = 2 ** 25;
+
+const DECODERS: Readonly<Record<string, () => Transform>> = {
+  gzip: () => zlib.createGunzip(),
+  "x-gzip": () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
+  ...(HAS_ZSTD ? { zstd: () => createZstdDecompress() as Transform } : {}),
+};
+
+/**
+ * The codings of a `Content-Encoding` header in the order they were applied, without
+ * `identity`; an empty list for a body sent as is. A coding this server cannot decode is a 415.
+ */
+export function requestCodings(header: string | undefined): string[] {
+  if (header === undefined) return [];
+  const codings: string[] = [];
+  for (const item of header.split(",")) {
+    const coding = item.trim().toLowerCase();
+    if (coding === "" || coding === "identity") continue;
+    if (DECODERS[coding] === undefined) {
+      throw new HTTPUnsupportedMediaType({
+        text: `Unsupported Content-Encoding: ${JSON.stringify(item.trim())}`,
+      });
+    }
+    codings.push(coding);
+  }
+  return codings;
+}
+
+/**
+ * A reader of the decoded body of `raw`, which fails with 413 once more than `maxSize`
+ * decoded bytes came (0: no limit), and with 400 when the data cannot be decoded.
+ */
+export function decodedReader(
+  raw: IncomingMessage,
+  codings: string[],
+  maxSize: number,
+): StreamReader {
+  // The last coding applied is undone first.
+  const decoders = [...codings].reverse().map((coding) => (DECODERS[coding] as () => Transform)());
+  let source: NodeJS.ReadableStream = raw;
+  for (const decoder of decoders) source = source.pipe(decoder);
+  const first = decoders[0] as Transform;
+  const last = decoders[decoders.length - 1] as Transform;
+  const stopDecoding = (err: Error): void => {
+    raw.unpipe(first);
+    for (const decoder of decoders) decoder.destroy(err);
+  };
+  // pipe() does not pass on the end of a connection cut short, nor errors.
+  const onClose = (): void => {
+    if (!raw.complete) stopDecoding(connectionClosed());
+  };
+  raw.once("close", onClose);
+  for (const decoder of decoders) {
+    decoder.on("error", (err: Error) => {
+      raw.off("close", onClose);
+      raw.unpipe(first);
+      // The rest of the compressed body is read and dropped (not decoded), so that the 400 can
+      // be answered without a stalled connection.
+      raw.resume();
+      if (decoder !== last) last.destroy(err);
+    });
+  }
+  last.once("end", () => raw.off("close", onClose));
+  return new StreamReader(last, {
+    ...(maxSize > 0 ? { maxSize } : {}),
+    onTooLarge: (received, limit) =>
+      new HTTPRequestEntityTooLarge(limit, received, {
+        text: `Decompressed request body larger than ${limit} bytes`,
+      }),
+    mapError: (err: StreamReadError) =>
+      err instanceof StreamClosedError
+        ? err
+        : new HTTPBadRequest({
+            text: `Cannot decode the request body (Content-Encoding: ${codings.join(", ")})`,
+            cause: err,
+          }),
+  });
+}
+
+function connectionClosed(): Error {
+  return Object.assign(new Error("Connection closed before the body was complete"), {
+    code: "ECONNRESET",
+  });
+}
