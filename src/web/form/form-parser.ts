@@ -113,7 +113,7 @@ export function parseMultipart(
     });
     dicer.on("error", (err: Error) => fail(badRequest(`Malformed multipart body: ${err.message}`)));
     const parsed = once(dicer, "finish");
-    const fed = feed(body, dicer, stopped);
+    const fed = feed(body, dicer, parsed, stopped);
     Promise.all([parsed, fed])
       .then(async () => {
         if (failed !== null) return;
@@ -124,17 +124,32 @@ export function parseMultipart(
   });
 }
 
-/** Writes the body into the parser with backpressure, until its end or until parsing stops. */
-async function feed(body: BodySource, dicer: Dicer, stopped: Promise<void>): Promise<void> {
+/**
+ * Writes the body into the parser with backpressure, until its end. Once the parser has seen
+ * the final delimiter the rest (an epilogue) is read and dropped: Dicer may then hold the
+ * callback of the last write forever, so its 'drain' is not waited for.
+ */
+async function feed(
+  body: BodySource,
+  dicer: Dicer,
+  parsed: Promise<unknown>,
+  stopped: Promise<void>,
+): Promise<void> {
+  let finished = false;
+  parsed.then(
+    () => {
+      finished = true;
+    },
+    () => {},
+  );
   for (;;) {
     const chunk = await Promise.race([body.readany(), stopped]);
     if (chunk === undefined) return;
     if (chunk.length === 0) break;
-    if (!dicer.write(chunk)) {
-      await Promise.race([once(dicer, "drain"), stopped]);
-    }
+    if (finished) continue;
+    if (!dicer.write(chunk)) await Promise.race([once(dicer, "drain"), parsed, stopped]);
   }
-  dicer.end();
+  if (!finished) dicer.end();
 }
 
 /** Reads one part into a string or a FileField, counting its bytes towards the total size. */
