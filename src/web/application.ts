@@ -140,7 +140,10 @@ export interface ApplicationOptions {
    * for a multipart form, all fields and files together. @default 1048576
    */
   clientMaxSize?: number;
-  /** Limits of `request.post()` forms besides their total size (`clientMaxSize`). */
+  /**
+   * Limits of `request.post()` forms besides their total size (`clientMaxSize`).
+   * @default {} (every limit at its default, see `FormLimits`)
+   */
   formLimits?: FormLimits;
   /**
    * Most decompressed bytes of a request body sent with `Content-Encoding`, read through

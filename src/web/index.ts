@@ -23,7 +23,7 @@ export {
   Signal,
 } from "./application.js";
 export * from "./exceptions.js";
-export { FileField } from "./form/file-field.js";
+export { FileField, type FileFieldContent, type FileFieldInit } from "./form/file-field.js";
 export type { FormLimits } from "./form/form-limits.js";
 export type { FormValue } from "./form/form-parser.js";
 export { type ForwardedElement, parseForwarded, type TrustProxy } from "./forwarded.js";
