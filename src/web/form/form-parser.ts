@@ -6,11 +6,10 @@ import { once } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { finished } from "node:stream/promises";
 import { Dicer } from "@fastify/busboy";
-import { parseParams } from "../../http/content-type.js";
-import { CIMultiDictProxy } from "../../http/multidict.js";
-import { HTTPBadRequest, HTTPRequestEntityTooLarge } from "../exceptions.js";
+import { HTTPRequestEntityTooLarge } from "../exceptions.js";
 import { FileField } from "./file-field.js";
 import type { ResolvedFormLimits } from "./form-limits.js";
+import { badRequest, describePart, type PartHeaders } from "./part-headers.js";
 import type { UploadDir } from "./temp-files.js";
 
 /** A value of `request.post()`: a text field, or a file (or other binary part). */
@@ -34,14 +33,9 @@ type Entry = [string, FormValue];
 
 /** Dicer's part: a Readable that emits `header` with lower-cased names and latin1 values. */
 type Part = Dicer.PartStream;
-type PartHeaders = Record<string, string[]>;
 
 // RFC 2046 5.1.1: 1 to 70 characters, not ending in a space.
 const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
-
-function badRequest(text: string, cause?: unknown): HTTPBadRequest {
-  return new HTTPBadRequest({ text, ...(cause === undefined ? {} : { cause }) });
-}
 
 /** The multipart boundary of a `Content-Type`, or a 400 when it is missing or invalid. */
 export function multipartBoundary(params: Readonly<Record<string, string>>): string {
@@ -210,68 +204,6 @@ async function readPart(
 async function write(file: WriteStream, chunk: Buffer): Promise<void> {
   if (file.errored !== null) throw file.errored;
   if (!file.write(chunk)) await once(file, "drain");
-}
-
-interface PartMeta {
-  name: string;
-  /** The file name; `null` for a text field. */
-  filename: string | null;
-  contentType: string | undefined;
-  charset: string;
-  headers: CIMultiDictProxy;
-}
-
-/** Checks a part's headers against the limits and reads its Content-Disposition. */
-function describePart(header: PartHeaders, limits: ResolvedFormLimits): PartMeta {
-  const pairs: [string, string][] = [];
-  for (const [name, values] of Object.entries(header)) {
-    for (const value of values) {
-      if (name.length + 2 + value.length > limits.maxPartHeaderSize) {
-        throw badRequest(`Part header line longer than ${limits.maxPartHeaderSize} bytes`);
-      }
-      // Header bytes arrive as latin1; clients send UTF-8 (file names above all).
-      pairs.push([name, Buffer.from(value, "latin1").toString("utf8")]);
-    }
-  }
-  if (pairs.length > limits.maxPartHeaders) {
-    throw badRequest(`More than ${limits.maxPartHeaders} headers in a part`);
-  }
-  const headers = new CIMultiDictProxy(pairs);
-  const disposition = headers.get("Content-Disposition");
-  if (disposition === undefined) throw badRequest("Part without Content-Disposition");
-  const semi = disposition.indexOf(";");
-  const kind = (semi === -1 ? disposition : disposition.slice(0, semi)).trim().toLowerCase();
-  if (kind !== "form-data") throw badRequest("Part is not form-data");
-  const params = semi === -1 ? {} : parseParams(disposition.slice(semi + 1));
-  const name = params.name;
-  if (name === undefined) throw badRequest("Part without a name");
-  if (Buffer.byteLength(name) > limits.maxFieldNameSize) {
-    throw badRequest(`Field name longer than ${limits.maxFieldNameSize} bytes`);
-  }
-  const type = headers.get("Content-Type");
-  const [mimetype = "", ...rest] = (type ?? "").split(";");
-  const media = mimetype.trim().toLowerCase();
-  const filename = extendedValue(params["filename*"]) ?? params.filename;
-  // aiohttp gives bytes for a part without a file name that is not text; here that is a file.
-  const isFile = filename !== undefined || (type !== undefined && !media.startsWith("text/"));
-  return {
-    name,
-    filename: isFile ? (filename ?? "") : null,
-    contentType: type,
-    charset: parseParams(rest.join(";")).charset ?? "utf-8",
-    headers,
-  };
-}
-
-/** An RFC 8187 `charset'lang'value` parameter (`filename*`), UTF-8 only; else undefined. */
-function extendedValue(value: string | undefined): string | undefined {
-  const match = value === undefined ? null : /^utf-8'[^']*'(.*)$/i.exec(value);
-  if (match === null) return undefined;
-  try {
-    return decodeURIComponent(match[1] as string);
-  } catch {
-    return undefined;
-  }
 }
 
 function decodeText(chunks: Buffer[], charset: string): string {
