@@ -3,6 +3,9 @@
 // on raw sockets (each refused form gets its status, and the server answers afterwards).
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it, vi } from "vitest";
 import { web } from "../../src/index.js";
@@ -284,32 +287,30 @@ describe("temporary files of large uploads", () => {
   });
 
   it("deletes the file of an upload cut off by the client mid-body", async () => {
-    const app = echoForm({ clientMaxSize: 8 * 1024 ** 2 });
-    const port = await serve(app);
-    const full = postRequest(multipart([filePart("big", "big.bin", big)]), undefined, true);
-    const conn = await RawConnection.open(port);
-    const before = new Set(await uploadDirs());
-    conn.write(full.subarray(0, 2 * 1024 ** 2));
-    // The file spills once 1 MiB of it arrived: wait for its directory, then cut.
-    const dir = await vi.waitFor(async () => {
-      const fresh = (await uploadDirs()).filter((d) => !before.has(d));
-      expect(fresh.length).toBeGreaterThan(0);
-      return fresh[0] as string;
-    });
-    conn.destroy();
-    await vi.waitFor(() => expect(existsSync(dir)).toBe(false));
+    // A private temporary directory: the upload directory that appears in it is this test's.
+    const privateTmp = await mkdtemp(join(tmpdir(), "aiohttp-ts-forms-test-"));
+    const savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = privateTmp;
+    try {
+      const port = await serve(echoForm({ clientMaxSize: 8 * 1024 ** 2 }));
+      const full = postRequest(multipart([filePart("big", "big.bin", big)]), undefined, true);
+      const conn = await RawConnection.open(port);
+      conn.write(full.subarray(0, 2 * 1024 ** 2));
+      // The file spills once 1 MiB of it arrived: wait for its directory, then cut.
+      const dir = await vi.waitFor(async () => {
+        const [made] = await readdir(privateTmp);
+        expect(made).toMatch(/^aiohttp-ts-upload-/);
+        return join(privateTmp, made as string);
+      });
+      conn.destroy();
+      await vi.waitFor(() => expect(existsSync(dir)).toBe(false));
+    } finally {
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
+      await rm(privateTmp, { recursive: true, force: true });
+    }
   });
 });
-
-/** The upload directories that exist now. */
-async function uploadDirs(): Promise<string[]> {
-  const { readdir } = await import("node:fs/promises");
-  const { tmpdir } = await import("node:os");
-  const { join } = await import("node:path");
-  return (await readdir(tmpdir()))
-    .filter((name) => name.startsWith("aiohttp-ts-upload-"))
-    .map((name) => join(tmpdir(), name));
-}
 
 describe("form limits", () => {
   it("counts fields and files together against clientMaxSize: 413", async () => {
