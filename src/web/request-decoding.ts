@@ -3,7 +3,7 @@
 // cannot expand into memory (the reader pauses the decompressor, which stops inflating).
 
 import type { IncomingMessage } from "node:http";
-import type { Transform } from "node:stream";
+import { Transform, type TransformCallback } from "node:stream";
 import * as zlib from "node:zlib";
 import { createZstdDecompress, HAS_ZSTD } from "../http/compression.js";
 import { StreamClosedError, type StreamReadError, StreamReader } from "../http/stream-reader.js";
@@ -22,7 +22,7 @@ export const DEFAULT_MAX_DECOMPRESS_SIZE = 2 ** 25;
 const DECODERS: Readonly<Record<string, () => Transform>> = {
   gzip: () => zlib.createGunzip(),
   "x-gzip": () => zlib.createGunzip(),
-  deflate: () => zlib.createInflate(),
+  deflate: () => new InflateAny(),
   br: () => zlib.createBrotliDecompress(),
   ...(HAS_ZSTD ? { zstd: () => createZstdDecompress() as Transform } : {}),
 };
@@ -96,6 +96,50 @@ export function decodedReader(
             cause: err,
           }),
   });
+}
+
+/**
+ * `deflate` is the zlib format (RFC 9110 8.4.1.2), but some clients send a raw deflate stream;
+ * like aiohttp, both are accepted, told apart by the first byte (a zlib header names method 8).
+ */
+class InflateAny extends Transform {
+  #inner: zlib.Inflate | zlib.InflateRaw | null = null;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#inner ??= this.#start(chunk);
+    if (this.#inner.write(chunk)) done();
+    else this.#inner.once("drain", done);
+  }
+
+  override _flush(done: TransformCallback): void {
+    const inner = this.#inner;
+    if (inner === null) {
+      done();
+      return;
+    }
+    inner.once("end", () => done());
+    inner.end();
+  }
+
+  override _read(size: number): void {
+    this.#inner?.resume();
+    super._read(size);
+  }
+
+  override _destroy(err: Error | null, done: (error?: Error | null) => void): void {
+    this.#inner?.destroy();
+    done(err);
+  }
+
+  #start(first: Buffer): zlib.Inflate | zlib.InflateRaw {
+    const inner =
+      ((first[0] as number) & 0x0f) === 8 ? zlib.createInflate() : zlib.createInflateRaw();
+    inner.on("data", (data: Buffer) => {
+      if (!this.push(data)) inner.pause();
+    });
+    inner.on("error", (err) => this.destroy(err));
+    return inner;
+  }
 }
 
 function connectionClosed(): Error {

@@ -1,7 +1,7 @@
 // Request bodies sent with Content-Encoding are decompressed for content/read()/text()/json()/
 // post(), with a cap on the decompressed size: a small gzip bomb gets 413 at once, and the
 // connection closes cleanly after it; unknown codings get 415 and corrupt data 400.
-import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { HAS_ZSTD } from "../../src/http/compression.js";
 import { web } from "../../src/index.js";
@@ -53,6 +53,7 @@ describe("Content-Encoding of request bodies", () => {
     ["gzip", gzipSync(JSON_BODY)],
     ["x-gzip", gzipSync(JSON_BODY)],
     ["deflate", deflateSync(JSON_BODY)],
+    ["deflate", deflateRawSync(JSON_BODY)],
     ["br", brotliCompressSync(JSON_BODY)],
     ["deflate, gzip", gzipSync(deflateSync(JSON_BODY))],
     ["identity", JSON_BODY],
@@ -109,6 +110,20 @@ describe("Content-Encoding of request bodies", () => {
     expect(JSON.parse(formReply.body)).toEqual(["1", "2"]);
   });
 
+  it("streams a large raw deflate body through request.content in full", async () => {
+    const port = await serve(async (r) => {
+      let total = 0;
+      for await (const chunk of r.content.iterAny()) total += chunk.length;
+      return web.jsonResponse(total);
+    });
+    const data = Buffer.alloc(5 * 1024 ** 2, "abc");
+    const reply = await exchange(
+      port,
+      post(deflateRawSync(data), { "Content-Encoding": "deflate" }),
+    );
+    expect(reply.body).toBe(String(data.length));
+  });
+
   it("answers an unknown Content-Encoding with 415", async () => {
     const port = await serve(echoJson);
     const reply = await exchange(port, post(JSON_BODY, { "Content-Encoding": "compress" }));
@@ -133,18 +148,29 @@ describe("decompression bombs", () => {
   // 50 MiB of zeros: about 50 KiB on the wire.
   const bomb = gzipSync(Buffer.alloc(50 * 1024 ** 2));
 
-  it("read() answers 413 at clientMaxSize (1 MiB) without inflating the rest", async () => {
-    const port = await serve(async (r) => new web.Response({ body: await r.read() }));
-    const before = process.memoryUsage().arrayBuffers;
-    const t0 = performance.now();
-    const reply = await exchange(port, post(bomb, { "Content-Encoding": "gzip" }));
-    expect(reply.status).toBe("HTTP/1.1 413 Request Entity Too Large");
-    expect(reply.body).toContain("Decompressed request body larger than 1048576 bytes");
-    expect(performance.now() - t0).toBeLessThan(3000);
-    // Inflating it all would have gone through 50 MiB of buffers.
-    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 ** 2);
-    await expectHealthy(port);
-  });
+  const zeros = Buffer.alloc(50 * 1024 ** 2);
+  const bombs: [string, string, Buffer][] = [
+    ["gzip", "gzip", bomb],
+    ["deflate", "deflate", deflateSync(zeros)],
+    ["raw deflate", "deflate", deflateRawSync(zeros)],
+    ["br", "br", brotliCompressSync(zeros)],
+  ];
+
+  it.each(bombs)(
+    "read() answers a %s bomb with 413 at clientMaxSize (1 MiB) without inflating the rest",
+    async (_kind, coding, wire) => {
+      const port = await serve(async (r) => new web.Response({ body: await r.read() }));
+      const before = process.memoryUsage().arrayBuffers;
+      const t0 = performance.now();
+      const reply = await exchange(port, post(wire, { "Content-Encoding": coding }));
+      expect(reply.status).toBe("HTTP/1.1 413 Request Entity Too Large");
+      expect(reply.body).toContain("Decompressed request body larger than 1048576 bytes");
+      expect(performance.now() - t0).toBeLessThan(3000);
+      // Inflating it all would have gone through 50 MiB of buffers.
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 ** 2);
+      await expectHealthy(port);
+    },
+  );
 
   it("post() and json() answer 413 too", async () => {
     const port = await serve(async (r) =>
