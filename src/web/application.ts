@@ -149,7 +149,7 @@ export interface ApplicationOptions {
    * Most decompressed bytes of a request body sent with `Content-Encoding`, read through
    * `request.content` (more is a 413; 0: no limit). The buffered reads (`read()`, `text()`,
    * `json()`, `post()`) stop at `clientMaxSize` instead, or at this limit when that is 0.
-   * @default 33554432 (32 MiB, aiohttp's `DEFAULT_MAX_DECOMPRESS_SIZE`)
+   * @default 33554432 (32 MiB, the value of aiohttp 3.12's `DEFAULT_MAX_DECOMPRESS_SIZE`)
    */
   maxDecompressSize?: number;
   /** Extra arguments for `runApp`'s handler factory (kept for aiohttp parity). */

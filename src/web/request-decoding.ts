@@ -14,8 +14,9 @@ import {
 } from "./exceptions.js";
 
 /**
- * The default of `ApplicationOptions.maxDecompressSize`: aiohttp's `DEFAULT_MAX_DECOMPRESS_SIZE`
- * (32 MiB).
+ * The default of `ApplicationOptions.maxDecompressSize`, 32 MiB: the value of aiohttp 3.12's
+ * `DEFAULT_MAX_DECOMPRESS_SIZE`. aiohttp applies it to each decompressed chunk; here it caps
+ * a whole streamed body, since backpressure already bounds the memory per chunk.
  */
 export const DEFAULT_MAX_DECOMPRESS_SIZE = 2 ** 25;
 
