@@ -331,3 +331,47 @@ describe("examples/json-api", SCENARIO, () => {
     expect(running.stdout).toMatch(/Shutting down with \d+ note\(s\)/);
   });
 });
+
+describe("examples/upload", SCENARIO, () => {
+  const example = useExample("upload");
+
+  test("serves an HTML form that posts multipart/form-data to /upload", async () => {
+    const resp = await example().fetch("/");
+    expect(resp.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await resp.text();
+    expect(html).toContain('action="/upload"');
+    expect(html).toContain('enctype="multipart/form-data"');
+  });
+
+  test("reports the fields and files of an upload, a large file on disk", async () => {
+    const form = new FormData();
+    form.append("note", "holiday");
+    form.append("files", new Blob(["small file"], { type: "text/plain" }), "small.txt");
+    form.append("files", new Blob([new Uint8Array(2 * 1024 ** 2)]), "large.bin");
+    const resp = await example().fetch("/upload", { method: "POST", body: form });
+    expect(resp.status).toBe(200);
+    expect(await resp.json()).toEqual({
+      fields: { note: "holiday" },
+      files: [
+        { filename: "small.txt", contentType: "text/plain", size: 10, onDisk: false },
+        {
+          filename: "large.bin",
+          contentType: "application/octet-stream",
+          size: 2 * 1024 ** 2,
+          onDisk: true,
+        },
+      ],
+    });
+  });
+
+  test("answers a form over its 20 MiB limit with 413", async () => {
+    const form = new FormData();
+    form.append("files", new Blob([new Uint8Array(21 * 1024 ** 2)]), "huge.bin");
+    const resp = await example().fetch("/upload", { method: "POST", body: form });
+    expect(resp.status).toBe(413);
+  });
+
+  test("exits with code 0 on SIGTERM", async () => {
+    expect(await example().terminate()).toBe(0);
+  });
+});
