@@ -3,12 +3,11 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { Duplex } from "node:stream";
+import { type Duplex, Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { parse as parseCookie } from "cookie";
 import { type ContentType, parseContentType } from "../http/content-type.js";
 import { CIMultiDictProxy, MultiDictProxy } from "../http/multidict.js";
-import { type MultipartError, MultipartLimitError } from "../http/multipart/errors.js";
 import { MultipartReader } from "../http/multipart/multipart-reader.js";
 import type { MultipartReaderOptions } from "../http/multipart/types.js";
 import { StreamReader } from "../http/stream-reader.js";
@@ -16,7 +15,8 @@ import type { AnyApplication, Application, Logger } from "./application.js";
 import { HTTPBadRequest, HTTPRequestEntityTooLarge } from "./exceptions.js";
 import type { FileField } from "./form/file-field.js";
 import { DEFAULT_FORM_LIMITS } from "./form/form-limits.js";
-import { type FormValue, multipartBoundary, parseMultipart } from "./form/form-parser.js";
+import { type FormValue, parseMultipart } from "./form/form-parser.js";
+import { multipartHttpError } from "./form/multipart-errors.js";
 import { uploadDirOf } from "./form/temp-files.js";
 import {
   type ForwardedElement,
@@ -553,11 +553,9 @@ export class Request<P = Readonly<Record<string, string>>> {
     }
     const limits = this.#app?.formLimits ?? DEFAULT_FORM_LIMITS;
     if (type === "multipart/form-data") {
-      const boundary = multipartBoundary(this.#parsedContentType().params);
       const body = this.#body;
-      const source =
-        body === undefined ? this.content : { readany: oneShot(body.length > 0 ? body : null) };
-      const entries = await parseMultipart(source, boundary, {
+      const source = body === undefined ? this.content : Readable.from([body]);
+      const entries = await parseMultipart(this.headers, source, {
         limits,
         maxSize: this.#clientMaxSize,
         uploadDir: () => uploadDirOf(this.raw),
@@ -588,7 +586,8 @@ export class Request<P = Readonly<Record<string, string>>> {
    * `for await (const part of await request.multipart())`. Nothing is buffered beyond a part's
    * chunk, so `clientMaxSize` does not apply: it is the way to accept large uploads. A body that
    * is not multipart is a 400; malformed multipart found while reading rejects with
-   * `HTTPBadRequest` (400), part headers over the limits with `HTTPRequestEntityTooLarge` (413).
+   * `HTTPBadRequest` (400), as do part headers over the limits; a compressed part decoding past
+   * `maxDecodedSize` rejects with `HTTPRequestEntityTooLarge` (413).
    * @param options the reader's limits (`maxHeaderSize`, `maxHeaderCount`, `maxDecodedSize`)
    */
   async multipart(options: RequestMultipartOptions = {}): Promise<MultipartReader> {
@@ -663,28 +662,10 @@ export class Request<P = Readonly<Record<string, string>>> {
   }
 }
 
-/** The HTTP answer to a multipart body that cannot be read; the original is the `cause`. */
-function multipartHttpError(err: MultipartError): Error {
-  if (err instanceof MultipartLimitError) {
-    return new HTTPRequestEntityTooLarge(err.max, err.actual, { text: err.message, cause: err });
-  }
-  return new HTTPBadRequest({ text: err.message, cause: err });
-}
-
 const FORM_TYPES: ReadonlySet<string> = new Set([
   "application/x-www-form-urlencoded",
   "multipart/form-data",
 ]);
-
-/** `readany()` over a body that was read already: the bytes once, then the end. */
-function oneShot(body: Buffer | null): () => Promise<Buffer> {
-  let rest = body;
-  return () => {
-    const out = rest ?? Buffer.alloc(0);
-    rest = null;
-    return Promise.resolve(out);
-  };
-}
 
 const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d*)?$/;
 
