@@ -36,8 +36,8 @@ export {
   type EventSourceResponseOptions,
 } from "./event-source-response.js";
 export * from "./exceptions.js";
-export { FileField, type FileFieldContent, type FileFieldInit } from "./form/file-field.js";
 export { FileResponse, type FileResponseOptions } from "./file-response.js";
+export { FileField, type FileFieldContent, type FileFieldInit } from "./form/file-field.js";
 export type { FormLimits } from "./form/form-limits.js";
 export type { FormValue } from "./form/form-parser.js";
 export { type ForwardedElement, parseForwarded, type TrustProxy } from "./forwarded.js";
