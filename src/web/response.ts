@@ -1,7 +1,6 @@
 // Responses (aiohttp's StreamResponse, Response, json_response): headers stay mutable until
 // `prepare()` sends them; a StreamResponse then writes its body in pieces, a Response at once.
 
-import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import type { Transform } from "node:stream";
 import {
@@ -799,17 +798,23 @@ export function appendVary(h: CIMultiDict): void {
     h.set("Vary", `${vary}, Accept-Encoding`);
 }
 
-async function drained(res: ServerResponse): Promise<void> {
-  if (res.destroyed) throw new ClientDisconnectedError();
-  const ac = new AbortController();
-  try {
-    await Promise.race([
-      once(res, "drain", { signal: ac.signal }),
-      once(res, "close", { signal: ac.signal }).then(() => {
-        throw new ClientDisconnectedError();
-      }),
-    ]);
-  } finally {
-    ac.abort();
-  }
+/**
+ * Resolves at the socket's next 'drain', rejects if the client goes away first. Two plain
+ * listeners: `events.once` with an AbortSignal costs an AbortError per wait, and a slow
+ * client makes a large body wait on every piece.
+ */
+function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.reject(new ClientDisconnectedError());
+  return new Promise<void>((resolve, reject) => {
+    const onDrain = (): void => {
+      res.off("close", onClose);
+      resolve();
+    };
+    const onClose = (): void => {
+      res.off("drain", onDrain);
+      reject(new ClientDisconnectedError());
+    };
+    res.once("drain", onDrain);
+    res.once("close", onClose);
+  });
 }

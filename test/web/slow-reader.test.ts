@@ -3,6 +3,7 @@
 // and without compression. The server runs in this process; its memory is what is measured.
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { connect, type Socket } from "node:net";
 import { describe, expect, it, vi } from "vitest";
@@ -17,14 +18,28 @@ const TOTAL_CHUNKS = (1024 * MiB) / CHUNK; // 1 GiB
 /** Bytes the client reads in each slow sip, and how many sips. */
 const SIP = 4 * MiB;
 const SIPS = 8;
-/** What may sit between the handler and the client: kernel socket buffers on both ends. */
-const IN_TRANSIT_MAX = 16 * MiB;
+/**
+ * What may sit between the handler and the client: the kernel's socket buffers on both ends,
+ * which autotuning grows up to the maxima of tcp_rmem and tcp_wmem (32 MiB + 4 MiB on some
+ * machines here), plus a few pieces in Node's buffers.
+ */
+const IN_TRANSIT_MAX = kernelBufferMax("tcp_rmem") + kernelBufferMax("tcp_wmem") + 2 * MiB;
 /**
  * What Node's buffer may hold once a write() resolved: under its 16 KiB mark plus the piece
  * just written (64 KiB, compressed or not, for random bytes).
  */
 const QUEUED_MAX = 128 * 1024;
 const GROWTH_MAX = 64 * MiB;
+
+/** The largest size Linux lets a TCP socket buffer grow to; 16 MiB where it cannot be read. */
+function kernelBufferMax(name: "tcp_rmem" | "tcp_wmem"): number {
+  try {
+    const max = Number(readFileSync(`/proc/sys/net/ipv4/${name}`, "utf8").trim().split(/\s+/)[2]);
+    return Number.isSafeInteger(max) && max > 0 ? max : 16 * MiB;
+  } catch {
+    return 16 * MiB;
+  }
+}
 
 /** Memory that a body piling up in the server would grow: JS heap and Buffers. */
 function memoryNow(): number {
