@@ -76,8 +76,15 @@ export {
   type RouteDef,
   RouteTableDef,
   route,
+  static,
   view,
 } from "./router/route-def.js";
+export {
+  type StaticMatchInfo,
+  type StaticOptions,
+  StaticResource,
+  type StaticUrlForOptions,
+} from "./router/static-resource.js";
 export {
   type AbstractRouter,
   FrozenRouterError,
