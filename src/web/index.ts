@@ -23,6 +23,7 @@ export {
   Signal,
 } from "./application.js";
 export * from "./exceptions.js";
+export { FileResponse, type FileResponseOptions } from "./file-response.js";
 export { type ForwardedElement, parseForwarded, type TrustProxy } from "./forwarded.js";
 export { AppKey, RequestKey, ResponseKey, StateKeyError } from "./keys.js";
 export { type NormalizePathOptions, normalizePathMiddleware } from "./middlewares.js";

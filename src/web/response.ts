@@ -380,8 +380,11 @@ export class StreamResponse {
     const status = this.#status;
     // RFC 9110 6.4.1: 1xx, 204 and 304 have no content, so no length either.
     const noBody = status < 200 || status === 204 || status === 304;
+    // A body that already has a Content-Encoding (a precompressed file) is left alone.
     const coding =
-      this.#compression === null || noBody ? null : pickCoding(this.#compression, request);
+      this.#compression === null || noBody || this.#h().has("Content-Encoding")
+        ? null
+        : pickCoding(this.#compression, request);
     const flat: string[] = [];
     let hasServer = false;
 
@@ -757,7 +760,8 @@ function createEncoder(coding: ContentCoding): Encoder {
   return coding === "gzip" ? createGzip() : createDeflate();
 }
 
-function appendVary(h: CIMultiDict): void {
+/** @internal adds Accept-Encoding to the Vary header */
+export function appendVary(h: CIMultiDict): void {
   const vary = h.get("Vary");
   if (vary === undefined) h.set("Vary", "Accept-Encoding");
   else if (!vary.toLowerCase().includes("accept-encoding"))
