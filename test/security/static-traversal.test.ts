@@ -37,6 +37,10 @@ beforeAll(async () => {
   await symlink(join(base, "outside.gz"), join(root, "page.txt.gz"));
   await symlink(join(base, "outside.gz"), join(root, "page.txt.br"));
   await symlink(join(base, "outside.gz"), join(root, "ghost.txt.gz"));
+  // One that stays inside: allowed, as a symlinked file inside the root is.
+  await writeFile(join(root, "inner.txt"), "inner plain");
+  await writeFile(join(root, "inner-content.gz"), gzipSync("inner compressed"));
+  await symlink("inner-content.gz", join(root, "inner.txt.gz"));
 });
 
 afterAll(async () => {
@@ -154,18 +158,6 @@ describe.each([
   it("a symlink loop answers 404", async () => {
     expect((await get(port(), "/static/loop")).status).toBe(404);
   });
-
-  it("a precompressed sibling that is a symlink leaving the root is never sent", async () => {
-    const answer = await get(port(), "/static/page.txt", "Accept-Encoding: gzip, br\r\n");
-    expect(answer.status).toBe(200);
-    expect(answer.raw.toLowerCase()).not.toContain("content-encoding");
-    expect(answer.raw.endsWith("public page")).toBe(true);
-  });
-
-  it("a precompressed symlink sibling alone does not make a missing file exist", async () => {
-    const answer = await get(port(), "/static/ghost.txt", "Accept-Encoding: gzip\r\n");
-    expect(answer.status).toBe(404);
-  });
 });
 
 describe("symlinks that leave the directory, without followSymlinks", () => {
@@ -185,6 +177,24 @@ describe("symlinks that leave the directory, without followSymlinks", () => {
     expectSameRefusal(existing, missing);
   });
 
+  it("a precompressed sibling that is a symlink leaving the root is never sent", async () => {
+    const answer = await get(port(), "/static/page.txt", "Accept-Encoding: gzip, br\r\n");
+    expect(answer.status).toBe(200);
+    expect(answer.raw.toLowerCase()).not.toContain("content-encoding");
+    expect(answer.raw.endsWith("public page")).toBe(true);
+  });
+
+  it("a precompressed symlink sibling alone does not make a missing file exist", async () => {
+    const answer = await get(port(), "/static/ghost.txt", "Accept-Encoding: gzip\r\n");
+    expect(answer.status).toBe(404);
+  });
+
+  it("a precompressed symlink sibling that stays inside the root is sent", async () => {
+    const answer = await get(port(), "/static/inner.txt", "Accept-Encoding: gzip\r\n");
+    expect(answer.status).toBe(200);
+    expect(answer.raw.toLowerCase()).toContain("content-encoding: gzip");
+  });
+
   it("a directory symlink leading outside is not listed, even with showIndex", async () => {
     const answer = await get(port(), "/static/dir-out/");
     expect(answer.status).toBe(404);
@@ -199,6 +209,12 @@ describe("symlinks that leave the directory, with followSymlinks", () => {
     const answer = await get(port(), "/static/link-out");
     expect(answer.status).toBe(200);
     expect(answer.raw.endsWith(SECRET)).toBe(true);
+  });
+
+  it("a precompressed sibling that is a symlink is followed too, like the file", async () => {
+    const answer = await get(port(), "/static/page.txt", "Accept-Encoding: gzip\r\n");
+    expect(answer.status).toBe(200);
+    expect(answer.raw.toLowerCase()).toContain("content-encoding: gzip");
   });
 
   it("but not `..` after a followed symlink (the URL is checked before any link)", async () => {

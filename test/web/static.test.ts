@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { web } from "../../src/index.js";
 import { useTestClients } from "../helpers.js";
@@ -152,6 +153,19 @@ describe("serving files", () => {
     const resp = await client.get("/static/.hidden");
     expect(resp.status).toBe(200);
     expect(await resp.text()).toBe("dotfile");
+  });
+
+  it("a .gz file beside the file is sent to a client that accepts gzip", async () => {
+    await writeFile(join(root, "css", "site.css"), "a { color: blue }");
+    await writeFile(join(root, "css", "site.css.gz"), gzipSync("a { color: blue }"));
+    const client = await serve(staticApp());
+    const resp = await client.get("/static/css/site.css", {
+      headers: { "Accept-Encoding": "gzip" },
+    });
+    expect(resp.status).toBe(200);
+    expect(resp.headers.get("content-encoding")).toBe("gzip");
+    expect(resp.headers.get("content-type")).toMatch(/^text\/css/);
+    expect(resp.headers.get("vary")).toMatch(/Accept-Encoding/i);
   });
 
   it("If-None-Match with the ETag FileResponse sent answers 304", async () => {

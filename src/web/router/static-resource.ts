@@ -3,7 +3,7 @@
 // answers 403 or (with `showIndex`) an HTML listing, and nothing outside the directory is ever
 // reachable (see static-path.ts for the rules).
 
-import { realpathSync, type Stats, statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,7 +11,7 @@ import { HTTPForbidden, HTTPNotFound } from "../exceptions.js";
 import { FileResponse } from "../file-response.js";
 import type { Request } from "../request.js";
 import { Response } from "../response.js";
-import { kOnPathChange, kResolveMethod } from "../symbols.js";
+import { kOnPathChange, kResolveMethod, kSiblingSymlinks } from "../symbols.js";
 import { directoryIndex } from "./directory-index.js";
 import { FileVersions } from "./file-version.js";
 import { Resource, type ResourceResolution, URLBuilder, type UrlForOptions } from "./resource.js";
@@ -166,14 +166,7 @@ export class StaticResource extends Resource {
     const unresolved = joinUnder(this.directory, name);
     const path = this.followSymlinks ? unresolved : await realPathUnder(unresolved, this.directory);
     if (path === null) throw new HTTPNotFound();
-    let st: Stats;
-    try {
-      st = await stat(path);
-    } catch (err) {
-      throw isPermissionError(err) ? new HTTPForbidden() : new HTTPNotFound();
-    }
-    if (st.isDirectory()) {
-      if (!this.showIndex) throw new HTTPForbidden();
+    if (this.showIndex && (await isDirectory(path))) {
       let html: string;
       try {
         html = await directoryIndex(path, this.directory, this.#prefix);
@@ -182,12 +175,24 @@ export class StaticResource extends Resource {
       }
       return new Response({ text: html, contentType: "text/html" });
     }
-    // Sockets, pipes and devices are not files to send (aiohttp answers 403 too).
-    if (!st.isFile()) throw new HTTPForbidden();
-    return new FileResponse(
+    // FileResponse answers the rest as aiohttp's does: 404 for a missing file, 403 for a
+    // directory, a socket, a pipe or a device, or a file that cannot be read. It checks the
+    // kind on the descriptor it opened, so no stat is spent here on the common path.
+    const response = new FileResponse(
       path,
       this.chunkSize === undefined ? {} : { chunkSize: this.chunkSize },
     );
+    // A precompressed sibling (`.gz`...) that is a symlink obeys the same rule as the file.
+    return response[kSiblingSymlinks](this.followSymlinks ? "always" : { root: this.directory });
+  }
+}
+
+/** Whether `path` is a directory; `false` when it cannot be looked at (FileResponse says why). */
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
   }
 }
 
