@@ -7,7 +7,7 @@
 //   npm run bench:static                      the full run (builds dist/ first)
 //   npm run bench:static -- --only aiohttp-ts @fastify/static and the peers named
 //   npm run bench:static -- --profile         also CPU-profiles our server and ranks hot spots
-// Options: --duration s (measured, per size and server; default 8), --warmup s (2),
+// Options: --files 1k,10m (the sizes to run), --duration s (measured, per size and server; default 8), --warmup s (2),
 // --connections n (for 1 KiB; 100), --big-connections n (for 10 MiB; 10), --rounds n (measured
 // time split into n interleaved slices; 4), --quiet cores (0.15), --retries n (2), --pin,
 // --skip-build, --no-write, --profile-dir path.
@@ -62,6 +62,8 @@ interface Peer {
 }
 
 interface FileCase {
+  /** What `--files` names it by. */
+  id: string;
   label: string;
   name: string;
   size: number;
@@ -109,6 +111,7 @@ const { values: argv } = parseArgs({
     connections: { type: "string", default: "100" },
     "big-connections": { type: "string", default: "10" },
     rounds: { type: "string", default: "4" },
+    files: { type: "string", default: "1k,10m" },
     ...sharedOptions("2"),
   },
 });
@@ -124,8 +127,9 @@ const settings = {
   pin: argv.pin,
 };
 
-const FILES: readonly FileCase[] = [
+const ALL_FILES: readonly FileCase[] = [
   {
+    id: "1k",
     label: "1 KiB file",
     name: "small.txt",
     size: 1024,
@@ -133,6 +137,7 @@ const FILES: readonly FileCase[] = [
     connections: () => settings.connections,
   },
   {
+    id: "10m",
     label: "10 MiB file",
     name: "big.bin",
     size: 10 * 1024 * 1024,
@@ -140,6 +145,20 @@ const FILES: readonly FileCase[] = [
     connections: () => settings.bigConnections,
   },
 ];
+
+const FILES = selectFiles(argv.files);
+
+/** The file cases `--files` names (comma-separated ids). */
+function selectFiles(ids: string): FileCase[] {
+  const wanted = ids.split(",").map((s) => s.trim());
+  const unknown = wanted.filter((id) => !ALL_FILES.some((f) => f.id === id));
+  if (unknown.length > 0) {
+    throw new Error(
+      `Unknown file(s) ${unknown.join(", ")}; known: ${ALL_FILES.map((f) => f.id).join(", ")}`,
+    );
+  }
+  return ALL_FILES.filter((f) => wanted.includes(f.id));
+}
 
 const PEERS: readonly Peer[] = [
   {
@@ -271,8 +290,13 @@ async function main(): Promise<void> {
     if (summary === null) log(`no .cpuprofile found in ${profileDir}`);
     else process.stdout.write(`\nCPU profile of ${OURS}: ${summary.profile}\n${summary.text}\n`);
   }
-  if (argv["no-write"] || profileDir !== null || argv.only !== undefined) {
-    log("bench/RESULTS.md left as it is (--no-write, --profile or --only)");
+  if (
+    argv["no-write"] ||
+    profileDir !== null ||
+    argv.only !== undefined ||
+    FILES.length !== ALL_FILES.length
+  ) {
+    log("bench/RESULTS.md left as it is (--no-write, --profile, --only or --files)");
   } else {
     writeResultsSection(join(BENCH_DIR, "RESULTS.md"), SECTION, report);
     log("wrote bench/RESULTS.md");
