@@ -1,11 +1,11 @@
 // web.FileResponse (aiohttp's FileResponse): sends a file from disk in chunks with
 // backpressure, with validators, conditional requests, ranges and precompressed siblings.
 
-import type { FileHandle } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { acceptedCodings } from "./file/accept-encoding.js";
 import { byteRangesBody } from "./file/byteranges.js";
 import { evaluatePreconditions, ifRangeHolds, type Validators } from "./file/conditional.js";
+import type { FileHandle } from "./file/descriptor.js";
 import { fileETag } from "./file/etag.js";
 import { formatHttpDate } from "./file/http-date.js";
 import { contentTypeOf } from "./file/mime.js";

@@ -2,10 +2,11 @@
 // `.zst`, `.gz`) the client accepts, checked to be a regular file on the open descriptor.
 
 import { type BigIntStats, constants as fsc, type Stats } from "node:fs";
-import { type FileHandle, lstat, open, realpath } from "node:fs/promises";
+import { realpath } from "node:fs/promises";
 import { sep } from "node:path";
 import { HAS_ZSTD } from "../../http/compression.js";
 import type { AcceptsCoding } from "./accept-encoding.js";
+import { type FileHandle, lstatOrNull, openFileHandle } from "./descriptor.js";
 
 /**
  * Whether a precompressed sibling that is a symbolic link may be sent: `never` (aiohttp's
@@ -89,12 +90,12 @@ type Regular =
 async function openRegular(path: string, flags: number): Promise<Regular> {
   let handle: FileHandle;
   try {
-    handle = await open(path, flags);
+    handle = await openFileHandle(path, flags);
   } catch (err) {
     return { kind: openFailure(err) };
   }
   try {
-    const stats = await handle.stat({ bigint: true });
+    const stats = await handle.stat();
     if (stats.isFile()) return { kind: "file", handle, stats };
   } catch (err) {
     void handle.close().catch(ignore);
@@ -136,10 +137,6 @@ async function isUnder(path: string, root: string): Promise<boolean> {
   }
   const prefix = root.endsWith(sep) ? root : root + sep;
   return real.startsWith(prefix);
-}
-
-function lstatOrNull(path: string): Promise<Stats | null> {
-  return lstat(path).catch(() => null);
 }
 
 /** 404 for what does not exist, 403 for what may not be read, as aiohttp answers. */
