@@ -5,6 +5,7 @@ import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import type { Transform } from "node:stream";
 import {
+  BrotliCompress,
   createBrotliCompress,
   createDeflate,
   createGzip,
@@ -380,9 +381,8 @@ export class StreamResponse {
     const status = this.#status;
     // RFC 9110 6.4.1: 1xx, 204 and 304 have no content, so no length either.
     const noBody = status < 200 || status === 204 || status === 304;
-    // A body that already has a Content-Encoding (a precompressed file) is left alone.
     const coding =
-      this.#compression === null || noBody || this.#h().has("Content-Encoding")
+      this.#compression === null || noBody || this.#alreadyEncoded()
         ? null
         : pickCoding(this.#compression, request);
     const flat: string[] = [];
@@ -429,11 +429,13 @@ export class StreamResponse {
     }
     this.#headWritten = true;
 
-    if (coding !== null && request.method !== "HEAD") {
-      const encoder = createEncoder(coding);
-      encoder.pipe(res);
-      this.#encoder = encoder;
-    }
+    if (coding !== null && request.method !== "HEAD") this.#encoder = encoderFor(coding, res);
+  }
+
+  /** Whether the handler set a Content-Encoding of its own: such a body is sent as it is. */
+  #alreadyEncoded(): boolean {
+    const encoding = this.#h().get("Content-Encoding");
+    return encoding !== undefined && encoding.trim().toLowerCase() !== "identity";
   }
 
   /** @internal writes the status line and headers (`flat`: name, value, name, value...) */
@@ -462,16 +464,11 @@ export class StreamResponse {
     res.end(body);
   }
 
-  /** The writable the body goes to: the compressor when compressing, else the socket. */
-  #sink(): NodeJS.WritableStream & { writableNeedDrain?: boolean } {
-    if (this.#res === null)
-      throw new Error("Response is not prepared: call prepare(request) first");
-    return this.#encoder ?? this.#res;
-  }
-
   /**
    * Writes a piece of the body. Resolves when the data is handed to the socket, waiting while
-   * the socket's buffer is full, so a fast producer cannot grow memory without bound.
+   * the socket's buffer is full, so a fast producer cannot grow memory without bound. With
+   * compression, each piece is flushed through the compressor, so the client can decode it
+   * at once (streamed events are not held back until the compressor's buffer fills).
    */
   async write(chunk: string | Uint8Array): Promise<void> {
     if (this.#eof) throw new Error("Cannot write after writeEof()");
@@ -480,14 +477,22 @@ export class StreamResponse {
     if (res.destroyed) throw new ClientDisconnectedError();
     const data = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
     this.#bodyLength += data.length;
-    const sink = this.#sink();
-    if (!sink.write(data)) await drained(sink, res);
+    const encoder = this.#encoder;
+    if (encoder === null) {
+      if (!res.write(data)) await drained(res);
+      return;
+    }
+    encoder.write(data);
+    await syncFlush(encoder);
+    // The compressed output went on to the socket as the encoder made it: wait for the socket,
+    // not the encoder, or a slow client would let it pile up in the response's buffer.
+    if (res.writableNeedDrain) await drained(res);
   }
 
   /** Flushes what compression holds back, so the client sees it now (for server-sent events). */
   async drain(): Promise<void> {
-    const enc = this.#encoder;
-    if (enc !== null) await new Promise<void>((resolve) => enc.flush(() => resolve()));
+    const encoder = this.#encoder;
+    if (encoder !== null) await syncFlush(encoder);
   }
 
   /** Ends the body, optionally with a last piece. Resolves when everything is flushed. */
@@ -497,19 +502,27 @@ export class StreamResponse {
       throw new Error("Response is not prepared: call prepare(request) first");
     this.#eof = true;
     const res = this.#res;
-    const sink = this.#sink();
     if (data !== undefined && data.length > 0) {
       this.#bodyLength += typeof data === "string" ? Buffer.byteLength(data) : data.length;
     }
     if (res.destroyed) return;
+    const encoder = this.#encoder;
     await new Promise<void>((resolve) => {
       const done = (): void => {
         res.off("close", done);
         resolve();
       };
       res.once("close", done);
-      if (data !== undefined && data.length > 0) sink.end(data, done);
-      else sink.end(done);
+      const last = data !== undefined && data.length > 0 ? data : undefined;
+      if (encoder === null) {
+        if (last === undefined) res.end(done);
+        else res.end(last, done);
+        return;
+      }
+      // The encoder ends the response once it has produced its last bytes (encoderFor).
+      res.once("finish", done);
+      if (last === undefined) encoder.end();
+      else encoder.end(last);
     });
   }
 
@@ -543,22 +556,11 @@ export class StreamResponse {
     if (res === null || res.destroyed) return;
     const encoder = this.#encoder;
     if (encoder !== null) {
-      // A client that stopped reading would hold the flush forever; its going away ends it.
-      await new Promise<void>((resolve) => {
-        res.once("close", resolve);
-        encoder.flush(() => {
-          res.off("close", resolve);
-          resolve();
-        });
-      });
-      // Hand over what the compressor produced, without the end it would pipe along.
-      encoder.unpipe(res);
-      if (res.destroyed) {
-        encoder.destroy();
-        return;
-      }
-      for (let out = encoder.read(); out !== null; out = encoder.read()) res.write(out);
+      // What the compressor holds goes to the socket as it comes out (encoderFor); destroying
+      // the encoder afterwards keeps it from ending the body properly.
+      await syncFlush(encoder);
       encoder.destroy();
+      if (res.destroyed) return;
     }
     if (this.#bodyLength === 0) res.flushHeaders();
   }
@@ -753,11 +755,38 @@ function pickCoding(choice: ContentCoding | "auto", request: Request): ContentCo
   return null;
 }
 
-function createEncoder(coding: ContentCoding): Encoder {
-  if (coding === "br") {
-    return createBrotliCompress({ params: { [zc.BROTLI_PARAM_QUALITY]: 4 } });
-  }
-  return coding === "gzip" ? createGzip() : createDeflate();
+/**
+ * A compressor whose output goes straight on to `res` as it is produced. Not `pipe()`: a pipe
+ * stops reading the compressor while the socket is full, so a flush would wait for the client;
+ * `write()` waits for the socket itself instead, which bounds what can be buffered to about
+ * one compressed piece.
+ */
+function encoderFor(coding: ContentCoding, res: ServerResponse): Encoder {
+  const encoder: Encoder =
+    coding === "br"
+      ? createBrotliCompress({ params: { [zc.BROTLI_PARAM_QUALITY]: 4 } })
+      : coding === "gzip"
+        ? createGzip()
+        : createDeflate();
+  encoder.on("data", (out: Buffer) => {
+    if (!res.destroyed) res.write(out);
+  });
+  encoder.once("end", () => {
+    if (!res.destroyed) res.end();
+  });
+  // A compressor only fails on a bug or exhausted memory: the body cannot be completed.
+  encoder.once("error", (err) => res.destroy(err));
+  return encoder;
+}
+
+/**
+ * Resolves once the compressor has emitted everything written to it so far, as bytes the
+ * client can decode now: Z_SYNC_FLUSH (RFC 1951 3.2.4, an empty stored block) for gzip and
+ * deflate, BROTLI_OPERATION_FLUSH for br. Neither ends the stream nor resets the dictionary.
+ */
+function syncFlush(encoder: Encoder): Promise<void> {
+  const kind = encoder instanceof BrotliCompress ? zc.BROTLI_OPERATION_FLUSH : zc.Z_SYNC_FLUSH;
+  return new Promise<void>((resolve) => encoder.flush(kind, () => resolve()));
 }
 
 /** @internal adds Accept-Encoding to the Vary header */
@@ -768,12 +797,12 @@ export function appendVary(h: CIMultiDict): void {
     h.set("Vary", `${vary}, Accept-Encoding`);
 }
 
-async function drained(sink: NodeJS.WritableStream, res: ServerResponse): Promise<void> {
+async function drained(res: ServerResponse): Promise<void> {
   if (res.destroyed) throw new ClientDisconnectedError();
   const ac = new AbortController();
   try {
     await Promise.race([
-      once(sink as NodeJS.EventEmitter, "drain", { signal: ac.signal }),
+      once(res, "drain", { signal: ac.signal }),
       once(res, "close", { signal: ac.signal }).then(() => {
         throw new ClientDisconnectedError();
       }),
