@@ -81,7 +81,6 @@ export {
   view,
 } from "./router/route-def.js";
 export {
-  type StaticMatchInfo,
   type StaticOptions,
   StaticResource,
   type StaticUrlForOptions,

@@ -134,6 +134,17 @@ describe("serving files", () => {
     );
   });
 
+  it("a chunkSize that is not a positive integer is refused when the route is added", () => {
+    const app = new web.Application();
+    expect(() => app.router.addStatic("/static", root, { chunkSize: 0 })).toThrow(RangeError);
+    expect(() => app.router.addStatic("/static", root, { chunkSize: 1.5 })).toThrow(RangeError);
+  });
+
+  it("a small chunkSize still sends the whole file", async () => {
+    const client = await serve(staticApp({ chunkSize: 3 }));
+    expect(await (await client.get("/static/hello.txt")).text()).toBe("hello world");
+  });
+
   it("a prefix without a leading slash or with a variable is refused", () => {
     const app = new web.Application();
     expect(() => app.router.addStatic("static", root)).toThrow(TypeError);
@@ -220,6 +231,15 @@ describe("directories", () => {
       expect(html).toContain("<h1>Index of /nested</h1>");
       expect(html).toContain('<li><a href="/static/nested/deep">deep/</a></li>');
     }
+  });
+
+  it("HEAD of a listing answers its headers and no body", async () => {
+    const client = await serve(staticApp({ showIndex: true }));
+    const resp = await client.head("/static/css");
+    expect(resp.status).toBe(200);
+    expect(resp.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(Number(resp.headers.get("content-length"))).toBeGreaterThan(0);
+    expect(await resp.text()).toBe("");
   });
 
   it("showIndex lists an empty directory as an empty list", async () => {

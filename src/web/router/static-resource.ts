@@ -55,9 +55,6 @@ export interface StaticUrlForOptions extends UrlForOptions {
   appendVersion?: boolean;
 }
 
-/** The path variable a static route fills: the file's name below the directory. */
-export type StaticMatchInfo = { readonly filename: string };
-
 /**
  * `prefix/...` served from a directory. Made by `router.addStatic(prefix, directory)`; it
  * answers GET and HEAD (405 with `Allow` for other methods, unless routes are added to it).
@@ -79,7 +76,12 @@ export class StaticResource extends Resource {
     this.showIndex = options.showIndex ?? false;
     this.followSymlinks = options.followSymlinks ?? false;
     this.appendVersion = options.appendVersion ?? false;
-    this.chunkSize = options.chunkSize;
+    const { chunkSize } = options;
+    // Checked here so that a bad value fails when the route is added, not on every request.
+    if (chunkSize !== undefined && !(Number.isSafeInteger(chunkSize) && chunkSize > 0)) {
+      throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
+    }
+    this.chunkSize = chunkSize;
     const handler = (request: Request): Promise<Response | FileResponse> => this.#handle(request);
     const expect = options.expectHandler;
     const routeOptions = expect === undefined ? {} : { expectHandler: expect };
