@@ -10,6 +10,7 @@
 // directly under node. tsx relays the signal and exits with the example's own exit code.
 
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -187,6 +188,90 @@ describe("examples/streaming", SCENARIO, () => {
     expect(resp.headers.get("content-type")).toBe("text/event-stream");
     const events = (await resp.text()).trim().split("\n\n");
     expect(events).toEqual([1, 2, 3].map((i) => `id: ${i}\ndata: {"tick":${i}}`));
+  });
+
+  test("exits with code 0 on SIGTERM", async () => {
+    expect(await example().terminate()).toBe(0);
+  });
+});
+
+describe("examples/sse", SCENARIO, () => {
+  const example = useExample("sse");
+
+  /** Reads server-sent events from a fetch body until `count` have come. */
+  async function readEvents(resp: Response, count: number): Promise<string[]> {
+    const reader = (resp.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    for (;;) {
+      const events = text.split("\r\n\r\n").slice(0, -1);
+      if (events.length >= count) {
+        await reader.cancel();
+        return events.slice(0, count);
+      }
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`the stream ended after ${JSON.stringify(text)}`);
+      text += decoder.decode(value, { stream: true });
+    }
+  }
+
+  test("serves a page that follows the stream with an EventSource", async () => {
+    const resp = await example().fetch("/");
+    expect(resp.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(await resp.text()).toContain('new EventSource("/events")');
+  });
+
+  test("streams ticks, resuming after the Last-Event-ID the browser sends", async () => {
+    const resp = await example().fetch("/events?interval=10", {
+      headers: { "Last-Event-ID": "41" },
+    });
+    expect(resp.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    const events = await readEvents(resp, 2);
+    expect(events.map((e) => e.replace(/"time":"[^"]+"/, '"time":"T"'))).toEqual([
+      'id: 42\r\nevent: tick\r\ndata: {"n":42,"time":"T"}',
+      'id: 43\r\nevent: tick\r\ndata: {"n":43,"time":"T"}',
+    ]);
+  });
+
+  test("exits with code 0 on SIGTERM, ending a stream that is still open", async () => {
+    const resp = await example().fetch("/events?interval=60000");
+    const reader = (resp.body as ReadableStream<Uint8Array>).getReader();
+    expect((await reader.read()).done).toBe(false);
+    const exited = example().terminate();
+    // The stream ends cleanly (shutdown closes it) instead of holding shutdown for 60 s.
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      // Only the end is awaited.
+    }
+    expect(await exited).toBe(0);
+  });
+});
+
+describe("examples/file-download", SCENARIO, () => {
+  const example = useExample("file-download");
+  const SAMPLE = fileURLToPath(new URL("../examples/file-download/sample.txt", import.meta.url));
+
+  test("sends the file as an attachment with its validators", async () => {
+    const resp = await example().fetch("/download");
+    expect(resp.status).toBe(200);
+    expect(resp.headers.get("content-disposition")).toBe('attachment; filename="sample.txt"');
+    expect(resp.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(resp.headers.get("accept-ranges")).toBe("bytes");
+    expect(resp.headers.get("etag")).toMatch(/^"[0-9a-f]+-[0-9a-f]+"$/);
+    expect(await resp.text()).toBe(await readFile(SAMPLE, "utf8"));
+  });
+
+  test("sends a range with 206, as a resumed download asks", async () => {
+    const resp = await example().fetch("/download", { headers: { Range: "bytes=100-" } });
+    const whole = await readFile(SAMPLE);
+    expect(resp.status).toBe(206);
+    expect(resp.headers.get("content-range")).toBe(`bytes 100-${whole.length - 1}/${whole.length}`);
+    expect(Buffer.from(await resp.arrayBuffer()).equals(whole.subarray(100))).toBe(true);
+  });
+
+  test("answers a request with the current ETag with 304", async () => {
+    const etag = (await example().fetch("/download", { method: "HEAD" })).headers.get("etag");
+    const resp = await example().fetch("/download", { headers: { "If-None-Match": etag ?? "" } });
+    expect(resp.status).toBe(304);
   });
 
   test("exits with code 0 on SIGTERM", async () => {

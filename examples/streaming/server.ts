@@ -24,7 +24,8 @@ app.router.addGet("/count/{n:\\d+}", async (request) => {
   return response;
 });
 
-// Server-sent events: the same mechanism with the text/event-stream format.
+// Server-sent events by hand: the same mechanism with the text/event-stream format
+// (web.EventSourceResponse does this, with pings and reconnection: see examples/sse).
 app.router.addGet("/events", async (request) => {
   const response = new web.StreamResponse({
     headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" },

@@ -11,12 +11,11 @@ import { formatHttpDate } from "./file/http-date.js";
 import { contentTypeOf } from "./file/mime.js";
 import { openFile, type SiblingSymlinks } from "./file/open.js";
 import { type ByteRange, contentRange, parseRange } from "./file/ranges.js";
+import { ChunkBuffers, sendRange } from "./file/send-range.js";
 import type { Request } from "./request.js";
 import { appendVary, StreamResponse, type StreamResponseOptions } from "./response.js";
 import { STATUS_REASONS } from "./status.js";
 import { kFinish, kSiblingSymlinks } from "./symbols.js";
-
-export type { SiblingSymlinks } from "./file/open.js";
 
 /** Options of `FileResponse`. */
 export interface FileResponseOptions extends StreamResponseOptions {
@@ -48,6 +47,10 @@ export class FileResponse extends StreamResponse {
   readonly chunkSize: number;
   #siblingSymlinks: SiblingSymlinks = "never";
   #sending: Promise<void> | null = null;
+  // Bytes written straight to the socket, past StreamResponse's count.
+  #copied = 0;
+  // The Content-Encoding of the precompressed sibling being sent, if one is.
+  #coding: string | null = null;
 
   constructor(path: string | URL, options: FileResponseOptions = {}) {
     const { chunkSize = DEFAULT_CHUNK_SIZE, ...rest } = options;
@@ -92,6 +95,7 @@ export class FileResponse extends StreamResponse {
       return;
     }
     const { handle, stats, coding } = opened;
+    this.#coding = coding;
     try {
       if (coding !== null) headers.set("Content-Encoding", coding);
       const size = Number(stats.size);
@@ -101,7 +105,10 @@ export class FileResponse extends StreamResponse {
           etag: fileETag(stats),
           lastModified: Math.floor(Number(stats.mtimeMs) / 1000),
         };
-        headers.set("ETag", validators.etag);
+        // RFC 9110 8.8.1: a strong tag names one sequence of bytes; compressing on the fly
+        // makes others from the same file, so the tag sent is weak then (as nginx does).
+        const onTheFly = coding === null && this.compression;
+        headers.set("ETag", onTheFly ? `W/${validators.etag}` : validators.etag);
         headers.set("Last-Modified", formatHttpDate(Number(stats.mtimeMs)));
         const outcome = evaluatePreconditions(request.headers, request.method, validators);
         if (outcome !== "proceed") {
@@ -110,7 +117,7 @@ export class FileResponse extends StreamResponse {
         }
         // Compressing on the fly makes another representation, whose bytes no range of the
         // file's describes: such a response is sent whole, as nginx does.
-        const rangeable = coding !== null || !this.compression;
+        const rangeable = !onTheFly;
         if (rangeable) {
           headers.set("Accept-Ranges", "bytes");
           // RFC 9110 14.2: Range is for GET only; If-Range may veto it.
@@ -134,25 +141,30 @@ export class FileResponse extends StreamResponse {
       if (ranges === null) {
         this.contentLength = size;
         await super.prepare(request);
-        if (request.method !== "HEAD") await this.#sendBytes(handle, 0, size - 1);
+        if (request.method !== "HEAD") {
+          await this.#copy(request, handle, new ChunkBuffers(this.chunkSize, size), 0, size - 1);
+        }
       } else if (ranges.length === 1) {
         const only = ranges[0]!;
+        const length = only.end - only.start + 1;
         this.setStatus(206);
         headers.set("Content-Range", contentRange(only, size));
-        this.contentLength = only.end - only.start + 1;
+        this.contentLength = length;
         await super.prepare(request);
-        await this.#sendBytes(handle, only.start, only.end);
+        const buffers = new ChunkBuffers(this.chunkSize, length);
+        await this.#copy(request, handle, buffers, only.start, only.end);
       } else {
         const body = byteRangesBody(ranges, size, headers.get("Content-Type")!);
         this.setStatus(206);
         headers.set("Content-Type", body.contentType);
         this.contentLength = body.length;
         await super.prepare(request);
+        const buffers = new ChunkBuffers(this.chunkSize, body.length);
         for (const part of body.parts) {
           await this.write(part.head);
-          await this.#sendBytes(handle, part.range.start, part.range.end, false);
+          await this.#copy(request, handle, buffers, part.range.start, part.range.end);
         }
-        await this.writeEof(body.tail);
+        await this.write(body.tail);
       }
       await this.writeEof();
     } finally {
@@ -161,25 +173,34 @@ export class FileResponse extends StreamResponse {
     }
   }
 
-  /**
-   * Writes bytes `start` to `end` (included) of the file, a chunk at a time, each written
-   * when the socket takes more; the last chunk ends the body unless `last` is false.
-   */
-  async #sendBytes(handle: FileHandle, start: number, end: number, last = true): Promise<void> {
-    let position = start;
-    while (position <= end) {
-      const length = Math.min(this.chunkSize, end - position + 1);
-      // A fresh buffer each time: the socket may still hold the previous one.
+  /** Bytes of body written so far. */
+  override get bodyLength(): number {
+    return super.bodyLength + this.#copied;
+  }
+
+  /** Writes bytes `start` to `end` (included) of the file, a chunk at a time. */
+  async #copy(
+    request: Request,
+    handle: FileHandle,
+    buffers: ChunkBuffers,
+    start: number,
+    end: number,
+  ): Promise<void> {
+    // The socket takes the file's bytes straight from the read buffers unless a compressor
+    // must see them (a precompressed sibling is never compressed again). Asked once the head
+    // is out: an onResponsePrepare callback may have enabled compression.
+    if (this.#coding !== null || !this.compression) {
+      this.#copied += await sendRange(handle, request.rawResponse, buffers, start, end, this.path);
+      return;
+    }
+    // Through write(), for the compressor: a fresh buffer each time, as it may keep the last.
+    for (let position = start; position <= end; ) {
+      const length = Math.min(buffers.size, end - position + 1);
       const buffer = Buffer.allocUnsafe(length);
       const { bytesRead } = await handle.read(buffer, 0, length, position);
-      if (bytesRead === 0) {
-        // The file shrank since its size was sent: the body cannot be completed.
-        throw new Error(`${this.path} is shorter than its announced length`);
-      }
+      if (bytesRead === 0) throw new Error(`${this.path} is shorter than its announced length`);
       position += bytesRead;
-      const chunk = bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
-      if (last && position > end) await this.writeEof(chunk);
-      else await this.write(chunk);
+      await this.write(bytesRead === length ? buffer : buffer.subarray(0, bytesRead));
     }
   }
 

@@ -22,6 +22,11 @@ export {
   type ResponsePrepareHandler,
   Signal,
 } from "./application.js";
+export {
+  type EventOptions,
+  EventSourceResponse,
+  type EventSourceResponseOptions,
+} from "./event-source-response.js";
 export * from "./exceptions.js";
 export { FileResponse, type FileResponseOptions } from "./file-response.js";
 export { type ForwardedElement, parseForwarded, type TrustProxy } from "./forwarded.js";

@@ -53,6 +53,13 @@ export interface RequestContext {
   readonly closing: boolean;
   /** The server's open WebSockets, closed with 1001 (going away) on graceful shutdown. */
   readonly websockets: Set<OpenWebSocket>;
+  /** The server's open event streams (EventSourceResponse), ended on graceful shutdown. */
+  readonly eventStreams: Set<OpenEventStream>;
+}
+
+/** What graceful shutdown needs of an open event stream. */
+export interface OpenEventStream {
+  close(): Promise<void>;
 }
 
 /** What graceful shutdown needs of an open WebSocket. */

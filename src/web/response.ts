@@ -248,8 +248,10 @@ export class StreamResponse {
 
   /**
    * Compresses the body. Without a coding, picks the best one the client accepts
-   * (`br`, then `gzip`, then `deflate`); nothing is compressed when it accepts none. Ignored
-   * once prepared.
+   * (`br`, then `gzip`, then `deflate`); nothing is compressed when it accepts none, nor when
+   * the response has a `Content-Encoding` of its own (other than `identity`) when it is
+   * prepared. A streamed body is flushed through the compressor at each `write()`, so the
+   * client can decode each piece at once. Ignored once prepared.
    */
   enableCompression(coding?: ContentCoding): void {
     if (this.#ignored("enableCompression()")) return;

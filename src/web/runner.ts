@@ -64,7 +64,7 @@ export class AppRunner {
 
   /**
    * Graceful shutdown: stop accepting, run `onShutdown`, close open WebSockets with 1001
-   * (going away), let in-flight requests finish (up to
+   * (going away), end open event streams, let in-flight requests finish (up to
    * `shutdownTimeout`), close the remaining connections, run `onCleanup` and cleanup contexts.
    */
   async cleanup(): Promise<void> {
@@ -82,6 +82,7 @@ export class AppRunner {
     // WebSocket handlers run until their connection closes: tell the clients the server is
     // going away, so those handlers end like any other request.
     await server.closeWebSockets();
+    server.closeEventStreams();
     const timeout = this.#options.shutdownTimeout ?? 60_000;
     const drained = await server.drain(timeout);
     if (!drained) {

@@ -17,7 +17,12 @@ import { AbstractAccessLogger, AccessLogger, type AccessLogSink } from "./access
 import type { AnyApplication, Logger } from "./application.js";
 import { HTTPException } from "./exceptions.js";
 import type { TrustProxy } from "./forwarded.js";
-import { type OpenWebSocket, Request, type RequestContext } from "./request.js";
+import {
+  type OpenEventStream,
+  type OpenWebSocket,
+  Request,
+  type RequestContext,
+} from "./request.js";
 import { ClientDisconnectedError, preparedResponse, Response, StreamResponse } from "./response.js";
 import type { HandlerResult } from "./router/route.js";
 import { STATUS_REASONS } from "./status.js";
@@ -133,6 +138,7 @@ export class WebServer {
       logger: this.#logger,
       closing: false,
       websockets: new Set<OpenWebSocket>(),
+      eventStreams: new Set<OpenEventStream>(),
     };
     this.handle = (req, res) => {
       this.#onRequest(req, res, false);
@@ -219,6 +225,19 @@ export class WebServer {
   async closeWebSockets(message = "Server shutdown"): Promise<void> {
     const open = [...this.#ctx.websockets];
     await Promise.allSettled(open.map((ws) => ws.close({ code: 1001, message })));
+  }
+
+  /**
+   * Ends every open event stream (EventSourceResponse) after the events already queued, so
+   * their handlers, waiting in `wait()` or on `send()`, return like any other request. Does
+   * not wait: a stream whose client stopped reading is cut by the shutdown timeout.
+   */
+  closeEventStreams(): void {
+    for (const stream of this.#ctx.eventStreams) {
+      stream.close().catch((err: unknown) => {
+        this.#logger.debug?.(`Could not end an event stream on shutdown: ${String(err)}`);
+      });
+    }
   }
 
   /** Closes every connection, idle or not, WebSockets included. */

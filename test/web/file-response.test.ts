@@ -172,12 +172,94 @@ describe("web.FileResponse: the file", () => {
   });
 });
 
+describe("web.FileResponse: with the rest of the server", () => {
+  it("an onResponsePrepare callback can still add headers", async () => {
+    const app = appWith(() => new web.FileResponse(textPath));
+    app.onResponsePrepare.push((_request, response) => {
+      response.headers.set("X-Prepared", "yes");
+    });
+    const reply = await httpSend((await serve(app)).server.port, "/");
+    expect(reply.headers["x-prepared"]).toBe("yes");
+    expect(reply.body).toBe("some notes\n");
+  });
+
+  it("compression enabled by an onResponsePrepare callback compresses the file", async () => {
+    const app = appWith(() => new web.FileResponse(dataPath));
+    app.onResponsePrepare.push((_request, response) => response.enableCompression("gzip"));
+    const reply = await httpSend((await serve(app)).server.port, "/", {
+      headers: { "Accept-Encoding": "gzip" },
+    });
+    expect(reply.headers["content-encoding"]).toBe("gzip");
+    expect(gunzipSync(reply.bytes).equals(DATA)).toBe(true);
+  });
+
+  it("a handler may prepare the response itself before returning it", async () => {
+    const port = (
+      await serve(
+        appWith(async (request) => {
+          const response = new web.FileResponse(textPath);
+          await response.prepare(request);
+          expect(response.prepared).toBe(true);
+          return response;
+        }),
+      )
+    ).server.port;
+    const reply = await httpSend(port, "/");
+    expect(reply.body).toBe("some notes\n");
+  });
+
+  it("bodyLength counts the bytes sent, headers of several ranges included", async () => {
+    let response: web.FileResponse | undefined;
+    const app = appWith(() => {
+      response = new web.FileResponse(dataPath, { chunkSize: 7 });
+      return response;
+    });
+    const port = (await serve(app)).server.port;
+    const whole = await httpSend(port, "/");
+    expect(whole.bytes.length).toBe(1000);
+    expect(response?.bodyLength).toBe(1000);
+    const parts = await httpSend(port, "/", { headers: { Range: "bytes=0-99,500-599" } });
+    expect(response?.bodyLength).toBe(parts.bytes.length);
+  });
+
+  it("several ranges larger than chunkSize reuse the read buffers without mixing bytes", async () => {
+    const port = await serveFile(dataPath, { chunkSize: 16 });
+    const reply = await httpSend(port, "/", {
+      headers: { Range: "bytes=3-200,300-333,-77" },
+      slowReader: true,
+    });
+    const parts = parseByteRanges(reply.headers["content-type"], reply.bytes);
+    expect(parts[0]!.data.equals(DATA.subarray(3, 201))).toBe(true);
+    expect(parts[1]!.data.equals(DATA.subarray(300, 334))).toBe(true);
+    expect(parts[2]!.data.equals(DATA.subarray(923))).toBe(true);
+  });
+
+  it("Vary: Accept-Encoding is added to a Vary the user set", async () => {
+    const port = await serveFile(sitePath, { headers: { Vary: "Cookie" } });
+    const reply = await httpSend(port, "/");
+    expect(reply.headers.vary).toBe("Cookie, Accept-Encoding");
+  });
+});
+
 describe("web.FileResponse: missing and forbidden files", () => {
   it("a missing file answers 404", async () => {
     const port = await serveFile(join(dir, "nope.txt"));
     const reply = await httpSend(port, "/");
     expect(reply.status).toBe(404);
     expect(reply.body).toBe("404: Not Found");
+  });
+
+  it("HEAD of a missing file answers 404 with the length of the text and no body", async () => {
+    const port = await serveFile(join(dir, "nope.txt"));
+    const reply = await httpSend(port, "/", { method: "HEAD" });
+    expect(reply.status).toBe(404);
+    expect(reply.headers["content-length"]).toBe(String("404: Not Found".length));
+    expect(reply.bytes.length).toBe(0);
+  });
+
+  it("a path with a NUL byte answers 404", async () => {
+    const port = await serveFile(`${textPath}\0.png`);
+    expect((await httpSend(port, "/")).status).toBe(404);
   });
 
   it("a path through a file answers 404", async () => {
@@ -270,6 +352,14 @@ describe("web.FileResponse: conditional requests", () => {
       headers: { "If-None-Match": '"other"', "If-Modified-Since": lastModified },
     });
     expect(reply.status).toBe(200);
+  });
+
+  it("If-Modified-Since in the obsolete RFC 850 and asctime forms is understood", async () => {
+    const port = await serveFile(dataPath);
+    for (const since of ["Tuesday, 04-Mar-25 05:06:07 GMT", "Tue Mar  4 05:06:07 2025"]) {
+      const reply = await httpSend(port, "/", { headers: { "If-Modified-Since": since } });
+      expect(reply.status, since).toBe(304);
+    }
   });
 
   it("an If-Modified-Since that is not an HTTP-date is ignored", async () => {
@@ -483,12 +573,24 @@ describe("web.FileResponse: ranges", () => {
     }
   });
 
+  it("with enableCompression() the ETag is weak and still answers If-None-Match", async () => {
+    const port = await serveFile(dataPath, {}, (r) => r.enableCompression());
+    const { etag } = await dataValidators();
+    const reply = await httpSend(port, "/", { headers: { "Accept-Encoding": "gzip" } });
+    expect(reply.headers.etag).toBe(`W/${etag}`);
+    const again = await httpSend(port, "/", {
+      headers: { "Accept-Encoding": "gzip", "If-None-Match": `W/${etag}` },
+    });
+    expect(again.status).toBe(304);
+  });
+
   it("with enableCompression() Range is ignored and the body is compressed", async () => {
     const port = await serveFile(textPath, {}, (r) => r.enableCompression());
     const reply = await httpSend(port, "/", {
       headers: { Range: "bytes=0-1", "Accept-Encoding": "gzip" },
     });
     expect(reply.status).toBe(200);
+    expect(reply.headers["accept-ranges"]).toBeUndefined();
     expect(reply.headers["content-encoding"]).toBe("gzip");
     expect(gunzipSync(reply.bytes).toString()).toBe("some notes\n");
   });
@@ -552,6 +654,18 @@ describe("web.FileResponse: precompressed siblings", () => {
     expect(reply.headers["content-encoding"]).toBe("gzip");
     expect(reply.headers["content-range"]).toBe(`bytes 0-9/${gz.length}`);
     expect(reply.bytes.equals(gz.subarray(0, 10))).toBe(true);
+  });
+
+  it("a sibling is sent even when the file itself is missing, as in aiohttp", async () => {
+    const path = join(dir, "only-compressed.js");
+    await writeFile(`${path}.gz`, gzipSync("let x = 1;"));
+    const port = await serveFile(path);
+    const accepted = await httpSend(port, "/", { headers: { "Accept-Encoding": "gzip" } });
+    expect(accepted.headers["content-type"]).toBe("text/javascript; charset=utf-8");
+    expect(gunzipSync(accepted.bytes).toString()).toBe("let x = 1;");
+    const refused = await httpSend(port, "/");
+    expect(refused.status).toBe(404);
+    expect(refused.headers.vary).toBe("Accept-Encoding");
   });
 
   it("a sibling that is a directory is not sent", async () => {
@@ -633,7 +747,11 @@ describe.runIf(process.platform === "linux")("web.FileResponse: a client that le
   it("closes the file when the client disconnects mid-file", async () => {
     const path = join(dir, "large.bin");
     await writeFile(path, Buffer.alloc(16 * 1024 * 1024, 1));
-    const port = await serveFile(path, { chunkSize: 64 * 1024 });
+    const errors: unknown[] = [];
+    const app = appWith(() => new web.FileResponse(path, { chunkSize: 64 * 1024 }), {
+      logger: { error: (...args: unknown[]) => errors.push(args), warn() {} },
+    });
+    const port = (await serve(app)).server.port;
     const conn = await RawConnection.open(port);
     conn.write(getRequest("/"));
     await conn.waitFor("\r\n\r\n");
@@ -644,5 +762,6 @@ describe.runIf(process.platform === "linux")("web.FileResponse: a client that le
     conn.destroy();
     await once(conn.socket, "close");
     await vi.waitFor(async () => expect(await openDescriptorsOf(path)).toBe(0));
+    expect(errors).toEqual([]);
   });
 });

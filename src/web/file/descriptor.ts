@@ -1,12 +1,13 @@
 // Open files for FileResponse on Node's callback file API rather than fs/promises' FileHandle:
 // per call it costs about half the CPU, which is most of a small file's cost. Measured on the
 // 1 KiB file of bench/static.ts: open, fstat, read and close took 51-57 µs of CPU through
-// FileHandle and 28-30 µs through callbacks; a failed lstat 17-22 µs against 10 µs.
+// FileHandle and 28-30 µs through callbacks. (The siblings' lstats are synchronous: see
+// open.ts.)
 //
 // A raw descriptor is not closed by the garbage collector as a FileHandle is: whoever opens
 // one closes it (FileResponse does in a `finally`).
 
-import { type BigIntStats, close, fstat, lstat, open, read, type Stats } from "node:fs";
+import { type BigIntStats, close, fstat, open, read } from "node:fs";
 
 /** The part of a FileHandle that FileResponse uses. */
 export interface FileHandle {
@@ -67,12 +68,5 @@ export function openFileHandle(path: string, flags: number): Promise<FileHandle>
       if (err === null) resolve(new Descriptor(fd));
       else reject(err);
     });
-  });
-}
-
-/** `lstat`, or `null` when there is nothing to look at (no error object is kept). */
-export function lstatOrNull(path: string): Promise<Stats | null> {
-  return new Promise((resolve) => {
-    lstat(path, (err, stats) => resolve(err === null ? stats : null));
   });
 }
