@@ -16,7 +16,7 @@ import { directoryIndex } from "./directory-index.js";
 import { FileVersions } from "./file-version.js";
 import { Resource, type ResourceResolution, URLBuilder, type UrlForOptions } from "./resource.js";
 import type { ExpectHandler } from "./route.js";
-import { isUnder, joinUnder, realPathUnder, safeRelativeName } from "./static-path.js";
+import { joinUnder, realPathUnder, safeRelativeName } from "./static-path.js";
 import { decodeValue, encodePath } from "./url-path.js";
 
 /** Options of `router.addStatic` and `web.static`. */
@@ -82,7 +82,8 @@ export class StaticResource extends Resource {
       throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
     }
     this.chunkSize = chunkSize;
-    const handler = (request: Request): Promise<Response | FileResponse> => this.#handle(request);
+    const handler = (request: Request): FileResponse | Promise<Response | FileResponse> =>
+      this.#handle(request);
     const expect = options.expectHandler;
     const routeOptions = expect === undefined ? {} : { expectHandler: expect };
     this.addRoute("GET", handler, routeOptions);
@@ -153,33 +154,36 @@ export class StaticResource extends Resource {
     if (name === null) return null;
     const unresolved = joinUnder(this.directory, name);
     if (this.followSymlinks) return this.#versions.version(unresolved);
-    let real: string;
-    try {
-      real = realpathSync(unresolved);
-    } catch {
-      return null;
-    }
-    return isUnder(real, this.directory) ? this.#versions.version(real) : null;
+    const real = realPathUnder(unresolved, this.directory);
+    return real === null ? null : this.#versions.version(real);
   }
 
-  async #handle(request: Request): Promise<Response | FileResponse> {
+  #handle(request: Request): FileResponse | Promise<Response | FileResponse> {
     const name = safeRelativeName(request.matchInfo.filename ?? "");
     if (name === null) throw new HTTPNotFound();
     const unresolved = joinUnder(this.directory, name);
-    const path = this.followSymlinks ? unresolved : await realPathUnder(unresolved, this.directory);
+    const path = this.followSymlinks ? unresolved : realPathUnder(unresolved, this.directory);
     if (path === null) throw new HTTPNotFound();
-    if (this.showIndex && (await isDirectory(path))) {
-      let html: string;
-      try {
-        html = await directoryIndex(path, this.directory, this.#prefix);
-      } catch (err) {
-        throw isPermissionError(err) ? new HTTPForbidden() : new HTTPNotFound();
-      }
-      return new Response({ text: html, contentType: "text/html" });
+    return this.showIndex ? this.#listingOrFile(path) : this.#file(path);
+  }
+
+  async #listingOrFile(path: string): Promise<Response | FileResponse> {
+    if (!(await isDirectory(path))) return this.#file(path);
+    let html: string;
+    try {
+      html = await directoryIndex(path, this.directory, this.#prefix);
+    } catch (err) {
+      throw isPermissionError(err) ? new HTTPForbidden() : new HTTPNotFound();
     }
-    // FileResponse answers the rest as aiohttp's does: 404 for a missing file, 403 for a
-    // directory, a socket, a pipe or a device, or a file that cannot be read. It checks the
-    // kind on the descriptor it opened, so no stat is spent here on the common path.
+    return new Response({ text: html, contentType: "text/html" });
+  }
+
+  /**
+   * FileResponse answers the rest as aiohttp's does: 404 for a missing file, 403 for a
+   * directory, a socket, a pipe or a device, or a file that cannot be read. It checks the kind
+   * on the descriptor it opened, so no stat is spent here on the common path.
+   */
+  #file(path: string): FileResponse {
     const response = new FileResponse(
       path,
       this.chunkSize === undefined ? {} : { chunkSize: this.chunkSize },
