@@ -8,7 +8,7 @@
 
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { createReadStream } from "node:fs";
+import { createReadStream, constants as fsc } from "node:fs";
 import { type FileHandle, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parseArgs, promisify } from "node:util";
+import { openFileHandle } from "../src/web/file/descriptor.js";
 import { BENCH_DIR } from "./common.js";
 
 const CHUNK = 256 * 1024;
@@ -153,20 +154,26 @@ async function serve(strategy: string, listenPort: number, dir: string): Promise
     await site.start();
     port = site.port;
   } else {
-    const send = SENDERS[strategy]!;
+    // "-cb": the same way of reading on Node's callback fs API (FileResponse's descriptor.ts)
+    // rather than fs/promises' FileHandle.
+    const callbacks = strategy.endsWith("-cb");
+    const send = SENDERS[strategy.replace(/-cb$/, "")]!;
     const server = createServer(async (req, res) => {
       if (req.url === "/__stats") {
         res.end(JSON.stringify(stats()));
         return;
       }
-      const fh = await open(join(dir, req.url!.slice(1).split("?")[0]!));
+      const path = join(dir, req.url!.slice(1).split("?")[0]!);
+      const fh = callbacks ? await openFileHandle(path, fsc.O_RDONLY) : await open(path);
       try {
-        const st = await fh.stat();
+        const size = Number((await fh.stat()).size);
         res.writeHead(200, {
-          "Content-Length": st.size,
+          "Content-Length": size,
           "Content-Type": "application/octet-stream",
         });
-        await send(fh, st.size, res);
+        // The senders use only read() and stat() (createReadStream and readableWebStream are
+        // not run with "-cb").
+        await send(fh as FileHandle, size, res);
       } catch {
         res.destroy();
       } finally {
@@ -308,9 +315,13 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "bench-file-"));
   await writeFile(join(dir, "small.bin"), Buffer.alloc(1024, 1));
   await writeFile(join(dir, "large.bin"), Buffer.alloc(LARGE, 2));
-  const strategies = [...Object.keys(SENDERS), "StreamResponse", "FileResponse"].filter(
-    (s) => values.only === undefined || values.only.split(",").includes(s),
-  );
+  const strategies = [
+    ...Object.keys(SENDERS),
+    "read-fresh-cb",
+    "read-pair-cb",
+    "StreamResponse",
+    "FileResponse",
+  ].filter((s) => values.only === undefined || values.only.split(",").includes(s));
   const results = new Map<string, Figures[]>();
   try {
     for (let round = 0; round < Number(values.rounds); round++) {

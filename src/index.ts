@@ -42,6 +42,7 @@ export {
   MultiDictKeyError,
   MultiDictProxy,
 } from "./http/multidict.js";
+export * from "./http/multipart/index.js";
 export * from "./http/stream-reader.js";
 export {
   ConcurrentReceiveError,

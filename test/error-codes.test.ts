@@ -34,6 +34,8 @@ const ARGS: ReadonlyMap<string, readonly unknown[]> = new Map<string, readonly u
   ["LineTooLongError", [8]],
   ["StreamReadError", ["source failed"]],
   ["StreamClosedError", []],
+  ["MultipartError", ["truncated body"]],
+  ["MultipartLimitError", ["headerCount", 128, 129]],
   ["WebSocketError", [1002, "protocol error"]],
   ["WebSocketClosedError", []],
   ["WebSocketTimeoutError", ["receive", "no message in time"]],

@@ -9,6 +9,7 @@
 // and leaves the server running), so the test runs the same tsx CLI that `npx tsx` resolves to,
 // directly under node. tsx relays the signal and exits with the example's own exit code.
 
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -64,6 +65,10 @@ class RunningExample {
  * the example with SIGTERM: the order of its tests stays fixed under `--sequence.shuffle`.
  */
 const SCENARIO = { shuffle: false };
+
+function sha256(data: Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}
 
 /** Runs the example for the tests of one `describe` block. */
 function useExample(name: string): () => RunningExample {
@@ -279,6 +284,41 @@ describe("examples/file-download", SCENARIO, () => {
   });
 });
 
+describe("examples/multipart-upload", SCENARIO, () => {
+  const example = useExample("multipart-upload");
+
+  test("streams each uploaded file to disk and answers its size and sha256", async () => {
+    const photo = randomBytes(300_000);
+    const form = new FormData();
+    form.append("note", "two files");
+    form.append("photo", new Blob([photo], { type: "image/jpeg" }), "beach.jpg");
+    form.append("doc", new Blob(["plain text"], { type: "text/plain" }), "notes.txt");
+    const resp = await example().fetch("/upload", { method: "POST", body: form });
+    expect(resp.status).toBe(200);
+    expect(await resp.json()).toEqual({
+      files: [
+        { field: "photo", filename: "beach.jpg", size: photo.length, sha256: sha256(photo) },
+        {
+          field: "doc",
+          filename: "notes.txt",
+          size: 10,
+          sha256: sha256(Buffer.from("plain text")),
+        },
+      ],
+      fields: { note: "two files" },
+    });
+  });
+
+  test("answers 400 to a body that is not multipart", async () => {
+    const resp = await example().fetch("/upload", { method: "POST", body: "{}" });
+    expect(resp.status).toBe(400);
+  });
+
+  test("exits with code 0 on SIGTERM", async () => {
+    expect(await example().terminate()).toBe(0);
+  });
+});
+
 describe("examples/json-api", SCENARIO, () => {
   const example = useExample("json-api");
   const post = (body: string): Promise<Response> =>
@@ -364,6 +404,50 @@ describe("examples/static-files", SCENARIO, () => {
     expect((await example().fetch("/static/css")).status).toBe(403);
     // fetch would resolve a literal "..": an encoded slash reaches the server as sent.
     expect((await example().fetch("/static/..%2fserver.ts")).status).toBe(404);
+  });
+
+  test("exits with code 0 on SIGTERM", async () => {
+    expect(await example().terminate()).toBe(0);
+  });
+});
+
+describe("examples/upload", SCENARIO, () => {
+  const example = useExample("upload");
+
+  test("serves an HTML form that posts multipart/form-data to /upload", async () => {
+    const resp = await example().fetch("/");
+    expect(resp.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await resp.text();
+    expect(html).toContain('action="/upload"');
+    expect(html).toContain('enctype="multipart/form-data"');
+  });
+
+  test("reports the fields and files of an upload, a large file on disk", async () => {
+    const form = new FormData();
+    form.append("note", "holiday");
+    form.append("files", new Blob(["small file"], { type: "text/plain" }), "small.txt");
+    form.append("files", new Blob([new Uint8Array(2 * 1024 ** 2)]), "large.bin");
+    const resp = await example().fetch("/upload", { method: "POST", body: form });
+    expect(resp.status).toBe(200);
+    expect(await resp.json()).toEqual({
+      fields: { note: "holiday" },
+      files: [
+        { filename: "small.txt", contentType: "text/plain", size: 10, onDisk: false },
+        {
+          filename: "large.bin",
+          contentType: "application/octet-stream",
+          size: 2 * 1024 ** 2,
+          onDisk: true,
+        },
+      ],
+    });
+  });
+
+  test("answers a form over its 20 MiB limit with 413", async () => {
+    const form = new FormData();
+    form.append("files", new Blob([new Uint8Array(21 * 1024 ** 2)]), "huge.bin");
+    const resp = await example().fetch("/upload", { method: "POST", body: form });
+    expect(resp.status).toBe(413);
   });
 
   test("exits with code 0 on SIGTERM", async () => {

@@ -8,3 +8,5 @@ export const kAppendFlat: unique symbol = Symbol("appendFlat");
 export const kEntries: unique symbol = Symbol("entries");
 /** @internal WebSocket channels: settles once the connection is fully closed */
 export const kEnded: unique symbol = Symbol("ended");
+/** @internal multipart readers and parts: fails the reads in progress and later ones with an error */
+export const kFail: unique symbol = Symbol("fail");

@@ -2,9 +2,11 @@
 // and sub-applications. It freezes when it starts; after that its routes cannot change.
 
 import { type HTTPException, HTTPException as HTTPExceptionClass } from "./exceptions.js";
+import { type FormLimits, type ResolvedFormLimits, resolveFormLimits } from "./form/form-limits.js";
 import type { TrustProxy } from "./forwarded.js";
 import { type AppKey, StateKeyError, StateStore } from "./keys.js";
 import type { Request } from "./request.js";
+import { DEFAULT_MAX_DECOMPRESS_SIZE } from "./request-decoding.js";
 import type { StreamResponse } from "./response.js";
 import type { MatchInfo } from "./router/match-info.js";
 import { DomainResource, PrefixedSubAppResource, type Resource } from "./router/resource.js";
@@ -133,8 +135,23 @@ export class Signal<F extends (...args: never[]) => unknown> implements Iterable
 export interface ApplicationOptions {
   /** Middlewares, outermost first. */
   middlewares?: Iterable<Middleware>;
-  /** Largest body `request.read()`/`text()`/`json()`/`post()` accept, in bytes (0: no limit); @default 1048576 */
+  /**
+   * Largest body `request.read()`/`text()`/`json()`/`post()` accept, in bytes (0: no limit);
+   * for a multipart form, all fields and files together. @default 1048576
+   */
   clientMaxSize?: number;
+  /**
+   * Limits of `request.post()` forms besides their total size (`clientMaxSize`).
+   * @default {} (every limit at its default, see `FormLimits`)
+   */
+  formLimits?: FormLimits;
+  /**
+   * Most decompressed bytes of a request body sent with `Content-Encoding`, read through
+   * `request.content` (more is a 413; 0: no limit). The buffered reads (`read()`, `text()`,
+   * `json()`, `post()`) stop at `clientMaxSize` instead, or at this limit when that is 0.
+   * @default 33554432 (32 MiB, the value of aiohttp 3.12's `DEFAULT_MAX_DECOMPRESS_SIZE`)
+   */
+  maxDecompressSize?: number;
   /** Extra arguments for `runApp`'s handler factory (kept for aiohttp parity). */
   handlerArgs?: Readonly<Record<string, unknown>>;
   /**
@@ -188,6 +205,8 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
 
   #middlewares: Middleware[];
   #clientMaxSize: number;
+  readonly #formLimits: ResolvedFormLimits;
+  readonly #maxDecompressSize: number;
   #state: StateStore<AppKey<unknown>>;
   #parent: AnyApplication | null = null;
   #subapps: AnyApplication[] = [];
@@ -211,6 +230,12 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
     const max = options.clientMaxSize ?? 1024 ** 2;
     if (!Number.isSafeInteger(max) || max < 0) throw new RangeError(`Invalid clientMaxSize ${max}`);
     this.#clientMaxSize = max;
+    this.#formLimits = resolveFormLimits(options.formLimits);
+    const maxDecompress = options.maxDecompressSize ?? DEFAULT_MAX_DECOMPRESS_SIZE;
+    if (!Number.isSafeInteger(maxDecompress) || maxDecompress < 0) {
+      throw new RangeError(`Invalid maxDecompressSize ${maxDecompress}`);
+    }
+    this.#maxDecompressSize = maxDecompress;
     this.handlerArgs = options.handlerArgs ?? {};
     this.logger = options.logger ?? DEFAULT_LOGGER;
     this.trustProxy = options.trustProxy ?? false;
@@ -237,6 +262,16 @@ export class Application<R extends AbstractRouter = UrlDispatcher> {
   /** The body size limit in bytes. */
   get clientMaxSize(): number {
     return this.#clientMaxSize;
+  }
+
+  /** The limits of `request.post()` forms, defaults filled in. */
+  get formLimits(): ResolvedFormLimits {
+    return this.#formLimits;
+  }
+
+  /** The cap on decompressed request bodies read as a stream, bytes (0: none). */
+  get maxDecompressSize(): number {
+    return this.#maxDecompressSize;
   }
 
   /** Whether the application has started. */

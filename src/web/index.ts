@@ -1,6 +1,14 @@
 // The server half of aiohttp-ts, imported as `web` (`import { web } from "aiohttp-ts"`) or
 // directly (`import * as web from "aiohttp-ts/web"`).
 
+// The shared multipart reader, as request.multipart() hands it out.
+export {
+  BodyPartReader,
+  MultipartError,
+  MultipartLimitError,
+  type MultipartPart,
+  MultipartReader,
+} from "../http/multipart/index.js";
 export {
   AbstractAccessLogger,
   AccessLogger,
@@ -29,6 +37,9 @@ export {
 } from "./event-source-response.js";
 export * from "./exceptions.js";
 export { FileResponse, type FileResponseOptions } from "./file-response.js";
+export { FileField, type FileFieldContent, type FileFieldInit } from "./form/file-field.js";
+export type { FormLimits } from "./form/form-limits.js";
+export type { FormValue } from "./form/form-parser.js";
 export { type ForwardedElement, parseForwarded, type TrustProxy } from "./forwarded.js";
 export { AppKey, RequestKey, ResponseKey, StateKeyError } from "./keys.js";
 export { type NormalizePathOptions, normalizePathMiddleware } from "./middlewares.js";
@@ -37,6 +48,7 @@ export {
   type ExtraInfoName,
   type HttpVersion,
   Request,
+  type RequestMultipartOptions,
 } from "./request.js";
 export {
   ClientDisconnectedError,

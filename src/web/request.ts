@@ -3,14 +3,21 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { Duplex } from "node:stream";
+import { type Duplex, Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { parse as parseCookie } from "cookie";
 import { type ContentType, parseContentType } from "../http/content-type.js";
 import { CIMultiDictProxy, MultiDictProxy } from "../http/multidict.js";
+import { MultipartReader } from "../http/multipart/multipart-reader.js";
+import type { MultipartReaderOptions } from "../http/multipart/types.js";
 import { StreamReader } from "../http/stream-reader.js";
 import type { AnyApplication, Application, Logger } from "./application.js";
 import { HTTPBadRequest, HTTPRequestEntityTooLarge } from "./exceptions.js";
+import type { FileField } from "./form/file-field.js";
+import { DEFAULT_FORM_LIMITS } from "./form/form-limits.js";
+import { type FormValue, parseMultipart } from "./form/form-parser.js";
+import { multipartHttpError } from "./form/multipart-errors.js";
+import { uploadDirOf } from "./form/temp-files.js";
 import {
   type ForwardedElement,
   type ForwardedField,
@@ -19,9 +26,13 @@ import {
   trustedValue,
 } from "./forwarded.js";
 import { type AppKey, RequestKey, StateStore } from "./keys.js";
+import { DEFAULT_MAX_DECOMPRESS_SIZE, decodedReader, requestCodings } from "./request-decoding.js";
 import type { MatchInfo } from "./router/match-info.js";
 import { decodePathSafe, normalizePath } from "./router/url-path.js";
 import { kCtx, kHasExpect, kSetCurrentApp, kSetMatchInfo, kUpgrade } from "./symbols.js";
+
+/** Options of `request.multipart()`: the reader's limits; errors always map to 400/413. */
+export type RequestMultipartOptions = Omit<MultipartReaderOptions, "mapError">;
 
 /** HTTP version of a request, e.g. `{ major: 1, minor: 1 }`. */
 export interface HttpVersion {
@@ -110,6 +121,7 @@ export class Request<P = Readonly<Record<string, string>>> {
   #forwarded: readonly ForwardedElement[] | undefined;
   #content: StreamReader | undefined;
   #body: Buffer | undefined;
+  #form: MultiDictProxy<FormValue> | undefined;
   #abort: AbortController | undefined;
   #clientMaxSize = 1024 ** 2;
   #expect: boolean;
@@ -445,13 +457,27 @@ export class Request<P = Readonly<Record<string, string>>> {
   /**
    * The body as a stream, read with backpressure. Reading more than the application's
    * `clientMaxSize` through `read()`/`text()`/`json()`/`post()` fails with 413; the stream
-   * itself is not limited, so a handler can accept large uploads chunk by chunk.
+   * itself is not limited, so a handler can accept large uploads chunk by chunk. A body sent
+   * with `Content-Encoding` (gzip, deflate, br, zstd) is decompressed, up to the application's
+   * `maxDecompressSize` (413 past it); another coding is a 415 `HTTPUnsupportedMediaType`.
    */
   get content(): StreamReader {
     if (this.#content === undefined) {
-      this.#content = this.bodyExists ? new StreamReader(this.raw) : StreamReader.empty();
+      if (!this.bodyExists) {
+        this.#content = StreamReader.empty();
+      } else {
+        const codings = requestCodings(this.raw.headers["content-encoding"]);
+        this.#content =
+          codings.length === 0
+            ? new StreamReader(this.raw)
+            : decodedReader(this.raw, codings, this.#maxDecompressSize());
+      }
     }
     return this.#content;
+  }
+
+  #maxDecompressSize(): number {
+    return this.#app?.maxDecompressSize ?? DEFAULT_MAX_DECOMPRESS_SIZE;
   }
 
   /**
@@ -461,15 +487,21 @@ export class Request<P = Readonly<Record<string, string>>> {
   async read(): Promise<Buffer> {
     if (this.#body !== undefined) return this.#body;
     const max = this.#clientMaxSize;
-    const declared = this.contentLength;
-    if (max > 0 && declared !== undefined && declared > max) {
-      throw new HTTPRequestEntityTooLarge(max, declared);
-    }
     if (this.#content === undefined && this.bodyExists) {
-      this.#content = new StreamReader(this.raw, {
-        ...(max > 0 ? { maxSize: max } : {}),
-        onTooLarge: (received, limit) => new HTTPRequestEntityTooLarge(limit, received),
-      });
+      const codings = requestCodings(this.raw.headers["content-encoding"]);
+      if (codings.length > 0) {
+        // A decompressed body is capped too: a small bomb must not fill memory.
+        this.#content = decodedReader(this.raw, codings, max > 0 ? max : this.#maxDecompressSize());
+      } else {
+        const declared = this.contentLength;
+        if (max > 0 && declared !== undefined && declared > max) {
+          throw new HTTPRequestEntityTooLarge(max, declared);
+        }
+        this.#content = new StreamReader(this.raw, {
+          ...(max > 0 ? { maxSize: max } : {}),
+          onTooLarge: (received, limit) => new HTTPRequestEntityTooLarge(limit, received),
+        });
+      }
     }
     this.#body = await this.content.read();
     if (max > 0 && this.#body.length > max) {
@@ -505,20 +537,64 @@ export class Request<P = Readonly<Record<string, string>>> {
   }
 
   /**
-   * The fields of an `application/x-www-form-urlencoded` body. Other content types give an
-   * empty result, as aiohttp does for non-form bodies.
+   * The fields of a form: an `application/x-www-form-urlencoded` body (all values strings) or
+   * a `multipart/form-data` one, whose files are `FileField`s (as are parts without a file name
+   * that are not text); other content types give an empty result, as in aiohttp. All fields and
+   * files together may be `clientMaxSize` bytes (413 past it); files over
+   * `formLimits.maxMemoryFileSize` are written to temporary files, deleted when the request
+   * ends. A malformed form, or one over a `formLimits` limit, is a 400 or a 413. The result is
+   * cached.
    */
-  async post(): Promise<MultiDictProxy> {
+  async post(): Promise<MultiDictProxy<string | FileField>> {
+    if (this.#form !== undefined) return this.#form;
     const type = this.contentType;
-    if (this.method === "GET" || this.method === "HEAD") return new MultiDictProxy();
-    if (type === "multipart/form-data") {
-      throw new HTTPBadRequest({
-        text: "multipart/form-data is not supported by request.post() yet; use request.content",
-      });
+    if (this.method === "GET" || this.method === "HEAD" || !FORM_TYPES.has(type)) {
+      return (this.#form = new MultiDictProxy());
     }
-    if (type !== "application/x-www-form-urlencoded") return new MultiDictProxy();
-    const text = await this.text();
-    return new MultiDictProxy(new URLSearchParams(text));
+    const limits = this.#app?.formLimits ?? DEFAULT_FORM_LIMITS;
+    if (type === "multipart/form-data") {
+      const body = this.#body;
+      const source = body === undefined ? this.content : Readable.from([body]);
+      const entries = await parseMultipart(this.headers, source, {
+        limits,
+        maxSize: this.#clientMaxSize,
+        uploadDir: () => uploadDirOf(this.raw),
+      });
+      return (this.#form = new MultiDictProxy<FormValue>(entries));
+    }
+    const params = new URLSearchParams(await this.text());
+    let count = 0;
+    for (const key of params.keys()) {
+      if (++count > limits.maxParts) {
+        throw new HTTPRequestEntityTooLarge(limits.maxParts, null, {
+          text: `Too many fields in the form (at most ${limits.maxParts})`,
+        });
+      }
+      const max = limits.maxFieldNameSize;
+      // A UTF-16 unit is at most 3 UTF-8 bytes: short names are not measured.
+      if (key.length * 3 > max && Buffer.byteLength(key) > max) {
+        throw new HTTPBadRequest({
+          text: `Field name longer than ${limits.maxFieldNameSize} bytes`,
+        });
+      }
+    }
+    return (this.#form = new MultiDictProxy<FormValue>(params));
+  }
+
+  /**
+   * A streaming reader of a `multipart/*` body, part by part (aiohttp's `request.multipart()`):
+   * `for await (const part of await request.multipart())`. Nothing is buffered beyond a part's
+   * chunk, so `clientMaxSize` does not apply: it is the way to accept large uploads. A body that
+   * is not multipart is a 400; malformed multipart found while reading rejects with
+   * `HTTPBadRequest` (400), as do part headers over the limits; a compressed part decoding past
+   * `maxDecodedSize` rejects with `HTTPRequestEntityTooLarge` (413).
+   * @param options the reader's limits (`maxHeaderSize`, `maxHeaderCount`, `maxDecodedSize`)
+   */
+  async multipart(options: RequestMultipartOptions = {}): Promise<MultipartReader> {
+    return new MultipartReader(this.headers, this.content, {
+      ...options,
+      mapError: multipartHttpError,
+    });
   }
 
   /** Reads and discards the rest of the body, so the connection can be reused. */
@@ -544,6 +620,7 @@ export class Request<P = Readonly<Record<string, string>>> {
     copy.#state = this.#state;
     copy.#content = this.#content;
     copy.#body = this.#body;
+    copy.#form = this.#form;
     copy.#abort = this.#abort;
     copy.#clientMaxSize = this.#clientMaxSize;
     copy.#method = options.method?.toUpperCase() ?? this.method;
@@ -584,6 +661,11 @@ export class Request<P = Readonly<Record<string, string>>> {
     return trustedValue(field, trust, this.forwarded, this.raw.headers, this.#peer ?? "");
   }
 }
+
+const FORM_TYPES: ReadonlySet<string> = new Set([
+  "application/x-www-form-urlencoded",
+  "multipart/form-data",
+]);
 
 const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d*)?$/;
 

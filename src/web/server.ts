@@ -16,6 +16,7 @@ import { performance } from "node:perf_hooks";
 import { AbstractAccessLogger, AccessLogger, type AccessLogSink } from "./access-log.js";
 import type { AnyApplication, Logger } from "./application.js";
 import { HTTPException } from "./exceptions.js";
+import { discardUploads } from "./form/temp-files.js";
 import type { TrustProxy } from "./forwarded.js";
 import {
   type OpenEventStream,
@@ -389,7 +390,10 @@ export class WebServer {
       this.#complete(request, response, started);
       return;
     }
-    if (response.status === 413 && !res.headersSent && request.canReadBody) response.forceClose();
+    // The rest of a body refused for its size or form is not read: the connection cannot be
+    // reused.
+    const refused = response.status === 413 || response.status === 400;
+    if (refused && !res.headersSent && request.canReadBody) response.forceClose();
     let sending: Promise<void> | undefined;
     try {
       sending = response[kFinish](request);
@@ -420,6 +424,10 @@ export class WebServer {
   }
 
   #complete(request: Request, response: StreamResponse | null, started: number): void {
+    // However the request ended (answered, handler failed, client gone), its uploads go.
+    discardUploads(request.raw, (err) =>
+      this.#logger.warn?.(`Could not delete the uploads of ${request.method} ${request.path}`, err),
+    );
     if (this.#accessLog !== null) {
       try {
         this.#accessLog.log(request, response, performance.now() - started);
