@@ -366,6 +366,51 @@ describe("examples/json-api", SCENARIO, () => {
   });
 });
 
+describe("examples/static-files", SCENARIO, () => {
+  const example = useExample("static-files");
+
+  test("serves the home page from public/index.html", async () => {
+    const resp = await example().fetch("/");
+    expect(resp.status).toBe(200);
+    expect(resp.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await resp.text()).toContain("<h1>Served by aiohttp-ts</h1>");
+  });
+
+  test("serves an asset under /static with its content type and an ETag", async () => {
+    const resp = await example().fetch("/static/css/site.css");
+    expect(resp.status).toBe(200);
+    expect(resp.headers.get("content-type")).toMatch(/^text\/css/);
+    expect(resp.headers.get("etag")).toMatch(/^"/);
+    expect(await resp.text()).toContain("font-family");
+  });
+
+  test("answers a repeated request carrying the ETag with 304", async () => {
+    const first = await example().fetch("/static/css/site.css");
+    await first.arrayBuffer();
+    const etag = first.headers.get("etag") ?? "";
+    const again = await example().fetch("/static/css/site.css", {
+      headers: { "If-None-Match": etag },
+    });
+    expect(again.status).toBe(304);
+  });
+
+  test("builds versioned asset URLs that the static route serves", async () => {
+    const urls = (await (await example().fetch("/assets")).json()) as { css: string };
+    expect(urls.css).toMatch(/^\/static\/css\/site\.css\?v=[\w-]+%3D$/);
+    expect((await example().fetch(urls.css)).status).toBe(200);
+  });
+
+  test("refuses a directory with 403 and a way out of public/ with 404", async () => {
+    expect((await example().fetch("/static/css")).status).toBe(403);
+    // fetch would resolve a literal "..": an encoded slash reaches the server as sent.
+    expect((await example().fetch("/static/..%2fserver.ts")).status).toBe(404);
+  });
+
+  test("exits with code 0 on SIGTERM", async () => {
+    expect(await example().terminate()).toBe(0);
+  });
+});
+
 describe("examples/upload", SCENARIO, () => {
   const example = useExample("upload");
 

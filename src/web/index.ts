@@ -94,8 +94,14 @@ export {
   type RouteDef,
   RouteTableDef,
   route,
+  static,
   view,
 } from "./router/route-def.js";
+export {
+  type StaticOptions,
+  StaticResource,
+  type StaticUrlForOptions,
+} from "./router/static-resource.js";
 export {
   type AbstractRouter,
   FrozenRouterError,

@@ -3,6 +3,7 @@
 
 import type { PathParams } from "./path-params.js";
 import type { Handler, Route, RouteOptions } from "./route.js";
+import type { StaticOptions } from "./static-resource.js";
 import type { GetRouteOptions, UrlDispatcher } from "./url-dispatcher.js";
 import type { ViewClass } from "./view.js";
 
@@ -32,6 +33,35 @@ class MethodRouteDef implements RouteDef {
     return `<RouteDef ${this.method} ${this.path}>`;
   }
 }
+
+class StaticRouteDef implements RouteDef {
+  readonly method = "GET";
+  constructor(
+    readonly path: string,
+    readonly directory: string | URL,
+    readonly options: StaticOptions,
+  ) {}
+
+  register(router: UrlDispatcher): Route[] {
+    return router.addStatic(this.path, this.directory, this.options).routes;
+  }
+
+  toString(): string {
+    return `<StaticDef ${this.path} -> ${this.directory}>`;
+  }
+}
+
+/** Static files under `prefix` (`router.addStatic` as a definition). */
+function staticRoute(
+  prefix: string,
+  directory: string | URL,
+  options: StaticOptions = {},
+): RouteDef {
+  return new StaticRouteDef(prefix, directory, options);
+}
+
+// `static` is reserved in strict code, so it is exported under that name from another.
+export { staticRoute as static };
 
 /** A route for any method name. */
 export function route<Path extends string>(
@@ -214,6 +244,11 @@ export class RouteTableDef implements Iterable<RouteDef> {
   ): V {
     this.#defs.push(view(path, viewClass, options));
     return viewClass;
+  }
+
+  /** Static files under `prefix`; see `router.addStatic`. */
+  static(prefix: string, directory: string | URL, options: StaticOptions = {}): void {
+    this.#defs.push(staticRoute(prefix, directory, options));
   }
 
   get length(): number {

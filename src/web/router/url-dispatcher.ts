@@ -21,6 +21,7 @@ import {
 } from "./resource.js";
 import type { ExpectHandler, Handler, Route, RouteOptions } from "./route.js";
 import type { RouteDef } from "./route-def.js";
+import { type StaticOptions, StaticResource } from "./static-resource.js";
 import type { ViewClass } from "./view.js";
 
 /**
@@ -233,6 +234,17 @@ export class UrlDispatcher implements AbstractRouter {
     options: RouteOptions = {},
   ): Route {
     return this.addRoute("*", path, view, options);
+  }
+
+  /**
+   * Serves the files under `directory` at `prefix/<filename>` (GET and HEAD). Nothing outside
+   * the directory is reachable; see `StaticOptions` for listings, symlinks and versioned URLs.
+   */
+  addStatic(prefix: string, directory: string | URL, options: StaticOptions = {}): StaticResource {
+    this.#checkFrozen();
+    const resource = new StaticResource(prefix, directory, options);
+    this.registerResource(resource);
+    return resource;
   }
 
   /** Registers route definitions from `web.get(...)`, `web.view(...)` or a `RouteTableDef`. */
