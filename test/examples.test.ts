@@ -188,6 +188,14 @@ describe("examples/streaming", SCENARIO, () => {
     expect(await resp.text()).toBe("1\n2\n3\n");
   });
 
+  test("streams a compressed log, each line decodable as it comes", async () => {
+    const resp = await example().fetch("/log/3", { headers: { "Accept-Encoding": "gzip" } });
+    expect(resp.headers.get("content-encoding")).toBe("gzip");
+    expect(resp.headers.get("vary")).toBe("Accept-Encoding");
+    const lines = (await resp.text()).trim().split("\n");
+    expect(lines.map((line) => line.replace(/^\S+ /, ""))).toEqual(["line 1", "line 2", "line 3"]);
+  });
+
   test("sends server-sent events", async () => {
     const resp = await example().fetch("/events");
     expect(resp.headers.get("content-type")).toBe("text/event-stream");

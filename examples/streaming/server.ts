@@ -3,6 +3,7 @@
 //
 //   npx tsx examples/streaming/server.ts
 //   curl -N http://127.0.0.1:8080/count/5
+//   curl -N --compressed http://127.0.0.1:8080/log/5
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { web } from "aiohttp-ts";
@@ -18,6 +19,23 @@ app.router.addGet("/count/{n:\\d+}", async (request) => {
   for (let i = 1; i <= n; i++) {
     if (request.signal.aborted) break;
     await response.write(`${i}\n`);
+    await sleep(50);
+  }
+  await response.writeEof();
+  return response;
+});
+
+// The same stream compressed (br, gzip or deflate, whichever the client accepts): each write()
+// is flushed through the compressor, so the client still sees every line as it is written.
+app.router.addGet("/log/{n:\\d+}", async (request) => {
+  const n = Math.min(Number(request.matchInfo.n), 100);
+  const response = new web.StreamResponse({
+    headers: { "Content-Type": "text/plain; charset=utf-8" },
+  });
+  response.enableCompression();
+  await response.prepare(request);
+  for (let i = 1; i <= n && !request.signal.aborted; i++) {
+    await response.write(`${new Date().toISOString()} line ${i}\n`);
     await sleep(50);
   }
   await response.writeEof();
