@@ -94,6 +94,54 @@ describe("the built package", () => {
     expect(out).toBe("true hello/answer true 1000");
   });
 
+  it("uploads, files, static routes and server-sent events work from the package", async () => {
+    const out = await runModule(`
+      import { mkdtempSync, writeFileSync } from "node:fs";
+      import { tmpdir } from "node:os";
+      import { join } from "node:path";
+      import { ClientSession, MultipartReader, web } from "aiohttp-ts";
+      import { makeTestClient } from "aiohttp-ts/test-utils";
+      const dir = mkdtempSync(join(tmpdir(), "aiohttp-ts-pkg-"));
+      writeFileSync(join(dir, "a.txt"), "0123456789");
+      const app = new web.Application();
+      app.router.addPost("/form", async (request) => {
+        const form = await request.post();
+        const file = form.get("file");
+        return new web.Response({ text: form.get("t") + ":" + (await file.read()).toString() });
+      });
+      app.router.addPost("/parts", async (request) => {
+        const names = [];
+        for await (const part of await request.multipart()) names.push(part.name);
+        return new web.Response({ text: names.join(",") });
+      });
+      app.router.addGet("/file", () => new web.FileResponse(join(dir, "a.txt")));
+      app.router.addStatic("/static", dir);
+      app.router.addGet("/events", async (request) => {
+        const sse = new web.EventSourceResponse();
+        await sse.prepare(request);
+        await sse.send("hi", { id: 1 });
+        return sse;
+      });
+      const client = await makeTestClient(app);
+      const session = new ClientSession({ baseUrl: client.server.baseUrl });
+      const form = new FormData();
+      form.append("t", "x");
+      form.append("file", new Blob(["data"]), "d.bin");
+      const posted = await session.post("/form", { data: form });
+      const parts = await session.post("/parts", { data: form });
+      const range = await session.get("/file", { headers: { Range: "bytes=2-4" } });
+      const stat = await session.get("/static/a.txt");
+      const events = await session.get("/events");
+      console.log([
+        await posted.text(), await parts.text(), range.status, await range.text(),
+        await stat.text(), JSON.stringify(await events.text()), typeof MultipartReader,
+      ].join(" "));
+      await session.close();
+      await client.close();
+    `);
+    expect(out).toBe('x:data t,file 206 234 0123456789 "id: 1\\r\\ndata: hi\\r\\n\\r\\n" function');
+  });
+
   it('"aiohttp-ts/web" is the same namespace as `web` from the main entry', async () => {
     const out = await runModule(`
       import { web } from "aiohttp-ts";
