@@ -39,16 +39,14 @@ import {
   saveReport,
   selectPeers,
   sharedOptions,
-  startPeers,
   startServerChild,
-  stopChild,
   tableHead,
 } from "./common.js";
 import {
-  type Figures,
-  measureSlices,
+  measureServers,
   type PeerServer,
   runAutocannon,
+  type ServersReportInput,
   sliceTable,
 } from "./slices.js";
 
@@ -120,35 +118,20 @@ async function main(): Promise<void> {
       `${settings.connections} connections, load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`,
   );
 
-  const { started: servers, skipped } = await startPeers(
+  const run = await measureServers(
     peers,
     (peer) =>
       startServer(
         peer,
         peer.id === argv["profile-server"] && profileDir !== null ? profileFlags(profileDir) : [],
       ),
+    { id: BASELINE, name: "The node:http server" },
+    ROUTES,
+    settings,
+    runLoad,
     log,
   );
-  if (!servers.some((s) => s.peer.id === BASELINE)) {
-    throw new Error("The node:http baseline did not start; nothing to compare with");
-  }
-
-  const { figures, slices, retried } = await measureSlices(servers, ROUTES, settings, runLoad, log);
-
-  for (const server of servers) await stopChild(server.child);
-  const loadAfter = loadavg();
-
-  const report = formatReport({
-    servers,
-    figures,
-    skipped,
-    slices,
-    retried,
-    started,
-    buildNote,
-    loadBefore,
-    loadAfter,
-  });
+  const report = formatReport({ ...run, started, buildNote, loadBefore, loadAfter: loadavg() });
   process.stdout.write(`\n${report}\n`);
 
   if (profileDir !== null) {
@@ -303,18 +286,7 @@ function dechunk(data: Buffer): string {
 
 // ---- figures and report ----------------------------------------------------------------------
 
-interface ReportInput {
-  servers: RunningServer[];
-  figures: Map<string, Map<string, Figures>>;
-  skipped: string[];
-  /** Slices measured, and how many runs were repeated because the machine was busy. */
-  slices: number;
-  retried: number;
-  started: Date;
-  buildNote: string;
-  loadBefore: number[];
-  loadAfter: number[];
-}
+type ReportInput = ServersReportInput<RunningServer>;
 
 function formatReport(input: ReportInput): string {
   const { servers, figures } = input;

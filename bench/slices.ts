@@ -15,6 +15,8 @@ import {
   type ServerChild,
   spawnChild,
   startCpuMeter,
+  startPeers,
+  stopChild,
   tableHead,
   tableRow,
 } from "./common.js";
@@ -198,6 +200,48 @@ export async function measureSlices<
     run.figures.set(what.label, figures);
   }
   return run;
+}
+
+/** What `measureServers` gathers, for the report. */
+export interface ServersRun<S> extends SliceRun {
+  /** The servers that started, in the order given. */
+  servers: S[];
+  /** The peers that could not start, and why. */
+  skipped: string[];
+}
+
+/**
+ * Starts each peer's server with `start` (those that cannot start are skipped), requires the
+ * one whose id is `baseline`, measures them all on each case (`measureSlices`), and stops them.
+ */
+export async function measureServers<
+  P extends { id: string; label: string },
+  S extends PeerServer<P>,
+  C extends { label: string },
+>(
+  peers: readonly P[],
+  start: (peer: P) => Promise<S>,
+  baseline: { id: string; name: string },
+  cases: readonly C[],
+  settings: SliceSettings,
+  load: (server: S, what: C, seconds: number) => Promise<LoadResult>,
+  log: (message: string) => void,
+): Promise<ServersRun<S>> {
+  const { started: servers, skipped } = await startPeers(peers, start, log);
+  if (!servers.some((s) => s.peer.id === baseline.id)) {
+    throw new Error(`${baseline.name} (the baseline) did not start; nothing to compare with`);
+  }
+  const run = await measureSlices(servers, cases, settings, load, log);
+  for (const server of servers) await stopChild(server.child);
+  return { ...run, servers, skipped };
+}
+
+/** A report's input: the run, and when and on what it ran. */
+export interface ServersReportInput<S> extends ServersRun<S> {
+  started: Date;
+  buildNote: string;
+  loadBefore: number[];
+  loadAfter: number[];
 }
 
 /**

@@ -35,15 +35,14 @@ import {
   saveReport,
   selectPeers,
   sharedOptions,
-  startPeers,
   startServerChild,
-  stopChild,
 } from "./common.js";
 import {
   type Figures,
-  measureSlices,
+  measureServers,
   type PeerServer,
   runAutocannon,
+  type ServersReportInput,
   sliceTable,
 } from "./slices.js";
 
@@ -179,7 +178,7 @@ async function main(): Promise<void> {
       `${settings.duration} s measured in ${settings.rounds} slice(s) each`,
   );
 
-  const { started: servers, skipped } = await startPeers(
+  const run = await measureServers(
     peers,
     (peer) =>
       startServer(
@@ -188,33 +187,13 @@ async function main(): Promise<void> {
         contents,
         peer.id === OURS && profileDir !== null ? profileFlags(profileDir) : [],
       ),
-    log,
-  );
-  if (!servers.some((s) => s.peer.id === BASELINE)) {
-    throw new Error("@fastify/static (the baseline) did not start; nothing to compare with");
-  }
-
-  const { figures, slices, retried } = await measureSlices(
-    servers,
+    { id: BASELINE, name: "@fastify/static" },
     FILES,
     settings,
     (server, file, seconds) => runLoad(server, file, contents, seconds),
     log,
   );
-
-  for (const server of servers) await stopChild(server.child);
-  const loadAfter = loadavg();
-  const report = formatReport({
-    servers,
-    figures,
-    skipped,
-    slices,
-    retried,
-    started,
-    buildNote,
-    loadBefore,
-    loadAfter,
-  });
+  const report = formatReport({ ...run, started, buildNote, loadBefore, loadAfter: loadavg() });
   process.stdout.write(`\n${report}\n`);
 
   if (profileDir !== null) {
@@ -302,17 +281,7 @@ async function runLoad(
 
 // ---- report ----------------------------------------------------------------------------------
 
-interface ReportInput {
-  servers: RunningServer[];
-  figures: Map<string, Map<string, Figures>>;
-  skipped: string[];
-  slices: number;
-  retried: number;
-  started: Date;
-  buildNote: string;
-  loadBefore: number[];
-  loadAfter: number[];
-}
+type ReportInput = ServersReportInput<RunningServer>;
 
 function formatReport(input: ReportInput): string {
   const { servers, figures } = input;
