@@ -4,31 +4,27 @@
 import { readFile } from "node:fs/promises";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect } from "vitest";
-import { web } from "../../src/index.js";
+import type { web } from "../../src/index.js";
+import { useAppForAll } from "../helpers.js";
 
 const CHROMIUM = process.env.AIOHTTP_TS_CHROMIUM ?? "/usr/bin/chromium";
 const CHROMIUM_HINT = "apt-get install chromium (the tests run /usr/bin/chromium headless)";
 
 /**
- * Registers a `beforeAll` that serves `makeApp(html)` on a free loopback port (`html` is the
- * text of `pageHtml`, for the app to serve at `/`), launches Chromium and opens `/` in a page,
- * and an `afterAll` that closes both. Returns a getter for the page, which exists once the
+ * Serves `makeApp(html)` for the calling `describe` (`useAppForAll`; `html` is the text of
+ * `pageHtml`, for the app to serve at `/`), and registers a `beforeAll` that launches Chromium
+ * and opens `/` in a page, and an `afterAll` that closes the browser. Returns a getter for the page, which exists once the
  * `beforeAll` has run. Call it once, at the top of a `describe` block.
  */
 export function useChromiumPage(
   pageHtml: URL,
   makeApp: (html: string) => web.Application,
 ): () => Page {
-  let runner: web.AppRunner | undefined;
+  const port = useAppForAll(async () => makeApp(await readFile(pageHtml, "utf8")));
   let browser: Browser | undefined;
   let page: Page | undefined;
 
   beforeAll(async () => {
-    const html = await readFile(pageHtml, "utf8");
-    runner = new web.AppRunner(makeApp(html), { accessLog: null });
-    await runner.setup();
-    const site = new web.TCPSite(runner, "127.0.0.1", 0);
-    await site.start();
     try {
       browser = await chromium.launch({
         executablePath: CHROMIUM,
@@ -42,13 +38,12 @@ export function useChromiumPage(
       );
     }
     page = await browser.newPage();
-    const resp = await page.goto(`http://127.0.0.1:${site.port}/`);
+    const resp = await page.goto(`http://127.0.0.1:${port()}/`);
     expect(resp?.status()).toBe(200);
   });
 
   afterAll(async () => {
     await browser?.close();
-    await runner?.cleanup();
   });
 
   return () => {
