@@ -13,8 +13,8 @@ const CHROMIUM_HINT = "apt-get install chromium (the tests run /usr/bin/chromium
 /**
  * Serves `makeApp(html)` for the calling `describe` (`useAppForAll`; `html` is the text of
  * `pageHtml`, for the app to serve at `/`), and registers a `beforeAll` that launches Chromium
- * and opens `/` in a page, and an `afterAll` that closes the browser. Returns a getter for the page, which exists once the
- * `beforeAll` has run. Call it once, at the top of a `describe` block.
+ * and opens `/` in a page, and an `afterAll` that closes the browser. Returns a getter for the
+ * page, which exists once the `beforeAll` has run. Call it once, at the top of a `describe`.
  */
 export function useChromiumPage(
   pageHtml: URL,
