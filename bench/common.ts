@@ -1,6 +1,8 @@
-// What bench/server.ts and bench/client.ts share: building dist/, running peers in child
-// processes, CPU accounting from /proc, the run's environment, option checks and table formatting.
-// Each script keeps only what it measures and how it reports it.
+// What the bench scripts (server, static, upload, client, ws) share: options and settings,
+// building dist/, running peers in child processes, CPU accounting from /proc, the run's
+// environment, table formatting and writing their RESULTS.md section. Each script keeps only
+// what it measures and how it reports it; bench/slices.ts adds the autocannon runs that
+// server.ts and static.ts share.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
