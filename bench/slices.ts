@@ -148,7 +148,7 @@ export interface SliceRun {
  * server takes one slice of the measured time, each round starting with a different server so
  * that none always follows the same one. `load` runs one server and case for some seconds.
  */
-export async function measureSlices<
+async function measureSlices<
   S extends PeerServer<{ id: string; label: string }>,
   C extends { label: string },
 >(
