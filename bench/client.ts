@@ -13,42 +13,44 @@
 // run during which other processes used more is run again; 0.15), --retries n (2), --pin (server
 // on CPU 0, clients on CPU 1), --skip-build, --no-write, --profile-dir path.
 
-import type { ChildProcess } from "node:child_process";
 import { get } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   BENCH_DIR,
-  build,
+  buildUnless,
   environmentLine,
   fmtInt,
   fmtNum,
-  freePort,
   killChildrenOnExit,
   logger,
   median,
   nonNegative,
   notMeasured,
   PYTHON,
+  percent,
   pkgVersion,
   positive,
   profileFlags,
+  profileReport,
   pythonAiohttp,
   quietestRun,
+  ratio,
   reproduceLine,
+  runSettings,
   runToExit,
+  type ServerChild,
+  saveReport,
   selectPeers,
   sharedOptions,
   spawnChild,
   startCpuMeter,
+  startServerChild,
   stopChild,
-  summariseProfileDir,
   tableHead,
   tableRow,
-  waitForReady,
 } from "./common.js";
-import { writeResultsSection } from "./results-file.js";
 
 const CLIENTS_DIR = join(BENCH_DIR, "clients");
 const SECTION = "Client (bench/client.ts)";
@@ -124,16 +126,13 @@ const settings = {
   concurrency: Math.round(positive("concurrency", argv.concurrency)),
   warmup: Math.round(nonNegative("warmup", argv.warmup)),
   rounds: Math.round(positive("rounds", argv.rounds)),
-  /** Other processes may use this many cores during a run before it is run again. */
-  quiet: nonNegative("quiet", argv.quiet),
-  retries: Math.round(nonNegative("retries", argv.retries)),
-  pin: argv.pin,
+  ...runSettings(argv),
 };
 
 killChildrenOnExit();
 
 async function main(): Promise<void> {
-  const buildNote = argv["skip-build"] ? "dist/ as found (--skip-build)" : build(log);
+  const buildNote = buildUnless(argv["skip-build"], log);
   const clients = selectPeers(allClients(), argv.only, [BASELINE, OURS], "client");
   const loadBefore = loadavg();
   const started = new Date();
@@ -198,9 +197,7 @@ async function main(): Promise<void> {
     const dir = argv["profile-dir"] ?? join(tmpdir(), `aiohttp-ts-client-prof-${Date.now()}`);
     // An extra run, not counted in the figures: the profiler slows the client down.
     const run = await runClient(client, server, url, profileFlags(dir));
-    const summary = summariseProfileDir(dir, run.requests + settings.warmup);
-    if (summary === null) log(`no .cpuprofile found in ${dir}`);
-    else profileText = `CPU profile of ${client.label}: ${summary.profile}\n${summary.text}`;
+    profileText = profileReport(dir, run.requests + settings.warmup, client.label, log);
   }
 
   await stopChild(server.child);
@@ -223,12 +220,12 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${report}\n`);
   if (profileText !== null) process.stdout.write(`\n${profileText}\n`);
 
-  if (argv["no-write"] || argv.only !== undefined) {
-    log("bench/RESULTS.md left as it is (--no-write or --only)");
-  } else {
-    writeResultsSection(join(BENCH_DIR, "RESULTS.md"), SECTION, report);
-    log("wrote bench/RESULTS.md");
-  }
+  saveReport(
+    SECTION,
+    report,
+    argv["no-write"] || argv.only !== undefined ? "--no-write or --only" : null,
+    log,
+  );
 }
 
 // ---- clients ---------------------------------------------------------------------------------
@@ -314,30 +311,23 @@ function allClients(): Client[] {
 
 // ---- processes -------------------------------------------------------------------------------
 
-interface RunningServer {
-  child: ChildProcess;
-  port: number;
+interface RunningServer extends ServerChild {
   /** The body it answers, shown in the results. */
   body: string;
 }
 
 async function startServer(): Promise<RunningServer> {
-  const port = await freePort();
-  const child = spawnChild(
+  let body = "";
+  const { child, port } = await startServerChild(
     process.execPath,
-    [join(CLIENTS_DIR, "server.mjs"), String(port)],
-    0,
+    (port) => [join(CLIENTS_DIR, "server.mjs"), String(port)],
     settings.pin,
+    async (port) => {
+      body = await probe(port);
+    },
   );
-  try {
-    await waitForReady(child);
-    const body = await probe(port);
-    log(`server ready on port ${port}: ${body}`);
-    return { child, port, body };
-  } catch (err) {
-    child.kill("SIGKILL");
-    throw err;
-  }
+  log(`server ready on port ${port}: ${body}`);
+  return { child, port, body };
 }
 
 /** One GET from here, to check the server answers the JSON the clients expect. */
@@ -479,9 +469,9 @@ function formatReport(input: ReportInput): string {
         ratio(f.requestsPerSecond, base?.requestsPerSecond),
         fmtNum(f.cpuMicros),
         ratio(base?.cpuMicros, f.cpuMicros),
-        `${Math.round(100 * f.cpuBusy)}%`,
+        percent(f.cpuBusy),
         fmtNum(f.serverCpuMicros),
-        `${Math.round(100 * f.otherCores)}%`,
+        percent(f.otherCores),
         `${fmtInt(f.roundMin)}-${fmtInt(f.roundMax)}`,
         f.failures,
       ]),
@@ -519,11 +509,6 @@ function formatReport(input: ReportInput): string {
   for (const client of clients) lines.push(tableRow([client.label, client.version, client.setup]));
   lines.push(...notMeasured(input.skipped), "", reproduceLine("bench:client", "client.ts"));
   return lines.join("\n");
-}
-
-function ratio(a: number | undefined, b: number | undefined): string {
-  const r = (a ?? Number.NaN) / (b ?? Number.NaN);
-  return Number.isFinite(r) ? `${r.toFixed(2)}x` : "-";
 }
 
 function target(ours: number, other: number | undefined, wanted: number): string {

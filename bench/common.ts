@@ -1,15 +1,18 @@
-// What bench/server.ts and bench/client.ts share: building dist/, running peers in child
-// processes, CPU accounting from /proc, the run's environment, option checks and table formatting.
-// Each script keeps only what it measures and how it reports it.
+// What the bench scripts (server, static, upload, client, ws) share: options and settings,
+// building dist/, running peers in child processes, CPU accounting from /proc, the run's
+// environment, table formatting and writing their RESULTS.md section. Each script keeps only
+// what it measures and how it reports it; bench/slices.ts adds the autocannon runs that
+// server.ts and static.ts share.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { cpus, release } from "node:os";
+import { cpus, release, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatProfile, summariseProfile } from "./cpu-profile.js";
+import { writeResultsSection } from "./results-file.js";
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT = dirname(BENCH_DIR);
@@ -26,20 +29,53 @@ export function logger(name: string): (message: string) => void {
 }
 
 /**
- * The `parseArgs` options both scripts take; each adds its own sizes. `retries` is the default
+ * The `parseArgs` options every script takes; each adds its own sizes. `retries` is the default
  * number of reruns of a slice or run that other processes disturbed.
  */
-export function sharedOptions(retries: string) {
+export function runOptions(retries: string) {
   return {
     quiet: { type: "string", default: "0.15" },
     retries: { type: "string", default: retries },
-    only: { type: "string" },
     pin: { type: "boolean", default: false },
-    profile: { type: "boolean", default: false },
-    "profile-dir": { type: "string" },
     "skip-build": { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
   } as const;
+}
+
+/** `runOptions` and those of the scripts that compare several peers and can profile ours. */
+export function sharedOptions(retries: string) {
+  return {
+    ...runOptions(retries),
+    only: { type: "string" },
+    profile: { type: "boolean", default: false },
+    "profile-dir": { type: "string" },
+  } as const;
+}
+
+/** The settings `runOptions` gives, checked. */
+export function runSettings(argv: { quiet?: string; retries?: string; pin?: boolean }): {
+  /** Other processes may use this many cores during a run before it is run again. */
+  quiet: number;
+  retries: number;
+  pin: boolean;
+} {
+  return {
+    quiet: nonNegative("quiet", argv.quiet),
+    retries: Math.round(nonNegative("retries", argv.retries)),
+    pin: argv.pin ?? false,
+  };
+}
+
+/**
+ * Where `--profile` writes CPU profiles: `--profile-dir`, or a new directory named after
+ * `prefix` in the temporary directory; null without `--profile`.
+ */
+export function profileDirOption(
+  argv: { profile?: boolean; "profile-dir"?: string },
+  prefix: string,
+): string | null {
+  if (!argv.profile) return null;
+  return argv["profile-dir"] ?? join(tmpdir(), `${prefix}-${Date.now()}`);
 }
 
 /** `--name`'s value as a number >= 0, or an error naming the option. */
@@ -148,6 +184,11 @@ export function build(log: (message: string) => void): string {
   return "`npm run build` reported type errors; dist/ as emitted";
 }
 
+/** Builds dist/ unless `skip` (--skip-build); returns a note for the results either way. */
+export function buildUnless(skip: boolean | undefined, log: (message: string) => void): string {
+  return skip ? "dist/ as found (--skip-build)" : build(log);
+}
+
 // ---- child processes -------------------------------------------------------------------------
 
 const children = new Set<ChildProcess>();
@@ -211,6 +252,57 @@ export function waitForReady(child: ChildProcess): Promise<void> {
       reject(new Error(`exited (${signal ?? code}) before READY: ${stderr().trim()}`));
     });
   });
+}
+
+/** A server child that printed READY and passed its check. */
+export interface ServerChild {
+  child: ChildProcess;
+  port: number;
+}
+
+/**
+ * Starts a server child on a free port (`args` given the port), waits for its READY and runs
+ * `check` against it; a child that fails either is killed and the error rethrown.
+ */
+export async function startServerChild(
+  command: string,
+  args: (port: number) => string[],
+  pin: boolean,
+  check: (port: number) => Promise<void> = async () => {},
+): Promise<ServerChild> {
+  const port = await freePort();
+  const child = spawnChild(command, args(port), 0, pin);
+  try {
+    await waitForReady(child);
+    await check(port);
+    return { child, port };
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw err;
+  }
+}
+
+/**
+ * Starts each peer with `start`; a peer that cannot start is logged and listed in `skipped`
+ * (its label, then `suffix`), not fatal.
+ */
+export async function startPeers<P extends { label: string }, S>(
+  peers: readonly P[],
+  start: (peer: P) => Promise<S>,
+  log: (message: string) => void,
+  suffix = "",
+): Promise<{ started: S[]; skipped: string[] }> {
+  const started: S[] = [];
+  const skipped: string[] = [];
+  for (const peer of peers) {
+    try {
+      started.push(await start(peer));
+    } catch (err) {
+      skipped.push(`${peer.label}${suffix}: ${(err as Error).message}`);
+      log(`skipping ${peer.label}${suffix}: ${(err as Error).message}`);
+    }
+  }
+  return { started, skipped };
 }
 
 /** Stops a child with SIGTERM, then SIGKILL if it has not exited 10 s later. */
@@ -357,6 +449,21 @@ export function summariseProfileDir(
   return { profile, text };
 }
 
+/**
+ * `CPU profile of {what}:` with the profile's path and its hot spots (see summariseProfileDir),
+ * or null, logged, when `dir` holds no profile.
+ */
+export function profileReport(
+  dir: string,
+  requests: number | undefined,
+  what: string,
+  log: (message: string) => void,
+): string | null {
+  const summary = summariseProfileDir(dir, requests);
+  if (summary === null) log(`no .cpuprofile found in ${dir}`);
+  return summary === null ? null : `CPU profile of ${what}: ${summary.profile}\n${summary.text}`;
+}
+
 // ---- figures and tables ----------------------------------------------------------------------
 
 export function median(values: number[]): number {
@@ -401,4 +508,36 @@ export function tableHead(columns: readonly string[], align?: string): string[] 
 /** The "Not measured" list of peers that could not run, empty when all did. */
 export function notMeasured(skipped: readonly string[]): string[] {
   return skipped.length === 0 ? [] : ["", "Not measured:", ...skipped.map((s) => `- ${s}`)];
+}
+
+/** `a` over `b` as `1.23x`, `-` when either is missing or the ratio is not finite. */
+export function ratio(a: number | undefined, b: number | undefined): string {
+  const r = (a ?? Number.NaN) / (b ?? Number.NaN);
+  return Number.isFinite(r) ? `${r.toFixed(2)}x` : "-";
+}
+
+/** A share (1 = 100%) as a whole percentage, e.g. a core's CPU time. */
+export function percent(share: number): string {
+  return `${Math.round(100 * share)}%`;
+}
+
+// ---- results ---------------------------------------------------------------------------------
+
+/**
+ * Replaces the script's `section` of bench/RESULTS.md with `report`, unless `keepBecause` says
+ * why not (the options that make a run partial or not to be kept), which is logged instead.
+ */
+export function saveReport(
+  section: string,
+  report: string,
+  keepBecause: string | null,
+  log: (message: string) => void,
+  placeholders: readonly string[] = [],
+): void {
+  if (keepBecause !== null) {
+    log(`bench/RESULTS.md left as it is (${keepBecause})`);
+  } else {
+    writeResultsSection(join(BENCH_DIR, "RESULTS.md"), section, report, placeholders);
+    log("wrote bench/RESULTS.md");
+  }
 }

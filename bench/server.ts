@@ -13,43 +13,42 @@
 // --retries n (3), --pin (server on CPU 0, load on CPU 1), --skip-build, --no-write,
 // --profile-dir path.
 
-import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { Socket } from "node:net";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   BENCH_DIR,
-  build,
+  buildUnless,
   environmentLine,
-  fmtInt,
   fmtNum,
-  freePort,
   killChildrenOnExit,
   logger,
-  median,
   nonNegative,
   notMeasured,
   PYTHON,
   pkgVersion,
   positive,
+  profileDirOption,
   profileFlags,
+  profileReport,
   pythonAiohttp,
-  quietestRun,
   reproduceLine,
-  runToExit,
+  runSettings,
+  saveReport,
   selectPeers,
   sharedOptions,
-  spawnChild,
-  startCpuMeter,
-  stopChild,
-  summariseProfileDir,
+  startServerChild,
   tableHead,
-  tableRow,
-  waitForReady,
 } from "./common.js";
-import { writeResultsSection } from "./results-file.js";
+import {
+  measureServers,
+  type PeerServer,
+  runAutocannon,
+  type ServersReportInput,
+  sliceTable,
+} from "./slices.js";
 
 const SECTION = "Server (bench/server.ts)";
 const ROUTER_SECTION = "Router (bench/router.ts)";
@@ -78,47 +77,9 @@ const ROUTES: readonly Route[] = [
 const BASELINE = "node-http";
 const OURS = "aiohttp-ts";
 
-/** What one autocannon run reports (see bench/load.mjs). */
-interface LoadResult {
-  /** CPU time the server process used during the run, ms (all its threads); added here. */
-  serverCpuMs: number;
-  /** CPU used by other processes on the machine during the run, in cores; added here. */
-  otherCores: number;
-  /** The load generator's own CPU time, ms. */
-  cpuMs: number;
-  requestsPerSecond: number;
-  requestsTotal: number;
-  duration: number;
-  latencyAverage: number;
-  latencyP50: number;
-  latencyP99: number;
-  latencyMax: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  mismatches: number;
-}
-
-interface RunningServer {
-  peer: Peer;
-  child: ChildProcess;
-  port: number;
+interface RunningServer extends PeerServer<Peer> {
   /** The response head of each route, as sent. */
   heads: Map<string, string>;
-}
-
-interface Figures {
-  requestsPerSecond: number;
-  /** Server CPU time per request, microseconds: other load moves it less than req/s. */
-  cpuMicros: number;
-  /** Server CPU time over wall time (1 = one core busy all along); low means starved of load. */
-  cpuBusy: number;
-  /** Median CPU used by other processes during the slices, in cores. */
-  otherCores: number;
-  p99: number;
-  sliceMin: number;
-  sliceMax: number;
-  failures: number;
 }
 
 const { values: argv } = parseArgs({
@@ -137,11 +98,8 @@ const settings = {
   warmup: nonNegative("warmup", argv.warmup),
   connections: Math.round(positive("connections", argv.connections)),
   rounds: Math.round(positive("rounds", argv.rounds)),
-  /** Other processes may use this many cores during a slice before it is run again. */
-  quiet: nonNegative("quiet", argv.quiet),
-  retries: Math.round(nonNegative("retries", argv.retries)),
+  ...runSettings(argv),
   pipelining: 1,
-  pin: argv.pin,
 };
 
 /** Requests each server answered in all load runs, warm-ups included (for profiles). */
@@ -149,11 +107,9 @@ const served = new Map<string, number>();
 killChildrenOnExit();
 
 async function main(): Promise<void> {
-  const buildNote = argv["skip-build"] ? "dist/ as found (--skip-build)" : build(log);
+  const buildNote = buildUnless(argv["skip-build"], log);
   const peers = selectPeers(allPeers(), argv.only, [BASELINE], "server");
-  const profileDir = argv.profile
-    ? (argv["profile-dir"] ?? join(tmpdir(), `aiohttp-ts-cpu-prof-${Date.now()}`))
-    : null;
+  const profileDir = profileDirOption(argv, "aiohttp-ts-cpu-prof");
   const loadBefore = loadavg();
   const started = new Date();
   log(
@@ -162,99 +118,37 @@ async function main(): Promise<void> {
       `${settings.connections} connections, load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`,
   );
 
-  const servers: RunningServer[] = [];
-  const skipped: string[] = [];
-  for (const peer of peers) {
-    const extra =
-      peer.id === argv["profile-server"] && profileDir !== null ? profileFlags(profileDir) : [];
-    try {
-      servers.push(await startServer(peer, extra));
-    } catch (err) {
-      skipped.push(`${peer.label}: ${(err as Error).message}`);
-      log(`skipping ${peer.label}: ${(err as Error).message}`);
-    }
-  }
-  if (!servers.some((s) => s.peer.id === BASELINE)) {
-    throw new Error("The node:http baseline did not start; nothing to compare with");
-  }
-
-  const figures = new Map<string, Map<string, Figures>>();
-  let slices = 0;
-  let retried = 0;
-  for (const route of ROUTES) {
-    const byPeer = new Map<string, LoadResult[]>();
-    for (const server of servers) {
-      if (settings.warmup > 0) {
-        await runLoad(server, route, settings.warmup);
-        log(`${route.label} ${server.peer.label}: warmed up`);
-      }
-      byPeer.set(server.peer.id, []);
-    }
-    const slice = settings.duration / settings.rounds;
-    for (let round = 0; round < settings.rounds; round++) {
-      // Each round starts with a different server, so no peer always follows the same one.
-      const order = servers.map((_, i) => servers[(i + round) % servers.length] as RunningServer);
-      for (const server of order) {
-        // A slice during which other processes were busy is run again; the quietest one counts.
-        const result = await quietestRun(
-          () => runLoad(server, route, slice),
-          settings.quiet,
-          settings.retries,
-          (disturbed) => {
-            log(
-              `${route.label} ${server.peer.label}: other processes used ` +
-                `${Math.round(100 * disturbed.otherCores)}% of a core, again`,
-            );
-            retried++;
-          },
-        );
-        slices++;
-        byPeer.get(server.peer.id)?.push(result);
-        log(
-          `${route.label} ${server.peer.label} ${round + 1}/${settings.rounds}: ` +
-            `${Math.round(result.requestsTotal / result.duration)} req/s, p99 ${result.latencyP99} ms, ` +
-            `server CPU ${Math.round(result.serverCpuMs / (10 * result.duration))}%, ` +
-            `others ${Math.round(100 * result.otherCores)}%`,
-        );
-      }
-    }
-    const routeFigures = new Map<string, Figures>();
-    for (const [id, results] of byPeer) routeFigures.set(id, combine(results));
-    figures.set(route.label, routeFigures);
-  }
-
-  for (const server of servers) await stopChild(server.child);
-  const loadAfter = loadavg();
-
-  const report = formatReport({
-    servers,
-    figures,
-    skipped,
-    slices,
-    retried,
-    started,
-    buildNote,
-    loadBefore,
-    loadAfter,
-  });
+  const run = await measureServers(
+    peers,
+    (peer) =>
+      startServer(
+        peer,
+        peer.id === argv["profile-server"] && profileDir !== null ? profileFlags(profileDir) : [],
+      ),
+    { id: BASELINE, name: "The node:http server" },
+    ROUTES,
+    settings,
+    runLoad,
+    log,
+  );
+  const report = formatReport({ ...run, started, buildNote, loadBefore, loadAfter: loadavg() });
   process.stdout.write(`\n${report}\n`);
 
   if (profileDir !== null) {
-    const summary = summariseProfileDir(profileDir, served.get(argv["profile-server"] ?? OURS));
-    if (summary === null) log(`no .cpuprofile found in ${profileDir}`);
-    else {
-      process.stdout.write(
-        `\nCPU profile of ${argv["profile-server"]}: ${summary.profile}\n${summary.text}\n`,
-      );
-    }
+    const id = argv["profile-server"] ?? OURS;
+    const text = profileReport(profileDir, served.get(id), id, log);
+    if (text !== null) process.stdout.write(`\n${text}\n`);
   }
 
-  if (argv["no-write"] || profileDir !== null || argv.only !== undefined) {
-    log("bench/RESULTS.md left as it is (--no-write, --profile or --only)");
-  } else {
-    writeResultsSection(join(BENCH_DIR, "RESULTS.md"), SECTION, report, [ROUTER_SECTION]);
-    log("wrote bench/RESULTS.md");
-  }
+  saveReport(
+    SECTION,
+    report,
+    argv["no-write"] || profileDir !== null || argv.only !== undefined
+      ? "--no-write, --profile or --only"
+      : null,
+    log,
+    [ROUTER_SECTION],
+  );
 }
 
 // ---- peers -----------------------------------------------------------------------------------
@@ -298,53 +192,43 @@ function allPeers(): Peer[] {
 // ---- processes -------------------------------------------------------------------------------
 
 async function startServer(peer: Peer, nodeArgs: string[]): Promise<RunningServer> {
-  const port = await freePort();
-  const child = spawnChild(peer.command, [...nodeArgs, ...peer.args(port)], 0, settings.pin);
-  try {
-    await waitForReady(child);
-    const heads = new Map<string, string>();
-    for (const route of ROUTES) {
-      const got = await probe(port, route.path);
-      if (got.status !== 200 || got.body !== route.body) {
-        throw new Error(
-          `${route.path} answered ${got.status} ${JSON.stringify(got.body)}, expected 200 ${JSON.stringify(route.body)}`,
-        );
+  const heads = new Map<string, string>();
+  const { child, port } = await startServerChild(
+    peer.command,
+    (port) => [...nodeArgs, ...peer.args(port)],
+    settings.pin,
+    async (port) => {
+      for (const route of ROUTES) {
+        const got = await probe(port, route.path);
+        if (got.status !== 200 || got.body !== route.body) {
+          throw new Error(
+            `${route.path} answered ${got.status} ${JSON.stringify(got.body)}, expected 200 ${JSON.stringify(route.body)}`,
+          );
+        }
+        heads.set(route.label, got.head);
       }
-      heads.set(route.label, got.head);
-    }
-    log(`${peer.label} ready on port ${port}`);
-    return { peer, child, port, heads };
-  } catch (err) {
-    child.kill("SIGKILL");
-    throw err;
-  }
+    },
+  );
+  log(`${peer.label} ready on port ${port}`);
+  return { peer, child, port, heads };
 }
 
 /** Runs bench/load.mjs (autocannon) against one server and route for `seconds`. */
-async function runLoad(server: RunningServer, route: Route, seconds: number): Promise<LoadResult> {
-  const options = {
-    url: `http://127.0.0.1:${server.port}${route.path}`,
-    connections: settings.connections,
-    pipelining: settings.pipelining,
-    duration: seconds,
-    warmup: 0,
-    expectBody: route.body,
-  };
-  const meter = startCpuMeter(server.child);
-  const child = spawnChild(
-    process.execPath,
-    [join(BENCH_DIR, "load.mjs"), JSON.stringify(options)],
-    1,
+async function runLoad(server: RunningServer, route: Route, seconds: number) {
+  const result = await runAutocannon(
+    server,
+    {
+      url: `http://127.0.0.1:${server.port}${route.path}`,
+      connections: settings.connections,
+      pipelining: settings.pipelining,
+      duration: seconds,
+      warmup: 0,
+      expectBody: route.body,
+    },
     settings.pin,
   );
-  // Bounded in time: a load run that does not finish is killed and reported.
-  const { code, lastLine, stderr } = await runToExit(child, (seconds + 30) * 1000);
-  if (code !== 0 || lastLine === "") {
-    throw new Error(`load generator failed (${code}) on ${options.url}: ${stderr.trim()}`);
-  }
-  const result = JSON.parse(lastLine) as Omit<LoadResult, "serverCpuMs" | "otherCores">;
   served.set(server.peer.id, (served.get(server.peer.id) ?? 0) + result.requestsTotal);
-  return { ...result, ...meter(result.cpuMs) };
+  return result;
 }
 
 /** One keep-alive GET over a raw socket, to check the answer and keep its exact head. */
@@ -402,37 +286,7 @@ function dechunk(data: Buffer): string {
 
 // ---- figures and report ----------------------------------------------------------------------
 
-/**
- * Slices of one server and route, each figure the median over the slices, so that a slice that
- * other processes on the machine slowed down does not drag it.
- */
-function combine(results: LoadResult[]): Figures {
-  const cpuMs = results.reduce((n, r) => n + r.serverCpuMs, 0);
-  const rates = results.map((r) => r.requestsTotal / r.duration);
-  return {
-    requestsPerSecond: median(rates),
-    cpuMicros: median(results.map((r) => (1000 * r.serverCpuMs) / r.requestsTotal)),
-    cpuBusy: cpuMs / (1000 * results.reduce((n, r) => n + r.duration, 0)),
-    otherCores: median(results.map((r) => r.otherCores)),
-    p99: median(results.map((r) => r.latencyP99)),
-    sliceMin: Math.min(...rates),
-    sliceMax: Math.max(...rates),
-    failures: results.reduce((n, r) => n + r.errors + r.timeouts + r.non2xx + r.mismatches, 0),
-  };
-}
-
-interface ReportInput {
-  servers: RunningServer[];
-  figures: Map<string, Map<string, Figures>>;
-  skipped: string[];
-  /** Slices measured, and how many runs were repeated because the machine was busy. */
-  slices: number;
-  retried: number;
-  started: Date;
-  buildNote: string;
-  loadBefore: number[];
-  loadAfter: number[];
-}
+type ReportInput = ServersReportInput<RunningServer>;
 
 function formatReport(input: ReportInput): string {
   const { servers, figures } = input;
@@ -469,38 +323,9 @@ function formatReport(input: ReportInput): string {
     lines.push(
       `### ${route.label}`,
       "",
-      ...tableHead([
-        "Server",
-        "req/s",
-        "p99 (ms)",
-        "vs node:http",
-        "CPU/req (µs)",
-        "vs node:http by CPU",
-        "server CPU use",
-        "other load",
-        "slices req/s (min-max)",
-        "failed",
-      ]),
+      ...sliceTable(servers, figures.get(route.label), BASELINE, "node:http"),
+      "",
     );
-    for (const server of servers) {
-      const f = figures.get(route.label)?.get(server.peer.id);
-      if (f === undefined) continue;
-      lines.push(
-        tableRow([
-          server.peer.label,
-          fmtInt(f.requestsPerSecond),
-          fmtNum(f.p99),
-          `${(f.requestsPerSecond / base(route.label)).toFixed(2)}x`,
-          fmtNum(f.cpuMicros),
-          `${(baseCpu(route.label) / f.cpuMicros).toFixed(2)}x`,
-          `${Math.round(100 * f.cpuBusy)}%`,
-          `${Math.round(100 * f.otherCores)}%`,
-          `${fmtInt(f.sliceMin)}-${fmtInt(f.sliceMax)}`,
-          f.failures,
-        ]),
-      );
-    }
-    lines.push("");
   }
 
   const busiest = Math.max(

@@ -12,7 +12,6 @@
 // time split into n interleaved slices; 4), --quiet cores (0.15), --retries n (2), --pin,
 // --skip-build, --no-write, --profile-dir path.
 
-import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -20,33 +19,32 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   BENCH_DIR,
-  build,
+  buildUnless,
   environmentLine,
-  fmtInt,
-  fmtNum,
-  freePort,
   killChildrenOnExit,
   logger,
-  median,
   nonNegative,
   notMeasured,
   pkgVersion,
   positive,
+  profileDirOption,
   profileFlags,
-  quietestRun,
+  profileReport,
   reproduceLine,
-  runToExit,
+  runSettings,
+  saveReport,
   selectPeers,
   sharedOptions,
-  spawnChild,
-  startCpuMeter,
-  stopChild,
-  summariseProfileDir,
-  tableHead,
-  tableRow,
-  waitForReady,
+  startServerChild,
 } from "./common.js";
-import { writeResultsSection } from "./results-file.js";
+import {
+  type Figures,
+  measureServers,
+  type PeerServer,
+  runAutocannon,
+  type ServersReportInput,
+  sliceTable,
+} from "./slices.js";
 
 const SECTION = "Static files (bench/static.ts)";
 const log = logger("static");
@@ -72,37 +70,7 @@ interface FileCase {
   connections: () => number;
 }
 
-interface LoadResult {
-  serverCpuMs: number;
-  otherCores: number;
-  cpuMs: number;
-  requestsTotal: number;
-  duration: number;
-  latencyP99: number;
-  throughputAverage: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  mismatches: number;
-}
-
-interface Figures {
-  requestsPerSecond: number;
-  bytesPerSecond: number;
-  cpuMicros: number;
-  cpuBusy: number;
-  otherCores: number;
-  p99: number;
-  sliceMin: number;
-  sliceMax: number;
-  failures: number;
-}
-
-interface RunningServer {
-  peer: Peer;
-  child: ChildProcess;
-  port: number;
-}
+type RunningServer = PeerServer<Peer>;
 
 const { values: argv } = parseArgs({
   options: {
@@ -122,9 +90,7 @@ const settings = {
   connections: Math.round(positive("connections", argv.connections)),
   bigConnections: Math.round(positive("big-connections", argv["big-connections"])),
   rounds: Math.round(positive("rounds", argv.rounds)),
-  quiet: nonNegative("quiet", argv.quiet),
-  retries: Math.round(nonNegative("retries", argv.retries)),
-  pin: argv.pin,
+  ...runSettings(argv),
 };
 
 const ALL_FILES: readonly FileCase[] = [
@@ -200,11 +166,9 @@ function makeFiles(): { dir: string; contents: Map<string, Buffer> } {
 }
 
 async function main(): Promise<void> {
-  const buildNote = argv["skip-build"] ? "dist/ as found (--skip-build)" : build(log);
+  const buildNote = buildUnless(argv["skip-build"], log);
   const peers = selectPeers([...PEERS], argv.only, [BASELINE], "server");
-  const profileDir = argv.profile
-    ? (argv["profile-dir"] ?? join(tmpdir(), `aiohttp-ts-cpu-prof-${Date.now()}`))
-    : null;
+  const profileDir = profileDirOption(argv, "aiohttp-ts-cpu-prof");
   const { dir, contents } = makeFiles();
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   const loadBefore = loadavg();
@@ -214,93 +178,36 @@ async function main(): Promise<void> {
       `${settings.duration} s measured in ${settings.rounds} slice(s) each`,
   );
 
-  const servers: RunningServer[] = [];
-  const skipped: string[] = [];
-  for (const peer of peers) {
-    const extra = peer.id === OURS && profileDir !== null ? profileFlags(profileDir) : [];
-    try {
-      servers.push(await startServer(peer, dir, contents, extra));
-    } catch (err) {
-      skipped.push(`${peer.label}: ${(err as Error).message}`);
-      log(`skipping ${peer.label}: ${(err as Error).message}`);
-    }
-  }
-  if (!servers.some((s) => s.peer.id === BASELINE)) {
-    throw new Error("@fastify/static (the baseline) did not start; nothing to compare with");
-  }
-
-  const figures = new Map<string, Map<string, Figures>>();
-  let slices = 0;
-  let retried = 0;
-  for (const file of FILES) {
-    const byPeer = new Map<string, LoadResult[]>();
-    const body = file.checkBody ? contents.get(file.name)?.toString("latin1") : undefined;
-    for (const server of servers) {
-      if (settings.warmup > 0) await runLoad(server, file, body, settings.warmup);
-      byPeer.set(server.peer.id, []);
-    }
-    const slice = settings.duration / settings.rounds;
-    for (let round = 0; round < settings.rounds; round++) {
-      const order = servers.map((_, i) => servers[(i + round) % servers.length] as RunningServer);
-      for (const server of order) {
-        const result = await quietestRun(
-          () => runLoad(server, file, body, slice),
-          settings.quiet,
-          settings.retries,
-          (disturbed) => {
-            log(
-              `${file.label} ${server.peer.label}: other processes used ` +
-                `${Math.round(100 * disturbed.otherCores)}% of a core, again`,
-            );
-            retried++;
-          },
-        );
-        slices++;
-        byPeer.get(server.peer.id)?.push(result);
-        log(
-          `${file.label} ${server.peer.label} ${round + 1}/${settings.rounds}: ` +
-            `${Math.round(result.requestsTotal / result.duration)} req/s, ` +
-            `server CPU ${Math.round(result.serverCpuMs / (10 * result.duration))}%, ` +
-            `others ${Math.round(100 * result.otherCores)}%`,
-        );
-      }
-    }
-    const fileFigures = new Map<string, Figures>();
-    for (const [id, results] of byPeer) fileFigures.set(id, combine(results));
-    figures.set(file.label, fileFigures);
-  }
-
-  for (const server of servers) await stopChild(server.child);
-  const loadAfter = loadavg();
-  const report = formatReport({
-    servers,
-    figures,
-    skipped,
-    slices,
-    retried,
-    started,
-    buildNote,
-    loadBefore,
-    loadAfter,
-  });
+  const run = await measureServers(
+    peers,
+    (peer) =>
+      startServer(
+        peer,
+        dir,
+        contents,
+        peer.id === OURS && profileDir !== null ? profileFlags(profileDir) : [],
+      ),
+    { id: BASELINE, name: "@fastify/static" },
+    FILES,
+    settings,
+    (server, file, seconds) => runLoad(server, file, contents, seconds),
+    log,
+  );
+  const report = formatReport({ ...run, started, buildNote, loadBefore, loadAfter: loadavg() });
   process.stdout.write(`\n${report}\n`);
 
   if (profileDir !== null) {
-    const summary = summariseProfileDir(profileDir, served.get(OURS));
-    if (summary === null) log(`no .cpuprofile found in ${profileDir}`);
-    else process.stdout.write(`\nCPU profile of ${OURS}: ${summary.profile}\n${summary.text}\n`);
+    const text = profileReport(profileDir, served.get(OURS), OURS, log);
+    if (text !== null) process.stdout.write(`\n${text}\n`);
   }
-  if (
-    argv["no-write"] ||
-    profileDir !== null ||
-    argv.only !== undefined ||
-    FILES.length !== ALL_FILES.length
-  ) {
-    log("bench/RESULTS.md left as it is (--no-write, --profile, --only or --files)");
-  } else {
-    writeResultsSection(join(BENCH_DIR, "RESULTS.md"), SECTION, report);
-    log("wrote bench/RESULTS.md");
-  }
+  const partial =
+    profileDir !== null || argv.only !== undefined || FILES.length !== ALL_FILES.length;
+  saveReport(
+    SECTION,
+    report,
+    argv["no-write"] || partial ? "--no-write, --profile, --only or --files" : null,
+    log,
+  );
 }
 
 // ---- processes -------------------------------------------------------------------------------
@@ -311,30 +218,24 @@ async function startServer(
   contents: Map<string, Buffer>,
   nodeArgs: string[],
 ): Promise<RunningServer> {
-  const port = await freePort();
   const script = join(BENCH_DIR, "servers", peer.file);
-  const child = spawnChild(
+  const { child, port } = await startServerChild(
     process.execPath,
-    [...nodeArgs, script, String(port), dir],
-    0,
+    (port) => [...nodeArgs, script, String(port), dir],
     settings.pin,
-  );
-  try {
-    await waitForReady(child);
-    for (const file of FILES) {
-      const got = await fetchBody(port, `/static/${file.name}`);
-      if (got.status !== 200 || !got.body.equals(contents.get(file.name) ?? Buffer.alloc(0))) {
-        throw new Error(
-          `/static/${file.name} answered ${got.status} with ${got.body.length} bytes, expected 200 with ${file.size}`,
-        );
+    async (port) => {
+      for (const file of FILES) {
+        const got = await fetchBody(port, `/static/${file.name}`);
+        if (got.status !== 200 || !got.body.equals(contents.get(file.name) ?? Buffer.alloc(0))) {
+          throw new Error(
+            `/static/${file.name} answered ${got.status} with ${got.body.length} bytes, expected 200 with ${file.size}`,
+          );
+        }
       }
-    }
-    log(`${peer.label} ready on port ${port}`);
-    return { peer, child, port };
-  } catch (err) {
-    child.kill("SIGKILL");
-    throw err;
-  }
+    },
+  );
+  log(`${peer.label} ready on port ${port}`);
+  return { peer, child, port };
 }
 
 /** One GET on its own connection, to check that a server sends the file whole. */
@@ -351,66 +252,36 @@ function fetchBody(port: number, path: string): Promise<{ status: number; body: 
   });
 }
 
-/** Runs bench/load.mjs (autocannon) against one server and file for `seconds`. */
+/**
+ * Runs bench/load.mjs (autocannon) against one server and file for `seconds`; the body of a
+ * small file is compared on every response (comparing 10 MiB would cost the load side).
+ */
 async function runLoad(
   server: RunningServer,
   file: FileCase,
-  expectBody: string | undefined,
+  contents: Map<string, Buffer>,
   seconds: number,
-): Promise<LoadResult> {
-  const options = {
-    url: `http://127.0.0.1:${server.port}/static/${file.name}`,
-    connections: file.connections(),
-    pipelining: 1,
-    duration: seconds,
-    warmup: 0,
-    ...(expectBody === undefined ? {} : { expectBody }),
-  };
-  const meter = startCpuMeter(server.child);
-  const child = spawnChild(
-    process.execPath,
-    [join(BENCH_DIR, "load.mjs"), JSON.stringify(options)],
-    1,
+) {
+  const expectBody = file.checkBody ? contents.get(file.name)?.toString("latin1") : undefined;
+  const result = await runAutocannon(
+    server,
+    {
+      url: `http://127.0.0.1:${server.port}/static/${file.name}`,
+      connections: file.connections(),
+      pipelining: 1,
+      duration: seconds,
+      warmup: 0,
+      ...(expectBody === undefined ? {} : { expectBody }),
+    },
     settings.pin,
   );
-  const { code, lastLine, stderr } = await runToExit(child, (seconds + 30) * 1000);
-  if (code !== 0 || lastLine === "") {
-    throw new Error(`load generator failed (${code}) on ${options.url}: ${stderr.trim()}`);
-  }
-  const result = JSON.parse(lastLine) as Omit<LoadResult, "serverCpuMs" | "otherCores">;
   served.set(server.peer.id, (served.get(server.peer.id) ?? 0) + result.requestsTotal);
-  return { ...result, ...meter(result.cpuMs) };
+  return result;
 }
 
-// ---- figures and report ----------------------------------------------------------------------
+// ---- report ----------------------------------------------------------------------------------
 
-function combine(results: LoadResult[]): Figures {
-  const cpuMs = results.reduce((n, r) => n + r.serverCpuMs, 0);
-  const rates = results.map((r) => r.requestsTotal / r.duration);
-  return {
-    requestsPerSecond: median(rates),
-    bytesPerSecond: median(results.map((r) => r.throughputAverage)),
-    cpuMicros: median(results.map((r) => (1000 * r.serverCpuMs) / r.requestsTotal)),
-    cpuBusy: cpuMs / (1000 * results.reduce((n, r) => n + r.duration, 0)),
-    otherCores: median(results.map((r) => r.otherCores)),
-    p99: median(results.map((r) => r.latencyP99)),
-    sliceMin: Math.min(...rates),
-    sliceMax: Math.max(...rates),
-    failures: results.reduce((n, r) => n + r.errors + r.timeouts + r.non2xx + r.mismatches, 0),
-  };
-}
-
-interface ReportInput {
-  servers: RunningServer[];
-  figures: Map<string, Map<string, Figures>>;
-  skipped: string[];
-  slices: number;
-  retried: number;
-  started: Date;
-  buildNote: string;
-  loadBefore: number[];
-  loadAfter: number[];
-}
+type ReportInput = ServersReportInput<RunningServer>;
 
 function formatReport(input: ReportInput): string {
   const { servers, figures } = input;
@@ -439,41 +310,9 @@ function formatReport(input: ReportInput): string {
     lines.push(
       `### GET ${file.label}`,
       "",
-      ...tableHead([
-        "Server",
-        "req/s",
-        "MiB/s",
-        "p99 (ms)",
-        "vs @fastify/static",
-        "CPU/req (µs)",
-        "vs @fastify/static by CPU",
-        "server CPU use",
-        "other load",
-        "slices req/s (min-max)",
-        "failed",
-      ]),
+      ...sliceTable(servers, figures.get(file.label), BASELINE, "@fastify/static", true),
+      "",
     );
-    const b = base(file.label);
-    for (const server of servers) {
-      const f = figures.get(file.label)?.get(server.peer.id);
-      if (f === undefined) continue;
-      lines.push(
-        tableRow([
-          server.peer.label,
-          fmtInt(f.requestsPerSecond),
-          fmtNum(f.bytesPerSecond / (1024 * 1024)),
-          fmtNum(f.p99),
-          `${(f.requestsPerSecond / (b?.requestsPerSecond ?? Number.NaN)).toFixed(2)}x`,
-          fmtNum(f.cpuMicros),
-          `${((b?.cpuMicros ?? Number.NaN) / f.cpuMicros).toFixed(2)}x`,
-          `${Math.round(100 * f.cpuBusy)}%`,
-          `${Math.round(100 * f.otherCores)}%`,
-          `${fmtInt(f.sliceMin)}-${fmtInt(f.sliceMax)}`,
-          f.failures,
-        ]),
-      );
-    }
-    lines.push("");
   }
   if (servers.some((s) => s.peer.id === OURS)) {
     lines.push("Target (issue 9): at least 1.0x @fastify/static on both sizes (req/s).", "");

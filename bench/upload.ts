@@ -10,7 +10,6 @@
 // --retries n (1), --pin (servers on CPU 0, this uploader on CPU 1 is not enforced),
 // --skip-build, --no-write.
 
-import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -21,27 +20,27 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import {
-  BENCH_DIR,
-  build,
+  buildUnless,
   environmentLine,
   fmtNum,
-  freePort,
   killChildrenOnExit,
   logger,
   median,
-  nonNegative,
   pkgVersion,
   positive,
   quietestRun,
+  ratio,
   reproduceLine,
-  spawnChild,
+  runOptions,
+  runSettings,
+  type ServerChild,
+  saveReport,
   startCpuMeter,
+  startServerChild,
   stopChild,
   tableHead,
   tableRow,
-  waitForReady,
 } from "./common.js";
-import { writeResultsSection } from "./results-file.js";
 
 const SECTION = "Upload (bench/upload.ts)";
 const log = logger("upload");
@@ -85,19 +84,13 @@ const { values: argv } = parseArgs({
   options: {
     size: { type: "string", default: "100" },
     rounds: { type: "string", default: "15" },
-    quiet: { type: "string", default: "0.15" },
-    retries: { type: "string", default: "1" },
-    pin: { type: "boolean", default: false },
-    "skip-build": { type: "boolean", default: false },
-    "no-write": { type: "boolean", default: false },
+    ...runOptions("1"),
   },
 });
 const settings = {
   sizeMiB: positive("size", argv.size),
   rounds: positive("rounds", argv.rounds),
-  quiet: nonNegative("quiet", argv.quiet),
-  retries: nonNegative("retries", argv.retries),
-  pin: argv.pin,
+  ...runSettings(argv),
 };
 
 /** What a server answers for one upload. */
@@ -174,17 +167,17 @@ async function uploadOnce(port: number, size: number): Promise<{ wallMs: number;
   return { wallMs, reply: JSON.parse(text) as Reply };
 }
 
-interface Running {
+interface Running extends ServerChild {
   peer: Peer;
-  child: ChildProcess;
-  port: number;
 }
 
 async function startServer(peer: Peer, dir: string): Promise<Running> {
-  const port = await freePort();
-  const child = spawnChild("node", [peer.script, String(port), dir], 0, settings.pin);
-  await waitForReady(child);
-  return { peer, child, port };
+  const server = await startServerChild(
+    "node",
+    (port) => [peer.script, String(port), dir],
+    settings.pin,
+  );
+  return { peer, ...server };
 }
 
 async function measure(server: Running, size: number): Promise<Upload> {
@@ -205,7 +198,7 @@ async function main(): Promise<void> {
   killChildrenOnExit();
   const started = new Date();
   const loadBefore = loadavg();
-  const buildNote = argv["skip-build"] ? "dist/ as it was (--skip-build)" : build(log);
+  const buildNote = buildUnless(argv["skip-build"], log);
   const size = Math.round(settings.sizeMiB * MiB);
   const dir = await mkdtemp(join(tmpdir(), "aiohttp-ts-bench-upload-"));
   const servers: Running[] = [];
@@ -250,12 +243,7 @@ async function main(): Promise<void> {
     reruns,
   });
   process.stdout.write(`${report}\n`);
-  if (argv["no-write"]) {
-    log("bench/RESULTS.md left as it is (--no-write)");
-  } else {
-    writeResultsSection(join(BENCH_DIR, "RESULTS.md"), SECTION, report);
-    log("wrote bench/RESULTS.md");
-  }
+  saveReport(SECTION, report, argv["no-write"] ? "--no-write" : null, log);
   const ourHeap = Math.max(...(results.get(OURS) ?? []).map((u) => u.peakHeapUsed));
   if (!(ourHeap < HEAP_LIMIT)) {
     log(`aiohttp-ts peak heap ${mib(ourHeap)} MiB is over ${mib(HEAP_LIMIT)} MiB`);
@@ -349,9 +337,9 @@ function formatReport(input: ReportInput): string {
       tableRow([
         peer.label,
         fmtNum(f.mibPerSecond),
-        `${(f.mibPerSecond / base.mibPerSecond).toFixed(2)}x`,
+        ratio(f.mibPerSecond, base.mibPerSecond),
         fmtNum(f.cpuMsPerMiB),
-        `${(base.cpuMsPerMiB / f.cpuMsPerMiB).toFixed(2)}x`,
+        ratio(base.cpuMsPerMiB, f.cpuMsPerMiB),
         mib(f.peakHeap),
         mib(f.peakArrayBuffers),
         `${fmtNum(f.min)}-${fmtNum(f.max)}`,
@@ -367,8 +355,8 @@ function formatReport(input: ReportInput): string {
       `node:http, and the server's heap under ${mib(HEAP_LIMIT)} MiB during the upload.`,
     "",
     `- throughput: ${r.toFixed(shown)}x busboy, paired (${r >= TARGET_VS_BUSBOY ? "met" : "NOT met"}; ` +
-      `ratio of medians ${(ours.mibPerSecond / base.mibPerSecond).toFixed(2)}x, ` +
-      `CPU ${(base.cpuMsPerMiB / ours.cpuMsPerMiB).toFixed(2)}x)`,
+      `ratio of medians ${ratio(ours.mibPerSecond, base.mibPerSecond)}, ` +
+      `CPU ${ratio(base.cpuMsPerMiB, ours.cpuMsPerMiB)})`,
     `- peak heap: ${mib(ours.peakHeap)} MiB (${ours.peakHeap < HEAP_LIMIT ? "met" : "NOT met"}; ` +
       `busboy ${mib(base.peakHeap)} MiB)`,
     "",

@@ -17,45 +17,49 @@
 // (server on CPU 0, load or client on CPU 1), --skip-build, --no-write, --profile-dir path.
 // RESULTS.md is written only by a full run (no --only, --side or --workload).
 
-import type { ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { WebSocket } from "ws";
 import {
   BENCH_DIR,
-  build,
+  buildUnless,
   environmentLine,
   fmtInt,
   fmtNum,
-  freePort,
   killChildrenOnExit,
   logger,
   median,
   nonNegative,
   notMeasured,
   PYTHON,
+  percent,
   pkgVersion,
   positive,
+  profileDirOption,
   profileFlags,
   pythonAiohttp,
   quietestRun,
   ROOT,
+  ratio,
   reproduceLine,
+  runSettings,
   runToExit,
+  type ServerChild,
+  saveReport,
   selectPeers,
   sharedOptions,
   spawnChild,
   startCpuMeter,
+  startPeers,
+  startServerChild,
   stopChild,
   summariseProfileDir,
   tableHead,
   tableRow,
-  waitForReady,
 } from "./common.js";
-import { writeResultsSection } from "./results-file.js";
 
 const SECTION = "WebSocket (bench/ws.ts)";
 const SERVERS_DIR = join(BENCH_DIR, "servers");
@@ -155,10 +159,7 @@ const settings = {
   duration: positive("duration", argv.duration),
   warmup: nonNegative("warmup", argv.warmup),
   rounds: Math.round(positive("rounds", argv.rounds)),
-  /** Other processes may use this many cores during a run before it is run again. */
-  quiet: nonNegative("quiet", argv.quiet),
-  retries: Math.round(nonNegative("retries", argv.retries)),
-  pin: argv.pin,
+  ...runSettings(argv),
 };
 
 const WORKLOADS: readonly Workload[] = [
@@ -187,16 +188,14 @@ async function main(): Promise<void> {
     argv.workload,
     WORKLOADS.map((w) => w.id),
   ).map((id) => WORKLOADS.find((w) => w.id === id) as Workload);
-  const buildNote = argv["skip-build"] ? "dist/ as found (--skip-build)" : build(log);
+  const buildNote = buildUnless(argv["skip-build"], log);
   const python = pythonAiohttp();
   if (python === null) {
     log(`Python aiohttp not available (${PYTHON} cannot import aiohttp): left out`);
   }
   const servers = selectPeers(serverPeers(python), argv.only, [BASELINE, OURS], "peer");
   const clients = selectPeers(clientPeers(python), argv.only, [BASELINE, OURS], "peer");
-  const profileDir = argv.profile
-    ? (argv["profile-dir"] ?? join(tmpdir(), `aiohttp-ts-ws-prof-${Date.now()}`))
-    : null;
+  const profileDir = profileDirOption(argv, "aiohttp-ts-ws-prof");
   const loadBefore = loadavg();
   const started = new Date();
   log(
@@ -232,12 +231,12 @@ async function main(): Promise<void> {
 
   const partial =
     argv.only !== undefined || sides.length < 2 || workloads.length < WORKLOADS.length;
-  if (argv["no-write"] || partial) {
-    log("bench/RESULTS.md left as it is (--no-write, --only, --side or --workload)");
-  } else {
-    writeResultsSection(join(BENCH_DIR, "RESULTS.md"), SECTION, report);
-    log("wrote bench/RESULTS.md");
-  }
+  saveReport(
+    SECTION,
+    report,
+    argv["no-write"] || partial ? "--no-write, --only, --side or --workload" : null,
+    log,
+  );
 }
 
 /** `--name`'s value among `known` ("both" for all of them). */
@@ -278,15 +277,13 @@ async function serverSide(
   run: RunState,
   profileDir: string | null,
 ): Promise<void> {
-  const running: RunningServer[] = [];
-  for (const peer of peers) {
-    try {
-      running.push(await startServer(peer, []));
-    } catch (err) {
-      run.skipped.push(`${peer.label} (server): ${(err as Error).message}`);
-      log(`skipping ${peer.label} (server): ${(err as Error).message}`);
-    }
-  }
+  const { started: running, skipped } = await startPeers(
+    peers,
+    (peer) => startServer(peer, []),
+    log,
+    " (server)",
+  );
+  run.skipped.push(...skipped);
   if (!running.some((s) => s.peer.id === BASELINE)) {
     throw new Error("The raw ws server (the baseline) did not start; nothing to compare with");
   }
@@ -331,29 +328,19 @@ async function serverSide(
   }
 }
 
-interface RunningServer {
+interface RunningServer extends ServerChild {
   peer: Peer;
-  child: ChildProcess;
-  port: number;
 }
 
 async function startServer(peer: Peer, nodeFlags: string[]): Promise<RunningServer> {
-  const port = await freePort();
-  const child = spawnChild(
+  const { child, port } = await startServerChild(
     peer.command,
-    [...nodeFlags, ...peer.args, String(port)],
-    0,
+    (port) => [...nodeFlags, ...peer.args, String(port)],
     settings.pin,
+    probe,
   );
-  try {
-    await waitForReady(child);
-    await probe(port);
-    log(`${peer.label} server ready on port ${port}`);
-    return { peer, child, port };
-  } catch (err) {
-    child.kill("SIGKILL");
-    throw err;
-  }
+  log(`${peer.label} server ready on port ${port}`);
+  return { peer, child, port };
 }
 
 /** One text and one binary echo from here, to check the server before it is measured. */
@@ -786,10 +773,10 @@ function sideTable(
         ratio(f.roundTripsPerSecond, python?.roundTripsPerSecond),
         fmtNum(f.cpuMicros),
         ratio(base?.cpuMicros, f.cpuMicros),
-        `${Math.round(100 * f.cpuBusy)}%`,
+        percent(f.cpuBusy),
         fmtNum(f.peerCpuMicros),
-        `${Math.round(100 * f.peerBusy)}%`,
-        `${Math.round(100 * f.otherCores)}%`,
+        percent(f.peerBusy),
+        percent(f.otherCores),
         `${fmtInt(f.roundMin)}-${fmtInt(f.roundMax)}`,
         f.failures,
       ]),
@@ -831,11 +818,6 @@ function maskingNote(): string {
     ? "`ws` masks and unmasks frames with its native `bufferutil` addon."
     : "`ws` masks and unmasks frames in JavaScript here (its optional native `bufferutil` " +
         "addon is not installed), for every node peer alike; Python aiohttp does it in C.";
-}
-
-function ratio(a: number | undefined, b: number | undefined): string {
-  const r = (a ?? Number.NaN) / (b ?? Number.NaN);
-  return Number.isFinite(r) ? `${r.toFixed(2)}x` : "-";
 }
 
 // Last, so that every module-level constant above is initialised before it runs.

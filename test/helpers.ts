@@ -15,7 +15,7 @@ import { connect, createServer as createNetServer, type Socket } from "node:net"
 import { join } from "node:path";
 import { setImmediate as nextMacrotask, setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { afterEach } from "vitest";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { ClientSession, type ClientSessionOptions, web } from "../src/index.js";
 import {
   makeTestClient,
@@ -138,6 +138,29 @@ export function useRunners(): StartFn {
     await site.start();
     return { runner, port: site.port };
   };
+}
+
+/**
+ * Registers a `beforeAll` that serves `makeApp()` on a free loopback port (no access log) and an
+ * `afterAll` that cleans it up, for the tests of one `describe` block that share a server.
+ * Returns a getter for the port, known once the `beforeAll` has run.
+ */
+export function useAppForAll(
+  makeApp: () => web.AnyApplication | Promise<web.AnyApplication>,
+): () => number {
+  let runner: web.AppRunner | undefined;
+  let port = 0;
+  beforeAll(async () => {
+    runner = new web.AppRunner(await makeApp(), { accessLog: null });
+    await runner.setup();
+    const site = new web.TCPSite(runner, "127.0.0.1", 0);
+    await site.start();
+    port = site.port;
+  });
+  afterAll(async () => {
+    await runner?.cleanup();
+  });
+  return () => port;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,15 +4,12 @@
 // reconnection with Last-Event-ID, keep-alive pings and compression must all come out as the
 // HTML standard's parser sees them.
 
-import { readFile } from "node:fs/promises";
-import { type Browser, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { web } from "../../src/index.js";
 import { type Deferred, deferred } from "../helpers.js";
+import { useChromiumPage } from "./chromium.js";
 import { Reports, skipInterop } from "./helpers.js";
 
-const CHROMIUM = process.env.AIOHTTP_TS_CHROMIUM ?? "/usr/bin/chromium";
-const CHROMIUM_HINT = "apt-get install chromium (the tests run /usr/bin/chromium headless)";
 const PAGE_HTML = new URL("./sse-page.html", import.meta.url);
 /** How long the handler's report of a connection may take. */
 const REPORT_TIMEOUT_MS = 5_000;
@@ -122,13 +119,11 @@ function makeApp(
 describe.skipIf(skipInterop)("Chromium's EventSource reads our EventSourceResponse", () => {
   const resumes = new Reports<Array<string | undefined>>((name) => `the resumed stream ${name}`);
   const compressed = new Reports<CompressedReport>((name) => `the compressed stream ${name}`);
-  let runner: web.AppRunner;
-  let browser: Browser;
-  let page: Page;
+  const page = useChromiumPage(PAGE_HTML, (html) => makeApp(html, resumes, compressed));
 
   /** Calls `window.ssePage.listen(path, options)` in the page. */
   function listen(path: string, options: ListenOptions): Promise<Seen> {
-    return page.evaluate(
+    return page().evaluate(
       ([p, o]) => {
         // Runs in the page, where sse-page.html defined ssePage.
         const api = (
@@ -141,34 +136,6 @@ describe.skipIf(skipInterop)("Chromium's EventSource reads our EventSourceRespon
       [path, options] as const,
     );
   }
-
-  beforeAll(async () => {
-    const html = await readFile(PAGE_HTML, "utf8");
-    runner = new web.AppRunner(makeApp(html, resumes, compressed), { accessLog: null });
-    await runner.setup();
-    const site = new web.TCPSite(runner, "127.0.0.1", 0);
-    await site.start();
-    try {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-      });
-    } catch (err) {
-      throw new Error(
-        `Chromium could not be launched from ${CHROMIUM}, and the interop tests need it: ` +
-          `${CHROMIUM_HINT}. (Set AIOHTTP_TS_SKIP_INTEROP=1 to skip these tests.)`,
-        { cause: err },
-      );
-    }
-    page = await browser.newPage();
-    const resp = await page.goto(`http://127.0.0.1:${site.port}/`);
-    expect(resp?.status()).toBe(200);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await runner?.cleanup();
-  });
 
   test("messages, multi-line data, named events and ids arrive as sent, pings unseen", async () => {
     const seen = await listen("/events", { count: 5, types: ["custom"] });

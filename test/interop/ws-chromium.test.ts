@@ -3,14 +3,11 @@
 // back to the same origin. Both ends must agree on messages, extensions, subprotocols, close
 // codes, and the cookies the page set must reach the upgrade request.
 
-import { readFile } from "node:fs/promises";
-import { type Browser, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { type WSMessage, WSMsgType, web } from "../../src/index.js";
+import { useChromiumPage } from "./chromium.js";
 import { Reports, skipInterop } from "./helpers.js";
 
-const CHROMIUM = process.env.AIOHTTP_TS_CHROMIUM ?? "/usr/bin/chromium";
-const CHROMIUM_HINT = "apt-get install chromium (the tests run /usr/bin/chromium headless)";
 const PAGE_HTML = new URL("./ws-page.html", import.meta.url);
 /** How long a step in the page, or a report from the handler, may take. */
 const STEP_TIMEOUT_MS = 3_000;
@@ -137,16 +134,14 @@ async function within<T>(what: string, promise: Promise<T>): Promise<T> {
 describe.skipIf(skipInterop)("Chromium's WebSocket talks to our WebSocketResponse", () => {
   const sightings = new Reports<Sighting>((id) => `the /ws handler of socket ${id}`);
   const cookies = new Reports<Record<string, string>>((id) => `the upgrade request of ${id}`);
-  let runner: web.AppRunner;
-  let browser: Browser;
-  let page: Page;
+  const page = useChromiumPage(PAGE_HTML, (html) => makeApp(html, sightings, cookies));
 
   /** Calls `window.wsPage[name](...args)` in the page. */
   function call<K extends keyof PageApi>(
     name: K,
     ...args: Parameters<PageApi[K]>
   ): Promise<Awaited<ReturnType<PageApi[K]>>> {
-    const result = page.evaluate(
+    const result = page().evaluate(
       ([fn, fnArgs]) => {
         // Runs in the page, where ws-page.html defined wsPage.
         const api = (
@@ -158,34 +153,6 @@ describe.skipIf(skipInterop)("Chromium's WebSocket talks to our WebSocketRespons
     );
     return within(`wsPage.${name}()`, result as Promise<Awaited<ReturnType<PageApi[K]>>>);
   }
-
-  beforeAll(async () => {
-    const html = await readFile(PAGE_HTML, "utf8");
-    runner = new web.AppRunner(makeApp(html, sightings, cookies), { accessLog: null });
-    await runner.setup();
-    const site = new web.TCPSite(runner, "127.0.0.1", 0);
-    await site.start();
-    try {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-      });
-    } catch (err) {
-      throw new Error(
-        `Chromium could not be launched from ${CHROMIUM}, and the interop tests need it: ` +
-          `${CHROMIUM_HINT}. (Set AIOHTTP_TS_SKIP_INTEROP=1 to skip these tests.)`,
-        { cause: err },
-      );
-    }
-    page = await browser.newPage();
-    const resp = await page.goto(`http://127.0.0.1:${site.port}/`);
-    expect(resp?.status()).toBe(200);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await runner?.cleanup();
-  });
 
   test("the page's subprotocol is agreed on both sides", async () => {
     const id = nextId();
@@ -283,7 +250,7 @@ describe.skipIf(skipInterop)("Chromium's WebSocket talks to our WebSocketRespons
     const id = nextId();
     await within(
       "setting document.cookie",
-      page.evaluate(() => {
+      page().evaluate(() => {
         (globalThis as unknown as { document: { cookie: string } }).document.cookie =
           "flavour=chocolate; path=/";
       }),

@@ -17,6 +17,7 @@ import {
   WSServerHandshakeError,
   web,
 } from "../../src/index.js";
+import { useAppForAll } from "../helpers.js";
 import { PYTHON, Reports, run, skipInterop } from "./helpers.js";
 
 const PEER = fileURLToPath(new URL("./ws_python_peer.py", import.meta.url));
@@ -344,22 +345,11 @@ function useOurServer(scheme: "ws" | "http"): {
   url(path: string, id: string): string;
 } {
   const sightings = new Reports<Sighting>();
-  let runner: web.AppRunner | undefined;
-  let port = 0;
-  beforeAll(async () => {
-    runner = new web.AppRunner(makeServerApp(sightings), { accessLog: null });
-    await runner.setup();
-    const site = new web.TCPSite(runner, "127.0.0.1", 0);
-    await site.start();
-    port = site.port;
-  });
-  afterAll(async () => {
-    await runner?.cleanup();
-  });
+  const port = useAppForAll(() => makeServerApp(sightings));
   return {
     sightings,
     url: (path, id) =>
-      `${scheme}://127.0.0.1:${port}${path}${path.includes("?") ? "&" : "?"}id=${id}`,
+      `${scheme}://127.0.0.1:${port()}${path}${path.includes("?") ? "&" : "?"}id=${id}`,
   };
 }
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { web } from "../../src/index.js";
-import { getRequest, rawExchange } from "../helpers.js";
+import { getRequest, rawExchange, useAppForAll } from "../helpers.js";
 
 const SECRET = "TOP SECRET";
 /** A file that exists outside the root, and one that does not. */
@@ -61,21 +61,11 @@ async function get(port: number, target: string, headers = ""): Promise<Answer> 
 
 /** A server with one static route; stopped after the tests of its `describe`. */
 function useStaticServer(prefix: string, options: web.StaticOptions): () => number {
-  let runner: web.AppRunner | undefined;
-  let port = 0;
-  beforeAll(async () => {
+  return useAppForAll(() => {
     const app = new web.Application();
     app.router.addStatic(prefix, root, options);
-    runner = new web.AppRunner(app, { accessLog: null });
-    await runner.setup();
-    const site = new web.TCPSite(runner, "127.0.0.1", 0);
-    await site.start();
-    port = site.port;
+    return app;
   });
-  afterAll(async () => {
-    await runner?.cleanup();
-  });
-  return () => port;
 }
 
 /**

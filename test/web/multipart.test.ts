@@ -42,6 +42,11 @@ function sha256(data: Buffer | string): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
+/** How the upload handler reports a file part that held `data`. */
+function savedFile(name: string, filename: string, contentType: string, data: Buffer): Saved {
+  return { name, filename, contentType, size: data.length, sha256: sha256(data) };
+}
+
 /** Streams every file part to its own file and reports it by the sha256 of what is on disk. */
 async function saveParts(reader: web.MultipartReader, prefix = ""): Promise<Saved[]> {
   const saved: Saved[] = [];
@@ -54,13 +59,7 @@ async function saveParts(reader: web.MultipartReader, prefix = ""): Promise<Save
       const path = join(dir, randomUUID());
       await pipeline(part.stream(), createWriteStream(path));
       const onDisk = await readFile(path);
-      saved.push({
-        name: prefix + (part.name ?? ""),
-        filename: part.filename,
-        contentType: part.contentType,
-        size: onDisk.length,
-        sha256: sha256(onDisk),
-      });
+      saved.push(savedFile(prefix + (part.name ?? ""), part.filename, part.contentType, onDisk));
     }
   }
   return saved;
@@ -109,13 +108,7 @@ describe("request.multipart() streams uploads", () => {
     expect(resp.status).toBe(200);
     expect(JSON.parse(resp.body)).toEqual([
       { name: "title", value: "holiday" },
-      {
-        name: "photo",
-        filename: "beach.jpg",
-        contentType: "image/jpeg",
-        size: big.length,
-        sha256: sha256(big),
-      },
+      savedFile("photo", "beach.jpg", "image/jpeg", big),
     ]);
   });
 
@@ -277,20 +270,8 @@ describe.skipIf(skipInterop)("request.multipart() with real clients", () => {
     expect(t.status).toBe(200);
     expect(JSON.parse(t.text)).toEqual([
       { name: "note", value: "two files" },
-      {
-        name: "first",
-        filename: "one.bin",
-        contentType: "application/octet-stream",
-        size: one.length,
-        sha256: sha256(one),
-      },
-      {
-        name: "second",
-        filename: "two.txt",
-        contentType: "text/plain",
-        size: two.length,
-        sha256: sha256(two),
-      },
+      savedFile("first", "one.bin", "application/octet-stream", one),
+      savedFile("second", "two.txt", "text/plain", two),
     ]);
   });
 
@@ -328,20 +309,8 @@ asyncio.run(main(sys.argv[1]))
     const text = Buffer.from("zweite Datei: ü");
     expect(JSON.parse(json as string)).toEqual([
       { name: "title", value: "nested files" },
-      {
-        name: "files/",
-        filename: "a.bin",
-        contentType: "application/octet-stream",
-        size: binary.length,
-        sha256: sha256(binary),
-      },
-      {
-        name: "files/",
-        filename: "b.txt",
-        contentType: "text/plain",
-        size: text.length,
-        sha256: sha256(text),
-      },
+      savedFile("files/", "a.bin", "application/octet-stream", binary),
+      savedFile("files/", "b.txt", "text/plain", text),
     ]);
   });
 });

@@ -11,6 +11,7 @@ import {
   appWith,
   deferred,
   getRequest,
+  type HttpReply,
   httpSend,
   RawConnection,
   rejection,
@@ -35,6 +36,15 @@ function sseHandler(
     await body(sse, request);
     return sse;
   };
+}
+
+/** The whole reply to a GET of a stream that `body` writes (see sseHandler). */
+async function sseReply(
+  body: (sse: web.EventSourceResponse, request: web.Request) => Promise<void>,
+  options?: web.EventSourceResponseOptions,
+): Promise<HttpReply> {
+  const client = await serve(appWith(sseHandler(body, options)));
+  return httpSend(client.server.port);
 }
 
 /** Opens a GET and resolves with the response once its head arrived. */
@@ -71,15 +81,10 @@ describe("EventSourceResponse: the stream's head", () => {
   });
 
   it("keeps the status and extra headers given, but not a Content-Type of their own", async () => {
-    const client = await serve(
-      appWith(
-        sseHandler(async () => {}, {
-          status: 201,
-          headers: { "X-Stream": "yes", "Content-Type": "text/plain" },
-        }),
-      ),
-    );
-    const reply = await httpSend(client.server.port);
+    const reply = await sseReply(async () => {}, {
+      status: 201,
+      headers: { "X-Stream": "yes", "Content-Type": "text/plain" },
+    });
     expect(reply.status).toBe(201);
     expect(reply.headers["x-stream"]).toBe("yes");
     expect(reply.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
@@ -104,16 +109,11 @@ describe("EventSourceResponse: the stream's head", () => {
 
 describe("EventSourceResponse: the event format", () => {
   it("writes each field on its own line, and a blank line after the event", async () => {
-    const client = await serve(
-      appWith(
-        sseHandler(async (sse) => {
-          await sse.send("hello");
-          await sse.send("tick", { event: "clock", id: 7, retry: 100 });
-          await sse.send("", { id: "" });
-        }),
-      ),
-    );
-    const reply = await httpSend(client.server.port);
+    const reply = await sseReply(async (sse) => {
+      await sse.send("hello");
+      await sse.send("tick", { event: "clock", id: 7, retry: 100 });
+      await sse.send("", { id: "" });
+    });
     expect(reply.body).toBe(
       "data: hello\r\n\r\n" +
         "id: 7\r\nevent: clock\r\ndata: tick\r\nretry: 100\r\n\r\n" +
@@ -143,50 +143,35 @@ describe("EventSourceResponse: the event format", () => {
   });
 
   it("splits data at CRLF, LF and CR alike into data lines", async () => {
-    const client = await serve(
-      appWith(
-        sseHandler(async (sse) => {
-          await sse.send("a\r\nb\nc\rd\n\ne");
-        }),
-      ),
-    );
-    const reply = await httpSend(client.server.port);
+    const reply = await sseReply(async (sse) => {
+      await sse.send("a\r\nb\nc\rd\n\ne");
+    });
     expect(reply.body).toBe(
       "data: a\r\ndata: b\r\ndata: c\r\ndata: d\r\ndata: \r\ndata: e\r\n\r\n",
     );
   });
 
   it("uses the separator given", async () => {
-    const client = await serve(
-      appWith(
-        sseHandler(
-          async (sse) => {
-            await sse.send("x\r\ny", { event: "e" });
-          },
-          { sep: "\n" },
-        ),
-      ),
+    const reply = await sseReply(
+      async (sse) => {
+        await sse.send("x\r\ny", { event: "e" });
+      },
+      { sep: "\n" },
     );
-    const reply = await httpSend(client.server.port);
     expect(reply.body).toBe("event: e\ndata: x\ndata: y\n\n");
   });
 
   it("refuses fields that would break the stream, sending nothing", async () => {
     const errors: Error[] = [];
-    const client = await serve(
-      appWith(
-        sseHandler(async (sse) => {
-          errors.push(await rejection(sse.send("x", { event: "a\nb" })));
-          errors.push(await rejection(sse.send("x", { event: "a\rb" })));
-          errors.push(await rejection(sse.send("x", { id: "1\n2" })));
-          errors.push(await rejection(sse.send("x", { id: "1\u00002" })));
-          errors.push(await rejection(sse.send("x", { retry: 1.5 })));
-          errors.push(await rejection(sse.send("x", { retry: -1 })));
-          await sse.send("still fine");
-        }),
-      ),
-    );
-    const reply = await httpSend(client.server.port);
+    const reply = await sseReply(async (sse) => {
+      errors.push(await rejection(sse.send("x", { event: "a\nb" })));
+      errors.push(await rejection(sse.send("x", { event: "a\rb" })));
+      errors.push(await rejection(sse.send("x", { id: "1\n2" })));
+      errors.push(await rejection(sse.send("x", { id: "1\u00002" })));
+      errors.push(await rejection(sse.send("x", { retry: 1.5 })));
+      errors.push(await rejection(sse.send("x", { retry: -1 })));
+      await sse.send("still fine");
+    });
     expect(errors).toHaveLength(6);
     for (const err of errors) expect(err).toBeInstanceOf(TypeError);
     expect(reply.body).toBe("data: still fine\r\n\r\n");
@@ -326,14 +311,9 @@ describe("EventSourceResponse: the end of a stream", () => {
   });
 
   it("returning the response from the handler ends the stream cleanly", async () => {
-    const client = await serve(
-      appWith(
-        sseHandler(async (sse) => {
-          void sse.send("queued before return");
-        }),
-      ),
-    );
-    const reply = await httpSend(client.server.port);
+    const reply = await sseReply(async (sse) => {
+      void sse.send("queued before return");
+    });
     expect(reply.status).toBe(200);
     expect(reply.body).toBe("data: queued before return\r\n\r\n");
   });
