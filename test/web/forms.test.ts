@@ -200,6 +200,24 @@ describe("request.post() with multipart/form-data", () => {
     expect(JSON.parse(reply.rest)).toEqual([true, "1"]);
   });
 
+  // Regression: post() returned at the final delimiter while its reader still waited for the
+  // body's end, so a read() right after it failed with "another read is already waiting" (500).
+  it("read() after a multipart post() gives the empty rest of the body, as in aiohttp", async () => {
+    const port = await serve(
+      appWith(
+        async (r) => {
+          const form = await r.post();
+          const rest = await r.read();
+          return web.jsonResponse([form.get("a"), rest.length]);
+        },
+        { logger: quiet },
+      ),
+    );
+    const reply = await rawExchange(port, [postRequest(multipart([field("a", "1")]))]);
+    expect(reply.statusLine).toBe("HTTP/1.1 200 OK");
+    expect(JSON.parse(reply.rest)).toEqual(["1", 0]);
+  });
+
   it("urlencoded forms still give strings", async () => {
     const port = await serve(echoForm());
     const resp = await fetch(`http://127.0.0.1:${port}/`, {

@@ -119,6 +119,33 @@ describe("request.multipart() streams uploads", () => {
     ]);
   });
 
+  // Regression: after a large last part, the reader stopped reading the body at the final
+  // delimiter (Dicer never called back its paused write), leaving the rest unread.
+  it("has read the body to its end, epilogue included, when the last part is done", async () => {
+    const handler: web.Handler = async (request) => {
+      const reader = await request.multipart();
+      let size = 0;
+      for await (const part of reader) {
+        if (part instanceof web.MultipartReader) continue;
+        for (let c = await part.readChunk(65536); c.length > 0; c = await part.readChunk(65536)) {
+          size += c.length;
+        }
+      }
+      return web.jsonResponse({ size, atEof: request.content.atEof() });
+    };
+    const client = await serve(appWith(handler));
+    const big = randomBytes(2 * 1024 * 1024);
+    const body = Buffer.concat([
+      multipartBody("b", [
+        { headers: ['Content-Disposition: form-data; name="f"; filename="f.bin"'], body: big },
+      ]),
+      Buffer.from("an epilogue"),
+    ]);
+    const resp = await post(client.server.port, body, "multipart/form-data; boundary=b");
+    expect(resp.status).toBe(200);
+    expect(JSON.parse(resp.body)).toEqual({ size: big.length, atEof: true });
+  });
+
   it("clientMaxSize does not limit the streaming reader", async () => {
     const client = await serve(appWith(upload, { clientMaxSize: 1024 }));
     const data = randomBytes(256 * 1024);
