@@ -146,6 +146,38 @@ describe("request.multipart() streams uploads", () => {
     expect(JSON.parse(resp.body)).toEqual({ size: big.length, atEof: true });
   });
 
+  // Regression: after read(), multipart() read the exhausted stream and blamed the client with
+  // a 400 "no delimiter (wrong or missing boundary)"; post() already used the buffered body.
+  it("reads the parts from the buffered body after read(), as post() does", async () => {
+    const handler: web.Handler = async (request) => {
+      const raw = await request.read(); // e.g. a middleware checking a signature
+      return web.jsonResponse({
+        raw: raw.length,
+        parts: await saveParts(await request.multipart()),
+      });
+    };
+    const client = await serve(appWith(handler, { logger: quiet }));
+    const body = multipartBody("b", [
+      { headers: ['Content-Disposition: form-data; name="a"'], body: "1" },
+      { headers: ['Content-Disposition: form-data; name="f"; filename="f.txt"'], body: "data" },
+    ]);
+    const resp = await post(client.server.port, body, "multipart/form-data; boundary=b");
+    expect(resp.status).toBe(200);
+    expect(JSON.parse(resp.body)).toEqual({
+      raw: body.length,
+      parts: [
+        { name: "a", value: "1" },
+        {
+          name: "f",
+          filename: "f.txt",
+          contentType: "text/plain",
+          size: 4,
+          sha256: sha256("data"),
+        },
+      ],
+    });
+  });
+
   it("clientMaxSize does not limit the streaming reader", async () => {
     const client = await serve(appWith(upload, { clientMaxSize: 1024 }));
     const data = randomBytes(256 * 1024);
