@@ -178,6 +178,27 @@ describe("request.multipart() streams uploads", () => {
     });
   });
 
+  // Regression: after post(), multipart() read the exhausted stream and answered 400 "no
+  // delimiter (wrong or missing boundary)", blaming the client for the handler's mistake.
+  it("after post() of a multipart body, multipart() throws an error that names post()", async () => {
+    const errors: string[] = [];
+    const logger: web.Logger = { error: (message, ...args) => errors.push(`${message} ${args}`) };
+    const handler: web.Handler = async (request) => {
+      await request.post(); // e.g. a middleware reading a CSRF token from the form
+      await request.multipart();
+      return new web.Response({ text: "unreachable" });
+    };
+    const client = await serve(appWith(handler, { logger }));
+    const body = multipartBody("b", [
+      { headers: ['Content-Disposition: form-data; name="a"'], body: "1" },
+    ]);
+    const resp = await post(client.server.port, body, "multipart/form-data; boundary=b");
+    expect(resp.status).toBe(500);
+    expect(errors.join("\n")).toContain(
+      "request.multipart() after request.post() read the multipart body",
+    );
+  });
+
   it("clientMaxSize does not limit the streaming reader", async () => {
     const client = await serve(appWith(upload, { clientMaxSize: 1024 }));
     const data = randomBytes(256 * 1024);
