@@ -47,8 +47,9 @@ export async function parseMultipart(
     // keeps what the parser buffers in proportion.
     maxHeaderSize: limits.maxPartHeaders * (limits.maxPartHeaderSize + 2),
     maxHeaderCount: limits.maxPartHeaders,
-    // A part decoding (below) past what the whole form may hold is a 413 (0: no limit).
-    maxDecodedSize: options.maxSize,
+    // A part decoding (below) past what the whole form may hold is a 413; without a limit on
+    // the form, the reader's own cap still stops a bomb.
+    ...(options.maxSize > 0 ? { maxDecodedSize: options.maxSize } : {}),
     mapError: multipartHttpError,
   });
   const entries: Entry[] = [];
