@@ -587,11 +587,27 @@ export class Request<P = Readonly<Record<string, string>>> {
    * chunk, so `clientMaxSize` does not apply: it is the way to accept large uploads. A body that
    * is not multipart is a 400; malformed multipart found while reading rejects with
    * `HTTPBadRequest` (400), as do part headers over the limits; a compressed part decoding past
-   * `maxDecodedSize` rejects with `HTTPRequestEntityTooLarge` (413).
+   * `maxDecodedSize` rejects with `HTTPRequestEntityTooLarge` (413). After `read()`, the parts
+   * come from the buffered body; after `post()` of a multipart body it throws (the parts are in
+   * the form `post()` returned).
    * @param options the reader's limits (`maxHeaderSize`, `maxHeaderCount`, `maxDecodedSize`)
    */
   async multipart(options: RequestMultipartOptions = {}): Promise<MultipartReader> {
-    return new MultipartReader(this.headers, this.content, {
+    // After read() (a middleware checking a signature over the raw body), the parts come from
+    // the buffered body, as post() does, instead of an exhausted stream.
+    const body = this.#body;
+    if (
+      body === undefined &&
+      this.#form !== undefined &&
+      this.contentType === "multipart/form-data"
+    ) {
+      // Otherwise the reader finds the stream post() exhausted and blames the client's boundary.
+      throw new Error(
+        "request.multipart() after request.post() read the multipart body: use the form post() returned",
+      );
+    }
+    const source = body === undefined ? this.content : Readable.from([body]);
+    return new MultipartReader(this.headers, source, {
       ...options,
       mapError: multipartHttpError,
     });

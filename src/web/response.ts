@@ -382,14 +382,23 @@ export class StreamResponse {
     const status = this.#status;
     // RFC 9110 6.4.1: 1xx, 204 and 304 have no content, so no length either.
     const noBody = status < 200 || status === 204 || status === 304;
+    const encoded = this.#compression !== null && this.#alreadyEncoded();
     const coding =
-      this.#compression === null || noBody || this.#alreadyEncoded()
+      this.#compression === null || noBody || encoded
         ? null
         : pickCoding(this.#compression, request);
+    // RFC 9110 12.5.5, 15.4.5: the coding is chosen from Accept-Encoding, so every answer says
+    // so, also an uncompressed one to a client that accepts none and a 304 (as nginx's gzip_vary).
+    const negotiated = this.#compression === "auto" && !encoded;
     const flat: string[] = [];
     let hasServer = false;
 
-    if (this.#headers === undefined && this.#initHeaders === undefined && coding === null) {
+    if (
+      this.#headers === undefined &&
+      this.#initHeaders === undefined &&
+      coding === null &&
+      !negotiated
+    ) {
       // Nobody touched the headers: only what the response itself decided goes out.
       if (this.#presetType !== undefined) flat.push("Content-Type", this.#presetType);
       if (!noBody && bodyLength !== null && !this.#chunked) {
@@ -398,6 +407,7 @@ export class StreamResponse {
       }
     } else {
       const h = this.#h();
+      if (negotiated) appendVary(h);
       if (coding !== null) {
         h.set("Content-Encoding", coding);
         h.delete("Content-Length");

@@ -584,6 +584,19 @@ describe("web.FileResponse: ranges", () => {
     expect(again.status).toBe(304);
   });
 
+  // Regression: the 304 of a file compressed on the fly had no Vary, which RFC 9110 15.4.5
+  // requires whenever the 200 would carry one.
+  it("with enableCompression() a 304 carries Vary: Accept-Encoding as the 200 does", async () => {
+    const port = await serveFile(dataPath, {}, (r) => r.enableCompression());
+    const first = await httpSend(port, "/", { headers: { "Accept-Encoding": "gzip" } });
+    expect(first.headers.vary).toBe("Accept-Encoding");
+    const again = await httpSend(port, "/", {
+      headers: { "Accept-Encoding": "gzip", "If-None-Match": String(first.headers.etag) },
+    });
+    expect(again.status).toBe(304);
+    expect(again.headers.vary).toBe("Accept-Encoding");
+  });
+
   it("with enableCompression() Range is ignored and the body is compressed", async () => {
     const port = await serveFile(textPath, {}, (r) => r.enableCompression());
     const reply = await httpSend(port, "/", {

@@ -7,6 +7,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it, vi } from "vitest";
 import { web } from "../../src/index.js";
 import {
@@ -176,6 +177,74 @@ describe("request.post() with multipart/form-data", () => {
     ]);
   });
 
+  // Regression: post() kept a part's Content-Transfer-Encoding and Content-Encoding, so a
+  // base64 field arrived as base64; aiohttp's post() decodes both, for fields and files.
+  it("undoes a part's base64, quoted-printable and gzip encodings, as aiohttp", async () => {
+    const big = randomBytes(3 * 1024 ** 2);
+    const port = await serve(echoForm({ clientMaxSize: 8 * 1024 ** 2 }));
+    const body = multipart([
+      field("b64", "aGVsbG8gd29ybGQ=", ["Content-Transfer-Encoding: base64"]),
+      field("qp", "caf=C3=A9 =\r\nau lait", ["Content-Transfer-Encoding: quoted-printable"]),
+      {
+        headers: [
+          'Content-Disposition: form-data; name="gz"; filename="gz.bin"',
+          "Content-Encoding: gzip",
+        ],
+        body: gzipSync(big),
+      },
+      {
+        headers: [
+          'Content-Disposition: form-data; name="zeros"; filename="z.bin"',
+          "Content-Encoding: gzip",
+        ],
+        body: gzipSync(Buffer.alloc(2 * 1024 ** 2)),
+      },
+      {
+        headers: [
+          'Content-Disposition: form-data; name="b64file"; filename="a.txt"',
+          "Content-Type: text/plain",
+          "Content-Transfer-Encoding: base64",
+        ],
+        body: Buffer.from("file content").toString("base64"),
+      },
+    ]);
+    const reply = await rawExchange(port, [postRequest(body)], { timeoutMs: 10_000 });
+    expect(reply.statusLine).toBe("HTTP/1.1 200 OK");
+    expect(JSON.parse(Buffer.from(reply.rest, "latin1").toString("utf8"))).toEqual([
+      ["b64", "hello world"],
+      ["qp", "café au lait"],
+      ["gz", expect.objectContaining({ size: big.length, sha256: sha256(big), onDisk: true })],
+      // Small on the wire, over maxMemoryFileSize once decoded: on disk like any large file.
+      [
+        "zeros",
+        expect.objectContaining({
+          size: 2 * 1024 ** 2,
+          sha256: sha256(Buffer.alloc(2 * 1024 ** 2)),
+          onDisk: true,
+        }),
+      ],
+      [
+        "b64file",
+        expect.objectContaining({ size: 12, sha256: sha256(Buffer.from("file content")) }),
+      ],
+    ]);
+  });
+
+  it("refuses a part that decodes past clientMaxSize with 413", async () => {
+    const port = await serve(echoForm());
+    const bomb = gzipSync(Buffer.alloc(2 * 1024 ** 2));
+    const body = multipart([
+      {
+        headers: [
+          'Content-Disposition: form-data; name="gz"; filename="gz.bin"',
+          "Content-Encoding: gzip",
+        ],
+        body: bomb,
+      },
+    ]);
+    expect(await statusOf(port, postRequest(body))).toBe("HTTP/1.1 413 Request Entity Too Large");
+  });
+
   it("caches the result: a second post() gives the same object", async () => {
     const port = await serve(
       appWith(async (r) => {
@@ -198,6 +267,24 @@ describe("request.post() with multipart/form-data", () => {
     );
     const reply = await rawExchange(port, [postRequest(multipart([field("a", "1")]))]);
     expect(JSON.parse(reply.rest)).toEqual([true, "1"]);
+  });
+
+  // Regression: post() returned at the final delimiter while its reader still waited for the
+  // body's end, so a read() right after it failed with "another read is already waiting" (500).
+  it("read() after a multipart post() gives the empty rest of the body, as in aiohttp", async () => {
+    const port = await serve(
+      appWith(
+        async (r) => {
+          const form = await r.post();
+          const rest = await r.read();
+          return web.jsonResponse([form.get("a"), rest.length]);
+        },
+        { logger: quiet },
+      ),
+    );
+    const reply = await rawExchange(port, [postRequest(multipart([field("a", "1")]))]);
+    expect(reply.statusLine).toBe("HTTP/1.1 200 OK");
+    expect(JSON.parse(reply.rest)).toEqual(["1", 0]);
   });
 
   it("urlencoded forms still give strings", async () => {

@@ -112,6 +112,86 @@ describe("request.multipart() streams uploads", () => {
     ]);
   });
 
+  // Regression: after a large last part, the reader stopped reading the body at the final
+  // delimiter (Dicer never called back its paused write), leaving the rest unread.
+  it("has read the body to its end, epilogue included, when the last part is done", async () => {
+    const handler: web.Handler = async (request) => {
+      const reader = await request.multipart();
+      let size = 0;
+      for await (const part of reader) {
+        if (part instanceof web.MultipartReader) continue;
+        for (let c = await part.readChunk(65536); c.length > 0; c = await part.readChunk(65536)) {
+          size += c.length;
+        }
+      }
+      return web.jsonResponse({ size, atEof: request.content.atEof() });
+    };
+    const client = await serve(appWith(handler));
+    const big = randomBytes(2 * 1024 * 1024);
+    const body = Buffer.concat([
+      multipartBody("b", [
+        { headers: ['Content-Disposition: form-data; name="f"; filename="f.bin"'], body: big },
+      ]),
+      Buffer.from("an epilogue"),
+    ]);
+    const resp = await post(client.server.port, body, "multipart/form-data; boundary=b");
+    expect(resp.status).toBe(200);
+    expect(JSON.parse(resp.body)).toEqual({ size: big.length, atEof: true });
+  });
+
+  // Regression: after read(), multipart() read the exhausted stream and blamed the client with
+  // a 400 "no delimiter (wrong or missing boundary)"; post() already used the buffered body.
+  it("reads the parts from the buffered body after read(), as post() does", async () => {
+    const handler: web.Handler = async (request) => {
+      const raw = await request.read(); // e.g. a middleware checking a signature
+      return web.jsonResponse({
+        raw: raw.length,
+        parts: await saveParts(await request.multipart()),
+      });
+    };
+    const client = await serve(appWith(handler, { logger: quiet }));
+    const body = multipartBody("b", [
+      { headers: ['Content-Disposition: form-data; name="a"'], body: "1" },
+      { headers: ['Content-Disposition: form-data; name="f"; filename="f.txt"'], body: "data" },
+    ]);
+    const resp = await post(client.server.port, body, "multipart/form-data; boundary=b");
+    expect(resp.status).toBe(200);
+    expect(JSON.parse(resp.body)).toEqual({
+      raw: body.length,
+      parts: [
+        { name: "a", value: "1" },
+        {
+          name: "f",
+          filename: "f.txt",
+          contentType: "text/plain",
+          size: 4,
+          sha256: sha256("data"),
+        },
+      ],
+    });
+  });
+
+  // Regression: after post(), multipart() read the exhausted stream and answered 400 "no
+  // delimiter (wrong or missing boundary)", blaming the client for the handler's mistake.
+  it("after post() of a multipart body, multipart() throws an error that names post()", async () => {
+    const errors: string[] = [];
+    const logger: web.Logger = { error: (message, ...args) => errors.push(`${message} ${args}`) };
+    const handler: web.Handler = async (request) => {
+      await request.post(); // e.g. a middleware reading a CSRF token from the form
+      await request.multipart();
+      return new web.Response({ text: "unreachable" });
+    };
+    const client = await serve(appWith(handler, { logger }));
+    const body = multipartBody("b", [
+      { headers: ['Content-Disposition: form-data; name="a"'], body: "1" },
+    ]);
+    const resp = await post(client.server.port, body, "multipart/form-data; boundary=b");
+    expect(resp.status).toBe(500);
+    expect(errors.join("\n")).toContain(
+      "request.multipart() after request.post() read the multipart body",
+    );
+  });
+
   it("clientMaxSize does not limit the streaming reader", async () => {
     const client = await serve(appWith(upload, { clientMaxSize: 1024 }));
     const data = randomBytes(256 * 1024);

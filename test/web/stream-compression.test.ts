@@ -86,6 +86,26 @@ describe("enableCompression on a streamed body", () => {
     },
   );
 
+  // Regression: a client that accepts no coding got the body uncompressed without Vary, so a
+  // cache could hand that copy to clients that accept gzip, and the reverse choice unmarked.
+  it("a body left uncompressed for a client that accepts none still carries Vary", async () => {
+    const client = await serve(
+      appWith(async (request) => {
+        const resp = new web.StreamResponse();
+        resp.enableCompression();
+        await resp.prepare(request);
+        await resp.write("plain for this client");
+        return resp;
+      }),
+    );
+    const reply = await httpSend(client.server.port, "/", {
+      headers: { "Accept-Encoding": "identity" },
+    });
+    expect(reply.headers["content-encoding"]).toBeUndefined();
+    expect(reply.headers.vary).toBe("Accept-Encoding");
+    expect(reply.body).toBe("plain for this client");
+  });
+
   it("a body with a Content-Encoding of its own is sent as it is", async () => {
     const encoded = gzipSync("already gzipped by the handler");
     const client = await serve(

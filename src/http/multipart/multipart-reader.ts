@@ -66,6 +66,8 @@ export class MultipartReader implements AsyncIterable<MultipartPart> {
   #dicer: DicerParser | null = null;
   /** Set while the pump waits for Dicer to drain. */
   #resumePump: (() => void) | null = null;
+  /** Settles when the pump has stopped reading the source (it never rejects). */
+  #pumped: Promise<void> = Promise.resolve();
   readonly #queue: Pending[] = [];
   #partsSeen = 0;
   #finished = false;
@@ -170,7 +172,13 @@ export class MultipartReader implements AsyncIterable<MultipartPart> {
       this.#waiter = { resolve, reject };
       this.#settle();
     });
-    if (pending === null) return null;
+    if (pending === null) {
+      // Dicer reports the final delimiter before the source ends: the end is reported once the
+      // pump has read the source to its end, so that whoever reads the source next (read()
+      // after request.post()) does not find a read of the pump still waiting on it.
+      await this.#pumped;
+      return null;
+    }
     if (pending.header === null) {
       pending.part.resume();
       throw this.#failWith(
@@ -258,7 +266,7 @@ export class MultipartReader implements AsyncIterable<MultipartPart> {
     dicer.on("part", this.#onPart);
     dicer.on("finish", this.#onFinish);
     dicer.on("error", this.#onDicerError);
-    void this.#pump(dicer);
+    this.#pumped = this.#pump(dicer);
   }
 
   async #pump(dicer: DicerParser): Promise<void> {
@@ -268,10 +276,13 @@ export class MultipartReader implements AsyncIterable<MultipartPart> {
         const [chunk] = await this.#source.readchunk();
         if (this.#error !== null) return;
         if (chunk.length === 0) break;
+        // After the final delimiter the rest (an epilogue, RFC 2046 5.1.1) is read to the end
+        // and dropped: Dicer would ignore it, and may never call back a write it had paused.
+        if (this.#finished) continue;
         if (!dicer.write(chunk)) await this.#drained(dicer);
         if (this.#error !== null) return;
       }
-      dicer.end();
+      if (!this.#finished) dicer.end();
     } catch (err) {
       if (this.#error === null) this.#fail(err as Error);
     }
@@ -307,6 +318,9 @@ export class MultipartReader implements AsyncIterable<MultipartPart> {
     if (this.#error !== null) return;
     this.#finished = true;
     this.#markHeadless();
+    // Dicer reports the final delimiter without calling back the write it paused for the last
+    // part, so no 'drain' follows: the pump goes on without it.
+    this.#resumePump?.();
     this.#settle();
   };
 

@@ -4,6 +4,7 @@
 
 import { once } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { finished } from "node:stream/promises";
 import type { CIMultiDictProxy } from "../../http/multidict.js";
 import type { BodyPartReader } from "../../http/multipart/body-part-reader.js";
@@ -46,6 +47,9 @@ export async function parseMultipart(
     // keeps what the parser buffers in proportion.
     maxHeaderSize: limits.maxPartHeaders * (limits.maxPartHeaderSize + 2),
     maxHeaderCount: limits.maxPartHeaders,
+    // A part decoding (below) past what the whole form may hold is a 413; without a limit on
+    // the form, the reader's own cap still stops a bomb.
+    ...(options.maxSize > 0 ? { maxDecodedSize: options.maxSize } : {}),
     mapError: multipartHttpError,
   });
   const entries: Entry[] = [];
@@ -103,8 +107,25 @@ async function readPart(
     file?.destroy();
     throw err;
   }
+  let onDisk = file !== null;
+  if (isEncoded(part)) {
+    // aiohttp's post() undoes a part's Content-Transfer-Encoding and Content-Encoding too. The
+    // encoded bytes were counted and are at most maxSize, so decoding them whole is bounded.
+    const decoded = part.decode(onDisk ? await readFile(path) : Buffer.concat(chunks, size));
+    counter.total += decoded.length - size;
+    if (maxSize > 0 && counter.total > maxSize) {
+      throw new HTTPRequestEntityTooLarge(maxSize, counter.total);
+    }
+    chunks.splice(0, chunks.length, decoded);
+    size = decoded.length;
+    if (!onDisk && meta.filename !== null && size > limits.maxMemoryFileSize) {
+      path = await options.uploadDir().newFile();
+      onDisk = true;
+    }
+    if (onDisk) await writeFile(path, decoded);
+  }
   if (meta.filename === null) return [meta.name, decodeText(chunks, meta.charset)];
-  const content = file === null ? { data: Buffer.concat(chunks, size) } : { path };
+  const content = onDisk ? { path } : { data: Buffer.concat(chunks, size) };
   return [
     meta.name,
     new FileField({
@@ -117,6 +138,19 @@ async function readPart(
     }),
   ];
 }
+
+/** Whether the part has a Content-Transfer-Encoding or Content-Encoding to undo. */
+function isEncoded(part: BodyPartReader): boolean {
+  const transfer = part.headers.get("Content-Transfer-Encoding")?.trim().toLowerCase();
+  const coding = part.headers.get("Content-Encoding")?.trim().toLowerCase();
+  return (
+    !(transfer === undefined || PLAIN_TRANSFER.has(transfer)) ||
+    !(coding === undefined || coding === "" || coding === "identity")
+  );
+}
+
+/** RFC 2045 6.1: transfer encodings that leave the bytes as they are. */
+const PLAIN_TRANSFER = new Set(["", "7bit", "8bit", "binary"]);
 
 async function write(file: WriteStream, chunk: Buffer): Promise<void> {
   if (file.errored !== null) throw file.errored;
