@@ -118,7 +118,8 @@ export class EventSourceResponse extends StreamResponse {
    * before it reconnected, `undefined` on a first connection.
    */
   get lastEventId(): string | undefined {
-    if (this.#request === null) throw new Error("Call prepare(request) first");
+    if (this.#request === null)
+      throw new Error("Response is not prepared: call prepare(request) first");
     return this.#request.headers.get("Last-Event-ID");
   }
 
@@ -179,7 +180,8 @@ export class EventSourceResponse extends StreamResponse {
    * not an integer >= 0.
    */
   async send(data: string, options: EventOptions = {}): Promise<boolean> {
-    if (this.#started === null) throw new Error("Call prepare(request) first");
+    if (this.#started === null)
+      throw new Error("Response is not prepared: call prepare(request) first");
     return this.#enqueue(this.#format(data, options));
   }
 
@@ -246,7 +248,8 @@ export class EventSourceResponse extends StreamResponse {
    * shutdown) ended it.
    */
   wait(): Promise<void> {
-    if (this.#started === null) return Promise.reject(new Error("Call prepare(request) first"));
+    if (this.#started === null)
+      return Promise.reject(new Error("Response is not prepared: call prepare(request) first"));
     return this.#done;
   }
 

@@ -83,7 +83,8 @@ function forwardChannelApi(
     const fallback = fallbacks[key];
     const channel = (ws: WebSocketResponse): WebSocketChannel | null => {
       const ch = channelOf(ws);
-      if (ch === null && !hasFallback) throw new Error("Call prepare(request) first");
+      if (ch === null && !hasFallback)
+        throw new Error("Response is not prepared: call prepare(request) first");
       return ch;
     };
     const forwarded: PropertyDescriptor = { configurable: true, enumerable: false };
@@ -249,7 +250,8 @@ export class WebSocketResponse extends StreamResponse {
   }
 
   #ch(): WebSocketChannel {
-    if (this.#channel === null) throw new Error("Call prepare(request) first");
+    if (this.#channel === null)
+      throw new Error("Response is not prepared: call prepare(request) first");
     return this.#channel;
   }
 

@@ -177,6 +177,15 @@ describe("EventSourceResponse: the event format", () => {
     expect(reply.body).toBe("data: still fine\r\n\r\n");
   });
 
+  it("send(), wait() and lastEventId before prepare() say so, as write() does", async () => {
+    const sse = new web.EventSourceResponse();
+    const message = /^Response is not prepared: call prepare\(request\) first$/;
+    await expect(sse.send("x")).rejects.toThrow(message);
+    await expect(sse.wait()).rejects.toThrow(message);
+    expect(() => sse.lastEventId).toThrow(message);
+    await expect(new web.StreamResponse().write("x")).rejects.toThrow(message);
+  });
+
   it("rejects options it cannot honour at construction", () => {
     expect(() => new web.EventSourceResponse({ ping: -1 })).toThrow(RangeError);
     expect(() => new web.EventSourceResponse({ ping: Number.NaN })).toThrow(RangeError);
