@@ -38,8 +38,9 @@ app.router.addPost("/upload", async (request) => {
     if (typeof value === "string") {
       fields[name] = value;
     } else {
-      // To keep a file, move value.path (or write value.read()) somewhere now: temporary
-      // files are deleted when the request ends.
+      // To keep a file, save it now with pipeline(value.stream(), createWriteStream(dest)):
+      // temporary files are deleted when the request ends (and rename() of value.path fails
+      // when dest is on another file system).
       files.push({
         filename: value.filename,
         contentType: value.contentType,
