@@ -5,3 +5,5 @@ export { type ContentDisposition, parseContentDisposition } from "./content-disp
 export { MultipartError, type MultipartErrorCode, MultipartLimitError } from "./errors.js";
 export { type MultipartPart, MultipartReader, type MultipartSource } from "./multipart-reader.js";
 export type { MultipartReaderOptions } from "./types.js";
+export { MultipartWriter } from "./writer.js";
+export { BodyPart, type PartHeaders, type PartValue } from "./writer-part.js";
