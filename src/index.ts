@@ -35,6 +35,12 @@ export {
 } from "./client/websocket.js";
 export { type ContentType, isJsonType, parseContentType } from "./http/content-type.js";
 export {
+  type FieldOptions,
+  type FieldsInit,
+  type FieldValue,
+  FormData,
+} from "./http/form-data.js";
+export {
   CIMultiDict,
   CIMultiDictProxy,
   MultiDict,

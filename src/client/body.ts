@@ -4,6 +4,8 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import type { FormData as UndiciFormData } from "undici";
+import { FormData as AiohttpFormData } from "../http/form-data.js";
+import { MultipartWriter } from "../http/multipart/writer.js";
 import { StreamReader } from "../http/stream-reader.js";
 import { undici } from "./lazy-deps.js";
 import type { RequestData } from "./types.js";
@@ -15,6 +17,8 @@ export interface PreparedBody {
   readonly contentType: string | undefined;
   /** Whether `prepareBody` can build the same body again (a stream is read only once). */
   readonly replayable: boolean;
+  /** The length of a stream body known in advance (a multipart body of known parts). */
+  readonly contentLength?: number;
 }
 
 /** No body at all: no Content-Type either. */
@@ -44,6 +48,14 @@ export function prepareBody(
   if (data instanceof URLSearchParams) {
     return { body: data.toString(), contentType: URLENCODED, replayable: true };
   }
+  if (data instanceof AiohttpFormData) {
+    const encoded = data.encode();
+    if (!(encoded instanceof MultipartWriter)) {
+      return { body: encoded.body, contentType: encoded.contentType, replayable: true };
+    }
+    return multipartBody(encoded);
+  }
+  if (data instanceof MultipartWriter) return multipartBody(data);
   if (typeof FormData !== "undefined" && data instanceof FormData) {
     // undici writes the multipart body, its length and its boundary in Content-Type, but only
     // for its own FormData class: Node's global one comes from another copy of undici and fails
@@ -72,6 +84,15 @@ export function prepareBody(
     form.append(k, String(v));
   }
   return { body: form.toString(), contentType: URLENCODED, replayable: true };
+}
+
+/** A multipart body: streamed, with its length when every part's is known. */
+function multipartBody(writer: MultipartWriter): PreparedBody {
+  const size = writer.size;
+  const base = { body: writer.stream(), contentType: writer.contentType };
+  // A FormData or a writer of in-memory parts gives the same bytes again on a redirect.
+  const replayable = writer.replayable;
+  return size === null ? { ...base, replayable } : { ...base, replayable, contentLength: size };
 }
 
 function toUndiciFormData(form: FormData): UndiciFormData {

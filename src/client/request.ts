@@ -167,6 +167,7 @@ export class ClientRequest {
       auth: this.#auth,
       cookies: this.#cookies,
       contentType: body.body === null ? null : body.contentType,
+      contentLength: body.contentLength,
       leftOrigin: this.#leftOrigin,
     });
     const requestInfo: RequestInfo = {

@@ -10,6 +10,11 @@ import { createZstdDecompress } from "../http/compression.js";
 import { isJsonType, parseContentType, parseParams } from "../http/content-type.js";
 import { splitOutsideQuotes } from "../http/header-syntax.js";
 import { CIMultiDictProxy } from "../http/multidict.js";
+import {
+  MultipartError,
+  MultipartReader,
+  type MultipartReaderOptions,
+} from "../http/multipart/index.js";
 import { type StreamReadError, StreamReader } from "../http/stream-reader.js";
 import { detectCharset, isKnownCharset } from "./charset.js";
 import {
@@ -243,6 +248,36 @@ export class ClientResponse implements AsyncDisposable {
         : `Response payload is not completed: ${cause.message} (${this.url})`,
       { cause },
     );
+  }
+
+  /**
+   * The body read part by part with the shared {@link MultipartReader} (aiohttp's
+   * `MultipartReader.from_response`), for a `multipart/*` response. Malformed multipart fails
+   * reads with `ClientPayloadError` (the reader's error as `cause`) unless `mapError` says
+   * otherwise. Reading every part to the end gives the connection back.
+   * @throws {ClientPayloadError} when the response is not `multipart/*` or has no boundary
+   * @example
+   * for await (const part of resp.multipart()) console.log(part.headers.get("Content-Type"));
+   */
+  multipart(options: MultipartReaderOptions = {}): MultipartReader {
+    const type = this.#contentTypeHeader();
+    if (parseContentType(type).type !== "multipart") {
+      throw new ClientPayloadError(
+        `The response of ${this.url} is not multipart (Content-Type: ${type ?? "none"})`,
+      );
+    }
+    const mapError =
+      options.mapError ??
+      ((err: MultipartError) =>
+        new ClientPayloadError(`Malformed multipart response from ${this.url}: ${err.message}`, {
+          cause: err,
+        }));
+    try {
+      return new MultipartReader(this.headers, this.content, { ...options, mapError });
+    } catch (err) {
+      if (!(err instanceof MultipartError)) throw err;
+      throw mapError(err);
+    }
   }
 
   /** Reads the whole body (decompressed). Gives the connection back. */

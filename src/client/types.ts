@@ -2,12 +2,14 @@
 // bodies, the options of one request, and the session settings a request reads.
 
 import type { Readable } from "node:stream";
+import type { FormData as AiohttpFormData } from "../http/form-data.js";
 import type {
   CIMultiDict,
   CIMultiDictProxy,
   MultiDictInit,
   MultiDictProxy,
 } from "../http/multidict.js";
+import type { MultipartWriter } from "../http/multipart/writer.js";
 import type { StreamReader } from "../http/stream-reader.js";
 import type { BasicAuth } from "./auth.js";
 import type { BaseConnector } from "./connector.js";
@@ -33,6 +35,8 @@ export type RequestData =
   | URLSearchParams
   | Readonly<Record<string, string | number | boolean>>
   | FormData
+  | AiohttpFormData
+  | MultipartWriter
   | Blob
   | Readable
   | AsyncIterable<Uint8Array>
