@@ -102,6 +102,16 @@ const EXPECTED: Record<string, ReadonlyArray<string | RegExp>> = {
     'multipart: {"field":"value"} {"file":"file content\\n"}',
     "multipart Content-Type: multipart/form-data",
   ],
+  multipart: [
+    'form: {"title":"holidays"} file: intact',
+    "framing: Content-Length",
+    "text only: application/x-www-form-urlencoded",
+    'generator: "line 1\\nline 2\\nline 3\\n" chunked',
+    /^writer size: \d+ bytes$/m,
+    'writer: {"meta":"{\\"id\\":7}","greeting":"hi"}',
+    'part: application/json {"id":1}',
+    "part: text/plain; charset=utf-8 hello",
+  ],
   "streaming-upload": [
     "file: 1150000 bytes arrived, Transfer-Encoding chunked",
     'generator: "chunk 1\\nchunk 2\\nchunk 3\\n"',

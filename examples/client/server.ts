@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
-import { BasicAuth, web } from "aiohttp-ts";
+import { BasicAuth, MultipartWriter, web } from "aiohttp-ts";
 
 type Json = Record<string, unknown>;
 
@@ -178,6 +178,16 @@ export function makeApp(): web.Application {
   });
 
   // Answers after s seconds (fractions allowed, at most 10), unless the client goes away.
+  // A multipart/mixed answer, read part by part by examples/client/multipart.ts.
+  r.addGet("/multipart", async () => {
+    const mp = new MultipartWriter("mixed");
+    mp.appendJson({ id: 1 });
+    mp.append("hello");
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of mp) chunks.push(chunk);
+    return new web.Response({ body: Buffer.concat(chunks), headers: mp.headers });
+  });
+
   r.addGet("/delay/{s}", async (request) => {
     const seconds = Math.min(Number(request.matchInfo.s) || 0, 10);
     await sleep(seconds * 1000, undefined, { signal: request.signal }).catch(() => {});
