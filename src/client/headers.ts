@@ -20,8 +20,6 @@ export interface HeaderParts {
   readonly cookies: Readonly<Record<string, string>> | undefined;
   /** The type the body implies; `null` when there is no body (no Content-Type at all). */
   readonly contentType: string | undefined | null;
-  /** The body's byte length when known before sending (a multipart body of known parts). */
-  readonly contentLength?: number | undefined;
   /**
    * A redirect left the first origin: the session's `Authorization` and `Cookie` headers stay
    * behind (RFC 9110 15.4: credentials belong to the origin they were given for).
@@ -57,15 +55,6 @@ export function requestHeaders(session: SessionConfig, parts: HeaderParts): CIMu
   if (parts.contentType === null) h.delete("Content-Type");
   else if (parts.contentType !== undefined && !h.has("Content-Type")) {
     h.set("Content-Type", parts.contentType);
-  }
-  // undici sends a stream body chunked unless told its length; a caller's framing header wins.
-  if (
-    parts.contentType !== null &&
-    parts.contentLength !== undefined &&
-    !h.has("Content-Length") &&
-    !h.has("Transfer-Encoding")
-  ) {
-    h.set("Content-Length", String(parts.contentLength));
   }
   return h;
 }

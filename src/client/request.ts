@@ -167,7 +167,6 @@ export class ClientRequest {
       auth: this.#auth,
       cookies: this.#cookies,
       contentType: body.body === null ? null : body.contentType,
-      contentLength: body.contentLength,
       leftOrigin: this.#leftOrigin,
     });
     const requestInfo: RequestInfo = {
@@ -178,6 +177,15 @@ export class ClientRequest {
     };
     const flat: string[] = [];
     headers[kAppendFlat](flat);
+    // undici sends a stream chunked unless told its length: a multipart body of known parts
+    // declares it (the caller's own framing headers win).
+    if (
+      body.contentLength !== undefined &&
+      !headers.has("Content-Length") &&
+      !headers.has("Transfer-Encoding")
+    ) {
+      flat.push("Content-Length", String(body.contentLength));
+    }
     const control = this.#control;
     const connector = this.#session.connector;
     for (let attempt = 0; ; attempt++) {
@@ -218,7 +226,9 @@ export class ClientRequest {
           info.staleConnection &&
           attempt === 0 &&
           IDEMPOTENT.has(method) &&
-          body.replayable
+          body.replayable &&
+          // A stream (a multipart body of in-memory parts) was read by the failed attempt.
+          !(body.body instanceof Readable)
         ) {
           continue;
         }
