@@ -172,7 +172,7 @@ describe("MultipartWriter round trips over a socket", () => {
     expect(parts[3]?.body?.toString()).toBe("blob!");
   });
 
-  it("streams of unknown size make the size null and are read once", async () => {
+  it("streams of unknown size (generator, Readable, web ReadableStream) make the size null and are read once", async () => {
     const data = randomBytes(200_000);
     async function* generate(): AsyncGenerator<Uint8Array> {
       for (let i = 0; i < data.length; i += 65536) yield data.subarray(i, i + 65536);
@@ -180,11 +180,13 @@ describe("MultipartWriter round trips over a socket", () => {
     const writer = new MultipartWriter();
     writer.append(generate());
     writer.append(Readable.from([Buffer.from("abc"), Buffer.from("def")]));
+    writer.append(new Blob(["web stream"]).stream());
     expect(writer.size).toBeNull();
     expect(writer.replayable).toBe(false);
     const parts = await overSocket(writer, readAll);
     expect(sha256(parts[0]?.body ?? Buffer.alloc(0))).toBe(sha256(data));
     expect(parts[1]?.body?.toString()).toBe("abcdef");
+    expect(parts[2]?.body?.toString()).toBe("web stream");
     await expect(bytesOf(writer)).rejects.toThrow(/already read/);
   });
 
