@@ -18,8 +18,6 @@ const NOT_YET: Readonly<Record<string, string>> = {
   proxyAuth:
     "explicit proxies are not supported for HTTP requests yet; put credentials in HTTP_PROXY with `trustEnv: true`",
   proxyHeaders: "explicit proxies are not supported yet",
-  compress: "compressing request bodies is not supported yet",
-  chunked: "forcing chunked request bodies is not supported yet (streams are sent chunked)",
   expect100: "`Expect: 100-continue` is not supported yet",
   traceConfigs: "tracing is not supported yet",
   traceRequestCtx: "tracing is not supported yet",
@@ -27,8 +25,6 @@ const NOT_YET: Readonly<Record<string, string>> = {
   ssl: "TLS settings belong to the connector: `new TCPConnector({ ssl })`",
   serverHostname: "set `servername` in the connector's `ssl` options",
   fingerprint: "certificate pinning is not supported yet",
-  onUploadProgress: "progress callbacks are not supported yet",
-  onDownloadProgress: "progress callbacks are not supported yet",
   http2: "HTTP/2 is not supported yet",
   cache: "response caching is not supported yet",
   version: "only HTTP/1.1 is spoken",

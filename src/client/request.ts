@@ -26,6 +26,7 @@ import { kSend } from "./symbols.js";
 import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
 import type { RequestOptions, SessionConfig } from "./types.js";
 import { requestTarget } from "./url.js";
+import { checkWireOptions, frameHeaders, type WireBody, wireBody } from "./wire-body.js";
 
 /** RFC 9110 9.2.2: methods a client may repeat, since the second time changes nothing more. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
@@ -52,6 +53,7 @@ export class ClientRequest {
     if (options.data !== undefined && options.json !== undefined) {
       throw new TypeError("data and json cannot be given together");
     }
+    checkWireOptions(options);
     this.#session = session;
     this.#options = options;
     this.#method = method;
@@ -169,6 +171,10 @@ export class ClientRequest {
       contentType: body.body === null ? null : body.contentType,
       leftOrigin: this.#leftOrigin,
     });
+    const options = this.#options;
+    const frame = frameHeaders(headers, options, body.body !== null);
+    const declared = headers.get("Content-Length");
+    const declaredLength = declared === undefined ? null : Number(declared);
     const requestInfo: RequestInfo = {
       url,
       method,
@@ -184,7 +190,9 @@ export class ClientRequest {
       if (control.signal.aborted) throw control.signal.reason;
       const release = await this.#acquire();
       const info = new AttemptInfo();
-      const bodyFailure = watchBodyError(body);
+      const wire = wireBody(body, frame, options.onUploadProgress, declaredLength);
+      const bodyFailure = watchBodyError(wire);
+      const sentHeaders = withFraming(flat, wire);
       let data: Dispatcher.ResponseData;
       try {
         const pending = connector[kSend](
@@ -192,8 +200,8 @@ export class ClientRequest {
             origin: url.origin,
             path: `${url.pathname}${url.search}`,
             method: method as Dispatcher.HttpMethod,
-            headers: flat,
-            body: body.body,
+            headers: sentHeaders,
+            body: wire.body,
             signal: control.signal,
             reset: connector.forceClose,
           },
@@ -282,6 +290,7 @@ export class ClientRequest {
       body: skipBody ? null : data.body,
       history: [...this.#history],
       autoDecompress: session.autoDecompress,
+      onProgress: this.#options.onDownloadProgress,
       maxDecompressedSize: session.maxDecompressedSize,
       readBufsize: session.readBufsize,
       onDone: (done) => {
@@ -292,8 +301,21 @@ export class ClientRequest {
   }
 }
 
+/**
+ * `flat` with the Content-Type of a body serialized here (unless the caller gave one) and the
+ * length of a body of known length turned into a stream.
+ */
+function withFraming(flat: string[], wire: WireBody): string[] {
+  if (wire.contentType === undefined && wire.contentLength === null) return flat;
+  const out = [...flat];
+  const hasType = flat.some((v, i) => i % 2 === 0 && v.toLowerCase() === "content-type");
+  if (wire.contentType !== undefined && !hasType) out.push("Content-Type", wire.contentType);
+  if (wire.contentLength !== null) out.push("Content-Length", String(wire.contentLength));
+  return out;
+}
+
 /** Remembers the error a streamed body fails with, if it does. */
-function watchBodyError(body: PreparedBody): { error: unknown } {
+function watchBodyError(body: WireBody): { error: unknown } {
   const seen: { error: unknown } = { error: undefined };
   if (body.body instanceof Readable) {
     body.body.once("error", (err: unknown) => {

@@ -108,6 +108,10 @@ const REQUEST_OPTION_NAMES = {
   raiseForStatus: true,
   readUntilEof: true,
   signal: true,
+  compress: true,
+  chunked: true,
+  onUploadProgress: true,
+  onDownloadProgress: true,
 } as const satisfies OptionNames<RequestOptions>;
 
 /**

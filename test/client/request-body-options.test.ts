@@ -1,0 +1,312 @@
+// Request options that change how a body goes on the wire, over real sockets: `compress`,
+// `chunked`, and the progress callbacks. A node:http server shows the framing headers and the
+// bytes as they arrived; our own server decompresses for the round trips.
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import { gunzipSync, gzipSync, inflateSync } from "node:zlib";
+import { afterEach, describe, expect, test } from "vitest";
+import { ClientOptionError, web } from "../../src/index.js";
+import { rejection, useSessions, useTestClients } from "../helpers.js";
+
+const session = useSessions();
+const serve = useTestClients();
+
+/** What the raw server saw of one request. */
+interface Arrived {
+  headers: IncomingHttpHeaders;
+  /** The body as it came over the wire (de-chunked by node:http, not decompressed). */
+  body: Buffer;
+}
+
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close()));
+});
+
+/**
+ * A node:http server that records each request and answers 200 with `reply` (an empty body by
+ * default). Returns its URL and the requests seen so far.
+ */
+async function rawServer(
+  reply: { body?: Buffer; headers?: Record<string, string> } = {},
+): Promise<{ url: string; seen: Arrived[] }> {
+  const seen: Arrived[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      seen.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      res.writeHead(200, reply.headers ?? {});
+      res.end(reply.body ?? "");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, seen };
+}
+
+/** Our server, answering with what the handler read (decompressed) and the framing headers. */
+async function echoServer(): Promise<string> {
+  const app = new web.Application({ clientMaxSize: 64 * 1024 * 1024 });
+  app.router.addPost("/", async (request) => {
+    const body = await request.read();
+    return web.jsonResponse({
+      text: body.toString(),
+      contentEncoding: request.headers.get("Content-Encoding") ?? null,
+      transferEncoding: request.headers.get("Transfer-Encoding") ?? null,
+      contentLength: request.headers.get("Content-Length") ?? null,
+    });
+  });
+  const client = await serve(app);
+  return client.makeUrl("/").href;
+}
+
+const TEXT = "aiohttp-ts compresses this request body on the fly.\n".repeat(2000);
+
+async function* lines(): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < 2000; i++) yield Buffer.from(TEXT.slice(0, 52));
+}
+
+describe("compress", () => {
+  test("true deflates the body, sets Content-Encoding and sends it chunked", async () => {
+    const { url, seen } = await rawServer();
+    const resp = await session().post(url, { data: TEXT, compress: true });
+    await resp.release();
+    const [req] = seen;
+    expect(req?.headers["content-encoding"]).toBe("deflate");
+    expect(req?.headers["transfer-encoding"]).toBe("chunked");
+    expect(req?.headers["content-length"]).toBeUndefined();
+    expect(req?.body.length).toBeLessThan(TEXT.length / 10);
+    expect(inflateSync(req?.body ?? Buffer.alloc(0)).toString()).toBe(TEXT);
+  });
+
+  test('"gzip" gzips a streamed body', async () => {
+    const { url, seen } = await rawServer();
+    const resp = await session().post(url, { data: lines(), compress: "gzip" });
+    await resp.release();
+    expect(seen[0]?.headers["content-encoding"]).toBe("gzip");
+    expect(gunzipSync(seen[0]?.body ?? Buffer.alloc(0)).toString()).toBe(TEXT);
+  });
+
+  for (const compress of [true, "deflate", "gzip"] as const) {
+    test(`${JSON.stringify(compress)} round-trips through our server's decompression`, async () => {
+      const url = await echoServer();
+      const resp = await session().post(url, { data: Readable.from(lines()), compress });
+      expect(await resp.json()).toEqual({
+        text: TEXT,
+        contentEncoding: compress === true ? "deflate" : compress,
+        transferEncoding: "chunked",
+        contentLength: null,
+      });
+    });
+  }
+
+  test("a Content-Encoding header as well is refused before anything is sent", async () => {
+    const { url, seen } = await rawServer();
+    const err = await rejection(
+      session().post(url, {
+        data: gzipSync(TEXT),
+        compress: "gzip",
+        headers: { "Content-Encoding": "gzip" },
+      }),
+    );
+    expect(err).toBeInstanceOf(ClientOptionError);
+    expect(err).toMatchObject({ code: "AIOHTTP_INVALID_OPTION", option: "compress" });
+    expect(err.message).toMatch(/Content-Encoding/);
+    expect(seen).toEqual([]);
+  });
+
+  test("a Content-Length header as well is refused (the compressed length is not known)", async () => {
+    const err = await rejection(
+      session().post("http://127.0.0.1:1/", {
+        data: TEXT,
+        compress: true,
+        headers: { "Content-Length": String(TEXT.length) },
+      }),
+    );
+    expect(err).toMatchObject({ code: "AIOHTTP_INVALID_OPTION", option: "compress" });
+  });
+
+  test("a value that is no coding is refused", async () => {
+    const err = await rejection(
+      session().post("http://127.0.0.1:1/", {
+        data: TEXT,
+        compress: "br" as unknown as "gzip",
+      }),
+    );
+    expect(err).toMatchObject({ code: "AIOHTTP_INVALID_OPTION", option: "compress" });
+  });
+
+  test("a request without a body gets no Content-Encoding", async () => {
+    const { url, seen } = await rawServer();
+    await (await session().get(url, { compress: true })).release();
+    expect(seen[0]?.headers["content-encoding"]).toBeUndefined();
+  });
+});
+
+describe("chunked", () => {
+  test("true sends a body of known length with Transfer-Encoding: chunked", async () => {
+    const { url, seen } = await rawServer();
+    await (await session().post(url, { data: "short", chunked: true })).release();
+    await (await session().post(url, { data: Buffer.from(TEXT), chunked: true })).release();
+    for (const [req, text] of [
+      [seen[0], "short"],
+      [seen[1], TEXT],
+    ] as const) {
+      expect(req?.headers["transfer-encoding"]).toBe("chunked");
+      expect(req?.headers["content-length"]).toBeUndefined();
+      expect(req?.body.toString()).toBe(text);
+    }
+  });
+
+  test("without it, the same body goes with Content-Length", async () => {
+    const { url, seen } = await rawServer();
+    await (await session().post(url, { data: "short" })).release();
+    expect(seen[0]?.headers["content-length"]).toBe("5");
+    expect(seen[0]?.headers["transfer-encoding"]).toBeUndefined();
+  });
+
+  test("a small stream that has ended before sending still goes chunked", async () => {
+    const { url, seen } = await rawServer();
+    const stream = Readable.from([Buffer.from("ab")], { objectMode: false });
+    await (await session().post(url, { data: stream, chunked: true })).release();
+    expect(seen[0]?.headers["transfer-encoding"]).toBe("chunked");
+    expect(seen[0]?.body.toString()).toBe("ab");
+  });
+
+  test("a Content-Length header as well is refused", async () => {
+    const err = await rejection(
+      session().post("http://127.0.0.1:1/", {
+        data: "short",
+        chunked: true,
+        headers: { "Content-Length": "5" },
+      }),
+    );
+    expect(err).toBeInstanceOf(ClientOptionError);
+    expect(err).toMatchObject({ code: "AIOHTTP_INVALID_OPTION", option: "chunked" });
+  });
+});
+
+describe("onUploadProgress", () => {
+  test("counts a buffer body up to its length, in order", async () => {
+    const { url, seen } = await rawServer();
+    const body = Buffer.alloc(300 * 1024, 7);
+    const calls: Array<{ transferred: number; total: number | null }> = [];
+    const resp = await session().post(url, {
+      data: body,
+      onUploadProgress: (p) => calls.push(p),
+    });
+    await resp.release();
+    expect(seen[0]?.headers["content-length"]).toBe(String(body.length));
+    expect(calls.length).toBeGreaterThan(1);
+    expect(calls.every((c) => c.total === body.length)).toBe(true);
+    const counts = calls.map((c) => c.transferred);
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    expect(calls.at(-1)?.transferred).toBe(body.length);
+  });
+
+  test("a stream's total is its Content-Length header, or null without one", async () => {
+    const { url, seen } = await rawServer();
+    const size = 2000 * 52;
+    const known: Array<number | null> = [];
+    const unknown: Array<number | null> = [];
+    let last = 0;
+    await (
+      await session().post(url, {
+        data: lines(),
+        headers: { "Content-Length": String(size) },
+        onUploadProgress: (p) => known.push(p.total),
+      })
+    ).release();
+    await (
+      await session().post(url, {
+        data: lines(),
+        onUploadProgress: (p) => {
+          unknown.push(p.total);
+          last = p.transferred;
+        },
+      })
+    ).release();
+    expect(seen[0]?.headers["content-length"]).toBe(String(size));
+    expect(new Set(known)).toEqual(new Set([size]));
+    expect(new Set(unknown)).toEqual(new Set([null]));
+    expect(last).toBe(size);
+  });
+
+  test("with compress, it counts the compressed bytes sent", async () => {
+    const { url, seen } = await rawServer();
+    let last = -1;
+    await (
+      await session().post(url, {
+        data: TEXT,
+        compress: "gzip",
+        onUploadProgress: (p) => {
+          last = p.transferred;
+          expect(p.total).toBeNull();
+        },
+      })
+    ).release();
+    expect(last).toBe(seen[0]?.body.length);
+  });
+
+  test("a callback that throws fails the request with its error", async () => {
+    const { url } = await rawServer();
+    const boom = new Error("progress callback failed");
+    const err = await rejection(
+      session().post(url, {
+        data: Buffer.alloc(256 * 1024),
+        onUploadProgress: () => {
+          throw boom;
+        },
+      }),
+    );
+    expect(err).toBe(boom);
+    // The session still works.
+    const resp = await session().post(url, { data: "again" });
+    expect(resp.status).toBe(200);
+  });
+});
+
+describe("onDownloadProgress", () => {
+  test("counts the body as it is read, with Content-Length as total", async () => {
+    const body = Buffer.alloc(500 * 1024, 1);
+    const { url } = await rawServer({ body, headers: { "Content-Length": String(body.length) } });
+    const calls: Array<{ transferred: number; total: number | null }> = [];
+    const resp = await session().get(url, { onDownloadProgress: (p) => calls.push(p) });
+    expect(calls).toEqual([]);
+    expect((await resp.read()).length).toBe(body.length);
+    expect(calls.length).toBeGreaterThan(1);
+    expect(calls.every((c) => c.total === body.length)).toBe(true);
+    expect(calls.at(-1)?.transferred).toBe(body.length);
+  });
+
+  test("a compressed body counts the bytes on the wire, before decompression", async () => {
+    const gz = gzipSync(TEXT);
+    const { url } = await rawServer({
+      body: gz,
+      headers: { "Content-Encoding": "gzip", "Content-Length": String(gz.length) },
+    });
+    let last = { transferred: 0, total: null as number | null };
+    const resp = await session().get(url, { onDownloadProgress: (p) => (last = p) });
+    expect(await resp.text()).toBe(TEXT);
+    expect(last).toEqual({ transferred: gz.length, total: gz.length });
+  });
+
+  test("a callback that throws fails the read with its error", async () => {
+    const { url } = await rawServer({ body: Buffer.alloc(64 * 1024) });
+    const boom = new Error("download callback failed");
+    const resp = await session().get(url, {
+      onDownloadProgress: () => {
+        throw boom;
+      },
+    });
+    expect(await rejection(resp.read())).toBe(boom);
+  });
+});
