@@ -18,7 +18,6 @@ const NOT_YET: Readonly<Record<string, string>> = {
   proxyAuth:
     "explicit proxies are not supported for HTTP requests yet; put credentials in HTTP_PROXY with `trustEnv: true`",
   proxyHeaders: "explicit proxies are not supported yet",
-  expect100: "`Expect: 100-continue` is not supported yet",
   traceConfigs: "tracing is not supported yet",
   traceRequestCtx: "tracing is not supported yet",
   middlewares: "client middlewares are not supported yet",

@@ -17,12 +17,13 @@ import {
   ServerDisconnectedError,
   TooManyRedirects,
 } from "./errors.js";
+import { type Answer, requestWithContinue } from "./expect-continue.js";
 import { lowerSet, requestHeaders, toHeaders } from "./headers.js";
 import { undici } from "./lazy-deps.js";
 import { REDIRECT_STATUSES, redirectedMethod, resolveLocation } from "./redirect.js";
 import { RequestControl, untilAborted } from "./request-control.js";
 import { ClientResponse } from "./response.js";
-import { kSend } from "./symbols.js";
+import { kSend, kWebSocketTransport } from "./symbols.js";
 import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
 import type { RequestOptions, SessionConfig } from "./types.js";
 import { requestTarget } from "./url.js";
@@ -193,27 +194,39 @@ export class ClientRequest {
       const wire = wireBody(body, frame, options.onUploadProgress, declaredLength);
       const bodyFailure = watchBodyError(wire);
       const sentHeaders = withFraming(flat, wire);
-      let data: Dispatcher.ResponseData;
+      let data: Answer;
       try {
-        const pending = connector[kSend](
-          {
-            origin: url.origin,
-            path: `${url.pathname}${url.search}`,
-            method: method as Dispatcher.HttpMethod,
+        if (options.expect100 === true) {
+          data = await requestWithContinue({
+            url,
+            method,
             headers: sentHeaders,
             body: wire.body,
-            signal: control.signal,
-            reset: connector.forceClose,
-          },
-          {
-            // aiohttp: sockConnect bounds opening the socket, connect the wait for a slot and
-            // the opening together.
+            transport: connector[kWebSocketTransport](),
             connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
-            readTimeout: this.#timeout.sockRead,
-          },
-          info,
-        );
-        data = await untilAborted(pending, control.signal);
+            signal: control.signal,
+          });
+        } else {
+          const pending = connector[kSend](
+            {
+              origin: url.origin,
+              path: `${url.pathname}${url.search}`,
+              method: method as Dispatcher.HttpMethod,
+              headers: sentHeaders,
+              body: wire.body,
+              signal: control.signal,
+              reset: connector.forceClose,
+            },
+            {
+              // aiohttp: sockConnect bounds opening the socket, connect the wait for a slot and
+              // the opening together.
+              connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
+              readTimeout: this.#timeout.sockRead,
+            },
+            info,
+          );
+          data = await untilAborted(pending, control.signal);
+        }
       } catch (err) {
         release();
         // The caller's own stream failed (a file that cannot be read, a generator that threw):
@@ -248,11 +261,7 @@ export class ClientRequest {
     }
   }
 
-  #toResponse(
-    data: Dispatcher.ResponseData,
-    release: ReleaseSlot,
-    requestInfo: RequestInfo,
-  ): ClientResponse {
+  #toResponse(data: Answer, release: ReleaseSlot, requestInfo: RequestInfo): ClientResponse {
     const problem = headerLimitProblem(data, this.#session);
     if (problem !== null) {
       // The response is refused before anyone sees it: its slot is free again. undici reports
@@ -326,7 +335,7 @@ function watchBodyError(body: WireBody): { error: unknown } {
 }
 
 /** Why a response head breaks the session's header limits, or `null` when it does not. */
-function headerLimitProblem(data: Dispatcher.ResponseData, session: SessionConfig): string | null {
+function headerLimitProblem(data: Answer, session: SessionConfig): string | null {
   const { maxFieldSize, maxHeaders } = session;
   let count = 0;
   let problem: string | null = null;

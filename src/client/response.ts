@@ -216,11 +216,7 @@ export class ClientResponse implements AsyncDisposable {
     const onProgress = this.#init.onProgress;
     if (onProgress === undefined) return body;
     const length = this.headers.get("Content-Length");
-    const counter = new ProgressCounter(
-      onProgress,
-      length === undefined ? null : Number(length),
-      false,
-    );
+    const counter = new ProgressCounter(onProgress, length === undefined ? null : Number(length));
     this.#counter = counter;
     return pipeline(body, counter, () => {}) as Readable;
   }

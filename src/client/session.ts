@@ -110,6 +110,7 @@ const REQUEST_OPTION_NAMES = {
   signal: true,
   compress: true,
   chunked: true,
+  expect100: true,
   onUploadProgress: true,
   onDownloadProgress: true,
 } as const satisfies OptionNames<RequestOptions>;

@@ -84,6 +84,15 @@ export interface RequestOptions {
    */
   chunked?: boolean;
   /**
+   * Sends `Expect: 100-continue` and the body only once the server answered `100 Continue`; a
+   * final answer that comes first (401, 413, 417...) is the response, and the body is not sent.
+   * Such a request goes over a connection of its own (node:http: undici cannot send Expect on
+   * HTTP/1.1), closed after its response; proxies from the environment do not apply to it.
+   * Like aiohttp, it waits for the server's answer (bounded by the request's timeouts).
+   * @default false
+   */
+  expect100?: boolean;
+  /**
    * Called as the body is handed to the connection, `({ transferred, total })`: bytes so far
    * (compressed ones with `compress`) and all of them (`null` when not known: a stream without a
    * Content-Length header, or a compressed body). The last call has `transferred === total`

@@ -10,7 +10,7 @@ import type { CIMultiDict } from "../http/multidict.js";
 import type { PreparedBody } from "./body.js";
 import { ClientOptionError } from "./errors.js";
 import { undici } from "./lazy-deps.js";
-import { type ProgressCallback, ProgressCounter } from "./progress.js";
+import { countedUpload, type ProgressCallback } from "./progress.js";
 
 /** The request options that change how a body is framed. */
 export interface WireOptions {
@@ -42,6 +42,12 @@ export function checkWireOptions(options: WireOptions & ProgressOptions): void {
       `chunked must be a boolean, got ${typeof options.chunked}`,
     );
   }
+  if (options.expect100 !== undefined && typeof options.expect100 !== "boolean") {
+    throw new ClientOptionError(
+      "expect100",
+      `expect100 must be a boolean, got ${typeof options.expect100}`,
+    );
+  }
   for (const name of ["onUploadProgress", "onDownloadProgress"] as const) {
     const value = options[name];
     if (value !== undefined && typeof value !== "function") {
@@ -52,6 +58,7 @@ export function checkWireOptions(options: WireOptions & ProgressOptions): void {
 
 /** The progress callbacks of a request. */
 interface ProgressOptions {
+  readonly expect100?: boolean | undefined;
   readonly onUploadProgress?: ProgressCallback | undefined;
   readonly onDownloadProgress?: ProgressCallback | undefined;
 }
@@ -133,7 +140,7 @@ export function wireBody(
     total = null;
     stream = pipe(stream, frame.encoding === "gzip" ? createGzip() : createDeflate());
   }
-  if (onProgress !== undefined) stream = pipe(stream, new ProgressCounter(onProgress, total, true));
+  if (onProgress !== undefined) stream = countedUpload(stream, onProgress, total);
   else if (frame.chunked && !isObjectMode(stream)) stream = pipe(stream, new PassObjects());
   // A stream has no length undici could see: what was known goes in a header.
   const contentLength = frame.chunked || total === null || total === declaredLength ? null : total;
@@ -148,7 +155,7 @@ function* slices(bytes: Uint8Array): Generator<Uint8Array> {
 }
 
 /** undici's FormData as the bytes undici would send, with its boundary and length. */
-function serializeForm(form: UndiciFormData): {
+export function serializeForm(form: UndiciFormData): {
   stream: Readable;
   contentType: string | undefined;
   length: number | null;

@@ -2,11 +2,11 @@
 // `chunked`, and the progress callbacks. A node:http server shows the framing headers and the
 // bytes as they arrived; our own server decompresses for the round trips.
 import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { Readable } from "node:stream";
 import { gunzipSync, gzipSync, inflateSync } from "node:zlib";
 import { afterEach, describe, expect, test } from "vitest";
-import { ClientOptionError, web } from "../../src/index.js";
+import { ClientConnectorError, ClientOptionError, web } from "../../src/index.js";
 import { rejection, useSessions, useTestClients } from "../helpers.js";
 
 const session = useSessions();
@@ -308,5 +308,113 @@ describe("onDownloadProgress", () => {
       },
     });
     expect(await rejection(resp.read())).toBe(boom);
+  });
+});
+
+/** What the raw Expect server saw of one request. */
+interface ContinueSeen {
+  head: string;
+  /** Body bytes that came before the server answered. */
+  early: number;
+  /** Body bytes that came after it answered. */
+  late: number;
+  /** Settles when the client closed the connection. */
+  closed: Promise<void>;
+}
+
+/**
+ * A raw TCP server for `Expect: 100-continue`: once a request head is in, it answers `first`
+ * ("100" sends `100 Continue` and then 200 with the body length once the body is in; any
+ * other status is sent as a final answer at once) and counts the body bytes around it.
+ */
+async function expectServer(first: string): Promise<{ url: string; seen: ContinueSeen[] }> {
+  const seen: ContinueSeen[] = [];
+  const server = createNetServer((socket) => {
+    let buffered = Buffer.alloc(0);
+    let entry: ContinueSeen | undefined;
+    let answered = false;
+    let length = 0;
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.on("error", () => {});
+    socket.on("data", (chunk: Buffer) => {
+      if (entry === undefined) {
+        buffered = Buffer.concat([buffered, chunk]);
+        const end = buffered.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const head = buffered.subarray(0, end).toString("latin1");
+        entry = { head, early: buffered.length - end - 4, late: 0, closed };
+        seen.push(entry);
+        length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? "0");
+        answered = true;
+        if (first === "100") socket.write("HTTP/1.1 100 Continue\r\n\r\n");
+        else socket.write(`HTTP/1.1 ${first} No\r\nContent-Length: 2\r\n\r\nno`);
+      } else if (answered) entry.late += chunk.length;
+      if (first === "100" && entry !== undefined && entry.early + entry.late >= length) {
+        const text = `got ${entry.late}`;
+        socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+      }),
+  );
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, seen };
+}
+
+describe("expect100", () => {
+  test("sends Expect: 100-continue and the body only after 100 Continue", async () => {
+    const { url, seen } = await expectServer("100");
+    const body = Buffer.alloc(200 * 1024, 3);
+    const resp = await session().post(url, { data: body, expect100: true });
+    expect(resp.status).toBe(200);
+    expect(await resp.text()).toBe(`got ${body.length}`);
+    expect(seen[0]?.head).toMatch(/\r\nExpect: 100-continue(\r\n|$)/i);
+    expect(seen[0]?.head).toMatch(/\r\nContent-Length: 204800(\r\n|$)/i);
+    expect(seen[0]?.early).toBe(0);
+  });
+
+  for (const status of [401, 417]) {
+    test(`a ${status} before 100 Continue is the response, and no body byte is sent`, async () => {
+      const { url, seen } = await expectServer(String(status));
+      let progressCalls = 0;
+      const resp = await session().put(url, {
+        data: Readable.from(lines()),
+        expect100: true,
+        onUploadProgress: () => progressCalls++,
+      });
+      expect(resp.status).toBe(status);
+      expect(await resp.text()).toBe("no");
+      // The client closes the connection once the answer is read: every byte it sent is in.
+      await seen[0]?.closed;
+      expect(seen[0]?.early).toBe(0);
+      expect(seen[0]?.late).toBe(0);
+      expect(progressCalls).toBe(0);
+    });
+  }
+
+  test("works with compress and upload progress against our own server", async () => {
+    const url = await echoServer();
+    let last = 0;
+    const resp = await session().post(url, {
+      data: TEXT,
+      expect100: true,
+      compress: "gzip",
+      onUploadProgress: (p) => {
+        last = p.transferred;
+      },
+    });
+    expect(await resp.json()).toMatchObject({ text: TEXT, contentEncoding: "gzip" });
+    expect(last).toBeGreaterThan(0);
+  });
+
+  test("a refused connection is a ClientConnectorError", async () => {
+    const err = await rejection(
+      session().post("http://127.0.0.1:1/", { data: "x", expect100: true }),
+    );
+    expect(err).toBeInstanceOf(ClientConnectorError);
   });
 });
