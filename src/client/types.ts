@@ -87,8 +87,9 @@ export interface RequestOptions {
    * Sends `Expect: 100-continue` and the body only once the server answered `100 Continue`; a
    * final answer that comes first (401, 413, 417...) is the response, and the body is not sent.
    * Such a request goes over a connection of its own (node:http: undici cannot send Expect on
-   * HTTP/1.1), closed after its response; proxies from the environment do not apply to it.
-   * Like aiohttp, it waits for the server's answer (bounded by the request's timeouts).
+   * HTTP/1.1), closed after its response; the connector's limit, TLS settings and unix socket
+   * apply, its `localAddr`, `family`, DNS cache and environment proxies do not, nor `sockRead`.
+   * Like aiohttp, it waits for the server's answer (within the `total` timeout).
    * @default false
    */
   expect100?: boolean;
