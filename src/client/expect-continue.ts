@@ -86,7 +86,9 @@ export function requestWithContinue(r: ContinueRequest): Promise<Answer> {
         socket.once(secure ? "secureConnect" : "connect", () => clearTimeout(connectTimer));
       });
     }
-    req.once("error", (err) => {
+    // `on`, not `once`: a socket error after the response came must not go unhandled (the
+    // response body reports it).
+    req.on("error", (err) => {
       clearTimeout(connectTimer);
       fail(err);
     });

@@ -418,3 +418,61 @@ describe("expect100", () => {
     expect(err).toBeInstanceOf(ClientConnectorError);
   });
 });
+
+describe("every body kind with the options", () => {
+  test("a FormData goes gzipped with its boundary, and our server parses it", async () => {
+    const app = new web.Application();
+    app.router.addPost("/", async (request) => {
+      const form = await request.post();
+      return web.jsonResponse({
+        field: form.get("field"),
+        encoding: request.headers.get("Content-Encoding") ?? null,
+      });
+    });
+    const client = await serve(app);
+    const form = new FormData();
+    form.append("field", "value ".repeat(100));
+    const resp = await session().post(client.makeUrl("/"), { data: form, compress: "gzip" });
+    expect(await resp.json()).toEqual({ field: "value ".repeat(100), encoding: "gzip" });
+  });
+
+  test("a web ReadableStream is compressed and counted", async () => {
+    const url = await echoServer();
+    const chunks = [Buffer.from("web "), Buffer.from("stream "), Buffer.from("body")];
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks.shift();
+        if (next === undefined) controller.close();
+        else controller.enqueue(next);
+      },
+    });
+    let calls = 0;
+    const resp = await session().post(url, {
+      data: stream,
+      compress: true,
+      onUploadProgress: () => calls++,
+    });
+    expect(await resp.json()).toMatchObject({
+      text: "web stream body",
+      contentEncoding: "deflate",
+    });
+    expect(calls).toBeGreaterThan(0);
+  });
+
+  test("a compressed string body is sent again on a 307 redirect", async () => {
+    const app = new web.Application();
+    app.router.addPost(
+      "/from",
+      () => new web.Response({ status: 307, headers: { Location: "/to" } }),
+    );
+    app.router.addPost("/to", async (request) =>
+      web.jsonResponse({
+        text: (await request.read()).toString(),
+        encoding: request.headers.get("Content-Encoding") ?? null,
+      }),
+    );
+    const client = await serve(app);
+    const resp = await session().post(client.makeUrl("/from"), { data: TEXT, compress: "gzip" });
+    expect(await resp.json()).toEqual({ text: TEXT, encoding: "gzip" });
+  });
+});
