@@ -40,6 +40,7 @@ export function countedUpload(
 /**
  * Counts the bytes its reader takes, as the reader pulls them (for downloads). A callback that
  * throws fails the stream with its error, kept in `thrown`.
+ * @internal
  */
 export class ProgressCounter extends Transform {
   readonly #onProgress: ProgressCallback;
