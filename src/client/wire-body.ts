@@ -34,7 +34,7 @@ export function compressEncoding(compress: WireOptions["compress"]): "deflate" |
 }
 
 /** Throws `ClientOptionError` for a body option of the wrong type (JavaScript callers). */
-export function checkWireOptions(options: WireOptions & ProgressOptions): void {
+export function checkWireOptions(options: WireOptions & CheckedOptions): void {
   compressEncoding(options.compress);
   if (options.chunked !== undefined && typeof options.chunked !== "boolean") {
     throw new ClientOptionError(
@@ -56,8 +56,8 @@ export function checkWireOptions(options: WireOptions & ProgressOptions): void {
   }
 }
 
-/** The progress callbacks of a request. */
-interface ProgressOptions {
+/** The other request options `checkWireOptions` checks. */
+interface CheckedOptions {
   readonly expect100?: boolean | undefined;
   readonly onUploadProgress?: ProgressCallback | undefined;
   readonly onDownloadProgress?: ProgressCallback | undefined;
@@ -65,7 +65,7 @@ interface ProgressOptions {
 
 /**
  * Checks the request's headers against `compress` and `chunked` as aiohttp does, and sets the
- * ones they imply on `headers`. Returns whether the body must be sent chunked.
+ * ones they imply on `headers`. Returns the coding to apply and whether the body goes chunked.
  */
 export function frameHeaders(
   headers: CIMultiDict,
@@ -88,9 +88,10 @@ export function frameHeaders(
     }
   }
   if (chunked && headers.has("Content-Length")) {
+    const name = options.chunked === true ? "chunked" : "compress";
     throw new ClientOptionError(
-      options.chunked === true ? "chunked" : "compress",
-      `${options.chunked === true ? "chunked" : "compress"} cannot be set together with a Content-Length header`,
+      name,
+      `${name} cannot be set together with a Content-Length header`,
     );
   }
   return { encoding: hasBody ? encoding : null, chunked: hasBody && chunked };
@@ -132,7 +133,7 @@ export function wireBody(
   } else {
     const serialized = serializeForm(source);
     contentType = serialized.contentType;
-    total = serialized.length;
+    total = null;
     stream = serialized.stream;
   }
   if (frame.encoding !== null) {
@@ -141,7 +142,7 @@ export function wireBody(
     stream = pipe(stream, frame.encoding === "gzip" ? createGzip() : createDeflate());
   }
   if (onProgress !== undefined) stream = countedUpload(stream, onProgress, total);
-  else if (frame.chunked && !isObjectMode(stream)) stream = pipe(stream, new PassObjects());
+  else if (frame.chunked && !stream.readableObjectMode) stream = pipe(stream, new PassObjects());
   // A stream has no length undici could see: what was known goes in a header.
   const contentLength = frame.chunked || total === null || total === declaredLength ? null : total;
   return { body: stream, contentType, contentLength };
@@ -154,27 +155,22 @@ function* slices(bytes: Uint8Array): Generator<Uint8Array> {
   }
 }
 
-/** undici's FormData as the bytes undici would send, with its boundary and length. */
+/** undici's FormData as the bytes undici would send, and its Content-Type (the boundary). */
 export function serializeForm(form: UndiciFormData): {
   stream: Readable;
   contentType: string | undefined;
-  length: number | null;
 } {
   const response = new (undici().Response)(form);
   const type = response.headers.get("Content-Type") ?? undefined;
   const web = response.body;
   const stream = web === null ? Readable.from([]) : Readable.fromWeb(web);
-  return { stream, contentType: type, length: null };
+  return { stream, contentType: type };
 }
 
 /** `from` piped into `to`, an error of `from` ending `to` with it. */
 function pipe<T extends Transform>(from: Readable, to: T): T {
   from.once("error", (err) => to.destroy(err));
   return from.pipe(to);
-}
-
-function isObjectMode(stream: Readable): boolean {
-  return stream.readableObjectMode;
 }
 
 /**
