@@ -9,6 +9,7 @@ import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
 import type { WebSocketTransport } from "./connector.js";
+import { SocketTimeoutError } from "./errors.js";
 import type { RequestAbort } from "./request-control.js";
 import { serializeForm, type WireBody } from "./wire-body.js";
 
@@ -30,6 +31,11 @@ export interface ContinueRequest {
   readonly transport: WebSocketTransport;
   /** Opening the connection may take this long, ms (0: no limit). */
   readonly connectTimeout: number;
+  /**
+   * `sockRead`: the connection may stay silent this long, ms (0: no limit), until the response
+   * head arrives. Sending the body counts as activity: a slow upload is not a slow server.
+   */
+  readonly readTimeout: number;
   readonly signal: RequestAbort;
 }
 
@@ -74,6 +80,13 @@ export function requestWithContinue(r: ContinueRequest): Promise<Answer> {
     };
     const onAbort = (): void => fail(r.signal.reason);
     r.signal.once("abort", onAbort);
+    if (r.readTimeout > 0) {
+      req.setTimeout(r.readTimeout, () => {
+        fail(
+          new SocketTimeoutError(`Timeout on reading data from socket (${r.method} ${url.href})`),
+        );
+      });
+    }
     let connectTimer: NodeJS.Timeout | undefined;
     if (r.connectTimeout > 0) {
       connectTimer = setTimeout(() => {
@@ -107,6 +120,8 @@ export function requestWithContinue(r: ContinueRequest): Promise<Answer> {
       }
       settled = true;
       r.signal.off("abort", onAbort);
+      // The reader's pace rules from here: a paused reader is not a silent server.
+      req.setTimeout(0);
       // Once the answer is read, the connection goes: it may still wait for a body never sent.
       res.once("end", () => req.destroy());
       res.once("close", () => req.destroy());

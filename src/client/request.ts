@@ -204,6 +204,7 @@ export class ClientRequest {
             body: wire.body,
             transport: connector[kWebSocketTransport](),
             connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
+            readTimeout: this.#timeout.sockRead,
             signal: control.signal,
           });
         } else {

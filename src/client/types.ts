@@ -88,8 +88,8 @@ export interface RequestOptions {
    * final answer that comes first (401, 413, 417...) is the response, and the body is not sent.
    * Such a request goes over a connection of its own (node:http: undici cannot send Expect on
    * HTTP/1.1), closed after its response; the connector's limit, TLS settings and unix socket
-   * apply, its `localAddr`, `family`, DNS cache and environment proxies do not, nor `sockRead`.
-   * Like aiohttp, it waits for the server's answer (within the `total` timeout).
+   * apply, its `localAddr`, `family`, DNS cache and environment proxies do not. Like aiohttp,
+   * it waits for the server's answer, within the timeouts (`sockRead` only until the head).
    * @default false
    */
   expect100?: boolean;

@@ -6,7 +6,12 @@ import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { Readable } from "node:stream";
 import { gunzipSync, gzipSync, inflateSync } from "node:zlib";
 import { afterEach, describe, expect, test } from "vitest";
-import { ClientConnectorError, ClientOptionError, web } from "../../src/index.js";
+import {
+  ClientConnectorError,
+  ClientOptionError,
+  SocketTimeoutError,
+  web,
+} from "../../src/index.js";
 import { rejection, useSessions, useTestClients } from "../helpers.js";
 
 const session = useSessions();
@@ -324,8 +329,9 @@ interface ContinueSeen {
 
 /**
  * A raw TCP server for `Expect: 100-continue`: once a request head is in, it answers `first`
- * ("100" sends `100 Continue` and then 200 with the body length once the body is in; any
- * other status is sent as a final answer at once) and counts the body bytes around it.
+ * ("100" sends `100 Continue` and then 200 with the body length once the body is in; "silent"
+ * sends nothing; any other status is sent as a final answer at once) and counts the body bytes
+ * around it.
  */
 async function expectServer(first: string): Promise<{ url: string; seen: ContinueSeen[] }> {
   const seen: ContinueSeen[] = [];
@@ -347,7 +353,8 @@ async function expectServer(first: string): Promise<{ url: string; seen: Continu
         length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? "0");
         answered = true;
         if (first === "100") socket.write("HTTP/1.1 100 Continue\r\n\r\n");
-        else socket.write(`HTTP/1.1 ${first} No\r\nContent-Length: 2\r\n\r\nno`);
+        else if (first !== "silent")
+          socket.write(`HTTP/1.1 ${first} No\r\nContent-Length: 2\r\n\r\nno`);
       } else if (answered) entry.late += chunk.length;
       if (first === "100" && entry !== undefined && entry.early + entry.late >= length) {
         const text = `got ${entry.late}`;
@@ -409,6 +416,15 @@ describe("expect100", () => {
     });
     expect(await resp.json()).toMatchObject({ text: TEXT, contentEncoding: "gzip" });
     expect(last).toBeGreaterThan(0);
+  });
+
+  test("sockRead bounds a server that never answers the head", async () => {
+    const { url, seen } = await expectServer("silent");
+    const err = await rejection(
+      session().post(url, { data: "x", expect100: true, timeout: { sockRead: 200 } }),
+    );
+    expect(err).toBeInstanceOf(SocketTimeoutError);
+    expect(seen[0]?.early).toBe(0);
   });
 
   test("a refused connection is a ClientConnectorError", async () => {
