@@ -18,6 +18,7 @@ export {
   DummyCookieJar,
 } from "./client/cookie-jar.js";
 export * from "./client/errors.js";
+export type { Progress, ProgressCallback } from "./client/progress.js";
 export { ClientResponse, type JsonOptions, type Link } from "./client/response.js";
 export { ClientSession, type ClientSessionOptions } from "./client/session.js";
 export type { ClientTimeout, ResolvedTimeout } from "./client/timeout.js";

@@ -112,6 +112,15 @@ const EXPECTED: Record<string, ReadonlyArray<string | RegExp>> = {
     'part: application/json {"id":1}',
     "part: text/plain; charset=utf-8 hello",
   ],
+  "upload-progress": [
+    "upload 25% (1048576 of 4194304 bytes)",
+    "upload 100% (4194304 of 4194304 bytes)",
+    "the server got 4194304 bytes",
+    /gzip: 320000 bytes as \d{3,4} on the wire, Content-Encoding gzip, 320000 bytes arrived/,
+    "expect100: 413 at most 1 MiB here, 0 body bytes sent",
+    'expect100: 200, the server got "small enough"',
+    "download: 1048576 bytes read, progress 1048576 of 1048576",
+  ],
   "streaming-upload": [
     "file: 1150000 bytes arrived, Transfer-Encoding chunked",
     'generator: "chunk 1\\nchunk 2\\nchunk 3\\n"',

@@ -88,6 +88,14 @@ export function makeApp(): web.Application {
   // Any method; the body is read whatever the method.
   r.addRoute("*", "/anything", withBody);
   r.addGet("/headers", (request) => web.jsonResponse({ headers: headers(request) }));
+  // Takes bodies of at most 1 MiB; with `Expect: 100-continue` a larger one is refused (413)
+  // before the client sends it.
+  r.addPost("/limited", withBody, {
+    expectHandler: (request) =>
+      Number(request.headers.get("Content-Length") ?? 0) > 1024 ** 2
+        ? new web.Response({ status: 413, text: "at most 1 MiB here" })
+        : web.defaultExpectHandler(request),
+  });
 
   r.addGet("/cookies", (request) => web.jsonResponse({ cookies: request.cookies }));
   // httpbin sets every query pair as a cookie, then redirects to /cookies.

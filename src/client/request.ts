@@ -17,15 +17,17 @@ import {
   ServerDisconnectedError,
   TooManyRedirects,
 } from "./errors.js";
+import { type Answer, requestWithContinue } from "./expect-continue.js";
 import { lowerSet, requestHeaders, toHeaders } from "./headers.js";
 import { undici } from "./lazy-deps.js";
 import { REDIRECT_STATUSES, redirectedMethod, resolveLocation } from "./redirect.js";
 import { RequestControl, untilAborted } from "./request-control.js";
 import { ClientResponse } from "./response.js";
-import { kSend } from "./symbols.js";
+import { kSend, kWebSocketTransport } from "./symbols.js";
 import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
 import type { RequestOptions, SessionConfig } from "./types.js";
 import { requestTarget } from "./url.js";
+import { checkWireOptions, frameHeaders, type WireBody, wireBody } from "./wire-body.js";
 
 /** RFC 9110 9.2.2: methods a client may repeat, since the second time changes nothing more. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
@@ -52,6 +54,7 @@ export class ClientRequest {
     if (options.data !== undefined && options.json !== undefined) {
       throw new TypeError("data and json cannot be given together");
     }
+    checkWireOptions(options);
     this.#session = session;
     this.#options = options;
     this.#method = method;
@@ -169,6 +172,10 @@ export class ClientRequest {
       contentType: body.body === null ? null : body.contentType,
       leftOrigin: this.#leftOrigin,
     });
+    const options = this.#options;
+    const frame = frameHeaders(headers, options, body.body !== null);
+    const declared = headers.get("Content-Length");
+    const declaredLength = declared === undefined ? null : Number(declared);
     const requestInfo: RequestInfo = {
       url,
       method,
@@ -178,14 +185,13 @@ export class ClientRequest {
     const flat: string[] = [];
     headers[kAppendFlat](flat);
     // undici sends a stream chunked unless told its length: a multipart body of known parts
-    // declares it (the caller's own framing headers win).
-    if (
+    // declares it, unless the caller framed the body with headers of their own.
+    const knownLength =
       body.contentLength !== undefined &&
       !headers.has("Content-Length") &&
       !headers.has("Transfer-Encoding")
-    ) {
-      flat.push("Content-Length", String(body.contentLength));
-    }
+        ? body.contentLength
+        : null;
     const control = this.#control;
     const connector = this.#session.connector;
     for (let attempt = 0; ; attempt++) {
@@ -193,28 +199,43 @@ export class ClientRequest {
       if (control.signal.aborted) throw control.signal.reason;
       const release = await this.#acquire();
       const info = new AttemptInfo();
-      const bodyFailure = watchBodyError(body);
-      let data: Dispatcher.ResponseData;
+      const wire = wireBody(body, frame, options.onUploadProgress, declaredLength, knownLength);
+      const bodyFailure = watchBodyError(wire);
+      const sentHeaders = withFraming(flat, wire);
+      let data: Answer;
       try {
-        const pending = connector[kSend](
-          {
-            origin: url.origin,
-            path: `${url.pathname}${url.search}`,
-            method: method as Dispatcher.HttpMethod,
-            headers: flat,
-            body: body.body,
-            signal: control.signal,
-            reset: connector.forceClose,
-          },
-          {
-            // aiohttp: sockConnect bounds opening the socket, connect the wait for a slot and
-            // the opening together.
+        if (options.expect100 === true) {
+          data = await requestWithContinue({
+            url,
+            method,
+            headers: sentHeaders,
+            body: wire.body,
+            transport: connector[kWebSocketTransport](),
             connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
             readTimeout: this.#timeout.sockRead,
-          },
-          info,
-        );
-        data = await untilAborted(pending, control.signal);
+            signal: control.signal,
+          });
+        } else {
+          const pending = connector[kSend](
+            {
+              origin: url.origin,
+              path: `${url.pathname}${url.search}`,
+              method: method as Dispatcher.HttpMethod,
+              headers: sentHeaders,
+              body: wire.body,
+              signal: control.signal,
+              reset: connector.forceClose,
+            },
+            {
+              // aiohttp: sockConnect bounds opening the socket, connect the wait for a slot and
+              // the opening together.
+              connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
+              readTimeout: this.#timeout.sockRead,
+            },
+            info,
+          );
+          data = await untilAborted(pending, control.signal);
+        }
       } catch (err) {
         release();
         // The caller's own stream failed (a file that cannot be read, a generator that threw):
@@ -251,11 +272,7 @@ export class ClientRequest {
     }
   }
 
-  #toResponse(
-    data: Dispatcher.ResponseData,
-    release: ReleaseSlot,
-    requestInfo: RequestInfo,
-  ): ClientResponse {
+  #toResponse(data: Answer, release: ReleaseSlot, requestInfo: RequestInfo): ClientResponse {
     const problem = headerLimitProblem(data, this.#session);
     if (problem !== null) {
       // The response is refused before anyone sees it: its slot is free again. undici reports
@@ -293,6 +310,7 @@ export class ClientRequest {
       body: skipBody ? null : data.body,
       history: [...this.#history],
       autoDecompress: session.autoDecompress,
+      onProgress: this.#options.onDownloadProgress,
       maxDecompressedSize: session.maxDecompressedSize,
       readBufsize: session.readBufsize,
       onDone: (done) => {
@@ -303,8 +321,21 @@ export class ClientRequest {
   }
 }
 
+/**
+ * `flat` with the Content-Type of a body serialized here (unless the caller gave one) and the
+ * length of a body of known length turned into a stream.
+ */
+function withFraming(flat: string[], wire: WireBody): string[] {
+  if (wire.contentType === undefined && wire.contentLength === null) return flat;
+  const out = [...flat];
+  const hasType = flat.some((v, i) => i % 2 === 0 && v.toLowerCase() === "content-type");
+  if (wire.contentType !== undefined && !hasType) out.push("Content-Type", wire.contentType);
+  if (wire.contentLength !== null) out.push("Content-Length", String(wire.contentLength));
+  return out;
+}
+
 /** Remembers the error a streamed body fails with, if it does. */
-function watchBodyError(body: PreparedBody): { error: unknown } {
+function watchBodyError(body: WireBody): { error: unknown } {
   const seen: { error: unknown } = { error: undefined };
   if (body.body instanceof Readable) {
     body.body.once("error", (err: unknown) => {
@@ -315,7 +346,7 @@ function watchBodyError(body: PreparedBody): { error: unknown } {
 }
 
 /** Why a response head breaks the session's header limits, or `null` when it does not. */
-function headerLimitProblem(data: Dispatcher.ResponseData, session: SessionConfig): string | null {
+function headerLimitProblem(data: Answer, session: SessionConfig): string | null {
   const { maxFieldSize, maxHeaders } = session;
   let count = 0;
   let problem: string | null = null;

@@ -28,6 +28,7 @@ import {
 } from "./errors.js";
 import { toughCookie } from "./lazy-deps.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
+import { type ProgressCallback, ProgressCounter } from "./progress.js";
 
 /** One parsed `Link` header entry (RFC 8288). */
 export interface Link {
@@ -49,6 +50,8 @@ export interface ResponseInit {
   autoDecompress: boolean;
   maxDecompressedSize: number;
   readBufsize: number;
+  /** `onDownloadProgress`: told of the bytes read off the wire, before decompression. */
+  onProgress?: ProgressCallback | undefined;
   /** Called once the body is done with (read, released or failed). */
   onDone: (response: ClientResponse) => void;
 }
@@ -97,6 +100,7 @@ export class ClientResponse implements AsyncDisposable {
   #body: Readable | null;
   #init: ResponseInit;
   #bodyBytes: Buffer | undefined;
+  #counter: ProgressCounter | undefined;
   #released = false;
   #done = false;
 
@@ -204,13 +208,22 @@ export class ClientResponse implements AsyncDisposable {
    */
   get content(): StreamReader {
     if (this.#content === undefined) {
-      const body = this.#body === null ? null : this.#decoded(this.#body);
+      const body = this.#body === null ? null : this.#decoded(this.#counted(this.#body));
       this.#content = new StreamReader(body, {
         highWaterMark: this.#init.readBufsize,
         mapError: (err) => this.#payloadError(err),
       });
     }
     return this.#content;
+  }
+
+  #counted(body: Readable): Readable {
+    const onProgress = this.#init.onProgress;
+    if (onProgress === undefined) return body;
+    const length = this.headers.get("Content-Length");
+    const counter = new ProgressCounter(onProgress, length === undefined ? null : Number(length));
+    this.#counter = counter;
+    return pipeline(body, counter, () => {}) as Readable;
   }
 
   #decoded(body: Readable): Readable {
@@ -229,6 +242,8 @@ export class ClientResponse implements AsyncDisposable {
 
   #payloadError(err: StreamReadError): Error {
     const cause = (err.cause ?? err) as NodeJS.ErrnoException;
+    // The caller's own progress callback threw: its error, as it threw it.
+    if (this.#counter !== undefined && cause === this.#counter.thrown) return cause;
     const code = cause.code ?? "";
     if (code === "UND_ERR_BODY_TIMEOUT") {
       return new SocketTimeoutError(`Timeout on reading data from socket: ${this.url}`, { cause });

@@ -108,6 +108,11 @@ const REQUEST_OPTION_NAMES = {
   raiseForStatus: true,
   readUntilEof: true,
   signal: true,
+  compress: true,
+  chunked: true,
+  expect100: true,
+  onUploadProgress: true,
+  onDownloadProgress: true,
 } as const satisfies OptionNames<RequestOptions>;
 
 /**

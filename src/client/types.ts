@@ -14,6 +14,7 @@ import type { StreamReader } from "../http/stream-reader.js";
 import type { BasicAuth } from "./auth.js";
 import type { BaseConnector } from "./connector.js";
 import type { AbstractCookieJar } from "./cookie-jar.js";
+import type { ProgressCallback } from "./progress.js";
 import type { ClientResponse } from "./response.js";
 import type { ClientTimeout, ResolvedTimeout } from "./timeout.js";
 
@@ -74,6 +75,42 @@ export interface RequestOptions {
   readUntilEof?: boolean;
   /** Cancels the request (and the body read). */
   signal?: AbortSignal;
+  /**
+   * Compresses the body on the fly and sets `Content-Encoding` (`true` is `"deflate"`, as in
+   * aiohttp); the body goes chunked. Not together with a Content-Encoding or Content-Length
+   * header. @default false
+   */
+  compress?: boolean | "deflate" | "gzip";
+  /**
+   * Sends the body with `Transfer-Encoding: chunked` even when its length is known. Not together
+   * with a Content-Length header. (Streams of unknown length are always sent chunked.)
+   * @default false
+   */
+  chunked?: boolean;
+  /**
+   * Sends `Expect: 100-continue` and the body only once the server answered `100 Continue`; a
+   * final answer that comes first (401, 413, 417...) is the response, and the body is not sent.
+   * Such a request goes over a connection of its own (node:http: undici cannot send Expect on
+   * HTTP/1.1), closed after its response; the connector's limit, TLS settings and unix socket
+   * apply, its `localAddr`, `family`, DNS cache and environment proxies do not. Like aiohttp,
+   * it waits for the server's answer, within the timeouts (`sockRead` only until the head).
+   * @default false
+   */
+  expect100?: boolean;
+  /**
+   * Called as the body is handed to the connection, `({ transferred, total })`: bytes so far
+   * (compressed ones with `compress`) and all of them (`null` when not known: a stream without a
+   * Content-Length header, or a compressed body). The last call has `transferred === total`
+   * when `total` is known. A callback that throws fails the request with its error.
+   * @default undefined (none)
+   */
+  onUploadProgress?: ProgressCallback;
+  /**
+   * Called as the response body is read, `({ transferred, total })`: bytes as they came over
+   * the wire (before decompression, like got) and the Content-Length (`null` without one). A
+   * callback that throws fails the read with its error. @default undefined (none)
+   */
+  onDownloadProgress?: ProgressCallback;
 }
 
 /**

@@ -272,6 +272,29 @@ describe.skipIf(skipInterop)("aiohttp-ts's ClientSession calls a Python aiohttp 
   });
 
   describe("compression", () => {
+    test("expect100 waits for aiohttp's 100 Continue, then uploads a gzipped stream", async () => {
+      const data = Buffer.from(TEXT.repeat(20));
+      const resp = await session().post("/upload", {
+        data: Readable.from([data]),
+        expect100: true,
+        compress: "gzip",
+      });
+      expect(await resp.json()).toMatchObject({ size: data.length, sha256: sha256(data) });
+    });
+
+    for (const compress of [true, "deflate", "gzip"] as const) {
+      test(`compress: ${JSON.stringify(compress)} uploads a body aiohttp decompresses`, async () => {
+        const data = Buffer.from(TEXT.repeat(20));
+        const resp = await session().post("/upload", { data, compress });
+        // aiohttp's server decompresses request bodies itself: it counts the original bytes.
+        expect(await resp.json()).toMatchObject({
+          size: data.length,
+          sha256: sha256(data),
+          chunked: true,
+        });
+      });
+    }
+
     for (const coding of ["gzip", "deflate"] as const) {
       test(`a ${coding} body from aiohttp is decompressed by text()`, async () => {
         const resp = await session().get(`/compressed/${coding}`);
