@@ -2,6 +2,7 @@
 // pools of their own), serverHostname, certificate pinning with Fingerprint, client
 // certificates against our own server, wss://, and the errors each failure raises.
 
+import { once } from "node:events";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { TLSSocket } from "node:tls";
 import { createSecureContext } from "node:tls";
@@ -29,6 +30,10 @@ afterAll(async () => {
 });
 
 const session = useSessions();
+/** Requests that reached a handler of `httpsServer`. */
+let hits = 0;
+/** The server side of each request's connection. */
+const sockets: TLSSocket[] = [];
 const runners: web.AppRunner[] = [];
 afterEach(async () => {
   for (const runner of runners.splice(0)) {
@@ -47,8 +52,10 @@ interface Seen {
 /** An HTTPS server on 127.0.0.1 answering `/` with `Seen` and `/ws` with an echo WebSocket. */
 async function httpsServer(ssl: HttpsServerOptions): Promise<number> {
   const app = new web.Application();
-  app.router.addGet("/", (request) => {
+  app.router.addRoute("*", "/", (request) => {
+    hits++;
     const socket = request.getExtraInfo("socket") as TLSSocket;
+    sockets.push(socket);
     const peer = socket.getPeerCertificate();
     const seen: Seen = {
       client: peer?.subject?.CN === undefined ? null : String(peer.subject.CN),
@@ -244,6 +251,41 @@ describe("Fingerprint", () => {
     const mismatch = err as ServerFingerprintMismatch;
     expect(Buffer.from(mismatch.expected)).toEqual(Buffer.alloc(32, 1));
     expect(Buffer.from(mismatch.got)).toEqual(m.serverDigest);
+  });
+});
+
+describe("pinning and pools", () => {
+  it("expect100 checks the pin before sending anything", async () => {
+    const port = await httpsServer(m.server);
+    const url = `https://127.0.0.1:${port}/`;
+    const s = session();
+    const ok = await s.post(url, {
+      data: "x",
+      expect100: true,
+      ssl: new Fingerprint(m.serverDigest),
+    });
+    expect(ok.status).toBe(200);
+    const before = hits;
+    const err = await rejection(
+      s.post(url, { data: "x", expect100: true, ssl: new Fingerprint(Buffer.alloc(32)) }),
+    );
+    expect(err).toBeInstanceOf(ServerFingerprintMismatch);
+    expect(hits).toBe(before);
+  });
+
+  it("closing the session closes the pools of requests' own ssl", async () => {
+    const port = await httpsServer(m.server);
+    const connector = new TCPConnector();
+    const s = session({ connector, connectorOwner: false });
+    const resp = await s.get(`https://127.0.0.1:${port}/`, { ssl: { ca: m.ca } });
+    await resp.text();
+    const socket = sockets.at(-1) as TLSSocket;
+    expect(socket.destroyed).toBe(false);
+    const closed = once(socket, "close");
+    await s.close();
+    await closed;
+    expect(connector.closed).toBe(false);
+    await connector.close();
   });
 });
 
