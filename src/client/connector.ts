@@ -392,7 +392,13 @@ export class TCPConnector extends BaseConnector {
       proxyInterceptor(proxies, (proxy) => {
         let d = viaProxy.get(proxy.href);
         if (d === undefined) {
-          d = this[kAdopt](new (undici().ProxyAgent)({ ...agentOptions, uri: proxy.href }));
+          // The tunnelled connection to the target gets the TLS settings. A pin is not checked
+          // through an environment proxy, so the chain is verified instead of skipped.
+          const requestTls =
+            tls.fingerprint === undefined ? options : { ...options, rejectUnauthorized: true };
+          d = this[kAdopt](
+            new (undici().ProxyAgent)({ ...agentOptions, uri: proxy.href, requestTls }),
+          );
           viaProxy.set(proxy.href, d);
         }
         return d;

@@ -89,9 +89,6 @@ export interface ResolvedTLS {
   readonly key: string;
 }
 
-/** The default setting: verify against Node's roots. */
-export const DEFAULT_TLS: ResolvedTLS = { options: {}, fingerprint: undefined, key: "" };
-
 /** `ssl` (and `serverHostname`, aiohttp's server_hostname) made ready for `tls.connect()`. */
 export function resolveTLS(ssl: SSLSetting | undefined, serverHostname?: string): ResolvedTLS {
   let options: ConnectionOptions;
@@ -130,7 +127,12 @@ let nextIdentity = 0;
  */
 function keyOf(value: unknown): string {
   if (value === undefined || value === null) return "-";
-  if (typeof value === "string") return JSON.stringify(value);
+  // PEM bundles are long: their digest keeps the pool keys short.
+  if (typeof value === "string") {
+    return value.length > 64
+      ? `#${createHash("sha256").update(value).digest("hex")}`
+      : JSON.stringify(value);
+  }
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   if (value instanceof Uint8Array) return `#${createHash("sha256").update(value).digest("hex")}`;
   if (Array.isArray(value)) return `[${value.map(keyOf).join(",")}]`;
@@ -201,11 +203,6 @@ export class TLSPools {
       this.#pools.set(key, d);
     }
     return d;
-  }
-
-  /** How many pools there are (for tests). */
-  get size(): number {
-    return this.#pools.size;
   }
 
   async close(): Promise<void> {

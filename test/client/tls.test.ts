@@ -6,7 +6,7 @@ import { once } from "node:events";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { TLSSocket } from "node:tls";
 import { createSecureContext } from "node:tls";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   ClientConnectorCertificateError,
   ClientConnectorSSLError,
@@ -18,7 +18,7 @@ import {
   WSMsgType,
   web,
 } from "../../src/index.js";
-import { rejection, useSessions } from "../helpers.js";
+import { type ConnectProxy, rejection, startConnectProxy, useSessions } from "../helpers.js";
 import { type TlsMaterial, tlsMaterial } from "../tls-material.js";
 
 let m: TlsMaterial;
@@ -286,6 +286,42 @@ describe("pinning and pools", () => {
     await closed;
     expect(connector.closed).toBe(false);
     await connector.close();
+  });
+});
+
+describe("through an environment proxy (trustEnv)", () => {
+  const names = ["HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"];
+  const saved = new Map<string, string | undefined>();
+  let proxy: ConnectProxy;
+  beforeEach(async () => {
+    for (const name of names) {
+      saved.set(name, process.env[name]);
+      delete process.env[name];
+    }
+    proxy = await startConnectProxy();
+    process.env.HTTPS_PROXY = proxy.url;
+  });
+  afterEach(async () => {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    await proxy.close();
+  });
+
+  it("the tunnelled connection takes the ssl settings", async () => {
+    const port = await httpsServer(m.server);
+    const s = session({ trustEnv: true, ssl: { ca: m.ca } });
+    expect((await s.get(`https://127.0.0.1:${port}/`)).status).toBe(200);
+    expect(proxy.targets).toEqual([`127.0.0.1:${port}`]);
+  });
+
+  it("a pin, not checked there, does not turn verification off", async () => {
+    const port = await httpsServer(m.server);
+    const s = session({ trustEnv: true, ssl: new Fingerprint(m.serverDigest) });
+    const err = await rejection(s.get(`https://127.0.0.1:${port}/`));
+    expect(err).toBeInstanceOf(ClientConnectorCertificateError);
+    expect(proxy.targets).toEqual([`127.0.0.1:${port}`]);
   });
 });
 
