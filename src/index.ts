@@ -22,6 +22,7 @@ export type { Progress, ProgressCallback } from "./client/progress.js";
 export { ClientResponse, type JsonOptions, type Link } from "./client/response.js";
 export { ClientSession, type ClientSessionOptions } from "./client/session.js";
 export type { ClientTimeout, ResolvedTimeout } from "./client/timeout.js";
+export { Fingerprint, type SSLOptions, type SSLSetting } from "./client/tls.js";
 export type {
   HeadersInit,
   Params,

@@ -43,6 +43,10 @@ const ARGS: ReadonlyMap<string, readonly unknown[]> = new Map<string, readonly u
   // client
   ["ClientOSError", ["connect failed"]],
   ["ClientConnectorError", ["example.com", 443, true, new Error("refused")]],
+  [
+    "ServerFingerprintMismatch",
+    [new Uint8Array(32), new Uint8Array(32).fill(1), "example.com", 443],
+  ],
   ["ServerDisconnectedError", []],
   ["ClientResponseError", [requestInfo, { status: 500 }]],
   ["InvalidURL", ["http://[bad"]],

@@ -159,6 +159,12 @@ const EXPECTED: Record<string, ReadonlyArray<string | RegExp>> = {
     '307: followed with POST, body "payload"',
     '308: followed with POST, body "payload"',
   ],
+  tls: [
+    "default: UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    "with ca and serverHostname: 200 hello over TLS",
+    "pinned: 200",
+    "other pin: AIOHTTP_FINGERPRINT_MISMATCH",
+  ],
   connectors: [
     "statuses: 200,200,200,200,200,200",
     "took two rounds or more: true",

@@ -15,14 +15,16 @@ import {
   kConnectOptions,
   kCreateDispatcher,
   kSend,
+  kTLSFor,
   kWebSocketTransport,
 } from "./symbols.js";
-
-/** `node:tls` options for an `ssl` setting: `false` skips verification, an object is used as is. */
-export function tlsOptions(ssl: boolean | ConnectionOptions | undefined): ConnectionOptions {
-  if (ssl === undefined || ssl === true) return {};
-  return ssl === false ? { rejectUnauthorized: false } : ssl;
-}
+import {
+  connectOption,
+  type RequestTLS,
+  type ResolvedTLS,
+  resolveTLS,
+  type SSLSetting,
+} from "./tls.js";
 
 /** Options every connector takes. */
 export interface BaseConnectorOptions {
@@ -41,10 +43,12 @@ export interface BaseConnectorOptions {
    */
   connectTimeout?: number;
   /**
-   * TLS: `false` skips certificate verification, an object passes `node:tls` options (`ca`,
-   * `cert`, `key`, `servername`...). @default true (verify)
+   * TLS: `true` verifies certificates against Node's roots, `false` skips verification,
+   * `SSLOptions` (`ca`, `cert`, `key`, `servername`, `minVersion`...), a
+   * `tls.createSecureContext()` result, or a `Fingerprint` pinning the certificate. A request's
+   * or session's own `ssl` replaces it. @default true (verify)
    */
-  ssl?: boolean | ConnectionOptions;
+  ssl?: SSLSetting;
   /** Longest response head accepted, bytes (all header lines together); @default 1 MiB */
   maxHeaderSize?: number;
 }
@@ -81,6 +85,8 @@ export interface RequestLimits {
 /** What a WebSocket needs to open a connection of its own (it leaves the pool). */
 export interface WebSocketTransport {
   readonly tls: ConnectionOptions;
+  /** The certificate pin of `tls`, if any. */
+  readonly tlsSettings: ResolvedTLS;
   /** The unix socket of a `UnixConnector`. */
   readonly socketPath: string | undefined;
 }
@@ -95,6 +101,7 @@ export abstract class BaseConnector {
   readonly limitPerHost: number;
   readonly forceClose: boolean;
   readonly #options: BaseConnectorOptions;
+  readonly #tls: ResolvedTLS;
   // One undici Agent per connect timeout in use: undici fixes the connect timeout per Agent,
   // while aiohttp's `sockConnect` may change per request. Most sessions use a single value
   // (requests with different ones get separate pools, each with its own per-host limit).
@@ -107,6 +114,7 @@ export abstract class BaseConnector {
 
   constructor(options: BaseConnectorOptions = {}) {
     this.#options = options;
+    this.#tls = resolveTLS(options.ssl);
     this.limit = checkCount("limit", options.limit ?? 100);
     this.limitPerHost = checkCount("limitPerHost", options.limitPerHost ?? 0);
     this.forceClose = options.forceClose ?? false;
@@ -116,17 +124,29 @@ export abstract class BaseConnector {
   }
 
   /** @internal undici connect options (TLS settings included), opening within `connectTimeout` ms */
-  protected [kConnectOptions](connectTimeout: number): Record<string, unknown> {
-    return { timeout: connectTimeout, ...tlsOptions(this.#options.ssl) };
+  protected [kConnectOptions](connectTimeout: number, tls: ResolvedTLS): Record<string, unknown> {
+    return { timeout: connectTimeout, ...tls.options };
+  }
+
+  /**
+   * @internal the TLS settings of a request or session: its own `ssl` (else the connector's)
+   * with `serverHostname` as the name sent and checked
+   */
+  [kTLSFor](ssl: SSLSetting | undefined, serverHostname: string | undefined): ResolvedTLS {
+    if (ssl === undefined && serverHostname === undefined) return this.#tls;
+    return resolveTLS(ssl ?? this.#options.ssl, serverHostname);
   }
 
   /** @internal how `wsConnect` opens a connection of its own */
-  [kWebSocketTransport](): WebSocketTransport {
-    return { tls: tlsOptions(this.#options.ssl), socketPath: undefined };
+  [kWebSocketTransport](tls: ResolvedTLS = this.#tls): WebSocketTransport {
+    return { tls: tls.options, tlsSettings: tls, socketPath: undefined };
   }
 
-  /** @internal builds an undici dispatcher whose connections open within `connectTimeout` ms (0: no limit) */
-  protected abstract [kCreateDispatcher](connectTimeout: number): Dispatcher;
+  /**
+   * @internal builds an undici dispatcher whose connections open within `connectTimeout` ms (0:
+   * no limit), with the TLS settings `tls`
+   */
+  protected abstract [kCreateDispatcher](connectTimeout: number, tls: ResolvedTLS): Dispatcher;
 
   /** @internal keeps a dispatcher made for the connector's pools, to close it with them */
   protected [kAdopt]<D extends Dispatcher>(dispatcher: D): D {
@@ -144,18 +164,27 @@ export abstract class BaseConnector {
    * limit), bounded by the connector's own `connectTimeout` when one was given.
    */
   dispatcherFor(connectTimeout: number): Dispatcher {
-    checkMs("connectTimeout", connectTimeout);
-    const own = this.#options.connectTimeout ?? 0;
-    const effective =
-      own === 0 ? connectTimeout : connectTimeout === 0 ? own : Math.min(own, connectTimeout);
-    return this.#dispatcherFor(effective);
+    return this.#dispatcherFor(this.#effective(connectTimeout));
   }
 
-  #dispatcherFor(connectTimeout: number): Dispatcher {
+  #effective(connectTimeout: number): number {
+    checkMs("connectTimeout", connectTimeout);
+    const own = this.#options.connectTimeout ?? 0;
+    return own === 0 ? connectTimeout : connectTimeout === 0 ? own : Math.min(own, connectTimeout);
+  }
+
+  #dispatcherFor(connectTimeout: number, tls?: RequestTLS): Dispatcher {
     if (this.#closed) throw new ClientClosedError("Connector is closed");
+    // Other TLS settings than the connector's get pools of their own (the session's), so
+    // that no connection made with one setting serves a request made with another.
+    if (tls !== undefined && tls.tls.key !== this.#tls.key) {
+      return tls.pools.get(`${connectTimeout} ${tls.tls.key}`, () =>
+        this[kCreateDispatcher](connectTimeout, tls.tls),
+      );
+    }
     let d = this.#dispatchers.get(connectTimeout);
     if (d === undefined) {
-      d = this[kCreateDispatcher](connectTimeout);
+      d = this[kCreateDispatcher](connectTimeout, this.#tls);
       this.#dispatchers.set(connectTimeout, d);
     }
     return d;
@@ -178,9 +207,10 @@ export abstract class BaseConnector {
     options: Dispatcher.RequestOptions,
     limits: RequestLimits,
     info: AttemptInfo,
+    tls?: RequestTLS,
   ): Promise<Dispatcher.ResponseData> {
     checkMs("readTimeout", limits.readTimeout);
-    const dispatcher = this.dispatcherFor(limits.connectTimeout);
+    const dispatcher = this.#dispatcherFor(this.#effective(limits.connectTimeout), tls);
     // The message is built only when the timeout fires, not for every request.
     const watch = attemptInterceptor(info, limits.readTimeout, () => {
       const url = `${String(options.origin ?? "")}${options.path}`;
@@ -330,10 +360,11 @@ export class TCPConnector extends BaseConnector {
   }
 
   /** @internal */
-  protected [kCreateDispatcher](connectTimeout: number): Dispatcher {
+  protected [kCreateDispatcher](connectTimeout: number, tls: ResolvedTLS): Dispatcher {
     const o = this.#tcp;
-    const connect: Record<string, unknown> = this[kConnectOptions](connectTimeout);
-    if (o.family !== undefined && o.family !== 0) connect.family = o.family;
+    const options: Record<string, unknown> = this[kConnectOptions](connectTimeout, tls);
+    if (o.family !== undefined && o.family !== 0) options.family = o.family;
+    const connect = connectOption(options, tls, undici().buildConnector);
     // undici takes the local address as a client option: in `connect` it would be overridden.
     const agentOptions = {
       ...this[kAgentOptions](),
@@ -361,7 +392,13 @@ export class TCPConnector extends BaseConnector {
       proxyInterceptor(proxies, (proxy) => {
         let d = viaProxy.get(proxy.href);
         if (d === undefined) {
-          d = this[kAdopt](new (undici().ProxyAgent)({ ...agentOptions, uri: proxy.href }));
+          // The tunnelled connection to the target gets the TLS settings. A pin is not checked
+          // through an environment proxy, so the chain is verified instead of skipped.
+          const requestTls =
+            tls.fingerprint === undefined ? options : { ...options, rejectUnauthorized: true };
+          d = this[kAdopt](
+            new (undici().ProxyAgent)({ ...agentOptions, uri: proxy.href, requestTls }),
+          );
           viaProxy.set(proxy.href, d);
         }
         return d;
@@ -391,16 +428,17 @@ export class UnixConnector extends BaseConnector {
   }
 
   /** @internal */
-  protected [kCreateDispatcher](connectTimeout: number): Dispatcher {
+  protected [kCreateDispatcher](connectTimeout: number, tls: ResolvedTLS): Dispatcher {
+    const options = { ...this[kConnectOptions](connectTimeout, tls), socketPath: this.path };
     return new (undici().Agent)({
       ...this[kAgentOptions](),
-      connect: { ...this[kConnectOptions](connectTimeout), socketPath: this.path },
+      connect: connectOption(options, tls, undici().buildConnector),
     });
   }
 
   /** @internal */
-  override [kWebSocketTransport](): WebSocketTransport {
-    return { ...super[kWebSocketTransport](), socketPath: this.path };
+  override [kWebSocketTransport](tls?: ResolvedTLS): WebSocketTransport {
+    return { ...super[kWebSocketTransport](tls), socketPath: this.path };
   }
 }
 

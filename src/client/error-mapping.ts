@@ -6,9 +6,9 @@ import {
   ClientConnectorCertificateError,
   ClientConnectorDNSError,
   ClientConnectorError,
+  ClientConnectorSSLError,
   ClientError,
   ClientOSError,
-  ClientSSLError,
   ConnectionTimeoutError,
   ServerDisconnectedError,
   SocketTimeoutError,
@@ -49,7 +49,7 @@ export function toClientError(err: unknown, url: URL, method: string): Error {
   }
   if (CERT_CODES.has(sys)) return new ClientConnectorCertificateError(host, port, ssl, err);
   if (sys.startsWith("ERR_SSL") || sys === "EPROTO" || sys.startsWith("ERR_TLS")) {
-    return new ClientSSLError(host, port, ssl, err);
+    return new ClientConnectorSSLError(host, port, ssl, err);
   }
   if (CONNECT_CODES.has(sys)) return new ClientConnectorError(host, port, ssl, err);
   if (sys === "ECONNRESET" || sys === "EPIPE") {
@@ -84,4 +84,10 @@ const CERT_CODES = new Set([
   "ERR_TLS_CERT_ALTNAME_INVALID",
   "CERT_UNTRUSTED",
   "CERT_REVOKED",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_CHAIN_TOO_LONG",
+  "INVALID_CA",
+  "INVALID_PURPOSE",
+  "HOSTNAME_MISMATCH",
+  "ERR_TLS_CERT_ALTNAME_FORMAT",
 ]);

@@ -87,10 +87,27 @@ export class ClientSSLError extends ClientConnectorError {
   override readonly code: string = "AIOHTTP_SSL_ERROR";
 }
 
+/** The TLS handshake failed for a reason other than the certificate (protocol version, ciphers...). */
+export class ClientConnectorSSLError extends ClientSSLError {
+  override name = "ClientConnectorSSLError";
+  override readonly code: string = "AIOHTTP_CONNECTOR_SSL_ERROR";
+}
+
 /** The server's certificate was refused. */
 export class ClientConnectorCertificateError extends ClientSSLError {
   override name = "ClientConnectorCertificateError";
   override readonly code: string = "AIOHTTP_CERTIFICATE_ERROR";
+  /**
+   * Why, as Node's (OpenSSL's) code: `DEPTH_ZERO_SELF_SIGNED_CERT`, `CERT_HAS_EXPIRED`,
+   * `ERR_TLS_CERT_ALTNAME_INVALID`, `UNABLE_TO_VERIFY_LEAF_SIGNATURE`...
+   */
+  get reason(): string {
+    return this.errno ?? "";
+  }
+  /** Node's error (aiohttp's `certificate_error`); also the `cause`. */
+  get certificateError(): unknown {
+    return this.cause;
+  }
 }
 
 /** The server side of the connection failed. */
@@ -105,6 +122,29 @@ export class ServerDisconnectedError extends ServerConnectionError {
   override readonly code: string = "AIOHTTP_SERVER_DISCONNECTED";
   constructor(message = "Server disconnected", options?: ErrorOptions) {
     super(message, options);
+  }
+}
+
+/**
+ * The server's certificate is not the one pinned with `ssl: new Fingerprint(...)`. `expected`
+ * and `got` are SHA-256 digests of the DER certificate.
+ */
+export class ServerFingerprintMismatch extends ServerConnectionError {
+  override name = "ServerFingerprintMismatch";
+  override readonly code: string = "AIOHTTP_FINGERPRINT_MISMATCH";
+  readonly expected: Uint8Array;
+  readonly got: Uint8Array;
+  readonly host: string;
+  readonly port: number;
+  constructor(expected: Uint8Array, got: Uint8Array, host: string, port: number) {
+    const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+    super(
+      `Server certificate fingerprint mismatch for ${host}:${port}: expected sha256 ${hex(expected)}, got ${hex(got)}`,
+    );
+    this.expected = expected;
+    this.got = got;
+    this.host = host;
+    this.port = port;
   }
 }
 

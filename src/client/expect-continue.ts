@@ -7,7 +7,9 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { Readable } from "node:stream";
+import { isIP } from "node:net";
+import { type Duplex, Readable } from "node:stream";
+import { connect as tlsConnect } from "node:tls";
 import type { WebSocketTransport } from "./connector.js";
 import { SocketTimeoutError } from "./errors.js";
 import type { RequestAbort } from "./request-control.js";
@@ -57,18 +59,57 @@ export function requestWithContinue(r: ContinueRequest): Promise<Answer> {
     headers.push("Content-Length", String(Buffer.byteLength(body)));
   }
   const payload = body;
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port);
+  const pin = secure ? transport.tlsSettings.fingerprint : undefined;
   return new Promise<Answer>((resolve, reject) => {
+    let connectTimer: NodeJS.Timeout | undefined;
     const req = (secure ? httpsRequest : httpRequest)({
       ...(secure ? transport.tls : {}),
-      host: url.hostname.replace(/^\[|\]$/g, ""),
-      port: url.port === "" ? (secure ? 443 : 80) : Number(url.port),
+      host,
+      port,
       ...(transport.socketPath === undefined ? {} : { socketPath: transport.socketPath }),
       path: `${url.pathname}${url.search}`,
       method: r.method,
       headers,
-      // A connection of its own: one whose server refused the body cannot carry another request.
-      agent: false,
       setHost: false,
+      // A connection of its own: one whose server refused the body cannot carry another request.
+      // (node:http uses `createConnection` only without an agent, and closes it after one use.)
+      ...(pin === undefined
+        ? { agent: false }
+        : {
+            // The pin is checked before node:http writes a byte (the headers may carry
+            // credentials): the socket is handed over once its certificate passed.
+            createConnection: (
+              _options: unknown,
+              oncreate: (err: Error | null, socket: Duplex) => void,
+            ): undefined => {
+              const socket = tlsConnect({
+                ...transport.tls,
+                host,
+                port,
+                ...(transport.socketPath === undefined ? {} : { path: transport.socketPath }),
+                ...(transport.tls.servername === undefined && isIP(host) === 0
+                  ? { servername: host }
+                  : {}),
+              });
+              // node:http reads only the error when there is one.
+              const none: Duplex = socket;
+              socket.once("error", (err) => oncreate(err, none));
+              socket.once("secureConnect", () => {
+                clearTimeout(connectTimer);
+                try {
+                  pin.check(socket, host, port);
+                } catch (mismatch) {
+                  socket.destroy();
+                  oncreate(mismatch as Error, none);
+                  return;
+                }
+                oncreate(null, socket);
+              });
+              return undefined;
+            },
+          }),
     });
     let settled = false;
     const fail = (err: unknown): void => {
@@ -87,7 +128,6 @@ export function requestWithContinue(r: ContinueRequest): Promise<Answer> {
         );
       });
     }
-    let connectTimer: NodeJS.Timeout | undefined;
     if (r.connectTimeout > 0) {
       connectTimer = setTimeout(() => {
         const err = Object.assign(new Error(`Connect timeout after ${r.connectTimeout} ms`), {

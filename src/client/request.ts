@@ -23,7 +23,7 @@ import { undici } from "./lazy-deps.js";
 import { REDIRECT_STATUSES, redirectedMethod, resolveLocation } from "./redirect.js";
 import { RequestControl, untilAborted } from "./request-control.js";
 import { ClientResponse } from "./response.js";
-import { kSend, kWebSocketTransport } from "./symbols.js";
+import { kSend, kTLSFor, kWebSocketTransport } from "./symbols.js";
 import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
 import type { RequestOptions, SessionConfig } from "./types.js";
 import { requestTarget } from "./url.js";
@@ -194,6 +194,7 @@ export class ClientRequest {
         : null;
     const control = this.#control;
     const connector = this.#session.connector;
+    const tls = connector[kTLSFor](options.ssl ?? this.#session.ssl, options.serverHostname);
     for (let attempt = 0; ; attempt++) {
       // Cancelled (or timed out) already: no connection is opened for nothing.
       if (control.signal.aborted) throw control.signal.reason;
@@ -210,7 +211,7 @@ export class ClientRequest {
             method,
             headers: sentHeaders,
             body: wire.body,
-            transport: connector[kWebSocketTransport](),
+            transport: connector[kWebSocketTransport](tls),
             connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
             readTimeout: this.#timeout.sockRead,
             signal: control.signal,
@@ -233,6 +234,7 @@ export class ClientRequest {
               readTimeout: this.#timeout.sockRead,
             },
             info,
+            { tls, pools: this.#session.tlsPools },
           );
           data = await untilAborted(pending, control.signal);
         }

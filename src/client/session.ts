@@ -14,13 +14,14 @@ import { checkOptions, type OptionNames } from "./option-check.js";
 import { proxyFor, readEnvProxies } from "./proxy.js";
 import { ClientRequest, smallestLimit } from "./request.js";
 import type { ClientResponse } from "./response.js";
-import { kWebSocketTransport } from "./symbols.js";
+import { kTLSFor, kWebSocketTransport } from "./symbols.js";
 import {
   type ClientTimeout,
   DEFAULT_TIMEOUT,
   type ResolvedTimeout,
   resolveTimeout,
 } from "./timeout.js";
+import { type SSLSetting, TLSPools } from "./tls.js";
 import type { HeadersInit, RaiseForStatus, RequestOptions, SessionConfig } from "./types.js";
 import { requestTarget } from "./url.js";
 import {
@@ -67,6 +68,13 @@ export interface ClientSessionOptions {
    * give your own `TCPConnector({ proxyFromEnv: true })` the same way. @default false
    */
   trustEnv?: boolean;
+  /**
+   * TLS settings of the session's requests and WebSockets (a request's own `ssl` wins): `false`
+   * skips certificate verification, `SSLOptions`, a SecureContext or a `Fingerprint`. A
+   * connector the session creates takes them; with a connector of your own they apply to this
+   * session's requests only, over pools of their own. @default the connector's (verify)
+   */
+  ssl?: SSLSetting;
   /** Most response header fields; @default 128 */
   maxHeaders?: number;
   /** Longest response header line, bytes; @default 8190 */
@@ -90,6 +98,7 @@ const SESSION_OPTION_NAMES = {
   skipAutoHeaders: true,
   requoteRedirectUrl: true,
   trustEnv: true,
+  ssl: true,
   maxHeaders: true,
   maxFieldSize: true,
 } as const satisfies OptionNames<ClientSessionOptions>;
@@ -113,6 +122,8 @@ const REQUEST_OPTION_NAMES = {
   expect100: true,
   onUploadProgress: true,
   onDownloadProgress: true,
+  ssl: true,
+  serverHostname: true,
 } as const satisfies OptionNames<RequestOptions>;
 
 /**
@@ -147,7 +158,11 @@ export class ClientSession implements AsyncDisposable {
       raiseForStatus: options.raiseForStatus ?? false,
       // No connect timeout of its own: each request's sockConnect/connect applies.
       connector:
-        options.connector ?? new TCPConnector(options.trustEnv ? { proxyFromEnv: true } : {}),
+        options.connector ??
+        new TCPConnector({
+          ...(options.trustEnv ? { proxyFromEnv: true } : {}),
+          ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
+        }),
       jsonSerialize: options.jsonSerialize ?? JSON.stringify,
       autoDecompress: options.autoDecompress ?? true,
       maxDecompressedSize:
@@ -158,6 +173,9 @@ export class ClientSession implements AsyncDisposable {
       maxHeaders: options.maxHeaders ?? 128,
       maxFieldSize: options.maxFieldSize ?? 8190,
       trustEnv: options.trustEnv ?? false,
+      // The connector created here has them already.
+      ssl: options.connector === undefined ? undefined : options.ssl,
+      tlsPools: new TLSPools(),
     };
     this.#connectorOwner = options.connectorOwner ?? options.connector === undefined;
   }
@@ -265,7 +283,10 @@ export class ClientSession implements AsyncDisposable {
       }
     }
     const envProxies = proxy === null && config.trustEnv ? readEnvProxies() : null;
-    const transport = config.connector[kWebSocketTransport]();
+    const connector = config.connector;
+    const transport = connector[kWebSocketTransport](
+      connector[kTLSFor](options.ssl ?? config.ssl, options.serverHostname),
+    );
     const ws = await openWebSocket({
       url: target,
       realUrl,
@@ -283,6 +304,7 @@ export class ClientSession implements AsyncDisposable {
       requoteRedirectUrl: config.requoteRedirectUrl,
       deadline: smallestLimit(config.timeout.total, config.timeout.connect),
       tls: transport.tls,
+      pin: transport.tlsSettings.fingerprint,
       socketPath: transport.socketPath,
       proxyFor: (at) => proxy ?? (envProxies === null ? null : proxyFor(at, envProxies)),
       storeCookies: (setCookie, at) => {
@@ -305,6 +327,7 @@ export class ClientSession implements AsyncDisposable {
     await Promise.allSettled(
       [...this.#websockets].map((ws) => ws.close({ code: 1001, message: "Session closed" })),
     );
+    await this.#config.tlsPools.close();
     if (this.#connectorOwner) await this.#config.connector.close();
   }
 

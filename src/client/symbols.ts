@@ -13,3 +13,5 @@ export const kAgentOptions: unique symbol = Symbol("agentOptions");
 export const kConnectOptions: unique symbol = Symbol("connectOptions");
 /** @internal `BaseConnector`: keeps a dispatcher made on the way, to close it with the pools. */
 export const kAdopt: unique symbol = Symbol("adopt");
+/** @internal `BaseConnector`: the TLS settings of a request or session with its own `ssl`. */
+export const kTLSFor: unique symbol = Symbol("tlsFor");

@@ -17,6 +17,7 @@ import type { AbstractCookieJar } from "./cookie-jar.js";
 import type { ProgressCallback } from "./progress.js";
 import type { ClientResponse } from "./response.js";
 import type { ClientTimeout, ResolvedTimeout } from "./timeout.js";
+import type { SSLSetting, TLSPools } from "./tls.js";
 
 /** Query parameters in any of the shapes aiohttp accepts. */
 export type Params =
@@ -111,6 +112,19 @@ export interface RequestOptions {
    * callback that throws fails the read with its error. @default undefined (none)
    */
   onDownloadProgress?: ProgressCallback;
+  /**
+   * TLS settings of this request, replacing the session's and the connector's: `false` skips
+   * certificate verification, `SSLOptions` (`ca`, `cert`, `key`...), a SecureContext, or a
+   * `Fingerprint` pinning the certificate. A request with other settings than the connector's
+   * goes over connections of their own (pooled by the session, closed with it).
+   * @default the session's `ssl`, else the connector's (verify)
+   */
+  ssl?: SSLSetting;
+  /**
+   * The name sent in SNI and checked against the certificate, instead of the URL's host
+   * (aiohttp's `server_hostname`). @default the URL's host
+   */
+  serverHostname?: string;
 }
 
 /**
@@ -134,4 +148,8 @@ export interface SessionConfig {
   readonly maxHeaders: number;
   readonly maxFieldSize: number;
   readonly trustEnv: boolean;
+  /** The session's `ssl`, when it has one. */
+  readonly ssl: SSLSetting | undefined;
+  /** Pools for requests with TLS settings other than the connector's. */
+  readonly tlsPools: TLSPools;
 }

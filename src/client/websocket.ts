@@ -1,12 +1,12 @@
 // The client side of a WebSocket (aiohttp's ClientWebSocketResponse): the message API shared
 // with the server, plus what the handshake (src/client/ws-handshake.ts) answered.
 
-import type { ConnectionOptions } from "node:tls";
 import type { WebSocket } from "ws";
 import type { CIMultiDictProxy } from "../http/multidict.js";
 import { WebSocketChannel, type WebSocketOptions } from "../http/websocket.js";
 import type { BasicAuth } from "./auth.js";
 import type { OptionNames } from "./option-check.js";
+import type { SSLSetting } from "./tls.js";
 import type { HeadersInit, Params } from "./types.js";
 
 /** Timeouts of an open WebSocket, ms. */
@@ -38,10 +38,13 @@ export interface WSConnectOptions extends Omit<WebSocketOptions, "timeout"> {
   /** Credentials for the proxy (instead of the ones in its URL). */
   proxyAuth?: BasicAuth;
   /**
-   * TLS for `wss://`: `false` skips certificate verification, an object passes `node:tls`
-   * options. @default the connector's `ssl`
+   * TLS for `wss://`, as a request's `ssl`: `false` skips certificate verification, an object
+   * passes `node:tls` options, a SecureContext or a `Fingerprint` pins the certificate.
+   * @default the session's `ssl`, else the connector's
    */
-  ssl?: boolean | ConnectionOptions;
+  ssl?: SSLSetting;
+  /** The name sent in SNI and checked against the certificate. @default the URL's host */
+  serverHostname?: string;
   /** Redirects followed during the handshake. @default 10 */
   maxRedirects?: number;
 }
@@ -59,6 +62,7 @@ export const WS_CONNECT_OPTION_NAMES = {
   proxy: true,
   proxyAuth: true,
   ssl: true,
+  serverHostname: true,
   maxRedirects: true,
   heartbeat: true,
   autoping: true,

@@ -3,7 +3,7 @@
 
 import type { ClientRequest, IncomingMessage } from "node:http";
 import { isIP, connect as netConnect, type Socket } from "node:net";
-import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from "node:tls";
 import { type ClientOptions, WebSocket } from "ws";
 import { CIMultiDict, CIMultiDictProxy } from "../http/multidict.js";
 import {
@@ -11,7 +11,6 @@ import {
   DEFAULT_MAX_MSG_SIZE,
   type WebSocketOptions,
 } from "../http/websocket.js";
-import { tlsOptions } from "./connector.js";
 import { toClientError } from "./error-mapping.js";
 import {
   type RequestInfo,
@@ -21,6 +20,7 @@ import {
 } from "./errors.js";
 import { connectTunnel } from "./proxy.js";
 import { REDIRECT_STATUSES, resolveLocation } from "./redirect.js";
+import type { Fingerprint } from "./tls.js";
 import { hostOf, portOf } from "./url.js";
 import { ClientWebSocketResponse, type WSConnectOptions } from "./websocket.js";
 
@@ -41,6 +41,8 @@ export interface HandshakeParams {
   /** How long the handshake may take, redirects included, ms (0: no limit). */
   readonly deadline: number;
   readonly tls: ConnectionOptions;
+  /** The certificate pin that goes with `tls`, if any. */
+  readonly pin: Fingerprint | undefined;
   readonly socketPath: string | undefined;
   /** The proxy for a URL, if any. */
   proxyFor(url: URL): URL | null;
@@ -85,7 +87,7 @@ class Handshake {
     this.#options = p.options;
     this.#method = (p.options.method ?? "GET").toUpperCase();
     this.#protocols = p.options.protocols ?? [];
-    this.#tls = p.options.ssl === undefined ? p.tls : tlsOptions(p.options.ssl);
+    this.#tls = p.tls;
     this.#deadlineAt = p.deadline > 0 ? performance.now() + p.deadline : 0;
   }
 
@@ -253,6 +255,7 @@ class Handshake {
     const { url, requestInfo } = hop;
     const secure = url.protocol === "https:";
     const tls = this.#tls;
+    const pin = this.#p.pin;
     const host = hostOf(url);
     const proxy = this.#p.proxyFor(url);
     if (proxy !== null) {
@@ -260,7 +263,8 @@ class Handshake {
       return {
         createConnection: (_options, callback) => {
           connectTunnel(proxy, proxyAuth, host, portOf(url), requestInfo).then(
-            (socket) => callback(null, secure ? wrapTls(socket, host, tls) : socket),
+            (socket) =>
+              callback(null, secure ? wrapTls(socket, host, portOf(url), tls, pin) : socket),
             (err: Error) => callback(err),
           );
           return undefined;
@@ -268,11 +272,18 @@ class Handshake {
       };
     }
     const socketPath = this.#p.socketPath;
-    if (socketPath === undefined) return {};
+    if (socketPath === undefined) {
+      if (!secure || pin === undefined) return {};
+      // `ws` would call tls.connect() itself; the pin needs the socket before it is used.
+      return {
+        createConnection: (options) =>
+          pinned(tlsConnect(options as ConnectionOptions), pin, host, portOf(url)),
+      };
+    }
     return {
       createConnection: () => {
         const socket = netConnect({ path: socketPath });
-        return secure ? wrapTls(socket, host, tls) : socket;
+        return secure ? wrapTls(socket, host, portOf(url), tls, pin) : socket;
       },
     };
   }
@@ -293,7 +304,27 @@ function handshakeFailure(err: NodeJS.ErrnoException, hop: Hop, answer: CIMultiD
   });
 }
 
-function wrapTls(socket: Socket, host: string, tls: ConnectionOptions): Socket {
-  // RFC 6066 3: no SNI for an IP address.
-  return tlsConnect({ ...tls, socket, ...(isIP(host) === 0 ? { servername: host } : {}) });
+function wrapTls(
+  socket: Socket,
+  host: string,
+  port: number,
+  tls: ConnectionOptions,
+  pin: Fingerprint | undefined,
+): Socket {
+  // RFC 6066 3: no SNI for an IP address. A `servername` of the caller's (serverHostname) wins.
+  const sni = tls.servername === undefined && isIP(host) === 0 ? { servername: host } : {};
+  const secured = tlsConnect({ ...tls, ...sni, socket });
+  return pin === undefined ? secured : pinned(secured, pin, host, port);
+}
+
+/** Fails `socket` with `ServerFingerprintMismatch` once its certificate turns out not pinned. */
+function pinned(socket: TLSSocket, pin: Fingerprint, host: string, port: number): TLSSocket {
+  socket.once("secureConnect", () => {
+    try {
+      pin.check(socket, host, port);
+    } catch (mismatch) {
+      socket.destroy(mismatch as Error);
+    }
+  });
+  return socket;
 }

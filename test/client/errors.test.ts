@@ -11,6 +11,7 @@ import {
   ClientConnectorCertificateError,
   ClientConnectorDNSError,
   ClientConnectorError,
+  ClientConnectorSSLError,
   ClientError,
   ClientOSError,
   ClientPayloadError,
@@ -31,6 +32,7 @@ import {
   type RequestInfo,
   ServerConnectionError,
   ServerDisconnectedError,
+  ServerFingerprintMismatch,
   ServerTimeoutError,
   SocketTimeoutError,
   TCPConnector,
@@ -100,6 +102,16 @@ const TABLE: Array<[AnyClass, Error, AnyClass[]]> = [
     ClientConnectorCertificateError,
     new ClientConnectorCertificateError("h", 1, true, new Error("x")),
     [ClientSSLError, ClientConnectorError, ClientOSError, ClientConnectionError, ClientError],
+  ],
+  [
+    ClientConnectorSSLError,
+    new ClientConnectorSSLError("h", 1, true, new Error("x")),
+    [ClientSSLError, ClientConnectorError, ClientOSError, ClientConnectionError, ClientError],
+  ],
+  [
+    ServerFingerprintMismatch,
+    new ServerFingerprintMismatch(new Uint8Array(32), new Uint8Array(32), "h", 1),
+    [ServerConnectionError, ClientConnectionError, ClientError],
   ],
   [ServerConnectionError, new ServerConnectionError("x"), [ClientConnectionError, ClientError]],
   [

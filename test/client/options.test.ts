@@ -36,7 +36,7 @@ function loose(options: Record<string, unknown>): RequestOptions {
 }
 
 describe("request options", () => {
-  it.each(["proxy", "proxyAuth", "proxyHeaders", "traceRequestCtx", "ssl", "fingerprint"])(
+  it.each(["proxy", "proxyAuth", "proxyHeaders", "traceRequestCtx", "fingerprint"])(
     "%s, not supported yet, is refused before anything is sent",
     async (name) => {
       const server = await counted();
