@@ -8,12 +8,23 @@ import { AttemptInfo, attemptInterceptor } from "./attempt.js";
 import { ClientClosedError, ConnectionTimeoutError, SocketTimeoutError } from "./errors.js";
 import { undici } from "./lazy-deps.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
-import { hasEnvProxy, proxyInterceptor, readEnvProxies } from "./proxy.js";
+import {
+  type EnvProxies,
+  envProxySettings,
+  hasEnvProxy,
+  type ProxySettings,
+  proxyFor,
+  proxyInterceptor,
+  proxyKey,
+  readEnvProxies,
+} from "./proxy.js";
 import {
   kAdopt,
   kAgentOptions,
   kConnectOptions,
   kCreateDispatcher,
+  kCreateProxyAgent,
+  kEnvProxies,
   kSend,
   kWebSocketTransport,
 } from "./symbols.js";
@@ -76,6 +87,11 @@ export interface RequestLimits {
   connectTimeout: number;
   /** The longest wait for the response head and between two body chunks (`sockRead`). */
   readTimeout: number;
+  /**
+   * The proxy to go through, `null` to go direct; when absent the connector's own choice
+   * (`proxyFromEnv`).
+   */
+  proxy?: ProxySettings | null | undefined;
 }
 
 /** What a WebSocket needs to open a connection of its own (it leaves the pool). */
@@ -99,6 +115,10 @@ export abstract class BaseConnector {
   // while aiohttp's `sockConnect` may change per request. Most sessions use a single value
   // (requests with different ones get separate pools, each with its own per-host limit).
   #dispatchers = new Map<number, Dispatcher>();
+  /** The same without the environment's proxies. */
+  #direct = new Map<number, Dispatcher>();
+  /** One pool per proxy setup and connect timeout: proxied connections never mix with others. */
+  #viaProxy = new Map<string, Dispatcher>();
   /** Other dispatchers made on the way (a proxy's), closed with the connector. */
   #extra: Dispatcher[] = [];
   #active = 0;
@@ -128,6 +148,16 @@ export abstract class BaseConnector {
   /** @internal builds an undici dispatcher whose connections open within `connectTimeout` ms (0: no limit) */
   protected abstract [kCreateDispatcher](connectTimeout: number): Dispatcher;
 
+  /** @internal the dispatcher for connections through `proxy`; only TCP connectors have one */
+  protected [kCreateProxyAgent](_connectTimeout: number, _proxy: ProxySettings): Dispatcher {
+    throw new TypeError("Proxies need a TCPConnector");
+  }
+
+  /** @internal the environment's proxies when the connector follows them, else `null` */
+  protected [kEnvProxies](): EnvProxies | null {
+    return null;
+  }
+
   /** @internal keeps a dispatcher made for the connector's pools, to close it with them */
   protected [kAdopt]<D extends Dispatcher>(dispatcher: D): D {
     this.#extra.push(dispatcher);
@@ -144,21 +174,57 @@ export abstract class BaseConnector {
    * limit), bounded by the connector's own `connectTimeout` when one was given.
    */
   dispatcherFor(connectTimeout: number): Dispatcher {
+    return this.#dispatcherFor(this.#effective(connectTimeout));
+  }
+
+  #effective(connectTimeout: number): number {
     checkMs("connectTimeout", connectTimeout);
     const own = this.#options.connectTimeout ?? 0;
-    const effective =
-      own === 0 ? connectTimeout : connectTimeout === 0 ? own : Math.min(own, connectTimeout);
-    return this.#dispatcherFor(effective);
+    return own === 0 ? connectTimeout : connectTimeout === 0 ? own : Math.min(own, connectTimeout);
   }
 
   #dispatcherFor(connectTimeout: number): Dispatcher {
-    if (this.#closed) throw new ClientClosedError("Connector is closed");
     let d = this.#dispatchers.get(connectTimeout);
     if (d === undefined) {
-      d = this[kCreateDispatcher](connectTimeout);
+      const direct = this.#directFor(connectTimeout);
+      const proxies = this[kEnvProxies]();
+      // The proxy resolves the target's name, so proxied requests skip the DNS cache; the same
+      // NO_PROXY rules as a WebSocket's (src/client/proxy.ts) send the others direct.
+      d =
+        proxies === null
+          ? direct
+          : direct.compose(proxyInterceptor(proxies, (p) => this.#proxied(connectTimeout, p)));
       this.#dispatchers.set(connectTimeout, d);
     }
     return d;
+  }
+
+  #directFor(connectTimeout: number): Dispatcher {
+    if (this.#closed) throw new ClientClosedError("Connector is closed");
+    let d = this.#direct.get(connectTimeout);
+    if (d === undefined) {
+      d = this[kCreateDispatcher](connectTimeout);
+      this.#direct.set(connectTimeout, d);
+    }
+    return d;
+  }
+
+  #proxied(connectTimeout: number, proxy: ProxySettings): Dispatcher {
+    if (this.#closed) throw new ClientClosedError("Connector is closed");
+    const key = `${connectTimeout} ${proxyKey(proxy)}`;
+    let d = this.#viaProxy.get(key);
+    if (d === undefined) {
+      d = this[kCreateProxyAgent](connectTimeout, proxy);
+      this.#viaProxy.set(key, d);
+    }
+    return d;
+  }
+
+  /** The proxy a request to `origin` goes through: the request's choice, else the environment's. */
+  #proxyOf(origin: string, chosen: ProxySettings | null | undefined): ProxySettings | null {
+    if (chosen !== undefined) return chosen;
+    const proxies = this[kEnvProxies]();
+    return proxies === null ? null : envProxySettings(proxyFor(new URL(origin), proxies));
   }
 
   /**
@@ -180,7 +246,11 @@ export abstract class BaseConnector {
     info: AttemptInfo,
   ): Promise<Dispatcher.ResponseData> {
     checkMs("readTimeout", limits.readTimeout);
-    const dispatcher = this.dispatcherFor(limits.connectTimeout);
+    const connectTimeout = this.#effective(limits.connectTimeout);
+    const proxy = this.#proxyOf(String(options.origin ?? ""), limits.proxy);
+    info.proxy = proxy?.url ?? null;
+    const dispatcher =
+      proxy === null ? this.#directFor(connectTimeout) : this.#proxied(connectTimeout, proxy);
     // The message is built only when the timeout fires, not for every request.
     const watch = attemptInterceptor(info, limits.readTimeout, () => {
       const url = `${String(options.origin ?? "")}${options.path}`;
@@ -289,8 +359,10 @@ export abstract class BaseConnector {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const all = [...this.#dispatchers.values(), ...this.#extra.splice(0)];
+    const all = [...this.#direct.values(), ...this.#viaProxy.values(), ...this.#extra.splice(0)];
     this.#dispatchers.clear();
+    this.#direct.clear();
+    this.#viaProxy.clear();
     await Promise.all(all.map((d) => d.destroy().catch(() => {})));
   }
 
@@ -321,6 +393,7 @@ const TCP_OPTION_NAMES = {
 /** TCP (and TLS) connections with pooling, limits and a DNS cache. */
 export class TCPConnector extends BaseConnector {
   readonly #tcp: TCPConnectorOptions;
+  #env: EnvProxies | undefined;
 
   constructor(options: TCPConnectorOptions = {}) {
     super(options);
@@ -341,32 +414,41 @@ export class TCPConnector extends BaseConnector {
       connect,
     };
     const agent = new (undici().Agent)(agentOptions);
-    const direct =
-      o.useDnsCache === false
-        ? agent
-        : agent.compose(
-            undici().interceptors.dns({
-              // node:dns lookups carry no TTL, so every record lives exactly this long.
-              maxTTL:
-                o.ttlDnsCache === undefined ? 10_000 : (o.ttlDnsCache ?? Number.POSITIVE_INFINITY),
-              ...(o.family === 4 || o.family === 6 ? { affinity: o.family, dualStack: false } : {}),
-            }),
-          );
-    const proxies = o.proxyFromEnv === true ? readEnvProxies() : null;
-    if (proxies === null || !hasEnvProxy(proxies)) return direct;
-    // The proxy resolves the target's name, so proxied requests skip the DNS cache; the same
-    // NO_PROXY rules as a WebSocket's (src/client/proxy.ts) send the others direct.
-    const viaProxy = new Map<string, Dispatcher>();
-    return direct.compose(
-      proxyInterceptor(proxies, (proxy) => {
-        let d = viaProxy.get(proxy.href);
-        if (d === undefined) {
-          d = this[kAdopt](new (undici().ProxyAgent)({ ...agentOptions, uri: proxy.href }));
-          viaProxy.set(proxy.href, d);
-        }
-        return d;
+    if (o.useDnsCache === false) return agent;
+    return agent.compose(
+      undici().interceptors.dns({
+        // node:dns lookups carry no TTL, so every record lives exactly this long.
+        maxTTL: o.ttlDnsCache === undefined ? 10_000 : (o.ttlDnsCache ?? Number.POSITIVE_INFINITY),
+        ...(o.family === 4 || o.family === 6 ? { affinity: o.family, dualStack: false } : {}),
       }),
     );
+  }
+
+  /** @internal */
+  protected override [kEnvProxies](): EnvProxies | null {
+    if (this.#tcp.proxyFromEnv !== true) return null;
+    this.#env ??= readEnvProxies();
+    return hasEnvProxy(this.#env) ? this.#env : null;
+  }
+
+  /** @internal */
+  protected override [kCreateProxyAgent](connectTimeout: number, proxy: ProxySettings): Dispatcher {
+    const o = this.#tcp;
+    const target: Record<string, unknown> = this[kConnectOptions](connectTimeout);
+    if (o.family !== undefined && o.family !== 0) target.family = o.family;
+    const credentials = proxy.auth?.encode();
+    return new (undici().ProxyAgent)({
+      ...this[kAgentOptions](),
+      ...(o.localAddr === undefined ? {} : { localAddress: o.localAddr }),
+      uri: proxy.url.href,
+      // `http://` targets go as absolute-form requests, as aiohttp sends them; `https://` ones
+      // through a CONNECT tunnel.
+      proxyTunnel: false,
+      requestTls: target,
+      proxyTls: { timeout: connectTimeout },
+      headers: { ...proxy.headers },
+      ...(credentials === undefined ? {} : { token: credentials }),
+    });
   }
 }
 

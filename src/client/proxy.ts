@@ -6,7 +6,12 @@ import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import type { Dispatcher } from "undici";
 import { BasicAuth } from "./auth.js";
-import { ClientHttpProxyError, ClientProxyConnectionError, type RequestInfo } from "./errors.js";
+import {
+  ClientHttpProxyError,
+  ClientProxyConnectionError,
+  InvalidUrlClientError,
+  type RequestInfo,
+} from "./errors.js";
 import { hostOf, portOf } from "./url.js";
 
 /** One NO_PROXY entry: a host (and its subdomains), optionally on one port only. */
@@ -84,19 +89,123 @@ function proxyUrl(raw: string | undefined): URL | null {
   }
 }
 
+/** The proxy options a session and a request take. */
+export interface ProxyOptions {
+  /**
+   * Send requests through this HTTP proxy (`http://user:pass@host:port`): `http://` targets
+   * as absolute-form requests, `https://` ones through a CONNECT tunnel. A request's `null`
+   * goes direct, past the session's proxy and the environment's. @default none (direct, or the
+   * environment's proxy with `trustEnv: true`)
+   */
+  proxy?: string | URL | null | undefined;
+  /** Credentials for the proxy, instead of the ones in its URL. @default none */
+  proxyAuth?: BasicAuth | undefined;
+  /** Headers sent to the proxy only (with a CONNECT, or on absolute-form requests). @default none */
+  proxyHeaders?: Readonly<Record<string, string>> | undefined;
+}
+
+/** A proxy a request goes through, resolved, with what the proxy is sent. */
+export interface ProxySettings {
+  readonly url: URL;
+  readonly auth: BasicAuth | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A `proxy` option as a URL; `InvalidUrlClientError` when it is none. */
+export function parseProxyUrl(value: string | URL): URL {
+  try {
+    const url = new URL(String(value));
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new TypeError(`unsupported proxy scheme ${url.protocol}`);
+    }
+    return url;
+  } catch (err) {
+    throw new InvalidUrlClientError(String(value), "invalid proxy URL", { cause: err });
+  }
+}
+
+/**
+ * The proxy a request goes through: its own options win over the session's (a request's
+ * `proxy: null` goes direct); `undefined` when neither names one, leaving the choice to the
+ * environment (`trustEnv`).
+ */
+export function chooseProxy(
+  request: ProxyOptions,
+  session: ProxyOptions,
+): ProxySettings | null | undefined {
+  const proxy = request.proxy !== undefined ? request.proxy : session.proxy;
+  if (proxy === null) return null;
+  if (proxy === undefined) return undefined;
+  return {
+    url: parseProxyUrl(proxy),
+    auth: request.proxyAuth ?? session.proxyAuth,
+    headers: { ...session.proxyHeaders, ...request.proxyHeaders },
+  };
+}
+
+/** An environment proxy (credentials in its URL only) as settings. */
+export function envProxySettings(url: URL | null): ProxySettings | null {
+  return url === null ? null : { url, auth: undefined, headers: {} };
+}
+
+/** What tells two proxy setups apart: requests through different ones never share a pool. */
+export function proxyKey(settings: ProxySettings): string {
+  return JSON.stringify([settings.url.href, settings.auth?.encode() ?? "", settings.headers]);
+}
+
 /**
  * An undici interceptor that sends each request through the proxy `proxyFor` picks for its
  * origin (`agentFor` makes or reuses the proxy's dispatcher), and the others on unchanged.
  */
 export function proxyInterceptor(
   proxies: EnvProxies,
-  agentFor: (proxy: URL) => Dispatcher,
+  agentFor: (proxy: ProxySettings) => Dispatcher,
 ): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
-    const proxy = proxyFor(new URL(String(opts.origin)), proxies);
+    const proxy = envProxySettings(proxyFor(new URL(String(opts.origin)), proxies));
     return proxy === null ? dispatch(opts, handler) : agentFor(proxy).dispatch(opts, handler);
   };
 }
+
+/**
+ * The client error for a request that went through `proxy` and failed on the proxy's side: the
+ * proxy could not be reached (`ClientProxyConnectionError`) or did not open the tunnel
+ * (`ClientHttpProxyError` with its status). `null` for other failures.
+ */
+export function proxyError(err: unknown, proxy: URL, requestInfo: RequestInfo): Error | null {
+  if (!(err instanceof Error)) return null;
+  // undici's ProxyAgent says so only in its messages.
+  const refused =
+    /Proxy response \((\d{3})\) !== 200/.exec(err.message) ??
+    /Proxy Authentication Required \((407)\)/.exec(err.message);
+  if (refused !== null) {
+    return new ClientHttpProxyError(requestInfo, {
+      status: Number(refused[1]),
+      message: err.message,
+      cause: err,
+    });
+  }
+  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = e.code?.startsWith("UND_ERR") ? (e.cause?.code ?? "") : (e.code ?? "");
+  // Through a proxy the client connects to the proxy alone: the target's own failures come
+  // back as the proxy's answers.
+  if (!REACH_CODES.has(code)) return null;
+  return new ClientProxyConnectionError(
+    hostOf(proxy),
+    portOf(proxy),
+    proxy.protocol === "https:",
+    err,
+  );
+}
+
+const REACH_CODES = new Set([
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EADDRNOTAVAIL",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
 
 /**
  * RFC 9110 9.3.6: opens a CONNECT tunnel through an HTTP proxy to `host:port`. Credentials come

@@ -11,7 +11,7 @@ import { type AbstractCookieJar, CookieJar } from "./cookie-jar.js";
 import { ClientClosedError, InvalidUrlClientError } from "./errors.js";
 import { lowerSet, requestHeaders, toHeaders } from "./headers.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
-import { proxyFor, readEnvProxies } from "./proxy.js";
+import { type ProxyOptions, parseProxyUrl, proxyFor, readEnvProxies } from "./proxy.js";
 import { ClientRequest, smallestLimit } from "./request.js";
 import type { ClientResponse } from "./response.js";
 import { kWebSocketTransport } from "./symbols.js";
@@ -31,7 +31,7 @@ import {
 import { openWebSocket } from "./ws-handshake.js";
 
 /** Options of `ClientSession`. */
-export interface ClientSessionOptions {
+export interface ClientSessionOptions extends ProxyOptions {
   /** Relative request URLs are resolved against it. */
   baseUrl?: string | URL;
   /** Sent with every request (request headers win). */
@@ -92,6 +92,9 @@ const SESSION_OPTION_NAMES = {
   trustEnv: true,
   maxHeaders: true,
   maxFieldSize: true,
+  proxy: true,
+  proxyAuth: true,
+  proxyHeaders: true,
 } as const satisfies OptionNames<ClientSessionOptions>;
 
 const REQUEST_OPTION_NAMES = {
@@ -113,6 +116,9 @@ const REQUEST_OPTION_NAMES = {
   expect100: true,
   onUploadProgress: true,
   onDownloadProgress: true,
+  proxy: true,
+  proxyAuth: true,
+  proxyHeaders: true,
 } as const satisfies OptionNames<RequestOptions>;
 
 /**
@@ -158,7 +164,14 @@ export class ClientSession implements AsyncDisposable {
       maxHeaders: options.maxHeaders ?? 128,
       maxFieldSize: options.maxFieldSize ?? 8190,
       trustEnv: options.trustEnv ?? false,
+      proxy: {
+        proxy: options.proxy,
+        proxyAuth: options.proxyAuth,
+        proxyHeaders: options.proxyHeaders,
+      },
     };
+    // A mistyped proxy fails here, not at the first request.
+    if (options.proxy != null) parseProxyUrl(options.proxy);
     this.#connectorOwner = options.connectorOwner ?? options.connector === undefined;
   }
 

@@ -13,3 +13,7 @@ export const kAgentOptions: unique symbol = Symbol("agentOptions");
 export const kConnectOptions: unique symbol = Symbol("connectOptions");
 /** @internal `BaseConnector`: keeps a dispatcher made on the way, to close it with the pools. */
 export const kAdopt: unique symbol = Symbol("adopt");
+/** @internal `BaseConnector` subclasses: builds the dispatcher for connections through a proxy. */
+export const kCreateProxyAgent: unique symbol = Symbol("createProxyAgent");
+/** @internal `BaseConnector` subclasses: the environment's proxies, when followed. */
+export const kEnvProxies: unique symbol = Symbol("envProxies");

@@ -15,6 +15,7 @@ import type { BasicAuth } from "./auth.js";
 import type { BaseConnector } from "./connector.js";
 import type { AbstractCookieJar } from "./cookie-jar.js";
 import type { ProgressCallback } from "./progress.js";
+import type { ProxyOptions } from "./proxy.js";
 import type { ClientResponse } from "./response.js";
 import type { ClientTimeout, ResolvedTimeout } from "./timeout.js";
 
@@ -48,7 +49,7 @@ export type RequestData =
 export type RaiseForStatus = boolean | ((response: ClientResponse) => void | Promise<void>);
 
 /** Options of one request. */
-export interface RequestOptions {
+export interface RequestOptions extends ProxyOptions {
   /** Added to the URL's own query. */
   params?: Params;
   /** The body; see `RequestData`. Not together with `json`. */
@@ -134,4 +135,6 @@ export interface SessionConfig {
   readonly maxHeaders: number;
   readonly maxFieldSize: number;
   readonly trustEnv: boolean;
+  /** The session's `proxy`, `proxyAuth` and `proxyHeaders`. */
+  readonly proxy: ProxyOptions;
 }
