@@ -24,14 +24,18 @@ interface NoProxyEntry {
 export interface EnvProxies {
   readonly http: URL | null;
   readonly https: URL | null;
+  /** WS_PROXY / WSS_PROXY: for WebSocket handshakes only, before HTTP_PROXY / HTTPS_PROXY. */
+  readonly ws: URL | null;
+  readonly wss: URL | null;
   /** `*` in NO_PROXY: nothing goes through a proxy. */
   readonly noneProxied: boolean;
   readonly noProxy: readonly NoProxyEntry[];
 }
 
 /**
- * Reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY, lower-case names first as curl does. A proxy
- * value without a scheme is taken as `http://`; one that is no URL is ignored.
+ * Reads HTTP_PROXY, HTTPS_PROXY, WS_PROXY, WSS_PROXY and NO_PROXY, lower-case names first as
+ * curl does. A proxy value without a scheme is taken as `http://`; one that is no URL is
+ * ignored.
  */
 export function readEnvProxies(env: NodeJS.ProcessEnv = process.env): EnvProxies {
   const noProxy: NoProxyEntry[] = [];
@@ -48,19 +52,27 @@ export function readEnvProxies(env: NodeJS.ProcessEnv = process.env): EnvProxies
   return {
     http: proxyUrl(env.http_proxy ?? env.HTTP_PROXY),
     https: proxyUrl(env.https_proxy ?? env.HTTPS_PROXY),
+    ws: proxyUrl(env.ws_proxy ?? env.WS_PROXY),
+    wss: proxyUrl(env.wss_proxy ?? env.WSS_PROXY),
     noneProxied,
     noProxy,
   };
 }
 
-/** Whether the environment names any proxy. */
+/** Whether the environment names a proxy for HTTP requests. */
 export function hasEnvProxy(proxies: EnvProxies): boolean {
   return proxies.http !== null || proxies.https !== null;
 }
 
-/** The proxy a request to `url` goes through, or `null` to go direct. */
-export function proxyFor(url: URL, proxies: EnvProxies): URL | null {
-  const proxy = url.protocol === "https:" || url.protocol === "wss:" ? proxies.https : proxies.http;
+/**
+ * The proxy a request to `url` goes through, or `null` to go direct. A WebSocket handshake
+ * (`websocket`, or a `ws:`/`wss:` URL) takes WS_PROXY / WSS_PROXY when set.
+ */
+export function proxyFor(url: URL, proxies: EnvProxies, websocket = false): URL | null {
+  const secure = url.protocol === "https:" || url.protocol === "wss:";
+  const ws = websocket || url.protocol === "ws:" || url.protocol === "wss:";
+  const forWs = ws ? (secure ? proxies.wss : proxies.ws) : null;
+  const proxy = forWs ?? (secure ? proxies.https : proxies.http);
   if (proxy === null || proxies.noneProxied) return null;
   const host = hostOf(url).toLowerCase();
   const port = String(portOf(url));
@@ -208,16 +220,28 @@ const REACH_CODES = new Set([
 ]);
 
 /**
- * RFC 9110 9.3.6: opens a CONNECT tunnel through an HTTP proxy to `host:port`. Credentials come
- * from `auth`, else from the proxy URL. Resolves with the tunnel's socket.
+ * RFC 9110 9.3.6: opens a CONNECT tunnel through an HTTP proxy to `host:port`, sending the
+ * proxy's headers. Credentials come from its `auth`, else from its URL. Resolves with the
+ * tunnel's socket.
  */
 export function connectTunnel(
-  proxy: URL,
-  auth: BasicAuth | undefined,
+  settings: ProxySettings,
   host: string,
   port: number,
   requestInfo: RequestInfo,
 ): Promise<Socket> {
+  const { url: proxy, auth } = settings;
+  const authority = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  const credentials = (auth ?? BasicAuth.fromUrl(proxy))?.encode();
+  let head = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
+  for (const [name, value] of Object.entries(settings.headers)) {
+    // A line break would let a header value write a request of its own.
+    if (/[\r\n]/.test(name + value)) {
+      return Promise.reject(new TypeError(`Invalid proxy header ${JSON.stringify(name)}`));
+    }
+    head += `${name}: ${value}\r\n`;
+  }
+  if (credentials !== undefined) head += `Proxy-Authorization: ${credentials}\r\n`;
   return new Promise((resolve, reject) => {
     const proxyPort = portOf(proxy);
     const proxyHost = hostOf(proxy);
@@ -225,10 +249,6 @@ export function connectTunnel(
       proxy.protocol === "https:"
         ? tlsConnect({ host: proxyHost, port: proxyPort, servername: proxyHost })
         : netConnect({ host: proxyHost, port: proxyPort });
-    const authority = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-    const credentials = (auth ?? BasicAuth.fromUrl(proxy))?.encode();
-    let head = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
-    if (credentials !== undefined) head += `Proxy-Authorization: ${credentials}\r\n`;
     const onError = (err: Error): void => {
       socket.destroy();
       reject(new ClientProxyConnectionError(proxyHost, proxyPort, false, err));

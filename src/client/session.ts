@@ -11,7 +11,14 @@ import { type AbstractCookieJar, CookieJar } from "./cookie-jar.js";
 import { ClientClosedError, InvalidUrlClientError } from "./errors.js";
 import { lowerSet, requestHeaders, toHeaders } from "./headers.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
-import { type ProxyOptions, parseProxyUrl, proxyFor, readEnvProxies } from "./proxy.js";
+import {
+  chooseProxy,
+  envProxySettings,
+  type ProxyOptions,
+  parseProxyUrl,
+  proxyFor,
+  readEnvProxies,
+} from "./proxy.js";
 import { ClientRequest, smallestLimit } from "./request.js";
 import type { ClientResponse } from "./response.js";
 import { kWebSocketTransport } from "./symbols.js";
@@ -269,15 +276,10 @@ export class ClientSession implements AsyncDisposable {
       config.auth,
     );
     const extra = toHeaders(options.headers);
-    let proxy: URL | null = null;
-    if (options.proxy !== undefined) {
-      try {
-        proxy = new URL(String(options.proxy));
-      } catch (err) {
-        throw new InvalidUrlClientError(String(options.proxy), "invalid proxy URL", { cause: err });
-      }
-    }
-    const envProxies = proxy === null && config.trustEnv ? readEnvProxies() : null;
+    // The same proxy as the session's requests: the handshake's own options, the session's,
+    // else the environment's (WS_PROXY / WSS_PROXY first) with trustEnv.
+    const proxy = chooseProxy(options, config.proxy);
+    const envProxies = proxy === undefined && config.trustEnv ? readEnvProxies() : null;
     const transport = config.connector[kWebSocketTransport]();
     const ws = await openWebSocket({
       url: target,
@@ -297,7 +299,12 @@ export class ClientSession implements AsyncDisposable {
       deadline: smallestLimit(config.timeout.total, config.timeout.connect),
       tls: transport.tls,
       socketPath: transport.socketPath,
-      proxyFor: (at) => proxy ?? (envProxies === null ? null : proxyFor(at, envProxies)),
+      proxyFor: (at) =>
+        proxy !== undefined
+          ? proxy
+          : envProxies === null
+            ? null
+            : envProxySettings(proxyFor(at, envProxies, true)),
       storeCookies: (setCookie, at) => {
         if (setCookie !== undefined) config.jar.updateCookies(setCookie, at);
       },
