@@ -20,6 +20,7 @@ import {
 import { type Answer, requestWithContinue } from "./expect-continue.js";
 import { lowerSet, requestHeaders, toHeaders } from "./headers.js";
 import { undici } from "./lazy-deps.js";
+import { netrcAuth } from "./netrc.js";
 import { chooseProxy, type ProxySettings, proxyError } from "./proxy.js";
 import { REDIRECT_STATUSES, redirectedMethod, resolveLocation } from "./redirect.js";
 import { RequestControl, untilAborted } from "./request-control.js";
@@ -27,7 +28,7 @@ import { ClientResponse } from "./response.js";
 import { kSend, kWebSocketTransport } from "./symbols.js";
 import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
 import type { RequestOptions, SessionConfig } from "./types.js";
-import { requestTarget } from "./url.js";
+import { hostOf, requestTarget } from "./url.js";
 import { checkWireOptions, frameHeaders, type WireBody, wireBody } from "./wire-body.js";
 
 /** RFC 9110 9.2.2: methods a client may repeat, since the second time changes nothing more. */
@@ -89,6 +90,15 @@ export class ClientRequest {
   async send(): Promise<ClientResponse> {
     const allowRedirects = this.#options.allowRedirects ?? true;
     try {
+      // aiohttp: with trustEnv, a request without credentials takes the netrc file's.
+      if (
+        this.#auth === undefined &&
+        this.#session.trustEnv &&
+        !this.#extraHeaders.has("Authorization") &&
+        !this.#session.headers.has("Authorization")
+      ) {
+        this.#auth = await netrcAuth(hostOf(this.#url));
+      }
       for (;;) {
         const response = await this.#exchange();
         // Only a redirect needs the header multidict built here.

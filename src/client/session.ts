@@ -10,6 +10,7 @@ import { type BaseConnector, TCPConnector } from "./connector.js";
 import { type AbstractCookieJar, CookieJar } from "./cookie-jar.js";
 import { ClientClosedError, InvalidUrlClientError } from "./errors.js";
 import { lowerSet, requestHeaders, toHeaders } from "./headers.js";
+import { netrcAuth } from "./netrc.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
 import {
   chooseProxy,
@@ -29,7 +30,7 @@ import {
   resolveTimeout,
 } from "./timeout.js";
 import type { HeadersInit, RaiseForStatus, RequestOptions, SessionConfig } from "./types.js";
-import { requestTarget } from "./url.js";
+import { hostOf, requestTarget } from "./url.js";
 import {
   type ClientWebSocketResponse,
   WS_CONNECT_OPTION_NAMES,
@@ -268,14 +269,20 @@ export class ClientSession implements AsyncDisposable {
     checkOptions("ClientSession.wsConnect()", options, WS_CONNECT_OPTION_NAMES);
     const config = this.#config;
     const method = checkMethod(options.method ?? "GET");
-    const { target, realUrl, auth } = requestTarget(
-      url,
-      config.baseUrl,
-      options.params,
-      options.auth,
-      config.auth,
-    );
+    const {
+      target,
+      realUrl,
+      auth: given,
+    } = requestTarget(url, config.baseUrl, options.params, options.auth, config.auth);
     const extra = toHeaders(options.headers);
+    // aiohttp: with trustEnv, a handshake without credentials takes the netrc file's.
+    const auth =
+      given === undefined &&
+      config.trustEnv &&
+      !extra.has("Authorization") &&
+      !config.headers.has("Authorization")
+        ? await netrcAuth(hostOf(target))
+        : given;
     // The same proxy as the session's requests: the handshake's own options, the session's,
     // else the environment's (WS_PROXY / WSS_PROXY first) with trustEnv.
     const proxy = chooseProxy(options, config.proxy);
