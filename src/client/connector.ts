@@ -12,6 +12,7 @@ import {
   type EnvProxies,
   envProxySettings,
   hasEnvProxy,
+  isSocksProxy,
   type ProxySettings,
   proxyFor,
   proxyInterceptor,
@@ -436,6 +437,20 @@ export class TCPConnector extends BaseConnector {
     const o = this.#tcp;
     const target: Record<string, unknown> = this[kConnectOptions](connectTimeout);
     if (o.family !== undefined && o.family !== 0) target.family = o.family;
+    if (isSocksProxy(proxy.url)) {
+      // undici sends the target's name to the SOCKS5 proxy, which resolves it (socks5h).
+      const url = new URL(proxy.url);
+      url.protocol = "socks5:";
+      const socks = {
+        ...this[kAgentOptions](),
+        connect: undici().buildConnector({ timeout: connectTimeout }),
+        requestTls: target,
+        ...(proxy.auth === undefined
+          ? {}
+          : { username: proxy.auth.login, password: proxy.auth.password }),
+      };
+      return new (undici().Socks5ProxyAgent)(url, socks);
+    }
     const credentials = proxy.auth?.encode();
     return new (undici().ProxyAgent)({
       ...this[kAgentOptions](),

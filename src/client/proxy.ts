@@ -123,11 +123,21 @@ export interface ProxySettings {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+/** Whether `url` names a SOCKS5 proxy (`socks5://`, `socks5h://`). */
+export function isSocksProxy(url: URL): boolean {
+  return url.protocol === "socks5:" || url.protocol === "socks5h:";
+}
+
+/** The port of a proxy URL: SOCKS's is 1080 unless given. */
+function proxyPort(url: URL): number {
+  return isSocksProxy(url) && url.port === "" ? 1080 : portOf(url);
+}
+
 /** A `proxy` option as a URL; `InvalidUrlClientError` when it is none. */
 export function parseProxyUrl(value: string | URL): URL {
   try {
     const url = new URL(String(value));
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
+    if (url.protocol !== "http:" && url.protocol !== "https:" && !isSocksProxy(url)) {
       throw new TypeError(`unsupported proxy scheme ${url.protocol}`);
     }
     return url;
@@ -198,13 +208,17 @@ export function proxyError(err: unknown, proxy: URL, requestInfo: RequestInfo): 
     });
   }
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  // A SOCKS5 proxy that refused the credentials or the connection (its reply code says why).
+  if (e.code?.startsWith("UND_ERR_SOCKS5") || e.name === "Socks5ProxyError") {
+    return new ClientProxyConnectionError(hostOf(proxy), proxyPort(proxy), false, err);
+  }
   const code = e.code?.startsWith("UND_ERR") ? (e.cause?.code ?? "") : (e.code ?? "");
   // Through a proxy the client connects to the proxy alone: the target's own failures come
   // back as the proxy's answers.
   if (!REACH_CODES.has(code)) return null;
   return new ClientProxyConnectionError(
     hostOf(proxy),
-    portOf(proxy),
+    proxyPort(proxy),
     proxy.protocol === "https:",
     err,
   );
@@ -231,6 +245,9 @@ export function connectTunnel(
   requestInfo: RequestInfo,
 ): Promise<Socket> {
   const { url: proxy, auth } = settings;
+  if (isSocksProxy(proxy)) {
+    return Promise.reject(new TypeError("SOCKS proxies are not supported for WebSockets yet"));
+  }
   const authority = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
   const credentials = (auth ?? BasicAuth.fromUrl(proxy))?.encode();
   let head = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
