@@ -1,6 +1,7 @@
-// Proxies: which one a URL goes through (the environment's HTTP_PROXY / HTTPS_PROXY and
-// NO_PROXY, read one way for HTTP requests and WebSocket handshakes alike), and the CONNECT
-// tunnel a WebSocket opens through one.
+// Proxies: which one a URL goes through (the `proxy` options of a request and its session,
+// else the environment's HTTP_PROXY / HTTPS_PROXY / WS_PROXY / WSS_PROXY and NO_PROXY, read one
+// way for HTTP requests and WebSocket handshakes alike), how a failure on the proxy's side is
+// reported, and the CONNECT tunnel a WebSocket opens through one.
 
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
@@ -104,15 +105,20 @@ function proxyUrl(raw: string | undefined): URL | null {
 /** The proxy options a session and a request take. */
 export interface ProxyOptions {
   /**
-   * Send requests through this HTTP proxy (`http://user:pass@host:port`): `http://` targets
-   * as absolute-form requests, `https://` ones through a CONNECT tunnel. A request's `null`
-   * goes direct, past the session's proxy and the environment's. @default none (direct, or the
-   * environment's proxy with `trustEnv: true`)
+   * Send requests through this proxy. An HTTP proxy (`http://user:pass@host:port`) gets
+   * `http://` targets as absolute-form requests and `https://` ones through a CONNECT tunnel; a
+   * `socks5://` / `socks5h://` proxy (not for WebSockets yet) resolves the target's name
+   * itself. A request's `null` goes direct, past the session's proxy and the environment's. A
+   * request's proxy wins over the session's. @default none (direct, or the environment's proxy
+   * with `trustEnv: true`)
    */
   proxy?: string | URL | null | undefined;
-  /** Credentials for the proxy, instead of the ones in its URL. @default none */
+  /** Credentials for the proxy, instead of the ones in its URL. @default the session's, else none */
   proxyAuth?: BasicAuth | undefined;
-  /** Headers sent to the proxy only (with a CONNECT, or on absolute-form requests). @default none */
+  /**
+   * Headers sent to the proxy only (with a CONNECT, or on absolute-form requests); a request's
+   * are added to the session's. @default none
+   */
   proxyHeaders?: Readonly<Record<string, string>> | undefined;
 }
 

@@ -70,9 +70,11 @@ export interface ClientSessionOptions extends ProxyOptions {
   /** Re-encode redirect URLs (`Location` values with raw spaces or non-ASCII); @default true */
   requoteRedirectUrl?: boolean;
   /**
-   * Take proxy settings from the environment: requests go through `HTTP_PROXY` /
-   * `HTTPS_PROXY` except for `NO_PROXY` hosts. Applies to the connector the session creates;
-   * give your own `TCPConnector({ proxyFromEnv: true })` the same way. @default false
+   * Take settings from the environment: requests go through `HTTP_PROXY` / `HTTPS_PROXY`
+   * (WebSockets `WS_PROXY` / `WSS_PROXY` first) except for `NO_PROXY` hosts, unless a `proxy`
+   * is given; a request without auth takes the netrc file's credentials (`$NETRC`, else
+   * `~/.netrc`) for its host. The environment's proxies apply to the connector the session
+   * creates; give your own `TCPConnector({ proxyFromEnv: true })`. @default false
    */
   trustEnv?: boolean;
   /** Most response header fields; @default 128 */
