@@ -106,6 +106,23 @@ describe("trustEnv and netrc", () => {
     expect(await withHeader.text()).toBe("Bearer t");
   });
 
+  it("a WebSocket handshake takes the netrc credentials too", async () => {
+    const app = new web.Application();
+    let seen: string | undefined;
+    app.router.addGet("/ws", async (request) => {
+      seen = request.headers.get("Authorization");
+      const ws = new web.WebSocketResponse();
+      await ws.prepare(request);
+      await ws.close();
+      return ws;
+    });
+    const base = (await serve(app)).server.baseUrl;
+    process.env.NETRC = join(dir, "netrc");
+    const ws = await session(true).wsConnect(`${base}/ws`);
+    await ws.close();
+    expect(seen).toBe(new BasicAuth("netuser", "netpass").encode());
+  });
+
   it("a missing netrc file means no credentials", async () => {
     const base = await echoAuth();
     process.env.NETRC = join(dir, "absent");
