@@ -519,40 +519,65 @@ export async function freePort(): Promise<number> {
 
 // A forward proxy
 
-/** What a `ConnectProxy` was asked: the CONNECT target (`host:port`) and the headers. */
+/**
+ * What a `ConnectProxy` was asked: the target (`host:port`), the method (`CONNECT`, or that of
+ * an absolute-form request it forwarded) and the headers.
+ */
 export interface ConnectRequest {
   target: string;
+  method: string;
   headers: IncomingHttpHeaders;
 }
 
-/** A CONNECT proxy on loopback (`startConnectProxy`). */
+/** A forward proxy on loopback (`startConnectProxy`). */
 export interface ConnectProxy {
   url: string;
   port: number;
-  /** Every CONNECT request, in order. */
+  /** Every request, in order. */
   requests: ConnectRequest[];
   /** The targets of `requests`. */
   readonly targets: string[];
   close(): Promise<void>;
 }
 
+const REFUSED = (status: number): string =>
+  `HTTP/1.1 ${status} Refused\r\nProxy-Authenticate: Basic realm="p"\r\nContent-Length: 0\r\n\r\n`;
+
 /**
- * A forward proxy that tunnels CONNECT requests and records them; with `refuse`, it answers
- * every CONNECT with that status (and a `Proxy-Authenticate` challenge) instead.
+ * A forward proxy that tunnels CONNECT requests, forwards absolute-form ones and records them;
+ * with `refuse`, it answers every request with that status (and a `Proxy-Authenticate`
+ * challenge) instead.
  */
 export async function startConnectProxy(options: { refuse?: number } = {}): Promise<ConnectProxy> {
   const requests: ConnectRequest[] = [];
   const sockets = new Set<Socket>();
-  const server = createHttpServer((_req, res) => res.writeHead(501).end("only CONNECT"));
+  const server = createHttpServer((req, res) => {
+    if (!/^http:\/\//.test(req.url ?? "")) {
+      res.writeHead(501).end("only CONNECT and absolute-form requests");
+      return;
+    }
+    const url = new URL(req.url ?? "");
+    requests.push({ target: url.host, method: req.method ?? "", headers: req.headers });
+    if (options.refuse !== undefined) {
+      res.socket?.end(REFUSED(options.refuse));
+      return;
+    }
+    const headers = { ...req.headers };
+    delete headers["proxy-authorization"];
+    delete headers["proxy-connection"];
+    const upstream = httpRequest(url, { method: req.method, headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on("error", () => res.destroy());
+    req.pipe(upstream);
+  });
   server.on("connect", (req, client: Socket, head: Buffer) => {
-    requests.push({ target: req.url ?? "", headers: req.headers });
+    requests.push({ target: req.url ?? "", method: "CONNECT", headers: req.headers });
     client.on("error", () => client.destroy());
     sockets.add(client);
     if (options.refuse !== undefined) {
-      client.end(
-        `HTTP/1.1 ${options.refuse} Refused\r\nProxy-Authenticate: Basic realm="p"\r\n` +
-          "Content-Length: 0\r\n\r\n",
-      );
+      client.end(REFUSED(options.refuse));
       return;
     }
     const [host, port] = (req.url ?? "").split(":");

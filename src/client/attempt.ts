@@ -17,6 +17,8 @@ export class AttemptInfo {
   reused = false;
   /** A byte of the response arrived (undici saw the start of a message). */
   responseStarted = false;
+  /** The proxy the request went through, `null` when direct. */
+  proxy: URL | null = null;
 
   /**
    * Whether the attempt failed the way a stale keep-alive connection fails: the server had

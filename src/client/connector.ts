@@ -8,12 +8,24 @@ import { AttemptInfo, attemptInterceptor } from "./attempt.js";
 import { ClientClosedError, ConnectionTimeoutError, SocketTimeoutError } from "./errors.js";
 import { undici } from "./lazy-deps.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
-import { hasEnvProxy, proxyInterceptor, readEnvProxies } from "./proxy.js";
+import {
+  type EnvProxies,
+  envProxySettings,
+  hasEnvProxy,
+  isSocksProxy,
+  type ProxySettings,
+  proxyFor,
+  proxyInterceptor,
+  proxyKey,
+  readEnvProxies,
+} from "./proxy.js";
 import {
   kAdopt,
   kAgentOptions,
   kConnectOptions,
   kCreateDispatcher,
+  kCreateProxyAgent,
+  kEnvProxies,
   kSend,
   kTLSFor,
   kWebSocketTransport,
@@ -80,6 +92,11 @@ export interface RequestLimits {
   connectTimeout: number;
   /** The longest wait for the response head and between two body chunks (`sockRead`). */
   readTimeout: number;
+  /**
+   * The proxy to go through, `null` to go direct; when absent the connector's own choice
+   * (`proxyFromEnv`).
+   */
+  proxy?: ProxySettings | null | undefined;
 }
 
 /** What a WebSocket needs to open a connection of its own (it leaves the pool). */
@@ -106,6 +123,10 @@ export abstract class BaseConnector {
   // while aiohttp's `sockConnect` may change per request. Most sessions use a single value
   // (requests with different ones get separate pools, each with its own per-host limit).
   #dispatchers = new Map<number, Dispatcher>();
+  /** The same without the environment's proxies. */
+  #direct = new Map<number, Dispatcher>();
+  /** One pool per proxy setup and connect timeout: proxied connections never mix with others. */
+  #viaProxy = new Map<string, Dispatcher>();
   /** Other dispatchers made on the way (a proxy's), closed with the connector. */
   #extra: Dispatcher[] = [];
   #active = 0;
@@ -148,6 +169,23 @@ export abstract class BaseConnector {
    */
   protected abstract [kCreateDispatcher](connectTimeout: number, tls: ResolvedTLS): Dispatcher;
 
+  /**
+   * @internal the dispatcher for connections through `proxy`, the target's TLS settings `tls`;
+   * only TCP connectors have one
+   */
+  protected [kCreateProxyAgent](
+    _connectTimeout: number,
+    _proxy: ProxySettings,
+    _tls: ResolvedTLS,
+  ): Dispatcher {
+    throw new TypeError("Proxies need a TCPConnector");
+  }
+
+  /** @internal the environment's proxies when the connector follows them, else `null` */
+  protected [kEnvProxies](): EnvProxies | null {
+    return null;
+  }
+
   /** @internal keeps a dispatcher made for the connector's pools, to close it with them */
   protected [kAdopt]<D extends Dispatcher>(dispatcher: D): D {
     this.#extra.push(dispatcher);
@@ -173,7 +211,23 @@ export abstract class BaseConnector {
     return own === 0 ? connectTimeout : connectTimeout === 0 ? own : Math.min(own, connectTimeout);
   }
 
-  #dispatcherFor(connectTimeout: number, tls?: RequestTLS): Dispatcher {
+  #dispatcherFor(connectTimeout: number): Dispatcher {
+    let d = this.#dispatchers.get(connectTimeout);
+    if (d === undefined) {
+      const direct = this.#directFor(connectTimeout);
+      const proxies = this[kEnvProxies]();
+      // The proxy resolves the target's name, so proxied requests skip the DNS cache; the same
+      // NO_PROXY rules as a WebSocket's (src/client/proxy.ts) send the others direct.
+      d =
+        proxies === null
+          ? direct
+          : direct.compose(proxyInterceptor(proxies, (p) => this.#proxied(connectTimeout, p)));
+      this.#dispatchers.set(connectTimeout, d);
+    }
+    return d;
+  }
+
+  #directFor(connectTimeout: number, tls?: RequestTLS): Dispatcher {
     if (this.#closed) throw new ClientClosedError("Connector is closed");
     // Other TLS settings than the connector's get pools of their own (the session's), so
     // that no connection made with one setting serves a request made with another.
@@ -182,12 +236,37 @@ export abstract class BaseConnector {
         this[kCreateDispatcher](connectTimeout, tls.tls),
       );
     }
-    let d = this.#dispatchers.get(connectTimeout);
+    let d = this.#direct.get(connectTimeout);
     if (d === undefined) {
       d = this[kCreateDispatcher](connectTimeout, this.#tls);
-      this.#dispatchers.set(connectTimeout, d);
+      this.#direct.set(connectTimeout, d);
     }
     return d;
+  }
+
+  #proxied(connectTimeout: number, proxy: ProxySettings, tls?: RequestTLS): Dispatcher {
+    if (this.#closed) throw new ClientClosedError("Connector is closed");
+    const key = `${connectTimeout} ${proxyKey(proxy)}`;
+    // As for direct requests: other TLS settings than the connector's, other pools (the
+    // session's), one per proxy setup and TLS setting.
+    if (tls !== undefined && tls.tls.key !== this.#tls.key) {
+      return tls.pools.get(`${key} ${tls.tls.key}`, () =>
+        this[kCreateProxyAgent](connectTimeout, proxy, tls.tls),
+      );
+    }
+    let d = this.#viaProxy.get(key);
+    if (d === undefined) {
+      d = this[kCreateProxyAgent](connectTimeout, proxy, this.#tls);
+      this.#viaProxy.set(key, d);
+    }
+    return d;
+  }
+
+  /** The proxy a request to `origin` goes through: the request's choice, else the environment's. */
+  #proxyOf(origin: string, chosen: ProxySettings | null | undefined): ProxySettings | null {
+    if (chosen !== undefined) return chosen;
+    const proxies = this[kEnvProxies]();
+    return proxies === null ? null : envProxySettings(proxyFor(new URL(origin), proxies));
   }
 
   /**
@@ -210,7 +289,13 @@ export abstract class BaseConnector {
     tls?: RequestTLS,
   ): Promise<Dispatcher.ResponseData> {
     checkMs("readTimeout", limits.readTimeout);
-    const dispatcher = this.#dispatcherFor(this.#effective(limits.connectTimeout), tls);
+    const connectTimeout = this.#effective(limits.connectTimeout);
+    const proxy = this.#proxyOf(String(options.origin ?? ""), limits.proxy);
+    info.proxy = proxy?.url ?? null;
+    const dispatcher =
+      proxy === null
+        ? this.#directFor(connectTimeout, tls)
+        : this.#proxied(connectTimeout, proxy, tls);
     // The message is built only when the timeout fires, not for every request.
     const watch = attemptInterceptor(info, limits.readTimeout, () => {
       const url = `${String(options.origin ?? "")}${options.path}`;
@@ -319,8 +404,10 @@ export abstract class BaseConnector {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const all = [...this.#dispatchers.values(), ...this.#extra.splice(0)];
+    const all = [...this.#direct.values(), ...this.#viaProxy.values(), ...this.#extra.splice(0)];
     this.#dispatchers.clear();
+    this.#direct.clear();
+    this.#viaProxy.clear();
     await Promise.all(all.map((d) => d.destroy().catch(() => {})));
   }
 
@@ -351,6 +438,7 @@ const TCP_OPTION_NAMES = {
 /** TCP (and TLS) connections with pooling, limits and a DNS cache. */
 export class TCPConnector extends BaseConnector {
   readonly #tcp: TCPConnectorOptions;
+  #env: EnvProxies | undefined;
 
   constructor(options: TCPConnectorOptions = {}) {
     super(options);
@@ -372,38 +460,63 @@ export class TCPConnector extends BaseConnector {
       connect,
     };
     const agent = new (undici().Agent)(agentOptions);
-    const direct =
-      o.useDnsCache === false
-        ? agent
-        : agent.compose(
-            undici().interceptors.dns({
-              // node:dns lookups carry no TTL, so every record lives exactly this long.
-              maxTTL:
-                o.ttlDnsCache === undefined ? 10_000 : (o.ttlDnsCache ?? Number.POSITIVE_INFINITY),
-              ...(o.family === 4 || o.family === 6 ? { affinity: o.family, dualStack: false } : {}),
-            }),
-          );
-    const proxies = o.proxyFromEnv === true ? readEnvProxies() : null;
-    if (proxies === null || !hasEnvProxy(proxies)) return direct;
-    // The proxy resolves the target's name, so proxied requests skip the DNS cache; the same
-    // NO_PROXY rules as a WebSocket's (src/client/proxy.ts) send the others direct.
-    const viaProxy = new Map<string, Dispatcher>();
-    return direct.compose(
-      proxyInterceptor(proxies, (proxy) => {
-        let d = viaProxy.get(proxy.href);
-        if (d === undefined) {
-          // The tunnelled connection to the target gets the TLS settings. A pin is not checked
-          // through an environment proxy, so the chain is verified instead of skipped.
-          const requestTls =
-            tls.fingerprint === undefined ? options : { ...options, rejectUnauthorized: true };
-          d = this[kAdopt](
-            new (undici().ProxyAgent)({ ...agentOptions, uri: proxy.href, requestTls }),
-          );
-          viaProxy.set(proxy.href, d);
-        }
-        return d;
+    if (o.useDnsCache === false) return agent;
+    return agent.compose(
+      undici().interceptors.dns({
+        // node:dns lookups carry no TTL, so every record lives exactly this long.
+        maxTTL: o.ttlDnsCache === undefined ? 10_000 : (o.ttlDnsCache ?? Number.POSITIVE_INFINITY),
+        ...(o.family === 4 || o.family === 6 ? { affinity: o.family, dualStack: false } : {}),
       }),
     );
+  }
+
+  /** @internal */
+  protected override [kEnvProxies](): EnvProxies | null {
+    if (this.#tcp.proxyFromEnv !== true) return null;
+    this.#env ??= readEnvProxies();
+    return hasEnvProxy(this.#env) ? this.#env : null;
+  }
+
+  /** @internal */
+  protected override [kCreateProxyAgent](
+    connectTimeout: number,
+    proxy: ProxySettings,
+    tls: ResolvedTLS,
+  ): Dispatcher {
+    const o = this.#tcp;
+    const target: Record<string, unknown> = this[kConnectOptions](connectTimeout, tls);
+    // The tunnelled connection to the target gets the TLS settings. A pin is not checked
+    // through a proxy (undici builds that connection itself), so the chain is verified instead
+    // of skipped.
+    if (tls.fingerprint !== undefined) target.rejectUnauthorized = true;
+    if (o.family !== undefined && o.family !== 0) target.family = o.family;
+    if (isSocksProxy(proxy.url)) {
+      // undici sends the target's name to the SOCKS5 proxy, which resolves it (socks5h).
+      const url = new URL(proxy.url);
+      url.protocol = "socks5:";
+      const socks = {
+        ...this[kAgentOptions](),
+        connect: undici().buildConnector({ timeout: connectTimeout }),
+        requestTls: target,
+        ...(proxy.auth === undefined
+          ? {}
+          : { username: proxy.auth.login, password: proxy.auth.password }),
+      };
+      return new (undici().Socks5ProxyAgent)(url, socks);
+    }
+    const credentials = proxy.auth?.encode();
+    return new (undici().ProxyAgent)({
+      ...this[kAgentOptions](),
+      ...(o.localAddr === undefined ? {} : { localAddress: o.localAddr }),
+      uri: proxy.url.href,
+      // `http://` targets go as absolute-form requests, as aiohttp sends them; `https://` ones
+      // through a CONNECT tunnel.
+      proxyTunnel: false,
+      requestTls: target,
+      proxyTls: { timeout: connectTimeout },
+      headers: { ...proxy.headers },
+      ...(credentials === undefined ? {} : { token: credentials }),
+    });
   }
 }
 

@@ -13,11 +13,6 @@ export type OptionNames<T> = { readonly [K in keyof Required<T>]: true };
  * what to do meanwhile.
  */
 const NOT_YET: Readonly<Record<string, string>> = {
-  proxy:
-    "explicit proxies are not supported for HTTP requests yet; HTTP_PROXY / HTTPS_PROXY apply with `trustEnv: true`, and `wsConnect()` takes `proxy`",
-  proxyAuth:
-    "explicit proxies are not supported for HTTP requests yet; put credentials in HTTP_PROXY with `trustEnv: true`",
-  proxyHeaders: "explicit proxies are not supported yet",
   traceConfigs: "tracing is not supported yet",
   traceRequestCtx: "tracing is not supported yet",
   middlewares: "client middlewares are not supported yet",

@@ -20,13 +20,15 @@ import {
 import { type Answer, requestWithContinue } from "./expect-continue.js";
 import { lowerSet, requestHeaders, toHeaders } from "./headers.js";
 import { undici } from "./lazy-deps.js";
+import { netrcAuth } from "./netrc.js";
+import { chooseProxy, type ProxySettings, proxyError } from "./proxy.js";
 import { REDIRECT_STATUSES, redirectedMethod, resolveLocation } from "./redirect.js";
 import { RequestControl, untilAborted } from "./request-control.js";
 import { ClientResponse } from "./response.js";
 import { kSend, kTLSFor, kWebSocketTransport } from "./symbols.js";
 import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
 import type { RequestOptions, SessionConfig } from "./types.js";
-import { requestTarget } from "./url.js";
+import { hostOf, requestTarget } from "./url.js";
 import { checkWireOptions, frameHeaders, type WireBody, wireBody } from "./wire-body.js";
 
 /** RFC 9110 9.2.2: methods a client may repeat, since the second time changes nothing more. */
@@ -49,6 +51,8 @@ export class ClientRequest {
   #body: PreparedBody;
   /** Set once a redirect left the first origin: credentials stay behind from then on. */
   #leftOrigin = false;
+  /** The request's or session's proxy; `undefined` leaves it to the connector (`trustEnv`). */
+  readonly #proxy: ProxySettings | null | undefined;
 
   constructor(session: SessionConfig, method: string, url: string | URL, options: RequestOptions) {
     if (options.data !== undefined && options.json !== undefined) {
@@ -70,6 +74,11 @@ export class ClientRequest {
     this.#extraHeaders = toHeaders(options.headers);
     this.#cookies = options.cookies;
     this.#body = prepareBody(options.data, options.json, session.jsonSerialize);
+    this.#proxy = chooseProxy(options, session.proxy);
+    if (options.expect100 === true && this.#proxy != null) {
+      // The 100-continue exchange opens a connection of its own, which would pass the proxy by.
+      throw new TypeError("expect100 cannot be used with a proxy yet");
+    }
     // A process's first request loads undici (70-660 ms on a busy machine): not time the
     // server took, so it happens before the total timeout starts.
     undici();
@@ -81,6 +90,15 @@ export class ClientRequest {
   async send(): Promise<ClientResponse> {
     const allowRedirects = this.#options.allowRedirects ?? true;
     try {
+      // aiohttp: with trustEnv, a request without credentials takes the netrc file's.
+      if (
+        this.#auth === undefined &&
+        this.#session.trustEnv &&
+        !this.#extraHeaders.has("Authorization") &&
+        !this.#session.headers.has("Authorization")
+      ) {
+        this.#auth = await netrcAuth(hostOf(this.#url));
+      }
       for (;;) {
         const response = await this.#exchange();
         // Only a redirect needs the header multidict built here.
@@ -232,6 +250,7 @@ export class ClientRequest {
               // the opening together.
               connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
               readTimeout: this.#timeout.sockRead,
+              proxy: this.#proxy,
             },
             info,
             { tls, pools: this.#session.tlsPools },
@@ -243,7 +262,10 @@ export class ClientRequest {
         // The caller's own stream failed (a file that cannot be read, a generator that threw):
         // its error says what happened, not a connection error.
         if (err === bodyFailure.error) throw err;
-        const mapped = control.mapError(err, url, method);
+        const mapped =
+          (info.proxy === null || control.signal.aborted
+            ? null
+            : proxyError(err, info.proxy, requestInfo)) ?? control.mapError(err, url, method);
         if (
           mapped instanceof ServerDisconnectedError &&
           info.staleConnection &&

@@ -10,8 +10,16 @@ import { type BaseConnector, TCPConnector } from "./connector.js";
 import { type AbstractCookieJar, CookieJar } from "./cookie-jar.js";
 import { ClientClosedError, InvalidUrlClientError } from "./errors.js";
 import { lowerSet, requestHeaders, toHeaders } from "./headers.js";
+import { netrcAuth } from "./netrc.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
-import { proxyFor, readEnvProxies } from "./proxy.js";
+import {
+  chooseProxy,
+  envProxySettings,
+  type ProxyOptions,
+  parseProxyUrl,
+  proxyFor,
+  readEnvProxies,
+} from "./proxy.js";
 import { ClientRequest, smallestLimit } from "./request.js";
 import type { ClientResponse } from "./response.js";
 import { kTLSFor, kWebSocketTransport } from "./symbols.js";
@@ -23,7 +31,7 @@ import {
 } from "./timeout.js";
 import { type SSLSetting, TLSPools } from "./tls.js";
 import type { HeadersInit, RaiseForStatus, RequestOptions, SessionConfig } from "./types.js";
-import { requestTarget } from "./url.js";
+import { hostOf, requestTarget } from "./url.js";
 import {
   type ClientWebSocketResponse,
   WS_CONNECT_OPTION_NAMES,
@@ -32,7 +40,7 @@ import {
 import { openWebSocket } from "./ws-handshake.js";
 
 /** Options of `ClientSession`. */
-export interface ClientSessionOptions {
+export interface ClientSessionOptions extends ProxyOptions {
   /** Relative request URLs are resolved against it. */
   baseUrl?: string | URL;
   /** Sent with every request (request headers win). */
@@ -63,9 +71,11 @@ export interface ClientSessionOptions {
   /** Re-encode redirect URLs (`Location` values with raw spaces or non-ASCII); @default true */
   requoteRedirectUrl?: boolean;
   /**
-   * Take proxy settings from the environment: requests go through `HTTP_PROXY` /
-   * `HTTPS_PROXY` except for `NO_PROXY` hosts. Applies to the connector the session creates;
-   * give your own `TCPConnector({ proxyFromEnv: true })` the same way. @default false
+   * Take settings from the environment: requests go through `HTTP_PROXY` / `HTTPS_PROXY`
+   * (WebSockets `WS_PROXY` / `WSS_PROXY` first) except for `NO_PROXY` hosts, unless a `proxy`
+   * is given; a request without auth takes the netrc file's credentials (`$NETRC`, else
+   * `~/.netrc`) for its host. The environment's proxies apply to the connector the session
+   * creates; give your own `TCPConnector({ proxyFromEnv: true })`. @default false
    */
   trustEnv?: boolean;
   /**
@@ -101,6 +111,9 @@ const SESSION_OPTION_NAMES = {
   ssl: true,
   maxHeaders: true,
   maxFieldSize: true,
+  proxy: true,
+  proxyAuth: true,
+  proxyHeaders: true,
 } as const satisfies OptionNames<ClientSessionOptions>;
 
 const REQUEST_OPTION_NAMES = {
@@ -124,6 +137,9 @@ const REQUEST_OPTION_NAMES = {
   onDownloadProgress: true,
   ssl: true,
   serverHostname: true,
+  proxy: true,
+  proxyAuth: true,
+  proxyHeaders: true,
 } as const satisfies OptionNames<RequestOptions>;
 
 /**
@@ -176,7 +192,14 @@ export class ClientSession implements AsyncDisposable {
       // The connector created here has them already.
       ssl: options.connector === undefined ? undefined : options.ssl,
       tlsPools: new TLSPools(),
+      proxy: {
+        proxy: options.proxy,
+        proxyAuth: options.proxyAuth,
+        proxyHeaders: options.proxyHeaders,
+      },
     };
+    // A mistyped proxy fails here, not at the first request.
+    if (options.proxy != null) parseProxyUrl(options.proxy);
     this.#connectorOwner = options.connectorOwner ?? options.connector === undefined;
   }
 
@@ -266,23 +289,24 @@ export class ClientSession implements AsyncDisposable {
     checkOptions("ClientSession.wsConnect()", options, WS_CONNECT_OPTION_NAMES);
     const config = this.#config;
     const method = checkMethod(options.method ?? "GET");
-    const { target, realUrl, auth } = requestTarget(
-      url,
-      config.baseUrl,
-      options.params,
-      options.auth,
-      config.auth,
-    );
+    const {
+      target,
+      realUrl,
+      auth: given,
+    } = requestTarget(url, config.baseUrl, options.params, options.auth, config.auth);
     const extra = toHeaders(options.headers);
-    let proxy: URL | null = null;
-    if (options.proxy !== undefined) {
-      try {
-        proxy = new URL(String(options.proxy));
-      } catch (err) {
-        throw new InvalidUrlClientError(String(options.proxy), "invalid proxy URL", { cause: err });
-      }
-    }
-    const envProxies = proxy === null && config.trustEnv ? readEnvProxies() : null;
+    // aiohttp: with trustEnv, a handshake without credentials takes the netrc file's.
+    const auth =
+      given === undefined &&
+      config.trustEnv &&
+      !extra.has("Authorization") &&
+      !config.headers.has("Authorization")
+        ? await netrcAuth(hostOf(target))
+        : given;
+    // The same proxy as the session's requests: the handshake's own options, the session's,
+    // else the environment's (WS_PROXY / WSS_PROXY first) with trustEnv.
+    const proxy = chooseProxy(options, config.proxy);
+    const envProxies = proxy === undefined && config.trustEnv ? readEnvProxies() : null;
     const connector = config.connector;
     const transport = connector[kWebSocketTransport](
       connector[kTLSFor](options.ssl ?? config.ssl, options.serverHostname),
@@ -306,7 +330,12 @@ export class ClientSession implements AsyncDisposable {
       tls: transport.tls,
       pin: transport.tlsSettings.fingerprint,
       socketPath: transport.socketPath,
-      proxyFor: (at) => proxy ?? (envProxies === null ? null : proxyFor(at, envProxies)),
+      proxyFor: (at) =>
+        proxy !== undefined
+          ? proxy
+          : envProxies === null
+            ? null
+            : envProxySettings(proxyFor(at, envProxies, true)),
       storeCookies: (setCookie, at) => {
         if (setCookie !== undefined) config.jar.updateCookies(setCookie, at);
       },

@@ -15,3 +15,7 @@ export const kConnectOptions: unique symbol = Symbol("connectOptions");
 export const kAdopt: unique symbol = Symbol("adopt");
 /** @internal `BaseConnector`: the TLS settings of a request or session with its own `ssl`. */
 export const kTLSFor: unique symbol = Symbol("tlsFor");
+/** @internal `BaseConnector` subclasses: builds the dispatcher for connections through a proxy. */
+export const kCreateProxyAgent: unique symbol = Symbol("createProxyAgent");
+/** @internal `BaseConnector` subclasses: the environment's proxies, when followed. */
+export const kEnvProxies: unique symbol = Symbol("envProxies");

@@ -15,6 +15,7 @@ import type { BasicAuth } from "./auth.js";
 import type { BaseConnector } from "./connector.js";
 import type { AbstractCookieJar } from "./cookie-jar.js";
 import type { ProgressCallback } from "./progress.js";
+import type { ProxyOptions } from "./proxy.js";
 import type { ClientResponse } from "./response.js";
 import type { ClientTimeout, ResolvedTimeout } from "./timeout.js";
 import type { SSLSetting, TLSPools } from "./tls.js";
@@ -49,7 +50,7 @@ export type RequestData =
 export type RaiseForStatus = boolean | ((response: ClientResponse) => void | Promise<void>);
 
 /** Options of one request. */
-export interface RequestOptions {
+export interface RequestOptions extends ProxyOptions {
   /** Added to the URL's own query. */
   params?: Params;
   /** The body; see `RequestData`. Not together with `json`. */
@@ -152,4 +153,6 @@ export interface SessionConfig {
   readonly ssl: SSLSetting | undefined;
   /** Pools for requests with TLS settings other than the connector's. */
   readonly tlsPools: TLSPools;
+  /** The session's `proxy`, `proxyAuth` and `proxyHeaders`. */
+  readonly proxy: ProxyOptions;
 }

@@ -6,6 +6,7 @@ import type { CIMultiDictProxy } from "../http/multidict.js";
 import { WebSocketChannel, type WebSocketOptions } from "../http/websocket.js";
 import type { BasicAuth } from "./auth.js";
 import type { OptionNames } from "./option-check.js";
+import type { ProxyOptions } from "./proxy.js";
 import type { SSLSetting } from "./tls.js";
 import type { HeadersInit, Params } from "./types.js";
 
@@ -18,7 +19,7 @@ export interface ClientWSTimeout {
 }
 
 /** Options of `session.wsConnect()`. */
-export interface WSConnectOptions extends Omit<WebSocketOptions, "timeout"> {
+export interface WSConnectOptions extends Omit<WebSocketOptions, "timeout">, ProxyOptions {
   /** The handshake's method; RFC 6455 asks for GET. @default "GET" */
   method?: string;
   /** Subprotocols offered, in order of preference. */
@@ -33,10 +34,6 @@ export interface WSConnectOptions extends Omit<WebSocketOptions, "timeout"> {
   /** Offer permessage-deflate. @default false (as aiohttp's client) */
   compress?: boolean;
   timeout?: ClientWSTimeout;
-  /** Connect through this HTTP proxy (a CONNECT tunnel), `http://user:pass@host:port`. */
-  proxy?: string | URL;
-  /** Credentials for the proxy (instead of the ones in its URL). */
-  proxyAuth?: BasicAuth;
   /**
    * TLS for `wss://`, as a request's `ssl`: `false` skips certificate verification, an object
    * passes `node:tls` options, a SecureContext or a `Fingerprint` pins the certificate.
@@ -61,6 +58,7 @@ export const WS_CONNECT_OPTION_NAMES = {
   timeout: true,
   proxy: true,
   proxyAuth: true,
+  proxyHeaders: true,
   ssl: true,
   serverHostname: true,
   maxRedirects: true,

@@ -18,7 +18,7 @@ import {
   TooManyRedirects,
   WSServerHandshakeError,
 } from "./errors.js";
-import { connectTunnel } from "./proxy.js";
+import { connectTunnel, type ProxySettings } from "./proxy.js";
 import { REDIRECT_STATUSES, resolveLocation } from "./redirect.js";
 import type { Fingerprint } from "./tls.js";
 import { hostOf, portOf } from "./url.js";
@@ -45,7 +45,7 @@ export interface HandshakeParams {
   readonly pin: Fingerprint | undefined;
   readonly socketPath: string | undefined;
   /** The proxy for a URL, if any. */
-  proxyFor(url: URL): URL | null;
+  proxyFor(url: URL): ProxySettings | null;
   /** Receives each answer's `Set-Cookie` values. */
   storeCookies(setCookie: string[] | undefined, url: URL): void;
 }
@@ -259,10 +259,9 @@ class Handshake {
     const host = hostOf(url);
     const proxy = this.#p.proxyFor(url);
     if (proxy !== null) {
-      const proxyAuth = this.#options.proxyAuth;
       return {
         createConnection: (_options, callback) => {
-          connectTunnel(proxy, proxyAuth, host, portOf(url), requestInfo).then(
+          connectTunnel(proxy, host, portOf(url), requestInfo).then(
             (socket) =>
               callback(null, secure ? wrapTls(socket, host, portOf(url), tls, pin) : socket),
             (err: Error) => callback(err),

@@ -19,6 +19,19 @@ describe("proxy rules", () => {
     expect(decide("wss://a.test/", proxied)).toBe("http://proxy.test:3129/");
   });
 
+  it("WebSocket handshakes take WS_PROXY / WSS_PROXY first; HTTP requests never do", () => {
+    const env = { ...proxied, WS_PROXY: "http://ws.test:1", wss_proxy: "http://wss.test:2" };
+    const proxies = readEnvProxies(env);
+    expect(decide("ws://a.test/", env)).toBe("http://ws.test:1/");
+    expect(decide("wss://a.test/", env)).toBe("http://wss.test:2/");
+    // The handshake itself runs on http(s) URLs.
+    expect(proxyFor(new URL("https://a.test/"), proxies, true)?.href).toBe("http://wss.test:2/");
+    expect(decide("http://a.test/", env)).toBe("http://proxy.test:3128/");
+    expect(decide("https://a.test/", env)).toBe("http://proxy.test:3129/");
+    expect(decide("http://a.test/", { WS_PROXY: "http://ws.test:1" })).toBeNull();
+    expect(decide("ws://a.test/", { ...env, NO_PROXY: "a.test" })).toBeNull();
+  });
+
   it("lower-case names win over upper-case ones, as in curl", () => {
     expect(decide("http://a.test/", { ...proxied, http_proxy: "http://lower.test:1/" })).toBe(
       "http://lower.test:1/",

@@ -640,7 +640,16 @@ async function startProxy(options: { refuse?: number } = {}): Promise<ConnectPro
 }
 
 describe("proxies", () => {
-  const PROXY_VARS = ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"];
+  const PROXY_VARS = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "WS_PROXY",
+    "ws_proxy",
+    "WSS_PROXY",
+    "wss_proxy",
+  ];
   const NO_PROXY_VARS = ["NO_PROXY", "no_proxy"];
   const saved = new Map<string, string | undefined>();
   afterEach(() => {
@@ -723,6 +732,54 @@ describe("proxies", () => {
     const ws = await session({ trustEnv: true }).wsConnect(url);
     expect(await roundTrip(ws)).toBe("ping?");
     expect(proxy.requests.map((r) => r.target)).toEqual([`127.0.0.1:${port}`]);
+    await ws.close();
+  });
+
+  it("goes through the session's proxy, with its auth and headers", async () => {
+    const { url, port } = await wsApp();
+    const proxy = await startProxy();
+    const s = session({
+      proxy: proxy.url,
+      proxyAuth: new BasicAuth("su", "sp"),
+      proxyHeaders: { "X-Proxy-Tag": "ws" },
+    });
+    const ws = await s.wsConnect(url);
+    expect(await roundTrip(ws)).toBe("ping?");
+    expect(proxy.requests[0]).toMatchObject({
+      target: `127.0.0.1:${port}`,
+      headers: { "proxy-authorization": new BasicAuth("su", "sp").encode(), "x-proxy-tag": "ws" },
+    });
+    await ws.close();
+  });
+
+  it("proxy: null on the handshake goes direct past the session's proxy", async () => {
+    const { url } = await wsApp();
+    const proxy = await startProxy();
+    const ws = await session({ proxy: proxy.url }).wsConnect(url, { proxy: null });
+    expect(await roundTrip(ws)).toBe("ping?");
+    expect(proxy.requests).toEqual([]);
+    await ws.close();
+  });
+
+  it("takes WS_PROXY over HTTP_PROXY for ws:// with trustEnv", async () => {
+    const { url, port } = await wsApp();
+    const wsProxy = await startProxy();
+    const httpProxy = await startProxy();
+    setEnv({ HTTP_PROXY: httpProxy.url, WS_PROXY: wsProxy.url });
+    const ws = await session({ trustEnv: true }).wsConnect(url);
+    expect(await roundTrip(ws)).toBe("ping?");
+    expect(wsProxy.targets).toEqual([`127.0.0.1:${port}`]);
+    expect(httpProxy.targets).toEqual([]);
+    await ws.close();
+  });
+
+  it("takes WSS_PROXY for wss:// with trustEnv", async () => {
+    const { url, port } = await wsApp({ site: { ssl: tls } });
+    const wssProxy = await startProxy();
+    setEnv({ WSS_PROXY: wssProxy.url });
+    const ws = await session({ trustEnv: true }).wsConnect(url, { ssl: false });
+    expect(await roundTrip(ws)).toBe("ping?");
+    expect(wssProxy.targets).toEqual([`127.0.0.1:${port}`]);
     await ws.close();
   });
 
