@@ -18,8 +18,16 @@ export {
   DummyCookieJar,
 } from "./client/cookie-jar.js";
 export * from "./client/errors.js";
+export type {
+  ClientHandler,
+  ClientMiddleware,
+  ClientMiddlewareFunction,
+  ClientMiddlewareObject,
+  MiddlewareRequest,
+} from "./client/middleware.js";
 export type { Progress, ProgressCallback } from "./client/progress.js";
 export { ClientResponse, type JsonOptions, type Link } from "./client/response.js";
+export { RetryMiddleware, type RetryOptions } from "./client/retry.js";
 export { ClientSession, type ClientSessionOptions } from "./client/session.js";
 export type { ClientTimeout, ResolvedTimeout } from "./client/timeout.js";
 export { Fingerprint, type SSLOptions, type SSLSetting } from "./client/tls.js";

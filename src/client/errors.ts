@@ -251,6 +251,12 @@ export class RedirectBodyError extends ClientError {
   override readonly code: string = "AIOHTTP_REDIRECT_BODY";
 }
 
+/** A middleware sent a request again whose body was a stream, already read. */
+export class BodyReplayError extends ClientError {
+  override name = "BodyReplayError";
+  override readonly code: string = "AIOHTTP_BODY_REPLAY";
+}
+
 /**
  * An option the client does not support (yet), or does not know: refused, never ignored, since
  * a request sent without the `proxy` it was given goes somewhere its caller did not intend.

@@ -15,7 +15,6 @@ export type OptionNames<T> = { readonly [K in keyof Required<T>]: true };
 const NOT_YET: Readonly<Record<string, string>> = {
   traceConfigs: "tracing is not supported yet",
   traceRequestCtx: "tracing is not supported yet",
-  middlewares: "client middlewares are not supported yet",
   fingerprint: "pin the certificate with `ssl: new Fingerprint(sha256Digest)`",
   verifySsl: "`ssl: false` skips certificate verification",
   sslContext: "pass the SecureContext as `ssl`",

@@ -11,6 +11,7 @@ import type { BasicAuth } from "./auth.js";
 import { NO_BODY, type PreparedBody, prepareBody } from "./body.js";
 import type { ReleaseSlot } from "./connector.js";
 import {
+  BodyReplayError,
   ClientResponseError,
   RedirectBodyError,
   type RequestInfo,
@@ -20,6 +21,12 @@ import {
 import { type Answer, requestWithContinue } from "./expect-continue.js";
 import { lowerSet, requestHeaders, toHeaders } from "./headers.js";
 import { undici } from "./lazy-deps.js";
+import {
+  type ClientMiddleware,
+  compose,
+  type MiddlewareRequest,
+  toMiddlewares,
+} from "./middleware.js";
 import { netrcAuth } from "./netrc.js";
 import { chooseProxy, type ProxySettings, proxyError } from "./proxy.js";
 import { REDIRECT_STATUSES, redirectedMethod, resolveLocation } from "./redirect.js";
@@ -27,7 +34,7 @@ import { RequestControl, untilAborted } from "./request-control.js";
 import { ClientResponse } from "./response.js";
 import { kSend, kTLSFor, kWebSocketTransport } from "./symbols.js";
 import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
-import type { RequestOptions, SessionConfig } from "./types.js";
+import type { RequestData, RequestOptions, SessionConfig } from "./types.js";
 import { hostOf, requestTarget } from "./url.js";
 import { checkWireOptions, frameHeaders, type WireBody, wireBody } from "./wire-body.js";
 
@@ -49,6 +56,10 @@ export class ClientRequest {
   #auth: BasicAuth | undefined;
   #cookies: Readonly<Record<string, string>> | undefined;
   #body: PreparedBody;
+  /** What `#body` is built from (a middleware's `updateBody` replaces it). */
+  #data: RequestData | undefined;
+  #json: unknown;
+  readonly #middlewares: readonly ClientMiddleware[];
   /** Set once a redirect left the first origin: credentials stay behind from then on. */
   #leftOrigin = false;
   /** The request's or session's proxy; `undefined` leaves it to the connector (`trustEnv`). */
@@ -73,7 +84,11 @@ export class ClientRequest {
         : lowerSet(options.skipAutoHeaders);
     this.#extraHeaders = toHeaders(options.headers);
     this.#cookies = options.cookies;
+    this.#data = options.data;
+    this.#json = options.json;
     this.#body = prepareBody(options.data, options.json, session.jsonSerialize);
+    this.#middlewares =
+      options.middlewares === undefined ? session.middlewares : toMiddlewares(options.middlewares);
     this.#proxy = chooseProxy(options, session.proxy);
     if (options.expect100 === true && this.#proxy != null) {
       // The 100-continue exchange opens a connection of its own, which would pass the proxy by.
@@ -100,7 +115,7 @@ export class ClientRequest {
         this.#auth = await netrcAuth(hostOf(this.#url));
       }
       for (;;) {
-        const response = await this.#exchange();
+        const response = await this.#hop();
         // Only a redirect needs the header multidict built here.
         const location = REDIRECT_STATUSES.has(response.status)
           ? response.headers.get("Location")
@@ -156,7 +171,7 @@ export class ClientRequest {
           `Cannot follow the ${response.status} redirect to ${next}: the request body was a stream that is already sent`,
         );
       }
-      this.#body = prepareBody(this.#options.data, this.#options.json, this.#session.jsonSerialize);
+      this.#body = prepareBody(this.#data, this.#json, this.#session.jsonSerialize);
     }
     if (next.origin !== this.#url.origin) {
       // Credentials and explicit cookies are for the origin they were given for, whether they
@@ -168,6 +183,47 @@ export class ClientRequest {
       this.#cookies = undefined;
     }
     this.#url = next;
+  }
+
+  /** One hop through the middlewares, if there are any. */
+  #hop(): Promise<ClientResponse> {
+    if (this.#middlewares.length === 0) return this.#exchange();
+    let sent = false;
+    const send = (): Promise<ClientResponse> => {
+      if (sent && this.#body.body instanceof Readable) {
+        // A middleware sends the hop again: a stream was read by the first exchange.
+        if (!this.#body.replayable) {
+          return Promise.reject(
+            new BodyReplayError("Cannot send the request again: its body was a stream"),
+          );
+        }
+        this.#body = prepareBody(this.#data, this.#json, this.#session.jsonSerialize);
+      }
+      sent = true;
+      return this.#exchange();
+    };
+    return compose(this.#middlewares, send)(this.#middlewareView());
+  }
+
+  /** The public view of this request that middlewares get. */
+  #middlewareView(): MiddlewareRequest {
+    const self = this;
+    return {
+      method: this.#method,
+      url: this.#url,
+      headers: this.#extraHeaders,
+      get body() {
+        return self.#json === undefined ? self.#data : (self.#json as RequestData);
+      },
+      get bodyReplayable() {
+        return self.#body.replayable;
+      },
+      updateBody(data) {
+        self.#data = data;
+        self.#json = undefined;
+        self.#body = prepareBody(data, undefined, self.#session.jsonSerialize);
+      },
+    };
   }
 
   /**

@@ -10,6 +10,7 @@ import { type BaseConnector, TCPConnector } from "./connector.js";
 import { type AbstractCookieJar, CookieJar } from "./cookie-jar.js";
 import { ClientClosedError, InvalidUrlClientError } from "./errors.js";
 import { lowerSet, requestHeaders, toHeaders } from "./headers.js";
+import { type ClientMiddleware, toMiddlewares } from "./middleware.js";
 import { netrcAuth } from "./netrc.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
 import {
@@ -22,6 +23,7 @@ import {
 } from "./proxy.js";
 import { ClientRequest, smallestLimit } from "./request.js";
 import type { ClientResponse } from "./response.js";
+import { RetryMiddleware, type RetryOptions } from "./retry.js";
 import { kTLSFor, kWebSocketTransport } from "./symbols.js";
 import {
   type ClientTimeout,
@@ -89,6 +91,13 @@ export interface ClientSessionOptions extends ProxyOptions {
   maxHeaders?: number;
   /** Longest response header line, bytes; @default 8190 */
   maxFieldSize?: number;
+  /** Client middlewares around each hop of every request, outermost first. @default [] */
+  middlewares?: Iterable<ClientMiddleware>;
+  /**
+   * Retries: a `RetryMiddleware` with these options, added after `middlewares` (innermost).
+   * A request's own `middlewares` replace it too. @default no retries
+   */
+  retry?: RetryOptions;
 }
 
 const SESSION_OPTION_NAMES = {
@@ -111,6 +120,8 @@ const SESSION_OPTION_NAMES = {
   ssl: true,
   maxHeaders: true,
   maxFieldSize: true,
+  middlewares: true,
+  retry: true,
   proxy: true,
   proxyAuth: true,
   proxyHeaders: true,
@@ -140,6 +151,7 @@ const REQUEST_OPTION_NAMES = {
   proxy: true,
   proxyAuth: true,
   proxyHeaders: true,
+  middlewares: true,
 } as const satisfies OptionNames<RequestOptions>;
 
 /**
@@ -197,6 +209,10 @@ export class ClientSession implements AsyncDisposable {
         proxyAuth: options.proxyAuth,
         proxyHeaders: options.proxyHeaders,
       },
+      middlewares: [
+        ...toMiddlewares(options.middlewares),
+        ...(options.retry === undefined ? [] : [new RetryMiddleware(options.retry)]),
+      ],
     };
     // A mistyped proxy fails here, not at the first request.
     if (options.proxy != null) parseProxyUrl(options.proxy);

@@ -14,6 +14,7 @@ import type { StreamReader } from "../http/stream-reader.js";
 import type { BasicAuth } from "./auth.js";
 import type { BaseConnector } from "./connector.js";
 import type { AbstractCookieJar } from "./cookie-jar.js";
+import type { ClientMiddleware } from "./middleware.js";
 import type { ProgressCallback } from "./progress.js";
 import type { ProxyOptions } from "./proxy.js";
 import type { ClientResponse } from "./response.js";
@@ -73,6 +74,11 @@ export interface RequestOptions extends ProxyOptions {
   timeout?: ClientTimeout;
   /** Overrides the session's `raiseForStatus`. */
   raiseForStatus?: RaiseForStatus;
+  /**
+   * Client middlewares of this request, outermost first, instead of the session's (`[]`: none).
+   * @default the session's
+   */
+  middlewares?: Iterable<ClientMiddleware>;
   /** Read a body without a length until the server closes. @default true */
   readUntilEof?: boolean;
   /** Cancels the request (and the body read). */
@@ -155,4 +161,6 @@ export interface SessionConfig {
   readonly tlsPools: TLSPools;
   /** The session's `proxy`, `proxyAuth` and `proxyHeaders`. */
   readonly proxy: ProxyOptions;
+  /** The session's middlewares (`retry` last, innermost). */
+  readonly middlewares: readonly ClientMiddleware[];
 }

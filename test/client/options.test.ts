@@ -115,7 +115,7 @@ describe("request options", () => {
 describe("session, connector, timeout and wsConnect options", () => {
   it.each([
     ["traceConfigs", []],
-    ["middlewares", []],
+    ["cache", true],
     ["http2", true],
   ])("new ClientSession({ %s }) is refused", (name, value) => {
     const make = (): unknown => session({ [name]: value } as never);
