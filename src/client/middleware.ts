@@ -19,6 +19,8 @@ export interface MiddlewareRequest {
   readonly headers: CIMultiDict;
   /** The body as given (`data`, or the value of `json`); `undefined` when there is none. */
   readonly body: RequestData | undefined;
+  /** Aborted when the request is cancelled or its total timeout passes. */
+  readonly signal: AbortSignal;
   /** Whether the body can be sent again: false for a stream (it is read once). */
   readonly bodyReplayable: boolean;
   /** Replaces the body (as `data` would give it) for this hop and the ones after it. */

@@ -212,6 +212,9 @@ export class ClientRequest {
       method: this.#method,
       url: this.#url,
       headers: this.#extraHeaders,
+      get signal() {
+        return self.#abortSignal();
+      },
       get body() {
         return self.#json === undefined ? self.#data : (self.#json as RequestData);
       },
@@ -224,6 +227,20 @@ export class ClientRequest {
         self.#body = prepareBody(data, undefined, self.#session.jsonSerialize);
       },
     };
+  }
+
+  #publicSignal: AbortSignal | undefined;
+
+  /** The request's cancellation as an AbortSignal, for middlewares; made when first asked. */
+  #abortSignal(): AbortSignal {
+    if (this.#publicSignal === undefined) {
+      const ac = new AbortController();
+      const inner = this.#control.signal;
+      if (inner.aborted) ac.abort(inner.reason);
+      else inner.once("abort", () => ac.abort(inner.reason));
+      this.#publicSignal = ac.signal;
+    }
+    return this.#publicSignal;
   }
 
   /**

@@ -2,7 +2,7 @@
 // "try later", for methods that may be repeated, waiting with exponential backoff (full jitter)
 // or what the server's Retry-After asks.
 
-import { ClientConnectionError } from "./errors.js";
+import { ClientConnectionError, ClientSSLError, ServerFingerprintMismatch } from "./errors.js";
 import type { ClientHandler, ClientMiddlewareObject, MiddlewareRequest } from "./middleware.js";
 import type { ClientResponse } from "./response.js";
 
@@ -62,8 +62,8 @@ export class RetryMiddleware implements ClientMiddlewareObject {
       try {
         response = await handler(request);
       } catch (err) {
-        if (!mayRetry || !(err instanceof ClientConnectionError)) throw err;
-        await wait(this.#backoff(attempt));
+        if (!mayRetry || !retriable(err)) throw err;
+        await wait(this.#backoff(attempt), request.signal);
         continue;
       }
       if (!mayRetry || !this.#statuses.has(response.status)) return response;
@@ -71,7 +71,8 @@ export class RetryMiddleware implements ClientMiddlewareObject {
         ? retryAfter(response.headers.get("Retry-After"))
         : null;
       await response.release();
-      await wait(asked === null ? this.#backoff(attempt) : Math.min(asked, this.#maxDelay));
+      const delay = asked === null ? this.#backoff(attempt) : Math.min(asked, this.#maxDelay);
+      await wait(delay, request.signal);
     }
   }
 
@@ -89,6 +90,27 @@ export function retryAfter(value: string | undefined, now = Date.now()): number 
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
-function wait(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** A connection error or a timeout; not a TLS failure, which the next attempt would repeat. */
+function retriable(err: unknown): boolean {
+  return (
+    err instanceof ClientConnectionError &&
+    !(err instanceof ClientSSLError) &&
+    !(err instanceof ServerFingerprintMismatch)
+  );
+}
+
+/** Waits `ms`, or rejects with the reason of `signal` once it aborts. */
+function wait(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
