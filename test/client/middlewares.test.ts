@@ -1,7 +1,9 @@
 // Client middlewares over real sockets (issue 10, section 5): order, headers a middleware adds,
 // per-request override, a handler called twice, and each redirect hop going through them.
+import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import {
+  BodyReplayError,
   type ClientMiddleware,
   type ClientResponse,
   type MiddlewareRequest,
@@ -84,6 +86,21 @@ describe("client middlewares", () => {
     });
     expect(await resp.text()).toBe("PUT undefined");
     expect(seen).toEqual(["/hop/0 -", "/hop/0 -"]);
+  });
+
+  it("sending a stream body a second time throws BodyReplayError", async () => {
+    const { client, seen } = await recordingServer();
+    const twice: ClientMiddleware = async (request, handler) => {
+      expect(request.bodyReplayable).toBe(false);
+      await (await handler(request)).release();
+      return handler(request);
+    };
+    const pending = session().put(client.makeUrl("/hop/0"), {
+      data: Readable.from([Buffer.from("once")]),
+      middlewares: [twice],
+    });
+    await expect(pending).rejects.toBeInstanceOf(BodyReplayError);
+    expect(seen).toEqual(["/hop/0 -"]);
   });
 
   it("an object with handle() is a middleware", async () => {

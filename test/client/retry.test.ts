@@ -7,6 +7,7 @@ import { retryAfter } from "../../src/client/retry.js";
 import {
   ClientConnectorError,
   type ClientMiddleware,
+  MultipartWriter,
   RetryMiddleware,
   TCPConnector,
   web,
@@ -107,6 +108,17 @@ describe("what is not retried", () => {
     const resp = await s.post(client.makeUrl("/"), { data: "x" });
     expect(resp.status).toBe(200);
     expect(hits).toEqual(["POST x", "POST x"]);
+  });
+
+  it("a multipart body of in-memory parts is built again for the next attempt", async () => {
+    const { client, hits } = await flakyServer(1);
+    const writer = new MultipartWriter("mixed", "b0undary");
+    writer.append("part one");
+    const resp = await session({ retry: fast }).put(client.makeUrl("/"), { data: writer });
+    expect(resp.status).toBe(200);
+    expect(hits).toHaveLength(2);
+    expect(hits[1]).toBe(hits[0]);
+    expect(hits[0]).toContain("part one");
   });
 
   it("a stream body is not sent again", async () => {
