@@ -23,6 +23,22 @@ export { ClientResponse, type JsonOptions, type Link } from "./client/response.j
 export { ClientSession, type ClientSessionOptions } from "./client/session.js";
 export type { ClientTimeout, ResolvedTimeout } from "./client/timeout.js";
 export { Fingerprint, type SSLOptions, type SSLSetting } from "./client/tls.js";
+export {
+  TRACE_CHANNELS,
+  type TraceCallback,
+  TraceConfig,
+  type TraceConfigCtx,
+  type TraceConnectionReuseconnParams,
+  type TraceParams,
+  type TraceRequestChunkSentParams,
+  type TraceRequestEndParams,
+  type TraceRequestExceptionParams,
+  type TraceRequestHeadersSentParams,
+  type TraceRequestRedirectParams,
+  type TraceRequestStartParams,
+  type TraceResponseChunkReceivedParams,
+  type TraceSignal,
+} from "./client/tracing.js";
 export type {
   HeadersInit,
   Params,

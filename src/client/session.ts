@@ -30,6 +30,7 @@ import {
   resolveTimeout,
 } from "./timeout.js";
 import { type SSLSetting, TLSPools } from "./tls.js";
+import type { TraceConfig } from "./tracing.js";
 import type { HeadersInit, RaiseForStatus, RequestOptions, SessionConfig } from "./types.js";
 import { hostOf, requestTarget } from "./url.js";
 import {
@@ -89,6 +90,8 @@ export interface ClientSessionOptions extends ProxyOptions {
   maxHeaders?: number;
   /** Longest response header line, bytes; @default 8190 */
   maxFieldSize?: number;
+  /** Request tracing: each config's callbacks run at each step of a request. @default [] */
+  traceConfigs?: readonly TraceConfig[];
 }
 
 const SESSION_OPTION_NAMES = {
@@ -111,6 +114,7 @@ const SESSION_OPTION_NAMES = {
   ssl: true,
   maxHeaders: true,
   maxFieldSize: true,
+  traceConfigs: true,
   proxy: true,
   proxyAuth: true,
   proxyHeaders: true,
@@ -137,6 +141,7 @@ const REQUEST_OPTION_NAMES = {
   onDownloadProgress: true,
   ssl: true,
   serverHostname: true,
+  traceRequestCtx: true,
   proxy: true,
   proxyAuth: true,
   proxyHeaders: true,
@@ -192,6 +197,8 @@ export class ClientSession implements AsyncDisposable {
       // The connector created here has them already.
       ssl: options.connector === undefined ? undefined : options.ssl,
       tlsPools: new TLSPools(),
+      traceConfigs: [...(options.traceConfigs ?? [])],
+      session: this,
       proxy: {
         proxy: options.proxy,
         proxyAuth: options.proxyAuth,
