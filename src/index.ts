@@ -28,6 +28,7 @@ export {
   type TraceCallback,
   TraceConfig,
   type TraceConfigCtx,
+  type TraceConnectionQueuedParams,
   type TraceConnectionReuseconnParams,
   type TraceParams,
   type TraceRequestChunkSentParams,

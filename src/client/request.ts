@@ -323,6 +323,22 @@ export class ClientRequest {
   }
 
   async #acquire(): Promise<ReleaseSlot> {
+    const connector = this.#session.connector;
+    const trace = this.#trace;
+    // All slots taken: the request waits in the connector's queue.
+    if (trace !== null && connector.limit !== 0 && connector.active >= connector.limit) {
+      await trace.send("onConnectionQueuedStart", {});
+      const release = await this.#waitForSlot();
+      await trace.send("onConnectionQueuedEnd", {}).catch((err: unknown) => {
+        release();
+        throw err;
+      });
+      return release;
+    }
+    return this.#waitForSlot();
+  }
+
+  async #waitForSlot(): Promise<ReleaseSlot> {
     const control = this.#control;
     try {
       return await this.#session.connector.acquire(

@@ -55,6 +55,11 @@ export interface TraceRequestRedirectParams {
 }
 /** `onConnectionReuseconn`: the request goes out on a connection that carried one before. */
 export type TraceConnectionReuseconnParams = Readonly<Record<string, never>>;
+/**
+ * `onConnectionQueuedStart`/`End`: the connector's `limit` was reached, the request waits for
+ * a slot (waits under `limitPerHost` happen inside undici and are not seen).
+ */
+export type TraceConnectionQueuedParams = Readonly<Record<string, never>>;
 
 /** The parameters of each signal, by signal name. */
 export interface TraceParams {
@@ -66,6 +71,8 @@ export interface TraceParams {
   onRequestException: TraceRequestExceptionParams;
   onRequestRedirect: TraceRequestRedirectParams;
   onConnectionReuseconn: TraceConnectionReuseconnParams;
+  onConnectionQueuedStart: TraceConnectionQueuedParams;
+  onConnectionQueuedEnd: TraceConnectionQueuedParams;
 }
 
 /** A signal's name. */
@@ -91,7 +98,7 @@ export interface TraceConfigCtx {
  * session with `traceConfigs`. Callbacks are awaited one after the other; one that throws fails
  * the request with its error.
  *
- * Not emitted yet: `onConnectionQueuedStart/End`, `onConnectionCreateStart/End`,
+ * Not emitted yet: `onConnectionCreateStart/End`,
  * `onDnsResolvehostStart/End`, `onDnsCacheHit/Miss` (the lists exist, so aiohttp code that
  * fills them runs).
  */
@@ -104,8 +111,8 @@ export class TraceConfig {
   readonly onRequestException: TraceCallback<TraceRequestExceptionParams>[] = [];
   readonly onRequestRedirect: TraceCallback<TraceRequestRedirectParams>[] = [];
   readonly onConnectionReuseconn: TraceCallback<TraceConnectionReuseconnParams>[] = [];
-  readonly onConnectionQueuedStart: TraceCallback<Readonly<Record<string, never>>>[] = [];
-  readonly onConnectionQueuedEnd: TraceCallback<Readonly<Record<string, never>>>[] = [];
+  readonly onConnectionQueuedStart: TraceCallback<TraceConnectionQueuedParams>[] = [];
+  readonly onConnectionQueuedEnd: TraceCallback<TraceConnectionQueuedParams>[] = [];
   readonly onConnectionCreateStart: TraceCallback<Readonly<Record<string, never>>>[] = [];
   readonly onConnectionCreateEnd: TraceCallback<Readonly<Record<string, never>>>[] = [];
   readonly onDnsResolvehostStart: TraceCallback<{ readonly host: string }>[] = [];
@@ -138,6 +145,8 @@ const SIGNALS: readonly TraceSignal[] = [
   "onRequestException",
   "onRequestRedirect",
   "onConnectionReuseconn",
+  "onConnectionQueuedStart",
+  "onConnectionQueuedEnd",
 ];
 
 /** `onRequestStart` -> `aiohttp-ts:client:request:start`. */

@@ -5,12 +5,13 @@ import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import {
   ClientConnectorError,
+  TCPConnector,
   TRACE_CHANNELS,
   TraceConfig,
   type TraceSignal,
   web,
 } from "../../src/index.js";
-import { freePort, useRunners, useSessions } from "../helpers.js";
+import { deferred, freePort, useRunners, useSessions } from "../helpers.js";
 
 const start = useRunners();
 const session = useSessions();
@@ -164,6 +165,29 @@ describe("TraceConfig", () => {
       "onConnectionReuseconn",
       "onRequestHeadersSent",
     ]);
+  });
+
+  it("traces the wait for a slot when the connector's limit is reached", async () => {
+    const base = await server();
+    const trace = new TraceConfig();
+    const events: string[] = [];
+    const queued = deferred();
+    trace.onConnectionQueuedStart.push(async () => {
+      events.push("queuedStart");
+      queued.resolve();
+    });
+    trace.onConnectionQueuedEnd.push(async () => {
+      events.push("queuedEnd");
+    });
+    const s = session({ traceConfigs: [trace], connector: new TCPConnector({ limit: 1 }) });
+    const first = await s.get(`${base}/hello`);
+    expect(events).toEqual([]);
+    const second = s.get(`${base}/hello`);
+    await queued.promise;
+    expect(events).toEqual(["queuedStart"]);
+    await first.release();
+    expect(await (await second).text()).toBe("hi");
+    expect(events).toEqual(["queuedStart", "queuedEnd"]);
   });
 
   it("fails the request with the error a callback throws", async () => {
