@@ -137,7 +137,13 @@ export class ClientRequest {
     response: ClientResponse,
   ): Promise<void> {
     const { method, url, headers } = response.requestInfo;
-    await this.#trace?.send(signal, { method, url, headers, response });
+    try {
+      await this.#trace?.send(signal, { method, url, headers, response });
+    } catch (err) {
+      // The callback's error fails the request: nobody gets the response, its slot is freed.
+      await response.release();
+      throw err;
+    }
   }
 
   /** Hands the final response over, unless `raiseForStatus` refuses it. */
@@ -313,8 +319,10 @@ export class ClientRequest {
         try {
           await head.answered(wire.body);
         } catch (err) {
-          data.body.destroy();
+          // As a refused response head: nobody reads the body, its slot is free again.
           release();
+          data.body.on("error", () => {});
+          data.body.destroy();
           throw err;
         }
       }
@@ -498,13 +506,11 @@ class HeadTrace {
   }
 
   upload(body: Readable): Readable {
-    const traced = tracedUpload(
+    return tracedUpload(
       body,
       () => this.#head(),
       (chunk) => this.#chunk(chunk),
     );
-    // An error of the caller's stream reaches the traced one as it is.
-    return traced;
   }
 
   /** The answer came: what was not traced while sending is traced now. */

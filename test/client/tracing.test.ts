@@ -201,6 +201,22 @@ describe("TraceConfig", () => {
     await expect(s.get(`${base}/hello`)).rejects.toBe(boom);
   });
 
+  it("gives the connection back when an onRequestEnd callback throws", async () => {
+    const base = await server();
+    const trace = new TraceConfig();
+    const boom = new Error("boom");
+    let calls = 0;
+    trace.onRequestEnd.push(async () => {
+      calls++;
+      if (calls === 1) throw boom;
+    });
+    const connector = new TCPConnector({ limit: 1 });
+    const s = session({ traceConfigs: [trace], connector });
+    await expect(s.get(`${base}/hello`)).rejects.toBe(boom);
+    expect(connector.active).toBe(0);
+    expect(await (await s.get(`${base}/hello`)).text()).toBe("hi");
+  });
+
   it("awaits callbacks one after the other, in the order they were added", async () => {
     const base = await server();
     const trace = new TraceConfig();
