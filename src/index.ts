@@ -31,6 +31,23 @@ export { RetryMiddleware, type RetryOptions } from "./client/retry.js";
 export { ClientSession, type ClientSessionOptions } from "./client/session.js";
 export type { ClientTimeout, ResolvedTimeout } from "./client/timeout.js";
 export { Fingerprint, type SSLOptions, type SSLSetting } from "./client/tls.js";
+export {
+  TRACE_CHANNELS,
+  type TraceCallback,
+  TraceConfig,
+  type TraceConfigCtx,
+  type TraceConnectionQueuedParams,
+  type TraceConnectionReuseconnParams,
+  type TraceParams,
+  type TraceRequestChunkSentParams,
+  type TraceRequestEndParams,
+  type TraceRequestExceptionParams,
+  type TraceRequestHeadersSentParams,
+  type TraceRequestRedirectParams,
+  type TraceRequestStartParams,
+  type TraceResponseChunkReceivedParams,
+  type TraceSignal,
+} from "./client/tracing.js";
 export type {
   HeadersInit,
   Params,

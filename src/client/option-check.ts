@@ -13,8 +13,6 @@ export type OptionNames<T> = { readonly [K in keyof Required<T>]: true };
  * what to do meanwhile.
  */
 const NOT_YET: Readonly<Record<string, string>> = {
-  traceConfigs: "tracing is not supported yet",
-  traceRequestCtx: "tracing is not supported yet",
   fingerprint: "pin the certificate with `ssl: new Fingerprint(sha256Digest)`",
   verifySsl: "`ssl: false` skips certificate verification",
   sslContext: "pass the SecureContext as `ssl`",

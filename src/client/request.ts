@@ -34,6 +34,7 @@ import { RequestControl, untilAborted } from "./request-control.js";
 import { ClientResponse } from "./response.js";
 import { kSend, kTLSFor, kWebSocketTransport } from "./symbols.js";
 import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
+import { RequestTrace, tracedUpload } from "./tracing.js";
 import type { RequestData, RequestOptions, SessionConfig } from "./types.js";
 import { hostOf, requestTarget } from "./url.js";
 import { checkWireOptions, frameHeaders, type WireBody, wireBody } from "./wire-body.js";
@@ -64,6 +65,8 @@ export class ClientRequest {
   #leftOrigin = false;
   /** The request's or session's proxy; `undefined` leaves it to the connector (`trustEnv`). */
   readonly #proxy: ProxySettings | null | undefined;
+  /** `null` when nobody traces: the request then pays nothing for tracing. */
+  readonly #trace: RequestTrace | null;
 
   constructor(session: SessionConfig, method: string, url: string | URL, options: RequestOptions) {
     if (options.data !== undefined && options.json !== undefined) {
@@ -90,6 +93,7 @@ export class ClientRequest {
     this.#middlewares =
       options.middlewares === undefined ? session.middlewares : toMiddlewares(options.middlewares);
     this.#proxy = chooseProxy(options, session.proxy);
+    this.#trace = RequestTrace.for(session.session, session.traceConfigs, options.traceRequestCtx);
     if (options.expect100 === true && this.#proxy != null) {
       // The 100-continue exchange opens a connection of its own, which would pass the proxy by.
       throw new TypeError("expect100 cannot be used with a proxy yet");
@@ -120,13 +124,39 @@ export class ClientRequest {
         const location = REDIRECT_STATUSES.has(response.status)
           ? response.headers.get("Location")
           : undefined;
-        if (!allowRedirects || location === undefined) return await this.#deliver(response);
+        if (!allowRedirects || location === undefined) {
+          if (this.#trace !== null) await this.#traceEnd("onRequestEnd", response);
+          return await this.#deliver(response);
+        }
+        if (this.#trace !== null) await this.#traceEnd("onRequestRedirect", response);
         // A redirect: the body is not needed; the connection goes back to the pool.
         await response.release();
         this.#follow(response, location);
       }
     } catch (err) {
       this.#control.fail();
+      if (this.#trace !== null) {
+        await this.#trace.send("onRequestException", {
+          method: this.#method,
+          url: this.#url,
+          headers: this.#extraHeaders,
+          exception: err,
+        });
+      }
+      throw err;
+    }
+  }
+
+  async #traceEnd(
+    signal: "onRequestEnd" | "onRequestRedirect",
+    response: ClientResponse,
+  ): Promise<void> {
+    const { method, url, headers } = response.requestInfo;
+    try {
+      await this.#trace?.send(signal, { method, url, headers, response });
+    } catch (err) {
+      // The callback's error fails the request: nobody gets the response, its slot is freed.
+      await response.release();
       throw err;
     }
   }
@@ -264,6 +294,8 @@ export class ClientRequest {
       leftOrigin: this.#leftOrigin,
     });
     const options = this.#options;
+    const trace = this.#trace;
+    if (trace !== null) await trace.send("onRequestStart", { method, url, headers });
     const frame = frameHeaders(headers, options, body.body !== null);
     const declared = headers.get("Content-Length");
     const declaredLength = declared === undefined ? null : Number(declared);
@@ -291,7 +323,11 @@ export class ClientRequest {
       if (control.signal.aborted) throw control.signal.reason;
       const release = await this.#acquire();
       const info = new AttemptInfo();
-      const wire = wireBody(body, frame, options.onUploadProgress, declaredLength, knownLength);
+      let wire = wireBody(body, frame, options.onUploadProgress, declaredLength, knownLength);
+      const head = trace === null ? null : new HeadTrace(trace, info, method, url, requestInfo);
+      if (head !== null && wire.body instanceof Readable) {
+        wire = { ...wire, body: head.upload(wire.body) };
+      }
       const bodyFailure = watchBodyError(wire);
       const sentHeaders = withFraming(flat, wire);
       let data: Answer;
@@ -352,11 +388,38 @@ export class ClientRequest {
         }
         throw mapped;
       }
+      if (head !== null) {
+        try {
+          await head.answered(wire.body);
+        } catch (err) {
+          // As a refused response head: nobody reads the body, its slot is free again.
+          release();
+          data.body.on("error", () => {});
+          data.body.destroy();
+          throw err;
+        }
+      }
       return this.#toResponse(data, release, requestInfo);
     }
   }
 
   async #acquire(): Promise<ReleaseSlot> {
+    const connector = this.#session.connector;
+    const trace = this.#trace;
+    // All slots taken: the request waits in the connector's queue.
+    if (trace !== null && connector.limit !== 0 && connector.active >= connector.limit) {
+      await trace.send("onConnectionQueuedStart", {});
+      const release = await this.#waitForSlot();
+      await trace.send("onConnectionQueuedEnd", {}).catch((err: unknown) => {
+        release();
+        throw err;
+      });
+      return release;
+    }
+    return this.#waitForSlot();
+  }
+
+  async #waitForSlot(): Promise<ReleaseSlot> {
     const control = this.#control;
     try {
       return await this.#session.connector.acquire(
@@ -408,6 +471,10 @@ export class ClientRequest {
       history: [...this.#history],
       autoDecompress: session.autoDecompress,
       onProgress: this.#options.onDownloadProgress,
+      onChunk:
+        this.#trace?.wants("onResponseChunkReceived") === true
+          ? traceChunk(this.#trace, method, url)
+          : undefined,
       maxDecompressedSize: session.maxDecompressedSize,
       readBufsize: session.readBufsize,
       onDone: (done) => {
@@ -474,4 +541,68 @@ export function smallestLimit(a: number, b: number): number {
   if (a === 0) return b;
   if (b === 0) return a;
   return Math.min(a, b);
+}
+
+function traceChunk(
+  trace: RequestTrace,
+  method: string,
+  url: URL,
+): (chunk: Uint8Array) => Promise<void> {
+  return (chunk) => trace.send("onResponseChunkReceived", { method, url, chunk });
+}
+
+/**
+ * The signals of one attempt about the request's head and body: `onConnectionReuseconn` and
+ * `onRequestHeadersSent` once the connection takes the body (or, for a body sent with the head,
+ * once the answer came), then `onRequestChunkSent` for each chunk.
+ */
+class HeadTrace {
+  readonly #trace: RequestTrace;
+  readonly #info: AttemptInfo;
+  readonly #method: string;
+  readonly #url: URL;
+  readonly #requestInfo: RequestInfo;
+  #headSent = false;
+
+  constructor(
+    trace: RequestTrace,
+    info: AttemptInfo,
+    method: string,
+    url: URL,
+    requestInfo: RequestInfo,
+  ) {
+    this.#trace = trace;
+    this.#info = info;
+    this.#method = method;
+    this.#url = url;
+    this.#requestInfo = requestInfo;
+  }
+
+  upload(body: Readable): Readable {
+    return tracedUpload(
+      body,
+      () => this.#head(),
+      (chunk) => this.#chunk(chunk),
+    );
+  }
+
+  /** The answer came: what was not traced while sending is traced now. */
+  async answered(body: WireBody["body"]): Promise<void> {
+    if (this.#headSent) return;
+    await this.#head();
+    if (body === null || body instanceof Readable) return;
+    if (typeof body === "string") await this.#chunk(Buffer.from(body));
+    else if (body instanceof Uint8Array) await this.#chunk(body);
+  }
+
+  async #head(): Promise<void> {
+    this.#headSent = true;
+    if (this.#info.reused) await this.#trace.send("onConnectionReuseconn", {});
+    const { method, url, headers } = this.#requestInfo;
+    await this.#trace.send("onRequestHeadersSent", { method, url, headers });
+  }
+
+  #chunk(chunk: Uint8Array): Promise<void> {
+    return this.#trace.send("onRequestChunkSent", { method: this.#method, url: this.#url, chunk });
+  }
 }

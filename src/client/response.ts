@@ -29,6 +29,7 @@ import {
 import { toughCookie } from "./lazy-deps.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
 import { type ProgressCallback, ProgressCounter } from "./progress.js";
+import { ChunkTracer } from "./tracing.js";
 
 /** One parsed `Link` header entry (RFC 8288). */
 export interface Link {
@@ -52,6 +53,8 @@ export interface ResponseInit {
   readBufsize: number;
   /** `onDownloadProgress`: told of the bytes read off the wire, before decompression. */
   onProgress?: ProgressCallback | undefined;
+  /** Tracing's `onResponseChunkReceived`: awaited for each chunk the reader gets. */
+  onChunk?: ((chunk: Uint8Array) => Promise<void>) | undefined;
   /** Called once the body is done with (read, released or failed). */
   onDone: (response: ClientResponse) => void;
 }
@@ -101,6 +104,7 @@ export class ClientResponse implements AsyncDisposable {
   #init: ResponseInit;
   #bodyBytes: Buffer | undefined;
   #counter: ProgressCounter | undefined;
+  #tracer: ChunkTracer | undefined;
   #released = false;
   #done = false;
 
@@ -208,7 +212,8 @@ export class ClientResponse implements AsyncDisposable {
    */
   get content(): StreamReader {
     if (this.#content === undefined) {
-      const body = this.#body === null ? null : this.#decoded(this.#counted(this.#body));
+      const body =
+        this.#body === null ? null : this.#traced(this.#decoded(this.#counted(this.#body)));
       this.#content = new StreamReader(body, {
         highWaterMark: this.#init.readBufsize,
         mapError: (err) => this.#payloadError(err),
@@ -224,6 +229,14 @@ export class ClientResponse implements AsyncDisposable {
     const counter = new ProgressCounter(onProgress, length === undefined ? null : Number(length));
     this.#counter = counter;
     return pipeline(body, counter, () => {}) as Readable;
+  }
+
+  #traced(body: Readable): Readable {
+    const onChunk = this.#init.onChunk;
+    if (onChunk === undefined) return body;
+    const tracer = new ChunkTracer(onChunk);
+    this.#tracer = tracer;
+    return pipeline(body, tracer, () => {}) as Readable;
   }
 
   #decoded(body: Readable): Readable {
@@ -244,6 +257,7 @@ export class ClientResponse implements AsyncDisposable {
     const cause = (err.cause ?? err) as NodeJS.ErrnoException;
     // The caller's own progress callback threw: its error, as it threw it.
     if (this.#counter !== undefined && cause === this.#counter.thrown) return cause;
+    if (this.#tracer !== undefined && cause === this.#tracer.thrown) return cause;
     const code = cause.code ?? "";
     if (code === "UND_ERR_BODY_TIMEOUT") {
       return new SocketTimeoutError(`Timeout on reading data from socket: ${this.url}`, { cause });

@@ -32,6 +32,7 @@ import {
   resolveTimeout,
 } from "./timeout.js";
 import { type SSLSetting, TLSPools } from "./tls.js";
+import type { TraceConfig } from "./tracing.js";
 import type { HeadersInit, RaiseForStatus, RequestOptions, SessionConfig } from "./types.js";
 import { hostOf, requestTarget } from "./url.js";
 import {
@@ -98,6 +99,8 @@ export interface ClientSessionOptions extends ProxyOptions {
    * A request's own `middlewares` replace it too. @default no retries
    */
   retry?: RetryOptions;
+  /** Request tracing: each config's callbacks run at each step of a request. @default [] */
+  traceConfigs?: readonly TraceConfig[];
 }
 
 const SESSION_OPTION_NAMES = {
@@ -122,6 +125,7 @@ const SESSION_OPTION_NAMES = {
   maxFieldSize: true,
   middlewares: true,
   retry: true,
+  traceConfigs: true,
   proxy: true,
   proxyAuth: true,
   proxyHeaders: true,
@@ -148,6 +152,7 @@ const REQUEST_OPTION_NAMES = {
   onDownloadProgress: true,
   ssl: true,
   serverHostname: true,
+  traceRequestCtx: true,
   proxy: true,
   proxyAuth: true,
   proxyHeaders: true,
@@ -204,6 +209,8 @@ export class ClientSession implements AsyncDisposable {
       // The connector created here has them already.
       ssl: options.connector === undefined ? undefined : options.ssl,
       tlsPools: new TLSPools(),
+      traceConfigs: [...(options.traceConfigs ?? [])],
+      session: this,
       proxy: {
         proxy: options.proxy,
         proxyAuth: options.proxyAuth,

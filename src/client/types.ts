@@ -20,6 +20,7 @@ import type { ProxyOptions } from "./proxy.js";
 import type { ClientResponse } from "./response.js";
 import type { ClientTimeout, ResolvedTimeout } from "./timeout.js";
 import type { SSLSetting, TLSPools } from "./tls.js";
+import type { TraceConfig } from "./tracing.js";
 
 /** Query parameters in any of the shapes aiohttp accepts. */
 export type Params =
@@ -120,6 +121,11 @@ export interface RequestOptions extends ProxyOptions {
    */
   onDownloadProgress?: ProgressCallback;
   /**
+   * Handed to every trace callback of this request (in `traceConfigCtx.traceRequestCtx`) and
+   * to diagnostics channel subscribers. @default undefined
+   */
+  traceRequestCtx?: unknown;
+  /**
    * TLS settings of this request, replacing the session's and the connector's: `false` skips
    * certificate verification, `SSLOptions` (`ca`, `cert`, `key`...), a SecureContext, or a
    * `Fingerprint` pinning the certificate. A request with other settings than the connector's
@@ -163,4 +169,8 @@ export interface SessionConfig {
   readonly proxy: ProxyOptions;
   /** The session's middlewares (`retry` last, innermost). */
   readonly middlewares: readonly ClientMiddleware[];
+  /** The session's `traceConfigs`. */
+  readonly traceConfigs: readonly TraceConfig[];
+  /** The session, handed to trace callbacks. */
+  readonly session: unknown;
 }

@@ -36,7 +36,7 @@ function loose(options: Record<string, unknown>): RequestOptions {
 }
 
 describe("request options", () => {
-  it.each(["traceRequestCtx", "fingerprint"])(
+  it.each(["http2", "fingerprint"])(
     "%s, not supported yet, is refused before anything is sent",
     async (name) => {
       const server = await counted();
@@ -61,10 +61,10 @@ describe("request options", () => {
 
   it("aiohttp's snake_case name of an unsupported option is named in both spellings", async () => {
     const err = await rejection(
-      session().post("http://127.0.0.1:9/", loose({ trace_request_ctx: {} })),
+      session().post("http://127.0.0.1:9/", loose({ verify_ssl: false })),
     );
     expect(err).toBeInstanceOf(ClientOptionError);
-    expect(err.message).toContain('"traceRequestCtx" option (aiohttp\'s "trace_request_ctx")');
+    expect(err.message).toContain('"verifySsl" option (aiohttp\'s "verify_ssl")');
   });
 
   it("aiohttp's snake_case name of a supported option points to the camelCase one", async () => {
@@ -114,7 +114,6 @@ describe("request options", () => {
 
 describe("session, connector, timeout and wsConnect options", () => {
   it.each([
-    ["traceConfigs", []],
     ["cache", true],
     ["http2", true],
   ])("new ClientSession({ %s }) is refused", (name, value) => {
