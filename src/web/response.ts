@@ -16,6 +16,7 @@ import { formatContentType, parseContentType } from "../http/content-type.js";
 import { CIMultiDict, type MultiDictInit } from "../http/multidict.js";
 import { kAppendFlat } from "../http/symbols.js";
 import { VERSION } from "../version.js";
+import { acceptedCodings } from "./file/accept-encoding.js";
 import { type ResponseKey, StateStore } from "./keys.js";
 import type { Request } from "./request.js";
 import { reportIgnoredChange, SentHeaders } from "./sent-headers.js";
@@ -750,18 +751,10 @@ function encodeText(text: string, charset: string): Uint8Array {
 }
 
 function pickCoding(choice: ContentCoding | "auto", request: Request): ContentCoding | null {
-  const accept = (request.headers.get("Accept-Encoding") ?? "").toLowerCase();
-  const accepted = new Set<string>();
-  for (const part of accept.split(",")) {
-    const [name, ...params] = part.trim().split(";");
-    if (!name) continue;
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
-    if (q !== undefined && Number(q.slice(2)) === 0) continue;
-    accepted.add(name.trim());
-  }
   if (choice !== "auto") return choice;
+  const accepts = acceptedCodings(request.headers.get("Accept-Encoding"));
   for (const coding of ["br", "gzip", "deflate"] as const) {
-    if (accepted.has(coding) || accepted.has("*")) return coding;
+    if (accepts(coding)) return coding;
   }
   return null;
 }
