@@ -52,6 +52,11 @@ export interface ClientSessionOptions extends ProxyOptions {
   cookies?: Readonly<Record<string, string>>;
   /** @default a new `CookieJar()` */
   cookieJar?: AbstractCookieJar;
+  /**
+   * Basic credentials of every request without its own `auth` or credentials in its URL. With
+   * a `baseUrl`, they go to the `baseUrl`'s origin only (as aiohttp), and never across a
+   * redirect to another origin.
+   */
   auth?: BasicAuth;
   /** @default { total: 300_000, sockConnect: 30_000 } */
   timeout?: ClientTimeout;

@@ -24,7 +24,10 @@ export interface RequestTarget {
   readonly target: URL;
   /** The URL as asked for, without credentials (aiohttp's `real_url`). */
   readonly realUrl: URL;
-  /** The `auth` option, else the credentials in the URL, else the session's. */
+  /**
+   * The `auth` option, else the credentials in the URL, else the session's (only to the
+   * `baseUrl` origin when one is set).
+   */
   readonly auth: BasicAuth | undefined;
 }
 
@@ -60,7 +63,11 @@ export function requestTarget(
       : new URL(target);
   target.hash = "";
   const urlAuth = BasicAuth.fromUrl(target);
-  if (urlAuth === undefined) return { target, realUrl, auth: auth ?? sessionAuth };
+  if (urlAuth === undefined) {
+    // As aiohttp: with a baseUrl, the session's credentials belong to its origin only.
+    const scoped = base === undefined || target.origin === base.origin ? sessionAuth : undefined;
+    return { target, realUrl, auth: auth ?? scoped };
+  }
   if (auth !== undefined) throw new TypeError("Cannot combine auth and credentials in the URL");
   target.username = "";
   target.password = "";

@@ -211,6 +211,45 @@ describe("session options", () => {
     expect(headerValues(echo, "Authorization")).toEqual(["Bearer t"]);
   });
 
+  test("with a baseUrl, session auth goes to the baseUrl origin only (aiohttp's rule)", async () => {
+    const home = await echoServer();
+    const other = await echoServer();
+    const s = session({ baseUrl: home, auth: new BasicAuth("session", "x") });
+    const atHome = await (await s.get("/a")).json<Echo>();
+    expect(BasicAuth.decode(headerValues(atHome, "Authorization")[0] ?? "").login).toBe("session");
+    const elsewhere = await (await s.get(`${other}/b`)).json<Echo>();
+    expect(headerValues(elsewhere, "Authorization")).toEqual([]);
+    // A request's own auth is not scoped: the caller chose that host.
+    const own = await (
+      await s.get(`${other}/c`, { auth: new BasicAuth("request", "y") })
+    ).json<Echo>();
+    expect(BasicAuth.decode(headerValues(own, "Authorization")[0] ?? "").login).toBe("request");
+  });
+
+  test("session auth over WebSockets is scoped to the baseUrl origin too", async () => {
+    const seen: Array<string | undefined> = [];
+    const wsApp = (): web.Application => {
+      const app = new web.Application();
+      app.router.addGet("/ws", async (request) => {
+        seen.push(request.headers.get("Authorization"));
+        const ws = new web.WebSocketResponse();
+        await ws.prepare(request);
+        await ws.close();
+        return ws;
+      });
+      return app;
+    };
+    const home = (await serve(wsApp())).server.baseUrl;
+    const other = (await serve(wsApp())).server.baseUrl;
+    const s = session({ baseUrl: home, auth: new BasicAuth("session", "x") });
+    await (await s.wsConnect("/ws")).close();
+    await (await s.wsConnect(`${other}/ws`)).close();
+    expect(seen.map((v) => (v === undefined ? v : BasicAuth.decode(v).login))).toEqual([
+      "session",
+      undefined,
+    ]);
+  });
+
   test("jsonSerialize is used for json bodies", async () => {
     const base = await echoServer();
     const s = session({ jsonSerialize: (v) => `custom:${JSON.stringify(v)}` });
