@@ -159,6 +159,17 @@ const EXPECTED: Record<string, ReadonlyArray<string | RegExp>> = {
     '307: followed with POST, body "payload"',
     '308: followed with POST, body "payload"',
   ],
+  tracing: [
+    "first: GET /get 200 [dns miss localhost, new connection]",
+    "second: GET /get 200 [dns hit localhost, reused connection]",
+    "channel: / failed with ClientConnectorError",
+  ],
+  middlewares: [
+    'bearer: the server saw "Bearer expired"',
+    'bearer: 401 even with the token refreshed to "fresh"',
+    "retry: 503 after 3 attempts",
+    "GET /status/503 -> 503\nGET /status/503 -> 503\nGET /status/503 -> 503",
+  ],
   tls: [
     "default: UNABLE_TO_VERIFY_LEAF_SIGNATURE",
     "with ca and serverHostname: 200 hello over TLS",

@@ -15,6 +15,8 @@ export class AttemptInfo {
    * connection from the pool); `false` on a new one, and while unknown.
    */
   reused = false;
+  /** The request was written to a connection (new or reused). */
+  connected = false;
   /** A byte of the response arrived (undici saw the start of a message). */
   responseStarted = false;
   /** The proxy the request went through, `null` when direct. */
@@ -123,6 +125,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   onSocket(reused: boolean): void {
+    this.#info.connected = true;
     this.#info.reused = reused;
   }
 

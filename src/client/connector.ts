@@ -5,6 +5,7 @@
 import type { ConnectionOptions } from "node:tls";
 import type { Agent, Dispatcher } from "undici";
 import { AttemptInfo, attemptInterceptor } from "./attempt.js";
+import { DnsCache, type DnsDispatchOptions } from "./dns-cache.js";
 import { ClientClosedError, ConnectionTimeoutError, SocketTimeoutError } from "./errors.js";
 import { undici } from "./lazy-deps.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
@@ -25,9 +26,11 @@ import {
   kConnectOptions,
   kCreateDispatcher,
   kCreateProxyAgent,
+  kDnsCache,
   kEnvProxies,
   kSend,
   kTLSFor,
+  kTraceResolve,
   kWebSocketTransport,
 } from "./symbols.js";
 import {
@@ -37,6 +40,7 @@ import {
   resolveTLS,
   type SSLSetting,
 } from "./tls.js";
+import type { RequestTrace } from "./tracing.js";
 
 /** Options every connector takes. */
 export interface BaseConnectorOptions {
@@ -270,6 +274,26 @@ export abstract class BaseConnector {
   }
 
   /**
+   * @internal Resolves the host of a traced request to `origin` through the DNS cache, awaiting
+   * the DNS signals; gives what its dispatch options carry as `dns`. Nothing for a proxied
+   * request (the proxy resolves) or without a cache.
+   */
+  [kTraceResolve](
+    url: URL,
+    chosen: ProxySettings | null | undefined,
+    trace: RequestTrace,
+  ): Promise<DnsDispatchOptions | undefined> | undefined {
+    const cache = this[kDnsCache]();
+    if (cache === null || this.#proxyOf(url.origin, chosen) !== null) return undefined;
+    return cache.traceResolve(url.hostname, trace);
+  }
+
+  /** @internal The DNS cache of the connector's direct connections. */
+  protected [kDnsCache](): DnsCache | null {
+    return null;
+  }
+
+  /**
    * Sends one request through the pool: a new connection must open within
    * `limits.connectTimeout`, and the server may stay silent for at most `limits.readTimeout`
    * before the response head and between body chunks (then `SocketTimeoutError`).
@@ -438,6 +462,7 @@ const TCP_OPTION_NAMES = {
 /** TCP (and TLS) connections with pooling, limits and a DNS cache. */
 export class TCPConnector extends BaseConnector {
   readonly #tcp: TCPConnectorOptions;
+  readonly #dns: DnsCache | null;
   #env: EnvProxies | undefined;
 
   constructor(options: TCPConnectorOptions = {}) {
@@ -445,6 +470,20 @@ export class TCPConnector extends BaseConnector {
     checkOptions("TCPConnector", options, TCP_OPTION_NAMES);
     if (options.ttlDnsCache != null) checkMs("ttlDnsCache", options.ttlDnsCache);
     this.#tcp = options;
+    const o = options;
+    this.#dns =
+      o.useDnsCache === false
+        ? null
+        : new DnsCache(
+            // node:dns lookups carry no TTL, so every record lives exactly this long.
+            o.ttlDnsCache === undefined ? 10_000 : (o.ttlDnsCache ?? Number.POSITIVE_INFINITY),
+            o.family === 4 || o.family === 6 ? o.family : 0,
+          );
+  }
+
+  /** @internal */
+  protected override [kDnsCache](): DnsCache | null {
+    return this.#dns;
   }
 
   /** @internal */
@@ -460,14 +499,8 @@ export class TCPConnector extends BaseConnector {
       connect,
     };
     const agent = new (undici().Agent)(agentOptions);
-    if (o.useDnsCache === false) return agent;
-    return agent.compose(
-      undici().interceptors.dns({
-        // node:dns lookups carry no TTL, so every record lives exactly this long.
-        maxTTL: o.ttlDnsCache === undefined ? 10_000 : (o.ttlDnsCache ?? Number.POSITIVE_INFINITY),
-        ...(o.family === 4 || o.family === 6 ? { affinity: o.family, dualStack: false } : {}),
-      }),
-    );
+    // All pools of the connector share one cache, as aiohttp's connector has one.
+    return this.#dns === null ? agent : agent.compose(this.#dns.interceptor());
   }
 
   /** @internal */

@@ -10,9 +10,13 @@ import { AttemptInfo } from "./attempt.js";
 import type { BasicAuth } from "./auth.js";
 import { NO_BODY, type PreparedBody, prepareBody } from "./body.js";
 import type { ReleaseSlot } from "./connector.js";
+import type { DnsDispatchOptions } from "./dns-cache.js";
 import {
   BodyReplayError,
+  ClientConnectorDNSError,
+  ClientConnectorError,
   ClientResponseError,
+  ConnectionTimeoutError,
   RedirectBodyError,
   type RequestInfo,
   ServerDisconnectedError,
@@ -32,7 +36,7 @@ import { chooseProxy, type ProxySettings, proxyError } from "./proxy.js";
 import { REDIRECT_STATUSES, redirectedMethod, resolveLocation } from "./redirect.js";
 import { RequestControl, untilAborted } from "./request-control.js";
 import { ClientResponse } from "./response.js";
-import { kSend, kTLSFor, kWebSocketTransport } from "./symbols.js";
+import { kSend, kTLSFor, kTraceResolve, kWebSocketTransport } from "./symbols.js";
 import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
 import { RequestTrace, tracedUpload } from "./tracing.js";
 import type { RequestData, RequestOptions, SessionConfig } from "./types.js";
@@ -322,6 +326,7 @@ export class ClientRequest {
       // Cancelled (or timed out) already: no connection is opened for nothing.
       if (control.signal.aborted) throw control.signal.reason;
       const release = await this.#acquire();
+      const dns = trace === null ? undefined : await this.#traceDns(trace, release);
       const info = new AttemptInfo();
       let wire = wireBody(body, frame, options.onUploadProgress, declaredLength, knownLength);
       const head = trace === null ? null : new HeadTrace(trace, info, method, url, requestInfo);
@@ -333,6 +338,7 @@ export class ClientRequest {
       let data: Answer;
       try {
         if (options.expect100 === true) {
+          info.connected = true; // over a connection of its own (no agent)
           data = await requestWithContinue({
             url,
             method,
@@ -353,6 +359,8 @@ export class ClientRequest {
               body: wire.body,
               signal: control.signal,
               reset: connector.forceClose,
+              // Addresses a traced request resolved, for the connector's DNS interceptor.
+              ...(dns === undefined ? {} : { dns }),
             },
             {
               // aiohttp: sockConnect bounds opening the socket, connect the wait for a slot and
@@ -375,6 +383,15 @@ export class ClientRequest {
           (info.proxy === null || control.signal.aborted
             ? null
             : proxyError(err, info.proxy, requestInfo)) ?? control.mapError(err, url, method);
+        // A connection was being opened for the request, and could not be.
+        if (
+          trace !== null &&
+          ((mapped instanceof ClientConnectorError &&
+            !(mapped instanceof ClientConnectorDNSError)) ||
+            mapped instanceof ConnectionTimeoutError)
+        ) {
+          await trace.send("onConnectionCreateStart", {});
+        }
         if (
           mapped instanceof ServerDisconnectedError &&
           info.staleConnection &&
@@ -400,6 +417,20 @@ export class ClientRequest {
         }
       }
       return this.#toResponse(data, release, requestInfo);
+    }
+  }
+
+  /** The DNS signals of a traced request, before it is dispatched; gives the addresses found. */
+  async #traceDns(
+    trace: RequestTrace,
+    release: ReleaseSlot,
+  ): Promise<DnsDispatchOptions | undefined> {
+    if (!trace.wantsDns() || this.#options.expect100 === true) return undefined;
+    try {
+      return await this.#session.connector[kTraceResolve](this.#url, this.#proxy, trace);
+    } catch (err) {
+      release();
+      throw err;
     }
   }
 
@@ -597,7 +628,14 @@ class HeadTrace {
 
   async #head(): Promise<void> {
     this.#headSent = true;
+    // undici pulls on a stream body (`read(0)`, for its length) just before it writes the head
+    // and reports the socket, in the same synchronous step: after one turn the socket is known.
+    await undefined;
     if (this.#info.reused) await this.#trace.send("onConnectionReuseconn", {});
+    else if (this.#info.connected) {
+      await this.#trace.send("onConnectionCreateStart", {});
+      await this.#trace.send("onConnectionCreateEnd", {});
+    }
     const { method, url, headers } = this.#requestInfo;
     await this.#trace.send("onRequestHeadersSent", { method, url, headers });
   }

@@ -19,3 +19,7 @@ export const kTLSFor: unique symbol = Symbol("tlsFor");
 export const kCreateProxyAgent: unique symbol = Symbol("createProxyAgent");
 /** @internal `BaseConnector` subclasses: the environment's proxies, when followed. */
 export const kEnvProxies: unique symbol = Symbol("envProxies");
+/** @internal `BaseConnector`: resolves a traced request's host through the DNS cache. */
+export const kTraceResolve: unique symbol = Symbol("traceResolve");
+/** @internal `BaseConnector` subclasses: the connector's DNS cache, if it keeps one. */
+export const kDnsCache: unique symbol = Symbol("dnsCache");

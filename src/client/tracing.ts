@@ -61,6 +61,21 @@ export type TraceConnectionReuseconnParams = Readonly<Record<string, never>>;
  */
 export type TraceConnectionQueuedParams = Readonly<Record<string, never>>;
 
+/**
+ * `onConnectionCreateStart`/`End`: the request went out on a connection opened for it (traced
+ * once the request is on it, just before `onRequestHeadersSent`). A connection that could not
+ * be opened gives `onConnectionCreateStart` alone, then `onRequestException`.
+ */
+export type TraceConnectionCreateParams = Readonly<Record<string, never>>;
+/**
+ * `onDnsCacheHit`/`Miss`, `onDnsResolvehostStart`/`End`: the connector's DNS cache had `host`,
+ * or did not and resolved it (awaited around the real lookup). Not for IP addresses, proxied
+ * requests, or a connector with `useDnsCache: false`.
+ */
+export interface TraceDnsParams {
+  readonly host: string;
+}
+
 /** The parameters of each signal, by signal name. */
 export interface TraceParams {
   onRequestStart: TraceRequestStartParams;
@@ -73,6 +88,12 @@ export interface TraceParams {
   onConnectionReuseconn: TraceConnectionReuseconnParams;
   onConnectionQueuedStart: TraceConnectionQueuedParams;
   onConnectionQueuedEnd: TraceConnectionQueuedParams;
+  onConnectionCreateStart: TraceConnectionCreateParams;
+  onConnectionCreateEnd: TraceConnectionCreateParams;
+  onDnsResolvehostStart: TraceDnsParams;
+  onDnsResolvehostEnd: TraceDnsParams;
+  onDnsCacheHit: TraceDnsParams;
+  onDnsCacheMiss: TraceDnsParams;
 }
 
 /** A signal's name. */
@@ -97,10 +118,6 @@ export interface TraceConfigCtx {
  * Lists of async callbacks, one per signal: `trace.onRequestStart.push(fn)`. Give configs to a
  * session with `traceConfigs`. Callbacks are awaited one after the other; one that throws fails
  * the request with its error.
- *
- * Not emitted yet: `onConnectionCreateStart/End`,
- * `onDnsResolvehostStart/End`, `onDnsCacheHit/Miss` (the lists exist, so aiohttp code that
- * fills them runs).
  */
 export class TraceConfig {
   readonly onRequestStart: TraceCallback<TraceRequestStartParams>[] = [];
@@ -113,12 +130,12 @@ export class TraceConfig {
   readonly onConnectionReuseconn: TraceCallback<TraceConnectionReuseconnParams>[] = [];
   readonly onConnectionQueuedStart: TraceCallback<TraceConnectionQueuedParams>[] = [];
   readonly onConnectionQueuedEnd: TraceCallback<TraceConnectionQueuedParams>[] = [];
-  readonly onConnectionCreateStart: TraceCallback<Readonly<Record<string, never>>>[] = [];
-  readonly onConnectionCreateEnd: TraceCallback<Readonly<Record<string, never>>>[] = [];
-  readonly onDnsResolvehostStart: TraceCallback<{ readonly host: string }>[] = [];
-  readonly onDnsResolvehostEnd: TraceCallback<{ readonly host: string }>[] = [];
-  readonly onDnsCacheHit: TraceCallback<{ readonly host: string }>[] = [];
-  readonly onDnsCacheMiss: TraceCallback<{ readonly host: string }>[] = [];
+  readonly onConnectionCreateStart: TraceCallback<TraceConnectionCreateParams>[] = [];
+  readonly onConnectionCreateEnd: TraceCallback<TraceConnectionCreateParams>[] = [];
+  readonly onDnsResolvehostStart: TraceCallback<TraceDnsParams>[] = [];
+  readonly onDnsResolvehostEnd: TraceCallback<TraceDnsParams>[] = [];
+  readonly onDnsCacheHit: TraceCallback<TraceDnsParams>[] = [];
+  readonly onDnsCacheMiss: TraceCallback<TraceDnsParams>[] = [];
   readonly #ctxFactory: (traceRequestCtx: unknown) => TraceConfigCtx;
 
   /** `traceConfigCtxFactory` makes the per-request context (default: `{ traceRequestCtx }`). */
@@ -147,6 +164,12 @@ const SIGNALS: readonly TraceSignal[] = [
   "onConnectionReuseconn",
   "onConnectionQueuedStart",
   "onConnectionQueuedEnd",
+  "onConnectionCreateStart",
+  "onConnectionCreateEnd",
+  "onDnsResolvehostStart",
+  "onDnsResolvehostEnd",
+  "onDnsCacheHit",
+  "onDnsCacheMiss",
 ];
 
 /** `onRequestStart` -> `aiohttp-ts:client:request:start`. */
@@ -209,6 +232,16 @@ export class RequestTrace {
     if (channels[signal].hasSubscribers) return true;
     for (const c of this.#configs) if (c[signal].length > 0) return true;
     return false;
+  }
+
+  /** Whether anyone listens for one of the DNS signals. */
+  wantsDns(): boolean {
+    return (
+      this.wants("onDnsCacheHit") ||
+      this.wants("onDnsCacheMiss") ||
+      this.wants("onDnsResolvehostStart") ||
+      this.wants("onDnsResolvehostEnd")
+    );
   }
 
   async send<S extends TraceSignal>(signal: S, params: TraceParams[S]): Promise<void> {

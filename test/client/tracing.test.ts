@@ -18,6 +18,12 @@ const session = useSessions();
 
 const TRACED: TraceSignal[] = [
   "onRequestStart",
+  "onDnsCacheHit",
+  "onDnsCacheMiss",
+  "onDnsResolvehostStart",
+  "onDnsResolvehostEnd",
+  "onConnectionCreateStart",
+  "onConnectionCreateEnd",
   "onConnectionReuseconn",
   "onRequestHeadersSent",
   "onRequestChunkSent",
@@ -35,8 +41,13 @@ function recorder(): { trace: TraceConfig; events: string[]; ctxs: unknown[] } {
   for (const signal of TRACED) {
     trace[signal].push(async (_session, ctx, params) => {
       ctxs.push(ctx.traceRequestCtx);
-      const chunk = "chunk" in params ? `:${Buffer.from(params.chunk).toString()}` : "";
-      events.push(`${signal}${chunk}`);
+      const detail =
+        "chunk" in params
+          ? `:${Buffer.from(params.chunk).toString()}`
+          : "host" in params
+            ? ` ${params.host}`
+            : "";
+      events.push(`${signal}${detail}`);
     });
   }
   return { trace, events, ctxs };
@@ -62,6 +73,9 @@ describe("TraceConfig", () => {
     expect(await response.text()).toBe("hi");
     expect(events).toEqual([
       "onRequestStart",
+      // A new connection, opened for this request (traced once the request is on it).
+      "onConnectionCreateStart",
+      "onConnectionCreateEnd",
       "onRequestHeadersSent",
       "onRequestEnd",
       "onResponseChunkReceived:hi",
@@ -92,6 +106,8 @@ describe("TraceConfig", () => {
     await (await s.get(`${base}/moved`)).release();
     expect(events.filter((e) => !e.startsWith("onResponseChunk"))).toEqual([
       "onRequestStart",
+      "onConnectionCreateStart",
+      "onConnectionCreateEnd",
       "onRequestHeadersSent",
       "onRequestRedirect",
       "onRequestStart",
@@ -112,7 +128,8 @@ describe("TraceConfig", () => {
     });
     const s = session({ traceConfigs: [trace] });
     await expect(s.get(`http://127.0.0.1:${port}/`)).rejects.toBeInstanceOf(ClientConnectorError);
-    expect(events).toEqual(["onRequestStart", "onRequestException"]);
+    // The connection was being opened for the request: the start is traced, no end.
+    expect(events).toEqual(["onRequestStart", "onConnectionCreateStart", "onRequestException"]);
     expect(errors[0]).toBeInstanceOf(ClientConnectorError);
   });
 
@@ -123,17 +140,19 @@ describe("TraceConfig", () => {
     const body = Readable.from([Buffer.from("ab"), Buffer.from("cd")]);
     const response = await s.post(`${base}/echo`, { data: body });
     expect(await response.text()).toBe("abcd");
-    expect(events.slice(0, 4)).toEqual([
+    expect(events.slice(0, 6)).toEqual([
       "onRequestStart",
+      "onConnectionCreateStart",
+      "onConnectionCreateEnd",
       "onRequestHeadersSent",
       "onRequestChunkSent:ab",
       "onRequestChunkSent:cd",
     ]);
-    expect(events.slice(4, 5)).toEqual(["onRequestEnd"]);
-    expect(events.slice(5).every((e) => e.startsWith("onResponseChunkReceived:"))).toBe(true);
+    expect(events.slice(6, 7)).toEqual(["onRequestEnd"]);
+    expect(events.slice(7).every((e) => e.startsWith("onResponseChunkReceived:"))).toBe(true);
     expect(
       events
-        .slice(5)
+        .slice(7)
         .map((e) => e.split(":")[1])
         .join(""),
     ).toBe("abcd");
@@ -144,8 +163,10 @@ describe("TraceConfig", () => {
     const { trace, events } = recorder();
     const s = session({ traceConfigs: [trace] });
     await (await s.post(`${base}/echo`, { data: "xyz" })).release();
-    expect(events.slice(0, 4)).toEqual([
+    expect(events.slice(0, 6)).toEqual([
       "onRequestStart",
+      "onConnectionCreateStart",
+      "onConnectionCreateEnd",
       "onRequestHeadersSent",
       "onRequestChunkSent:xyz",
       "onRequestEnd",
@@ -158,6 +179,7 @@ describe("TraceConfig", () => {
     const s = session({ traceConfigs: [trace] });
     await (await s.get(`${base}/hello`)).text();
     expect(events).not.toContain("onConnectionReuseconn");
+    expect(events).toContain("onConnectionCreateEnd");
     events.length = 0;
     await (await s.get(`${base}/hello`)).text();
     expect(events.slice(0, 3)).toEqual([
@@ -234,6 +256,85 @@ describe("TraceConfig", () => {
   });
 });
 
+describe("connection and DNS signals", () => {
+  /** The test server's URL with the host name `localhost` (the connector resolves it). */
+  async function byName(): Promise<string> {
+    return (await server()).replace("127.0.0.1", "localhost");
+  }
+
+  it("resolves a host name once, then finds it in the connector's DNS cache", async () => {
+    const base = await byName();
+    const { trace, events } = recorder();
+    // IPv4 only: the test server listens on 127.0.0.1, and localhost may also name ::1.
+    const s = session({ traceConfigs: [trace], connector: new TCPConnector({ family: 4 }) });
+    expect(await (await s.get(`${base}/hello`)).text()).toBe("hi");
+    expect(events.slice(0, 7)).toEqual([
+      "onRequestStart",
+      "onDnsCacheMiss localhost",
+      "onDnsResolvehostStart localhost",
+      "onDnsResolvehostEnd localhost",
+      "onConnectionCreateStart",
+      "onConnectionCreateEnd",
+      "onRequestHeadersSent",
+    ]);
+    events.length = 0;
+    expect(await (await s.get(`${base}/hello`)).text()).toBe("hi");
+    expect(events.slice(0, 4)).toEqual([
+      "onRequestStart",
+      "onDnsCacheHit localhost",
+      "onConnectionReuseconn",
+      "onRequestHeadersSent",
+    ]);
+  });
+
+  it("awaits the DNS callbacks before the lookup's result is used", async () => {
+    const base = await byName();
+    const trace = new TraceConfig();
+    const order: string[] = [];
+    trace.onDnsResolvehostStart.push(async () => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      order.push("resolve start");
+    });
+    trace.onConnectionCreateEnd.push(async () => {
+      order.push("connected");
+    });
+    const s = session({ traceConfigs: [trace], connector: new TCPConnector({ family: 4 }) });
+    await (await s.get(`${base}/hello`)).release();
+    expect(order).toEqual(["resolve start", "connected"]);
+  });
+
+  it("sends no DNS signal without the DNS cache, or for an IP address", async () => {
+    const base = await byName();
+    const { trace, events } = recorder();
+    const noCache = session({
+      traceConfigs: [trace],
+      connector: new TCPConnector({ family: 4, useDnsCache: false }),
+    });
+    expect(await (await noCache.get(`${base}/hello`)).text()).toBe("hi");
+    const byIp = session({ traceConfigs: [trace] });
+    expect(await (await byIp.get(`${base.replace("localhost", "127.0.0.1")}/hello`)).text()).toBe(
+      "hi",
+    );
+    expect(events.filter((e) => e.startsWith("onDns"))).toEqual([]);
+    expect(events.filter((e) => e === "onConnectionCreateEnd")).toHaveLength(2);
+  });
+
+  it("traces a stream body on a reused connection as reused", async () => {
+    const base = await server();
+    const { trace, events } = recorder();
+    const s = session({ traceConfigs: [trace] });
+    await (await s.get(`${base}/hello`)).text();
+    events.length = 0;
+    const body = Readable.from([Buffer.from("ab")]);
+    expect(await (await s.post(`${base}/echo`, { data: body })).text()).toBe("ab");
+    expect(events.slice(0, 3)).toEqual([
+      "onRequestStart",
+      "onConnectionReuseconn",
+      "onRequestHeadersSent",
+    ]);
+  });
+});
+
 describe("diagnostics_channel", () => {
   it("publishes the events, with traceRequestCtx, on aiohttp-ts:client channels", async () => {
     const base = await server();
@@ -258,5 +359,28 @@ describe("diagnostics_channel", () => {
       "aiohttp-ts:client:request:start t1 /hello",
       "aiohttp-ts:client:request:end t1 /hello",
     ]);
+  });
+
+  it("names a channel for every signal, the DNS and connection ones included", async () => {
+    expect(TRACE_CHANNELS.onDnsCacheMiss).toBe("aiohttp-ts:client:dns:cache:miss");
+    expect(TRACE_CHANNELS.onDnsResolvehostEnd).toBe("aiohttp-ts:client:dns:resolvehost:end");
+    expect(TRACE_CHANNELS.onConnectionCreateStart).toBe(
+      "aiohttp-ts:client:connection:create:start",
+    );
+    expect(Object.keys(TRACE_CHANNELS)).toHaveLength(16);
+    const base = (await server()).replace("127.0.0.1", "localhost");
+    const got: string[] = [];
+    const listener = (message: unknown): void => {
+      const m = message as { traceRequestCtx: string; host: string };
+      got.push(`${m.traceRequestCtx} ${m.host}`);
+    };
+    subscribe(TRACE_CHANNELS.onDnsCacheMiss, listener);
+    try {
+      const s = session({ connector: new TCPConnector({ family: 4 }) });
+      await (await s.get(`${base}/hello`, { traceRequestCtx: "t2" })).release();
+    } finally {
+      unsubscribe(TRACE_CHANNELS.onDnsCacheMiss, listener);
+    }
+    expect(got).toEqual(["t2 localhost"]);
   });
 });
