@@ -3,6 +3,7 @@
 // added (aiohttp's rule in formdata.py).
 
 import { MultipartWriter } from "./multipart/writer.js";
+import { checkTransferEncoding } from "./multipart/writer-coding.js";
 import { checkHeaderValue } from "./multipart/writer-headers.js";
 import type { PartValue } from "./multipart/writer-part.js";
 
@@ -21,8 +22,9 @@ export interface FieldOptions {
    */
   contentType?: string;
   /**
-   * The part's Content-Transfer-Encoding header (written as given; the content is not
-   * re-encoded). Setting it makes the form multipart. RFC 7578 4.7 deprecates it.
+   * The part's Content-Transfer-Encoding: `base64` or `quoted-printable` encode the content
+   * as it is sent (as aiohttp does); `binary`, `7bit` and `8bit` only label it; anything else
+   * is refused. Setting it makes the form multipart. RFC 7578 4.7 deprecates it.
    * @default none
    */
   contentTransferEncoding?: string;
@@ -88,6 +90,7 @@ export class FormData {
     if (options.contentType !== undefined) checkHeaderValue("Content-Type", options.contentType);
     if (options.contentTransferEncoding !== undefined) {
       checkHeaderValue("Content-Transfer-Encoding", options.contentTransferEncoding);
+      checkTransferEncoding(options.contentTransferEncoding);
     }
     const hasOption =
       options.filename !== undefined ||

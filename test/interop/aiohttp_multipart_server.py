@@ -4,7 +4,7 @@ Usage: aiohttp_multipart_server.py   (binds 127.0.0.1 on a free port, prints "RE
 
 POST /parts   reads the body with aiohttp's MultipartReader (or post() for urlencoded forms) and
               answers JSON: the framing headers and, per part, its headers, name, filename,
-              size and sha256.
+              size and sha256 (with ?decode=1, of the decoded content).
 GET  /mixed   answers a multipart/mixed body written by aiohttp's MultipartWriter: a JSON part,
               1 MiB of 0..255 and a nested multipart/alternative.
 """
@@ -33,6 +33,11 @@ async def parts(request):
             break
         digest = hashlib.sha256()
         size = 0
+        if request.query.get("decode"):
+            # The content with its Content-Transfer-Encoding and Content-Encoding undone.
+            data = await part.read(decode=True)
+            digest.update(data)
+            size = len(data)
         while True:
             chunk = await part.read_chunk(65536)
             if not chunk:

@@ -5,6 +5,7 @@ import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { Readable } from "node:stream";
 import { CIMultiDict } from "../multidict.js";
+import { codedSize, encodeChunks, partCoding } from "./writer-coding.js";
 import { checkHeaderValue, contentDisposition } from "./writer-headers.js";
 
 /** What a part can be made of. */
@@ -55,11 +56,16 @@ export class BodyPart {
       Symbol.iterator in headers ? headers : Object.entries(headers);
     for (const [name, value] of pairs) this.headers.add(name, checkHeaderValue(name, value));
     if (!this.headers.has("Content-Type")) this.headers.set("Content-Type", body.contentType);
+    // A coding the writer cannot apply fails here, not once the body is being sent.
+    partCoding(this.headers);
   }
 
-  /** The content's byte length, or `null` when unknown (a stream). */
+  /**
+   * The byte length of the content as written (base64 included), or `null` when unknown (a
+   * stream, a compressed or quoted-printable part).
+   */
   get size(): number | null {
-    return this.#body.size;
+    return codedSize(this.#body.size, partCoding(this.headers));
   }
 
   /** Whether the content can be written more than once. */
@@ -82,9 +88,17 @@ export class BodyPart {
     return this;
   }
 
-  /** The content's bytes. */
+  /**
+   * The content's bytes as written: compressed when the part's Content-Encoding is gzip or
+   * deflate, then encoded when its Content-Transfer-Encoding is base64 or quoted-printable.
+   * @throws {TypeError} for another coding in those headers
+   */
   chunks(): AsyncIterable<Uint8Array> {
-    return this.#body.chunks();
+    const coding = partCoding(this.headers);
+    const chunks = this.#body.chunks();
+    return coding.compress === null && coding.transfer === null
+      ? chunks
+      : encodeChunks(chunks, coding);
   }
 }
 
