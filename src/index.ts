@@ -23,6 +23,7 @@ export type {
   ClientMiddleware,
   ClientMiddlewareFunction,
   ClientMiddlewareObject,
+  ClientRequest,
   MiddlewareRequest,
 } from "./client/middleware.js";
 export type { Progress, ProgressCallback } from "./client/progress.js";

@@ -27,6 +27,9 @@ export interface MiddlewareRequest {
   updateBody(data: RequestData | undefined): void;
 }
 
+/** aiohttp's name for what a middleware gets: `async (req: ClientRequest, handler) => ...`. */
+export type ClientRequest = MiddlewareRequest;
+
 /** The rest of the chain: sends the hop (as it stands when called) and gives the response. */
 export type ClientHandler = (request: MiddlewareRequest) => Promise<ClientResponse>;
 
