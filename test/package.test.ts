@@ -142,6 +142,47 @@ describe("the built package", () => {
     expect(out).toBe('x:data t,file 206 234 0123456789 "id: 1\\r\\ndata: hi\\r\\n\\r\\n" function');
   });
 
+  it("uploads, tracing, middlewares and retries work from the package", async () => {
+    const out = await runModule(`
+      import {
+        ClientSession, FormData, Fingerprint, RetryMiddleware, TCPConnector, TraceConfig,
+        TRACE_CHANNELS, web,
+      } from "aiohttp-ts";
+      import { makeTestClient } from "aiohttp-ts/test-utils";
+      let failures = 1;
+      const app = new web.Application();
+      app.router.addPost("/form", async (request) => {
+        const form = await request.post();
+        return new web.Response({ text: form.get("a") + "+" + (await form.get("f").read()) });
+      });
+      app.router.addGet("/flaky", () => {
+        if (failures-- > 0) throw new web.HTTPServiceUnavailable();
+        return new web.Response({ text: "ok" });
+      });
+      const client = await makeTestClient(app);
+      const trace = new TraceConfig();
+      const seen = [];
+      for (const signal of ["onDnsCacheMiss", "onConnectionCreateEnd", "onRequestEnd"])
+        trace[signal].push(async () => { seen.push(signal); });
+      const session = new ClientSession({
+        baseUrl: client.server.baseUrl.replace("127.0.0.1", "localhost"),
+        traceConfigs: [trace],
+        connector: new TCPConnector({ family: 4 }),
+        middlewares: [new RetryMiddleware({ baseDelay: 0 })],
+      });
+      const form = new FormData();
+      form.addField("a", "1");
+      form.addField("f", Buffer.from("xyz"), { contentTransferEncoding: "base64" });
+      const posted = await (await session.post("/form", { data: form })).text();
+      const flaky = await (await session.get("/flaky")).text();
+      console.log(posted, flaky, seen.slice(0, 3).join(","), Object.keys(TRACE_CHANNELS).length,
+        typeof Fingerprint);
+      await session.close();
+      await client.close();
+    `);
+    expect(out).toBe("1+xyz ok onDnsCacheMiss,onConnectionCreateEnd,onRequestEnd 16 function");
+  });
+
   it('"aiohttp-ts/web" is the same namespace as `web` from the main entry', async () => {
     const out = await runModule(`
       import { web } from "aiohttp-ts";
