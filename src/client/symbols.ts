@@ -19,3 +19,8 @@ export const kTLSFor: unique symbol = Symbol("tlsFor");
 export const kCreateProxyAgent: unique symbol = Symbol("createProxyAgent");
 /** @internal `BaseConnector` subclasses: the environment's proxies, when followed. */
 export const kEnvProxies: unique symbol = Symbol("envProxies");
+/**
+ * @internal `MiddlewareRequest`: the body's bytes as they go out, when they are in memory
+ * (`DigestAuthMiddleware` hashes them for `qop=auth-int`).
+ */
+export const kEntityBody: unique symbol = Symbol("entityBody");
