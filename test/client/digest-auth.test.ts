@@ -202,3 +202,51 @@ describe("requests the middleware leaves alone", () => {
     expect(hits).toBe(1);
   });
 });
+
+describe("protection space and loops", () => {
+  /**
+   * A server that grants any Digest answer on `/private/...` (it checks no hash: these tests
+   * are about which requests carry credentials) and challenges with `challenge` otherwise.
+   */
+  async function lenient(challenge: string) {
+    const seen: { path: string; auth: string | null }[] = [];
+    const app = new web.Application();
+    app.router.addRoute("*", "/{tail:.*}", async (request) => {
+      const auth = request.headers.get("Authorization") ?? null;
+      seen.push({ path: request.path, auth });
+      if (auth?.startsWith("Digest ") && request.path.startsWith("/private/")) {
+        return new web.Response({ text: "granted" });
+      }
+      throw new web.HTTPUnauthorized({ headers: { "WWW-Authenticate": challenge } });
+    });
+    const client = await serve(app);
+    return { url: (p: string) => client.makeUrl(p).href, seen };
+  }
+
+  it("preemptive credentials go only under the challenge's domain URIs on the origin", async () => {
+    const srv = await lenient(
+      'Digest realm="r", nonce="n", qop=auth, domain="/private/ http://other.example/"',
+    );
+    const s = session({ middlewares: [new DigestAuthMiddleware({ login: "u", password: "p" })] });
+    expect((await s.get(srv.url("/private/a"))).status).toBe(200);
+    await (await s.get(srv.url("/privateer"))).release();
+    expect((await s.get(srv.url("/private/b"))).status).toBe(200);
+    expect(srv.seen.map((r) => [r.path, r.auth !== null])).toEqual([
+      ["/private/a", false],
+      ["/private/a", true],
+      // Not under /private/: sent bare, then answered after its own 401 (and refused).
+      ["/privateer", false],
+      ["/privateer", true],
+      ["/private/b", true],
+    ]);
+    expect(srv.seen[4]?.auth).toMatch(/nc=00000003/);
+  });
+
+  it("a server that keeps answering stale=true gets one stale retry, then its 401 back", async () => {
+    const srv = await lenient('Digest realm="r", nonce="n", qop=auth, stale=true');
+    const s = session({ middlewares: [new DigestAuthMiddleware({ login: "u", password: "p" })] });
+    const resp = await s.get(srv.url("/public"));
+    expect(resp.status).toBe(401);
+    expect(srv.seen.map((r) => r.auth !== null)).toEqual([false, true, true]);
+  });
+});
