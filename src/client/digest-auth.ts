@@ -72,8 +72,9 @@ export class DigestAuthMiddleware implements ClientMiddlewareObject {
     }
     checkOptions("DigestAuthMiddleware", options, OPTIONS);
     const { login, password, preemptive = true } = options;
-    if (typeof login !== "string")
+    if (typeof login !== "string") {
       throw new TypeError("DigestAuthMiddleware: login must be a string");
+    }
     if (typeof password !== "string") {
       throw new TypeError("DigestAuthMiddleware: password must be a string");
     }
@@ -109,7 +110,7 @@ export class DigestAuthMiddleware implements ClientMiddlewareObject {
       const challenge = selectDigestChallenge(response.headers.getAll("WWW-Authenticate"));
       if (challenge === undefined) return response;
       if (answered) {
-        // RFC 7616 3.4: stale=true says the credentials were right but the nonce was old: one
+        // RFC 7616 3.3: stale=true says the credentials were right but the nonce was old: one
         // more try with the new nonce. Otherwise the credentials are wrong: the caller gets it.
         if (!challenge.stale || staleRetried) return response;
         staleRetried = true;

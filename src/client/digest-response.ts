@@ -14,16 +14,6 @@ const ALGORITHMS: ReadonlyMap<string, { readonly hash: string; readonly rank: nu
   ["SHA-512-256-SESS", { hash: "sha512-256", rank: 3 }],
 ]);
 
-/** The algorithms supported, as RFC 7616 names them. */
-export const DIGEST_ALGORITHMS: readonly string[] = [
-  "MD5",
-  "MD5-sess",
-  "SHA-256",
-  "SHA-256-sess",
-  "SHA-512-256",
-  "SHA-512-256-sess",
-];
-
 /** A Digest challenge this client can answer. */
 export interface DigestChallenge {
   readonly realm: string;
