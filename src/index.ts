@@ -17,6 +17,7 @@ export {
   type CookiesInit,
   DummyCookieJar,
 } from "./client/cookie-jar.js";
+export { DigestAuthMiddleware, type DigestAuthOptions } from "./client/digest-auth.js";
 export * from "./client/errors.js";
 export type {
   ClientHandler,

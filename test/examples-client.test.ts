@@ -148,6 +148,17 @@ const EXPECTED: Record<string, ReadonlyArray<string | RegExp>> = {
     /URL credentials: 200 url shown as http:\/\/127\.0\.0\.1:\d+\/basic-auth\/user\/pass$/m,
     "encode(): Basic bG9naW46cGFzcw==",
   ],
+  "digest-auth": [
+    'digest auth: 200 {"authenticated":true,"user":"user"}',
+    "requests sent for the first call: 2",
+    "second call: 200 requests sent: 1",
+    "auth-int POST: 200",
+    "auth-int with a stream: AIOHTTP_DIGEST_AUTH",
+    "MD5: 200",
+    "SHA-256-sess: 200",
+    "SHA-512-256: 200",
+    "wrong password: 401",
+  ],
   redirects: [
     "final: 200 /get",
     "history: 302 /redirect/3 -> /redirect/2",

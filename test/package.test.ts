@@ -183,6 +183,29 @@ describe("the built package", () => {
     expect(out).toBe("1+xyz ok onDnsCacheMiss,onConnectionCreateEnd,onRequestEnd 16 function");
   });
 
+  it("DigestAuthMiddleware answers a Digest challenge from the package", async () => {
+    const out = await runModule(`
+      import { ClientSession, DigestAuthError, DigestAuthMiddleware, web } from "aiohttp-ts";
+      import { makeTestClient } from "aiohttp-ts/test-utils";
+      const app = new web.Application();
+      app.router.addGet("/private", (request) => {
+        const auth = request.headers.get("Authorization");
+        if (auth !== undefined) return new web.Response({ text: auth.split(",").slice(0, 1).join() });
+        throw new web.HTTPUnauthorized({
+          headers: { "WWW-Authenticate": 'Digest realm="r", nonce="n", qop="auth", algorithm=SHA-256' },
+        });
+      });
+      const client = await makeTestClient(app);
+      const digest = new DigestAuthMiddleware({ login: "user", password: "pass" });
+      const session = new ClientSession({ middlewares: [digest] });
+      const resp = await session.get(client.makeUrl("/private"));
+      console.log(resp.status, await resp.text(), new DigestAuthError("x").code);
+      await session.close();
+      await client.close();
+    `);
+    expect(out).toBe('200 Digest username="user" AIOHTTP_DIGEST_AUTH');
+  });
+
   it('"aiohttp-ts/web" is the same namespace as `web` from the main entry', async () => {
     const out = await runModule(`
       import { web } from "aiohttp-ts";

@@ -5,7 +5,7 @@
 //   npx tsx examples/client/server.ts            # listens on 8080, or on PORT
 //   BASE_URL=http://127.0.0.1:8080 npx tsx examples/client/make-request.ts
 
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { BasicAuth, MultipartWriter, web } from "aiohttp-ts";
@@ -179,6 +179,54 @@ export function makeApp(): web.Application {
       });
     }
     return web.jsonResponse({ authenticated: true, user });
+  });
+
+  // httpbin's Digest endpoint (RFC 7616): qop "auth" or "auth-int", algorithm MD5, SHA-256 or
+  // SHA-512-256 (with -sess too). A nonce is this server's own, and each count is used once.
+  const nonces = new Map<string, number>(); // nonce -> last nonce count seen
+  r.addRoute("*", "/digest-auth/{qop}/{user}/{passwd}/{algorithm}", async (request) => {
+    const { qop, user, passwd, algorithm } = request.matchInfo;
+    const hash = { MD5: "md5", "SHA-256": "sha256", "SHA-512-256": "sha512-256" }[
+      algorithm.toUpperCase().replace(/-SESS$/, "")
+    ];
+    if (hash === undefined || (qop !== "auth" && qop !== "auth-int")) throw new web.HTTPNotFound();
+    const H = (data: string | Uint8Array) => createHash(hash).update(data).digest("hex");
+    const body = await request.read();
+    const realm = "me@kennethreitz.com";
+    const auth = new Map<string, string>();
+    for (const m of (request.headers.get("Authorization") ?? "").matchAll(
+      /(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))/g,
+    )) {
+      auth.set(m[1] as string, m[2]?.replace(/\\(.)/g, "$1") ?? (m[3] as string));
+    }
+    const nonce = auth.get("nonce") ?? "";
+    const nc = Number.parseInt(auth.get("nc") ?? "0", 16);
+    const seen = nonces.get(nonce);
+    if (
+      seen !== undefined &&
+      nc > seen &&
+      auth.get("username") === user &&
+      auth.get("qop") === qop
+    ) {
+      let ha1 = H(`${user}:${realm}:${passwd}`);
+      if (/-sess$/i.test(algorithm)) ha1 = H(`${ha1}:${nonce}:${auth.get("cnonce")}`);
+      let a2 = `${request.method}:${auth.get("uri")}`;
+      if (auth.get("qop") === "auth-int") a2 += `:${H(body)}`;
+      const expected = H(
+        `${ha1}:${nonce}:${auth.get("nc")}:${auth.get("cnonce")}:${auth.get("qop")}:${H(a2)}`,
+      );
+      if (auth.get("uri") === request.rawPathAndQuery && auth.get("response") === expected) {
+        nonces.set(nonce, nc);
+        return web.jsonResponse({ authenticated: true, user });
+      }
+    }
+    const fresh = randomBytes(16).toString("hex");
+    nonces.set(fresh, 0);
+    throw new web.HTTPUnauthorized({
+      headers: {
+        "WWW-Authenticate": `Digest realm="${realm}", nonce="${fresh}", qop="${qop}", algorithm=${algorithm}, opaque="${randomBytes(8).toString("hex")}"`,
+      },
+    });
   });
 
   r.addRoute("*", "/status/{code:\\d{3}}", (request) => {

@@ -258,6 +258,16 @@ export class BodyReplayError extends ClientError {
 }
 
 /**
+ * `DigestAuthMiddleware` cannot answer a challenge it must answer: it asks for `qop=auth-int`
+ * only, which hashes the body, and the body is not in memory (a stream, a multipart body, or a
+ * body compressed on the fly).
+ */
+export class DigestAuthError extends ClientError {
+  override name = "DigestAuthError";
+  override readonly code: string = "AIOHTTP_DIGEST_AUTH";
+}
+
+/**
  * An option the client does not support (yet), or does not know: refused, never ignored, since
  * a request sent without the `proxy` it was given goes somewhere its caller did not intend.
  */

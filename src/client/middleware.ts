@@ -4,6 +4,7 @@
 
 import type { CIMultiDict } from "../http/multidict.js";
 import type { ClientResponse } from "./response.js";
+import type { kEntityBody } from "./symbols.js";
 import type { RequestData } from "./types.js";
 
 /** What a middleware sees of the request it wraps: one hop of it. */
@@ -25,6 +26,8 @@ export interface MiddlewareRequest {
   readonly bodyReplayable: boolean;
   /** Replaces the body (as `data` would give it) for this hop and the ones after it. */
   updateBody(data: RequestData | undefined): void;
+  /** @internal The body's bytes as sent, `null` when they are not in memory. */
+  readonly [kEntityBody]?: () => Uint8Array | null;
 }
 
 /** aiohttp's name for what a middleware gets: `async (req: ClientRequest, handler) => ...`. */

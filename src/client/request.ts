@@ -36,12 +36,18 @@ import { chooseProxy, type ProxySettings, proxyError } from "./proxy.js";
 import { REDIRECT_STATUSES, redirectedMethod, resolveLocation } from "./redirect.js";
 import { RequestControl, untilAborted } from "./request-control.js";
 import { ClientResponse } from "./response.js";
-import { kSend, kTLSFor, kTraceResolve, kWebSocketTransport } from "./symbols.js";
+import { kEntityBody, kSend, kTLSFor, kTraceResolve, kWebSocketTransport } from "./symbols.js";
 import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
 import { RequestTrace, tracedUpload } from "./tracing.js";
 import type { RequestData, RequestOptions, SessionConfig } from "./types.js";
 import { hostOf, requestTarget } from "./url.js";
-import { checkWireOptions, frameHeaders, type WireBody, wireBody } from "./wire-body.js";
+import {
+  checkWireOptions,
+  compressEncoding,
+  frameHeaders,
+  type WireBody,
+  wireBody,
+} from "./wire-body.js";
 
 /** RFC 9110 9.2.2: methods a client may repeat, since the second time changes nothing more. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
@@ -260,7 +266,19 @@ export class ClientRequest {
         self.#json = undefined;
         self.#body = prepareBody(data, undefined, self.#session.jsonSerialize);
       },
+      [kEntityBody]() {
+        return self.#entityBody();
+      },
     };
+  }
+
+  /** The body's bytes as sent, or `null` when they are not in memory (a stream, compressed). */
+  #entityBody(): Uint8Array | null {
+    if (compressEncoding(this.#options.compress) !== null) return null;
+    const { body } = this.#body;
+    if (body === null) return new Uint8Array(0);
+    if (typeof body === "string") return Buffer.from(body);
+    return body instanceof Uint8Array ? body : null;
   }
 
   #publicSignal: AbortSignal | undefined;

@@ -23,3 +23,8 @@ export const kEnvProxies: unique symbol = Symbol("envProxies");
 export const kTraceResolve: unique symbol = Symbol("traceResolve");
 /** @internal `BaseConnector` subclasses: the connector's DNS cache, if it keeps one. */
 export const kDnsCache: unique symbol = Symbol("dnsCache");
+/**
+ * @internal `MiddlewareRequest`: the body's bytes as they go out, when they are in memory
+ * (`DigestAuthMiddleware` hashes them for `qop=auth-int`).
+ */
+export const kEntityBody: unique symbol = Symbol("entityBody");
