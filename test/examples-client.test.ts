@@ -187,6 +187,15 @@ const EXPECTED: Record<string, ReadonlyArray<string | RegExp>> = {
     "pinned: 200",
     "other pin: AIOHTTP_FINGERPRINT_MISMATCH",
   ],
+  proxy: [
+    "URL credentials: 200, Via: 1.1 example-proxy",
+    "Proxy-Authorization reached the server: false",
+    "proxy: null: 200, Via: none",
+    "proxyAuth: 200, Via: 1.1 example-proxy",
+    "no credentials: ClientHttpProxyError 407",
+    "proxy down: ClientProxyConnectionError AIOHTTP_PROXY_CONNECTION_ERROR",
+    "the proxy forwarded 2 requests, tunnelled 0, refused 1",
+  ],
   connectors: [
     "statuses: 200,200,200,200,200,200",
     "took two rounds or more: true",
