@@ -194,7 +194,8 @@ const EXPECTED: Record<string, ReadonlyArray<string | RegExp>> = {
     "proxyAuth: 200, Via: 1.1 example-proxy",
     "no credentials: ClientHttpProxyError 407",
     "proxy down: ClientProxyConnectionError AIOHTTP_PROXY_CONNECTION_ERROR",
-    "the proxy forwarded 2 requests, tunnelled 0, refused 1",
+    "WebSocket via CONNECT: hello through the tunnel",
+    "the proxy forwarded 2 requests, tunnelled 1, refused 1",
   ],
   connectors: [
     "statuses: 200,200,200,200,200,200",

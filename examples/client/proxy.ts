@@ -113,6 +113,16 @@ await using session = new ClientSession({ baseUrl: BASE_URL });
   console.log(`proxyAuth: ${resp.status}, Via: ${via(await resp.json<Seen>())}`);
 }
 
+// A WebSocket through the proxy: its handshake goes through a CONNECT tunnel.
+{
+  await using ws = await session.wsConnect("/ws", {
+    proxy: PROXY,
+    proxyAuth: new BasicAuth("user", "pass"),
+  });
+  await ws.sendStr("hello through the tunnel");
+  console.log(`WebSocket via CONNECT: ${await ws.receiveStr()}`);
+}
+
 // No credentials: the proxy answers 407 Proxy Authentication Required.
 try {
   await session.get("/get", { proxy: PROXY });

@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
-import { BasicAuth, MultipartWriter, web } from "aiohttp-ts";
+import { BasicAuth, MultipartWriter, WSMsgType, web } from "aiohttp-ts";
 
 type Json = Record<string, unknown>;
 
@@ -248,6 +248,16 @@ export function makeApp(): web.Application {
     const seconds = Math.min(Number(request.matchInfo.s) || 0, 10);
     await sleep(seconds * 1000, undefined, { signal: request.signal }).catch(() => {});
     return web.jsonResponse(basics(request));
+  });
+
+  // A WebSocket that echoes each text message back.
+  r.addGet("/ws", async (request) => {
+    const ws = new web.WebSocketResponse();
+    await ws.prepare(request);
+    for await (const msg of ws) {
+      if (msg.type === WSMsgType.TEXT) await ws.sendStr(msg.data);
+    }
+    return ws;
   });
 
   return app;
