@@ -680,8 +680,8 @@ function getSection(run: CaseRun, serverBody: string): string[] {
   if (ours !== undefined && traced !== undefined) {
     lines.push(
       `- with a TraceConfig, vs the same client without: ` +
-        `${ratio(traced.requestsPerSecond, ours.requestsPerSecond)} in req/s, ` +
-        `${fmtNum(traced.cpuMicros - ours.cpuMicros)} µs more client CPU per request`,
+        `${ratio(traced.requestsPerSecond, ours.requestsPerSecond)} in req/s; client CPU ` +
+        `${fmtNum(traced.cpuMicros)} µs per request against ${fmtNum(ours.cpuMicros)} µs`,
     );
   }
   lines.push("");
