@@ -423,6 +423,92 @@ export async function quietestRun<T extends { otherCores: number }>(
   return result;
 }
 
+/** What `interleavedRounds` counts as it goes; a script may share one across its calls. */
+export interface RoundsTally {
+  /** Peers whose run failed, with the reason, for the "Not measured" list. */
+  skipped: string[];
+  /** Runs measured, and how many were repeated because the machine was busy. */
+  runs: number;
+  retried: number;
+}
+
+/** How `interleavedRounds` runs and logs. */
+export interface RoundsOptions<R> {
+  rounds: number;
+  /** See quietestRun. */
+  quiet: number;
+  retries: number;
+  /** Names the workload in logs and in `skipped` (`{label} ({what})`). */
+  what: string;
+  /** The peer whose failure ends the bench instead of dropping it. */
+  baseline: string;
+  /** The figures of one run, for its log line. */
+  describe: (result: R) => string;
+  log: (message: string) => void;
+}
+
+/**
+ * `rounds` rounds of `measure` for every peer, each round starting with a different peer so that
+ * none always follows the same one and load from other processes falls on all alike. Each run
+ * is the quietest of its reruns (quietestRun). A peer whose run fails is dropped and listed in
+ * `tally.skipped`; the baseline failing ends the bench. Results are keyed by peer id.
+ */
+export async function interleavedRounds<
+  P extends { id: string; label: string },
+  R extends RunFigures,
+>(
+  peers: readonly P[],
+  measure: (peer: P) => Promise<R>,
+  options: RoundsOptions<R>,
+  tally: RoundsTally,
+): Promise<Map<string, R[]>> {
+  const { rounds, what, log } = options;
+  const results = new Map<string, R[]>(peers.map((p) => [p.id, []]));
+  let active = [...peers];
+  for (let round = 0; round < rounds; round++) {
+    const order = active.map((_, i) => active[(i + round) % active.length] as P);
+    for (const peer of order) {
+      let result: R;
+      try {
+        result = await quietestRun(
+          () => measure(peer),
+          options.quiet,
+          options.retries,
+          (disturbed) => {
+            log(
+              `${what} ${peer.label}: other processes used ` +
+                `${Math.round(100 * disturbed.otherCores)}% of a core, again`,
+            );
+            tally.retried++;
+          },
+        );
+      } catch (err) {
+        if (peer.id === options.baseline) throw err;
+        tally.skipped.push(`${peer.label} (${what}): ${(err as Error).message}`);
+        log(`dropping ${peer.label} (${what}): ${(err as Error).message}`);
+        active = active.filter((p) => p !== peer);
+        results.delete(peer.id);
+        continue;
+      }
+      tally.runs++;
+      results.get(peer.id)?.push(result);
+      log(
+        `${what} ${peer.label} ${round + 1}/${rounds}: ${options.describe(result)}, ` +
+          `others ${Math.round(100 * result.otherCores)}%` +
+          (result.failed > 0 ? `, ${result.failed} FAILED: ${result.firstError ?? ""}` : ""),
+      );
+    }
+  }
+  return results;
+}
+
+/** What every measured run reports, for `interleavedRounds`' log. */
+export interface RunFigures {
+  otherCores: number;
+  failed: number;
+  firstError?: string | null;
+}
+
 // ---- CPU profiles ----------------------------------------------------------------------------
 
 /** The node flags that write a `.cpuprofile` into `dir` (created here) when the process exits. */

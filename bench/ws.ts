@@ -29,6 +29,7 @@ import {
   environmentLine,
   fmtInt,
   fmtNum,
+  interleavedRounds,
   killChildrenOnExit,
   logger,
   median,
@@ -41,7 +42,6 @@ import {
   profileDirOption,
   profileFlags,
   pythonAiohttp,
-  quietestRun,
   ROOT,
   ratio,
   reproduceLine,
@@ -421,58 +421,28 @@ async function clientSide(
 
 // ---- runs -----------------------------------------------------------------------------------
 
-/**
- * `settings.rounds` rounds of `measure` for every peer, each round starting with a different
- * peer so that none always follows the same one. A peer whose run fails is dropped and
- * reported; the baseline failing ends the bench.
- */
+/** `settings.rounds` interleaved rounds of `measure` for every peer (see interleavedRounds). */
 async function rounds(
   peers: readonly Peer[],
   what: string,
   run: RunState,
   measure: (peer: Peer) => Promise<RunResult>,
 ): Promise<Map<string, RunResult[]>> {
-  const results = new Map<string, RunResult[]>(peers.map((p) => [p.id, []]));
-  let active = [...peers];
-  for (let round = 0; round < settings.rounds; round++) {
-    const order = active.map((_, i) => active[(i + round) % active.length] as Peer);
-    for (const peer of order) {
-      let result: RunResult;
-      try {
-        // A run during which other processes were busy is run again; the quietest one counts.
-        result = await quietestRun(
-          () => measure(peer),
-          settings.quiet,
-          settings.retries,
-          (disturbed) => {
-            log(
-              `${what} ${peer.label}: other processes used ` +
-                `${Math.round(100 * disturbed.otherCores)}% of a core, again`,
-            );
-            run.retried++;
-          },
-        );
-      } catch (err) {
-        if (peer.id === BASELINE) throw err;
-        run.skipped.push(`${peer.label} (${what}): ${(err as Error).message}`);
-        log(`dropping ${peer.label} (${what}): ${(err as Error).message}`);
-        active = active.filter((p) => p !== peer);
-        results.delete(peer.id);
-        continue;
-      }
-      run.runs++;
-      results.get(peer.id)?.push(result);
-      log(
-        `${what} ${peer.label} ${round + 1}/${settings.rounds}: ` +
-          `${fmtInt((1000 * result.roundTrips) / result.wallMs)} round trips/s, ` +
-          `client CPU ${fmtNum((1000 * result.cpuMs) / result.roundTrips)} µs, ` +
-          `server CPU ${fmtNum((1000 * result.serverCpuMs) / result.allRoundTrips)} µs, ` +
-          `others ${Math.round(100 * result.otherCores)}%` +
-          (result.failed > 0 ? `, ${result.failed} FAILED: ${result.firstError ?? ""}` : ""),
-      );
-    }
-  }
-  return results;
+  return interleavedRounds(
+    peers,
+    measure,
+    {
+      ...settings,
+      what,
+      baseline: BASELINE,
+      describe: (result) =>
+        `${fmtInt((1000 * result.roundTrips) / result.wallMs)} round trips/s, ` +
+        `client CPU ${fmtNum((1000 * result.cpuMs) / result.roundTrips)} µs, ` +
+        `server CPU ${fmtNum((1000 * result.serverCpuMs) / result.allRoundTrips)} µs`,
+      log,
+    },
+    run,
+  );
 }
 
 /**

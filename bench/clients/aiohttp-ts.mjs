@@ -1,11 +1,16 @@
-// Ours: ClientSession from the BUILT package (dist/), run with plain node.
-import { ClientSession, TCPConnector } from "../../dist/index.js";
+// Ours: ClientSession from the BUILT package (dist/), run with plain node. With `"trace": true`
+// in its options the session gets a TraceConfig with a no-op callback on onRequestStart and
+// onRequestEnd: what tracing costs a request when a config is attached.
+import { ClientSession, TCPConnector, TraceConfig } from "../../dist/index.js";
 import { run } from "./harness.mjs";
 
-await run(({ url, connections }) => {
-  const session = new ClientSession({ connector: new TCPConnector({ limit: connections }) });
+await run(({ url, connections, trace }) => {
+  const session = new ClientSession({
+    connector: new TCPConnector({ limit: connections }),
+    ...(trace ? { traceConfigs: [noOpTrace()] } : {}),
+  });
   return {
-    async get() {
+    async send() {
       const resp = await session.get(url);
       if (resp.status !== 200) {
         await resp.release();
@@ -16,3 +21,11 @@ await run(({ url, connections }) => {
     close: () => session.close(),
   };
 });
+
+function noOpTrace() {
+  const trace = new TraceConfig();
+  const noOp = async () => {};
+  trace.onRequestStart.push(noOp);
+  trace.onRequestEnd.push(noOp);
+  return trace;
+}

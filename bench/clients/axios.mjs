@@ -7,7 +7,7 @@ await run(({ url, connections }) => {
   const httpAgent = new Agent({ keepAlive: true, maxSockets: connections });
   const client = axios.create({ httpAgent, responseType: "json" });
   return {
-    async get() {
+    async send() {
       const res = await client.get(url);
       if (res.status !== 200) throw new Error(`status ${res.status}`);
       return res.data;

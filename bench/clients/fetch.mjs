@@ -2,7 +2,7 @@
 import { run } from "./harness.mjs";
 
 await run(({ url }) => ({
-  async get() {
+  async send() {
     const res = await fetch(url);
     if (res.status !== 200) {
       await res.arrayBuffer();

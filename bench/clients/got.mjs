@@ -8,7 +8,7 @@ await run(({ url, connections }) => {
   const client = got.extend({ agent: { http: agent }, retry: { limit: 0 } });
   return {
     // got rejects a status other than 2xx by itself (throwHttpErrors).
-    get: () => client.get(url).json(),
+    send: () => client.get(url).json(),
     close: () => agent.destroy(),
   };
 });

@@ -1,21 +1,50 @@
-// Drives one node client through the bench's workload in its own process and prints one JSON
-// line: `requests` GETs (after `warmup` unmeasured ones), `concurrency` at a time, each body
-// decoded as JSON by the client and checked here.
-// Usage (from a client file): node <client>.mjs '{"url":...,"requests":...,"concurrency":...,"warmup":...}'
+// Drives one node client through one of the bench's workloads in its own process and prints
+// one JSON line: `requests` calls of the client's `send` (after `warmup` unmeasured ones),
+// `concurrency` at a time, each result checked here. The GET workload: each body decoded as
+// JSON by the client, its `message` checked. The upload workload (upload-*.mjs): each answer of
+// the server checked against the file sent (see checkUpload).
+// Usage (from a client file): node <client>.mjs '{"url":...,"requests":...,"concurrency":...,
+//   "warmup":...}' (and the workload's own options, given to the client as they are)
 
 export const EXPECTED_MESSAGE = "Hello, World!";
 
+/** The text field every upload carries besides its file, and the server echoes back. */
+export const UPLOAD_NOTE = "aiohttp-ts bench";
+
+/** Checks a GET's decoded body. */
+function checkMessage(data) {
+  if (data?.message !== EXPECTED_MESSAGE) {
+    throw new Error(`unexpected body ${JSON.stringify(data)}`);
+  }
+}
+
 /**
- * `makeClient({ url, connections })` returns `{ get, close? }`, where `get()` sends one GET,
- * rejects on a status other than 200 and resolves to the decoded JSON body.
+ * Checks the server's answer to one upload of `opts.file` (`opts.size` bytes): it read the
+ * whole file as one file part, and the `note` field.
  */
-export async function run(makeClient) {
+export function checkUpload(opts) {
+  return (reply) => {
+    if (reply?.bytes !== opts.size || reply.files !== 1 || reply.fields?.note !== UPLOAD_NOTE) {
+      throw new Error(`server read ${JSON.stringify(reply)}, not the ${opts.size}-byte upload`);
+    }
+  };
+}
+
+/**
+ * `makeClient(opts)` (the options above, with `connections` as many as `concurrency`) returns
+ * `{ send, close? }`, where `send()` sends one request, rejects on a status other than 200 and
+ * resolves to the decoded JSON body; `check(opts)` makes the check of each body (by default,
+ * the GET workload's).
+ */
+export async function run(makeClient, check = () => checkMessage) {
   const opts = JSON.parse(process.argv[2] ?? "{}");
-  const client = await makeClient({ url: opts.url, connections: opts.concurrency });
-  const warm = await drive(client.get, opts.warmup, opts.concurrency);
+  const client = await makeClient({ ...opts, connections: opts.concurrency });
+  const checkOne = check(opts);
+  const drive = (total) => driveClient(client.send, checkOne, total, opts.concurrency);
+  const warm = await drive(opts.warmup);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  const measured = await drive(client.get, opts.requests, opts.concurrency);
+  const measured = await drive(opts.requests);
   const wallMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   await client.close?.();
@@ -35,8 +64,8 @@ export async function run(makeClient) {
   process.exit(0);
 }
 
-/** `total` calls of `one`, at most `concurrency` in flight. */
-async function drive(one, total, concurrency) {
+/** `total` calls of `send`, at most `concurrency` in flight, each result given to `check`. */
+async function driveClient(send, check, total, concurrency) {
   let issued = 0;
   let failed = 0;
   let firstError;
@@ -44,10 +73,7 @@ async function drive(one, total, concurrency) {
     while (issued < total) {
       issued++;
       try {
-        const data = await one();
-        if (data?.message !== EXPECTED_MESSAGE) {
-          throw new Error(`unexpected body ${JSON.stringify(data)}`);
-        }
+        check(await send());
       } catch (err) {
         failed++;
         firstError ??= String(err?.stack ?? err);

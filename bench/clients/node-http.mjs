@@ -5,7 +5,7 @@ import { run } from "./harness.mjs";
 await run(({ url, connections }) => {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   return {
-    get: () =>
+    send: () =>
       new Promise((resolve, reject) => {
         get(url, { agent }, (res) => {
           let text = "";

@@ -5,7 +5,7 @@ import { run } from "./harness.mjs";
 await run(({ url, connections }) => {
   const dispatcher = new Agent({ connections });
   return {
-    async get() {
+    async send() {
       const { statusCode, body } = await request(url, { dispatcher });
       if (statusCode !== 200) {
         await body.dump();
