@@ -127,3 +127,4 @@ export {
   WebSocketResponse,
   type WebSocketResponseOptions,
 } from "./websocket-response.js";
+export { type WorkersOption, workerId } from "./workers.js";

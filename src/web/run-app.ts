@@ -1,6 +1,8 @@
 // runApp (aiohttp's run_app): serve an application until SIGINT or SIGTERM, then shut down
-// gracefully and return, so the process exits 0 once nothing else keeps it alive.
+// gracefully and return, so the process exits 0 once nothing else keeps it alive. With
+// `workers`, the same program runs as a primary that supervises N serving worker processes.
 
+import cluster from "node:cluster";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { Server as NetServer } from "node:net";
 import type { AnyApplication } from "./application.js";
@@ -12,6 +14,15 @@ import {
   TCPSite,
   UnixSite,
 } from "./runner.js";
+import { untilStopped } from "./stop-signal.js";
+import { WorkerPool } from "./worker-pool.js";
+import {
+  isShutdownMessage,
+  type ReadyMessage,
+  type WorkersOption,
+  workerCount,
+  workerId,
+} from "./workers.js";
 
 /** Options of `runApp`. */
 export interface RunAppOptions extends AppRunnerOptions {
@@ -35,18 +46,99 @@ export interface RunAppOptions extends AppRunnerOptions {
   handleSignals?: boolean;
   /** Shut down when this aborts (for tests and embedding). */
   signal?: AbortSignal;
+  /**
+   * Worker processes serving the application (node:cluster), sharing the port: a whole number
+   * >= 1, or `"auto"` for one per core (`os.availableParallelism()`). With more than 1, this
+   * process becomes the primary: it forks that many copies of the program (same script,
+   * arguments and environment), each of which evaluates the module again and serves from its
+   * own `runApp` call; it restarts a worker that crashes and on SIGINT/SIGTERM shuts them all
+   * down gracefully. Anything else throws a RangeError.
+   * @default 1 (this process serves; no cluster)
+   * @example await web.runApp(createApp(), { port: 8080, workers: 4 });
+   */
+  workers?: WorkersOption;
 }
 
 /**
  * Serves `app` until SIGINT/SIGTERM (or `options.signal`), then shuts down gracefully:
  * stop accepting, `onShutdown`, in-flight requests finish (up to `shutdownTimeout`), idle
  * connections close, `onCleanup` and cleanup contexts run. Resolves when all that is done.
+ * With `workers` > 1 it does that in each worker process and, in the primary, resolves once
+ * every worker has exited.
  */
 export async function runApp(
   app: AnyApplication | Promise<AnyApplication>,
   options: RunAppOptions = {},
 ): Promise<void> {
+  const { workers, ...serveOptions } = options;
+  const count = workerCount(workers);
+  if (workerId() !== null) return serveInWorker(app, serveOptions);
   const application = await app;
+  if (count === 1) return serve(application, serveOptions, bannerPrinter(serveOptions, null));
+  if (!cluster.isPrimary) {
+    throw new Error("runApp with workers must be called in the primary process of a cluster");
+  }
+  if (serveOptions.sock !== undefined) {
+    throw new Error("runApp cannot share `sock` sockets with workers: use host/port or path");
+  }
+  const pool = new WorkerPool({
+    workers: count,
+    shutdownTimeout: serveOptions.shutdownTimeout ?? 60_000,
+    logger: serveOptions.logger ?? application.logger,
+    onReady: (sites) => bannerPrinter(serveOptions, count)(sites),
+  });
+  pool.start();
+  await untilStopped(serveOptions.handleSignals ?? true, serveOptions.signal);
+  await pool.stop();
+}
+
+type ServeOptions = Omit<RunAppOptions, "workers">;
+
+/** Writes runApp's start-up banner through `print` (the primary's names the worker count). */
+function bannerPrinter(options: ServeOptions, workers: number | null): (sites: string[]) => void {
+  return (sites) => {
+    const out = options.print === undefined ? console.log : options.print;
+    if (out === null) return;
+    const processes = workers === null ? "" : `${workers} worker processes; `;
+    out(`======== Running on ${sites.join(", ")} ========\n(${processes}Press CTRL+C to quit)`);
+  };
+}
+
+/**
+ * A worker started by runApp's primary: serves like a single process, but tells the primary
+ * when it is ready (the primary prints the banner) and also shuts down when the primary asks.
+ * It then disconnects from the primary, so that the process can exit and the primary knows
+ * the exit was asked for.
+ */
+async function serveInWorker(
+  app: AnyApplication | Promise<AnyApplication>,
+  options: ServeOptions,
+): Promise<void> {
+  const asked = new AbortController();
+  const onMessage = (message: unknown): void => {
+    if (isShutdownMessage(message)) asked.abort();
+  };
+  // Listening before the app starts, so that a request to stop is never missed.
+  process.on("message", onMessage);
+  try {
+    const signal =
+      options.signal === undefined ? asked.signal : AbortSignal.any([asked.signal, options.signal]);
+    await serve(await app, { ...options, signal }, (sites) => {
+      const ready: ReadyMessage = { aiohttpTs: "ready", sites };
+      process.send?.(ready);
+    });
+  } finally {
+    process.off("message", onMessage);
+    cluster.worker?.disconnect();
+  }
+}
+
+/** Serves in this process until stopped; `onListening` gets the site names once all listen. */
+async function serve(
+  application: AnyApplication,
+  options: ServeOptions,
+  onListening: (sites: string[]) => void,
+): Promise<void> {
   const {
     host,
     port,
@@ -55,7 +147,7 @@ export async function runApp(
     reusePort,
     backlog,
     ssl,
-    print,
+    print: _print,
     handleSignals = true,
     signal,
     ...runnerOptions
@@ -87,28 +179,7 @@ export async function runApp(
     await runner.cleanup();
     throw err;
   }
-
-  const out = print === undefined ? console.log : print;
-  if (out !== null) {
-    const names = sites.map((s) => s.name).join(", ");
-    out(`======== Running on ${names} ========\n(Press CTRL+C to quit)`);
-  }
-
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      if (handleSignals) {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-      }
-      signal?.removeEventListener("abort", stop);
-      resolve();
-    };
-    if (handleSignals) {
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-    }
-    if (signal?.aborted) stop();
-    else signal?.addEventListener("abort", stop, { once: true });
-  });
+  onListening(sites.map((s) => s.name));
+  await untilStopped(handleSignals, signal);
   await runner.cleanup();
 }
