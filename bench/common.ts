@@ -367,13 +367,37 @@ function machineBusyMs(): number {
 
 /** User + system CPU time of a process and all its threads so far, ms (Linux /proc). */
 function processCpuMs(child: ChildProcess): number {
+  return child.pid === undefined ? Number.NaN : treeCpuMs(child.pid);
+}
+
+/**
+ * CPU time of `pid` and of the processes it started that are still running (a cluster
+ * primary's workers), ms.
+ */
+function treeCpuMs(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    let ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    for (const child of childPids(pid)) {
+      const childMs = treeCpuMs(child);
+      if (!Number.isNaN(childMs)) ms += childMs;
+    }
+    return ms;
   } catch {
     return Number.NaN;
+  }
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .split(" ")
+      .filter((s) => s !== "")
+      .map(Number);
+  } catch {
+    return [];
   }
 }
 

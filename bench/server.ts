@@ -7,11 +7,15 @@
 //   npm run bench:server -- --profile --only aiohttp-ts
 //                                             also CPU-profiles our server and ranks hot spots
 //                                             (--profile-server ID profiles another node peer)
+//   npm run bench:server -- --workers 2 --only aiohttp-ts,aiohttp-ts-workers
+//                                             adds our server under runApp({ workers: 2 }) (peer
+//                                             aiohttp-ts-workers) to compare with one process
 // Options: --duration s (measured, per route and server; default 8), --warmup s (2),
 // --connections n (100), --rounds n (measured time split into n interleaved slices; 8),
 // --quiet cores (a slice during which other processes used more is run again; 0.15),
 // --retries n (3), --pin (server on CPU 0, load on CPU 1), --skip-build, --no-write,
-// --profile-dir path.
+// --profile-dir path, --workers n (adds the aiohttp-ts-workers peer; the results file is then
+// left as it is).
 
 import { once } from "node:events";
 import { Socket } from "node:net";
@@ -90,6 +94,7 @@ const { values: argv } = parseArgs({
     rounds: { type: "string", default: "8" },
     ...sharedOptions("3"),
     "profile-server": { type: "string", default: OURS },
+    workers: { type: "string" },
   },
 });
 
@@ -100,6 +105,7 @@ const settings = {
   rounds: Math.round(positive("rounds", argv.rounds)),
   ...runSettings(argv),
   pipelining: 1,
+  workers: argv.workers === undefined ? null : Math.round(positive("workers", argv.workers)),
 };
 
 /** Requests each server answered in all load runs, warm-ups included (for profiles). */
@@ -143,8 +149,8 @@ async function main(): Promise<void> {
   saveReport(
     SECTION,
     report,
-    argv["no-write"] || profileDir !== null || argv.only !== undefined
-      ? "--no-write, --profile or --only"
+    argv["no-write"] || profileDir !== null || argv.only !== undefined || settings.workers !== null
+      ? "--no-write, --profile, --only or --workers"
       : null,
     log,
     [ROUTER_SECTION],
@@ -164,6 +170,21 @@ function allPeers(): Peer[] {
   const peers = [
     node(BASELINE, "node:http (raw)", "raw-node.mjs", `node ${process.versions.node}`),
     node(OURS, "aiohttp-ts", "aiohttp-ts.mjs", `aiohttp-ts ${pkgVersion(".")}`),
+    ...(settings.workers === null
+      ? []
+      : [
+          {
+            id: "aiohttp-ts-workers",
+            label: `aiohttp-ts, ${settings.workers} workers`,
+            command: process.execPath,
+            args: (port: number) => [
+              join(BENCH_DIR, "servers", "aiohttp-ts-workers.mjs"),
+              String(port),
+              String(settings.workers),
+            ],
+            version: `aiohttp-ts ${pkgVersion(".")}, runApp({ workers: ${settings.workers} })`,
+          },
+        ]),
     node("fastify", "Fastify", "fastify.mjs", `fastify ${pkgVersion("fastify")}`),
     node(
       "hono",
@@ -303,7 +324,7 @@ function formatReport(input: ReportInput): string {
       "the servers taking turns (each round starting with a different one) so that load from " +
       "other processes on the machine falls on all of them alike. Every response body is " +
       "checked (`expectBody`). req/s, p99 and CPU/req are medians over the slices; CPU/req is the " +
-      "server process's user+system CPU time (all threads, from /proc) over the requests it " +
+      "server process's user+system CPU time (all threads and any worker processes, from /proc) over the requests it " +
       'answered, which other load on the machine moves less than req/s; "vs node:http by CPU" is ' +
       "node:http's CPU/req over the server's, and \"server CPU use\" its CPU time over wall time " +
       '(100% = one core); "other load" is the median CPU that other processes used meanwhile ' +

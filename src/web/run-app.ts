@@ -125,7 +125,8 @@ async function serveInWorker(
       options.signal === undefined ? asked.signal : AbortSignal.any([asked.signal, options.signal]);
     await serve(await app, { ...options, signal }, (sites) => {
       const ready: ReadyMessage = { aiohttpTs: "ready", sites };
-      process.send?.(ready);
+      // A failed send means the primary is gone, and cluster ends this worker anyway.
+      process.send?.(ready, undefined, {}, () => {});
     });
   } finally {
     process.off("message", onMessage);
