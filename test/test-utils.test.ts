@@ -164,11 +164,21 @@ describe("TestServer", () => {
 describe("RawTestServer", () => {
   it("sends every method and path to the bare handler", async () => {
     const handler: web.Handler = async (req) =>
-      web.jsonResponse({ method: req.method, path: req.path, body: await req.text() });
+      web.jsonResponse({
+        method: req.method,
+        path: req.path,
+        body: await req.text(),
+        matchInfo: req.matchInfo,
+      });
     await using client = await makeTestClient(handler);
     expect(client.server).toBeInstanceOf(RawTestServer);
     const resp = await client.put("/any/where?x=1", { data: "payload" });
-    expect(await resp.json()).toEqual({ method: "PUT", path: "/any/where", body: "payload" });
+    expect(await resp.json()).toEqual({
+      method: "PUT",
+      path: "/any/where",
+      body: "payload",
+      matchInfo: {},
+    });
     expect(await (await client.get("/")).json()).toMatchObject({ method: "GET", path: "/" });
   });
 

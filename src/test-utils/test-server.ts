@@ -3,7 +3,11 @@
 
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import { type AnyApplication, Application } from "../web/application.js";
+import type { Request } from "../web/request.js";
+import { MatchInfo } from "../web/router/match-info.js";
+import type { Resource } from "../web/router/resource.js";
 import type { Handler } from "../web/router/route.js";
+import { type AbstractRouter, UrlDispatcher } from "../web/router/url-dispatcher.js";
 import { AppRunner, type AppRunnerOptions, TCPSite } from "../web/runner.js";
 
 /** Options of `TestServer` and `RawTestServer`; the runner's options pass through. */
@@ -120,10 +124,35 @@ export class RawTestServer extends BaseTestServer {
   readonly handler: Handler;
 
   constructor(handler: Handler, options: TestServerOptions = {}) {
-    const app = new Application(options.logger === undefined ? {} : { logger: options.logger });
     // One route for every method and path: the handler sees every request as it came.
-    app.router.addRoute("*", "/{tail:.*}", handler);
-    super(app, options);
+    const router = new RawRouter(handler);
+    const logger = options.logger === undefined ? {} : { logger: options.logger };
+    super(new Application({ router, ...logger }), options);
     this.handler = handler;
+  }
+}
+
+/** A router whose one catch-all route leaves `matchInfo` empty, as no route was matched. */
+class RawRouter implements AbstractRouter {
+  readonly #routes = new UrlDispatcher();
+
+  constructor(handler: Handler) {
+    this.#routes.addRoute("*", "/{tail:.*}", handler);
+  }
+
+  resolve(request: Request): MatchInfo {
+    return new MatchInfo({}, this.#routes.resolve(request).route);
+  }
+
+  freeze(): void {
+    this.#routes.freeze();
+  }
+
+  get frozen(): boolean {
+    return this.#routes.frozen;
+  }
+
+  resources(): Iterable<Resource> {
+    return this.#routes.resources();
   }
 }
