@@ -141,7 +141,9 @@ class RawRouter implements AbstractRouter {
   }
 
   resolve(request: Request): MatchInfo {
-    return new MatchInfo({}, this.#routes.resolve(request).route);
+    const matched = this.#routes.resolve(request);
+    // A target that is not a path (`OPTIONS *`) matches nothing: its 404 stands.
+    return matched.route === null ? matched : new MatchInfo({}, matched.route);
   }
 
   freeze(): void {
