@@ -98,7 +98,10 @@ export function useTestClients(): ServeFn {
     await Promise.all(clients.splice(0).map((c) => c.close()));
   });
   return async (app, options) => {
-    const client = await makeTestClient(app, options);
+    const client = await makeTestClient(
+      app,
+      options === undefined ? {} : { serverOptions: options },
+    );
     clients.push(client);
     return client;
   };

@@ -206,6 +206,20 @@ describe("the built package", () => {
     expect(out).toBe('200 Digest username="user" AIOHTTP_DIGEST_AUTH');
   });
 
+  it('"aiohttp-ts/test-utils" answers with the package\'s ClientResponse and mocks requests', async () => {
+    const out = await runModule(`
+      import { ClientResponse, web } from "aiohttp-ts";
+      import { makeMockedRequest, makeTestClient } from "aiohttp-ts/test-utils";
+      const handler = (request) => web.jsonResponse({ id: request.matchInfo.id });
+      const client = await makeTestClient(handler);
+      const resp = await client.get("/x");
+      const mocked = await handler(makeMockedRequest("GET", "/u/7", { matchInfo: { id: "7" } }));
+      console.log(resp instanceof ClientResponse, resp.status, JSON.stringify(await resp.json()), mocked.text);
+      await client.close();
+    `);
+    expect(out).toBe('true 200 {} {"id":"7"}');
+  });
+
   it('"aiohttp-ts/web" is the same namespace as `web` from the main entry', async () => {
     const out = await runModule(`
       import { web } from "aiohttp-ts";

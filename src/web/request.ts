@@ -29,7 +29,14 @@ import { type AppKey, RequestKey, StateStore } from "./keys.js";
 import { DEFAULT_MAX_DECOMPRESS_SIZE, decodedReader, requestCodings } from "./request-decoding.js";
 import type { MatchInfo } from "./router/match-info.js";
 import { decodePathSafe, normalizePath } from "./router/url-path.js";
-import { kCtx, kHasExpect, kSetCurrentApp, kSetMatchInfo, kUpgrade } from "./symbols.js";
+import {
+  kCtx,
+  kHasExpect,
+  kSetClientMaxSize,
+  kSetCurrentApp,
+  kSetMatchInfo,
+  kUpgrade,
+} from "./symbols.js";
 
 /** Options of `request.multipart()`: the reader's limits; errors always map to 400/413. */
 export type RequestMultipartOptions = Omit<MultipartReaderOptions, "mapError">;
@@ -410,6 +417,11 @@ export class Request<P = Readonly<Record<string, string>>> {
   [kSetCurrentApp](app: AnyApplication): void {
     this.#app = app;
     this.#clientMaxSize = app.clientMaxSize;
+  }
+
+  /** @internal a body size limit other than the application's, for a request made by hand */
+  [kSetClientMaxSize](size: number): void {
+    this.#clientMaxSize = size;
   }
 
   /** Stores per-request state (an auth middleware keeps the user for the handler). */

@@ -19,6 +19,8 @@ export const kHasExpect: unique symbol = Symbol("hasExpect");
 export const kSetMatchInfo: unique symbol = Symbol("setMatchInfo");
 /** @internal Request: sets `request.app` while an application's middlewares run. */
 export const kSetCurrentApp: unique symbol = Symbol("setCurrentApp");
+/** @internal Request: overrides the body size limit (makeMockedRequest's `clientMaxSize`). */
+export const kSetClientMaxSize: unique symbol = Symbol("setClientMaxSize");
 
 // ---- Responses -----------------------------------------------------------------------------
 

@@ -199,7 +199,7 @@ describe("redirects", () => {
         throw new web.HTTPFound("/login");
       }),
     );
-    const resp = await client.get("/private");
+    const resp = await client.get("/private", { allowRedirects: false });
     expect(resp.status).toBe(302);
     expect(resp.headers.get("location")).toBe("/login");
   });
@@ -227,7 +227,7 @@ describe("redirects", () => {
         throw new Cls("/target?x=1");
       }),
     );
-    const resp = await client.get("/");
+    const resp = await client.get("/", { allowRedirects: false });
     expect(resp.status).toBe(status);
     expect(resp.headers.get("location")).toBe("/target?x=1");
   });

@@ -206,7 +206,7 @@ describe("headers", () => {
     );
     const resp = await client.post("/", {
       headers: { "Content-Type": "Text/Plain; Charset=UTF-8" },
-      body: "hello",
+      data: "hello",
     });
     expect(await resp.json()).toEqual(["text/plain", "utf-8", 5]);
   });
@@ -387,7 +387,7 @@ describe("body", () => {
         return web.jsonResponse({ count: sizes.length, total: sizes.reduce((a, b) => a + b, 0) });
       }),
     );
-    const resp = await client.post("/", { body: Buffer.alloc(10_500, 7) });
+    const resp = await client.post("/", { data: Buffer.alloc(10_500, 7) });
     expect(await resp.json()).toEqual({ count: 11, total: 10_500 });
   });
 
@@ -406,7 +406,7 @@ describe("body", () => {
         return web.jsonResponse({ isBuffer: Buffer.isBuffer(body), bytes: [...body] });
       }),
     );
-    const resp = await client.post("/", { body: payload });
+    const resp = await client.post("/", { data: payload });
     expect(await resp.json()).toEqual({ isBuffer: true, bytes: [...payload] });
   });
 
@@ -418,13 +418,13 @@ describe("body", () => {
         return web.jsonResponse([a.toString(), b.toString()]);
       }),
     );
-    const resp = await client.post("/", { body: "twice" });
+    const resp = await client.post("/", { data: "twice" });
     expect(await resp.json()).toEqual(["twice", "twice"]);
   });
 
   it("text() decodes UTF-8 by default", async () => {
     const client = await serve(appWith(async (r) => web.jsonResponse(await r.text())));
-    const resp = await client.post("/", { body: "héllo ✓" });
+    const resp = await client.post("/", { data: "héllo ✓" });
     expect(await resp.json()).toBe("héllo ✓");
   });
 
@@ -432,7 +432,7 @@ describe("body", () => {
     const client = await serve(appWith(async (r) => web.jsonResponse(await r.text())));
     const resp = await client.post("/", {
       headers: { "Content-Type": "text/plain; charset=latin1" },
-      body: Buffer.from("café crème", "latin1"),
+      data: Buffer.from("café crème", "latin1"),
     });
     expect(await resp.json()).toBe("café crème");
   });
@@ -443,7 +443,7 @@ describe("body", () => {
     const cp1251 = Buffer.from([0xef, 0xf0, 0xe8, 0xe2, 0xe5, 0xf2]);
     const resp = await client.post("/", {
       headers: { "Content-Type": "text/plain; charset=windows-1251" },
-      body: cp1251,
+      data: cp1251,
     });
     expect(await resp.json()).toBe("привет");
   });
@@ -452,7 +452,7 @@ describe("body", () => {
     const client = await serve(appWith(async (r) => web.jsonResponse(await r.text())));
     const resp = await client.post("/", {
       headers: { "Content-Type": "text/plain; charset=no-such-charset" },
-      body: "x",
+      data: "x",
     });
     expect(resp.status).toBe(400);
     expect(await resp.text()).toContain("no-such-charset");
@@ -468,7 +468,7 @@ describe("body", () => {
     const client = await serve(appWith(async (r) => web.jsonResponse(await r.json())));
     const resp = await client.post("/", {
       headers: { "Content-Type": "application/json" },
-      body: '{"a": 1,',
+      data: '{"a": 1,',
     });
     expect(resp.status).toBe(400);
     const text = await resp.text();
@@ -494,7 +494,7 @@ describe("body", () => {
       }),
     );
     const resp = await client.post("/", {
-      body: new URLSearchParams([
+      data: new URLSearchParams([
         ["tag", "a"],
         ["tag", "b c"],
         ["name", "Zoë"],
@@ -521,7 +521,7 @@ describe("body", () => {
         return web.jsonResponse({ before, after: [r.bodyExists, r.canReadBody] });
       }),
     );
-    const resp = await client.post("/", { body: "data" });
+    const resp = await client.post("/", { data: "data" });
     expect(await resp.json()).toEqual({ before: [true, true], after: [true, false] });
   });
 
@@ -583,7 +583,7 @@ describe("clone()", () => {
       });
     });
     const client = await serve(app);
-    const resp = await client.post("/items/7", { body: "payload" });
+    const resp = await client.post("/items/7", { data: "payload" });
     expect(await resp.json()).toEqual({ id: "7", sameApp: true, body: "payload" });
   });
 
@@ -613,7 +613,7 @@ describe("clientMaxSize", () => {
 
   it("a body of exactly 1 MiB is accepted by default", async () => {
     const client = await serve(appWith(async (r) => web.jsonResponse((await r.read()).length)));
-    const resp = await client.post("/", { body: Buffer.alloc(1024 ** 2, 1) });
+    const resp = await client.post("/", { data: Buffer.alloc(1024 ** 2, 1) });
     expect(resp.status).toBe(200);
     expect(await resp.json()).toBe(1024 ** 2);
   });
@@ -633,7 +633,7 @@ describe("clientMaxSize", () => {
     const client = await serve(
       appWith(async (r) => web.jsonResponse((await r.text()).length), { clientMaxSize: 10 }),
     );
-    const ok = await client.post("/", { body: "0123456789" });
+    const ok = await client.post("/", { data: "0123456789" });
     expect(ok.status).toBe(200);
     const reply = await rawExchange(client.server.port, announce(11), { timeoutMs: 2000 });
     expect(reply.raw).toMatch(/^HTTP\/1\.1 413 /);
@@ -651,7 +651,7 @@ describe("clientMaxSize", () => {
     );
     const json = await client.post("/json", { json: { text: "x".repeat(40) } });
     expect(json.status).toBe(413);
-    const form = await client.post("/form", { body: new URLSearchParams({ f: "y".repeat(40) }) });
+    const form = await client.post("/form", { data: new URLSearchParams({ f: "y".repeat(40) }) });
     expect(form.status).toBe(413);
   });
 
@@ -728,7 +728,7 @@ describe("clientMaxSize", () => {
         { clientMaxSize: 1024 },
       ),
     );
-    const resp = await client.post("/", { body: Buffer.alloc(300_000, 2) });
+    const resp = await client.post("/", { data: Buffer.alloc(300_000, 2) });
     expect(resp.status).toBe(200);
     expect(await resp.json()).toBe(300_000);
   });
@@ -737,7 +737,7 @@ describe("clientMaxSize", () => {
     const client = await serve(
       appWith(async (r) => web.jsonResponse((await r.read()).length), { clientMaxSize: 0 }),
     );
-    const resp = await client.post("/", { body: Buffer.alloc(1024 ** 2 + 10) });
+    const resp = await client.post("/", { data: Buffer.alloc(1024 ** 2 + 10) });
     expect(await resp.json()).toBe(1024 ** 2 + 10);
   });
 });

@@ -85,17 +85,17 @@ describe("serving files", () => {
 
   it("another method answers 405 with Allow: GET,HEAD", async () => {
     const client = await serve(staticApp());
-    const resp = await client.post("/static/hello.txt", { body: "x" });
+    const resp = await client.post("/static/hello.txt", { data: "x" });
     expect(resp.status).toBe(405);
     expect(resp.headers.get("allow")).toBe("GET,HEAD");
-    await resp.arrayBuffer();
+    await resp.read();
   });
 
   it("a missing file answers 404", async () => {
     const client = await serve(staticApp());
     const resp = await client.get("/static/nope.txt");
     expect(resp.status).toBe(404);
-    await resp.arrayBuffer();
+    await resp.read();
   });
 
   it("a path that only starts like the prefix is not the static route's", async () => {
@@ -184,7 +184,7 @@ describe("serving files", () => {
     const first = await client.get("/static/hello.txt");
     const etag = first.headers.get("etag");
     expect(etag).toBeTruthy();
-    await first.arrayBuffer();
+    await first.read();
     const again = await client.get("/static/hello.txt", {
       headers: { "If-None-Match": etag as string },
     });
@@ -199,7 +199,7 @@ describe("directories", () => {
     for (const path of ["/static", "/static/", "/static/css", "/static/css/"]) {
       const resp = await client.get(path);
       expect(resp.status, path).toBe(403);
-      await resp.arrayBuffer();
+      await resp.read();
     }
   });
 
