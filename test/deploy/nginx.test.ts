@@ -267,6 +267,7 @@ describe.skipIf(nginxSkipReason !== null)("behind nginx (docs/nginx/aiohttp-ts.c
       const seen = await whoamiFromBoth(stack, stack.httpsUrl, SPOOFED);
       // nginx's own connection: from 127.0.0.1 over TCP, and with no address over the socket.
       expect(seen.get("tcp")?.remote).toBe("127.0.0.1");
+      expect(seen.get("unix")?.remote).toBe(null);
       for (const s of seen.values()) {
         expect(s.remote).not.toBe(CLIENT_ADDRESS);
         expect(s.scheme).toBe("http");
