@@ -22,8 +22,8 @@ import {
   web,
 } from "../../src/index.js";
 import { rejection, useAppForAll, useSessions } from "../helpers.js";
-import { requireAiohttp, skipInterop } from "../interop/helpers.js";
 import { type PythonPeer, startPythonPeer } from "../interop/python-peer.js";
+import { hasPeer } from "../peers.js";
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
@@ -331,10 +331,9 @@ describe("uploads to our server", () => {
   });
 });
 
-describe.skipIf(skipInterop)("uploads to Python aiohttp's server", () => {
+describe.skipIf(!hasPeer("python3-aiohttp"))("uploads to Python aiohttp's server", () => {
   let py: PythonPeer | undefined;
   beforeAll(async () => {
-    await requireAiohttp();
     py = await startPythonPeer(PY_SCRIPT);
   }, 20_000);
   afterAll(() => py?.stop());
