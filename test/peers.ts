@@ -1,7 +1,8 @@
 // The programs some suites talk to that npm does not install (interop peers). The global setup
 // (test/peers-setup.ts) probes each once per run and prints one line per missing peer; a suite
-// that needs one is declared with `describe.skipIf(!hasPeer("curl"))`. With CI=true a missing
-// peer fails the run instead: .ci/run installs them all.
+// that needs one is declared with `describe.skipIf(!hasPeer("curl"))` (one test: `ctx.skip(
+// !hasPeer("curl"))`). With CI=true a missing peer fails those tests instead: .ci/run installs
+// them all.
 
 import { execFile } from "node:child_process";
 import { access, constants } from "node:fs/promises";

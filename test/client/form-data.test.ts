@@ -25,6 +25,8 @@ import { rejection, useAppForAll, useSessions } from "../helpers.js";
 import { type PythonPeer, startPythonPeer } from "../interop/python-peer.js";
 import { hasPeer } from "../peers.js";
 
+const peersMissing = !hasPeer("python3-aiohttp");
+
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
 interface SeenPart {
@@ -331,7 +333,7 @@ describe("uploads to our server", () => {
   });
 });
 
-describe.skipIf(!hasPeer("python3-aiohttp"))("uploads to Python aiohttp's server", () => {
+describe.skipIf(peersMissing)("uploads to Python aiohttp's server", () => {
   let py: PythonPeer | undefined;
   beforeAll(async () => {
     py = await startPythonPeer(PY_SCRIPT);

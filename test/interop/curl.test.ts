@@ -18,7 +18,9 @@ import {
   startInteropServer,
 } from "./helpers.js";
 
-describe.skipIf(!hasPeer("curl"))("curl calls an aiohttp-ts server", () => {
+const peersMissing = !hasPeer("curl");
+
+describe.skipIf(peersMissing)("curl calls an aiohttp-ts server", () => {
   let srv: InteropServer;
 
   beforeAll(async () => {

@@ -13,6 +13,8 @@ import {
   startDigestServer,
 } from "./digest-server.js";
 
+const peersMissing = !hasPeer("python3");
+
 const session = useSessions();
 
 /** A session with a fresh middleware holding the server's credentials. */
@@ -40,7 +42,7 @@ function fresh(prefix: string): string {
   return `${prefix}/t${unique}`;
 }
 
-describe.skipIf(!hasPeer("python3"))("DigestAuthMiddleware against Python's http.server", () => {
+describe.skipIf(peersMissing)("DigestAuthMiddleware against Python's http.server", () => {
   let py: DigestServer;
   let other: DigestServer;
 

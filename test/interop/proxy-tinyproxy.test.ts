@@ -20,7 +20,9 @@ import { freePort, rejection, selfSignedCert } from "../helpers.js";
 import { hasPeer } from "../peers.js";
 import { startTinyproxy, type Tinyproxy } from "./tinyproxy.js";
 
-describe.skipIf(!hasPeer("tinyproxy", "openssl"))("proxies through tinyproxy", () => {
+const peersMissing = !hasPeer("tinyproxy", "openssl");
+
+describe.skipIf(peersMissing)("proxies through tinyproxy", () => {
   let dir: string;
   let tls: { key: string; cert: string };
   const cleanups: Array<() => Promise<void>> = [];

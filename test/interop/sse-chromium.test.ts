@@ -11,6 +11,8 @@ import { hasPeer } from "../peers.js";
 import { useChromiumPage } from "./chromium.js";
 import { Reports } from "./helpers.js";
 
+const peersMissing = !hasPeer("chromium");
+
 const PAGE_HTML = new URL("./sse-page.html", import.meta.url);
 /** How long the handler's report of a connection may take. */
 const REPORT_TIMEOUT_MS = 5_000;
@@ -117,61 +119,58 @@ function makeApp(
   return app;
 }
 
-describe.skipIf(!hasPeer("chromium"))(
-  "Chromium's EventSource reads our EventSourceResponse",
-  () => {
-    const resumes = new Reports<Array<string | undefined>>((name) => `the resumed stream ${name}`);
-    const compressed = new Reports<CompressedReport>((name) => `the compressed stream ${name}`);
-    const page = useChromiumPage(PAGE_HTML, (html) => makeApp(html, resumes, compressed));
+describe.skipIf(peersMissing)("Chromium's EventSource reads our EventSourceResponse", () => {
+  const resumes = new Reports<Array<string | undefined>>((name) => `the resumed stream ${name}`);
+  const compressed = new Reports<CompressedReport>((name) => `the compressed stream ${name}`);
+  const page = useChromiumPage(PAGE_HTML, (html) => makeApp(html, resumes, compressed));
 
-    /** Calls `window.ssePage.listen(path, options)` in the page. */
-    function listen(path: string, options: ListenOptions): Promise<Seen> {
-      return page().evaluate(
-        ([p, o]) => {
-          // Runs in the page, where sse-page.html defined ssePage.
-          const api = (
-            globalThis as unknown as {
-              ssePage: { listen(path: string, options: ListenOptions): Promise<Seen> };
-            }
-          ).ssePage;
-          return api.listen(p, o);
-        },
-        [path, options] as const,
-      );
-    }
+  /** Calls `window.ssePage.listen(path, options)` in the page. */
+  function listen(path: string, options: ListenOptions): Promise<Seen> {
+    return page().evaluate(
+      ([p, o]) => {
+        // Runs in the page, where sse-page.html defined ssePage.
+        const api = (
+          globalThis as unknown as {
+            ssePage: { listen(path: string, options: ListenOptions): Promise<Seen> };
+          }
+        ).ssePage;
+        return api.listen(p, o);
+      },
+      [path, options] as const,
+    );
+  }
 
-    test("messages, multi-line data, named events and ids arrive as sent, pings unseen", async () => {
-      const seen = await listen("/events", { count: 5, types: ["custom"] });
-      expect(seen.opens).toBe(1);
-      expect(seen.events).toEqual([
-        { type: "message", data: "hello", lastEventId: "" },
-        { type: "message", data: "line one\nline two\nline three", lastEventId: "" },
-        { type: "custom", data: "named data", lastEventId: "" },
-        { type: "message", data: "with an id", lastEventId: "x1" },
-        { type: "message", data: "keeps the id", lastEventId: "x1" },
-      ]);
-    });
+  test("messages, multi-line data, named events and ids arrive as sent, pings unseen", async () => {
+    const seen = await listen("/events", { count: 5, types: ["custom"] });
+    expect(seen.opens).toBe(1);
+    expect(seen.events).toEqual([
+      { type: "message", data: "hello", lastEventId: "" },
+      { type: "message", data: "line one\nline two\nline three", lastEventId: "" },
+      { type: "custom", data: "named data", lastEventId: "" },
+      { type: "message", data: "with an id", lastEventId: "x1" },
+      { type: "message", data: "keeps the id", lastEventId: "x1" },
+    ]);
+  });
 
-    test("after the stream ends, the browser reconnects with Last-Event-ID and resumes", async () => {
-      const seen = await listen("/resume?name=r1", { count: 5 });
-      expect(seen.events.map((e) => [e.data, e.lastEventId])).toEqual([
-        ["event 1", "1"],
-        ["event 2", "2"],
-        ["event 3", "3"],
-        ["event 4", "4"],
-        ["event 5", "5"],
-      ]);
-      expect(seen.opens).toBe(2);
-      // The server saw a first connection without the header, then Last-Event-ID: 3.
-      expect(await resumes.take("r1", REPORT_TIMEOUT_MS)).toEqual([undefined, "3"]);
-    });
+  test("after the stream ends, the browser reconnects with Last-Event-ID and resumes", async () => {
+    const seen = await listen("/resume?name=r1", { count: 5 });
+    expect(seen.events.map((e) => [e.data, e.lastEventId])).toEqual([
+      ["event 1", "1"],
+      ["event 2", "2"],
+      ["event 3", "3"],
+      ["event 4", "4"],
+      ["event 5", "5"],
+    ]);
+    expect(seen.opens).toBe(2);
+    // The server saw a first connection without the header, then Last-Event-ID: 3.
+    expect(await resumes.take("r1", REPORT_TIMEOUT_MS)).toEqual([undefined, "3"]);
+  });
 
-    test("with compression, each event reaches the browser before the next is sent", async () => {
-      const seen = await listen("/compressed?name=c1", { count: 2, ackPath: "/ack?name=c1" });
-      expect(seen.events.map((e) => e.data)).toEqual(["first", "second"]);
-      const report = await compressed.take("c1", REPORT_TIMEOUT_MS);
-      // Chromium accepts br and gzip; enableCompression() picks br first.
-      expect(report.encoding).toBe("br");
-    });
-  },
-);
+  test("with compression, each event reaches the browser before the next is sent", async () => {
+    const seen = await listen("/compressed?name=c1", { count: 2, ackPath: "/ack?name=c1" });
+    expect(seen.events.map((e) => e.data)).toEqual(["first", "second"]);
+    const report = await compressed.take("c1", REPORT_TIMEOUT_MS);
+    // Chromium accepts br and gzip; enableCompression() picks br first.
+    expect(report.encoding).toBe("br");
+  });
+});

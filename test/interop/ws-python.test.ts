@@ -21,6 +21,8 @@ import { useAppForAll } from "../helpers.js";
 import { hasPeer, PYTHON } from "../peers.js";
 import { Reports, run } from "./helpers.js";
 
+const peersMissing = !hasPeer("python3-aiohttp", "python3-websockets");
+
 const PEER = fileURLToPath(new URL("./ws_python_peer.py", import.meta.url));
 const PYTHON_HINT = "sudo apt-get install -y python3-aiohttp python3-websockets";
 const START_TIMEOUT_MS = 10_000;
@@ -343,508 +345,497 @@ function useOurServer(scheme: "ws" | "http"): {
 
 // ---- the tests ---------------------------------------------------------------------------
 
-describe.skipIf(!hasPeer("python3-aiohttp", "python3-websockets"))(
-  "WebSockets between aiohttp-ts and Python",
-  () => {
-    describe("Python's websockets client calls our WebSocketResponse", () => {
-      const { sightings, url } = useOurServer("ws");
+describe.skipIf(peersMissing)("WebSockets between aiohttp-ts and Python", () => {
+  describe("Python's websockets client calls our WebSocketResponse", () => {
+    const { sightings, url } = useOurServer("ws");
 
-      test("a text message comes back as the same text", async () => {
-        const text = "hello zoë ✓ 👋";
-        const r = await websocketsClient({
-          url: url("/echo", nextId()),
-          steps: [{ op: "send_text", data: text }, { op: "recv" }],
-        });
-        expect(r.results[1]).toMatchObject({ type: "text", text });
+    test("a text message comes back as the same text", async () => {
+      const text = "hello zoë ✓ 👋";
+      const r = await websocketsClient({
+        url: url("/echo", nextId()),
+        steps: [{ op: "send_text", data: text }, { op: "recv" }],
       });
+      expect(r.results[1]).toMatchObject({ type: "text", text });
+    });
 
-      test("a binary message comes back byte for byte", async () => {
-        const r = await websocketsClient({
-          url: url("/echo", nextId()),
-          steps: [{ op: "send_bytes", b64: ALL_BYTES.toString("base64") }, { op: "recv" }],
-        });
-        expect(r.results[1]).toMatchObject({ type: "bytes", b64: ALL_BYTES.toString("base64") });
+    test("a binary message comes back byte for byte", async () => {
+      const r = await websocketsClient({
+        url: url("/echo", nextId()),
+        steps: [{ op: "send_bytes", b64: ALL_BYTES.toString("base64") }, { op: "recv" }],
       });
+      expect(r.results[1]).toMatchObject({ type: "bytes", b64: ALL_BYTES.toString("base64") });
+    });
 
-      test("JSON sent as text is parsed by receiveJson and answered by sendJson", async () => {
-        const r = await websocketsClient({
-          url: url("/json", nextId()),
-          steps: [{ op: "send_json", data: { numbers: [1, 2, 3.5], name: "zoë" } }, { op: "recv" }],
-        });
-        const reply = r.results[1];
-        expect(reply?.type).toBe("text");
-        expect(JSON.parse(reply?.text ?? "")).toEqual({
-          received: { numbers: [1, 2, 3.5], name: "zoë" },
-          sum: 6.5,
-        });
+    test("JSON sent as text is parsed by receiveJson and answered by sendJson", async () => {
+      const r = await websocketsClient({
+        url: url("/json", nextId()),
+        steps: [{ op: "send_json", data: { numbers: [1, 2, 3.5], name: "zoë" } }, { op: "recv" }],
       });
-
-      test("a 1 MiB binary message crosses intact both ways", async () => {
-        const id = nextId();
-        const size = 1024 * 1024;
-        const r = await websocketsClient({
-          url: url("/echo", id),
-          connect: { max_size: 4 * size },
-          steps: [{ op: "send_random", size }, { op: "recv" }],
-        });
-        const sent = r.results[0];
-        expect(r.results[1]).toMatchObject({ type: "bytes", length: size, sha256: sent?.sha256 });
-        const seen = await sightings.take(id, EVENT_TIMEOUT_MS);
-        expect(seen.received).toEqual([{ type: "bytes", length: size, sha256: sent?.sha256 }]);
-      });
-
-      test("permessage-deflate offered by websockets is agreed on both sides", async () => {
-        const id = nextId();
-        const r = await websocketsClient({
-          url: url("/echo", id),
-          steps: [{ op: "send_text", data: COMPRESSIBLE }, { op: "recv" }],
-        });
-        expect(r.extensions).toEqual(["permessage-deflate"]);
-        expect(r.responseHeaders["sec-websocket-extensions"]).toMatch(/^permessage-deflate/);
-        expect(r.results[1]).toMatchObject({ type: "text", sha256: sha256(COMPRESSIBLE) });
-        expect((await sightings.take(id, EVENT_TIMEOUT_MS)).compress).toBe(true);
-      });
-
-      test("a client that offers no compression gets none", async () => {
-        const id = nextId();
-        const r = await websocketsClient({
-          url: url("/echo", id),
-          connect: { compression: null },
-          steps: [{ op: "send_text", data: COMPRESSIBLE }, { op: "recv" }],
-        });
-        expect(r.extensions).toEqual([]);
-        expect(r.responseHeaders["sec-websocket-extensions"]).toBeUndefined();
-        expect(r.results[1]).toMatchObject({ type: "text", sha256: sha256(COMPRESSIBLE) });
-        expect((await sightings.take(id, EVENT_TIMEOUT_MS)).compress).toBe(false);
-      });
-
-      test("the subprotocol the server speaks is agreed from the client's offer", async () => {
-        const id = nextId();
-        const r = await websocketsClient({
-          url: url("/echo", id),
-          connect: { subprotocols: ["v2.chat", "chat"] },
-          steps: [],
-        });
-        expect(r.subprotocol).toBe("chat");
-        expect(r.responseHeaders["sec-websocket-protocol"]).toBe("chat");
-        expect((await sightings.take(id, EVENT_TIMEOUT_MS)).protocol).toBe("chat");
-      });
-
-      test("close 4000 with a reason from websockets reaches the handler as CLOSE", async () => {
-        const id = nextId();
-        const r = await websocketsClient({
-          url: url("/echo", id),
-          steps: [{ op: "close", code: 4000, reason: "bye from websockets" }],
-        });
-        // Our side answers with the client's own code and reason.
-        expect(r.closeCode).toBe(4000);
-        expect(r.closeReason).toBe("bye from websockets");
-        const seen = await sightings.take(id, EVENT_TIMEOUT_MS);
-        expect(seen.closeMessage).toEqual({ code: 4000, reason: "bye from websockets" });
-        expect(seen.closeCode).toBe(4000);
-      });
-
-      test("close 4001 from the handler reaches websockets with its code and reason", async () => {
-        const id = nextId();
-        const r = await websocketsClient({
-          url: url("/close?code=4001&reason=server+says+bye", id),
-          steps: [{ op: "recv" }],
-        });
-        expect(r.results[0]).toEqual({
-          type: "closed",
-          exception: "ConnectionClosedError",
-          code: 4001,
-          reason: "server says bye",
-        });
-        expect(r.closeCode).toBe(4001);
-        const seen = await sightings.take(id, EVENT_TIMEOUT_MS);
-        expect(seen.closedByUs).toBe(true);
-        expect(seen.closeCode).toBe(4001);
-      });
-
-      test("a ping from websockets is answered with a pong", async () => {
-        const r = await websocketsClient({
-          url: url("/echo", nextId()),
-          steps: [{ op: "ping", data: "are you there?" }],
-        });
-        expect(r.results[0]).toMatchObject({ pong: true });
-      });
-
-      test("a message sent in three frames by sendFrame arrives whole", async () => {
-        const r = await websocketsClient({
-          url: url("/fragmented", nextId()),
-          steps: [{ op: "recv" }],
-        });
-        expect(r.results[0]).toMatchObject({ type: "text", text: "fragmented" });
-        const dataFrames = r.frames
-          .filter((f) => f.opcode === "TEXT" || f.opcode === "CONT")
-          .map(({ opcode, fin }) => ({ opcode, fin }));
-        expect(dataFrames).toEqual([
-          { opcode: "TEXT", fin: false },
-          { opcode: "CONT", fin: false },
-          { opcode: "CONT", fin: true },
-        ]);
+      const reply = r.results[1];
+      expect(reply?.type).toBe("text");
+      expect(JSON.parse(reply?.text ?? "")).toEqual({
+        received: { numbers: [1, 2, 3.5], name: "zoë" },
+        sum: 6.5,
       });
     });
 
-    describe("Python's aiohttp client calls our WebSocketResponse", () => {
-      const { sightings, url } = useOurServer("http");
-
-      test("a text message comes back as the same text", async () => {
-        const text = "hello zoë ✓ 👋";
-        const r = await aiohttpClient({
-          url: url("/echo", nextId()),
-          steps: [{ op: "send_text", data: text }, { op: "recv" }],
-        });
-        expect(r.results[1]).toMatchObject({ type: "TEXT", text });
+    test("a 1 MiB binary message crosses intact both ways", async () => {
+      const id = nextId();
+      const size = 1024 * 1024;
+      const r = await websocketsClient({
+        url: url("/echo", id),
+        connect: { max_size: 4 * size },
+        steps: [{ op: "send_random", size }, { op: "recv" }],
       });
+      const sent = r.results[0];
+      expect(r.results[1]).toMatchObject({ type: "bytes", length: size, sha256: sent?.sha256 });
+      const seen = await sightings.take(id, EVENT_TIMEOUT_MS);
+      expect(seen.received).toEqual([{ type: "bytes", length: size, sha256: sent?.sha256 }]);
+    });
 
-      test("a binary message comes back byte for byte", async () => {
-        const r = await aiohttpClient({
-          url: url("/echo", nextId()),
-          steps: [{ op: "send_bytes", b64: ALL_BYTES.toString("base64") }, { op: "recv" }],
-        });
-        expect(r.results[1]).toMatchObject({ type: "BINARY", b64: ALL_BYTES.toString("base64") });
+    test("permessage-deflate offered by websockets is agreed on both sides", async () => {
+      const id = nextId();
+      const r = await websocketsClient({
+        url: url("/echo", id),
+        steps: [{ op: "send_text", data: COMPRESSIBLE }, { op: "recv" }],
       });
+      expect(r.extensions).toEqual(["permessage-deflate"]);
+      expect(r.responseHeaders["sec-websocket-extensions"]).toMatch(/^permessage-deflate/);
+      expect(r.results[1]).toMatchObject({ type: "text", sha256: sha256(COMPRESSIBLE) });
+      expect((await sightings.take(id, EVENT_TIMEOUT_MS)).compress).toBe(true);
+    });
 
-      test("send_json is parsed by receiveJson and answered by sendJson", async () => {
-        const r = await aiohttpClient({
-          url: url("/json", nextId()),
-          steps: [{ op: "send_json", data: { numbers: [10, 20], name: "zoë" } }, { op: "recv" }],
-        });
-        expect(JSON.parse(r.results[1]?.text ?? "")).toEqual({
-          received: { numbers: [10, 20], name: "zoë" },
-          sum: 30,
-        });
+    test("a client that offers no compression gets none", async () => {
+      const id = nextId();
+      const r = await websocketsClient({
+        url: url("/echo", id),
+        connect: { compression: null },
+        steps: [{ op: "send_text", data: COMPRESSIBLE }, { op: "recv" }],
       });
+      expect(r.extensions).toEqual([]);
+      expect(r.responseHeaders["sec-websocket-extensions"]).toBeUndefined();
+      expect(r.results[1]).toMatchObject({ type: "text", sha256: sha256(COMPRESSIBLE) });
+      expect((await sightings.take(id, EVENT_TIMEOUT_MS)).compress).toBe(false);
+    });
 
-      test("close 4000 with a reason from aiohttp reaches the handler as CLOSE", async () => {
-        const id = nextId();
-        const r = await aiohttpClient({
-          url: url("/echo", id),
-          steps: [{ op: "close", code: 4000, reason: "bye from aiohttp" }],
-        });
-        expect(r.results[0]).toEqual({ closedByThisCall: true });
-        expect(r.closeCode).toBe(4000);
-        const seen = await sightings.take(id, EVENT_TIMEOUT_MS);
-        expect(seen.closeMessage).toEqual({ code: 4000, reason: "bye from aiohttp" });
-        expect(seen.closeCode).toBe(4000);
+    test("the subprotocol the server speaks is agreed from the client's offer", async () => {
+      const id = nextId();
+      const r = await websocketsClient({
+        url: url("/echo", id),
+        connect: { subprotocols: ["v2.chat", "chat"] },
+        steps: [],
       });
+      expect(r.subprotocol).toBe("chat");
+      expect(r.responseHeaders["sec-websocket-protocol"]).toBe("chat");
+      expect((await sightings.take(id, EVENT_TIMEOUT_MS)).protocol).toBe("chat");
+    });
 
-      test("close 4001 from the handler reaches aiohttp as a CLOSE message", async () => {
-        const id = nextId();
-        const r = await aiohttpClient({
-          url: url("/close?code=4001&reason=server+says+bye", id),
-          steps: [{ op: "recv" }],
-        });
-        expect(r.results[0]).toMatchObject({
-          type: "CLOSE",
-          code: 4001,
-          reason: "server says bye",
-        });
-        expect(r.closeCode).toBe(4001);
-        const seen = await sightings.take(id, EVENT_TIMEOUT_MS);
-        expect(seen.closedByUs).toBe(true);
-        // aiohttp answers a close frame with 1000 rather than echoing the code; ours is the
-        // code of that answer, as aiohttp's own WebSocketResponse would report.
-        expect(seen.closeCode).toBe(1000);
+    test("close 4000 with a reason from websockets reaches the handler as CLOSE", async () => {
+      const id = nextId();
+      const r = await websocketsClient({
+        url: url("/echo", id),
+        steps: [{ op: "close", code: 4000, reason: "bye from websockets" }],
       });
+      // Our side answers with the client's own code and reason.
+      expect(r.closeCode).toBe(4000);
+      expect(r.closeReason).toBe("bye from websockets");
+      const seen = await sightings.take(id, EVENT_TIMEOUT_MS);
+      expect(seen.closeMessage).toEqual({ code: 4000, reason: "bye from websockets" });
+      expect(seen.closeCode).toBe(4000);
+    });
 
-      test("aiohttp's heartbeat pings are answered, so an idle connection stays open", async () => {
-        const id = nextId();
-        // aiohttp wants each pong within heartbeat / 2: with 0.2 s, that left 100 ms for two
-        // processes on a busy machine to each get a turn. The client only reads pongs inside
-        // receive(), so the silence is ours to time: 1.4 s, room for two pings at 0.5 s.
-        const r = await aiohttpClient({
-          url: url("/idle?ms=1400", id),
-          connect: { heartbeat: 0.5 },
-          steps: [{ op: "recv", timeout: 5 }],
-        });
-        expect(r.results[0]).toMatchObject({ type: "TEXT", text: "still open", closed: false });
-        expect(r.pings).toBeGreaterThanOrEqual(2);
-        expect(r.exception).toBeNull();
-        expect((await sightings.take(id, EVENT_TIMEOUT_MS)).closeMessage).toEqual({
-          code: 1000,
-          reason: "",
-        });
+    test("close 4001 from the handler reaches websockets with its code and reason", async () => {
+      const id = nextId();
+      const r = await websocketsClient({
+        url: url("/close?code=4001&reason=server+says+bye", id),
+        steps: [{ op: "recv" }],
       });
-
-      test("compress=15 negotiates permessage-deflate on both sides", async () => {
-        const id = nextId();
-        const r = await aiohttpClient({
-          url: url("/echo", id),
-          connect: { compress: 15 },
-          steps: [{ op: "send_text", data: COMPRESSIBLE }, { op: "recv" }],
-        });
-        expect(r.compress).toBe(15);
-        expect(r.results[1]).toMatchObject({ type: "TEXT", sha256: sha256(COMPRESSIBLE) });
-        expect((await sightings.take(id, EVENT_TIMEOUT_MS)).compress).toBe(true);
+      expect(r.results[0]).toEqual({
+        type: "closed",
+        exception: "ConnectionClosedError",
+        code: 4001,
+        reason: "server says bye",
       });
+      expect(r.closeCode).toBe(4001);
+      const seen = await sightings.take(id, EVENT_TIMEOUT_MS);
+      expect(seen.closedByUs).toBe(true);
+      expect(seen.closeCode).toBe(4001);
+    });
 
-      test("the protocol aiohttp offers is agreed", async () => {
-        const id = nextId();
-        const r = await aiohttpClient({
-          url: url("/echo", id),
-          connect: { protocols: ["v2.chat", "chat"] },
-          steps: [],
-        });
-        expect(r.protocol).toBe("chat");
-        expect((await sightings.take(id, EVENT_TIMEOUT_MS)).protocol).toBe("chat");
+    test("a ping from websockets is answered with a pong", async () => {
+      const r = await websocketsClient({
+        url: url("/echo", nextId()),
+        steps: [{ op: "ping", data: "are you there?" }],
+      });
+      expect(r.results[0]).toMatchObject({ pong: true });
+    });
+
+    test("a message sent in three frames by sendFrame arrives whole", async () => {
+      const r = await websocketsClient({
+        url: url("/fragmented", nextId()),
+        steps: [{ op: "recv" }],
+      });
+      expect(r.results[0]).toMatchObject({ type: "text", text: "fragmented" });
+      const dataFrames = r.frames
+        .filter((f) => f.opcode === "TEXT" || f.opcode === "CONT")
+        .map(({ opcode, fin }) => ({ opcode, fin }));
+      expect(dataFrames).toEqual([
+        { opcode: "TEXT", fin: false },
+        { opcode: "CONT", fin: false },
+        { opcode: "CONT", fin: true },
+      ]);
+    });
+  });
+
+  describe("Python's aiohttp client calls our WebSocketResponse", () => {
+    const { sightings, url } = useOurServer("http");
+
+    test("a text message comes back as the same text", async () => {
+      const text = "hello zoë ✓ 👋";
+      const r = await aiohttpClient({
+        url: url("/echo", nextId()),
+        steps: [{ op: "send_text", data: text }, { op: "recv" }],
+      });
+      expect(r.results[1]).toMatchObject({ type: "TEXT", text });
+    });
+
+    test("a binary message comes back byte for byte", async () => {
+      const r = await aiohttpClient({
+        url: url("/echo", nextId()),
+        steps: [{ op: "send_bytes", b64: ALL_BYTES.toString("base64") }, { op: "recv" }],
+      });
+      expect(r.results[1]).toMatchObject({ type: "BINARY", b64: ALL_BYTES.toString("base64") });
+    });
+
+    test("send_json is parsed by receiveJson and answered by sendJson", async () => {
+      const r = await aiohttpClient({
+        url: url("/json", nextId()),
+        steps: [{ op: "send_json", data: { numbers: [10, 20], name: "zoë" } }, { op: "recv" }],
+      });
+      expect(JSON.parse(r.results[1]?.text ?? "")).toEqual({
+        received: { numbers: [10, 20], name: "zoë" },
+        sum: 30,
       });
     });
 
-    describe("our wsConnect calls a Python websockets server", () => {
-      let py: PythonServer;
-      const sessions: ClientSession[] = [];
-      const session = (): ClientSession => {
-        const s = new ClientSession();
-        sessions.push(s);
-        return s;
-      };
-
-      beforeAll(async () => {
-        py = await PythonServer.start("websockets");
-      }, START_TIMEOUT_MS + 5_000);
-
-      afterAll(async () => {
-        await Promise.all(sessions.map((s) => s.close()));
-        py?.stop();
+    test("close 4000 with a reason from aiohttp reaches the handler as CLOSE", async () => {
+      const id = nextId();
+      const r = await aiohttpClient({
+        url: url("/echo", id),
+        steps: [{ op: "close", code: 4000, reason: "bye from aiohttp" }],
       });
+      expect(r.results[0]).toEqual({ closedByThisCall: true });
+      expect(r.closeCode).toBe(4000);
+      const seen = await sightings.take(id, EVENT_TIMEOUT_MS);
+      expect(seen.closeMessage).toEqual({ code: 4000, reason: "bye from aiohttp" });
+      expect(seen.closeCode).toBe(4000);
+    });
 
-      test("a text message comes back as the same text", async () => {
-        const ws = await session().wsConnect(py.url("/echo", nextId()));
-        await ws.sendStr("hello zoë ✓ 👋");
-        expect(await ws.receiveStr(EVENT_TIMEOUT_MS)).toBe("hello zoë ✓ 👋");
-        await ws.close();
+    test("close 4001 from the handler reaches aiohttp as a CLOSE message", async () => {
+      const id = nextId();
+      const r = await aiohttpClient({
+        url: url("/close?code=4001&reason=server+says+bye", id),
+        steps: [{ op: "recv" }],
       });
+      expect(r.results[0]).toMatchObject({ type: "CLOSE", code: 4001, reason: "server says bye" });
+      expect(r.closeCode).toBe(4001);
+      const seen = await sightings.take(id, EVENT_TIMEOUT_MS);
+      expect(seen.closedByUs).toBe(true);
+      // aiohttp answers a close frame with 1000 rather than echoing the code; ours is the
+      // code of that answer, as aiohttp's own WebSocketResponse would report.
+      expect(seen.closeCode).toBe(1000);
+    });
 
-      test("a binary message comes back byte for byte", async () => {
-        const ws = await session().wsConnect(py.url("/echo", nextId()));
-        await ws.sendBytes(ALL_BYTES);
-        expect(await ws.receiveBytes(EVENT_TIMEOUT_MS)).toEqual(ALL_BYTES);
-        await ws.close();
+    test("aiohttp's heartbeat pings are answered, so an idle connection stays open", async () => {
+      const id = nextId();
+      // aiohttp wants each pong within heartbeat / 2: with 0.2 s, that left 100 ms for two
+      // processes on a busy machine to each get a turn. The client only reads pongs inside
+      // receive(), so the silence is ours to time: 1.4 s, room for two pings at 0.5 s.
+      const r = await aiohttpClient({
+        url: url("/idle?ms=1400", id),
+        connect: { heartbeat: 0.5 },
+        steps: [{ op: "recv", timeout: 5 }],
       });
-
-      test("sendJson and receiveJson round-trip a value", async () => {
-        const ws = await session().wsConnect(py.url("/echo", nextId()));
-        const value = { numbers: [1, 2, 3.5], nested: { ok: true, none: null }, name: "zoë" };
-        await ws.sendJson(value);
-        expect(await ws.receiveJson({ timeout: EVENT_TIMEOUT_MS })).toEqual(value);
-        await ws.close();
-      });
-
-      test("the server picks the offered protocol it speaks", async () => {
-        const id = nextId();
-        const ws = await session().wsConnect(py.url("/echo", id), {
-          protocols: ["v2.chat", "chat"],
-        });
-        expect(ws.protocol).toBe("chat");
-        expect(ws.headers.get("Sec-WebSocket-Protocol")).toBe("chat");
-        await ws.close();
-        expect((await py.event(id)).subprotocol).toBe("chat");
-      });
-
-      test("compress: true negotiates permessage-deflate with websockets", async () => {
-        const id = nextId();
-        const ws = await session().wsConnect(py.url("/echo", id), { compress: true });
-        expect(ws.compress).toBe(true);
-        await ws.sendStr(COMPRESSIBLE);
-        expect(await ws.receiveStr(EVENT_TIMEOUT_MS)).toBe(COMPRESSIBLE);
-        await ws.close();
-        expect((await py.event(id)).extensions).toEqual(["permessage-deflate"]);
-      });
-
-      test("without compress: true no compression is offered", async () => {
-        const id = nextId();
-        const ws = await session().wsConnect(py.url("/echo", id));
-        expect(ws.compress).toBe(false);
-        await ws.close();
-        expect((await py.event(id)).extensions).toEqual([]);
-      });
-
-      test("close 4000 with a reason reaches websockets", async () => {
-        const id = nextId();
-        const ws = await session().wsConnect(py.url("/echo", id));
-        expect(await ws.close({ code: 4000, message: "bye from aiohttp-ts" })).toBe(true);
-        // websockets answers with our own code.
-        expect(ws.closeCode).toBe(4000);
-        const event = await py.event(id);
-        expect(event.closeCode).toBe(4000);
-        expect(event.closeReason).toBe("bye from aiohttp-ts");
-      });
-
-      test("close 4001 from websockets arrives as CLOSE with its code and reason", async () => {
-        const id = nextId();
-        const ws = await session().wsConnect(py.url("/close?code=4001&reason=server+says+bye", id));
-        const msg = await ws.receive(EVENT_TIMEOUT_MS);
-        expect(msg.type).toBe(WSMsgType.CLOSE);
-        expect([msg.data, msg.extra]).toEqual([4001, "server says bye"]);
-        expect((await ws.receive(EVENT_TIMEOUT_MS)).type).toBe(WSMsgType.CLOSED);
-        expect(ws.closeCode).toBe(4001);
-        expect((await py.event(id)).closeCode).toBe(4001);
-      });
-
-      test("a message over maxMsgSize is an ERROR 1009 here and close 1009 there", async () => {
-        const id = nextId();
-        const ws = await session().wsConnect(py.url("/big?size=100000", id), {
-          maxMsgSize: 64 * 1024,
-        });
-        const msg = await ws.receive(EVENT_TIMEOUT_MS);
-        expect(msg.type).toBe(WSMsgType.ERROR);
-        expect(msg.data).toBeInstanceOf(WebSocketError);
-        expect((msg.data as WebSocketError).closeCode).toBe(1009);
-        expect(ws.closeCode).toBe(1009);
-        expect((await py.event(id)).closeCode).toBe(1009);
-      });
-
-      // As in aiohttp: a failure ends the stream at once, with no CLOSING in between.
-      test("after the ERROR 1009 the next read is CLOSED", async () => {
-        const ws = await session().wsConnect(py.url("/big?size=100000", nextId()), {
-          maxMsgSize: 64 * 1024,
-        });
-        expect((await ws.receive(EVENT_TIMEOUT_MS)).type).toBe(WSMsgType.ERROR);
-        expect((await ws.receive(EVENT_TIMEOUT_MS)).type).toBe(WSMsgType.CLOSED);
-      });
-
-      test("a ping from websockets is answered without reading", async () => {
-        const id = nextId();
-        const ws = await session().wsConnect(py.url("/ping", id));
-        // The pong went out before this read; the server says so only after receiving it.
-        expect(await ws.receiveStr(EVENT_TIMEOUT_MS)).toBe("pong received");
-        await ws.close();
-        expect((await py.event(id)).pong).toBe(true);
-      });
-
-      test("a message websockets sends in fragments arrives whole", async () => {
-        const ws = await session().wsConnect(py.url("/fragments", nextId()));
-        expect(await ws.receiveStr(EVENT_TIMEOUT_MS)).toBe("fragmented");
-        await ws.close();
-      });
-
-      test("the websockets server logged no error", () => {
-        expect(py.stderr()).toBe("");
+      expect(r.results[0]).toMatchObject({ type: "TEXT", text: "still open", closed: false });
+      expect(r.pings).toBeGreaterThanOrEqual(2);
+      expect(r.exception).toBeNull();
+      expect((await sightings.take(id, EVENT_TIMEOUT_MS)).closeMessage).toEqual({
+        code: 1000,
+        reason: "",
       });
     });
 
-    describe("our wsConnect calls a Python aiohttp server", () => {
-      let py: PythonServer;
-      const sessions: ClientSession[] = [];
-      const session = (options: ConstructorParameters<typeof ClientSession>[0] = {}) => {
-        const s = new ClientSession(options);
-        sessions.push(s);
-        return s;
-      };
-
-      beforeAll(async () => {
-        py = await PythonServer.start("aiohttp");
-      }, START_TIMEOUT_MS + 5_000);
-
-      afterAll(async () => {
-        await Promise.all(sessions.map((s) => s.close()));
-        py?.stop();
+    test("compress=15 negotiates permessage-deflate on both sides", async () => {
+      const id = nextId();
+      const r = await aiohttpClient({
+        url: url("/echo", id),
+        connect: { compress: 15 },
+        steps: [{ op: "send_text", data: COMPRESSIBLE }, { op: "recv" }],
       });
-
-      test("a text message comes back as the same text", async () => {
-        const ws = await session().wsConnect(py.url("/echo", nextId()));
-        await ws.sendStr("hello zoë ✓ 👋");
-        expect(await ws.receiveStr(EVENT_TIMEOUT_MS)).toBe("hello zoë ✓ 👋");
-        await ws.close();
-      });
-
-      test("a binary message comes back byte for byte", async () => {
-        const ws = await session().wsConnect(py.url("/echo", nextId()));
-        await ws.sendBytes(ALL_BYTES);
-        expect(await ws.receiveBytes(EVENT_TIMEOUT_MS)).toEqual(ALL_BYTES);
-        await ws.close();
-      });
-
-      test("the protocol and compression aiohttp agrees to are seen on both sides", async () => {
-        const id = nextId();
-        const ws = await session().wsConnect(py.url("/echo", id), {
-          protocols: ["chat"],
-          compress: true,
-        });
-        expect(ws.protocol).toBe("chat");
-        expect(ws.compress).toBe(true);
-        await ws.sendStr(COMPRESSIBLE);
-        expect(await ws.receiveStr(EVENT_TIMEOUT_MS)).toBe(COMPRESSIBLE);
-        await ws.close();
-        const event = await py.event(id);
-        expect(event.protocol).toBe("chat");
-        // aiohttp's server reports the agreed window bits.
-        expect(event.compress).toBe(15);
-      });
-
-      test("close 4000 with a reason reaches aiohttp's handler as CLOSE", async () => {
-        const id = nextId();
-        const ws = await session().wsConnect(py.url("/echo", id));
-        expect(await ws.close({ code: 4000, message: "bye from aiohttp-ts" })).toBe(true);
-        // aiohttp answers any close frame with 1000; closeCode is the code of that answer.
-        expect(ws.closeCode).toBe(1000);
-        const event = await py.event(id);
-        expect(event.closeMessage).toEqual({ code: 4000, reason: "bye from aiohttp-ts" });
-        expect(event.closeCode).toBe(4000);
-      });
-
-      test("close 4001 from aiohttp arrives as CLOSE with its code and reason", async () => {
-        const id = nextId();
-        const ws = await session().wsConnect(py.url("/close?code=4001&reason=server+says+bye", id));
-        const msg = await ws.receive(EVENT_TIMEOUT_MS);
-        expect(msg.type).toBe(WSMsgType.CLOSE);
-        expect([msg.data, msg.extra]).toEqual([4001, "server says bye"]);
-        expect(ws.closeCode).toBe(4001);
-        // Our answer echoes the code, and aiohttp's close() reports it.
-        expect((await py.event(id)).closeCode).toBe(4001);
-      });
-
-      test("aiohttp's heartbeat pings are answered, so an idle connection stays open", async () => {
-        const id = nextId();
-        // aiohttp wants each pong within heartbeat / 2: with 0.2 s, that left 100 ms for two
-        // processes on a busy machine to each get a turn. The server says when it has pinged
-        // twice, rather than the test guessing how many pings fit in 800 ms.
-        const ws = await session().wsConnect(py.url("/echo?heartbeat=0.5&pings=2", id));
-        expect(await ws.receiveStr(5_000)).toBe("pinged 2 times");
-        await ws.sendStr("still there?");
-        expect(await ws.receiveStr(EVENT_TIMEOUT_MS)).toBe("still there?");
-        await ws.close();
-        const event = await py.event(id);
-        expect(event.pings).toBeGreaterThanOrEqual(2);
-        expect(event.exception).toBeNull();
-        expect(event.closeMessage).toEqual({ code: 1000, reason: "" });
-      });
-
-      test("a cookie set in aiohttp's 101 answer lands in the jar and is sent back", async () => {
-        const s = session({ cookieJar: new CookieJar({ unsafe: true }) });
-        const ws = await s.wsConnect(py.url("/cookies", nextId()));
-        expect(ws.headers.get("Set-Cookie")).toMatch(/^ws_session=abc123;/);
-        await ws.close();
-        const base = new URL(`http://127.0.0.1:${py.port}/`);
-        expect(s.cookieJar.filterCookies(base)).toEqual({ ws_session: "abc123" });
-        const resp = await s.get(new URL("/cookies/echo", base));
-        expect(await resp.json()).toEqual({ ws_session: "abc123" });
-      });
-
-      test("the session's cookies ride on the handshake request", async () => {
-        const id = nextId();
-        const ws = await session({ cookies: { theme: "dark" } }).wsConnect(py.url("/echo", id));
-        await ws.close();
-        expect((await py.event(id)).cookies).toEqual({ theme: "dark" });
-      });
-
-      test("a 403 before the upgrade is a WSServerHandshakeError with status 403", async () => {
-        const err = await session()
-          .wsConnect(py.url("/forbidden"))
-          .catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(WSServerHandshakeError);
-        expect((err as WSServerHandshakeError).status).toBe(403);
-        expect((err as WSServerHandshakeError).headers?.get("Content-Type")).toMatch(
-          /^text\/plain/,
-        );
-      });
-
-      test("the aiohttp server logged no error", () => {
-        expect(py.stderr()).toBe("");
-      });
+      expect(r.compress).toBe(15);
+      expect(r.results[1]).toMatchObject({ type: "TEXT", sha256: sha256(COMPRESSIBLE) });
+      expect((await sightings.take(id, EVENT_TIMEOUT_MS)).compress).toBe(true);
     });
-  },
-);
+
+    test("the protocol aiohttp offers is agreed", async () => {
+      const id = nextId();
+      const r = await aiohttpClient({
+        url: url("/echo", id),
+        connect: { protocols: ["v2.chat", "chat"] },
+        steps: [],
+      });
+      expect(r.protocol).toBe("chat");
+      expect((await sightings.take(id, EVENT_TIMEOUT_MS)).protocol).toBe("chat");
+    });
+  });
+
+  describe("our wsConnect calls a Python websockets server", () => {
+    let py: PythonServer;
+    const sessions: ClientSession[] = [];
+    const session = (): ClientSession => {
+      const s = new ClientSession();
+      sessions.push(s);
+      return s;
+    };
+
+    beforeAll(async () => {
+      py = await PythonServer.start("websockets");
+    }, START_TIMEOUT_MS + 5_000);
+
+    afterAll(async () => {
+      await Promise.all(sessions.map((s) => s.close()));
+      py?.stop();
+    });
+
+    test("a text message comes back as the same text", async () => {
+      const ws = await session().wsConnect(py.url("/echo", nextId()));
+      await ws.sendStr("hello zoë ✓ 👋");
+      expect(await ws.receiveStr(EVENT_TIMEOUT_MS)).toBe("hello zoë ✓ 👋");
+      await ws.close();
+    });
+
+    test("a binary message comes back byte for byte", async () => {
+      const ws = await session().wsConnect(py.url("/echo", nextId()));
+      await ws.sendBytes(ALL_BYTES);
+      expect(await ws.receiveBytes(EVENT_TIMEOUT_MS)).toEqual(ALL_BYTES);
+      await ws.close();
+    });
+
+    test("sendJson and receiveJson round-trip a value", async () => {
+      const ws = await session().wsConnect(py.url("/echo", nextId()));
+      const value = { numbers: [1, 2, 3.5], nested: { ok: true, none: null }, name: "zoë" };
+      await ws.sendJson(value);
+      expect(await ws.receiveJson({ timeout: EVENT_TIMEOUT_MS })).toEqual(value);
+      await ws.close();
+    });
+
+    test("the server picks the offered protocol it speaks", async () => {
+      const id = nextId();
+      const ws = await session().wsConnect(py.url("/echo", id), { protocols: ["v2.chat", "chat"] });
+      expect(ws.protocol).toBe("chat");
+      expect(ws.headers.get("Sec-WebSocket-Protocol")).toBe("chat");
+      await ws.close();
+      expect((await py.event(id)).subprotocol).toBe("chat");
+    });
+
+    test("compress: true negotiates permessage-deflate with websockets", async () => {
+      const id = nextId();
+      const ws = await session().wsConnect(py.url("/echo", id), { compress: true });
+      expect(ws.compress).toBe(true);
+      await ws.sendStr(COMPRESSIBLE);
+      expect(await ws.receiveStr(EVENT_TIMEOUT_MS)).toBe(COMPRESSIBLE);
+      await ws.close();
+      expect((await py.event(id)).extensions).toEqual(["permessage-deflate"]);
+    });
+
+    test("without compress: true no compression is offered", async () => {
+      const id = nextId();
+      const ws = await session().wsConnect(py.url("/echo", id));
+      expect(ws.compress).toBe(false);
+      await ws.close();
+      expect((await py.event(id)).extensions).toEqual([]);
+    });
+
+    test("close 4000 with a reason reaches websockets", async () => {
+      const id = nextId();
+      const ws = await session().wsConnect(py.url("/echo", id));
+      expect(await ws.close({ code: 4000, message: "bye from aiohttp-ts" })).toBe(true);
+      // websockets answers with our own code.
+      expect(ws.closeCode).toBe(4000);
+      const event = await py.event(id);
+      expect(event.closeCode).toBe(4000);
+      expect(event.closeReason).toBe("bye from aiohttp-ts");
+    });
+
+    test("close 4001 from websockets arrives as CLOSE with its code and reason", async () => {
+      const id = nextId();
+      const ws = await session().wsConnect(py.url("/close?code=4001&reason=server+says+bye", id));
+      const msg = await ws.receive(EVENT_TIMEOUT_MS);
+      expect(msg.type).toBe(WSMsgType.CLOSE);
+      expect([msg.data, msg.extra]).toEqual([4001, "server says bye"]);
+      expect((await ws.receive(EVENT_TIMEOUT_MS)).type).toBe(WSMsgType.CLOSED);
+      expect(ws.closeCode).toBe(4001);
+      expect((await py.event(id)).closeCode).toBe(4001);
+    });
+
+    test("a message over maxMsgSize is an ERROR 1009 here and close 1009 there", async () => {
+      const id = nextId();
+      const ws = await session().wsConnect(py.url("/big?size=100000", id), {
+        maxMsgSize: 64 * 1024,
+      });
+      const msg = await ws.receive(EVENT_TIMEOUT_MS);
+      expect(msg.type).toBe(WSMsgType.ERROR);
+      expect(msg.data).toBeInstanceOf(WebSocketError);
+      expect((msg.data as WebSocketError).closeCode).toBe(1009);
+      expect(ws.closeCode).toBe(1009);
+      expect((await py.event(id)).closeCode).toBe(1009);
+    });
+
+    // As in aiohttp: a failure ends the stream at once, with no CLOSING in between.
+    test("after the ERROR 1009 the next read is CLOSED", async () => {
+      const ws = await session().wsConnect(py.url("/big?size=100000", nextId()), {
+        maxMsgSize: 64 * 1024,
+      });
+      expect((await ws.receive(EVENT_TIMEOUT_MS)).type).toBe(WSMsgType.ERROR);
+      expect((await ws.receive(EVENT_TIMEOUT_MS)).type).toBe(WSMsgType.CLOSED);
+    });
+
+    test("a ping from websockets is answered without reading", async () => {
+      const id = nextId();
+      const ws = await session().wsConnect(py.url("/ping", id));
+      // The pong went out before this read; the server says so only after receiving it.
+      expect(await ws.receiveStr(EVENT_TIMEOUT_MS)).toBe("pong received");
+      await ws.close();
+      expect((await py.event(id)).pong).toBe(true);
+    });
+
+    test("a message websockets sends in fragments arrives whole", async () => {
+      const ws = await session().wsConnect(py.url("/fragments", nextId()));
+      expect(await ws.receiveStr(EVENT_TIMEOUT_MS)).toBe("fragmented");
+      await ws.close();
+    });
+
+    test("the websockets server logged no error", () => {
+      expect(py.stderr()).toBe("");
+    });
+  });
+
+  describe("our wsConnect calls a Python aiohttp server", () => {
+    let py: PythonServer;
+    const sessions: ClientSession[] = [];
+    const session = (options: ConstructorParameters<typeof ClientSession>[0] = {}) => {
+      const s = new ClientSession(options);
+      sessions.push(s);
+      return s;
+    };
+
+    beforeAll(async () => {
+      py = await PythonServer.start("aiohttp");
+    }, START_TIMEOUT_MS + 5_000);
+
+    afterAll(async () => {
+      await Promise.all(sessions.map((s) => s.close()));
+      py?.stop();
+    });
+
+    test("a text message comes back as the same text", async () => {
+      const ws = await session().wsConnect(py.url("/echo", nextId()));
+      await ws.sendStr("hello zoë ✓ 👋");
+      expect(await ws.receiveStr(EVENT_TIMEOUT_MS)).toBe("hello zoë ✓ 👋");
+      await ws.close();
+    });
+
+    test("a binary message comes back byte for byte", async () => {
+      const ws = await session().wsConnect(py.url("/echo", nextId()));
+      await ws.sendBytes(ALL_BYTES);
+      expect(await ws.receiveBytes(EVENT_TIMEOUT_MS)).toEqual(ALL_BYTES);
+      await ws.close();
+    });
+
+    test("the protocol and compression aiohttp agrees to are seen on both sides", async () => {
+      const id = nextId();
+      const ws = await session().wsConnect(py.url("/echo", id), {
+        protocols: ["chat"],
+        compress: true,
+      });
+      expect(ws.protocol).toBe("chat");
+      expect(ws.compress).toBe(true);
+      await ws.sendStr(COMPRESSIBLE);
+      expect(await ws.receiveStr(EVENT_TIMEOUT_MS)).toBe(COMPRESSIBLE);
+      await ws.close();
+      const event = await py.event(id);
+      expect(event.protocol).toBe("chat");
+      // aiohttp's server reports the agreed window bits.
+      expect(event.compress).toBe(15);
+    });
+
+    test("close 4000 with a reason reaches aiohttp's handler as CLOSE", async () => {
+      const id = nextId();
+      const ws = await session().wsConnect(py.url("/echo", id));
+      expect(await ws.close({ code: 4000, message: "bye from aiohttp-ts" })).toBe(true);
+      // aiohttp answers any close frame with 1000; closeCode is the code of that answer.
+      expect(ws.closeCode).toBe(1000);
+      const event = await py.event(id);
+      expect(event.closeMessage).toEqual({ code: 4000, reason: "bye from aiohttp-ts" });
+      expect(event.closeCode).toBe(4000);
+    });
+
+    test("close 4001 from aiohttp arrives as CLOSE with its code and reason", async () => {
+      const id = nextId();
+      const ws = await session().wsConnect(py.url("/close?code=4001&reason=server+says+bye", id));
+      const msg = await ws.receive(EVENT_TIMEOUT_MS);
+      expect(msg.type).toBe(WSMsgType.CLOSE);
+      expect([msg.data, msg.extra]).toEqual([4001, "server says bye"]);
+      expect(ws.closeCode).toBe(4001);
+      // Our answer echoes the code, and aiohttp's close() reports it.
+      expect((await py.event(id)).closeCode).toBe(4001);
+    });
+
+    test("aiohttp's heartbeat pings are answered, so an idle connection stays open", async () => {
+      const id = nextId();
+      // aiohttp wants each pong within heartbeat / 2: with 0.2 s, that left 100 ms for two
+      // processes on a busy machine to each get a turn. The server says when it has pinged
+      // twice, rather than the test guessing how many pings fit in 800 ms.
+      const ws = await session().wsConnect(py.url("/echo?heartbeat=0.5&pings=2", id));
+      expect(await ws.receiveStr(5_000)).toBe("pinged 2 times");
+      await ws.sendStr("still there?");
+      expect(await ws.receiveStr(EVENT_TIMEOUT_MS)).toBe("still there?");
+      await ws.close();
+      const event = await py.event(id);
+      expect(event.pings).toBeGreaterThanOrEqual(2);
+      expect(event.exception).toBeNull();
+      expect(event.closeMessage).toEqual({ code: 1000, reason: "" });
+    });
+
+    test("a cookie set in aiohttp's 101 answer lands in the jar and is sent back", async () => {
+      const s = session({ cookieJar: new CookieJar({ unsafe: true }) });
+      const ws = await s.wsConnect(py.url("/cookies", nextId()));
+      expect(ws.headers.get("Set-Cookie")).toMatch(/^ws_session=abc123;/);
+      await ws.close();
+      const base = new URL(`http://127.0.0.1:${py.port}/`);
+      expect(s.cookieJar.filterCookies(base)).toEqual({ ws_session: "abc123" });
+      const resp = await s.get(new URL("/cookies/echo", base));
+      expect(await resp.json()).toEqual({ ws_session: "abc123" });
+    });
+
+    test("the session's cookies ride on the handshake request", async () => {
+      const id = nextId();
+      const ws = await session({ cookies: { theme: "dark" } }).wsConnect(py.url("/echo", id));
+      await ws.close();
+      expect((await py.event(id)).cookies).toEqual({ theme: "dark" });
+    });
+
+    test("a 403 before the upgrade is a WSServerHandshakeError with status 403", async () => {
+      const err = await session()
+        .wsConnect(py.url("/forbidden"))
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WSServerHandshakeError);
+      expect((err as WSServerHandshakeError).status).toBe(403);
+      expect((err as WSServerHandshakeError).headers?.get("Content-Type")).toMatch(/^text\/plain/);
+    });
+
+    test("the aiohttp server logged no error", () => {
+      expect(py.stderr()).toBe("");
+    });
+  });
+});

@@ -10,6 +10,8 @@ import { appWith, rawExchange, splitHead, useRunners, useTestClients } from "../
 import { curl, onlyTransfer } from "../interop/helpers.js";
 import { hasPeer } from "../peers.js";
 
+const peersMissing = !hasPeer("curl");
+
 const serve = useTestClients();
 const start = useRunners();
 
@@ -152,7 +154,7 @@ describe("a handler that throws after prepare()", () => {
   });
 });
 
-describe.skipIf(!hasPeer("curl"))("curl and a handler that throws after prepare()", () => {
+describe.skipIf(peersMissing)("curl and a handler that throws after prepare()", () => {
   it("curl gets the head and the bytes written, then reports a transfer cut short", async () => {
     const { port } = await serveCounting(failingStream(["abc", "defg"]));
     const run = await curl({ url: `http://127.0.0.1:${port}/` });
