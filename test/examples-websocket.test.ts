@@ -8,7 +8,6 @@
 // rather than through npx (npx does not relay signals to the program it started).
 
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -18,12 +17,12 @@ import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ClientSession, WSMsgType } from "../src/index.js";
 import { type ServerProcess, settlesWithin, startServerProcess } from "./helpers.js";
+import { CHROMIUM, hasPeer } from "./peers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
 const START_TIMEOUT_MS = 15_000;
 const CLIENT_TIMEOUT_MS = 15_000;
-const CHROMIUM = "/usr/bin/chromium";
 
 /** Starts `script` (a server program) in its own process; resolves once it prints its banner. */
 function startServer(script = "examples/websocket/server.ts"): Promise<ServerProcess> {
@@ -129,7 +128,7 @@ describe("examples/websocket", { shuffle: false }, () => {
     expect(page).toContain('new URL("/chat", location.href)');
   });
 
-  test.skipIf(!existsSync(CHROMIUM))(
+  test.runIf(hasPeer("chromium"))(
     "the page chats with a ClientSession member in a real browser",
     async () => {
       await using session = new ClientSession({ baseUrl: running().baseUrl });

@@ -47,6 +47,7 @@ import {
   selfSignedCert,
   useTestClients,
 } from "../helpers.js";
+import { hasPeer } from "../peers.js";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -507,7 +508,7 @@ describe("stale keep-alive connections", () => {
 // ---------------------------------------------------------------------------------------------
 // TLS
 
-describe("TLS", () => {
+describe.skipIf(!hasPeer("openssl"))("TLS", () => {
   let dir: string;
   let cert: string;
   let key: string;

@@ -22,8 +22,10 @@ import {
   web,
 } from "../../src/index.js";
 import { rejection, useAppForAll, useSessions } from "../helpers.js";
-import { requireAiohttp, skipInterop } from "../interop/helpers.js";
 import { type PythonPeer, startPythonPeer } from "../interop/python-peer.js";
+import { hasPeer } from "../peers.js";
+
+const peersMissing = !hasPeer("python3-aiohttp");
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
@@ -331,10 +333,9 @@ describe("uploads to our server", () => {
   });
 });
 
-describe.skipIf(skipInterop)("uploads to Python aiohttp's server", () => {
+describe.skipIf(peersMissing)("uploads to Python aiohttp's server", () => {
   let py: PythonPeer | undefined;
   beforeAll(async () => {
-    await requireAiohttp();
     py = await startPythonPeer(PY_SCRIPT);
   }, 20_000);
   afterAll(() => py?.stop());

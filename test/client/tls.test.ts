@@ -19,14 +19,18 @@ import {
   web,
 } from "../../src/index.js";
 import { type ConnectProxy, rejection, startConnectProxy, useSessions } from "../helpers.js";
+import { hasPeer } from "../peers.js";
 import { type TlsMaterial, tlsMaterial } from "../tls-material.js";
+
+// Every test here needs certificates that openssl makes.
+const withOpenssl = describe.skipIf(!hasPeer("openssl"));
 
 let m: TlsMaterial;
 beforeAll(async () => {
-  m = await tlsMaterial();
+  if (hasPeer("openssl")) m = await tlsMaterial();
 });
 afterAll(async () => {
-  await m.remove();
+  if (hasPeer("openssl")) await m.remove();
 });
 
 const session = useSessions();
@@ -84,7 +88,7 @@ async function seen(promise: Promise<{ json(): Promise<unknown> }>): Promise<See
   return (await (await promise).json()) as Seen;
 }
 
-describe("verification", () => {
+withOpenssl("verification", () => {
   it("refuses a self-signed certificate by default, naming the reason", async () => {
     const port = await httpsServer(m.selfSigned);
     const err = await rejection(session().get(`https://127.0.0.1:${port}/`));
@@ -156,7 +160,7 @@ describe("verification", () => {
   });
 });
 
-describe("the ssl option", () => {
+withOpenssl("the ssl option", () => {
   it("refuses a value of another kind before connecting", async () => {
     const s = session();
     const bad = { ssl: "yes" } as unknown as { ssl: boolean };
@@ -173,7 +177,7 @@ describe("the ssl option", () => {
   });
 });
 
-describe("client certificates", () => {
+withOpenssl("client certificates", () => {
   const mutual = (): Promise<number> =>
     httpsServer({ ...m.server, ca: m.ca, requestCert: true, rejectUnauthorized: true });
 
@@ -220,7 +224,7 @@ describe("client certificates", () => {
   });
 });
 
-describe("Fingerprint", () => {
+withOpenssl("Fingerprint", () => {
   it("accepts only SHA-256 digests", () => {
     expect(() => new Fingerprint(Buffer.alloc(16))).toThrow(/md5 and sha1 are insecure/);
     expect(() => new Fingerprint(Buffer.alloc(20))).toThrow(TypeError);
@@ -254,7 +258,7 @@ describe("Fingerprint", () => {
   });
 });
 
-describe("pinning and pools", () => {
+withOpenssl("pinning and pools", () => {
   it("expect100 checks the pin before sending anything", async () => {
     const port = await httpsServer(m.server);
     const url = `https://127.0.0.1:${port}/`;
@@ -289,7 +293,7 @@ describe("pinning and pools", () => {
   });
 });
 
-describe("through an environment proxy (trustEnv)", () => {
+withOpenssl("through an environment proxy (trustEnv)", () => {
   const names = ["HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"];
   const saved = new Map<string, string | undefined>();
   let proxy: ConnectProxy;
@@ -325,7 +329,7 @@ describe("through an environment proxy (trustEnv)", () => {
   });
 });
 
-describe("wss://", () => {
+withOpenssl("wss://", () => {
   it("connects with the CA and client certificate of the session's ssl", async () => {
     const port = await httpsServer({
       ...m.server,

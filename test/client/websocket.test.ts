@@ -41,6 +41,7 @@ import {
   startConnectProxy,
   warmUpClient,
 } from "../helpers.js";
+import { hasPeer } from "../peers.js";
 
 // The handshake-timeout tests time a wsConnect, which sends its request through undici.
 beforeAll(warmUpClient);
@@ -241,9 +242,11 @@ async function roundTrip(
 
 let tls: { key: string; cert: string };
 let certDir: string;
+// The wss:// tests need a certificate that openssl makes.
+const withOpenssl = it.runIf(hasPeer("openssl"));
 beforeAll(async () => {
   certDir = await mkdtemp(join(tmpdir(), "aiohttp-ts-ws-"));
-  tls = await selfSignedCert(certDir);
+  if (hasPeer("openssl")) tls = await selfSignedCert(certDir);
 });
 afterAll(async () => {
   await rm(certDir, { recursive: true, force: true });
@@ -269,13 +272,13 @@ describe("URL forms", () => {
     await ws.close();
   });
 
-  it("refuses a self-signed certificate on wss:// by default", async () => {
+  withOpenssl("refuses a self-signed certificate on wss:// by default", async () => {
     const { url } = await wsApp({ site: { ssl: tls } });
     const err = await rejection(session().wsConnect(url));
     expect(err).toBeInstanceOf(ClientConnectorCertificateError);
   });
 
-  it("connects to wss:// with ssl: false", async () => {
+  withOpenssl("connects to wss:// with ssl: false", async () => {
     const { url, seen } = await wsApp({ site: { ssl: tls } });
     const ws = await session().wsConnect(url, { ssl: false });
     expect(await roundTrip(ws)).toBe("ping?");
@@ -283,7 +286,7 @@ describe("URL forms", () => {
     await ws.close();
   });
 
-  it("connects to https:// with ssl: false", async () => {
+  withOpenssl("connects to https:// with ssl: false", async () => {
     const { port } = await wsApp({ site: { ssl: tls } });
     const ws = await session().wsConnect(`https://127.0.0.1:${port}/ws`, { ssl: false });
     expect(await roundTrip(ws)).toBe("ping?");
@@ -291,14 +294,14 @@ describe("URL forms", () => {
     await ws.close();
   });
 
-  it("verifies the server with the CA given in ssl", async () => {
+  withOpenssl("verifies the server with the CA given in ssl", async () => {
     const { port } = await wsApp({ site: { ssl: tls } });
     const ws = await session().wsConnect(`wss://localhost:${port}/ws`, { ssl: { ca: tls.cert } });
     expect(await roundTrip(ws)).toBe("ping?");
     await ws.close();
   });
 
-  it("takes the TLS setting of the session's connector", async () => {
+  withOpenssl("takes the TLS setting of the session's connector", async () => {
     const { url } = await wsApp({ site: { ssl: tls } });
     const connector = new TCPConnector({ ssl: false });
     const ws = await session({ connector }).wsConnect(url);
@@ -773,7 +776,7 @@ describe("proxies", () => {
     await ws.close();
   });
 
-  it("takes WSS_PROXY for wss:// with trustEnv", async () => {
+  withOpenssl("takes WSS_PROXY for wss:// with trustEnv", async () => {
     const { url, port } = await wsApp({ site: { ssl: tls } });
     const wssProxy = await startProxy();
     setEnv({ WSS_PROXY: wssProxy.url });
@@ -803,7 +806,7 @@ describe("proxies", () => {
     await ws.close();
   });
 
-  it("runs TLS inside the tunnel for wss://", async () => {
+  withOpenssl("runs TLS inside the tunnel for wss://", async () => {
     const { url, port } = await wsApp({ site: { ssl: tls } });
     const proxy = await startProxy();
     const ws = await session().wsConnect(url, { proxy: proxy.url, ssl: false });
@@ -812,7 +815,7 @@ describe("proxies", () => {
     await ws.close();
   });
 
-  it("verifies the certificate inside the tunnel", async () => {
+  withOpenssl("verifies the certificate inside the tunnel", async () => {
     const { port } = await wsApp({ site: { ssl: tls } });
     const proxy = await startProxy();
     const ws = await session().wsConnect(`wss://localhost:${port}/ws`, {
@@ -824,15 +827,18 @@ describe("proxies", () => {
     await ws.close();
   });
 
-  it("goes through HTTPS_PROXY for wss:// when the session trusts the environment", async () => {
-    const { url, port } = await wsApp({ site: { ssl: tls } });
-    const proxy = await startProxy();
-    setEnv({ HTTPS_PROXY: proxy.url });
-    const ws = await session({ trustEnv: true }).wsConnect(url, { ssl: false });
-    expect(await roundTrip(ws)).toBe("ping?");
-    expect(proxy.requests.map((r) => r.target)).toEqual([`127.0.0.1:${port}`]);
-    await ws.close();
-  });
+  withOpenssl(
+    "goes through HTTPS_PROXY for wss:// when the session trusts the environment",
+    async () => {
+      const { url, port } = await wsApp({ site: { ssl: tls } });
+      const proxy = await startProxy();
+      setEnv({ HTTPS_PROXY: proxy.url });
+      const ws = await session({ trustEnv: true }).wsConnect(url, { ssl: false });
+      expect(await roundTrip(ws)).toBe("ping?");
+      expect(proxy.requests.map((r) => r.target)).toEqual([`127.0.0.1:${port}`]);
+      await ws.close();
+    },
+  );
 });
 
 describe("lifetime", () => {

@@ -9,14 +9,8 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ClientSession, TCPConnector, WSMsgType, web } from "../../src/index.js";
 import { type Deferred, deferred, selfSignedCert } from "../helpers.js";
-import {
-  type Nginx,
-  nginxPorts,
-  nginxSkipReason,
-  SITE_CONF,
-  siteConfig,
-  startNginx,
-} from "./nginx.js";
+import { hasPeer } from "../peers.js";
+import { type Nginx, nginxPorts, SITE_CONF, siteConfig, startNginx } from "./nginx.js";
 
 const CLIENT_ADDRESS = "127.0.0.2";
 
@@ -185,7 +179,7 @@ it("docs/deployment.md shows docs/nginx/aiohttp-ts.conf as it is", async () => {
   expect(doc).toContain(`\`\`\`nginx\n${conf}\`\`\`\n`);
 });
 
-describe.skipIf(nginxSkipReason !== null)("behind nginx (docs/nginx/aiohttp-ts.conf)", () => {
+describe.skipIf(!hasPeer("nginx", "openssl"))("behind nginx (docs/nginx/aiohttp-ts.conf)", () => {
   describe("with trustProxy: 1", () => {
     let stack: Stack;
     beforeAll(async () => {
@@ -303,7 +297,3 @@ describe.skipIf(nginxSkipReason !== null)("behind nginx (docs/nginx/aiohttp-ts.c
     });
   });
 });
-
-if (nginxSkipReason !== null) {
-  console.warn(`test/deploy/nginx.test.ts skipped: ${nginxSkipReason}`);
-}

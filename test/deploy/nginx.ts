@@ -9,24 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../helpers.js";
-import { skipInterop } from "../interop/helpers.js";
+import { NGINX } from "../peers.js";
 
-export const NGINX = process.env.AIOHTTP_TS_NGINX ?? "/usr/sbin/nginx";
+export { NGINX };
 
 /** The site config, as docs/deployment.md shows it. */
 export const SITE_CONF = fileURLToPath(
   new URL("../../docs/nginx/aiohttp-ts.conf", import.meta.url),
 );
-
-/**
- * Why the nginx suite is skipped, or null when it runs. A missing nginx skips it on a
- * developer's machine; with CI=true the suite runs and fails, so CI cannot lose it silently.
- */
-export const nginxSkipReason: string | null = skipInterop
-  ? "AIOHTTP_TS_SKIP_INTEROP=1"
-  : !existsSync(NGINX) && process.env.CI !== "true"
-    ? `${NGINX} is missing (install it with: sudo apt-get install nginx)`
-    : null;
 
 /** Where the site config's placeholders point in a test. */
 export interface SitePlaces {

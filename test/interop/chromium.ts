@@ -6,9 +6,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect } from "vitest";
 import type { web } from "../../src/index.js";
 import { useAppForAll } from "../helpers.js";
-
-const CHROMIUM = process.env.AIOHTTP_TS_CHROMIUM ?? "/usr/bin/chromium";
-const CHROMIUM_HINT = "apt-get install chromium (the tests run /usr/bin/chromium headless)";
+import { CHROMIUM } from "../peers.js";
 
 /**
  * Serves `makeApp(html)` for the calling `describe` (`useAppForAll`; `html` is the text of
@@ -32,8 +30,7 @@ export function useChromiumPage(
       });
     } catch (err) {
       throw new Error(
-        `Chromium could not be launched from ${CHROMIUM}, and the interop tests need it: ` +
-          `${CHROMIUM_HINT}. (Set AIOHTTP_TS_SKIP_INTEROP=1 to skip these tests.)`,
+        `Chromium is installed at ${CHROMIUM} but could not be launched (see the cause)`,
         { cause: err },
       );
     }

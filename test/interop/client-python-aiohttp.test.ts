@@ -28,7 +28,9 @@ import {
   VERSION,
 } from "../../src/index.js";
 import { freePort, warmUpClient } from "../helpers.js";
-import { PYTHON, requireAiohttp, skipInterop } from "./helpers.js";
+import { hasPeer, PYTHON } from "../peers.js";
+
+const peersMissing = !hasPeer("python3-aiohttp");
 
 const SERVER_SCRIPT = fileURLToPath(new URL("./aiohttp_server.py", import.meta.url));
 const START_TIMEOUT_MS = 10_000;
@@ -97,7 +99,7 @@ async function startPythonServer(): Promise<PythonServer> {
   };
 }
 
-describe.skipIf(skipInterop)("aiohttp-ts's ClientSession calls a Python aiohttp server", () => {
+describe.skipIf(peersMissing)("aiohttp-ts's ClientSession calls a Python aiohttp server", () => {
   let py: PythonServer;
   const sessions: ClientSession[] = [];
 
@@ -109,7 +111,6 @@ describe.skipIf(skipInterop)("aiohttp-ts's ClientSession calls a Python aiohttp 
   }
 
   beforeAll(async () => {
-    await requireAiohttp();
     py = await startPythonServer();
     // The timeout tests time requests: the first one of the process would also load undici.
     await warmUpClient();
@@ -317,11 +318,9 @@ describe.skipIf(skipInterop)("aiohttp-ts's ClientSession calls a Python aiohttp 
     });
 
     test("a br body from aiohttp is decompressed by text()", async (ctx) => {
-      ctx.skip(
-        !py.brotli,
-        "the Python server has no brotli module (aiohttp compresses with br only when " +
-          "`brotli` or `brotlicffi` is importable; Debian: python3-brotli)",
-      );
+      // aiohttp compresses with br only when `brotli` (or `brotlicffi`) is importable.
+      ctx.skip(!hasPeer("python3-brotli"));
+      expect(py.brotli).toBe(true);
       const resp = await session().get("/compressed/br");
       expect(resp.headers.get("Content-Encoding")).toBe("br");
       expect(await resp.text()).toBe(TEXT);

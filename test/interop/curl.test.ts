@@ -6,24 +6,24 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { hasPeer } from "../peers.js";
 import {
   COMPRESSIBLE_TEXT,
   curl,
   HELLO_TEXT,
   type InteropServer,
   onlyTransfer,
-  requireCurl,
   SMALL_MAX_SIZE,
   STREAM_CHUNKS,
-  skipInterop,
   startInteropServer,
 } from "./helpers.js";
 
-describe.skipIf(skipInterop)("curl calls an aiohttp-ts server", () => {
+const peersMissing = !hasPeer("curl");
+
+describe.skipIf(peersMissing)("curl calls an aiohttp-ts server", () => {
   let srv: InteropServer;
 
   beforeAll(async () => {
-    await requireCurl();
     srv = await startInteropServer();
   });
 

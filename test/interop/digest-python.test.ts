@@ -5,13 +5,15 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DigestAuthError, DigestAuthMiddleware, type DigestAuthOptions } from "../../src/index.js";
 import { rejection, useSessions } from "../helpers.js";
+import { hasPeer } from "../peers.js";
 import {
   DIGEST_PASSWORD,
   DIGEST_USER,
   type DigestServer,
   startDigestServer,
 } from "./digest-server.js";
-import { skipInterop } from "./helpers.js";
+
+const peersMissing = !hasPeer("python3");
 
 const session = useSessions();
 
@@ -40,7 +42,7 @@ function fresh(prefix: string): string {
   return `${prefix}/t${unique}`;
 }
 
-describe.skipIf(skipInterop)("DigestAuthMiddleware against Python's http.server", () => {
+describe.skipIf(peersMissing)("DigestAuthMiddleware against Python's http.server", () => {
   let py: DigestServer;
   let other: DigestServer;
 

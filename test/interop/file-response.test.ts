@@ -9,15 +9,10 @@ import { brotliCompressSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { web } from "../../src/index.js";
 import { useTestClients } from "../helpers.js";
-import {
-  aiohttpRequest,
-  curl,
-  onlyTransfer,
-  pyHeaders,
-  requireAiohttp,
-  requireCurl,
-  skipInterop,
-} from "./helpers.js";
+import { hasPeer } from "../peers.js";
+import { aiohttpRequest, curl, onlyTransfer, pyHeaders } from "./helpers.js";
+
+const peersMissing = !hasPeer("curl", "python3-aiohttp");
 
 const serve = useTestClients();
 
@@ -27,13 +22,11 @@ const DATA = Array.from({ length: 26 }, (_, i) => String.fromCharCode(65 + i).re
 );
 const PAGE = "<p>a page sent precompressed by aiohttp-ts</p>\n".repeat(50);
 
-describe.skipIf(skipInterop)("curl and Python aiohttp read a FileResponse", () => {
+describe.skipIf(peersMissing)("curl and Python aiohttp read a FileResponse", () => {
   let dir: string;
   let base: string;
 
   beforeAll(async () => {
-    await requireCurl();
-    await requireAiohttp();
     dir = await mkdtemp(join(tmpdir(), "file-interop-"));
     await writeFile(join(dir, "data.txt"), DATA);
     await writeFile(join(dir, "page.html"), PAGE);

@@ -10,15 +10,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { web } from "../../src/index.js";
 import { TestServer } from "../../src/test-utils/index.js";
-import {
-  curl,
-  onlyTransfer,
-  PYTHON,
-  requireAiohttp,
-  requireCurl,
-  run,
-  skipInterop,
-} from "./helpers.js";
+import { hasPeer, PYTHON } from "../peers.js";
+import { curl, onlyTransfer, run } from "./helpers.js";
 
 const UPLOAD_SCRIPT = fileURLToPath(new URL("./aiohttp_form_upload.py", import.meta.url));
 
@@ -59,7 +52,7 @@ interface Fixture {
   path: string;
 }
 
-describe.skipIf(skipInterop)("multipart uploads from other clients", () => {
+describe("multipart uploads from other clients", () => {
   let server: TestServer;
   let dir: string;
   let files: Fixture[];
@@ -100,8 +93,8 @@ describe.skipIf(skipInterop)("multipart uploads from other clients", () => {
     }));
   }
 
-  test("curl -F uploads several files and a field, byte-exact", async () => {
-    await requireCurl();
+  test("curl -F uploads several files and a field, byte-exact", async (ctx) => {
+    ctx.skip(!hasPeer("curl"));
     const args = [
       "-F",
       "title=holiday photos",
@@ -115,14 +108,14 @@ describe.skipIf(skipInterop)("multipart uploads from other clients", () => {
     ]);
   });
 
-  test("Python aiohttp FormData uploads several files and a field, byte-exact", async () => {
-    await requireAiohttp();
+  test("Python aiohttp FormData uploads several files and a field, byte-exact", async (ctx) => {
+    ctx.skip(!hasPeer("python3-aiohttp"));
     const items = ["title:holiday photos", ...files.map((f, i) => `f${i}=${f.path}`)];
     const done = await run(
       PYTHON,
       [UPLOAD_SCRIPT, server.makeUrl("/upload").toString(), ...items],
       {
-        installHint: "apt-get install python3-aiohttp",
+        installHint: "sudo apt-get install -y python3-aiohttp",
       },
     );
     expect(done.stderr).toBe("");

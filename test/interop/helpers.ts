@@ -9,12 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { web } from "../../src/index.js";
 import { TestServer } from "../../src/test-utils/index.js";
-
-/** `AIOHTTP_TS_SKIP_INTEROP=1` skips the interop suites; otherwise a missing peer fails them. */
-export const skipInterop = process.env.AIOHTTP_TS_SKIP_INTEROP === "1";
-
-/** Debian's interpreter, which has python3-aiohttp (a pyenv `python3` on PATH may not). */
-export const PYTHON = process.env.AIOHTTP_TS_PYTHON ?? "/usr/bin/python3";
+import { PYTHON } from "../peers.js";
 
 const CLIENT_SCRIPT = fileURLToPath(new URL("./aiohttp_client.py", import.meta.url));
 
@@ -182,7 +177,7 @@ export function run(
           reject(
             new Error(
               `${file} is not installed, and the interop tests need it: ${options.installHint}. ` +
-                "(.ci/run installs it; set AIOHTTP_TS_SKIP_INTEROP=1 to skip these tests.)",
+                "(test/peers.ts should have skipped this test: is the peer listed there?)",
               { cause: err },
             ),
           );
@@ -200,13 +195,7 @@ export function run(
 
 // ---- curl ------------------------------------------------------------------------------
 
-const CURL_HINT = "apt-get install curl";
-
-/** Fails with a clear message when curl is missing. */
-export async function requireCurl(): Promise<void> {
-  const done = await run("curl", ["--version"], { installHint: CURL_HINT });
-  if (done.code !== 0) throw new Error(`curl --version failed: ${done.stderr}`);
-}
+const CURL_HINT = "sudo apt-get install -y curl";
 
 /** The fields of curl's `%{json}` write-out the tests use. */
 export interface CurlInfo {
@@ -308,21 +297,7 @@ export function onlyTransfer(result: CurlRun): CurlTransfer {
 
 // ---- Python aiohttp --------------------------------------------------------------------
 
-const PYTHON_HINT = "apt-get install python3-aiohttp (it must be importable by /usr/bin/python3)";
-
-/** Fails with a clear message when the Python interpreter or its aiohttp is missing. */
-export async function requireAiohttp(): Promise<string> {
-  const done = await run(PYTHON, ["-c", "import aiohttp; print(aiohttp.__version__)"], {
-    installHint: PYTHON_HINT,
-  });
-  if (done.code !== 0) {
-    throw new Error(
-      `${PYTHON} cannot import aiohttp, which the interop tests need: ${PYTHON_HINT}. ` +
-        `(.ci/run installs it; set AIOHTTP_TS_SKIP_INTEROP=1 to skip these tests.)\n${done.stderr}`,
-    );
-  }
-  return done.stdout.trim();
-}
+const PYTHON_HINT = "sudo apt-get install -y python3-aiohttp";
 
 /** One request for the Python client (see aiohttp_client.py). */
 export interface PyRequest {

@@ -17,10 +17,12 @@ import {
   web,
 } from "../../src/index.js";
 import { freePort, rejection, selfSignedCert } from "../helpers.js";
-import { skipInterop } from "./helpers.js";
+import { hasPeer } from "../peers.js";
 import { startTinyproxy, type Tinyproxy } from "./tinyproxy.js";
 
-describe.skipIf(skipInterop)("proxies through tinyproxy", () => {
+const peersMissing = !hasPeer("tinyproxy", "openssl");
+
+describe.skipIf(peersMissing)("proxies through tinyproxy", () => {
   let dir: string;
   let tls: { key: string; cert: string };
   const cleanups: Array<() => Promise<void>> = [];

@@ -3,6 +3,7 @@
 
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { hasPeer } from "../peers.js";
 import {
   aiohttpClient,
   aiohttpRequest,
@@ -10,18 +11,17 @@ import {
   HELLO_TEXT,
   type InteropServer,
   pyHeaders,
-  requireAiohttp,
   SMALL_MAX_SIZE,
   STREAM_CHUNKS,
-  skipInterop,
   startInteropServer,
 } from "./helpers.js";
 
-describe.skipIf(skipInterop)("Python's aiohttp client calls an aiohttp-ts server", () => {
+const peersMissing = !hasPeer("python3-aiohttp");
+
+describe.skipIf(peersMissing)("Python's aiohttp client calls an aiohttp-ts server", () => {
   let srv: InteropServer;
 
   beforeAll(async () => {
-    await requireAiohttp();
     srv = await startInteropServer();
   });
 

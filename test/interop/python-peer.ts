@@ -1,7 +1,7 @@
 // Starts a Python peer server script that binds a free loopback port and prints `READY <port>`.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { PYTHON } from "./helpers.js";
+import { PYTHON } from "../peers.js";
 
 /** A Python server running in a child process. */
 export interface PythonPeer {

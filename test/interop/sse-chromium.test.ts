@@ -7,8 +7,11 @@
 import { describe, expect, test } from "vitest";
 import { web } from "../../src/index.js";
 import { type Deferred, deferred } from "../helpers.js";
+import { hasPeer } from "../peers.js";
 import { useChromiumPage } from "./chromium.js";
-import { Reports, skipInterop } from "./helpers.js";
+import { Reports } from "./helpers.js";
+
+const peersMissing = !hasPeer("chromium");
 
 const PAGE_HTML = new URL("./sse-page.html", import.meta.url);
 /** How long the handler's report of a connection may take. */
@@ -116,7 +119,7 @@ function makeApp(
   return app;
 }
 
-describe.skipIf(skipInterop)("Chromium's EventSource reads our EventSourceResponse", () => {
+describe.skipIf(peersMissing)("Chromium's EventSource reads our EventSourceResponse", () => {
   const resumes = new Reports<Array<string | undefined>>((name) => `the resumed stream ${name}`);
   const compressed = new Reports<CompressedReport>((name) => `the compressed stream ${name}`);
   const page = useChromiumPage(PAGE_HTML, (html) => makeApp(html, resumes, compressed));

@@ -7,8 +7,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../helpers.js";
-
-export const TINYPROXY = process.env.AIOHTTP_TS_TINYPROXY ?? "/usr/bin/tinyproxy";
+import { TINYPROXY } from "../peers.js";
 
 /** A running tinyproxy (`startTinyproxy`). */
 export interface Tinyproxy {

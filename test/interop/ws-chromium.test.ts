@@ -5,8 +5,11 @@
 
 import { describe, expect, test } from "vitest";
 import { type WSMessage, WSMsgType, web } from "../../src/index.js";
+import { hasPeer } from "../peers.js";
 import { useChromiumPage } from "./chromium.js";
-import { Reports, skipInterop } from "./helpers.js";
+import { Reports } from "./helpers.js";
+
+const peersMissing = !hasPeer("chromium");
 
 const PAGE_HTML = new URL("./ws-page.html", import.meta.url);
 /** How long a step in the page, or a report from the handler, may take. */
@@ -131,7 +134,7 @@ async function within<T>(what: string, promise: Promise<T>): Promise<T> {
   }
 }
 
-describe.skipIf(skipInterop)("Chromium's WebSocket talks to our WebSocketResponse", () => {
+describe.skipIf(peersMissing)("Chromium's WebSocket talks to our WebSocketResponse", () => {
   const sightings = new Reports<Sighting>((id) => `the /ws handler of socket ${id}`);
   const cookies = new Reports<Record<string, string>>((id) => `the upgrade request of ${id}`);
   const page = useChromiumPage(PAGE_HTML, (html) => makeApp(html, sightings, cookies));

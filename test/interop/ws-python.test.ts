@@ -18,11 +18,13 @@ import {
   web,
 } from "../../src/index.js";
 import { useAppForAll } from "../helpers.js";
-import { PYTHON, Reports, run, skipInterop } from "./helpers.js";
+import { hasPeer, PYTHON } from "../peers.js";
+import { Reports, run } from "./helpers.js";
+
+const peersMissing = !hasPeer("python3-aiohttp", "python3-websockets");
 
 const PEER = fileURLToPath(new URL("./ws_python_peer.py", import.meta.url));
-const PYTHON_HINT =
-  "apt-get install python3-aiohttp python3-websockets (both importable by /usr/bin/python3)";
+const PYTHON_HINT = "sudo apt-get install -y python3-aiohttp python3-websockets";
 const START_TIMEOUT_MS = 10_000;
 /** How long a test waits for what the other side saw; loopback answers in milliseconds. */
 const EVENT_TIMEOUT_MS = 3_000;
@@ -41,18 +43,6 @@ function nextId(): string {
 
 function sha256(data: Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");
-}
-
-async function requirePythonPeers(): Promise<void> {
-  const done = await run(PYTHON, ["-c", "import aiohttp, websockets"], {
-    installHint: PYTHON_HINT,
-  });
-  if (done.code !== 0) {
-    throw new Error(
-      `${PYTHON} cannot import aiohttp and websockets, which the WebSocket interop tests need: ` +
-        `${PYTHON_HINT}. (Set AIOHTTP_TS_SKIP_INTEROP=1 to skip these tests.)\n${done.stderr}`,
-    );
-  }
 }
 
 // ---- Python clients ----------------------------------------------------------------------
@@ -355,9 +345,7 @@ function useOurServer(scheme: "ws" | "http"): {
 
 // ---- the tests ---------------------------------------------------------------------------
 
-describe.skipIf(skipInterop)("WebSockets between aiohttp-ts and Python", () => {
-  beforeAll(requirePythonPeers);
-
+describe.skipIf(peersMissing)("WebSockets between aiohttp-ts and Python", () => {
   describe("Python's websockets client calls our WebSocketResponse", () => {
     const { sightings, url } = useOurServer("ws");
 

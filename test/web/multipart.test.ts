@@ -12,15 +12,8 @@ import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BodyPartReader, MultipartReader, web } from "../../src/index.js";
 import { appWith, httpSend, quiet, rawExchange, useSessions, useTestClients } from "../helpers.js";
-import {
-  curl,
-  onlyTransfer,
-  PYTHON,
-  requireAiohttp,
-  requireCurl,
-  run,
-  skipInterop,
-} from "../interop/helpers.js";
+import { curl, onlyTransfer, run } from "../interop/helpers.js";
+import { hasPeer, PYTHON } from "../peers.js";
 
 const serve = useTestClients();
 let dir: string;
@@ -326,9 +319,9 @@ describe("the client side", () => {
   });
 });
 
-describe.skipIf(skipInterop)("request.multipart() with real clients", () => {
-  it("curl -F uploads several files and a field", async () => {
-    await requireCurl();
+describe("request.multipart() with real clients", () => {
+  it("curl -F uploads several files and a field", async (ctx) => {
+    ctx.skip(!hasPeer("curl"));
     const client = await serve(appWith(upload));
     const one = randomBytes(700_000);
     const two = Buffer.from("plain text file\n".repeat(1000));
@@ -355,8 +348,8 @@ describe.skipIf(skipInterop)("request.multipart() with real clients", () => {
     ]);
   });
 
-  it("Python aiohttp's MultipartWriter with a nested multipart/mixed part", async () => {
-    await requireAiohttp();
+  it("Python aiohttp's MultipartWriter with a nested multipart/mixed part", async (ctx) => {
+    ctx.skip(!hasPeer("python3-aiohttp"));
     const client = await serve(appWith(upload));
     const script = `
 import asyncio, sys, aiohttp
@@ -378,7 +371,7 @@ async def main(url):
 asyncio.run(main(sys.argv[1]))
 `;
     const done = await run(PYTHON, ["-c", script, client.makeUrl("/upload").toString()], {
-      installHint: "apt-get install python3-aiohttp",
+      installHint: "sudo apt-get install -y python3-aiohttp",
     });
     expect(done.stderr).toBe("");
     const [status, json] = done.stdout.split("\n");

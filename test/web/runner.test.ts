@@ -17,6 +17,7 @@ import {
   selfSignedCert,
   startServerProcess,
 } from "../helpers.js";
+import { hasPeer } from "../peers.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -156,7 +157,7 @@ describe("AppRunner and sites", () => {
   });
 });
 
-describe("HTTPS", () => {
+describe.skipIf(!hasPeer("openssl"))("HTTPS", () => {
   let key: string;
   let cert: string;
   beforeAll(async () => {

@@ -37,6 +37,7 @@ import {
   splitHead,
   useRunners,
 } from "../helpers.js";
+import { hasPeer } from "../peers.js";
 
 // ---------------------------------------------------------------------------------------------
 // Servers
@@ -1467,7 +1468,7 @@ describe("the connection after the upgrade", () => {
     expect(after).toBeGreaterThanOrEqual(90);
   });
 
-  it("works over an HTTPS site", async () => {
+  it.runIf(hasPeer("openssl"))("works over an HTTPS site", async () => {
     const dir = await mkdtemp(join(tmpdir(), "ws-tls-"));
     const app = new web.Application({ logger: quiet });
     app.router.addGet("/ws", async (request) => {
