@@ -9,7 +9,6 @@
 
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,13 +19,18 @@ import { type ServerProcess, settlesWithin, startServerProcess } from "./helpers
 import { CHROMIUM, hasPeer } from "./peers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
+/**
+ * Node with tsx's loader, not the tsx CLI: the CLI relays a SIGTERM to the program and, when the
+ * program has not acknowledged it within 30 ms (a busy machine), kills it with SIGKILL and exits
+ * 143, which is not the program's graceful exit.
+ */
+const TSX = ["--import", "tsx"];
 const START_TIMEOUT_MS = 15_000;
 const CLIENT_TIMEOUT_MS = 15_000;
 
 /** Starts `script` (a server program) in its own process; resolves once it prints its banner. */
 function startServer(script = "examples/websocket/server.ts"): Promise<ServerProcess> {
-  return startServerProcess([TSX_CLI, script], { cwd: ROOT, startTimeoutMs: START_TIMEOUT_MS });
+  return startServerProcess([...TSX, script], { cwd: ROOT, startTimeoutMs: START_TIMEOUT_MS });
 }
 
 /** What the client example printed and how it ended. */
@@ -40,7 +44,7 @@ function runClient(baseUrl: string, script = "examples/websocket/client.ts"): Pr
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [TSX_CLI, script],
+      [...TSX, script],
       {
         cwd: ROOT,
         env: { ...process.env, BASE_URL: baseUrl },

@@ -6,19 +6,23 @@
 // covers). The check for dist/ below stays so a run without a build fails clearly.
 //
 // Why not `npx tsx`: npx does not pass SIGTERM on to the program it started (npm exits at once
-// and leaves the server running), so the test runs the same tsx CLI that `npx tsx` resolves to,
-// directly under node. tsx relays the signal and exits with the example's own exit code.
+// and leaves the server running), so the test runs node with tsx's loader (`--import tsx`): the
+// SIGTERM reaches the example itself.
 
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { rawExchange, type ServerProcess, startServerProcess } from "./helpers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
+/**
+ * Node with tsx's loader, not the tsx CLI: the CLI relays a SIGTERM to the program and, when the
+ * program has not acknowledged it within 30 ms (a busy machine), kills it with SIGKILL and exits
+ * 143, which is not the program's graceful exit.
+ */
+const TSX = ["--import", "tsx"];
 const START_TIMEOUT_MS = 15_000;
 
 /** One example server running in a child process. */
@@ -31,7 +35,7 @@ class RunningExample {
 
   /** Starts `examples/<name>/server.ts`; resolves once it prints its banner. */
   static async start(name: string): Promise<RunningExample> {
-    const server = await startServerProcess([TSX_CLI, `examples/${name}/server.ts`], {
+    const server = await startServerProcess([...TSX, `examples/${name}/server.ts`], {
       cwd: ROOT,
       startTimeoutMs: START_TIMEOUT_MS,
     });
