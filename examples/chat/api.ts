@@ -14,7 +14,8 @@ async function jsonBody(request: web.Request): Promise<Record<string, unknown>> 
   try {
     body = await request.json();
   } catch (err) {
-    if (err instanceof web.HTTPException) throw err;
+    // request.json() answers a body that is too big with 413 and bad JSON with 400.
+    if (err instanceof web.HTTPException && !(err instanceof web.HTTPBadRequest)) throw err;
     throw new ChatError(400, "bad_json", "the body must be JSON");
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
