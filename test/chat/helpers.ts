@@ -7,8 +7,7 @@ import { join } from "node:path";
 import { afterEach } from "vitest";
 import { makeApp } from "../../examples/chat/app.js";
 import type { ChatLogger } from "../../examples/chat/middlewares.js";
-import { ClientSession, CookieJar, type web } from "../../src/index.js";
-import { useRunners } from "../helpers.js";
+import { ClientSession, CookieJar, web } from "../../src/index.js";
 
 /** Drops the access log and the error lines of tests that provoke errors. */
 export const quietLog: ChatLogger = { info() {}, error() {} };
@@ -32,21 +31,39 @@ export interface RunningChat {
   dataDir: string;
 }
 
+/** Options of the `start()` that `useChat` returns. */
+export interface StartChatOptions {
+  /** @default a fresh temporary directory */
+  dataDir?: string;
+  /** @default "test secret" */
+  secret?: string;
+  /** @default 0, any free port */
+  port?: number;
+}
+
 /**
  * Registers the hooks and returns `start()`, which serves the chat on 127.0.0.1 with a fresh
- * data directory; both are cleaned up after each test (the runner first).
+ * data directory; both are cleaned up after each test (the runner first, and a second cleanup
+ * of a runner the test cleaned up itself does nothing).
  */
-export function useChat(): (options?: {
-  dataDir?: string;
-  secret?: string;
-}) => Promise<RunningChat> {
+export function useChat(): (options?: StartChatOptions) => Promise<RunningChat> {
   const tempDir = useTempDirs();
-  const start = useRunners();
+  const runners: web.AppRunner[] = [];
+  afterEach(async () => {
+    for (const runner of runners.splice(0)) {
+      runner.server.closeAllConnections();
+      await runner.cleanup();
+    }
+  });
   return async (options = {}) => {
     const dataDir = options.dataDir ?? (await tempDir());
     const app = makeApp({ dataDir, secret: options.secret ?? "test secret", log: quietLog });
-    const { runner, port } = await start(app, { accessLog: null });
-    return { runner, baseUrl: `http://127.0.0.1:${port}`, dataDir };
+    const runner = new web.AppRunner(app, { accessLog: null });
+    await runner.setup();
+    runners.push(runner);
+    const site = new web.TCPSite(runner, "127.0.0.1", options.port ?? 0);
+    await site.start();
+    return { runner, baseUrl: `http://127.0.0.1:${site.port}`, dataDir };
   };
 }
 

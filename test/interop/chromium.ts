@@ -10,6 +10,22 @@ import { useAppForAll } from "../helpers.js";
 const CHROMIUM = process.env.AIOHTTP_TS_CHROMIUM ?? "/usr/bin/chromium";
 const CHROMIUM_HINT = "apt-get install chromium (the tests run /usr/bin/chromium headless)";
 
+/** Launches Debian's Chromium headless, or fails saying how to install it. */
+export async function launchChromium(): Promise<Browser> {
+  try {
+    return await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
+  } catch (err) {
+    throw new Error(
+      `Chromium could not be launched from ${CHROMIUM}, and the interop tests need it: ` +
+        `${CHROMIUM_HINT}. (Set AIOHTTP_TS_SKIP_INTEROP=1 to skip these tests.)`,
+      { cause: err },
+    );
+  }
+}
+
 /**
  * Serves `makeApp(html)` for the calling `describe` (`useAppForAll`; `html` is the text of
  * `pageHtml`, for the app to serve at `/`), and registers a `beforeAll` that launches Chromium
@@ -25,18 +41,7 @@ export function useChromiumPage(
   let page: Page | undefined;
 
   beforeAll(async () => {
-    try {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-      });
-    } catch (err) {
-      throw new Error(
-        `Chromium could not be launched from ${CHROMIUM}, and the interop tests need it: ` +
-          `${CHROMIUM_HINT}. (Set AIOHTTP_TS_SKIP_INTEROP=1 to skip these tests.)`,
-        { cause: err },
-      );
-    }
+    browser = await launchChromium();
     page = await browser.newPage();
     const resp = await page.goto(`http://127.0.0.1:${port()}/`);
     expect(resp?.status()).toBe(200);
