@@ -3,7 +3,7 @@
 
 import { web } from "aiohttp-ts";
 import { openBus } from "./bus.js";
-import { Chat } from "./chat.js";
+import { Chat, localEvent } from "./chat.js";
 import { chatKey, postRateKey, signerKey } from "./keys.js";
 import { MAX_BODY } from "./limits.js";
 import { accessLog, type ChatLogger, errorPages, securityHeaders } from "./middlewares.js";
@@ -43,7 +43,7 @@ export function makeApp(options: ChatOptions): web.Application {
   app.cleanupCtx.push(async function* storeAndBus(app) {
     const store = openSqliteStore(options.dataDir);
     try {
-      const bus = await openBus(options.redisUrl);
+      const bus = await openBus(options.redisUrl, (event) => localEvent(store, event));
       app.set(chatKey, new Chat(store, bus));
       try {
         yield;

@@ -9,6 +9,9 @@ import type { RoomEvent } from "./types.js";
 
 export type RoomListener = (event: RoomEvent) => void;
 
+/** Turns an event from the bus into what this process's listeners get (once per event). */
+export type Inbound = (event: RoomEvent) => RoomEvent;
+
 export interface Bus {
   /** Sends the event to every subscriber of its room, in every process on the bus. */
   publish(event: RoomEvent): Promise<void>;
@@ -26,6 +29,8 @@ export interface Bus {
 class Subscribers {
   readonly #byRoom = new Map<string, Set<RoomListener>>();
 
+  constructor(readonly inbound: Inbound) {}
+
   add(room: string, listener: RoomListener): () => void {
     let set = this.#byRoom.get(room);
     if (set === undefined) {
@@ -39,7 +44,16 @@ class Subscribers {
     };
   }
 
-  deliver(event: RoomEvent): void {
+  // `inbound` runs for every event, with listeners in the room or not: it is where another
+  // host's message is copied into this host's history.
+  deliver(received: RoomEvent): void {
+    let event: RoomEvent;
+    try {
+      event = this.inbound(received);
+    } catch (err) {
+      console.error("chat bus: an event could not be taken in:", err);
+      return;
+    }
     const room = event.type === "message" ? event.message.room : event.room;
     for (const listener of this.#byRoom.get(room) ?? []) {
       try {
@@ -77,8 +91,12 @@ class Presence {
 
 /** The bus of a single process. */
 export class LocalBus implements Bus {
-  readonly #subscribers = new Subscribers();
+  readonly #subscribers: Subscribers;
   readonly #presence = new Presence();
+
+  constructor(inbound: Inbound = (event) => event) {
+    this.#subscribers = new Subscribers(inbound);
+  }
 
   async publish(event: RoomEvent): Promise<void> {
     this.#subscribers.deliver(event);
@@ -120,11 +138,12 @@ export class RedisBus implements Bus {
   readonly id = randomUUID();
   readonly #pub: Redis;
   readonly #sub: Redis;
-  readonly #subscribers = new Subscribers();
+  readonly #subscribers: Subscribers;
   readonly #presence = new Presence();
   readonly #timer: NodeJS.Timeout;
 
-  private constructor(pub: Redis, sub: Redis) {
+  private constructor(pub: Redis, sub: Redis, inbound: Inbound) {
+    this.#subscribers = new Subscribers(inbound);
     this.#pub = pub;
     this.#sub = sub;
     this.#sub.on("pmessage", (_pattern: string, _channel: string, text: string) => {
@@ -135,7 +154,7 @@ export class RedisBus implements Bus {
   }
 
   /** Connects to `url` and subscribes; resolves once events published from now on arrive. */
-  static async connect(url: string): Promise<RedisBus> {
+  static async connect(url: string, inbound: Inbound = (event) => event): Promise<RedisBus> {
     // lazyConnect: connection errors reject here instead of being retried in the background.
     const pub = new Redis(url, { lazyConnect: true });
     const sub = new Redis(url, { lazyConnect: true });
@@ -147,7 +166,7 @@ export class RedisBus implements Bus {
       sub.disconnect();
       throw err;
     }
-    const bus = new RedisBus(pub, sub);
+    const bus = new RedisBus(pub, sub, inbound);
     await bus.#markAlive();
     return bus;
   }
@@ -211,6 +230,6 @@ export class RedisBus implements Bus {
 }
 
 /** The Redis bus when `redisUrl` is set, else the in-process one. */
-export async function openBus(redisUrl: string | undefined): Promise<Bus> {
-  return redisUrl ? RedisBus.connect(redisUrl) : new LocalBus();
+export async function openBus(redisUrl: string | undefined, inbound?: Inbound): Promise<Bus> {
+  return redisUrl ? RedisBus.connect(redisUrl, inbound) : new LocalBus(inbound);
 }

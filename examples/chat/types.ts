@@ -21,6 +21,7 @@ export interface RoomInfo {
 
 /** What the bus carries for one room. */
 export type RoomEvent =
-  | { type: "message"; message: ChatMessage }
+  /** `origin` is the id of the store that wrote the message first (see store.ts). */
+  | { type: "message"; message: ChatMessage; origin: string }
   | { type: "join"; room: string; nick: string }
   | { type: "leave"; room: string; nick: string };
