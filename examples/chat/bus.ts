@@ -146,8 +146,16 @@ export class RedisBus implements Bus {
     this.#subscribers = new Subscribers(inbound);
     this.#pub = pub;
     this.#sub = sub;
-    this.#sub.on("pmessage", (_pattern: string, _channel: string, text: string) => {
-      this.#subscribers.deliver(JSON.parse(text) as RoomEvent);
+    this.#sub.on("pmessage", (_pattern: string, channel: string, text: string) => {
+      let event: RoomEvent;
+      try {
+        event = JSON.parse(text) as RoomEvent;
+      } catch {
+        // Something else published on our channels; it is not an event of ours.
+        console.error(`chat bus: ignored a message on ${channel} that is not JSON`);
+        return;
+      }
+      this.#subscribers.deliver(event);
     });
     this.#timer = setInterval(() => void this.#markAlive(), ALIVE_REFRESH_MS);
     this.#timer.unref();

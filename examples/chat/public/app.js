@@ -6,6 +6,7 @@ const els = {
   status: $("status"),
   nickForm: $("nick-form"),
   nick: $("nick"),
+  nickButton: document.querySelector("#nick-form button"),
   rooms: $("rooms"),
   roomForm: $("room-form"),
   roomName: $("room-name"),
@@ -174,8 +175,10 @@ function onEvent(event) {
       showHistory(event.messages);
       showMembers(event.members);
       setStatus("online", `connected as ${event.nick}`);
+      els.nickButton.textContent = "Change";
       setComposer(true);
       notify("");
+      void refreshRooms(); // for the message counts, and rooms others opened
       break;
     case "message":
       appendKeepingScroll(messageItem(event.message));
@@ -238,8 +241,8 @@ function enterRoom() {
   els.messages.replaceChildren();
   els.older.hidden = true;
   showMembers([]);
-  void refreshRooms();
   reconnectNow();
+  void refreshRooms();
 }
 
 els.nickForm.addEventListener("submit", async (event) => {
