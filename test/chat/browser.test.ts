@@ -80,7 +80,10 @@ describe.skipIf(skipInterop)("the chat page in Chromium", () => {
     await send(alice.page, "before the restart");
     await seen(alice.page, "alice", "before the restart");
     await chat.runner.cleanup(); // closes the page's socket with 1001
-    await alice.page.locator("#status", { hasText: "the server is restarting" }).waitFor();
+    // The page says why for as long as the server is down, whatever its attempts get.
+    await alice.page
+      .locator("#status[data-state=retrying]", { hasText: "the server is restarting" })
+      .waitFor();
     const port = Number(new URL(chat.baseUrl).port);
     const again = await startChat({ dataDir: chat.dataDir, port });
     expect(again.baseUrl).toBe(chat.baseUrl);

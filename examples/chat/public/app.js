@@ -34,6 +34,8 @@ const state = {
   /** Reconnection attempts since the last successful welcome. */
   attempts: 0,
   retryTimer: 0,
+  /** Whether the server said it was going away (1001), until the next welcome. */
+  restarting: false,
   oldestId: null,
 };
 
@@ -170,6 +172,7 @@ function onEvent(event) {
   switch (event.type) {
     case "welcome":
       state.attempts = 0;
+      state.restarting = false;
       state.nick = event.nick;
       els.text.maxLength = event.maxText;
       showHistory(event.messages);
@@ -215,8 +218,10 @@ function connect() {
     // hit by every page at the same moment.
     const delay = Math.min(15_000, 500 * 2 ** state.attempts) * (0.75 + Math.random() / 2);
     state.attempts += 1;
-    const why =
-      close.code === 1001 ? "the server is restarting" : `connection lost (${close.code})`;
+    // A server that went away (1001) is most likely restarting: say so until it is back,
+    // also over the failed attempts (1006) while it is down.
+    if (close.code === 1001) state.restarting = true;
+    const why = state.restarting ? "the server is restarting" : `connection lost (${close.code})`;
     setStatus("retrying", `${why}; retrying in ${Math.ceil(delay / 1000)} s`);
     state.retryTimer = setTimeout(connect, delay);
   });
