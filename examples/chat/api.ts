@@ -78,6 +78,10 @@ export function addApiRoutes({ router }: web.Application): void {
     const { name } = await jsonBody(request);
     if (typeof name !== "string") throw new ChatError(400, "bad_room", "name must be a string");
     checkRoomName(name);
+    // Rooms stay in the history for good: opening them is rate-limited like messages.
+    if (!request.app.require(postRateKey).take(`rooms from ${request.remote}`)) {
+      throw new ChatError(429, "rate_limited", "too many new rooms; wait a moment");
+    }
     const { store } = request.app.require(chatKey);
     const created = store.createRoom(name);
     return web.jsonResponse({ room: store.room(name) }, { status: created ? 201 : 200 });

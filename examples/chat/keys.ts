@@ -8,7 +8,7 @@ import type { RateLimiter } from "./rate.js";
 /** The store and the bus, opened and closed by the application's cleanup context. */
 export const chatKey = new web.AppKey<Chat>("chat");
 export const signerKey = new web.AppKey<NickSigner>("signer");
-/** Messages posted over HTTP, by nick. */
+/** Messages posted over HTTP, by nick, and rooms opened over HTTP, by address. */
 export const postRateKey = new web.AppKey<RateLimiter>("postRate");
 
 /** The nick of a valid signed cookie, else `null`. */

@@ -55,6 +55,19 @@ describe("rooms", () => {
     expect(await resp.json()).toMatchObject({ error: { status: 400, code: "bad_room" } });
   });
 
+  test("opening rooms faster than the rate limit gets 429 after the burst", async () => {
+    const { baseUrl } = await startChat();
+    const session = sessionFor(baseUrl);
+    const statuses: number[] = [];
+    for (let i = 0; i < RATE_BURST + 6 && !statuses.includes(429); i++) {
+      const resp = await session.post("/api/rooms", { json: { name: `room-${i}` } });
+      statuses.push(resp.status);
+      await resp.release();
+    }
+    expect(statuses.slice(0, RATE_BURST)).toEqual(Array(RATE_BURST).fill(201));
+    expect(statuses.at(-1)).toBe(429);
+  });
+
   test("an unknown room's history and members are 404 JSON errors", async () => {
     const { baseUrl } = await startChat();
     const session = sessionFor(baseUrl);
