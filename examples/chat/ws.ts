@@ -58,14 +58,10 @@ export async function roomSocket(
     await chat.bus.join(room, nick);
     await chat.bus.publish({ type: "join", room, nick });
     const members = await chat.bus.members(room);
-    await ws.sendJson({
-      type: "welcome",
-      room,
-      nick,
-      messages: history,
-      members,
-      maxText: MAX_TEXT,
-    });
+    // A member that left already fails this send; its loop below then ends at once.
+    await ws
+      .sendJson({ type: "welcome", room, nick, messages: history, members, maxText: MAX_TEXT })
+      .catch(() => {});
     const seen = new Set(history.map(messageKey));
     for (const event of early) {
       if (event.type !== "message" || !seen.has(messageKey(event.message))) forward(event);
