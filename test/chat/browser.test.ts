@@ -6,7 +6,15 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { launchChromium } from "../interop/chromium.js";
 import { skipInterop } from "../interop/helpers.js";
-import { connected, messagesOn, openChat, screenshot, seen, send } from "./chat-page.js";
+import {
+  connected,
+  messagesOn,
+  openChat,
+  STEP_TIMEOUT_MS,
+  screenshot,
+  seen,
+  send,
+} from "./chat-page.js";
 import { useChat } from "./helpers.js";
 
 describe.skipIf(skipInterop)("the chat page in Chromium", () => {
@@ -61,7 +69,9 @@ describe.skipIf(skipInterop)("the chat page in Chromium", () => {
     await alice.page.click("#room-form button");
     await alice.page.locator("#room-title", { hasText: "#dev" }).waitFor();
     await connected(alice.page, "alice");
-    expect(await alice.page.locator("#feed-link").getAttribute("href")).toBe("/rooms/dev/events");
+    expect(await alice.page.locator("#feed-link").getAttribute("href")).toBe(
+      "/static/feed.html#dev",
+    );
     await send(alice.page, "only in dev");
     await seen(alice.page, "alice", "only in dev");
     // Bob, still in the lobby, gets a lobby message and not the one in #dev.
@@ -72,6 +82,31 @@ describe.skipIf(skipInterop)("the chat page in Chromium", () => {
     await connected(bob.page, "bob");
     await seen(bob.page, "alice", "only in dev");
     expect([...alice.problems, ...bob.problems]).toEqual([]);
+  });
+
+  test("the feed page follows a room read-only through EventSource", async () => {
+    const { baseUrl } = await startChat();
+    const alice = await openChat(chromium(), `${baseUrl}/`, "alice");
+    await send(alice.page, "already said");
+    await seen(alice.page, "alice", "already said");
+    const context = await chromium().newContext();
+    const feed = await context.newPage();
+    feed.setDefaultTimeout(STEP_TIMEOUT_MS);
+    const problems: string[] = [];
+    feed.on("pageerror", (err) => problems.push(err.message));
+    feed.on("console", (msg) => {
+      if (msg.type() === "error") problems.push(msg.text());
+    });
+    await feed.goto(`${baseUrl}/static/feed.html#lobby`);
+    await feed.locator("#status[data-state=online]").waitFor();
+    await seen(feed, "alice", "already said");
+    await send(alice.page, "said while followed");
+    await seen(feed, "alice", "said while followed");
+    await openChat(chromium(), `${baseUrl}/`, "bob");
+    await feed.locator("#messages li.system", { hasText: "bob joined" }).waitFor();
+    expect(await feed.locator("#raw-link").getAttribute("href")).toBe("/rooms/lobby/events");
+    await screenshot(feed, "feed");
+    expect([...problems, ...alice.problems]).toEqual([]);
   });
 
   test("a page reconnects by itself after the server restarts", async () => {

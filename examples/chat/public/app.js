@@ -241,7 +241,7 @@ function reconnectNow() {
 function enterRoom() {
   state.room = roomFromHash();
   els.roomTitle.textContent = `#${state.room}`;
-  els.feedLink.href = `/rooms/${state.room}/events`;
+  els.feedLink.href = `/static/feed.html#${state.room}`;
   document.title = `#${state.room} - aiohttp-ts chat`;
   els.messages.replaceChildren();
   els.older.hidden = true;
