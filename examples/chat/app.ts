@@ -15,7 +15,7 @@ import { openSqliteStore } from "./store.js";
 export interface ChatOptions {
   /** Where the SQLite history (and the cookie secret, without `secret`) live. */
   dataDir: string;
-  /** A Redis URL to share room events with other processes and hosts; none: in-process. */
+  /** A Redis URL to share room events with other processes and hosts. @default none: in-process */
   redisUrl?: string | undefined;
   /** The secret that signs nick cookies. @default `CHAT_SECRET`, else one kept in `dataDir` */
   secret?: string | undefined;
