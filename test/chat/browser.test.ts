@@ -4,6 +4,8 @@
 import { stat } from "node:fs/promises";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { chatKey } from "../../examples/chat/keys.js";
+import { JOIN_HISTORY } from "../../examples/chat/limits.js";
 import { launchChromium } from "../interop/chromium.js";
 import { skipInterop } from "../interop/helpers.js";
 import {
@@ -82,6 +84,22 @@ describe.skipIf(skipInterop)("the chat page in Chromium", () => {
     await connected(bob.page, "bob");
     await seen(bob.page, "alice", "only in dev");
     expect([...alice.problems, ...bob.problems]).toEqual([]);
+  });
+
+  test("a long history shows the last page, and the older ones on request", async () => {
+    const { baseUrl, runner } = await startChat();
+    const { store } = runner.app.require(chatKey);
+    for (let i = 1; i <= JOIN_HISTORY + 10; i++) store.addMessage("lobby", "old", `old ${i}`);
+    const alice = await openChat(chromium(), `${baseUrl}/`, "alice");
+    const shown = await messagesOn(alice.page);
+    expect(shown.length).toBe(JOIN_HISTORY);
+    expect(shown[0]).toBe("old: old 11");
+    await alice.page.click("#older");
+    await alice.page.locator("#messages li .text", { hasText: /^old 1$/ }).waitFor();
+    const all = await messagesOn(alice.page);
+    expect(all).toEqual(Array.from({ length: JOIN_HISTORY + 10 }, (_, i) => `old: old ${i + 1}`));
+    expect(await alice.page.locator("#older").isHidden()).toBe(true);
+    expect(alice.problems).toEqual([]);
   });
 
   test("the feed page follows a room read-only through EventSource", async () => {
