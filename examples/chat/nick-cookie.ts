@@ -3,7 +3,7 @@
 // no session table; any server that has the same secret accepts the cookie.
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isNick } from "./limits.js";
 
@@ -50,6 +50,7 @@ export class NickSigner {
 export function loadSecret(dataDir: string, fromEnv = process.env.CHAT_SECRET): string {
   if (fromEnv) return fromEnv;
   const path = join(dataDir, "secret");
+  mkdirSync(dataDir, { recursive: true });
   try {
     writeFileSync(path, randomBytes(32).toString("base64url"), { flag: "wx", mode: 0o600 });
   } catch (err) {

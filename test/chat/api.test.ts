@@ -1,13 +1,17 @@
 // The chat showcase's HTTP side over real sockets: the JSON API, the nick cookie and its
 // signature, input limits, error pages and security headers.
 
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { MAX_BODY, MAX_TEXT, RATE_BURST } from "../../examples/chat/limits.js";
 import { SECURITY_HEADERS } from "../../examples/chat/middlewares.js";
 import { NICK_COOKIE } from "../../examples/chat/nick-cookie.js";
 import { httpSend } from "../helpers.js";
-import { setNick, useChat, useChatSessions } from "./helpers.js";
+import { setNick, useChat, useChatSessions, useTempDirs } from "./helpers.js";
 
+// Registered first, so that its directories are removed after the servers have stopped.
+const tempDir = useTempDirs();
 const startChat = useChat();
 const sessionFor = useChatSessions();
 
@@ -148,6 +152,21 @@ describe("the nick cookie", () => {
     const here = await httpSend(portOf(ours.baseUrl), "/api/me", { headers: cookieHeader });
     expect(JSON.parse(here.body)).toEqual({ nick: null });
   });
+});
+
+test("without a secret the chat keeps one in a new data directory, so cookies outlive a restart", async () => {
+  const dataDir = join(await tempDir(), "not-yet-there");
+  const first = await startChat({ dataDir, secret: null });
+  const session = sessionFor(first.baseUrl);
+  await setNick(session, "alice");
+  const cookie = session.cookieJar.filterCookies(new URL(first.baseUrl))[NICK_COOKIE];
+  await first.runner.cleanup();
+  const second = await startChat({ dataDir, secret: null });
+  const me = await httpSend(portOf(second.baseUrl), "/api/me", {
+    headers: { Cookie: `${NICK_COOKIE}=${cookie}` },
+  });
+  expect(JSON.parse(me.body)).toEqual({ nick: "alice" });
+  expect((await stat(join(dataDir, "secret"))).mode & 0o777).toBe(0o600);
 });
 
 describe("messages over HTTP", () => {

@@ -35,8 +35,8 @@ export interface RunningChat {
 export interface StartChatOptions {
   /** @default a fresh temporary directory */
   dataDir?: string;
-  /** @default "test secret" */
-  secret?: string;
+  /** `null`: none, so the chat keeps one in the data directory. @default "test secret" */
+  secret?: string | null;
   /** @default 0, any free port */
   port?: number;
 }
@@ -57,7 +57,8 @@ export function useChat(): (options?: StartChatOptions) => Promise<RunningChat> 
   });
   return async (options = {}) => {
     const dataDir = options.dataDir ?? (await tempDir());
-    const app = makeApp({ dataDir, secret: options.secret ?? "test secret", log: quietLog });
+    const secret = options.secret === null ? undefined : (options.secret ?? "test secret");
+    const app = makeApp({ dataDir, secret, log: quietLog });
     const runner = new web.AppRunner(app, { accessLog: null });
     await runner.setup();
     runners.push(runner);
