@@ -8,6 +8,23 @@ import type { web } from "../../src/index.js";
 import { useAppForAll } from "../helpers.js";
 import { CHROMIUM } from "../peers.js";
 
+/** Launches Debian's Chromium headless, or fails saying how to install it. */
+export async function launchChromium(): Promise<Browser> {
+  try {
+    return await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
+  } catch (err) {
+    throw new Error(
+      `Chromium is installed at ${CHROMIUM} but could not be launched (see the cause)`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
 /**
  * Serves `makeApp(html)` for the calling `describe` (`useAppForAll`; `html` is the text of
  * `pageHtml`, for the app to serve at `/`), and registers a `beforeAll` that launches Chromium
@@ -23,17 +40,7 @@ export function useChromiumPage(
   let page: Page | undefined;
 
   beforeAll(async () => {
-    try {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-      });
-    } catch (err) {
-      throw new Error(
-        `Chromium is installed at ${CHROMIUM} but could not be launched (see the cause)`,
-        { cause: err },
-      );
-    }
+    browser = await launchChromium();
     page = await browser.newPage();
     const resp = await page.goto(`http://127.0.0.1:${port()}/`);
     expect(resp?.status()).toBe(200);
