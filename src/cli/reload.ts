@@ -1,11 +1,11 @@
 // `serve --reload`: a supervisor that runs the server in a child process and restarts it when
-// a file under the module's directory changes (node_modules, dist and dot-directories are
-// ignored), with changes debounced so that an editor's burst of writes restarts once.
+// a source file under the module's directory changes (node_modules, dist and dot-directories
+// are ignored), with changes debounced so that an editor's burst of writes restarts once.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { type FSWatcher, watch } from "node:fs";
-import { dirname, resolve, sep } from "node:path";
+import { type FSWatcher, statSync, watch } from "node:fs";
+import { dirname, extname, join, resolve } from "node:path";
 import { ExitCode } from "./errors.js";
 import { splitSpec } from "./load-app.js";
 
@@ -16,10 +16,37 @@ const DEBOUNCE_MS = 150;
 /** How long a restart waits for the old server's graceful shutdown before killing it. */
 const RESTART_GRACE_MS = 5_000;
 const IGNORED = new Set(["node_modules", "dist"]);
+/** Source files: a log, a database or an upload written by the server must not restart it. */
+const SOURCES = new Set([".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx", ".json"]);
 
 /** Whether a changed path (relative to the watched directory) should restart the server. */
 export function isWatched(relative: string): boolean {
+  if (!SOURCES.has(extname(relative))) return false;
   return !relative.split(/[\\/]/).some((part) => IGNORED.has(part) || part.startsWith("."));
+}
+
+/**
+ * Tells real changes from noise: inotify reports a read that updates a file's access time
+ * (the server importing its own module) as a "change" too, so a change counts only when the
+ * file's mtime moved past the last one seen (or past the supervisor's start), or the file
+ * appeared or went away.
+ */
+class ChangeFilter {
+  readonly #since = Date.now();
+  readonly #mtimes = new Map<string, number>();
+
+  changed(file: string): boolean {
+    let mtime: number;
+    try {
+      mtime = statSync(file).mtimeMs;
+    } catch {
+      this.#mtimes.delete(file);
+      return true;
+    }
+    const last = this.#mtimes.get(file) ?? this.#since;
+    this.#mtimes.set(file, mtime);
+    return mtime > last;
+  }
 }
 
 function log(message: string): void {
@@ -72,10 +99,12 @@ export async function superviseReload(spec: string, serveArgs: string[]): Promis
     restarting = false;
     if (!stopping) start();
   };
+  const filter = new ChangeFilter();
   const watcher: FSWatcher = watch(dir, { recursive: true }, (_event, filename) => {
-    const name = filename === null ? "" : String(filename);
-    if (name !== "" && !isWatched(name)) return;
-    changed = name === "" ? dir : `${dir}${sep}${name}`;
+    if (filename === null || !isWatched(String(filename))) return;
+    const file = join(dir, String(filename));
+    if (!filter.changed(file)) return;
+    changed = file;
     clearTimeout(timer);
     timer = setTimeout(() => void restart(), DEBOUNCE_MS);
   });

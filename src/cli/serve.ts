@@ -47,14 +47,18 @@ export async function serveCommand(args: string[]): Promise<ExitCode> {
   if (values.reload && process.env[RELOAD_CHILD_ENV] === undefined) {
     return superviseReload(spec, withoutReloadFlag(args));
   }
-  if (process.env[RELOAD_CHILD_ENV] !== undefined) {
-    // Under the supervisor a terminal's Ctrl-C reaches this process and the supervisor (which
-    // forwards it): runApp handles the first signal, and this listener keeps the second from
-    // killing the process in the middle of its graceful shutdown.
-    for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => {});
-  }
+  // The signals are ours, taken before the module loads: runApp prints its banner before it
+  // listens for them, and a SIGTERM sent as soon as the banner shows (by a test, a script or
+  // systemd) would kill the process instead of shutting it down.
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  // Under the reload supervisor a terminal's Ctrl-C reaches this process and the supervisor
+  // (which forwards it): a repeated signal must not kill the graceful shutdown, so `on`, not
+  // `once`. Otherwise, as runApp does, a second signal kills at once.
+  const listen = process.env[RELOAD_CHILD_ENV] === undefined ? "once" : "on";
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process[listen](sig, onSignal);
   const app = await loadApp(spec, factoryArgs);
-  await web.runApp(app, options);
+  await web.runApp(app, { ...options, handleSignals: false, signal: stop.signal });
   return ExitCode.OK;
 }
 
