@@ -59,7 +59,8 @@ export async function writeBody(
     return;
   }
   if (!stdout.isTTY) {
-    for await (const chunk of resp.content) await writeTo(stdout, chunk);
+    // iterAny: iterating the StreamReader itself gives lines, as in aiohttp.
+    for await (const chunk of resp.content.iterAny()) await writeTo(stdout, chunk);
     return;
   }
   const body = await resp.read();

@@ -105,7 +105,7 @@ export async function requestCommand(command: RequestCommand, args: string[]): P
     await using resp = await session.request(method, url, options);
     if (!values.body) await writeTo(process.stdout, formatHead(resp, painterFor(process.stdout)));
     if (values.output !== undefined) {
-      await pipeline(resp.content, createWriteStream(values.output));
+      await pipeline(resp.content.iterAny(), createWriteStream(values.output));
       bar?.finish();
     } else if (method !== "HEAD") {
       if (!values.body) await writeTo(process.stdout, "\n");

@@ -2,6 +2,7 @@
 // messages received are printed; the end of stdin (Ctrl-D) closes with 1000 and still prints
 // what arrives until the server's close frame, so piped input gets all its answers.
 
+import { once } from "node:events";
 import { createInterface } from "node:readline";
 import {
   type ClientSession,
@@ -71,16 +72,19 @@ export async function wsSession(
     }
   })();
   const lines = createInterface({ input: io.stdin, crlfDelay: Number.POSITIVE_INFINITY });
-  const sending = (async () => {
-    try {
-      for await (const line of lines) {
-        if (ws.closed) break;
-        await ws.sendStr(line);
-      }
-    } catch {
+  // Lines are chained from "line" events rather than read with `for await`: readline's
+  // iterator drops the lines still buffered when piped input ends while a send is awaited.
+  let sent: Promise<void> = Promise.resolve();
+  lines.on("line", (line) => {
+    sent = sent.then(async () => {
+      if (!ws.closed) await ws.sendStr(line);
+    });
+  });
+  const sending = once(lines, "close").then(() =>
+    sent.catch(() => {
       // The connection went away while sending: the reader reports how.
-    }
-  })();
+    }),
+  );
   const first = await Promise.race([reading.then(() => "server"), sending.then(() => "stdin")]);
   if (first === "stdin") {
     await ws.close({ code: 1000 });
