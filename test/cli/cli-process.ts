@@ -126,3 +126,34 @@ export function startCli(args: string[], options: CliOptions = {}): RunningCli {
 
 /** The URL in runApp's banner (`======== Running on http://127.0.0.1:PORT ========`). */
 export const BANNER_URL = /Running on (http:\/\/127\.0\.0\.1:\d+) =/;
+
+/** Quotes `arg` for a POSIX shell. */
+function shellQuote(arg: string): string {
+  return `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * Runs `aiohttp-ts <args>` on a terminal: util-linux's `script` gives it a pseudo-terminal for
+ * stdin, stdout and stderr, whose output (both streams, with "\r\n" line ends) comes back as
+ * stdout. TERM asks for colours.
+ */
+export async function runOnTerminal(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  checkBuilt();
+  const command = [process.execPath, MAIN, ...args].map(shellQuote).join(" ");
+  const child = spawn("script", ["-qec", command, "/dev/null"], {
+    cwd: options.cwd ?? ROOT,
+    env: cliEnv({ TERM: "xterm-256color", ...options.env }),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+  return { code, stdout, stderr };
+}

@@ -2,13 +2,15 @@
 // server in this process that records what it was sent.
 
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer as createNetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { styleText } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REQUEST_COMMANDS } from "../../src/cli/usage.js";
 import { WSMsgType, web } from "../../src/index.js";
 import { freePort, useAppForAll } from "../helpers.js";
-import { runCli } from "./cli-process.js";
+import { runCli, runOnTerminal } from "./cli-process.js";
 
 /** What the /echo route saw. */
 interface Seen {
@@ -36,6 +38,10 @@ function makeApp(): web.Application {
     throw new web.HTTPFound("/echo");
   });
   app.router.addGet("/bytes", () => new web.Response({ body: BYTES }));
+  app.router.addGet(
+    "/binary",
+    () => new web.Response({ body: Buffer.from([0x89, 0x50, 0, 0, 1]) }),
+  );
   app.router.addGet("/ws", async (request) => {
     // autoclose off: the close frame is answered after the messages before it are echoed.
     // With autoclose, `ws` answers it on arrival, and piped input (which closes right after
@@ -229,6 +235,67 @@ describe("exit codes", () => {
     expect(code).toBe(1);
     expect(stdout).toBe("");
     expect(stderr).toMatch(new RegExp(`^aiohttp-ts: GET ${target} failed: .*ECONNREFUSED.*\\n$`));
+  });
+});
+
+describe("--timeout", () => {
+  it("gives up on a server that never answers, exit 1", async () => {
+    const sockets: Socket[] = [];
+    const silent = createNetServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const address = silent.address();
+    if (address === null || typeof address === "string") throw new Error("no TCP address");
+    try {
+      const target = `http://127.0.0.1:${address.port}/`;
+      const { code, stderr } = await runCli(["get", target, "--timeout", "0.3"]);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(new RegExp(`^aiohttp-ts: GET ${target} failed: .*time`, "i"));
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});
+
+describe("on a terminal", () => {
+  it("colours the status line and the header names", async () => {
+    const { code, stdout } = await runOnTerminal(["get", url("/echo")]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(styleText("green", "200 OK", { validateStream: false }));
+    expect(stdout).toContain(styleText("cyan", "content-type", { validateStream: false }));
+  });
+
+  it("NO_COLOR switches the colours off", async () => {
+    const { stdout } = await runOnTerminal(["get", url("/echo")], { env: { NO_COLOR: "1" } });
+    expect(stdout).toMatch(/^200 OK\r\n/);
+    expect(stdout).not.toContain("\u001b[");
+  });
+
+  it("does not write a binary body, and says how to get it", async () => {
+    const { code, stdout } = await runOnTerminal(["get", url("/binary")]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("binary body (5 bytes, application/octet-stream) not shown");
+    expect(stdout).toContain("use -o FILE");
+  });
+
+  describe("-o", () => {
+    let dir = "";
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), "aiohttp-ts-cli-"));
+    });
+    afterAll(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it("draws a progress bar with the total, the rate and the ETA on stderr", async () => {
+      const file = join(dir, "download.bin");
+      const { code, stdout } = await runOnTerminal(["get", url("/bytes"), "-o", file, "-b"]);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(
+        /\[#{24}\] 100% {2}300\.0 kB \/ 300\.0 kB {2}[\d.]+ [kMG]?B\/s {2}ETA 0:00/,
+      );
+      expect((await readFile(file)).equals(BYTES)).toBe(true);
+    });
   });
 });
 

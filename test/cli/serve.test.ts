@@ -96,6 +96,20 @@ describe("aiohttp-ts serve", () => {
     expect(stderr).toContain("Usage: aiohttp-ts serve ");
   });
 
+  it("rejects --workers 0 with the usage line, exit 2", async () => {
+    const { code, stderr } = await runCli(["serve", "app.js:create", "--workers", "0"], {
+      cwd: FIXTURES,
+    });
+    expect(code).toBe(2);
+    expect(stderr).toContain('--workers must be an integer >= 1, not "0"');
+  });
+
+  it("a missing <module>:<factory> exits 2", async () => {
+    const { code, stderr } = await runCli(["serve", "--port", "0"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("aiohttp-ts: missing <module>:<factory>\nUsage: aiohttp-ts serve ");
+  });
+
   describe("--reload", () => {
     let dir = "";
     afterEach(async () => {
