@@ -47,6 +47,10 @@ function report(err: unknown): ExitCode {
     process.stderr.write(`aiohttp-ts: ${err.message}\n${usageLine(err.command)}\n`);
   } else if (err instanceof CliError) {
     process.stderr.write(`aiohttp-ts: ${err.message}\n`);
+  } else if (err instanceof Error && "syscall" in err) {
+    // A system error (EADDRINUSE when serving, EACCES on a socket path): its message says it.
+    process.stderr.write(`aiohttp-ts: ${err.message}\n`);
+    return ExitCode.ERROR;
   } else {
     // Not ours (the served module threw, say): the stack is what its author needs.
     process.stderr.write(
