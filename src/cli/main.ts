@@ -61,6 +61,13 @@ function report(err: unknown): ExitCode {
   return err.exitCode;
 }
 
+// A reader that stops early (`aiohttp-ts get ... | head -1`) closes the pipe: that ends the
+// command quietly, with the exit code of the response when it is known already.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit(process.exitCode ?? ExitCode.OK);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -103,6 +103,8 @@ export async function requestCommand(command: RequestCommand, args: string[]): P
   if (bar !== null) options.onDownloadProgress = (p) => bar.update(p);
   try {
     await using resp = await session.request(method, url, options);
+    // Known now, for an exit on EPIPE (see main.ts) before the body is written.
+    process.exitCode = exitCodeForStatus(resp.status);
     if (!values.body) await writeTo(process.stdout, formatHead(resp, painterFor(process.stdout)));
     if (values.output !== undefined) {
       await pipeline(resp.content.iterAny(), createWriteStream(values.output));
