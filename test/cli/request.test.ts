@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REQUEST_COMMANDS } from "../../src/cli/usage.js";
 import { WSMsgType, web } from "../../src/index.js";
 import { freePort, useAppForAll } from "../helpers.js";
-import { runCli, runOnTerminal } from "./cli-process.js";
+import { runCli, runOnTerminal, startCli } from "./cli-process.js";
 
 /** What the /echo route saw. */
 interface Seen {
@@ -113,6 +113,15 @@ describe("aiohttp-ts get", () => {
   it("copies a body that is not JSON to a pipe byte for byte", async () => {
     const { stdout } = await runCli(["get", url("/bytes"), "-b"]);
     expect(stdout).toBe(BYTES.toString("latin1"));
+  });
+
+  it("ends quietly when the reader closes the pipe early (| head)", async () => {
+    // 300 kB is more than a pipe holds: the command is still writing when the pipe closes.
+    const cli = startCli(["get", url("/bytes")]);
+    await cli.waitFor(/^200 OK\n/);
+    cli.child.stdout.destroy();
+    expect(await cli.exited).toBe(0);
+    expect(cli.stderr()).toBe("");
   });
 
   it("completes a URL without a scheme, and :port/path, as httpie does", async () => {
