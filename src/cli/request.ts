@@ -51,13 +51,10 @@ function requestFailed(method: string, url: string, err: unknown): CliError {
 /** Runs one request command with `args` (the arguments after the command name). */
 export async function requestCommand(command: RequestCommand, args: string[]): Promise<ExitCode> {
   const { values, positionals } = parseCommand(command, args, OPTIONS);
-  if (positionals.length !== 1) {
-    throw new UsageError(
-      positionals.length === 0 ? "missing <url>" : `unexpected argument "${positionals[1]}"`,
-      command,
-    );
-  }
-  const url = completeUrl(command, positionals[0] as string);
+  const [typed, extra] = positionals;
+  if (typed === undefined) throw new UsageError("missing <url>", command);
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`, command);
+  const url = completeUrl(command, typed);
   const method = command.toUpperCase();
   if (values.data !== undefined && values.json !== undefined) {
     throw new UsageError("-d and --json cannot be used together", command);

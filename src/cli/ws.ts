@@ -72,8 +72,7 @@ export async function wsSession(
     }
   })();
   const lines = createInterface({ input: io.stdin, crlfDelay: Number.POSITIVE_INFINITY });
-  // Lines are chained from "line" events rather than read with `for await`: readline's
-  // iterator drops the lines still buffered when piped input ends while a send is awaited.
+  // Each line is sent after the one before it; "close" comes after the last "line".
   let sent: Promise<void> = Promise.resolve();
   lines.on("line", (line) => {
     sent = sent.then(async () => {

@@ -1,7 +1,7 @@
 // Running the built command (`node dist/cli/main.js`, built by `npm test` before vitest) as a
 // child process: to completion with some stdin, or in the background while waiting for lines.
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach } from "vitest";
@@ -54,7 +54,7 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
 
 /** A running command. */
 export interface RunningCli {
-  readonly child: ChildProcess;
+  readonly child: ChildProcessWithoutNullStreams;
   stdout(): string;
   stderr(): string;
   /** Settles with the exit code (`null` when a signal ended it). */
