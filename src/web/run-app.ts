@@ -180,7 +180,10 @@ async function serve(
     await runner.cleanup();
     throw err;
   }
+  // The signal handlers go in before the banner: whoever waits for the banner may signal at
+  // once, and a SIGTERM without a handler would kill the process.
+  const stopped = untilStopped(handleSignals, signal);
   onListening(sites.map((s) => s.name));
-  await untilStopped(handleSignals, signal);
+  await stopped;
   await runner.cleanup();
 }
