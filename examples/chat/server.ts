@@ -7,6 +7,8 @@
 //
 // With WORKERS above 1 this module runs once in the primary, which only forks, and once in each
 // worker: the store and the bus are opened by the app's cleanup context, so in the workers only.
+// The primary still builds the app, which keeps the cookie secret in DATA_DIR before any worker
+// starts, so that every worker reads the same one.
 // See README.md beside this file.
 
 import { fileURLToPath } from "node:url";
