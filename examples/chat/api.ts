@@ -53,7 +53,10 @@ function requireNick(request: web.Request): string {
 }
 
 export function addApiRoutes({ router }: web.Application): void {
-  router.addGet("/api/me", (request) => web.jsonResponse({ nick: nickOf(request) }));
+  // `worker`: which worker process answered (`null` without workers), for the page's footer.
+  router.addGet("/api/me", (request) =>
+    web.jsonResponse({ nick: nickOf(request), worker: web.workerId() }),
+  );
 
   router.addPost("/api/nick", async (request) => {
     const { nick } = await jsonBody(request);

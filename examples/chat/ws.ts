@@ -60,7 +60,16 @@ export async function roomSocket(
     const members = await chat.bus.members(room);
     // A member that left already fails this send; its loop below then ends at once.
     await ws
-      .sendJson({ type: "welcome", room, nick, messages: history, members, maxText: MAX_TEXT })
+      .sendJson({
+        type: "welcome",
+        room,
+        nick,
+        messages: history,
+        members,
+        maxText: MAX_TEXT,
+        // Which worker process holds this connection (`null` without workers).
+        worker: web.workerId(),
+      })
       .catch(() => {});
     const seen = new Set(history.map(messageKey));
     for (const event of early) {

@@ -8,17 +8,12 @@ import { MAX_BODY, MAX_TEXT, RATE_BURST } from "../../examples/chat/limits.js";
 import { SECURITY_HEADERS } from "../../examples/chat/middlewares.js";
 import { NICK_COOKIE } from "../../examples/chat/nick-cookie.js";
 import { httpSend } from "../helpers.js";
-import { setNick, useChat, useChatSessions, useTempDirs } from "./helpers.js";
+import { portOf, setNick, useChat, useChatSessions, useTempDirs } from "./helpers.js";
 
 // Registered first, so that its directories are removed after the servers have stopped.
 const tempDir = useTempDirs();
 const startChat = useChat();
 const sessionFor = useChatSessions();
-
-/** The port of a base URL, for httpSend. */
-function portOf(baseUrl: string): number {
-  return Number(new URL(baseUrl).port);
-}
 
 describe("rooms", () => {
   test("a new server lists the lobby, empty", async () => {
@@ -94,7 +89,7 @@ describe("the nick cookie", () => {
     expect(setCookie).toContain("HttpOnly");
     expect(setCookie).toContain("SameSite=Lax");
     await resp.release();
-    expect(await (await session.get("/api/me")).json()).toEqual({ nick: "Zoë_1" });
+    expect(await (await session.get("/api/me")).json()).toEqual({ nick: "Zoë_1", worker: null });
   });
 
   test.each([
@@ -120,7 +115,7 @@ describe("the nick cookie", () => {
     const headers = { Cookie: `${NICK_COOKIE}=${forged}`, "Content-Type": "application/json" };
 
     const me = await httpSend(port, "/api/me", { headers });
-    expect(JSON.parse(me.body)).toEqual({ nick: null });
+    expect(JSON.parse(me.body)).toEqual({ nick: null, worker: null });
     const post = await httpSend(port, "/api/rooms/lobby/messages", {
       method: "POST",
       headers,
@@ -148,9 +143,9 @@ describe("the nick cookie", () => {
     const cookie = session.cookieJar.filterCookies(new URL(theirs.baseUrl))[NICK_COOKIE];
     const cookieHeader = { Cookie: `${NICK_COOKIE}=${cookie}` };
     const there = await httpSend(portOf(theirs.baseUrl), "/api/me", { headers: cookieHeader });
-    expect(JSON.parse(there.body)).toEqual({ nick: "alice" });
+    expect(JSON.parse(there.body)).toEqual({ nick: "alice", worker: null });
     const here = await httpSend(portOf(ours.baseUrl), "/api/me", { headers: cookieHeader });
-    expect(JSON.parse(here.body)).toEqual({ nick: null });
+    expect(JSON.parse(here.body)).toEqual({ nick: null, worker: null });
   });
 });
 
@@ -165,7 +160,7 @@ test("without a secret the chat keeps one in a new data directory, so cookies ou
   const me = await httpSend(portOf(second.baseUrl), "/api/me", {
     headers: { Cookie: `${NICK_COOKIE}=${cookie}` },
   });
-  expect(JSON.parse(me.body)).toEqual({ nick: "alice" });
+  expect(JSON.parse(me.body)).toEqual({ nick: "alice", worker: null });
   expect((await stat(join(dataDir, "secret"))).mode & 0o777).toBe(0o600);
 });
 

@@ -81,6 +81,11 @@ export function useChatSessions(): (baseUrl: string) => ClientSession {
   };
 }
 
+/** The port of a base URL, for httpSend. */
+export function portOf(baseUrl: string): number {
+  return Number(new URL(baseUrl).port);
+}
+
 /** Chooses `nick` for the session (its jar keeps the signed cookie). */
 export async function setNick(session: ClientSession, nick: string): Promise<void> {
   const resp = await session.post("/api/nick", { json: { nick } });

@@ -83,7 +83,13 @@ describe("the room WebSocket", () => {
   test("joining opens the room and welcomes with its history and members", async () => {
     const { baseUrl } = await startChat();
     const alice = await join(baseUrl, "alice", "new-room");
-    expect(alice.welcome).toMatchObject({ room: "new-room", nick: "alice", messages: [] });
+    // `worker` is null: this server runs without runApp's workers.
+    expect(alice.welcome).toMatchObject({
+      room: "new-room",
+      nick: "alice",
+      messages: [],
+      worker: null,
+    });
     await say(alice.ws, "first");
     await nextMessage(alice.ws);
     const bob = await join(baseUrl, "bob", "new-room");

@@ -22,6 +22,7 @@ const els = {
   notice: $("notice"),
   members: $("members"),
   memberCount: $("member-count"),
+  servedBy: $("served-by"),
 };
 
 const PAGE_SIZE = 50;
@@ -168,6 +169,13 @@ function setComposer(enabled) {
       : "Choose a nickname to chat";
 }
 
+/** Names the worker process that holds the live connection, when the server runs several. */
+function showWorker(worker) {
+  els.servedBy.hidden = worker == null;
+  els.servedBy.dataset.worker = worker == null ? "" : String(worker);
+  els.servedBy.textContent = worker == null ? "" : `served by worker ${worker}`;
+}
+
 function onEvent(event) {
   switch (event.type) {
     case "welcome":
@@ -177,6 +185,7 @@ function onEvent(event) {
       els.text.maxLength = event.maxText;
       showHistory(event.messages);
       showMembers(event.members);
+      showWorker(event.worker);
       setStatus("online", `connected as ${event.nick}`);
       els.nickButton.textContent = "Change";
       setComposer(true);
