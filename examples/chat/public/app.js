@@ -1,6 +1,8 @@
 // The chat page: plain DOM and the browser's own WebSocket, no build step. It renders text
 // only (textContent), so a message can never become markup.
 
+import { messageItem, systemItem } from "./render.js";
+
 const $ = (id) => document.getElementById(id);
 const els = {
   status: $("status"),
@@ -71,33 +73,8 @@ async function api(path, init = {}) {
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-
-function messageItem(message) {
-  const item = document.createElement("li");
-  item.dataset.id = String(message.id);
-  if (message.nick === state.nick) item.classList.add("mine");
-  const nick = document.createElement("span");
-  nick.className = "nick";
-  nick.textContent = message.nick;
-  const text = document.createElement("span");
-  text.className = "text";
-  text.textContent = message.text;
-  const time = document.createElement("time");
-  const date = new Date(message.ts);
-  time.dateTime = date.toISOString();
-  time.title = date.toLocaleString();
-  time.textContent = timeFormat.format(date);
-  item.append(nick, text, time);
-  return item;
-}
-
-function systemItem(text) {
-  const item = document.createElement("li");
-  item.className = "system";
-  item.textContent = text;
-  return item;
-}
+/** A message, marked as mine when I sent it. */
+const ownItem = (message) => messageItem(message, message.nick === state.nick);
 
 /** Keeps the view at the bottom when it was there, as chat windows do. */
 function appendKeepingScroll(item) {
@@ -108,7 +85,7 @@ function appendKeepingScroll(item) {
 }
 
 function showHistory(messages) {
-  els.messages.replaceChildren(...messages.map(messageItem));
+  els.messages.replaceChildren(...messages.map(ownItem));
   state.oldestId = messages[0]?.id ?? null;
   els.older.hidden = messages.length < PAGE_SIZE;
   els.empty.hidden = messages.length > 0;
@@ -193,7 +170,7 @@ function onEvent(event) {
       void refreshRooms(); // for the message counts, and rooms others opened
       break;
     case "message":
-      appendKeepingScroll(messageItem(event.message));
+      appendKeepingScroll(ownItem(event.message));
       break;
     case "join":
     case "leave":
@@ -303,7 +280,7 @@ els.older.addEventListener("click", async () => {
       `/api/rooms/${state.room}/messages?before=${state.oldestId}&limit=${PAGE_SIZE}`,
     );
     const height = els.log.scrollHeight;
-    els.messages.prepend(...messages.map(messageItem));
+    els.messages.prepend(...messages.map(ownItem));
     els.log.scrollTop += els.log.scrollHeight - height; // keep what was on screen in place
     state.oldestId = messages[0]?.id ?? state.oldestId;
     els.older.hidden = messages.length < PAGE_SIZE;

@@ -1,6 +1,8 @@
 // The read-only feed page: the room's Server-Sent Events through the browser's EventSource,
 // which reconnects by itself and resumes after the last message id it saw (Last-Event-ID).
 
+import { messageItem, systemItem } from "./render.js";
+
 const ROOM_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const hash = decodeURIComponent(location.hash.slice(1));
 const room = ROOM_NAME.test(hash) ? hash : "lobby";
@@ -12,8 +14,6 @@ document.getElementById("room-title").textContent = `#${room}`;
 document.getElementById("raw-link").href = url;
 document.getElementById("chat-link").href = `/#${room}`;
 document.title = `#${room} feed - aiohttp-ts chat`;
-
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 
 function show(item) {
   messages.append(item);
@@ -30,23 +30,9 @@ source.addEventListener("error", () => {
   status.textContent = "reconnecting...";
 });
 source.addEventListener("message", (event) => {
-  const message = JSON.parse(event.data);
-  const item = document.createElement("li");
-  const nick = document.createElement("span");
-  nick.className = "nick";
-  nick.textContent = message.nick;
-  const text = document.createElement("span");
-  text.className = "text";
-  text.textContent = message.text;
-  const time = document.createElement("time");
-  time.textContent = timeFormat.format(new Date(message.ts));
-  item.append(nick, text, time);
-  show(item);
+  show(messageItem(JSON.parse(event.data)));
 });
 source.addEventListener("presence", (event) => {
   const { type, nick } = JSON.parse(event.data);
-  const item = document.createElement("li");
-  item.className = "system";
-  item.textContent = `${nick} ${type === "join" ? "joined" : "left"}`;
-  show(item);
+  show(systemItem(`${nick} ${type === "join" ? "joined" : "left"}`));
 });
