@@ -14,6 +14,8 @@ export const CHROMIUM = process.env.AIOHTTP_TS_CHROMIUM ?? "/usr/bin/chromium";
 export const TINYPROXY = process.env.AIOHTTP_TS_TINYPROXY ?? "/usr/bin/tinyproxy";
 export const REDIS_SERVER = process.env.AIOHTTP_TS_REDIS_SERVER ?? "/usr/bin/redis-server";
 export const NGINX = process.env.AIOHTTP_TS_NGINX ?? "/usr/sbin/nginx";
+export const H2LOAD = process.env.AIOHTTP_TS_H2LOAD ?? "/usr/bin/h2load";
+export const NGHTTPD = process.env.AIOHTTP_TS_NGHTTPD ?? "/usr/sbin/nghttpd";
 
 export type PeerName =
   | "python3"
@@ -25,7 +27,11 @@ export type PeerName =
   | "chromium"
   | "tinyproxy"
   | "redis-server"
-  | "nginx";
+  | "nginx"
+  | "h2load"
+  | "nghttpd"
+  | "python3-hypercorn"
+  | "python3-httpx";
 
 export interface Peer {
   readonly name: PeerName;
@@ -69,6 +75,19 @@ export const PEERS: readonly Peer[] = [
   { name: "tinyproxy", probe: () => executable(TINYPROXY), install: apt("tinyproxy") },
   { name: "redis-server", probe: () => executable(REDIS_SERVER), install: apt("redis-server") },
   { name: "nginx", probe: () => executable(NGINX), install: apt("nginx") },
+  { name: "h2load", probe: () => executable(H2LOAD), install: apt("nghttp2-client") },
+  { name: "nghttpd", probe: () => executable(NGHTTPD), install: apt("nghttp2-server") },
+  {
+    name: "python3-hypercorn",
+    probe: pythonImports("hypercorn"),
+    install: apt("python3-hypercorn"),
+  },
+  // httpx speaks HTTP/2 only with h2 installed.
+  {
+    name: "python3-httpx",
+    probe: pythonImports("httpx, h2"),
+    install: apt("python3-httpx python3-h2"),
+  },
 ];
 
 /**
