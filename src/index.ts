@@ -2,6 +2,7 @@
 // The server lives in the `web` namespace, as in aiohttp.
 
 export { BasicAuth } from "./client/auth.js";
+export type { CacheMethod, CacheOptions, CacheStore } from "./client/cache.js";
 export {
   BaseConnector,
   type BaseConnectorOptions,

@@ -19,6 +19,11 @@ export class AttemptInfo {
   connected = false;
   /** A byte of the response arrived (undici saw the start of a message). */
   responseStarted = false;
+  /**
+   * The request went on to the connector's pool: the session's cache (when it has one) did not
+   * answer it alone.
+   */
+  sent = false;
   /** The proxy the request went through, `null` when direct. */
   proxy: URL | null = null;
 

@@ -5,6 +5,7 @@
 import type { ConnectionOptions } from "node:tls";
 import type { Agent, Dispatcher } from "undici";
 import { AttemptInfo, attemptInterceptor } from "./attempt.js";
+import { reachedInterceptor } from "./cache.js";
 import { DnsCache, type DnsDispatchOptions } from "./dns-cache.js";
 import { ClientClosedError, ConnectionTimeoutError, SocketTimeoutError } from "./errors.js";
 import { undici } from "./lazy-deps.js";
@@ -305,12 +306,16 @@ export abstract class BaseConnector {
     return this[kSend](options, limits, new AttemptInfo());
   }
 
-  /** @internal `request()`, telling `info` about the connection the request went out on */
+  /**
+   * @internal `request()`, telling `info` about the connection the request went out on; the
+   * session's `around` interceptors (its cache) wrap the pool, innermost first
+   */
   [kSend](
     options: Dispatcher.RequestOptions,
     limits: RequestLimits,
     info: AttemptInfo,
     tls?: RequestTLS,
+    around: readonly Dispatcher.DispatcherComposeInterceptor[] = [],
   ): Promise<Dispatcher.ResponseData> {
     checkMs("readTimeout", limits.readTimeout);
     const connectTimeout = this.#effective(limits.connectTimeout);
@@ -327,7 +332,11 @@ export abstract class BaseConnector {
         `Timeout on reading data from socket (${options.method} ${url})`,
       );
     });
-    return dispatcher.compose(watch).request(options);
+    if (around.length === 0) {
+      info.sent = true;
+      return dispatcher.compose(watch).request(options);
+    }
+    return dispatcher.compose(reachedInterceptor(info), ...around, watch).request(options);
   }
 
   /** @internal undici Agent options shared by the concrete connectors */

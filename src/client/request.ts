@@ -389,6 +389,7 @@ export class ClientRequest {
             },
             info,
             { tls, pools: this.#session.tlsPools },
+            this.#session.interceptors,
           );
           data = await untilAborted(pending, control.signal);
         }
@@ -434,7 +435,7 @@ export class ClientRequest {
           throw err;
         }
       }
-      return this.#toResponse(data, release, requestInfo);
+      return this.#toResponse(data, release, requestInfo, !info.sent);
     }
   }
 
@@ -481,7 +482,12 @@ export class ClientRequest {
     }
   }
 
-  #toResponse(data: Answer, release: ReleaseSlot, requestInfo: RequestInfo): ClientResponse {
+  #toResponse(
+    data: Answer,
+    release: ReleaseSlot,
+    requestInfo: RequestInfo,
+    fromCache: boolean,
+  ): ClientResponse {
     const problem = headerLimitProblem(data, this.#session);
     if (problem !== null) {
       // The response is refused before anyone sees it: its slot is free again. undici reports
@@ -499,7 +505,9 @@ export class ClientRequest {
     const method = this.#method;
     const url = this.#url;
     const setCookie = data.headers["set-cookie"];
-    if (setCookie !== undefined) {
+    // A stored Set-Cookie was applied when the server sent it; replayed now, it would undo
+    // what the jar learnt since.
+    if (setCookie !== undefined && !fromCache) {
       session.jar.updateCookies(Array.isArray(setCookie) ? setCookie : [setCookie], url);
     }
     const noBody = method === "HEAD" || data.statusCode === 204 || data.statusCode === 304;
@@ -518,6 +526,7 @@ export class ClientRequest {
       headers: data.headers,
       body: skipBody ? null : data.body,
       history: [...this.#history],
+      fromCache,
       autoDecompress: session.autoDecompress,
       onProgress: this.#options.onDownloadProgress,
       onChunk:

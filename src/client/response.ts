@@ -48,6 +48,8 @@ export interface ResponseInit {
   headers: Record<string, string | string[] | undefined>;
   body: Readable | null;
   history: readonly ClientResponse[];
+  /** Answered by the session's cache without reaching the server. */
+  fromCache?: boolean;
   autoDecompress: boolean;
   maxDecompressedSize: number;
   readBufsize: number;
@@ -125,6 +127,14 @@ export class ClientResponse implements AsyncDisposable {
       init.body.once("close", () => this.#finish());
       init.body.once("error", () => this.#finish());
     }
+  }
+
+  /**
+   * Whether the session's cache answered without reaching the server (a fresh stored
+   * response). `false` when the server was asked, a 304 revalidation included.
+   */
+  get fromCache(): boolean {
+    return this.#init.fromCache ?? false;
   }
 
   /** Whether the status is below 400. */

@@ -6,6 +6,7 @@ import { isToken } from "../http/header-syntax.js";
 import type { CIMultiDict } from "../http/multidict.js";
 import { kEnded } from "../http/symbols.js";
 import type { BasicAuth } from "./auth.js";
+import { type CacheOptions, sessionInterceptors } from "./cache.js";
 import { type BaseConnector, TCPConnector } from "./connector.js";
 import { type AbstractCookieJar, CookieJar } from "./cookie-jar.js";
 import { ClientClosedError, InvalidUrlClientError } from "./errors.js";
@@ -106,6 +107,18 @@ export interface ClientSessionOptions extends ProxyOptions {
   retry?: RetryOptions;
   /** Request tracing: each config's callbacks run at each step of a request. @default [] */
   traceConfigs?: readonly TraceConfig[];
+  /**
+   * HTTP cache (RFC 9111) of the session's responses, on undici's cache interceptor: `true`
+   * for a private in-memory cache, or its options. Fresh responses are served without
+   * asking the server (`resp.fromCache`), stale ones revalidated. @default false (no cache)
+   * @example new ClientSession({ cache: { maxSize: 10 * 1024 * 1024 } })
+   */
+  cache?: boolean | CacheOptions;
+  /**
+   * Send one request for identical GETs in flight at the same time (same URL and headers);
+   * the others share its response (undici's deduplicate interceptor). @default false
+   */
+  dedupe?: boolean;
 }
 
 const SESSION_OPTION_NAMES = {
@@ -131,6 +144,8 @@ const SESSION_OPTION_NAMES = {
   middlewares: true,
   retry: true,
   traceConfigs: true,
+  cache: true,
+  dedupe: true,
   proxy: true,
   proxyAuth: true,
   proxyHeaders: true,
@@ -215,6 +230,7 @@ export class ClientSession implements AsyncDisposable {
       ssl: options.connector === undefined ? undefined : options.ssl,
       tlsPools: new TLSPools(),
       traceConfigs: [...(options.traceConfigs ?? [])],
+      interceptors: sessionInterceptors(options.cache, options.dedupe),
       session: this,
       proxy: {
         proxy: options.proxy,

@@ -2,6 +2,7 @@
 // bodies, the options of one request, and the session settings a request reads.
 
 import type { Readable } from "node:stream";
+import type { Dispatcher } from "undici";
 import type { FormData as AiohttpFormData } from "../http/form-data.js";
 import type {
   CIMultiDict,
@@ -171,6 +172,8 @@ export interface SessionConfig {
   readonly middlewares: readonly ClientMiddleware[];
   /** The session's `traceConfigs`. */
   readonly traceConfigs: readonly TraceConfig[];
+  /** Interceptors around the connector's pool for the session's requests (cache, dedupe). */
+  readonly interceptors: readonly Dispatcher.DispatcherComposeInterceptor[];
   /** The session, handed to trace callbacks. */
   readonly session: unknown;
 }

@@ -113,10 +113,7 @@ describe("request options", () => {
 });
 
 describe("session, connector, timeout and wsConnect options", () => {
-  it.each([
-    ["cache", true],
-    ["http2", true],
-  ])("new ClientSession({ %s }) is refused", (name, value) => {
+  it.each([["http2", true]])("new ClientSession({ %s }) is refused", (name, value) => {
     const make = (): unknown => session({ [name]: value } as never);
     expect(make).toThrow(ClientOptionError);
     expect(make).toThrow(`"${name}" option`);

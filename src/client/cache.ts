@@ -1,0 +1,135 @@
+// The session's HTTP cache (RFC 9111) and request de-duplication: undici's `cache` and
+// `deduplicate` interceptors over its cache stores, composed around the connector's pool for
+// the session's requests. Nothing here decides freshness: undici's interceptor does.
+
+import type { Dispatcher, interceptors } from "undici";
+import type { AttemptInfo } from "./attempt.js";
+import { ClientOptionError } from "./errors.js";
+import { undici } from "./lazy-deps.js";
+import { checkOptions, type OptionNames } from "./option-check.js";
+
+/** A cache store: undici's `MemoryCacheStore`, `SqliteCacheStore`, or your own. */
+export type CacheStore = NonNullable<UndiciCacheOptions["store"]>;
+
+/** Methods whose responses may be cached (the safe ones). */
+export type CacheMethod = NonNullable<UndiciCacheOptions["methods"]>[number];
+
+type UndiciCacheOptions = NonNullable<Parameters<typeof interceptors.cache>[0]>;
+
+/** Options of a session's `cache`. */
+export interface CacheOptions {
+  /**
+   * Where responses are kept: `"memory"` (undici's `MemoryCacheStore`), `"sqlite"` (an
+   * in-memory SQLite database) or a file path (a persistent SQLite database), both through
+   * undici's `SqliteCacheStore`, which needs `node:sqlite` (Node 22.5+); or a store object of
+   * your own, used as is (`maxSize` and `maxEntrySize` do not apply to it).
+   * @default "memory"
+   */
+  store?: "memory" | "sqlite" | (string & {}) | CacheStore;
+  /** Most bytes the memory store holds in all (older entries go first). @default 100 MiB */
+  maxSize?: number;
+  /** A response body larger than this, bytes, is not stored. @default 5 MiB (at most `maxSize`) */
+  maxEntrySize?: number;
+  /** Methods whose responses are cached; unsafe methods are never cached. @default ["GET"] */
+  methods?: readonly CacheMethod[];
+  /**
+   * Behave as a shared cache (a proxy's): `private` responses and responses to requests with
+   * `Authorization` (unless marked `public`, `s-maxage` or `must-revalidate`) are not stored,
+   * and `s-maxage` counts. A client is a private cache. @default false
+   */
+  shared?: boolean;
+}
+
+const CACHE_OPTION_NAMES = {
+  store: true,
+  maxSize: true,
+  maxEntrySize: true,
+  methods: true,
+  shared: true,
+} as const satisfies OptionNames<CacheOptions>;
+
+const MEMORY_MAX_SIZE = 100 * 1024 * 1024;
+const MEMORY_MAX_ENTRY_SIZE = 5 * 1024 * 1024;
+
+/**
+ * The interceptors a session puts around the connector's pool, innermost first: its cache, then
+ * de-duplication (outside it, so that one request of a burst fills the cache for the others).
+ */
+export function sessionInterceptors(
+  cache: boolean | CacheOptions | undefined,
+  dedupe: boolean | undefined,
+): Dispatcher.DispatcherComposeInterceptor[] {
+  const layers: Dispatcher.DispatcherComposeInterceptor[] = [];
+  if (cache !== undefined && cache !== false) {
+    const options = cache === true ? {} : cache;
+    checkOptions("ClientSession cache", options, CACHE_OPTION_NAMES);
+    const methods = [...(options.methods ?? ["GET"])];
+    layers.push(
+      undici().interceptors.cache({
+        store: makeStore(options),
+        methods,
+        // RFC 9111 3.5 / 5.2.2.7: a client's cache is private; what only shared caches refuse
+        // (private, Authorization) is stored unless asked otherwise.
+        type: options.shared === true ? "shared" : "private",
+      }),
+    );
+  }
+  if (dedupe === true) {
+    if (typeof undici().interceptors.deduplicate !== "function") {
+      throw new ClientOptionError(
+        "dedupe",
+        "dedupe needs undici's deduplicate interceptor (7.17+)",
+      );
+    }
+    layers.push(undici().interceptors.deduplicate({ methods: ["GET"] }));
+  }
+  return layers;
+}
+
+function makeStore(options: CacheOptions): CacheStore {
+  const store = options.store ?? "memory";
+  if (typeof store !== "string") return store;
+  if (store === "memory") {
+    const maxSize = checkBytes("maxSize", options.maxSize ?? MEMORY_MAX_SIZE);
+    const maxEntrySize = checkBytes(
+      "maxEntrySize",
+      options.maxEntrySize ?? Math.min(MEMORY_MAX_ENTRY_SIZE, maxSize),
+    );
+    return new (undici().cacheStores.MemoryCacheStore)({ maxSize, maxEntrySize });
+  }
+  const location = store === "sqlite" ? ":memory:" : store;
+  try {
+    return new (undici().cacheStores.SqliteCacheStore)({
+      location,
+      ...(options.maxEntrySize === undefined
+        ? {}
+        : { maxEntrySize: checkBytes("maxEntrySize", options.maxEntrySize) }),
+    });
+  } catch (err) {
+    if (err instanceof ClientOptionError) throw err;
+    const error = new ClientOptionError(
+      "store",
+      `cache store ${JSON.stringify(store)} needs node:sqlite (Node 22.5+), not in Node ${process.versions.node}: use store "memory" or a store object`,
+    );
+    error.cause = err;
+    throw error;
+  }
+}
+
+function checkBytes(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ClientOptionError(name, `cache ${name} must be a size in bytes >= 0, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * The innermost interceptor of a request sent through the session's cache: marks `info` when
+ * the request goes on to the pool, i.e. when the cache did not answer it alone.
+ */
+export function reachedInterceptor(info: AttemptInfo): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (opts, handler) => {
+    info.sent = true;
+    return dispatch(opts, handler);
+  };
+}
