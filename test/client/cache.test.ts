@@ -3,7 +3,7 @@
 
 import { setImmediate as nextMacrotask } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { ClientOptionError, ClientSession, CookieJar, web } from "../../src/index.js";
+import { ClientOptionError, ClientSession, CookieJar, TraceConfig, web } from "../../src/index.js";
 import { deferred, useSessions, useTestClients } from "../helpers.js";
 
 const serve = useTestClients();
@@ -103,6 +103,16 @@ describe("fresh responses", () => {
     await getText(s, srv.url("/e"));
     expect((await getText(s, srv.url("/e"))).fromCache).toBe(true);
     expect(srv.hits("/e")).toBe(1);
+  });
+
+  it("RFC 9111 4.2.2: a 200 with only Last-Modified is fresh for a tenth of its age", async () => {
+    const srv = await counting({
+      "/h": () => text("h", { "Last-Modified": httpDate(-10 * 86400), Date: httpDate(0) }),
+    });
+    const s = session({ cache: true });
+    await getText(s, srv.url("/h"));
+    expect((await getText(s, srv.url("/h"))).fromCache).toBe(true);
+    expect(srv.hits("/h")).toBe(1);
   });
 
   it("a response without freshness information or validators is not reused", async () => {
@@ -290,6 +300,49 @@ describe("with the rest of the client", () => {
     s.cookieJar.updateCookies({ a: "2" }, srv.url("/"));
     expect((await getText(s, srv.url("/c"))).fromCache).toBe(true);
     expect(s.cookieJar.filterCookies(srv.url("/")).a).toBe("2");
+  });
+
+  it("each hop of a redirect is cached on its own", async () => {
+    const srv = await counting({
+      "/from": () =>
+        new web.Response({
+          status: 301,
+          headers: { Location: "/to", "Cache-Control": "max-age=60" },
+        }),
+      "/to": () => text("target", { "Cache-Control": "max-age=60" }),
+    });
+    const s = session({ cache: true });
+    await getText(s, srv.url("/from"));
+    const again = await getText(s, srv.url("/from"));
+    expect(again).toMatchObject({ body: "target", fromCache: true });
+    expect(again.resp.history.map((r) => [r.status, r.fromCache])).toEqual([[301, true]]);
+    expect([srv.hits("/from"), srv.hits("/to")]).toEqual([1, 1]);
+  });
+
+  it("tracing and middlewares see a cached response like any other", async () => {
+    const srv = await counting({ "/t": () => text("t", { "Cache-Control": "max-age=60" }) });
+    const trace = new TraceConfig();
+    const ends: number[] = [];
+    trace.onRequestEnd.push(async (_s, _ctx, params) => {
+      ends.push(params.response.status);
+    });
+    const seen: boolean[] = [];
+    const s = session({
+      cache: true,
+      traceConfigs: [trace],
+      middlewares: [
+        async (req, handler) => {
+          const resp = await handler(req);
+          seen.push(resp.fromCache);
+          return resp;
+        },
+      ],
+    });
+    await getText(s, srv.url("/t"));
+    await getText(s, srv.url("/t"));
+    expect(ends).toEqual([200, 200]);
+    expect(seen).toEqual([false, true]);
+    expect(srv.hits("/t")).toBe(1);
   });
 
   it("a cached gzip body is decompressed as the first one was", async () => {
