@@ -24,6 +24,8 @@ export class AttemptInfo {
    * answer it alone.
    */
   sent = false;
+  /** The response head was handed on (from the server or from the session's cache). */
+  answered = false;
   /** The proxy the request went through, `null` when direct. */
   proxy: URL | null = null;
 
@@ -236,6 +238,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     headers: IncomingHttpHeaders,
     statusMessage?: string,
   ): void {
+    this.#info.answered = true;
     const proxy = this.#wrap(controller);
     // An early answer (before the body is all sent) starts the clock too.
     this.#arm();

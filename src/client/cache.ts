@@ -52,38 +52,52 @@ const MEMORY_MAX_SIZE = 100 * 1024 * 1024;
 const MEMORY_MAX_ENTRY_SIZE = 5 * 1024 * 1024;
 
 /**
- * The interceptors a session puts around the connector's pool, innermost first: its cache, then
- * de-duplication (outside it, so that one request of a burst fills the cache for the others).
+ * The interceptors a session puts around the connector's pool. De-duplication sits inside the
+ * cache: identical requests the cache cannot answer go out once, and each still learns that
+ * the server was reached (`fromCache` false).
  */
-export function sessionInterceptors(
+export interface SessionLayers {
+  readonly cache: Dispatcher.DispatcherComposeInterceptor | undefined;
+  readonly dedupe: Dispatcher.DispatcherComposeInterceptor | undefined;
+}
+
+/** The session's layers for its `cache` and `dedupe` options; `undefined` without either. */
+export function sessionLayers(
   cache: boolean | CacheOptions | undefined,
   dedupe: boolean | undefined,
+): SessionLayers | undefined {
+  if ((cache === undefined || cache === false) && dedupe !== true) return undefined;
+  return {
+    cache: cache === undefined || cache === false ? undefined : cacheInterceptor(cache),
+    dedupe: dedupe === true ? undici().interceptors.deduplicate({ methods: ["GET"] }) : undefined,
+  };
+}
+
+function cacheInterceptor(cache: true | CacheOptions): Dispatcher.DispatcherComposeInterceptor {
+  const options = cache === true ? {} : cache;
+  checkOptions("ClientSession cache", options, CACHE_OPTION_NAMES);
+  return undici().interceptors.cache({
+    store: makeStore(options),
+    methods: [...(options.methods ?? ["GET"])],
+    // RFC 9111 3.5 / 5.2.2.7: a client's cache is private; what only shared caches refuse
+    // (private, Authorization) is stored unless asked otherwise.
+    type: options.shared === true ? "shared" : "private",
+  });
+}
+
+/**
+ * The dispatch chain of one request through the session's layers, innermost first: `info`
+ * learns whether the request got past the cache (its `sent`).
+ */
+export function layerChain(
+  layers: SessionLayers,
+  info: AttemptInfo,
 ): Dispatcher.DispatcherComposeInterceptor[] {
-  const layers: Dispatcher.DispatcherComposeInterceptor[] = [];
-  if (cache !== undefined && cache !== false) {
-    const options = cache === true ? {} : cache;
-    checkOptions("ClientSession cache", options, CACHE_OPTION_NAMES);
-    const methods = [...(options.methods ?? ["GET"])];
-    layers.push(
-      undici().interceptors.cache({
-        store: makeStore(options),
-        methods,
-        // RFC 9111 3.5 / 5.2.2.7: a client's cache is private; what only shared caches refuse
-        // (private, Authorization) is stored unless asked otherwise.
-        type: options.shared === true ? "shared" : "private",
-      }),
-    );
-  }
-  if (dedupe === true) {
-    if (typeof undici().interceptors.deduplicate !== "function") {
-      throw new ClientOptionError(
-        "dedupe",
-        "dedupe needs undici's deduplicate interceptor (7.17+)",
-      );
-    }
-    layers.push(undici().interceptors.deduplicate({ methods: ["GET"] }));
-  }
-  return layers;
+  const chain: Dispatcher.DispatcherComposeInterceptor[] = [];
+  if (layers.dedupe !== undefined) chain.push(layers.dedupe);
+  chain.push(reachedInterceptor(info));
+  if (layers.cache !== undefined) chain.push(layers.cache);
+  return chain;
 }
 
 function makeStore(options: CacheOptions): CacheStore {
@@ -127,9 +141,11 @@ function checkBytes(name: string, value: number): number {
  * The innermost interceptor of a request sent through the session's cache: marks `info` when
  * the request goes on to the pool, i.e. when the cache did not answer it alone.
  */
-export function reachedInterceptor(info: AttemptInfo): Dispatcher.DispatcherComposeInterceptor {
+function reachedInterceptor(info: AttemptInfo): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
-    info.sent = true;
+    // A stale-while-revalidate hit is answered first, then revalidated in the background: the
+    // server was not reached for the answer.
+    if (!info.answered) info.sent = true;
     return dispatch(opts, handler);
   };
 }

@@ -5,7 +5,7 @@
 import type { ConnectionOptions } from "node:tls";
 import type { Agent, Dispatcher } from "undici";
 import { AttemptInfo, attemptInterceptor } from "./attempt.js";
-import { reachedInterceptor } from "./cache.js";
+import { layerChain, type SessionLayers } from "./cache.js";
 import { DnsCache, type DnsDispatchOptions } from "./dns-cache.js";
 import { ClientClosedError, ConnectionTimeoutError, SocketTimeoutError } from "./errors.js";
 import { undici } from "./lazy-deps.js";
@@ -308,14 +308,14 @@ export abstract class BaseConnector {
 
   /**
    * @internal `request()`, telling `info` about the connection the request went out on; the
-   * session's `around` interceptors (its cache) wrap the pool, innermost first
+   * session's `layers` (its cache, de-duplication) wrap the pool
    */
   [kSend](
     options: Dispatcher.RequestOptions,
     limits: RequestLimits,
     info: AttemptInfo,
     tls?: RequestTLS,
-    around: readonly Dispatcher.DispatcherComposeInterceptor[] = [],
+    layers?: SessionLayers,
   ): Promise<Dispatcher.ResponseData> {
     checkMs("readTimeout", limits.readTimeout);
     const connectTimeout = this.#effective(limits.connectTimeout);
@@ -332,11 +332,11 @@ export abstract class BaseConnector {
         `Timeout on reading data from socket (${options.method} ${url})`,
       );
     });
-    if (around.length === 0) {
+    if (layers === undefined) {
       info.sent = true;
       return dispatcher.compose(watch).request(options);
     }
-    return dispatcher.compose(reachedInterceptor(info), ...around, watch).request(options);
+    return dispatcher.compose(...layerChain(layers, info), watch).request(options);
   }
 
   /** @internal undici Agent options shared by the concrete connectors */

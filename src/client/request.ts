@@ -389,7 +389,7 @@ export class ClientRequest {
             },
             info,
             { tls, pools: this.#session.tlsPools },
-            this.#session.interceptors,
+            this.#session.layers,
           );
           data = await untilAborted(pending, control.signal);
         }

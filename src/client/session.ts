@@ -6,7 +6,7 @@ import { isToken } from "../http/header-syntax.js";
 import type { CIMultiDict } from "../http/multidict.js";
 import { kEnded } from "../http/symbols.js";
 import type { BasicAuth } from "./auth.js";
-import { type CacheOptions, sessionInterceptors } from "./cache.js";
+import { type CacheOptions, sessionLayers } from "./cache.js";
 import { type BaseConnector, TCPConnector } from "./connector.js";
 import { type AbstractCookieJar, CookieJar } from "./cookie-jar.js";
 import { ClientClosedError, InvalidUrlClientError } from "./errors.js";
@@ -230,7 +230,7 @@ export class ClientSession implements AsyncDisposable {
       ssl: options.connector === undefined ? undefined : options.ssl,
       tlsPools: new TLSPools(),
       traceConfigs: [...(options.traceConfigs ?? [])],
-      interceptors: sessionInterceptors(options.cache, options.dedupe),
+      layers: sessionLayers(options.cache, options.dedupe),
       session: this,
       proxy: {
         proxy: options.proxy,

@@ -2,7 +2,6 @@
 // bodies, the options of one request, and the session settings a request reads.
 
 import type { Readable } from "node:stream";
-import type { Dispatcher } from "undici";
 import type { FormData as AiohttpFormData } from "../http/form-data.js";
 import type {
   CIMultiDict,
@@ -13,6 +12,7 @@ import type {
 import type { MultipartWriter } from "../http/multipart/writer.js";
 import type { StreamReader } from "../http/stream-reader.js";
 import type { BasicAuth } from "./auth.js";
+import type { SessionLayers } from "./cache.js";
 import type { BaseConnector } from "./connector.js";
 import type { AbstractCookieJar } from "./cookie-jar.js";
 import type { ClientMiddleware } from "./middleware.js";
@@ -172,8 +172,8 @@ export interface SessionConfig {
   readonly middlewares: readonly ClientMiddleware[];
   /** The session's `traceConfigs`. */
   readonly traceConfigs: readonly TraceConfig[];
-  /** Interceptors around the connector's pool for the session's requests (cache, dedupe). */
-  readonly interceptors: readonly Dispatcher.DispatcherComposeInterceptor[];
+  /** What wraps the connector's pool for the session's requests (cache, dedupe). */
+  readonly layers: SessionLayers | undefined;
   /** The session, handed to trace callbacks. */
   readonly session: unknown;
 }

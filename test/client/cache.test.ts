@@ -175,6 +175,27 @@ describe("revalidation", () => {
     expect(srv.hits("/old")).toBe(2);
   });
 
+  it("stale-while-revalidate answers from the cache and revalidates behind it", async () => {
+    let n = 0;
+    const revalidated = deferred();
+    const srv = await counting({
+      "/swr": (req) => {
+        if (req.headers.has("If-Modified-Since")) revalidated.resolve();
+        return text(`v${++n}`, {
+          // Stale at once, stored for its validator, reusable within the window.
+          "Cache-Control": "max-age=0, stale-while-revalidate=60",
+          ETag: `"${n}"`,
+        });
+      },
+    });
+    const s = session({ cache: true });
+    await getText(s, srv.url("/swr"));
+    const stale = await getText(s, srv.url("/swr"));
+    expect(stale).toMatchObject({ body: "v1", fromCache: true });
+    await revalidated.promise;
+    expect(srv.hits("/swr")).toBe(2);
+  });
+
   it("no-cache revalidates on every request", async () => {
     const srv = await counting({
       "/nc": (req) =>
@@ -379,9 +400,40 @@ describe("options", () => {
     // Their way to undici's interceptor is microtasks only: drained before the next macrotask.
     await nextMacrotask();
     gate.resolve();
-    const bodies = await Promise.all([first, ...others].map(async (p) => (await p).text()));
-    expect(bodies).toEqual(["shared", "shared", "shared"]);
+    const answers = await Promise.all(
+      [first, ...others].map(async (p) => {
+        await using resp = await p;
+        return [await resp.text(), resp.fromCache];
+      }),
+    );
+    // The server was reached for all three, by one request.
+    expect(answers).toEqual([
+      ["shared", false],
+      ["shared", false],
+      ["shared", false],
+    ]);
     expect(srv.hits("/d")).toBe(1);
+  });
+
+  it("dedupe with cache: a burst of misses goes out once and fills the cache", async () => {
+    const entered = deferred();
+    const gate = deferred();
+    const srv = await counting({
+      "/dc": async () => {
+        entered.resolve();
+        await gate.promise;
+        return text("once", { "Cache-Control": "max-age=60" });
+      },
+    });
+    const s = session({ cache: true, dedupe: true });
+    const first = s.get(srv.url("/dc"));
+    await entered.promise;
+    const second = s.get(srv.url("/dc"));
+    await nextMacrotask();
+    gate.resolve();
+    for (const p of [first, second]) expect(await (await p).text()).toBe("once");
+    expect((await getText(s, srv.url("/dc"))).fromCache).toBe(true);
+    expect(srv.hits("/dc")).toBe(1);
   });
 
   it("a SQLite store without node:sqlite is refused with a clear error", () => {
