@@ -111,23 +111,19 @@ function makeStore(options: CacheOptions): CacheStore {
     );
     return new (undici().cacheStores.MemoryCacheStore)({ maxSize, maxEntrySize });
   }
-  const location = store === "sqlite" ? ":memory:" : store;
-  try {
-    return new (undici().cacheStores.SqliteCacheStore)({
-      location,
-      ...(options.maxEntrySize === undefined
-        ? {}
-        : { maxEntrySize: checkBytes("maxEntrySize", options.maxEntrySize) }),
-    });
-  } catch (err) {
-    if (err instanceof ClientOptionError) throw err;
-    const error = new ClientOptionError(
+  // Node 20 has no node:sqlite (22.5-22.12 only behind --experimental-sqlite).
+  if (process.getBuiltinModule("node:sqlite") === undefined) {
+    throw new ClientOptionError(
       "store",
       `cache store ${JSON.stringify(store)} needs node:sqlite (Node 22.5+), not in Node ${process.versions.node}: use store "memory" or a store object`,
     );
-    error.cause = err;
-    throw error;
   }
+  return new (undici().cacheStores.SqliteCacheStore)({
+    location: store === "sqlite" ? ":memory:" : store,
+    ...(options.maxEntrySize === undefined
+      ? {}
+      : { maxEntrySize: checkBytes("maxEntrySize", options.maxEntrySize) }),
+  });
 }
 
 function checkBytes(name: string, value: number): number {
@@ -138,8 +134,8 @@ function checkBytes(name: string, value: number): number {
 }
 
 /**
- * The innermost interceptor of a request sent through the session's cache: marks `info` when
- * the request goes on to the pool, i.e. when the cache did not answer it alone.
+ * The interceptor just inside the session's cache, for one request: marks `info` when the
+ * request goes on towards the server, i.e. when the cache did not answer it alone.
  */
 function reachedInterceptor(info: AttemptInfo): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
