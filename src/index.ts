@@ -54,6 +54,7 @@ export {
 } from "./client/tracing.js";
 export type {
   HeadersInit,
+  HttpVersion,
   Params,
   RaiseForStatus,
   RequestData,

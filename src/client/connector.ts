@@ -3,10 +3,11 @@
 // from the environment.
 
 import type { ConnectionOptions } from "node:tls";
-import type { Agent, Dispatcher } from "undici";
+import type { Agent, buildConnector, Dispatcher } from "undici";
 import { AttemptInfo, attemptInterceptor } from "./attempt.js";
 import { DnsCache, type DnsDispatchOptions } from "./dns-cache.js";
 import { ClientClosedError, ConnectionTimeoutError, SocketTimeoutError } from "./errors.js";
+import { h2AgentOptions } from "./h2-pool.js";
 import { undici } from "./lazy-deps.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
 import {
@@ -67,6 +68,14 @@ export interface BaseConnectorOptions {
   ssl?: SSLSetting;
   /** Longest response head accepted, bytes (all header lines together); @default 1 MiB */
   maxHeaderSize?: number;
+  /**
+   * Offer HTTP/2 by ALPN on `https://` connections (undici's `allowH2`): a server that picks h2
+   * gets one connection per origin carrying concurrent requests as streams (up to 100, or the
+   * server's `SETTINGS_MAX_CONCURRENT_STREAMS`); one that picks http/1.1 is spoken to as
+   * without the option. Plain `http://` stays HTTP/1.1 (no h2c). `expect100` is refused with it
+   * (see docs/http2-client.md). @default false
+   */
+  http2?: boolean;
 }
 
 /** Options of `TCPConnector`. */
@@ -121,6 +130,8 @@ export abstract class BaseConnector {
   readonly limit: number;
   readonly limitPerHost: number;
   readonly forceClose: boolean;
+  /** Whether connections offer HTTP/2 (the `http2` option). */
+  readonly http2: boolean;
   readonly #options: BaseConnectorOptions;
   readonly #tls: ResolvedTLS;
   // One undici Agent per connect timeout in use: undici fixes the connect timeout per Agent,
@@ -143,6 +154,10 @@ export abstract class BaseConnector {
     this.limit = checkCount("limit", options.limit ?? 100);
     this.limitPerHost = checkCount("limitPerHost", options.limitPerHost ?? 0);
     this.forceClose = options.forceClose ?? false;
+    if (options.http2 !== undefined && typeof options.http2 !== "boolean") {
+      throw new TypeError(`http2 must be a boolean, got ${typeof options.http2}`);
+    }
+    this.http2 = options.http2 ?? false;
     if (options.keepaliveTimeout !== undefined)
       checkMs("keepaliveTimeout", options.keepaliveTimeout);
     if (options.connectTimeout !== undefined) checkMs("connectTimeout", options.connectTimeout);
@@ -150,7 +165,9 @@ export abstract class BaseConnector {
 
   /** @internal undici connect options (TLS settings included), opening within `connectTimeout` ms */
   protected [kConnectOptions](connectTimeout: number, tls: ResolvedTLS): Record<string, unknown> {
-    return { timeout: connectTimeout, ...tls.options };
+    const options: Record<string, unknown> = { timeout: connectTimeout, ...tls.options };
+    if (this.http2) options.allowH2 = true;
+    return options;
   }
 
   /**
@@ -331,7 +348,9 @@ export abstract class BaseConnector {
   }
 
   /** @internal undici Agent options shared by the concrete connectors */
-  protected [kAgentOptions](): Agent.Options {
+  protected [kAgentOptions](
+    connect?: Record<string, unknown> | buildConnector.connector,
+  ): Agent.Options {
     const keepalive = this.#options.keepaliveTimeout ?? 15_000;
     // undici's pipelining 0 closes each connection after its response.
     const reuse =
@@ -343,9 +362,17 @@ export abstract class BaseConnector {
             // cap keeps a connection from idling longer than `keepaliveTimeout`, as in aiohttp.
             keepAliveMaxTimeout: keepalive,
           };
+    // Without keep-alive every request has a connection of its own anyway.
+    const h2 =
+      this.http2 && connect !== undefined && !("pipelining" in reuse)
+        ? h2AgentOptions(connect, 1)
+        : connect === undefined
+          ? {}
+          : { connect, ...(this.http2 ? { allowH2: true } : {}) };
     return {
       connections: socketsPerOrigin(this.limit, this.limitPerHost),
       ...reuse,
+      ...h2,
       maxHeaderSize: this.#options.maxHeaderSize ?? 1024 * 1024,
       // Timeouts are applied per request (sockRead), not by the agent.
       headersTimeout: 0,
@@ -448,6 +475,7 @@ const BASE_OPTION_NAMES = {
   connectTimeout: true,
   ssl: true,
   maxHeaderSize: true,
+  http2: true,
 } as const satisfies OptionNames<BaseConnectorOptions>;
 
 const TCP_OPTION_NAMES = {
@@ -494,9 +522,8 @@ export class TCPConnector extends BaseConnector {
     const connect = connectOption(options, tls, undici().buildConnector);
     // undici takes the local address as a client option: in `connect` it would be overridden.
     const agentOptions = {
-      ...this[kAgentOptions](),
+      ...this[kAgentOptions](connect),
       ...(o.localAddr === undefined ? {} : { localAddress: o.localAddr }),
-      connect,
     };
     const agent = new (undici().Agent)(agentOptions);
     // All pools of the connector share one cache, as aiohttp's connector has one.
@@ -576,10 +603,9 @@ export class UnixConnector extends BaseConnector {
   /** @internal */
   protected [kCreateDispatcher](connectTimeout: number, tls: ResolvedTLS): Dispatcher {
     const options = { ...this[kConnectOptions](connectTimeout, tls), socketPath: this.path };
-    return new (undici().Agent)({
-      ...this[kAgentOptions](),
-      connect: connectOption(options, tls, undici().buildConnector),
-    });
+    return new (undici().Agent)(
+      this[kAgentOptions](connectOption(options, tls, undici().buildConnector)),
+    );
   }
 
   /** @internal */

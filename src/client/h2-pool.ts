@@ -1,0 +1,97 @@
+// The undici pools of a connector with `http2: true`. undici negotiates h2 by ALPN
+// (`allowH2`), but its pools multiplex poorly on their own: a Client runs only `pipelining`
+// requests at a time (1 by default) on any connection, and a pool opens another connection for
+// each request that arrives while the first is still connecting. Here each origin's pool learns
+// the protocol of every connection it opens: an h2 one takes as many streams as undici's
+// `maxConcurrentStreams`, an HTTP/1.1 one `pipelining` requests (a server that picked http/1.1
+// sees the same traffic as without the option), and requests that arrive while the origin's
+// first connection is being opened wait for it to know which.
+
+import type { TLSSocket } from "node:tls";
+import type { Agent, buildConnector, Client, Dispatcher } from "undici";
+import { undici } from "./lazy-deps.js";
+
+/** undici's default, the most concurrent streams of one h2 connection (a SETTINGS frame lowers it). */
+export const H2_MAX_STREAMS = 100;
+
+/**
+ * Agent options that multiplex h2 connections: `connect` (undici connect options or a connector
+ * function) opens each connection, `pipelining` applies to HTTP/1.1 ones.
+ */
+export function h2AgentOptions(
+  connect: Record<string, unknown> | buildConnector.connector,
+  pipelining: number,
+): Pick<Agent.Options, "factory" | "connect"> & { allowH2: true } {
+  const open =
+    typeof connect === "function"
+      ? connect
+      : undici().buildConnector({ ...connect, allowH2: true } as buildConnector.BuildOptions);
+  return {
+    allowH2: true,
+    connect: open,
+    factory: (origin, options) => new H2Origin(open, pipelining).pool(origin, options),
+  };
+}
+
+type Dispatch = Dispatcher["dispatch"];
+
+/** The connections to one origin and what is known of their protocol. */
+class H2Origin {
+  readonly #open: buildConnector.connector;
+  readonly #pipelining: number;
+  /** Connections open now. */
+  #connected = 0;
+  /** A connection is being opened while none is open: later requests wait for it. */
+  #probing = false;
+  /** The last connection opened spoke HTTP/1.1: requests spread over connections as usual. */
+  #h1 = false;
+  #waiting: Array<() => void> = [];
+
+  constructor(open: buildConnector.connector, pipelining: number) {
+    this.#open = open;
+    this.#pipelining = pipelining;
+  }
+
+  pool(origin: string | URL, options: object): Dispatcher {
+    const pool = new (undici().Pool)(origin, {
+      ...options,
+      factory: (o: string | URL, clientOptions: object) => this.#client(o, clientOptions),
+    });
+    return pool.compose((dispatch) => (opts, handler) => this.#dispatch(dispatch, opts, handler));
+  }
+
+  #dispatch(
+    dispatch: Dispatch,
+    opts: Parameters<Dispatch>[0],
+    handler: Parameters<Dispatch>[1],
+  ): boolean {
+    if (this.#connected > 0 || this.#h1) return dispatch(opts, handler);
+    if (!this.#probing) {
+      this.#probing = true;
+      return dispatch(opts, handler);
+    }
+    this.#waiting.push(() => dispatch(opts, handler));
+    return true;
+  }
+
+  #client(origin: string | URL, options: object): Dispatcher {
+    let client: Client | undefined;
+    const watched: buildConnector.connector = (params, callback) =>
+      this.#open(params, (...args) => {
+        const socket = args[1];
+        if (socket !== null && client !== undefined) {
+          const h2 = (socket as TLSSocket).alpnProtocol === "h2";
+          this.#h1 = !h2;
+          this.#connected++;
+          socket.once("close", () => this.#connected--);
+          // Before undici takes the socket, so that an HTTP/1.1 one is never pipelined.
+          client.pipelining = h2 ? H2_MAX_STREAMS : this.#pipelining;
+        }
+        callback(...args);
+        this.#probing = false;
+        for (const go of this.#waiting.splice(0)) go();
+      });
+    client = new (undici().Client)(origin, { ...options, connect: watched });
+    return client;
+  }
+}
