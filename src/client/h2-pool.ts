@@ -65,12 +65,19 @@ class H2Origin {
     opts: Parameters<Dispatch>[0],
     handler: Parameters<Dispatch>[1],
   ): boolean {
-    if (this.#connected > 0 || this.#h1) return dispatch(opts, handler);
+    // undici holds a request its method calls non-idempotent (a POST) until the connection's
+    // other streams are done, so that an error cannot hit it alongside them, and the pool opens
+    // another connection meanwhile. HTTP/2 streams fail one by one (RFC 9113 8.7: a GOAWAY or
+    // RST_STREAM says which were left unprocessed), and the session decides retries by method,
+    // not by this flag; on an HTTP/1.1 connection (pipelining 1) the flag changes nothing.
+    // undici still holds a streamed upload back the same way.
+    const o = opts.idempotent === undefined ? { ...opts, idempotent: true } : opts;
+    if (this.#connected > 0 || this.#h1) return dispatch(o, handler);
     if (!this.#probing) {
       this.#probing = true;
-      return dispatch(opts, handler);
+      return dispatch(o, handler);
     }
-    this.#waiting.push(() => dispatch(opts, handler));
+    this.#waiting.push(() => dispatch(o, handler));
     return true;
   }
 

@@ -153,6 +153,21 @@ withOpenssl("ClientSession({ http2: true }) against node:http2", () => {
     expect(sessions.length - before).toBe(1);
   });
 
+  it("concurrent POSTs are streams of one connection too, not a connection each", async () => {
+    const s = session();
+    await (await s.get(`${base}/echo`)).read();
+    const before = sessions.length;
+    const bodies = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        s
+          .post(`${base}/echo`, { data: `n${i}` })
+          .then((r) => r.json() as Promise<{ body: string }>),
+      ),
+    );
+    expect(bodies.map((b) => b.body)).toEqual(["n0", "n1", "n2", "n3", "n4"]);
+    expect(sessions.length).toBe(before);
+  });
+
   it("requests wait on the server while others stream: they are not queued behind them", async () => {
     const s = session();
     release = deferred();
