@@ -217,10 +217,16 @@ withOpenssl("ClientSession({ http2: true }) against node:http2", () => {
     expect(await resp.text()).toBe("unzipped over h2");
   });
 
-  it("sockRead fails a stream whose server falls silent", async () => {
-    const resp = await session({ timeout: { sockRead: 200 } }).get(`${base}/stall`);
+  it("sockRead fails a stream whose server falls silent, and only that stream", async () => {
+    const s = session({ timeout: { sockRead: 200 } });
+    const resp = await s.get(`${base}/stall`);
+    const before = sessions.length;
     const err = await rejection(resp.read());
     expect(err).toBeInstanceOf(SocketTimeoutError);
+    // The connection lives on: the next request is another stream of it.
+    await using next = await s.get(`${base}/echo`);
+    expect(next.status).toBe(200);
+    expect(sessions.length).toBe(before);
   });
 
   it("tracing tells a new connection from a stream on an open one", async () => {

@@ -13,8 +13,6 @@ import { SocketTimeoutError } from "../../src/index.js";
 import { freePort, rejection, selfSignedCert, useSessions } from "../helpers.js";
 import { hasPeer, NGHTTPD, PYTHON } from "../peers.js";
 
-const APP = join(import.meta.dirname, "h2_asgi_app.py");
-
 /** A server program in a child process. */
 interface Peer {
   readonly child: ChildProcess;
