@@ -38,6 +38,8 @@ let base: string;
 const sessions: ServerHttp2Session[] = [];
 /** Each request's body once read, by path. */
 const received = new Map<string, string>();
+/** Requests to /flaky so far: the first gets a 503. */
+let flakyHits = 0;
 /** Requests to /hold wait for this before answering. */
 let release = deferred();
 
@@ -84,6 +86,11 @@ async function handle(req: Http2ServerRequest, res: Http2ServerResponse): Promis
         await new Promise((resolve) => setImmediate(resolve));
       }
       res.end();
+      return;
+    case "/flaky":
+      flakyHits++;
+      res.writeHead(flakyHits === 1 ? 503 : 200);
+      res.end(`attempt ${flakyHits}`);
       return;
     case "/stall":
       res.writeHead(200);
@@ -242,6 +249,23 @@ withOpenssl("ClientSession({ http2: true }) against node:http2", () => {
     await (await s.get(`${base}/echo`)).read();
     await (await s.get(`${base}/echo`)).read();
     expect(events).toEqual(["create", "reuse"]);
+  });
+
+  it("middlewares and retries work as over HTTP/1.1", async () => {
+    const seen: string[] = [];
+    const s = session({
+      retry: { baseDelay: 1 },
+      middlewares: [
+        async (req, handler) => {
+          const resp = await handler(req);
+          seen.push(`${resp.status} HTTP/${resp.version.major}`);
+          return resp;
+        },
+      ],
+    });
+    await using resp = await s.get(`${base}/flaky`);
+    expect(await resp.text()).toBe("attempt 2");
+    expect(seen).toEqual(["200 HTTP/2"]);
   });
 
   it("new TCPConnector({ http2: true }) does the same for a session given it", async () => {
