@@ -6,7 +6,12 @@ import type { ConnectionOptions } from "node:tls";
 import type { Agent, buildConnector, Dispatcher } from "undici";
 import { AttemptInfo, attemptInterceptor } from "./attempt.js";
 import { DnsCache, type DnsDispatchOptions } from "./dns-cache.js";
-import { ClientClosedError, ConnectionTimeoutError, SocketTimeoutError } from "./errors.js";
+import {
+  ClientClosedError,
+  ClientOptionError,
+  ConnectionTimeoutError,
+  SocketTimeoutError,
+} from "./errors.js";
 import { h2AgentOptions } from "./h2-pool.js";
 import { undici } from "./lazy-deps.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
@@ -72,8 +77,9 @@ export interface BaseConnectorOptions {
    * Offer HTTP/2 by ALPN on `https://` connections (undici's `allowH2`): a server that picks h2
    * gets one connection per origin carrying concurrent requests as streams (up to 100, or the
    * server's `SETTINGS_MAX_CONCURRENT_STREAMS`); one that picks http/1.1 is spoken to as
-   * without the option. Plain `http://` stays HTTP/1.1 (no h2c). `expect100` is refused with it
-   * (see docs/http2-client.md). @default false
+   * without the option. Plain `http://` stays HTTP/1.1 (no h2c). Refused together with
+   * `forceClose` or `keepaliveTimeout: 0`; a request's `expect100` is refused with it (see
+   * docs/http2-client.md). @default false
    */
   http2?: boolean;
 }
@@ -158,6 +164,15 @@ export abstract class BaseConnector {
       throw new TypeError(`http2 must be a boolean, got ${typeof options.http2}`);
     }
     this.http2 = options.http2 ?? false;
+    if (this.http2 && (this.forceClose || options.keepaliveTimeout === 0)) {
+      // undici keeps an h2 connection whatever a request's `reset` says; closing each after
+      // one stream would also defeat the point of HTTP/2.
+      const name = this.forceClose ? "forceClose" : "keepaliveTimeout";
+      throw new ClientOptionError(
+        name,
+        `${name === "forceClose" ? "forceClose: true" : "keepaliveTimeout: 0"} cannot be combined with http2: true: HTTP/2 connections are kept and shared; leave http2 off to close each connection after its response`,
+      );
+    }
     if (options.keepaliveTimeout !== undefined)
       checkMs("keepaliveTimeout", options.keepaliveTimeout);
     if (options.connectTimeout !== undefined) checkMs("connectTimeout", options.connectTimeout);
@@ -362,13 +377,8 @@ export abstract class BaseConnector {
             // cap keeps a connection from idling longer than `keepaliveTimeout`, as in aiohttp.
             keepAliveMaxTimeout: keepalive,
           };
-    // Without keep-alive every request has a connection of its own anyway.
     const h2 =
-      this.http2 && connect !== undefined && !("pipelining" in reuse)
-        ? h2AgentOptions(connect, 1)
-        : connect === undefined
-          ? {}
-          : { connect, ...(this.http2 ? { allowH2: true } : {}) };
+      connect === undefined ? {} : this.http2 ? h2AgentOptions(connect, keepalive) : { connect };
     return {
       connections: socketsPerOrigin(this.limit, this.limitPerHost),
       ...reuse,

@@ -7,6 +7,7 @@
 // sees the same traffic as without the option), and requests that arrive while the origin's
 // first connection is being opened wait for it to know which.
 
+import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Agent, buildConnector, Client, Dispatcher } from "undici";
 import { undici } from "./lazy-deps.js";
@@ -16,11 +17,11 @@ export const H2_MAX_STREAMS = 100;
 
 /**
  * Agent options that multiplex h2 connections: `connect` (undici connect options or a connector
- * function) opens each connection, `pipelining` applies to HTTP/1.1 ones.
+ * function) opens each connection; an h2 one with no request for `keepalive` ms is closed.
  */
 export function h2AgentOptions(
   connect: Record<string, unknown> | buildConnector.connector,
-  pipelining: number,
+  keepalive: number,
 ): Pick<Agent.Options, "factory" | "connect"> & { allowH2: true } {
   const open =
     typeof connect === "function"
@@ -29,7 +30,7 @@ export function h2AgentOptions(
   return {
     allowH2: true,
     connect: open,
-    factory: (origin, options) => new H2Origin(open, pipelining).pool(origin, options),
+    factory: (origin, options) => new H2Origin(open, keepalive).pool(origin, options),
   };
 }
 
@@ -38,7 +39,7 @@ type Dispatch = Dispatcher["dispatch"];
 /** The connections to one origin and what is known of their protocol. */
 class H2Origin {
   readonly #open: buildConnector.connector;
-  readonly #pipelining: number;
+  readonly #keepalive: number;
   /** Connections open now. */
   #connected = 0;
   /** A connection is being opened while none is open: later requests wait for it. */
@@ -47,9 +48,9 @@ class H2Origin {
   #h1 = false;
   #waiting: Array<() => void> = [];
 
-  constructor(open: buildConnector.connector, pipelining: number) {
+  constructor(open: buildConnector.connector, keepalive: number) {
     this.#open = open;
-    this.#pipelining = pipelining;
+    this.#keepalive = keepalive;
   }
 
   pool(origin: string | URL, options: object): Dispatcher {
@@ -92,7 +93,8 @@ class H2Origin {
           this.#connected++;
           socket.once("close", () => this.#connected--);
           // Before undici takes the socket, so that an HTTP/1.1 one is never pipelined.
-          client.pipelining = h2 ? H2_MAX_STREAMS : this.#pipelining;
+          client.pipelining = h2 ? H2_MAX_STREAMS : 1;
+          if (h2) closeWhenIdle(socket, client, this.#keepalive);
         }
         callback(...args);
         this.#probing = false;
@@ -101,4 +103,22 @@ class H2Origin {
     client = new (undici().Client)(origin, { ...options, connect: watched });
     return client;
   }
+}
+
+/**
+ * undici applies `keepAliveTimeout` to HTTP/1.1 sockets only: an h2 connection would stay open
+ * until the server's GOAWAY. This closes it once nothing went over it for `ms` and it carries no
+ * request. undici's PING (every 60 s) counts as traffic, so a longer `keepaliveTimeout` keeps
+ * the connection as long as the server does.
+ */
+function closeWhenIdle(socket: Socket, client: Client, ms: number): void {
+  socket.setTimeout(ms);
+  socket.on("timeout", () => {
+    const { running, pending } = client.stats;
+    // With an error, as undici closes an idle HTTP/1.1 socket: its h2 session-close handler
+    // expects one (it reads the gone socket otherwise).
+    if (running === 0 && pending === 0) {
+      socket.destroy(new (undici().errors.InformationalError)("socket idle timeout"));
+    }
+  });
 }

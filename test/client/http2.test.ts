@@ -276,6 +276,30 @@ withOpenssl("ClientSession({ http2: true }) against node:http2", () => {
     expect(connector.http2).toBe(true);
   });
 
+  it("an h2 connection idle for keepaliveTimeout is closed; the next request opens another", async () => {
+    await using connector = new TCPConnector({
+      http2: true,
+      keepaliveTimeout: 100,
+      ssl: { ca: m.ca },
+    });
+    await using s = new ClientSession({ connector, connectorOwner: false });
+    await (await s.get(`${base}/echo`)).read();
+    const first = sessions.at(-1);
+    if (first === undefined) throw new Error("no session");
+    await once(first, "close");
+    const before = sessions.length;
+    await using again = await s.get(`${base}/echo`);
+    expect(again.version.major).toBe(2);
+    expect(sessions.length).toBe(before + 1);
+  });
+
+  it.each([{ forceClose: true }, { keepaliveTimeout: 0 }])(
+    "%o with http2 is refused: h2 connections are kept and shared",
+    (options) => {
+      expect(() => new TCPConnector({ http2: true, ...options })).toThrow(ClientOptionError);
+    },
+  );
+
   it("http2 next to a connector of one's own is refused: it belongs on the connector", () => {
     const connector = new TCPConnector();
     expect(() => new ClientSession({ connector, http2: true })).toThrow(ClientOptionError);
