@@ -518,7 +518,9 @@ export class ClientRequest {
       session.jar.updateCookies(Array.isArray(setCookie) ? setCookie : [setCookie], url);
     }
     const noBody = method === "HEAD" || data.statusCode === 204 || data.statusCode === 304;
+    // HTTP/2 frames every body (RFC 9113 8.1): there, none is read "until the server closes".
     const noLength =
+      !http2 &&
       data.headers["content-length"] === undefined &&
       data.headers["transfer-encoding"] === undefined;
     const skipBody = noBody || (this.#options.readUntilEof === false && noLength);

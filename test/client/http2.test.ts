@@ -219,6 +219,11 @@ withOpenssl("ClientSession({ http2: true }) against node:http2", () => {
     expect(seen.join("")).toBe("part 0;part 1;part 2;");
   });
 
+  it("readUntilEof: false still reads a body without content-length: h2 frames it", async () => {
+    await using resp = await session().get(`${base}/stream`, { readUntilEof: false });
+    expect(await resp.text()).toBe("part 0;part 1;part 2;");
+  });
+
   it("decompresses a gzip body", async () => {
     await using resp = await session().get(`${base}/gzip`);
     expect(await resp.text()).toBe("unzipped over h2");
