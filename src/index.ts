@@ -55,6 +55,7 @@ export {
 } from "./client/tracing.js";
 export type {
   HeadersInit,
+  HttpVersion,
   Params,
   RaiseForStatus,
   RequestData,

@@ -6,6 +6,7 @@ import { subscribe } from "node:diagnostics_channel";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
 import { type Duplex, Readable } from "node:stream";
+import type { TLSSocket } from "node:tls";
 import type { Dispatcher } from "undici";
 
 /** What became known about the connection of one attempt. */
@@ -28,6 +29,8 @@ export class AttemptInfo {
   answered = false;
   /** The proxy the request went through, `null` when direct. */
   proxy: URL | null = null;
+  /** The connection speaks HTTP/2 (negotiated by ALPN); `false` while unknown. */
+  http2 = false;
 
   /**
    * Whether the attempt failed the way a stale keep-alive connection fails: the server had
@@ -76,7 +79,10 @@ function listenForSockets(): void {
     sent.set(socket, count + 1);
     const handler = starting;
     starting = null;
-    if (handler?.isFor(request.method, request.path) === true) handler.onSocket(count > 0);
+    if (handler?.isFor(request.method, request.path) === true) {
+      // undici 7 publishes this for h2 streams too, with the session's TLS socket.
+      handler.onSocket(count > 0, (socket as TLSSocket).alpnProtocol === "h2");
+    }
   });
 }
 
@@ -131,9 +137,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     return method === this.#method && path === this.#path;
   }
 
-  onSocket(reused: boolean): void {
+  onSocket(reused: boolean, http2: boolean): void {
     this.#info.connected = true;
     this.#info.reused = reused;
+    this.#info.http2 = http2;
   }
 
   /** The request body has been handed to the socket: the server's turn starts. */

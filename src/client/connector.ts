@@ -3,11 +3,17 @@
 // from the environment.
 
 import type { ConnectionOptions } from "node:tls";
-import type { Agent, Dispatcher } from "undici";
+import type { Agent, buildConnector, Dispatcher } from "undici";
 import { AttemptInfo, attemptInterceptor } from "./attempt.js";
 import { layerChain, type SessionLayers } from "./cache.js";
 import { DnsCache, type DnsDispatchOptions } from "./dns-cache.js";
-import { ClientClosedError, ConnectionTimeoutError, SocketTimeoutError } from "./errors.js";
+import {
+  ClientClosedError,
+  ClientOptionError,
+  ConnectionTimeoutError,
+  SocketTimeoutError,
+} from "./errors.js";
+import { h2AgentOptions } from "./h2-pool.js";
 import { undici } from "./lazy-deps.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
 import {
@@ -68,6 +74,15 @@ export interface BaseConnectorOptions {
   ssl?: SSLSetting;
   /** Longest response head accepted, bytes (all header lines together); @default 1 MiB */
   maxHeaderSize?: number;
+  /**
+   * Offer HTTP/2 by ALPN on `https://` connections (undici's `allowH2`): a server that picks h2
+   * gets one connection per origin carrying concurrent requests as streams (up to 100, or the
+   * server's `SETTINGS_MAX_CONCURRENT_STREAMS`); one that picks http/1.1 is spoken to as
+   * without the option. Plain `http://` stays HTTP/1.1 (no h2c). Refused together with
+   * `forceClose` or `keepaliveTimeout: 0`; a request's `expect100` is refused with it (see
+   * docs/http2-client.md). @default false
+   */
+  http2?: boolean;
 }
 
 /** Options of `TCPConnector`. */
@@ -122,6 +137,8 @@ export abstract class BaseConnector {
   readonly limit: number;
   readonly limitPerHost: number;
   readonly forceClose: boolean;
+  /** Whether connections offer HTTP/2 (the `http2` option). */
+  readonly http2: boolean;
   readonly #options: BaseConnectorOptions;
   readonly #tls: ResolvedTLS;
   // One undici Agent per connect timeout in use: undici fixes the connect timeout per Agent,
@@ -144,6 +161,19 @@ export abstract class BaseConnector {
     this.limit = checkCount("limit", options.limit ?? 100);
     this.limitPerHost = checkCount("limitPerHost", options.limitPerHost ?? 0);
     this.forceClose = options.forceClose ?? false;
+    if (options.http2 !== undefined && typeof options.http2 !== "boolean") {
+      throw new TypeError(`http2 must be a boolean, got ${typeof options.http2}`);
+    }
+    this.http2 = options.http2 ?? false;
+    if (this.http2 && (this.forceClose || options.keepaliveTimeout === 0)) {
+      // undici keeps an h2 connection whatever a request's `reset` says; closing each after
+      // one stream would also defeat the point of HTTP/2.
+      const name = this.forceClose ? "forceClose" : "keepaliveTimeout";
+      throw new ClientOptionError(
+        name,
+        `${name === "forceClose" ? "forceClose: true" : "keepaliveTimeout: 0"} cannot be combined with http2: true: HTTP/2 connections are kept and shared; leave http2 off to close each connection after its response`,
+      );
+    }
     if (options.keepaliveTimeout !== undefined)
       checkMs("keepaliveTimeout", options.keepaliveTimeout);
     if (options.connectTimeout !== undefined) checkMs("connectTimeout", options.connectTimeout);
@@ -151,7 +181,9 @@ export abstract class BaseConnector {
 
   /** @internal undici connect options (TLS settings included), opening within `connectTimeout` ms */
   protected [kConnectOptions](connectTimeout: number, tls: ResolvedTLS): Record<string, unknown> {
-    return { timeout: connectTimeout, ...tls.options };
+    const options: Record<string, unknown> = { timeout: connectTimeout, ...tls.options };
+    if (this.http2) options.allowH2 = true;
+    return options;
   }
 
   /**
@@ -340,7 +372,9 @@ export abstract class BaseConnector {
   }
 
   /** @internal undici Agent options shared by the concrete connectors */
-  protected [kAgentOptions](): Agent.Options {
+  protected [kAgentOptions](
+    connect?: Record<string, unknown> | buildConnector.connector,
+  ): Agent.Options {
     const keepalive = this.#options.keepaliveTimeout ?? 15_000;
     // undici's pipelining 0 closes each connection after its response.
     const reuse =
@@ -352,9 +386,12 @@ export abstract class BaseConnector {
             // cap keeps a connection from idling longer than `keepaliveTimeout`, as in aiohttp.
             keepAliveMaxTimeout: keepalive,
           };
+    const h2 =
+      connect === undefined ? {} : this.http2 ? h2AgentOptions(connect, keepalive) : { connect };
     return {
       connections: socketsPerOrigin(this.limit, this.limitPerHost),
       ...reuse,
+      ...h2,
       maxHeaderSize: this.#options.maxHeaderSize ?? 1024 * 1024,
       // Timeouts are applied per request (sockRead), not by the agent.
       headersTimeout: 0,
@@ -457,6 +494,7 @@ const BASE_OPTION_NAMES = {
   connectTimeout: true,
   ssl: true,
   maxHeaderSize: true,
+  http2: true,
 } as const satisfies OptionNames<BaseConnectorOptions>;
 
 const TCP_OPTION_NAMES = {
@@ -503,9 +541,8 @@ export class TCPConnector extends BaseConnector {
     const connect = connectOption(options, tls, undici().buildConnector);
     // undici takes the local address as a client option: in `connect` it would be overridden.
     const agentOptions = {
-      ...this[kAgentOptions](),
+      ...this[kAgentOptions](connect),
       ...(o.localAddr === undefined ? {} : { localAddress: o.localAddr }),
-      connect,
     };
     const agent = new (undici().Agent)(agentOptions);
     // All pools of the connector share one cache, as aiohttp's connector has one.
@@ -585,10 +622,9 @@ export class UnixConnector extends BaseConnector {
   /** @internal */
   protected [kCreateDispatcher](connectTimeout: number, tls: ResolvedTLS): Dispatcher {
     const options = { ...this[kConnectOptions](connectTimeout, tls), socketPath: this.path };
-    return new (undici().Agent)({
-      ...this[kAgentOptions](),
-      connect: connectOption(options, tls, undici().buildConnector),
-    });
+    return new (undici().Agent)(
+      this[kAgentOptions](connectOption(options, tls, undici().buildConnector)),
+    );
   }
 
   /** @internal */

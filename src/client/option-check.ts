@@ -16,7 +16,7 @@ const NOT_YET: Readonly<Record<string, string>> = {
   fingerprint: "pin the certificate with `ssl: new Fingerprint(sha256Digest)`",
   verifySsl: "`ssl: false` skips certificate verification",
   sslContext: "pass the SecureContext as `ssl`",
-  http2: "HTTP/2 is not supported yet",
+  http2: "set `http2` on the session (or its `TCPConnector`)",
   cache: "set `cache` on the session",
   dedupe: "set `dedupe` on the session",
   version: "only HTTP/1.1 is spoken",

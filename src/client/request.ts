@@ -2,6 +2,7 @@
 // body and credentials for each hop, the redirects it follows, the retry of a stale keep-alive
 // connection, and the response limits.
 
+import { STATUS_CODES } from "node:http";
 import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { type CIMultiDict, CIMultiDictProxy } from "../http/multidict.js";
@@ -15,6 +16,7 @@ import {
   BodyReplayError,
   ClientConnectorDNSError,
   ClientConnectorError,
+  ClientOptionError,
   ClientResponseError,
   ConnectionTimeoutError,
   RedirectBodyError,
@@ -107,6 +109,14 @@ export class ClientRequest {
     if (options.expect100 === true && this.#proxy != null) {
       // The 100-continue exchange opens a connection of its own, which would pass the proxy by.
       throw new TypeError("expect100 cannot be used with a proxy yet");
+    }
+    if (options.expect100 === true && session.connector.http2) {
+      // The 100-continue exchange is written by hand over an HTTP/1.1 connection of its own,
+      // which a server offering h2 only would refuse.
+      throw new ClientOptionError(
+        "expect100",
+        "expect100 cannot be used with a connector that has http2: true (HTTP/2 streams need no 100-continue to be refused early: the server may reset the stream)",
+      );
     }
     // A process's first request loads undici (70-660 ms on a busy machine): not time the
     // server took, so it happens before the total timeout starts.
@@ -435,7 +445,7 @@ export class ClientRequest {
           throw err;
         }
       }
-      return this.#toResponse(data, release, requestInfo, !info.sent);
+      return this.#toResponse(data, release, requestInfo, !info.sent, info.http2);
     }
   }
 
@@ -487,6 +497,7 @@ export class ClientRequest {
     release: ReleaseSlot,
     requestInfo: RequestInfo,
     fromCache: boolean,
+    http2: boolean,
   ): ClientResponse {
     const problem = headerLimitProblem(data, this.#session);
     if (problem !== null) {
@@ -511,7 +522,9 @@ export class ClientRequest {
       session.jar.updateCookies(Array.isArray(setCookie) ? setCookie : [setCookie], url);
     }
     const noBody = method === "HEAD" || data.statusCode === 204 || data.statusCode === 304;
+    // HTTP/2 frames every body (RFC 9113 8.1): there, none is read "until the server closes".
     const noLength =
+      !http2 &&
       data.headers["content-length"] === undefined &&
       data.headers["transfer-encoding"] === undefined;
     const skipBody = noBody || (this.#options.readUntilEof === false && noLength);
@@ -522,7 +535,9 @@ export class ClientRequest {
       url,
       requestInfo,
       status: data.statusCode,
-      reason: data.statusText ?? "",
+      // RFC 9113 8.3.2: HTTP/2 carries no reason phrase.
+      reason: http2 ? (STATUS_CODES[data.statusCode] ?? "") : (data.statusText ?? ""),
+      http2,
       headers: data.headers,
       body: skipBody ? null : data.body,
       history: [...this.#history],

@@ -30,6 +30,7 @@ import { toughCookie } from "./lazy-deps.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
 import { type ProgressCallback, ProgressCounter } from "./progress.js";
 import { ChunkTracer } from "./tracing.js";
+import type { HttpVersion } from "./types.js";
 
 /** One parsed `Link` header entry (RFC 8288). */
 export interface Link {
@@ -45,6 +46,8 @@ export interface ResponseInit {
   requestInfo: RequestInfo;
   status: number;
   reason: string;
+  /** The response came over an HTTP/2 connection. */
+  http2: boolean;
   headers: Record<string, string | string[] | undefined>;
   body: Readable | null;
   history: readonly ClientResponse[];
@@ -77,6 +80,9 @@ const JSON_OPTION_NAMES = {
   encoding: true,
 } as const satisfies OptionNames<JsonOptions>;
 
+const HTTP_11: HttpVersion = Object.freeze({ major: 1, minor: 1 });
+const HTTP_2: HttpVersion = Object.freeze({ major: 2, minor: 0 });
+
 const DECODABLE = new Set(["gzip", "x-gzip", "deflate", "br", "zstd", "identity", ""]);
 
 /**
@@ -89,8 +95,13 @@ const DECODABLE = new Set(["gzip", "x-gzip", "deflate", "br", "zstd", "identity"
 export class ClientResponse implements AsyncDisposable {
   /** The status code. */
   readonly status: number;
-  /** The reason phrase. */
+  /** The reason phrase (HTTP/2 has none on the wire: the standard phrase of the status). */
   readonly reason: string;
+  /**
+   * The protocol version the response came in: `{ major: 2, minor: 0 }` over HTTP/2, else
+   * `{ major: 1, minor: 1 }` (undici does not tell an HTTP/1.0 answer apart).
+   */
+  readonly version: HttpVersion;
   /** The method of the request that got this response. */
   readonly method: string;
   /** The URL of this response (after redirects: the last one). */
@@ -114,6 +125,7 @@ export class ClientResponse implements AsyncDisposable {
   constructor(init: ResponseInit) {
     this.status = init.status;
     this.reason = init.reason;
+    this.version = init.http2 ? HTTP_2 : HTTP_11;
     this.method = init.method;
     this.url = init.url;
     this.requestInfo = init.requestInfo;

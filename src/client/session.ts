@@ -9,7 +9,7 @@ import type { BasicAuth } from "./auth.js";
 import { type CacheOptions, sessionLayers } from "./cache.js";
 import { type BaseConnector, TCPConnector } from "./connector.js";
 import { type AbstractCookieJar, CookieJar } from "./cookie-jar.js";
-import { ClientClosedError, InvalidUrlClientError } from "./errors.js";
+import { ClientClosedError, ClientOptionError, InvalidUrlClientError } from "./errors.js";
 import { lowerSet, requestHeaders, toHeaders } from "./headers.js";
 import { type ClientMiddleware, toMiddlewares } from "./middleware.js";
 import { netrcAuth } from "./netrc.js";
@@ -67,6 +67,12 @@ export interface ClientSessionOptions extends ProxyOptions {
   connector?: BaseConnector;
   /** Close the connector with the session; @default true when the session created it */
   connectorOwner?: boolean;
+  /**
+   * Offer HTTP/2 (ALPN h2 over TLS) on the connector the session creates: concurrent requests
+   * to one origin share one connection. With a `connector` of your own, set it there
+   * (`new TCPConnector({ http2: true })`). @default false
+   */
+  http2?: boolean;
   /** @default JSON.stringify */
   jsonSerialize?: (value: unknown) => string;
   /** Decompress gzip/deflate/br(/zstd) bodies; @default true */
@@ -131,6 +137,7 @@ const SESSION_OPTION_NAMES = {
   raiseForStatus: true,
   connector: true,
   connectorOwner: true,
+  http2: true,
   jsonSerialize: true,
   autoDecompress: true,
   maxDecompressedSize: true,
@@ -191,6 +198,12 @@ export class ClientSession implements AsyncDisposable {
 
   constructor(options: ClientSessionOptions = {}) {
     checkOptions("ClientSession", options, SESSION_OPTION_NAMES);
+    if (options.http2 !== undefined && options.connector !== undefined) {
+      throw new ClientOptionError(
+        "http2",
+        "ClientSession: http2 applies to the connector the session creates; with a connector of your own, pass it there: new TCPConnector({ http2: true })",
+      );
+    }
     let baseUrl: URL | undefined;
     if (options.baseUrl !== undefined) {
       try {
@@ -215,6 +228,7 @@ export class ClientSession implements AsyncDisposable {
         new TCPConnector({
           ...(options.trustEnv ? { proxyFromEnv: true } : {}),
           ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
+          ...(options.http2 === undefined ? {} : { http2: options.http2 }),
         }),
       jsonSerialize: options.jsonSerialize ?? JSON.stringify,
       autoDecompress: options.autoDecompress ?? true,

@@ -23,6 +23,12 @@ import type { ClientTimeout, ResolvedTimeout } from "./timeout.js";
 import type { SSLSetting, TLSPools } from "./tls.js";
 import type { TraceConfig } from "./tracing.js";
 
+/** The HTTP version a response came in, as aiohttp's `HttpVersion`: `{ major: 2, minor: 0 }`. */
+export interface HttpVersion {
+  readonly major: number;
+  readonly minor: number;
+}
+
 /** Query parameters in any of the shapes aiohttp accepts. */
 export type Params =
   | Readonly<Record<string, string | number | boolean | ReadonlyArray<string | number | boolean>>>
