@@ -65,7 +65,7 @@ describe.skipIf(!hasPeer("chromium"))("Chromium on an http2: true port", () => {
     const resp = await page.goto(`https://localhost:${port}/page`);
     expect(resp?.status()).toBe(200);
     const report = await page.evaluate(
-      () => (window as unknown as { report: Promise<Record<string, string>> }).report,
+      () => (globalThis as unknown as { report: Promise<Record<string, string>> }).report,
     );
     expect(report).toEqual({ page: "h2", asset: "h2", echo: "echo from the page" });
     await context.close();

@@ -124,6 +124,31 @@ describe.each([true, "h2c"] as const)("http2: %s", (mode) => {
     expect(small.body).toBe("small");
   });
 
+  it("refuses a header longer than maxFieldSize with 431, and the session goes on", async () => {
+    const { port } = await serve(mode, [], { maxFieldSize: 100 });
+    const session = open(mode, port);
+    expect((await h2(session, "/", { "x-long": "y".repeat(200) })).status).toBe(431);
+    expect((await h2(session, "/")).status).toBe(200);
+  });
+
+  it("answers Expect: 100-continue and reads the body", async () => {
+    const { port } = await serve(mode);
+    const session = open(mode, port);
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/echo",
+      expect: "100-continue",
+    });
+    await once(stream, "continue");
+    stream.end("after continue");
+    const [head] = (await once(stream, "response")) as [Record<string, string>];
+    let text = "";
+    stream.setEncoding("utf8");
+    for await (const chunk of stream) text += chunk as string;
+    expect(head[":status"]).toBe(200);
+    expect(text).toBe("after continue");
+  });
+
   it("leaves out the headers HTTP/2 forbids", async () => {
     const { port } = await serve(mode);
     const reply = await h2(open(mode, port), "/hop");
