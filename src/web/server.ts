@@ -7,7 +7,7 @@ import {
   type IncomingMessage,
   ServerResponse,
 } from "node:http";
-import type { ServerHttp2Session } from "node:http2";
+import type { Http2Session, ServerHttp2Session, ServerHttp2Stream } from "node:http2";
 import {
   createServer as createHttpsServer,
   type ServerOptions as HttpsServerOptions,
@@ -230,6 +230,18 @@ export class WebServer {
       session.once("close", () => this.#sessions.delete(session));
       // A session that arrives while shutting down gets no new streams.
       if (this.#ctx.closing) session.close();
+      // keepaliveTimeout: a connection with no stream open and no frame for that long is told
+      // to go away, as an idle HTTP/1.1 keep-alive connection is closed.
+      session.setTimeout(limits.keepaliveTimeout, () => {
+        if ((openStreams.get(session) ?? 0) === 0) session.close();
+      });
+    });
+    const openStreams = new WeakMap<Http2Session, number>();
+    server.on("stream", (stream: ServerHttp2Stream) => {
+      const session = stream.session;
+      if (session === undefined) return;
+      openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
+      stream.once("close", () => openStreams.set(session, (openStreams.get(session) ?? 1) - 1));
     });
     server.on("connection", (socket: Socket) => {
       this.#http2Sockets.add(socket);

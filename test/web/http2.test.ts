@@ -149,6 +149,15 @@ describe.each([true, "h2c"] as const)("http2: %s", (mode) => {
     expect(text).toBe("after continue");
   });
 
+  it("closes a session idle for keepaliveTimeout", async () => {
+    const { port } = await serve(mode, [], { keepaliveTimeout: 100 });
+    const session = open(mode, port);
+    expect((await h2(session, "/")).status).toBe(200);
+    const [code] = (await once(session, "goaway")) as [number];
+    expect(code).toBe(constants.NGHTTP2_NO_ERROR);
+    await once(session, "close");
+  });
+
   it("leaves out the headers HTTP/2 forbids", async () => {
     const { port } = await serve(mode);
     const reply = await h2(open(mode, port), "/hop");
