@@ -4,10 +4,10 @@
 import { once } from "node:events";
 import { type ClientHttp2Session, connect, constants } from "node:http2";
 import { request as httpsRequest } from "node:https";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { web } from "../../src/index.js";
-import { deferred } from "../helpers.js";
+import { bannerPort, deferred } from "../helpers.js";
 import { type TlsMaterial, tlsMaterial } from "../tls-material.js";
 import { FILE_TEXT, makeHttp2App } from "./http2-app.js";
 
@@ -229,6 +229,28 @@ describe("http2: true over TLS", () => {
     expect(data.toString()).toBe("echo hi");
     ws.close();
     await once(ws, "close");
+  });
+
+  it("runApp serves HTTP/2 with { ssl, http2: true }", async () => {
+    const ac = new AbortController();
+    let banner = "";
+    const running = web.runApp(makeHttp2App(), {
+      host: "127.0.0.1",
+      port: 0,
+      ssl: { key: tls.server.key, cert: tls.server.cert },
+      http2: true,
+      accessLog: null,
+      handleSignals: false,
+      signal: ac.signal,
+      print: (m) => {
+        banner = m;
+      },
+    });
+    await vi.waitFor(() => expect(banner).toContain("https://"));
+    const session = open(true, bannerPort(banner));
+    expect((await h2(session, "/")).body).toBe("hello");
+    ac.abort();
+    await running;
   });
 
   it("refuses http2: true without ssl", async () => {
