@@ -26,7 +26,11 @@ export async function makeHttp2App(versions: string[] = []): Promise<web.Applica
   });
   app.router.addGet("/", () => new web.Response({ text: "hello" }));
   app.router.addGet("/json", () => web.jsonResponse({ ok: true }));
-  app.router.addGet("/host", (request) => new web.Response({ text: request.host }));
+  app.router.addGet(
+    "/host",
+    (request) =>
+      new web.Response({ text: `${request.scheme}://${request.host} ${request.remote}` }),
+  );
   app.router.addGet("/hop", () => {
     return new web.Response({
       text: "hop",

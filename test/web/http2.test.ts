@@ -82,10 +82,12 @@ describe.each([true, "h2c"] as const)("http2: %s", (mode) => {
     expect(versions).toEqual(["2.0"]);
   });
 
-  it("takes the host from :authority", async () => {
+  it("takes the host from :authority, the scheme and peer from the connection", async () => {
     const { port } = await serve(mode);
     const reply = await h2(open(mode, port), "/host");
-    expect(reply.body).toBe(mode === true ? `localhost:${port}` : `127.0.0.1:${port}`);
+    expect(reply.body).toBe(
+      mode === true ? `https://localhost:${port} 127.0.0.1` : `http://127.0.0.1:${port} 127.0.0.1`,
+    );
   });
 
   it("serves JSON, a stream of chunks, a file range and an event stream", async () => {
