@@ -90,8 +90,16 @@ export class H2Response extends Http2ServerResponse {
   shouldKeepAlive = true;
 
   static {
-    // node:http2 lacks these two, which its types declare as fields: the server reads them.
+    // node:http2 lacks `destroyed` and `writableNeedDrain`, which its types declare as fields,
+    // and calls a response finished when the client reset its stream: the server tells a
+    // complete response from a client gone by `writableFinished`, as with node:http.
     Object.defineProperties(H2Response.prototype, {
+      writableFinished: {
+        get(this: H2Response): boolean {
+          const stream = this.stream;
+          return this.writableEnded && stream.writableFinished && !stream.aborted;
+        },
+      },
       destroyed: {
         get(this: H2Response): boolean {
           return this.stream.destroyed;

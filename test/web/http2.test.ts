@@ -160,6 +160,31 @@ describe.each([true, "h2c"] as const)("http2: %s", (mode) => {
     await once(session, "close");
   });
 
+  it("aborts request.signal when the client resets the stream, and the session goes on", async () => {
+    const aborted = deferred();
+    const app = await makeHttp2App();
+    app.router.addGet("/wait", async (request) => {
+      request.signal.addEventListener("abort", () => aborted.resolve());
+      await aborted.promise;
+      return new web.Response({ text: "late" });
+    });
+    const runner = new web.AppRunner(app, { accessLog: null });
+    await runner.setup();
+    runners.push(runner);
+    const ssl = mode === true ? { ssl: { key: tls.server.key, cert: tls.server.cert } } : {};
+    const site = new web.TCPSite(runner, "127.0.0.1", 0, { http2: mode, ...ssl });
+    await site.start();
+    const session = open(mode, site.port);
+    const stream = session.request({ ":path": "/wait" });
+    stream.on("error", () => {});
+    // The server has the stream once its headers went out and the session is acknowledged.
+    await once(stream, "ready");
+    await expect.poll(() => runner.server.inFlight).toBe(1);
+    stream.close(constants.NGHTTP2_CANCEL);
+    await aborted.promise;
+    expect((await h2(session, "/")).body).toBe("hello");
+  });
+
   it("leaves out the headers HTTP/2 forbids", async () => {
     const { port } = await serve(mode);
     const reply = await h2(open(mode, port), "/hop");
