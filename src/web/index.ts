@@ -41,6 +41,7 @@ export { FileField, type FileFieldContent, type FileFieldInit } from "./form/fil
 export type { FormLimits } from "./form/form-limits.js";
 export type { FormValue } from "./form/form-parser.js";
 export { type ForwardedElement, parseForwarded, type TrustProxy } from "./forwarded.js";
+export type { Http2Mode } from "./http2.js";
 export { AppKey, RequestKey, ResponseKey, StateKeyError } from "./keys.js";
 export { type NormalizePathOptions, normalizePathMiddleware } from "./middlewares.js";
 export {
@@ -120,7 +121,13 @@ export {
   type TCPSiteOptions,
   UnixSite,
 } from "./runner.js";
-export { exceptionResponse, type ServerLimits, type ServerOptions, WebServer } from "./server.js";
+export {
+  exceptionResponse,
+  type NodeServer,
+  type ServerLimits,
+  type ServerOptions,
+  WebServer,
+} from "./server.js";
 export { STATUS_REASONS } from "./status.js";
 export {
   type WebSocketReady,

@@ -35,6 +35,7 @@ import {
   kSetClientMaxSize,
   kSetCurrentApp,
   kSetMatchInfo,
+  kStreamedBody,
   kUpgrade,
 } from "./symbols.js";
 
@@ -457,7 +458,11 @@ export class Request<P = Readonly<Record<string, string>>> {
   get bodyExists(): boolean {
     const h = this.raw.headers;
     const len = h["content-length"];
-    return (len !== undefined && len !== "0") || h["transfer-encoding"] !== undefined;
+    return (
+      (len !== undefined && len !== "0") ||
+      h["transfer-encoding"] !== undefined ||
+      (this.raw as { [kStreamedBody]?: boolean })[kStreamedBody] === true
+    );
   }
 
   /** Whether there is body left to read. */

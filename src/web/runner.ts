@@ -6,7 +6,8 @@ import type { Server as HttpServer } from "node:http";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { Server as NetServer } from "node:net";
 import type { AnyApplication } from "./application.js";
-import { type ServerOptions, WebServer } from "./server.js";
+import type { Http2Mode } from "./http2.js";
+import { type NodeServer, type ServerOptions, WebServer } from "./server.js";
 import { kAddSite, kListen, kScheme } from "./symbols.js";
 
 /** Options of `AppRunner`. */
@@ -115,21 +116,27 @@ export interface SiteOptions {
   ssl?: HttpsServerOptions;
   /** Pending-connection queue length; @default 128 */
   backlog?: number;
+  /**
+   * HTTP/2 on this site: `true` (with `ssl`) negotiates h2 by ALPN and serves HTTP/1.1, with
+   * WebSockets, to the other clients; `"h2c"` serves cleartext HTTP/2 with prior knowledge.
+   * @default the runner's `http2` option (false)
+   */
+  http2?: Http2Mode;
 }
 
 /** A listening socket of a runner. */
 export abstract class BaseSite {
   readonly runner: AppRunner;
   readonly #options: SiteOptions;
-  #http: HttpServer | null = null;
+  #http: NodeServer | null = null;
 
   constructor(runner: AppRunner, options: SiteOptions = {}) {
     this.runner = runner;
     this.#options = options;
   }
 
-  /** The node:http server behind the site (after `start()`). */
-  get httpServer(): HttpServer {
+  /** The node:http (node:https, node:http2) server behind the site (after `start()`). */
+  get httpServer(): NodeServer {
     if (this.#http === null) throw new Error("The site has not started");
     return this.#http;
   }
@@ -143,12 +150,16 @@ export abstract class BaseSite {
   abstract get name(): string;
 
   /** @internal binds `server` to the site's socket with a pending-connection queue of `backlog` */
-  protected abstract [kListen](server: HttpServer, backlog: number): Promise<void>;
+  protected abstract [kListen](server: NodeServer, backlog: number): Promise<void>;
 
   /** Starts listening. */
   async start(): Promise<void> {
     this.runner[kAddSite](this);
-    const server = this.runner.server.createNodeServer(this.#options.ssl);
+    const { ssl, http2 } = this.#options;
+    const server =
+      http2 === undefined
+        ? this.runner.server.createNodeServer(ssl)
+        : this.runner.server.createNodeServer(ssl, http2);
     this.#http = server;
     await this[kListen](server, this.#options.backlog ?? 128);
   }
@@ -170,7 +181,7 @@ export abstract class BaseSite {
 
 /** Binds `server` to a socket (listen options, a bound `net.Server`, or `{ fd }`). */
 async function listenOn(
-  server: HttpServer,
+  server: NodeServer,
   args: Record<string, unknown> | NetServer | { fd: number },
   backlog: number,
 ): Promise<void> {
@@ -224,7 +235,7 @@ export class TCPSite extends BaseSite {
   }
 
   /** @internal */
-  protected async [kListen](server: HttpServer, backlog: number): Promise<void> {
+  protected async [kListen](server: NodeServer, backlog: number): Promise<void> {
     const args = {
       host: this.host,
       port: this.#port,
@@ -250,7 +261,7 @@ export class UnixSite extends BaseSite {
   }
 
   /** @internal */
-  protected async [kListen](server: HttpServer, backlog: number): Promise<void> {
+  protected async [kListen](server: NodeServer, backlog: number): Promise<void> {
     await listenOn(server, { path: this.path }, backlog);
   }
 }
@@ -272,7 +283,7 @@ export class SockSite extends BaseSite {
   }
 
   /** @internal */
-  protected async [kListen](server: HttpServer, backlog: number): Promise<void> {
+  protected async [kListen](server: NodeServer, backlog: number): Promise<void> {
     await listenOn(server, this.sock, backlog);
   }
 }

@@ -7,6 +7,7 @@ import {
   type IncomingMessage,
   ServerResponse,
 } from "node:http";
+import type { Http2Session, ServerHttp2Session, ServerHttp2Stream } from "node:http2";
 import {
   createServer as createHttpsServer,
   type ServerOptions as HttpsServerOptions,
@@ -18,6 +19,13 @@ import type { AnyApplication, Logger } from "./application.js";
 import { HTTPException } from "./exceptions.js";
 import { discardUploads } from "./form/temp-files.js";
 import type { TrustProxy } from "./forwarded.js";
+import {
+  createNodeHttp2Server,
+  type Http2Mode,
+  isHttp2Response,
+  type NodeHttp2Server,
+  resetStream,
+} from "./http2.js";
 import {
   type OpenEventStream,
   type OpenWebSocket,
@@ -65,7 +73,17 @@ export interface ServerOptions extends ServerLimits {
   handlerCancellation?: boolean;
   /** Where unexpected errors are logged; @default the application's logger */
   logger?: Logger;
+  /**
+   * HTTP/2 for the sites of this server (a site's own `http2` option wins): `true` serves
+   * HTTP/2 over TLS (needs `ssl`) with HTTP/1.1 by ALPN for clients that do not offer h2,
+   * WebSockets included; `"h2c"` serves cleartext HTTP/2 with prior knowledge only. See
+   * docs/http2.md. @default false
+   */
+  http2?: Http2Mode;
 }
+
+/** The node server behind a site: node:http, node:https or node:http2. */
+export type NodeServer = HttpServer | NodeHttp2Server;
 
 /** Node http server options that enforce the limits (never the lenient parser). */
 export function nodeServerOptions(limits: Required<ServerLimits>): Record<string, unknown> {
@@ -96,7 +114,12 @@ export class WebServer {
   readonly #logger: Logger;
   readonly #accessLog: AbstractAccessLogger | null;
   readonly #ctx: { -readonly [K in keyof RequestContext]: RequestContext[K] };
-  readonly #servers = new Set<HttpServer>();
+  readonly #servers = new Set<NodeServer>();
+  readonly #http2: Http2Mode;
+  /** Open HTTP/2 sessions, told to go away on shutdown. */
+  readonly #sessions = new Set<ServerHttp2Session>();
+  /** Connections of node:http2 servers (they have no closeAllConnections). */
+  readonly #http2Sockets = new Set<Socket>();
   #inFlight = 0;
   #idle: (() => void) | null = null;
   #requestCount = 0;
@@ -124,6 +147,7 @@ export class WebServer {
       this.limits.headersTimeout = requestTimeout;
     }
     this.#logger = options.logger ?? app.logger;
+    this.#http2 = options.http2 ?? false;
     const sink = options.accessLog === undefined ? console : options.accessLog;
     this.#accessLog =
       sink === null
@@ -159,8 +183,12 @@ export class WebServer {
     return this.#requestCount;
   }
 
-  /** Creates a node:http (or node:https, given TLS options) server wired to this one. */
-  createNodeServer(tls?: HttpsServerOptions): HttpServer {
+  /**
+   * Creates a node:http (or node:https, given TLS options) server wired to this one; with
+   * `http2`, a node:http2 server.
+   */
+  createNodeServer(tls?: HttpsServerOptions, http2: Http2Mode = this.#http2): NodeServer {
+    if (http2 !== false) return this.#createHttp2Server(tls, http2);
     const opts = nodeServerOptions(this.limits);
     const server: HttpServer =
       tls === undefined
@@ -184,6 +212,60 @@ export class WebServer {
     return server;
   }
 
+  #createHttp2Server(tls: HttpsServerOptions | undefined, mode: true | "h2c"): NodeHttp2Server {
+    const limits = this.limits;
+    const server = createNodeHttp2Server(
+      mode,
+      tls,
+      {
+        // The whole header block of a request, as node:http's maxHeaderSize for HTTP/1.1.
+        maxHeaderListSize: nodeServerOptions(limits).maxHeaderSize as number,
+        maxHeaders: limits.maxHeaders,
+      },
+      this.handle,
+    );
+    server.on("checkContinue", this.#handleExpect);
+    server.on("session", (session: ServerHttp2Session) => {
+      this.#sessions.add(session);
+      session.once("close", () => this.#sessions.delete(session));
+      // A session that arrives while shutting down gets no new streams.
+      if (this.#ctx.closing) session.close();
+      // keepaliveTimeout: a connection with no stream open and no frame for that long is told
+      // to go away, as an idle HTTP/1.1 keep-alive connection is closed.
+      session.setTimeout(limits.keepaliveTimeout, () => {
+        if ((openStreams.get(session) ?? 0) === 0) session.close();
+      });
+    });
+    const openStreams = new WeakMap<Http2Session, number>();
+    server.on("stream", (stream: ServerHttp2Stream) => {
+      const session = stream.session;
+      if (session === undefined) return;
+      openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
+      stream.once("close", () => openStreams.set(session, (openStreams.get(session) ?? 1) - 1));
+    });
+    server.on("connection", (socket: Socket) => {
+      this.#http2Sockets.add(socket);
+      socket.once("close", () => this.#http2Sockets.delete(socket));
+    });
+    if (mode === true) {
+      // HTTP/1.1 connections (ALPN fallback) go through node:http's machinery on this server:
+      // the same limits, Expect, parse errors and WebSocket upgrades as an https site.
+      Object.assign(server, nodeServerOptions(limits), {
+        maxHeadersCount: limits.maxHeaders + 1,
+      });
+      server.on("checkExpectation", this.#handleExpect);
+      server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) =>
+        this.#onClientError(err, socket),
+      );
+      server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
+        this.#onUpgrade(server, req, socket, head),
+      );
+    }
+    this.#servers.add(server);
+    server.once("close", () => this.#servers.delete(server));
+    return server;
+  }
+
   /**
    * Stops taking requests: listening sockets close, idle keep-alive connections close, and
    * responses sent from now on (in-flight ones included) carry `Connection: close`.
@@ -193,8 +275,10 @@ export class WebServer {
     this.#ctx.closing = true;
     for (const server of this.#servers) {
       server.close();
-      server.closeIdleConnections();
+      if ("closeIdleConnections" in server) server.closeIdleConnections();
     }
+    // RFC 9113 6.8: GOAWAY; the streams already open run to their end, then the session closes.
+    for (const session of this.#sessions) session.close();
   }
 
   /** Waits until no request is in flight, or `timeoutMs` passes; returns whether it drained. */
@@ -244,9 +328,13 @@ export class WebServer {
   /** Closes every connection, idle or not, WebSockets included. */
   closeAllConnections(): void {
     for (const server of this.#servers) {
-      server.closeIdleConnections();
-      server.closeAllConnections();
+      if ("closeAllConnections" in server) {
+        server.closeIdleConnections();
+        server.closeAllConnections();
+      }
     }
+    for (const session of this.#sessions) session.destroy();
+    for (const socket of this.#http2Sockets) socket.destroy();
     for (const socket of this.#upgraded) socket.destroy();
   }
 
@@ -272,7 +360,7 @@ export class WebServer {
    * apply; any other upgrade (h2c...) is ignored as RFC 9110 7.8 allows and the request goes
    * back to the HTTP parser without its `Upgrade` header.
    */
-  #onUpgrade(server: HttpServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
+  #onUpgrade(server: NodeServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
     if (req.method !== "GET" || !WEBSOCKET_UPGRADE.test(req.headers.upgrade ?? "")) {
       reparse(server, req, socket, head);
       return;
@@ -560,6 +648,10 @@ export class WebServer {
  * with `Connection: close`.
  */
 function endConnection(res: ServerResponse): void {
+  if (isHttp2Response(res)) {
+    resetStream(res);
+    return;
+  }
   const socket = res.socket as (Socket & { destroySoon(): void }) | null;
   // A pipelined response still waiting for its turn has no socket, and nothing of it was sent.
   if (socket === null) res.destroy();
@@ -573,7 +665,7 @@ const UPGRADE_TOKEN = /^\s*upgrade\s*$/i;
  * Gives a non-WebSocket upgrade request back to the HTTP server: its head is rebuilt without
  * `Upgrade` (and the `upgrade` connection option) and fed to a fresh parser with the rest.
  */
-function reparse(server: HttpServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
+function reparse(server: NodeServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
   let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
@@ -593,7 +685,8 @@ function reparse(server: HttpServer, req: IncomingMessage, socket: Socket, head:
   }
   // Header values arrive decoded as latin1; encoding them back gives the original bytes.
   socket.unshift(Buffer.concat([Buffer.from(`${text}\r\n`, "latin1"), head]));
-  server.emit("connection", socket);
+  // A node:http2 server takes HTTP/1.1 on TLS sockets it has already secured.
+  server.emit("closeAllConnections" in server ? "connection" : "secureConnection", socket);
 }
 
 // Case-insensitive without allocating a lower-cased copy per header.

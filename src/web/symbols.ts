@@ -62,3 +62,11 @@ export const kAddSite: unique symbol = Symbol("addSite");
 export const kListen: unique symbol = Symbol("listen");
 /** @internal BaseSite: `http` or `https`, for the site's name. */
 export const kScheme: unique symbol = Symbol("scheme");
+
+// ---- HTTP/2 --------------------------------------------------------------------------------
+
+/**
+ * @internal H2Request: the request has a body of unknown length (HTTP/2 needs neither
+ * Content-Length nor chunked: RFC 9113 8.1, the body is what comes before END_STREAM).
+ */
+export const kStreamedBody: unique symbol = Symbol("streamedBody");

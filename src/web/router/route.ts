@@ -28,7 +28,9 @@ export type ExpectHandler = (
 export const defaultExpectHandler: ExpectHandler = (request) => {
   const expect = request.headers.get("Expect")?.trim().toLowerCase() ?? "";
   if (expect === "100-continue") {
-    if (request.version.major === 1 && request.version.minor >= 1) {
+    // HTTP/1.0 has no interim responses; HTTP/1.1 and HTTP/2 (RFC 9113 8.1) do.
+    const { major, minor } = request.version;
+    if (major > 1 || (major === 1 && minor >= 1)) {
       request.rawResponse.writeContinue();
     }
     return undefined;

@@ -1,0 +1,294 @@
+// The server over HTTP/2 (`http2: true` over TLS with ALPN, `"h2c"` in cleartext), spoken to
+// by node:http2's client: the same handlers, responses and limits as over HTTP/1.1.
+
+import { once } from "node:events";
+import { type ClientHttp2Session, connect, constants } from "node:http2";
+import { request as httpsRequest } from "node:https";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import WebSocket from "ws";
+import { web } from "../../src/index.js";
+import { bannerPort, deferred } from "../helpers.js";
+import { type TlsMaterial, tlsMaterial } from "../tls-material.js";
+import { FILE_TEXT, makeHttp2App } from "./http2-app.js";
+
+interface H2Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One request on `session`; resolves with the whole reply. */
+async function h2(
+  session: ClientHttp2Session,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<H2Reply> {
+  const stream = session.request({ ":path": path, ...headers }, { endStream: body === undefined });
+  if (body !== undefined) stream.end(body);
+  const [head] = (await once(stream, "response")) as [Record<string, string | string[]>];
+  let text = "";
+  stream.setEncoding("utf8");
+  for await (const chunk of stream) text += chunk as string;
+  return { status: Number(head[":status"]), headers: head, body: text };
+}
+
+let tls: TlsMaterial;
+beforeAll(async () => {
+  tls = await tlsMaterial();
+});
+
+const runners: web.AppRunner[] = [];
+const sessions: ClientHttp2Session[] = [];
+afterEach(async () => {
+  for (const s of sessions.splice(0)) s.destroy();
+  for (const runner of runners.splice(0)) {
+    runner.server.closeAllConnections();
+    await runner.cleanup();
+  }
+});
+
+async function serve(
+  http2: true | "h2c",
+  versions: string[] = [],
+  options: web.AppRunnerOptions = {},
+): Promise<{ runner: web.AppRunner; port: number }> {
+  const runner = new web.AppRunner(await makeHttp2App(versions), { accessLog: null, ...options });
+  await runner.setup();
+  runners.push(runner);
+  const ssl = http2 === true ? { key: tls.server.key, cert: tls.server.cert } : undefined;
+  const site = new web.TCPSite(runner, "127.0.0.1", 0, { http2, ...(ssl ? { ssl } : {}) });
+  await site.start();
+  return { runner, port: site.port };
+}
+
+function open(http2: true | "h2c", port: number): ClientHttp2Session {
+  const session =
+    http2 === true
+      ? connect(`https://localhost:${port}`, { ca: tls.ca })
+      : connect(`http://127.0.0.1:${port}`);
+  sessions.push(session);
+  return session;
+}
+
+describe.each([true, "h2c"] as const)("http2: %s", (mode) => {
+  it("serves a Response through the middleware, with version 2.0", async () => {
+    const versions: string[] = [];
+    const { port } = await serve(mode, versions);
+    const reply = await h2(open(mode, port), "/");
+    expect(reply.status).toBe(200);
+    expect(reply.body).toBe("hello");
+    expect(reply.headers["x-middleware"]).toBe("ran");
+    expect(versions).toEqual(["2.0"]);
+  });
+
+  it("takes the host from :authority, the scheme and peer from the connection", async () => {
+    const { port } = await serve(mode);
+    const reply = await h2(open(mode, port), "/host");
+    expect(reply.body).toBe(
+      mode === true ? `https://localhost:${port} 127.0.0.1` : `http://127.0.0.1:${port} 127.0.0.1`,
+    );
+  });
+
+  it("serves JSON, a stream of chunks, a file range and an event stream", async () => {
+    const { port } = await serve(mode);
+    const session = open(mode, port);
+    const [json, stream, range, events] = await Promise.all([
+      h2(session, "/json"),
+      h2(session, "/stream"),
+      h2(session, "/file", { range: "bytes=2-5" }),
+      h2(session, "/events"),
+    ]);
+    expect(JSON.parse(json.body)).toEqual({ ok: true });
+    expect(json.headers["content-type"]).toMatch(/^application\/json/);
+    expect(stream.body).toBe("one,two,three");
+    expect(range.status).toBe(206);
+    expect(range.body).toBe(FILE_TEXT.slice(2, 6));
+    expect(range.headers["content-range"]).toBe(`bytes 2-5/${FILE_TEXT.length}`);
+    expect(events.headers["content-type"]).toMatch(/^text\/event-stream/);
+    expect(events.body).toContain("data: first\r\n\r\n");
+    expect(events.body).toContain("event: update\r\ndata: second\r\n\r\n");
+  });
+
+  it("answers 404 for an unknown path, and the session goes on", async () => {
+    const { port } = await serve(mode);
+    const session = open(mode, port);
+    expect((await h2(session, "/nope")).status).toBe(404);
+    expect((await h2(session, "/")).body).toBe("hello");
+  });
+
+  it("refuses a body over clientMaxSize with 413", async () => {
+    const { port } = await serve(mode);
+    const session = open(mode, port);
+    const reply = await h2(session, "/echo", { ":method": "POST" }, "x".repeat(4096));
+    expect(reply.status).toBe(413);
+    const small = await h2(session, "/echo", { ":method": "POST" }, "small");
+    expect(small.body).toBe("small");
+  });
+
+  it("refuses a header longer than maxFieldSize with 431, and the session goes on", async () => {
+    const { port } = await serve(mode, [], { maxFieldSize: 100 });
+    const session = open(mode, port);
+    expect((await h2(session, "/", { "x-long": "y".repeat(200) })).status).toBe(431);
+    expect((await h2(session, "/")).status).toBe(200);
+  });
+
+  it("answers Expect: 100-continue and reads the body", async () => {
+    const { port } = await serve(mode);
+    const session = open(mode, port);
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/echo",
+      expect: "100-continue",
+    });
+    await once(stream, "continue");
+    stream.end("after continue");
+    const [head] = (await once(stream, "response")) as [Record<string, string>];
+    let text = "";
+    stream.setEncoding("utf8");
+    for await (const chunk of stream) text += chunk as string;
+    expect(head[":status"]).toBe(200);
+    expect(text).toBe("after continue");
+  });
+
+  it("closes a session idle for keepaliveTimeout", async () => {
+    const { port } = await serve(mode, [], { keepaliveTimeout: 100 });
+    const session = open(mode, port);
+    expect((await h2(session, "/")).status).toBe(200);
+    const [code] = (await once(session, "goaway")) as [number];
+    expect(code).toBe(constants.NGHTTP2_NO_ERROR);
+    await once(session, "close");
+  });
+
+  it("aborts request.signal when the client resets the stream, and the session goes on", async () => {
+    const aborted = deferred();
+    const app = await makeHttp2App();
+    app.router.addGet("/wait", async (request) => {
+      request.signal.addEventListener("abort", () => aborted.resolve());
+      await aborted.promise;
+      return new web.Response({ text: "late" });
+    });
+    const runner = new web.AppRunner(app, { accessLog: null });
+    await runner.setup();
+    runners.push(runner);
+    const ssl = mode === true ? { ssl: { key: tls.server.key, cert: tls.server.cert } } : {};
+    const site = new web.TCPSite(runner, "127.0.0.1", 0, { http2: mode, ...ssl });
+    await site.start();
+    const session = open(mode, site.port);
+    const stream = session.request({ ":path": "/wait" });
+    stream.on("error", () => {});
+    // The server has the stream once its headers went out and the session is acknowledged.
+    await once(stream, "ready");
+    await expect.poll(() => runner.server.inFlight).toBe(1);
+    stream.close(constants.NGHTTP2_CANCEL);
+    await aborted.promise;
+    expect((await h2(session, "/")).body).toBe("hello");
+  });
+
+  it("leaves out the headers HTTP/2 forbids", async () => {
+    const { port } = await serve(mode);
+    const reply = await h2(open(mode, port), "/hop");
+    expect(reply.status).toBe(200);
+    expect(reply.body).toBe("hop");
+    for (const name of ["connection", "keep-alive", "upgrade", "transfer-encoding"]) {
+      expect(reply.headers[name]).toBeUndefined();
+    }
+  });
+
+  it("sends GOAWAY on shutdown and lets an in-flight stream finish", async () => {
+    const started = deferred();
+    const release = deferred();
+    const app = await makeHttp2App();
+    app.router.addGet("/slow", async () => {
+      started.resolve();
+      await release.promise;
+      return new web.Response({ text: "finished" });
+    });
+    const runner = new web.AppRunner(app, { accessLog: null });
+    await runner.setup();
+    runners.push(runner);
+    const ssl = mode === true ? { ssl: { key: tls.server.key, cert: tls.server.cert } } : {};
+    const site = new web.TCPSite(runner, "127.0.0.1", 0, { http2: mode, ...ssl });
+    await site.start();
+    const session = open(mode, site.port);
+    const goaway = once(session, "goaway");
+    const slow = h2(session, "/slow");
+    await started.promise;
+    const cleanup = runner.cleanup();
+    const [code] = (await goaway) as [number];
+    expect(code).toBe(constants.NGHTTP2_NO_ERROR);
+    release.resolve();
+    const reply = await slow;
+    expect(reply.body).toBe("finished");
+    await cleanup;
+  });
+});
+
+describe("http2: true over TLS", () => {
+  it("serves HTTP/1.1 to a client that does not offer h2", async () => {
+    const versions: string[] = [];
+    const { port } = await serve(true, versions);
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = httpsRequest(
+        { host: "127.0.0.1", port, path: "/", ca: tls.ca, servername: "localhost" },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => {
+            text += c;
+          });
+          res.on("end", () => resolve(text));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(body).toBe("hello");
+    expect(versions).toEqual(["1.1"]);
+  });
+
+  it("opens a wss:// WebSocket on the same port", async () => {
+    const { port } = await serve(true);
+    const ws = new WebSocket(`wss://localhost:${port}/ws`, { ca: tls.ca });
+    await once(ws, "open");
+    ws.send("hi");
+    const [data] = (await once(ws, "message")) as [Buffer];
+    expect(data.toString()).toBe("echo hi");
+    ws.close();
+    await once(ws, "close");
+  });
+
+  it("runApp serves HTTP/2 with { ssl, http2: true }", async () => {
+    const ac = new AbortController();
+    let banner = "";
+    const running = web.runApp(makeHttp2App(), {
+      host: "127.0.0.1",
+      port: 0,
+      ssl: { key: tls.server.key, cert: tls.server.cert },
+      http2: true,
+      accessLog: null,
+      handleSignals: false,
+      signal: ac.signal,
+      print: (m) => {
+        banner = m;
+      },
+    });
+    await vi.waitFor(() => expect(banner).toContain("https://"));
+    const session = open(true, bannerPort(banner));
+    expect((await h2(session, "/")).body).toBe("hello");
+    ac.abort();
+    await running;
+  });
+
+  it("refuses http2: true without ssl", async () => {
+    const runner = new web.AppRunner(await makeHttp2App(), { accessLog: null });
+    await runner.setup();
+    runners.push(runner);
+    const site = new web.TCPSite(runner, "127.0.0.1", 0, { http2: true });
+    await expect(site.start()).rejects.toThrow(/needs `ssl`/);
+  });
+});
+
+afterAll(async () => {
+  await tls?.remove();
+});
