@@ -80,7 +80,7 @@ export interface BaseConnectorOptions {
    * server's `SETTINGS_MAX_CONCURRENT_STREAMS`); one that picks http/1.1 is spoken to as
    * without the option. Plain `http://` stays HTTP/1.1 (no h2c). Refused together with
    * `forceClose` or `keepaliveTimeout: 0`; a request's `expect100` is refused with it (see
-   * docs/http2-client.md). @default false
+   * docs/http2.md). @default false
    */
   http2?: boolean;
 }

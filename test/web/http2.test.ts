@@ -1,12 +1,13 @@
 // The server over HTTP/2 (`http2: true` over TLS with ALPN, `"h2c"` in cleartext), spoken to
 // by node:http2's client: the same handlers, responses and limits as over HTTP/1.1.
 
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { once } from "node:events";
 import { type ClientHttp2Session, connect, constants } from "node:http2";
 import { request as httpsRequest } from "node:https";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
-import { web } from "../../src/index.js";
+import { ClientSession, web } from "../../src/index.js";
 import { bannerPort, deferred } from "../helpers.js";
 import { type TlsMaterial, tlsMaterial } from "../tls-material.js";
 import { FILE_TEXT, makeHttp2App } from "./http2-app.js";
@@ -256,6 +257,32 @@ describe("http2: true over TLS", () => {
     expect(data.toString()).toBe("echo hi");
     ws.close();
     await once(ws, "close");
+  });
+
+  it("our own ClientSession with http2 speaks h2 to it, several requests on one connection", async () => {
+    const versions: string[] = [];
+    const { port } = await serve(true, versions);
+    const connected: unknown[] = [];
+    const onConnected = (message: unknown): void => {
+      connected.push(message);
+    };
+    subscribe("undici:client:connected", onConnected);
+    try {
+      await using session = new ClientSession({ http2: true, ssl: { ca: tls.ca } });
+      const responses = await Promise.all(
+        ["/", "/json", "/stream", "/"].map((path) =>
+          session.get(`https://localhost:${port}${path}`),
+        ),
+      );
+      const bodies = await Promise.all(responses.map((r) => r.text()));
+      expect(responses.map((r) => r.version)).toEqual(Array(4).fill({ major: 2, minor: 0 }));
+      expect(bodies).toEqual(["hello", '{"ok":true}', "one,two,three", "hello"]);
+      expect(responses[0]?.headers.get("X-Middleware")).toBe("ran");
+    } finally {
+      unsubscribe("undici:client:connected", onConnected);
+    }
+    expect(versions).toEqual(["2.0", "2.0", "2.0", "2.0"]);
+    expect(connected).toHaveLength(1);
   });
 
   it("runApp serves HTTP/2 with { ssl, http2: true }", async () => {
