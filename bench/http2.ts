@@ -1,0 +1,232 @@
+// HTTP/2 benchmark. Server side: h2load (Debian's nghttp2-client) GETs a small text route of our
+// server (`http2: true` over TLS), Fastify (`http2: true`) and raw node:http2, each in its own
+// process, 100 streams over 10 connections, rounds interleaved. Client side: our ClientSession
+// and undici's Agent (allowH2), each in its own process, against the raw node:http2 server.
+// Targets (issue 12): server >= 0.9x node:http2 and >= Fastify; client >= 0.8x undici.
+// Run: npm run bench:http2 [-- --requests N --client-requests N --rounds N --skip-build --no-write]
+
+import type { ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  buildUnless,
+  environmentLine,
+  fmtInt,
+  killChildrenOnExit,
+  logger,
+  median,
+  pkgVersion,
+  positive,
+  ratio,
+  reproduceLine,
+  type ServerChild,
+  saveReport,
+  spawnChild,
+  startServerChild,
+  stopChild,
+  tableHead,
+  tableRow,
+} from "./common.js";
+
+const SECTION = "HTTP/2 (bench/http2.ts)";
+const H2LOAD = "/usr/bin/h2load";
+const CONNECTIONS = 10;
+const STREAMS = 10;
+const CLIENT_IN_FLIGHT = 100;
+const PATH = "/hello/world";
+
+const log = logger("http2");
+const { values: argv } = parseArgs({
+  options: {
+    requests: { type: "string", default: "30000" },
+    "client-requests": { type: "string", default: "10000" },
+    rounds: { type: "string", default: "3" },
+    "skip-build": { type: "boolean", default: false },
+    "no-write": { type: "boolean", default: false },
+  },
+});
+const requests = positive("--requests", argv.requests);
+const clientRequests = positive("--client-requests", argv["client-requests"]);
+const rounds = positive("--rounds", argv.rounds);
+
+interface Peer {
+  id: string;
+  label: string;
+  script: string;
+}
+const SERVERS: readonly Peer[] = [
+  { id: "ours", label: "aiohttp-ts (web.TCPSite, http2: true)", script: "h2-aiohttp-ts.mjs" },
+  {
+    id: "fastify",
+    label: `Fastify ${pkgVersion("fastify")} (http2: true)`,
+    script: "h2-fastify.mjs",
+  },
+  { id: "raw", label: "node:http2 createSecureServer (stream API)", script: "h2-raw.mjs" },
+  {
+    id: "raw-compat",
+    label: "node:http2 createSecureServer (compatibility API)",
+    script: "h2-raw-compat.mjs",
+  },
+];
+const CLIENTS: readonly { id: string; label: string }[] = [
+  { id: "aiohttp-ts", label: "aiohttp-ts ClientSession({ http2: true })" },
+  { id: "undici", label: `undici ${pkgVersion("undici")} Agent({ allowH2: true }) request()` },
+];
+
+/** A self-signed certificate for 127.0.0.1, made once for the run. */
+function makeCert(dir: string): { key: string; cert: string } {
+  const key = join(dir, "key.pem");
+  const cert = join(dir, "cert.pem");
+  const r = spawnSync(
+    "openssl",
+    [
+      ...["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"],
+      ...["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert],
+    ],
+    { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+  return { key, cert };
+}
+
+/** The whole stdout of a child run to its end ("close": all output read), or an error naming `what`. */
+async function runChild(child: ChildProcess, what: string, limitMs: number): Promise<string> {
+  let out = "";
+  let err = "";
+  child.stdout?.setEncoding("utf8");
+  child.stdout?.on("data", (chunk: string) => {
+    out += chunk;
+  });
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (chunk: string) => {
+    err = (err + chunk).slice(-1000);
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
+  const [code] = (await once(child, "close")) as [number | null];
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`${what} exited ${code}: ${err.trim()}`);
+  return out;
+}
+
+/** One h2load run against `port`; its req/s, after checking that every request succeeded. */
+async function h2load(port: number): Promise<number> {
+  const args = ["-n", String(requests), "-c", String(CONNECTIONS), "-m", String(STREAMS)];
+  const child = spawnChild(H2LOAD, [...args, `https://127.0.0.1:${port}${PATH}`], 1, false);
+  const out = await runChild(child, "h2load", 120_000);
+  const done = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded/.exec(out);
+  const rate = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out);
+  const protocol = /Application protocol: (\S+)/.exec(out)?.[1];
+  if (done === null || rate === null || done[1] !== done[2] || protocol !== "h2") {
+    throw new Error(`h2load did not succeed on every request over h2:\n${out}`);
+  }
+  return Number(rate[1]);
+}
+
+/** One client run of `clientRequests` GETs; its req/s. */
+async function clientRun(id: string, port: number, ca: string): Promise<number> {
+  const url = `https://127.0.0.1:${port}${PATH}`;
+  const script = join("bench", "clients", "h2-client.mjs");
+  const args = [script, id, url, ca, String(clientRequests), String(CLIENT_IN_FLIGHT)];
+  const out = await runChild(spawnChild("node", args, 1, false), id, 120_000);
+  const { seconds } = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as { seconds: number };
+  return clientRequests / seconds;
+}
+
+async function main(): Promise<void> {
+  killChildrenOnExit();
+  if (spawnSync(H2LOAD, ["--version"]).status !== 0) {
+    throw new Error(`${H2LOAD} is missing (Debian package nghttp2-client)`);
+  }
+  const started = new Date();
+  const loadBefore = loadavg();
+  const buildNote = buildUnless(argv["skip-build"], log);
+  const dir = mkdtempSync(join(tmpdir(), "bench-h2-"));
+  try {
+    const { key, cert } = makeCert(dir);
+    const servers = new Map<string, ServerChild>();
+    for (const peer of SERVERS) {
+      const script = join("bench", "servers", peer.script);
+      servers.set(
+        peer.id,
+        await startServerChild("node", (port) => [script, String(port), key, cert], false),
+      );
+    }
+    const serverRates = new Map<string, number[]>(SERVERS.map((p) => [p.id, []]));
+    const clientRates = new Map<string, number[]>(CLIENTS.map((c) => [c.id, []]));
+    const rawPort = servers.get("raw")?.port ?? 0;
+    // One discarded run each first: JIT warm-up, so the first round measures no peer cold.
+    for (const s of servers.values()) await h2load(s.port);
+    for (let round = 1; round <= rounds; round++) {
+      // Interleaved, and the order turned each round, so that a busy moment hits all peers.
+      const order = round % 2 === 0 ? [...SERVERS].reverse() : SERVERS;
+      for (const peer of order) {
+        const rate = await h2load(servers.get(peer.id)?.port ?? 0);
+        serverRates.get(peer.id)?.push(rate);
+        log(`round ${round}: ${peer.label}: ${fmtInt(rate)} req/s`);
+      }
+      const clientOrder = round % 2 === 0 ? [...CLIENTS].reverse() : CLIENTS;
+      for (const client of clientOrder) {
+        const rate = await clientRun(client.id, rawPort, cert);
+        clientRates.get(client.id)?.push(rate);
+        log(`round ${round}: ${client.label}: ${fmtInt(rate)} req/s`);
+      }
+    }
+    for (const s of servers.values()) await stopChild(s.child);
+
+    const med = (m: Map<string, number[]>, id: string) => median(m.get(id) ?? []);
+    const report = [
+      environmentLine(started, loadBefore, loadavg()),
+      "",
+      `dist/: ${buildNote}. TLS with a self-signed RSA-2048 certificate; GET ${PATH} (a short text body); ${rounds} round(s), peers interleaved (order reversed every other round) after one discarded warm-up run each, medians shown. "vs node:http2" is against the stream-API baseline (\`stream.respond\`), the issue's raw node:http2; ours and Fastify go through node:http2's compatibility API (\`(req, res)\`), measured as a second baseline.`,
+      "",
+      `### Server: h2load -n ${requests} -c ${CONNECTIONS} -m ${STREAMS} (${CONNECTIONS * STREAMS} streams over ${CONNECTIONS} connections)`,
+      "",
+      ...tableHead([
+        "Server",
+        "req/s (median)",
+        "rounds",
+        "vs node:http2",
+        "vs compatibility API",
+        "vs Fastify",
+      ]),
+      ...SERVERS.map((p) =>
+        tableRow([
+          p.label,
+          fmtInt(med(serverRates, p.id)),
+          (serverRates.get(p.id) ?? []).map(fmtInt).join(", "),
+          ratio(med(serverRates, p.id), med(serverRates, "raw")),
+          ratio(med(serverRates, p.id), med(serverRates, "raw-compat")),
+          ratio(med(serverRates, p.id), med(serverRates, "fastify")),
+        ]),
+      ),
+      "",
+      "Targets: aiohttp-ts at least 0.9x node:http2 and at least 1.0x Fastify.",
+      "",
+      `### Client: ${clientRequests} GETs, ${CLIENT_IN_FLIGHT} in flight, against the node:http2 server`,
+      "",
+      ...tableHead(["Client", "req/s (median)", "rounds", "vs undici"]),
+      ...CLIENTS.map((c) =>
+        tableRow([
+          c.label,
+          fmtInt(med(clientRates, c.id)),
+          (clientRates.get(c.id) ?? []).map(fmtInt).join(", "),
+          ratio(med(clientRates, c.id), med(clientRates, "undici")),
+        ]),
+      ),
+      "",
+      "Target: aiohttp-ts at least 0.8x undici. Each client runs in its own process and warms up with up to 1,000 requests first. undici's Agent is used as it comes (its default `pipelining: 1` runs one request at a time on each connection, so with 100 in flight it opens 100 h2 connections, counted by the server's `session` events in a separate check); ours multiplexes them on one (src/client/h2-pool.ts).",
+      "",
+      reproduceLine("bench:http2", "http2.ts"),
+    ].join("\n");
+    process.stdout.write(`${report}\n`);
+    saveReport(SECTION, report, argv["no-write"] ? "--no-write" : null, log);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
