@@ -26,7 +26,9 @@ function ours() {
 }
 
 function theirs() {
-  const dispatcher = new Agent({ allowH2: true, connect: { ca } });
+  // One connection carrying up to 100 streams, as ours does: with its default `pipelining: 1`
+  // undici runs one request per h2 connection and opens one connection per request in flight.
+  const dispatcher = new Agent({ allowH2: true, connections: 1, pipelining: 100, connect: { ca } });
   return {
     async send() {
       const { statusCode, body } = await request(url, { dispatcher });
