@@ -194,12 +194,23 @@ export class WebServer {
       tls === undefined
         ? createServer(opts, this.handle)
         : createHttpsServer({ ...tls, ...opts }, this.handle);
-    server.maxHeadersCount = this.limits.maxHeaders + 1;
     server.keepAliveTimeout = this.limits.keepaliveTimeout;
     server.headersTimeout = this.limits.headersTimeout;
     server.requestTimeout = this.limits.requestTimeout;
-    // With these listeners Node stops answering Expect itself; the route's expect handler does.
+    // With this listener Node stops answering `Expect: 100-continue` itself; the route's expect
+    // handler does.
     server.on("checkContinue", this.#handleExpect);
+    this.#wireHttp1(server);
+    return this.#track(server);
+  }
+
+  /**
+   * What node:http's machinery needs on a server that speaks HTTP/1.1 (an http or https site,
+   * or an HTTP/2 site's ALPN fallback): the header count limit, other expectations, parse
+   * errors and WebSocket upgrades.
+   */
+  #wireHttp1(server: HttpServer | NodeHttp2Server): void {
+    (server as { maxHeadersCount: number }).maxHeadersCount = this.limits.maxHeaders + 1;
     server.on("checkExpectation", this.#handleExpect);
     server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) =>
       this.#onClientError(err, socket),
@@ -207,6 +218,10 @@ export class WebServer {
     server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
       this.#onUpgrade(server, req, socket, head),
     );
+  }
+
+  /** Keeps `server` among the ones to close, until it closes. */
+  #track<S extends NodeServer>(server: S): S {
     this.#servers.add(server);
     server.once("close", () => this.#servers.delete(server));
     return server;
@@ -250,20 +265,10 @@ export class WebServer {
     if (mode === true) {
       // HTTP/1.1 connections (ALPN fallback) go through node:http's machinery on this server:
       // the same limits, Expect, parse errors and WebSocket upgrades as an https site.
-      Object.assign(server, nodeServerOptions(limits), {
-        maxHeadersCount: limits.maxHeaders + 1,
-      });
-      server.on("checkExpectation", this.#handleExpect);
-      server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) =>
-        this.#onClientError(err, socket),
-      );
-      server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
-        this.#onUpgrade(server, req, socket, head),
-      );
+      Object.assign(server, nodeServerOptions(limits));
+      this.#wireHttp1(server);
     }
-    this.#servers.add(server);
-    server.once("close", () => this.#servers.delete(server));
-    return server;
+    return this.#track(server);
   }
 
   /**
