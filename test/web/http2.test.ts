@@ -54,7 +54,16 @@ async function serve(
   versions: string[] = [],
   options: web.AppRunnerOptions = {},
 ): Promise<{ runner: web.AppRunner; port: number }> {
-  const runner = new web.AppRunner(await makeHttp2App(versions), { accessLog: null, ...options });
+  return serveApp(http2, await makeHttp2App(versions), options);
+}
+
+/** Serves `app` over HTTP/2 (TLS with the test certificate, or h2c) on a free port. */
+async function serveApp(
+  http2: true | "h2c",
+  app: web.Application,
+  options: web.AppRunnerOptions = {},
+): Promise<{ runner: web.AppRunner; port: number }> {
+  const runner = new web.AppRunner(app, { accessLog: null, ...options });
   await runner.setup();
   runners.push(runner);
   const ssl = http2 === true ? { key: tls.server.key, cert: tls.server.cert } : undefined;
@@ -169,13 +178,8 @@ describe.each([true, "h2c"] as const)("http2: %s", (mode) => {
       await aborted.promise;
       return new web.Response({ text: "late" });
     });
-    const runner = new web.AppRunner(app, { accessLog: null });
-    await runner.setup();
-    runners.push(runner);
-    const ssl = mode === true ? { ssl: { key: tls.server.key, cert: tls.server.cert } } : {};
-    const site = new web.TCPSite(runner, "127.0.0.1", 0, { http2: mode, ...ssl });
-    await site.start();
-    const session = open(mode, site.port);
+    const { runner, port } = await serveApp(mode, app);
+    const session = open(mode, port);
     const stream = session.request({ ":path": "/wait" });
     stream.on("error", () => {});
     // The server has the stream once its headers went out and the session is acknowledged.
@@ -205,13 +209,8 @@ describe.each([true, "h2c"] as const)("http2: %s", (mode) => {
       await release.promise;
       return new web.Response({ text: "finished" });
     });
-    const runner = new web.AppRunner(app, { accessLog: null });
-    await runner.setup();
-    runners.push(runner);
-    const ssl = mode === true ? { ssl: { key: tls.server.key, cert: tls.server.cert } } : {};
-    const site = new web.TCPSite(runner, "127.0.0.1", 0, { http2: mode, ...ssl });
-    await site.start();
-    const session = open(mode, site.port);
+    const { runner, port } = await serveApp(mode, app);
+    const session = open(mode, port);
     const goaway = once(session, "goaway");
     const slow = h2(session, "/slow");
     await started.promise;
