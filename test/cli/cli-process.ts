@@ -22,6 +22,9 @@ function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   delete env.FORCE_COLOR;
   delete env.NO_COLOR;
   delete env.NODE_DISABLE_COLORS;
+  // Node's tty takes any CI variable to mean a terminal of two colours, so .ci/run's CI=true
+  // would switch the colours off in the runs that test them.
+  delete env.CI;
   return { ...env, ...extra };
 }
 
