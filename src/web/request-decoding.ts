@@ -3,7 +3,7 @@
 // cannot expand into memory (the reader pauses the decompressor, which stops inflating).
 
 import type { IncomingMessage } from "node:http";
-import { Transform, type TransformCallback } from "node:stream";
+import { type Readable, Transform, type TransformCallback } from "node:stream";
 import * as zlib from "node:zlib";
 import { createZstdDecompress, HAS_ZSTD } from "../http/compression.js";
 import { StreamClosedError, type StreamReadError, StreamReader } from "../http/stream-reader.js";
@@ -49,40 +49,42 @@ export function requestCodings(header: string | undefined): string[] {
 }
 
 /**
- * A reader of the decoded body of `raw`, which fails with 413 once more than `maxSize`
- * decoded bytes came (0: no limit), and with 400 when the data cannot be decoded.
+ * A reader of the decoded body of `raw` (read from `body`: the message itself, or its HTTP/2
+ * stream), which fails with 413 once more than `maxSize` decoded bytes came (0: no limit), and
+ * with 400 when the data cannot be decoded.
  */
 export function decodedReader(
   raw: IncomingMessage,
+  body: Readable,
   codings: string[],
   maxSize: number,
 ): StreamReader {
   // The last coding applied is undone first.
   const decoders = [...codings].reverse().map((coding) => (DECODERS[coding] as () => Transform)());
-  let source: NodeJS.ReadableStream = raw;
+  let source: NodeJS.ReadableStream = body;
   for (const decoder of decoders) source = source.pipe(decoder);
   const first = decoders[0] as Transform;
   const last = decoders[decoders.length - 1] as Transform;
   const stopDecoding = (err: Error): void => {
-    raw.unpipe(first);
+    body.unpipe(first);
     for (const decoder of decoders) decoder.destroy(err);
   };
   // pipe() does not pass on the end of a connection cut short, nor errors.
   const onClose = (): void => {
     if (!raw.complete) stopDecoding(connectionClosed());
   };
-  raw.once("close", onClose);
+  body.once("close", onClose);
   for (const decoder of decoders) {
     decoder.on("error", (err: Error) => {
-      raw.off("close", onClose);
-      raw.unpipe(first);
+      body.off("close", onClose);
+      body.unpipe(first);
       // The rest of the compressed body is read and dropped (not decoded), so that the 400 can
       // be answered without a stalled connection.
-      raw.resume();
+      body.resume();
       if (decoder !== last) last.destroy(err);
     });
   }
-  last.once("end", () => raw.off("close", onClose));
+  last.once("end", () => body.off("close", onClose));
   return new StreamReader(last, {
     ...(maxSize > 0 ? { maxSize } : {}),
     onTooLarge: (received, limit) =>

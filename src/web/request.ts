@@ -30,6 +30,7 @@ import { DEFAULT_MAX_DECOMPRESS_SIZE, decodedReader, requestCodings } from "./re
 import type { MatchInfo } from "./router/match-info.js";
 import { decodePathSafe, normalizePath } from "./router/url-path.js";
 import {
+  kBodyStream,
   kCtx,
   kHasExpect,
   kSetClientMaxSize,
@@ -105,9 +106,13 @@ export type ExtraInfoName = "peername" | "sockname" | "socket" | "peercert" | "c
  * when the handler was registered with a literal path.
  */
 export class Request<P = Readonly<Record<string, string>>> {
-  /** Node's request, for what this class does not cover. */
+  /**
+   * Node's request, for what this class does not cover. Over HTTP/2, an object with the same
+   * fields (no stream methods: read the body through this class) and `stream`, the
+   * `ServerHttp2Stream`.
+   */
   readonly raw: IncomingMessage;
-  /** Node's response object for this request. */
+  /** Node's response object for this request (over HTTP/2, the same methods on the stream). */
   readonly rawResponse: ServerResponse;
   #ctx: RequestContext;
   #matchInfo: MatchInfo | null = null;
@@ -486,11 +491,16 @@ export class Request<P = Readonly<Record<string, string>>> {
         const codings = requestCodings(this.raw.headers["content-encoding"]);
         this.#content =
           codings.length === 0
-            ? new StreamReader(this.raw)
-            : decodedReader(this.raw, codings, this.#maxDecompressSize());
+            ? new StreamReader(this.#bodyStream())
+            : decodedReader(this.raw, this.#bodyStream(), codings, this.#maxDecompressSize());
       }
     }
     return this.#content;
+  }
+
+  /** Where the body comes from: the message itself over HTTP/1.1, the stream over HTTP/2. */
+  #bodyStream(): Readable {
+    return (this.raw as { [kBodyStream]?: Readable })[kBodyStream] ?? this.raw;
   }
 
   #maxDecompressSize(): number {
@@ -508,13 +518,18 @@ export class Request<P = Readonly<Record<string, string>>> {
       const codings = requestCodings(this.raw.headers["content-encoding"]);
       if (codings.length > 0) {
         // A decompressed body is capped too: a small bomb must not fill memory.
-        this.#content = decodedReader(this.raw, codings, max > 0 ? max : this.#maxDecompressSize());
+        this.#content = decodedReader(
+          this.raw,
+          this.#bodyStream(),
+          codings,
+          max > 0 ? max : this.#maxDecompressSize(),
+        );
       } else {
         const declared = this.contentLength;
         if (max > 0 && declared !== undefined && declared > max) {
           throw new HTTPRequestEntityTooLarge(max, declared);
         }
-        this.#content = new StreamReader(this.raw, {
+        this.#content = new StreamReader(this.#bodyStream(), {
           ...(max > 0 ? { maxSize: max } : {}),
           onTooLarge: (received, limit) => new HTTPRequestEntityTooLarge(limit, received),
         });

@@ -237,9 +237,8 @@ export class WebServer {
         maxHeaderListSize: nodeServerOptions(limits).maxHeaderSize as number,
         maxHeaders: limits.maxHeaders,
       },
-      this.handle,
+      { request: this.handle, expect: this.#handleExpect },
     );
-    server.on("checkContinue", this.#handleExpect);
     server.on("session", (session: ServerHttp2Session) => {
       this.#sessions.add(session);
       session.once("close", () => this.#sessions.delete(session));
@@ -266,6 +265,7 @@ export class WebServer {
       // HTTP/1.1 connections (ALPN fallback) go through node:http's machinery on this server:
       // the same limits, Expect, parse errors and WebSocket upgrades as an https site.
       Object.assign(server, nodeServerOptions(limits));
+      server.on("checkContinue", this.#handleExpect);
       this.#wireHttp1(server);
     }
     return this.#track(server);

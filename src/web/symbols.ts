@@ -66,7 +66,9 @@ export const kScheme: unique symbol = Symbol("scheme");
 // ---- HTTP/2 --------------------------------------------------------------------------------
 
 /**
- * @internal H2Request: the request has a body of unknown length (HTTP/2 needs neither
+ * @internal H2IncomingRequest: the request has a body of unknown length (HTTP/2 needs neither
  * Content-Length nor chunked: RFC 9113 8.1, the body is what comes before END_STREAM).
  */
 export const kStreamedBody: unique symbol = Symbol("streamedBody");
+/** @internal H2IncomingRequest: the readable its body comes from (an IncomingMessage is its own). */
+export const kBodyStream: unique symbol = Symbol("bodyStream");

@@ -5,6 +5,7 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { once } from "node:events";
 import { type ClientHttp2Session, connect, constants } from "node:http2";
 import { request as httpsRequest } from "node:https";
+import { gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { ClientSession, web } from "../../src/index.js";
@@ -223,6 +224,97 @@ describe.each([true, "h2c"] as const)("http2: %s", (mode) => {
     await cleanup;
   });
 });
+
+describe.each([true, "h2c"] as const)(
+  "http2: %s, answered on the stream as node:http would",
+  (mode) => {
+    it("sends a HEAD answer and a 204 without their bodies, and the session goes on", async () => {
+      const app = await makeHttp2App();
+      app.router.addGet("/empty", () => new web.Response({ status: 204, text: "dropped" }));
+      const { port } = await serveApp(mode, app);
+      const session = open(mode, port);
+      const head = await h2(session, "/json", { ":method": "HEAD" });
+      expect(head.status).toBe(200);
+      expect(head.headers["content-length"]).toBe(String(JSON.stringify({ ok: true }).length));
+      expect(head.body).toBe("");
+      const empty = await h2(session, "/empty");
+      expect(empty.status).toBe(204);
+      expect(empty.body).toBe("");
+      expect((await h2(session, "/")).body).toBe("hello");
+    });
+
+    it("sends repeated headers each, and answers 500 for a header value with CR/LF", async () => {
+      const app = await makeHttp2App();
+      app.router.addGet("/cookies", () => {
+        const response = new web.Response({ text: "two" });
+        response.setCookie("a", "1");
+        response.setCookie("b", "2");
+        return response;
+      });
+      app.router.addGet(
+        "/split",
+        () => new web.Response({ text: "no", headers: { "X-Split": "a\r\nx-injected: yes" } }),
+      );
+      const { port } = await serveApp(mode, app);
+      const session = open(mode, port);
+      const cookies = await h2(session, "/cookies");
+      expect(cookies.headers["set-cookie"]).toEqual(["a=1; Path=/", "b=2; Path=/"]);
+      const split = await h2(session, "/split");
+      expect(split.status).toBe(500);
+      expect(split.headers["x-injected"]).toBeUndefined();
+      expect((await h2(session, "/")).body).toBe("hello");
+    });
+
+    it("reads a gzip body from the stream, and a reset in the middle fails the read", async () => {
+      const failed = deferred<unknown>();
+      const app = await makeHttp2App();
+      app.router.addPost("/gunzip", async (request) => {
+        try {
+          return new web.Response({ text: await request.text() });
+        } catch (err) {
+          failed.resolve(err);
+          throw err;
+        }
+      });
+      const { runner, port } = await serveApp(mode, app);
+      const session = open(mode, port);
+      const whole = session.request({
+        ":path": "/gunzip",
+        ":method": "POST",
+        "content-encoding": "gzip",
+      });
+      whole.end(gzipSync("unzipped over h2"));
+      const [head] = (await once(whole, "response")) as [Record<string, string>];
+      let text = "";
+      for await (const chunk of whole) text += String(chunk);
+      expect(head[":status"]).toBe(200);
+      expect(text).toBe("unzipped over h2");
+
+      const cut = session.request({
+        ":path": "/gunzip",
+        ":method": "POST",
+        "content-encoding": "gzip",
+      });
+      cut.on("error", () => {});
+      cut.write(gzipSync("x".repeat(100_000)).subarray(0, 200));
+      await expect.poll(() => runner.server.inFlight).toBe(1);
+      cut.close(constants.NGHTTP2_CANCEL);
+      expect(await failed.promise).toBeInstanceOf(Error);
+      await expect.poll(() => runner.server.inFlight).toBe(0);
+      expect((await h2(session, "/")).body).toBe("hello");
+    });
+
+    it("refuses CONNECT with 405", async () => {
+      const { port } = await serve(mode);
+      const session = open(mode, port);
+      const stream = session.request({ ":method": "CONNECT", ":authority": "example.com:443" });
+      const [head] = (await once(stream, "response")) as [Record<string, string>];
+      expect(Number(head[":status"])).toBe(405);
+      stream.destroy();
+      expect((await h2(session, "/")).body).toBe("hello");
+    });
+  },
+);
 
 describe("http2: true over TLS", () => {
   it("serves HTTP/1.1 to a client that does not offer h2", async () => {
