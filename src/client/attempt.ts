@@ -25,6 +25,8 @@ export class AttemptInfo {
    * answer it alone.
    */
   sent = false;
+  /** The server answered a revalidation by the session's cache with 304 (Not Modified). */
+  revalidated = false;
   /** The response head was handed on (from the server or from the session's cache). */
   answered = false;
   /** The proxy the request went through, `null` when direct. */

@@ -2,6 +2,8 @@
 // `deduplicate` interceptors over its cache stores, composed around the connector's pool for
 // the session's requests. Nothing here decides freshness: undici's interceptor does.
 
+import type { IncomingHttpHeaders } from "node:http";
+import type { Duplex } from "node:stream";
 import type { Dispatcher, interceptors } from "undici";
 import type { AttemptInfo } from "./attempt.js";
 import { ClientOptionError } from "./errors.js";
@@ -135,13 +137,67 @@ function checkBytes(name: string, value: number): number {
 
 /**
  * The interceptor just inside the session's cache, for one request: marks `info` when the
- * request goes on towards the server, i.e. when the cache did not answer it alone.
+ * request goes on towards the server, i.e. when the cache did not answer it alone, and when
+ * the server answered a revalidation with 304.
  */
 function reachedInterceptor(info: AttemptInfo): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
     // A stale-while-revalidate hit is answered first, then revalidated in the background: the
     // server was not reached for the answer.
-    if (!info.answered) info.sent = true;
-    return dispatch(opts, handler);
+    if (info.answered) return dispatch(opts, handler);
+    info.sent = true;
+    return dispatch(opts, new ServerAnswerWatch(handler, info));
   };
 }
+
+/** Passes everything on to the cache's handler, noting a 304 from the server on the way. */
+class ServerAnswerWatch implements Dispatcher.DispatchHandler {
+  readonly #inner: Dispatcher.DispatchHandler;
+  readonly #info: AttemptInfo;
+
+  constructor(inner: Dispatcher.DispatchHandler, info: AttemptInfo) {
+    this.#inner = inner;
+    this.#info = info;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.#inner.onRequestStart?.(controller, context);
+  }
+
+  onRequestUpgrade(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    socket: Duplex,
+  ): void {
+    this.#inner.onRequestUpgrade?.(controller, statusCode, headers, socket);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
+    if (statusCode === 304) this.#info.revalidated = true;
+    this.#inner.onResponseStart?.(controller, statusCode, headers, statusMessage);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#inner.onResponseData?.(controller, chunk);
+  }
+
+  onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    this.#inner.onResponseEnd?.(controller, trailers);
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+    this.#inner.onResponseError?.(controller, error);
+  }
+}
+
+/**
+ * undici marks every answer it revalidated with `Warning: 110` ("response is stale"), though a
+ * 304 made it fresh again (its own TODO; RFC 9111 also retired `Warning`).
+ */
+export const STALE_WARNING = '110 - "response is stale"';

@@ -10,6 +10,7 @@ import { kAppendFlat } from "../http/symbols.js";
 import { AttemptInfo } from "./attempt.js";
 import type { BasicAuth } from "./auth.js";
 import { NO_BODY, type PreparedBody, prepareBody } from "./body.js";
+import { STALE_WARNING } from "./cache.js";
 import type { ReleaseSlot } from "./connector.js";
 import type { DnsDispatchOptions } from "./dns-cache.js";
 import {
@@ -445,7 +446,7 @@ export class ClientRequest {
           throw err;
         }
       }
-      return this.#toResponse(data, release, requestInfo, !info.sent, info.http2);
+      return this.#toResponse(data, release, requestInfo, !info.sent, info.revalidated, info.http2);
     }
   }
 
@@ -497,6 +498,7 @@ export class ClientRequest {
     release: ReleaseSlot,
     requestInfo: RequestInfo,
     fromCache: boolean,
+    revalidated: boolean,
     http2: boolean,
   ): ClientResponse {
     const problem = headerLimitProblem(data, this.#session);
@@ -516,11 +518,12 @@ export class ClientRequest {
     const method = this.#method;
     const url = this.#url;
     const setCookie = data.headers["set-cookie"];
-    // A stored Set-Cookie was applied when the server sent it; replayed now, it would undo
-    // what the jar learnt since.
-    if (setCookie !== undefined && !fromCache) {
+    // A stored Set-Cookie was applied when the server sent it; replayed now (a cache hit, or
+    // the stored head after a 304), it would undo what the jar learnt since.
+    if (setCookie !== undefined && !fromCache && !revalidated) {
       session.jar.updateCookies(Array.isArray(setCookie) ? setCookie : [setCookie], url);
     }
+    if (revalidated && data.headers.warning === STALE_WARNING) delete data.headers.warning;
     const noBody = method === "HEAD" || data.statusCode === 204 || data.statusCode === 304;
     // HTTP/2 frames every body (RFC 9113 8.1): there, none is read "until the server closes".
     const noLength =

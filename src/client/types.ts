@@ -23,11 +23,7 @@ import type { ClientTimeout, ResolvedTimeout } from "./timeout.js";
 import type { SSLSetting, TLSPools } from "./tls.js";
 import type { TraceConfig } from "./tracing.js";
 
-/** The HTTP version a response came in, as aiohttp's `HttpVersion`: `{ major: 2, minor: 0 }`. */
-export interface HttpVersion {
-  readonly major: number;
-  readonly minor: number;
-}
+export type { HttpVersion } from "../http/version.js";
 
 /** Query parameters in any of the shapes aiohttp accepts. */
 export type Params =

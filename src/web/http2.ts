@@ -2,7 +2,7 @@
 // request, as a pair of objects that answer node:http's interface on the stream
 // (http2-exchange.ts); HTTP/1.1 clients of a TLS site (ALPN fallback) get node:http's own.
 
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   createSecureServer,
   createServer,

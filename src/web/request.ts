@@ -43,11 +43,9 @@ import {
 /** Options of `request.multipart()`: the reader's limits; errors always map to 400/413. */
 export type RequestMultipartOptions = Omit<MultipartReaderOptions, "mapError">;
 
-/** HTTP version of a request, e.g. `{ major: 1, minor: 1 }`. */
-export interface HttpVersion {
-  readonly major: number;
-  readonly minor: number;
-}
+import type { HttpVersion } from "../http/version.js";
+
+export type { HttpVersion };
 
 /** Overrides for `request.clone()`. */
 export interface CloneOptions {

@@ -162,6 +162,8 @@ describe("revalidation", () => {
     const again = await getText(s, srv.url("/etag"));
     expect(again).toMatchObject({ body: "etag body", fromCache: false });
     expect(again.resp.status).toBe(200);
+    // undici marks the answer stale (Warning: 110) though the 304 made it fresh again.
+    expect(again.resp.headers.get("Warning")).toBeUndefined();
     expect(srv.hits("/etag")).toBe(2);
     expect(srv.conditions("/etag")[1]?.startsWith('"v1" ')).toBe(true);
   });
@@ -211,6 +213,30 @@ describe("revalidation", () => {
     expect(stale).toMatchObject({ body: "v1", fromCache: true });
     await revalidated.promise;
     expect(srv.hits("/swr")).toBe(2);
+  });
+
+  it("a 304 does not replay the stored Set-Cookie over what the jar learnt since", async () => {
+    const srv = await counting({
+      "/ck": (req) => {
+        if (req.headers.get("If-None-Match") === '"k"') {
+          return new web.Response({ status: 304, headers: { ETag: '"k"' } });
+        }
+        const response = text("ck", { ETag: '"k"', "Cache-Control": "max-age=0" });
+        response.setCookie("flavour", "old");
+        return response;
+      },
+      "/new": () => {
+        const response = text("new", {});
+        response.setCookie("flavour", "new");
+        return response;
+      },
+    });
+    const s = session({ cache: true, cookieJar: new CookieJar({ unsafe: true }) });
+    await getText(s, srv.url("/ck"));
+    await getText(s, srv.url("/new"));
+    expect((await getText(s, srv.url("/ck"))).fromCache).toBe(false);
+    expect(srv.hits("/ck")).toBe(2);
+    expect(s.cookieJar.filterCookies(srv.url("/")).flavour).toBe("new");
   });
 
   it("no-cache revalidates on every request", async () => {

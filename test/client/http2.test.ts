@@ -40,6 +40,8 @@ const sessions: ServerHttp2Session[] = [];
 const received = new Map<string, string>();
 /** Requests to /flaky so far: the first gets a 503. */
 let flakyHits = 0;
+/** Requests that reached /cached. */
+let cachedHits = 0;
 /** Requests to /hold wait for this before answering. */
 let release = deferred();
 
@@ -86,6 +88,19 @@ async function handle(req: Http2ServerRequest, res: Http2ServerResponse): Promis
         await new Promise((resolve) => setImmediate(resolve));
       }
       res.end();
+      return;
+    case "/cached":
+      cachedHits++;
+      if (req.headers["if-none-match"] === '"c1"') {
+        res.writeHead(304, { etag: '"c1"' });
+        res.end();
+        return;
+      }
+      res.writeHead(200, {
+        etag: '"c1"',
+        "cache-control": url.search === "?stale" ? "max-age=0" : "max-age=60",
+      });
+      res.end(`cached body ${cachedHits}`);
       return;
     case "/flaky":
       flakyHits++;
@@ -304,6 +319,26 @@ withOpenssl("ClientSession({ http2: true }) against node:http2", () => {
       expect(() => new TCPConnector({ http2: true, ...options })).toThrow(ClientOptionError);
     },
   );
+
+  it("the cache answers fresh hits without a stream, and revalidates over h2 with a 304", async () => {
+    const s = session({ cache: true });
+    const before = cachedHits;
+    for (const query of ["", "?stale"]) {
+      await using first = await s.get(`${base}/cached${query}`);
+      expect(await first.text()).toBe(`cached body ${cachedHits}`);
+      expect(first.version).toEqual({ major: 2, minor: 0 });
+    }
+    await using fresh = await s.get(`${base}/cached`);
+    expect(fresh.fromCache).toBe(true);
+    expect(cachedHits).toBe(before + 2);
+    await using revalidated = await s.get(`${base}/cached?stale`);
+    expect(revalidated.fromCache).toBe(false);
+    expect(revalidated.status).toBe(200);
+    expect(await revalidated.text()).toBe(`cached body ${before + 2}`);
+    // undici marks a revalidated answer stale (Warning: 110) though the 304 made it fresh.
+    expect(revalidated.headers.get("Warning")).toBeUndefined();
+    expect(cachedHits).toBe(before + 3);
+  });
 
   it("http2 next to a connector of one's own is refused: it belongs on the connector", () => {
     const connector = new TCPConnector();
