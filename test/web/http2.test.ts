@@ -255,13 +255,17 @@ describe.each([true, "h2c"] as const)(
         "/split",
         () => new web.Response({ text: "no", headers: { "X-Split": "a\r\nx-injected: yes" } }),
       );
-      const { port } = await serveApp(mode, app);
+      const errors: string[] = [];
+      const { port } = await serveApp(mode, app, {
+        logger: { error: (message: string) => errors.push(message) },
+      });
       const session = open(mode, port);
       const cookies = await h2(session, "/cookies");
       expect(cookies.headers["set-cookie"]).toEqual(["a=1; Path=/", "b=2; Path=/"]);
       const split = await h2(session, "/split");
       expect(split.status).toBe(500);
       expect(split.headers["x-injected"]).toBeUndefined();
+      expect(errors).toEqual(["Error preparing response to GET /split"]);
       expect((await h2(session, "/")).body).toBe("hello");
     });
 
