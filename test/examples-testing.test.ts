@@ -14,7 +14,8 @@ describe("examples/testing", () => {
   it("the node:test recipe passes under `node --import tsx --test`", async () => {
     const { stdout } = await run(
       process.execPath,
-      ["--import", "tsx", "--test", "examples/testing/node-test.test.ts"],
+      // TAP named: Node 20 picks it for a pipe, Node 23 and later the spec reporter.
+      ["--import", "tsx", "--test", "--test-reporter=tap", "examples/testing/node-test.test.ts"],
       { cwd: ROOT, timeout: 60_000 },
     );
     // TAP summary lines: a run that found no tests would pass with "# tests 0".

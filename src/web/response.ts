@@ -575,6 +575,10 @@ export class StreamResponse {
       if (res.destroyed) return;
     }
     if (this.#bodyLength === 0) res.flushHeaders();
+    // Node corks a response at its first write in a tick and uncorks it on the next tick (Node
+    // 24 keeps a chunked body's writes in the response itself until then): the server closes
+    // the connection before that tick, so hand them to the socket now.
+    for (let n = res.writableCorked; n > 0; n--) res.uncork();
   }
 
   /**

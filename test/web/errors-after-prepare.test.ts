@@ -6,7 +6,14 @@
 import { gunzipSync, constants as zc } from "node:zlib";
 import { describe, expect, it, type Mock, vi } from "vitest";
 import { WSMsgType, web } from "../../src/index.js";
-import { appWith, rawExchange, splitHead, useRunners, useTestClients } from "../helpers.js";
+import {
+  appWith,
+  dechunk,
+  rawExchange,
+  splitHead,
+  useRunners,
+  useTestClients,
+} from "../helpers.js";
 import { curl, onlyTransfer } from "../interop/helpers.js";
 import { hasPeer } from "../peers.js";
 
@@ -54,8 +61,9 @@ describe("a handler that throws after prepare()", () => {
     const reply = await rawExchange(port, KEEP_ALIVE_GET, { requireClose: true });
     expect(reply.statusLine).toBe("HTTP/1.1 200 OK");
     expect(header(reply.headerLines, "Transfer-Encoding")).toBe("chunked");
-    // Exactly the two chunks: no 0-length chunk, so the client knows the body is incomplete.
-    expect(reply.rest).toBe("3\r\nabc\r\n4\r\ndefg\r\n");
+    // Whole chunks of what was written, and no 0-length chunk, so the client knows the body
+    // is incomplete.
+    expect(dechunk(reply.rest)).toEqual({ data: Buffer.from("abcdefg"), complete: false });
     expect(error).toHaveBeenCalledTimes(1);
     const [message, logged] = error.mock.calls[0] as [string, Error];
     expect(message).toContain("GET /");
@@ -99,7 +107,7 @@ describe("a handler that throws after prepare()", () => {
       },
     );
     expect(header(reply.headerLines, "Content-Encoding")).toBe("gzip");
-    const body = dechunk(Buffer.from(reply.rest, "latin1"));
+    const body = dechunk(reply.rest);
     expect(body.complete).toBe(false);
     // The gzip stream is cut too: decode what arrived without asking for its end.
     const decoded = gunzipSync(body.data, { finishFlush: zc.Z_SYNC_FLUSH }).toString();
@@ -180,18 +188,3 @@ describe.skipIf(peersMissing)("curl and a handler that throws after prepare()", 
     expect(run.stderr).toMatch(/7 bytes remaining/);
   });
 });
-
-/** Decodes a chunked body; `complete` says whether its last (0-length) chunk came. */
-function dechunk(raw: Buffer): { data: Buffer; complete: boolean } {
-  const parts: Buffer[] = [];
-  let at = 0;
-  while (at < raw.length) {
-    const eol = raw.indexOf("\r\n", at);
-    if (eol === -1) break;
-    const size = Number.parseInt(raw.subarray(at, eol).toString("latin1"), 16);
-    if (size === 0) return { data: Buffer.concat(parts), complete: true };
-    parts.push(raw.subarray(eol + 2, eol + 2 + size));
-    at = eol + 2 + size + 2;
-  }
-  return { data: Buffer.concat(parts), complete: false };
-}
