@@ -121,24 +121,25 @@ export function deflate(payload: string | Uint8Array): Buffer {
 }
 
 /**
- * The server's compressed messages, decoded in order: with context takeover a message refers
- * back to earlier ones, so each is inflated with the whole stream before it (messages here
- * are small; the quadratic cost does not matter).
+ * The server's compressed messages, decoded in order: with context takeover a message may refer
+ * back up to 32 KiB into the output of earlier ones, given to zlib as a preset dictionary.
  */
 export class Inflater {
-  #input: Buffer[] = [];
-  #outLength = 0;
+  #window: Buffer = Buffer.alloc(0);
 
   inflate(payload: Buffer): Buffer {
-    this.#input.push(payload, TAIL);
-    const all = inflateRawSync(Buffer.concat(this.#input), {
+    const out = inflateRawSync(Buffer.concat([payload, TAIL]), {
       finishFlush: constants.Z_SYNC_FLUSH,
+      ...(this.#window.length > 0 ? { dictionary: this.#window } : {}),
     });
-    const fresh = all.subarray(this.#outLength);
-    this.#outLength = all.length;
-    return Buffer.from(fresh);
+    const history = Buffer.concat([this.#window, out]);
+    this.#window = history.subarray(Math.max(0, history.length - WINDOW));
+    return out;
   }
 }
+
+/** RFC 1951: the farthest a deflate back-reference reaches. */
+const WINDOW = 32 * 1024;
 
 // ---- server frames -------------------------------------------------------------------------
 

@@ -242,6 +242,7 @@ export const hostileCases: readonly Case[] = [
     expect: custom((o) =>
       o.status === 101 ? info("upgraded: speaks version 8 too") : refused.judge(o),
     ),
+    timeout: 0,
   },
   {
     id: "H.6.2",
@@ -250,6 +251,7 @@ export const hostileCases: readonly Case[] = [
     request: (path) => upgradeRequest(path).replace("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ="),
     send: async () => {},
     expect: refused,
+    timeout: 0,
   },
   {
     id: "H.6.3",
@@ -259,6 +261,7 @@ export const hostileCases: readonly Case[] = [
       upgradeRequest(path).replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", ""),
     send: async () => {},
     expect: refused,
+    timeout: 0,
   },
   {
     id: "H.6.4",
@@ -267,5 +270,6 @@ export const hostileCases: readonly Case[] = [
     request: (path) => upgradeRequest(path).replace("GET", "POST"),
     send: async () => {},
     expect: refused,
+    timeout: 0,
   },
 ];
