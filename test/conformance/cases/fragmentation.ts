@@ -2,6 +2,7 @@
 // frames, continuations without a message (RFC 6455 5.4).
 import { bin, type Case, echo, fail, txt } from "../case.js";
 import { cont, fragmented, frame, OP, ping, text } from "../frames.js";
+import type { Peer } from "../peer.js";
 
 const section = "Fragmentation" as const;
 const F1 = "fragment1";
