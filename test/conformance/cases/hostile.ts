@@ -176,7 +176,7 @@ export const hostileCases: readonly Case[] = [
   {
     id: "H.4.1",
     section,
-    title: "flood of 5000 pings in one write, then a text: every pong, then the echo",
+    title: "flood of 5000 pings in one write, then a text: answered in full, or cut",
     send: (p) => p.send([...PINGS.map((x) => ping(x)), text("after the flood")]),
     expect: flood(PINGS, "after the flood"),
     timeout: 10_000,
@@ -184,7 +184,7 @@ export const hostileCases: readonly Case[] = [
   {
     id: "H.4.2",
     section,
-    title: "flood of 1000 pings of 125 bytes, in writes of 4 KiB",
+    title: "flood of 1000 pings of 125 bytes in writes of 4 KiB: answered in full, or cut",
     send: (p) => p.send([...BIG_PINGS.map((x) => ping(x)), text("after the flood")], 4096),
     expect: flood(BIG_PINGS, "after the flood"),
     timeout: 10_000,
