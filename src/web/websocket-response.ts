@@ -187,6 +187,14 @@ export class WebSocketResponse extends StreamResponse {
           "Connection: Upgrade",
       });
     }
+    // A handshake is a GET without content (RFC 6455 4.1). Node hands whatever follows the
+    // head to the upgrade as the first frames: a declared body would be read as frames, or,
+    // behind a proxy that framed it as HTTP, let one request smuggle frames into another's
+    // connection. Refused, so the bytes are never read.
+    const length = headers["content-length"];
+    if (headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0")) {
+      throw new HTTPBadRequest({ text: "A WebSocket handshake request cannot have a body" });
+    }
     // Graceful shutdown has closed the open WebSockets already; a new one would hold it up.
     if (request[kCtx].closing) {
       throw new HTTPServiceUnavailable({ text: "Server shutting down" });

@@ -470,6 +470,31 @@ describe("refusals", () => {
     expect(headerOf(reply.headerLines, "allow")).toBe("GET");
   });
 
+  // The conformance suite (test/conformance, H.5) found the body read as the first frames:
+  // a frame in the body was echoed as a message of the upgraded connection.
+  const smuggled = clientFrame(OP.TEXT, "smuggled");
+  it.each([
+    ["Content-Length: 5", Buffer.from("hello")],
+    ["Transfer-Encoding: chunked", Buffer.from("5\r\nhello\r\n0\r\n\r\n")],
+    [`Content-Length: ${smuggled.length}`, smuggled],
+  ])("an upgrade request with a body (%s) gets 400 and is never upgraded", async (header, body) => {
+    const port = await wsAndHealth();
+    const request = Buffer.from(upgradeRequest("/ws", { extra: `${header}\r\n` }));
+    const reply = await rawExchange(port, Buffer.concat([request, body]), { requireClose: true });
+    expect(reply.statusLine).toMatch(/^HTTP\/1\.1 400 /);
+    expect(reply.rest).toContain("cannot have a body");
+    expect(reply.raw).not.toContain("smuggled");
+  });
+
+  it("an upgrade request with Content-Length: 0 is upgraded", async () => {
+    const { port } = await serveWs(echo);
+    const raw = new RawConnection(port);
+    raw.write(upgradeRequest("/ws", { extra: "Content-Length: 0\r\n" }));
+    await raw.waitFor("\r\n\r\n");
+    raw.destroy();
+    expect(raw.data).toMatch(/^HTTP\/1\.1 101 /);
+  });
+
   it("Sec-WebSocket-Version 8 gets 426 naming version 13", async () => {
     const port = await wsAndHealth();
     const reply = await rawExchange(port, upgradeRequest("/ws", { version: "8" }), {

@@ -1,0 +1,149 @@
+// Renders a conformance run as test/conformance/REPORT.md.
+import { createRequire } from "node:module";
+import { type Case, SECTIONS, type Verdict } from "./case.js";
+import {
+  DELIBERATE,
+  OURS,
+  OURS_NO_AUTOCLOSE,
+  REFERENCE,
+  type SuiteResult,
+  shortfalls,
+  verdictOf,
+  weaker,
+} from "./suite.js";
+
+const SERVERS = [OURS, REFERENCE, OURS_NO_AUTOCLOSE];
+const VERDICTS: readonly Verdict[] = ["OK", "NON-STRICT", "INFO", "FAILED"];
+
+const cell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+function tally(suite: SuiteResult, server: string, cases: readonly Case[]): string {
+  const counts = new Map<Verdict, number>();
+  for (const c of cases) {
+    const v = verdictOf(suite, server, c.id).verdict;
+    counts.set(v, (counts.get(v) ?? 0) + 1);
+  }
+  const passed = cases.length - (counts.get("FAILED") ?? 0);
+  const parts = VERDICTS.filter((v) => counts.has(v)).map((v) => `${counts.get(v)} ${v}`);
+  return `${passed}/${cases.length} (${parts.join(", ")})`;
+}
+
+// Where the time bound or what the server chose matters, OK cells say it too.
+const DETAILED = new Set<string>(["Limits and performance", "Hostile peers"]);
+
+function verdictCell(suite: SuiteResult, server: string, c: Case): string {
+  const r = verdictOf(suite, server, c.id);
+  if (r.verdict !== "OK") return `**${r.verdict}**: ${cell(r.detail)}`;
+  return DETAILED.has(c.section) ? `OK: ${cell(r.detail)} (${r.ms} ms)` : "OK";
+}
+
+function caseList(cases: readonly Case[]): string {
+  return cases.length === 0
+    ? "None.\n"
+    : `${cases.map((c) => `- ${c.id}: ${cell(c.title)}`).join("\n")}\n`;
+}
+
+export function renderReport(suite: SuiteResult): string {
+  const require = createRequire(import.meta.url);
+  const wsVersion = (require("ws/package.json") as { version: string }).version;
+  const out: string[] = [];
+  out.push(
+    "# WebSocket conformance report",
+    "",
+    "Written by `npm run conformance` (`test/conformance/main.ts`); `test/conformance/conformance.test.ts`",
+    "runs the same cases in the default suite. The cases follow the Autobahn testsuite's case list",
+    "(its numbers where a case is one of Autobahn's), plus hostile peers (`H.*`). A raw TCP client",
+    "masks its own frames, sends each case to an echo endpoint on 127.0.0.1 and records what the",
+    "server did: the messages and pongs it sent back, its close frame and code, and whether it closed",
+    "the connection. Three servers:",
+    "",
+    "- **aiohttp-ts**: `web.WebSocketResponse` in a handler with the defaults (autoclose,",
+    "  permessage-deflate, 4 MiB `maxMsgSize`), echoing with `for await`.",
+    `- **ws**: the reference, a bare \`ws\` ${wsVersion} \`WebSocketServer\` echoing from its \`message\``,
+    "  event, with our limits (`maxPayload` 4 MiB, permessage-deflate on).",
+    "- **aiohttp-ts, autoclose: false**: ours with `autoclose: false`, for the close handling below.",
+    "",
+    "Verdicts are Autobahn's: OK; NON-STRICT (allowed, not the best behaviour); INFO (no right answer,",
+    "recorded); FAILED. A case passes unless it is FAILED. The rule: every case `ws` passes, ours",
+    "passes, except the deliberate differences listed below.",
+    "",
+    `Node ${process.version}; ${suite.cases.length} cases per server; whole run ${(suite.ms / 1000).toFixed(1)} s.`,
+    "",
+    "## Summary: cases passed",
+    "",
+    `| Section | Cases | ${SERVERS.join(" | ")} |`,
+    `| --- | --- | ${SERVERS.map(() => "---").join(" | ")} |`,
+  );
+  for (const section of SECTIONS) {
+    const cases = suite.cases.filter((c) => c.section === section);
+    if (cases.length === 0) continue;
+    const row = SERVERS.map((s) => tally(suite, s, cases));
+    out.push(`| ${section} | ${cases.length} | ${row.join(" | ")} |`);
+  }
+  out.push(
+    `| **All** | **${suite.cases.length}** | ${SERVERS.map((s) => `**${tally(suite, s, suite.cases)}**`).join(" | ")} |`,
+    "",
+    "## Where ours and `ws` differ",
+    "",
+    "### Ours fails where `ws` passes",
+    "",
+    caseList(shortfalls(suite)),
+    "### Deliberate differences",
+    "",
+  );
+  for (const [id, reason] of Object.entries(DELIBERATE)) {
+    const c = suite.cases.find((x) => x.id === id);
+    out.push(`- **${id}** (${cell(c?.title ?? "")}): ${reason}`, "");
+  }
+  out.push(
+    "### Ours NON-STRICT where `ws` is OK",
+    "",
+    "A valid message is followed, in the same read, by a frame that fails the connection. The `ws`",
+    "reference echoes the message inside its `message` event, before it parses the bad frame; our",
+    "handler gets messages asynchronously, so the connection has failed (RFC 6455 7.1.7: at once,",
+    "with the close code) before its echo can be sent. The handler still reads the message, then",
+    "an ERROR. Autobahn grades a server that fails before echoing NON-STRICT.",
+    "",
+    caseList(weaker(suite)),
+    "### `ws` fails where ours passes",
+    "",
+    caseList(
+      suite.cases.filter(
+        (c) =>
+          verdictOf(suite, REFERENCE, c.id).verdict === "FAILED" &&
+          verdictOf(suite, OURS, c.id).verdict !== "FAILED",
+      ),
+    ),
+    "Ours refuses an upgrade request that declares a body (400): Node hands whatever follows the",
+    "request head to the upgrade as its first frames, so `ws` reads the body as WebSocket frames",
+    "(a frame in the body is delivered as a message).",
+    "",
+    "## Close handling: when ours answers a client's close",
+    "",
+    "With `autoclose: true` (the default) our server answers a client's close frame at once, with",
+    'the client\'s code, as `ws` does (RFC 6455 5.5.1: "as soon as practical"); the handler then',
+    "reads the CLOSE message and its loop ends. aiohttp answers only when the handler reads the",
+    "CLOSE message. Both are allowed; the difference shows in 7.1.1 (see above). With",
+    "`autoclose: false` ours does what aiohttp does: the handler reads the messages before the",
+    "close, may still send, and the close is answered when it calls `close()` or returns.",
+    "",
+    "Other differences in configuration, not behaviour: `ws`'s own defaults are `maxPayload`",
+    "100 MiB and permessage-deflate off on a server; the reference gets ours. Both cut a flood of",
+    "pings with more than 60 pongs waiting to be written (`ws`'s `maxPendingAutoPongs`) by",
+    "dropping the connection, and refuse a permessage-deflate offer with an invalid parameter with",
+    "400 where RFC 7692 5 asks to decline the offer (NON-STRICT).",
+    "",
+    "## Cases",
+  );
+  for (const section of SECTIONS) {
+    const cases = suite.cases.filter((c) => c.section === section);
+    if (cases.length === 0) continue;
+    out.push("", `### ${section}`, "", `| Case | The client sends | ${SERVERS.join(" | ")} |`);
+    out.push(`| --- | --- | ${SERVERS.map(() => "---").join(" | ")} |`);
+    for (const c of cases) {
+      const verdicts = SERVERS.map((s) => verdictCell(suite, s, c));
+      out.push(`| ${c.id} | ${cell(c.title)} | ${verdicts.join(" | ")} |`);
+    }
+  }
+  return `${out.join("\n")}\n`;
+}
