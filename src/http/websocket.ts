@@ -18,9 +18,12 @@ export interface WebSocketOptions {
   /** Answer pings with pongs and hide pongs from the reader. @default true */
   autoping?: boolean;
   /**
-   * Answer the peer's close frame at once and end the connection. With `false` the reader gets
-   * the CLOSE message, then CLOSING, and may still send; `close()` sends the answer (with its
-   * own code) and ends the connection. @default true
+   * Answer the peer's close frame by itself, with the peer's code, and end the connection: at
+   * once when every message that came before it was read, else (as aiohttp) when the reader
+   * gets to the CLOSE message, so messages sent before the close are still answered; at the
+   * latest after `timeout`. With `false` the reader gets the CLOSE message, then CLOSING, and
+   * may still send; `close()` sends the answer (with its own code) and ends the connection.
+   * @default true
    */
   autoclose?: boolean;
   /**
@@ -185,6 +188,10 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   /** `autoclose: false` and the peer's close frame came: the answer waits for `close()`. */
   #peerClosing = false;
   #answerClose: ((code: number, reason: Buffer) => void) | null = null;
+  /** autoclose, and the peer's close came behind unread messages: answered once read. */
+  #autoAnswer: NodeJS.Timeout | null = null;
+  /** `receive()` or iteration was called at least once. */
+  #hasRead = false;
 
   // Not `@internal`: the build strips those, and a class whose constructor is stripped looks
   // constructible without arguments in the published types.
@@ -219,29 +226,51 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
       if (!this.#autoping) this.#push(wsMessage.pong(data));
     });
     ws.on("error", (err: NodeJS.ErrnoException) => this.#onError(err));
-    if (options.autoclose === false) this.#holdCloseAnswer(ws);
+    this.#holdCloseAnswer(ws, options.autoclose !== false);
     this.#scheduleHeartbeat();
   }
 
   /**
-   * `autoclose: false`: `ws` answers a close frame at once, from its receiver's `conclude`
-   * listener. This moves that listener behind `close()`, so the reader gets the CLOSE message
-   * first, may still send, and the answer carries the code given to `close()`. Should `ws`'s
-   * internals not be as expected, the answer stays automatic.
+   * `ws` answers a close frame at once, from its receiver's `conclude` listener. This moves
+   * that listener behind `close()` (`autoclose: false`), or behind the reading of the messages
+   * that came first (autoclose), so the reader gets them and the CLOSE message first and may
+   * still send. Should `ws`'s internals not be as expected, the answer stays immediate.
    */
-  #holdCloseAnswer(ws: WsSocket): void {
+  #holdCloseAnswer(ws: WsSocket, auto: boolean): void {
     const receiver = (ws as unknown as { _receiver?: EventEmitter })._receiver;
     const listeners = receiver?.listeners("conclude") ?? [];
     if (receiver === undefined || listeners.length !== 1) return;
     const answer = listeners[0] as (this: EventEmitter, code: number, reason: Buffer) => void;
     receiver.removeListener("conclude", answer);
     receiver.once("conclude", (code: number, reason: Buffer) => {
+      // The reader waits with nothing unread (or never reads: a handler that only sends):
+      // answered now, the reader gets CLOSE after. Else the reader may still be handling a
+      // message that came before the close, and may answer it.
+      if (auto && (this.#waiter !== null || !this.#hasRead)) {
+        answer.call(receiver, code, reason);
+        return;
+      }
       this.#answerClose = (c, m) => answer.call(receiver, c, m);
       this.#activity = true;
       this.#peerClosing = true;
       this.#closeCode = code;
+      if (auto) {
+        this.#autoAnswer = setTimeout(() => this.#answerPeer(), this.#closeTimeout);
+        this.#autoAnswer.unref();
+      }
       this.#push(wsMessage.close(code, reason.toString("utf8")));
     });
+  }
+
+  /** autoclose: answers the peer's close (its code; 1000 when it gave none). */
+  #answerPeer(): void {
+    if (this.#autoAnswer === null) return;
+    clearTimeout(this.#autoAnswer);
+    this.#autoAnswer = null;
+    const code = this.#closeCode;
+    this.close({
+      code: code === null || code === 1005 ? WSCloseCode.OK : code,
+    }).catch(() => {});
   }
 
   // ---- state ---------------------------------------------------------------------------
@@ -428,7 +457,9 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     iterating: boolean,
   ): Promise<WSMessage | IteratorResult<WSMessage, undefined>> {
     if (this.#waiter !== null) return Promise.reject(new ConcurrentReceiveError());
+    this.#hasRead = true;
     let msg = this.#shift();
+    if (msg?.type === WSMsgType.CLOSE) this.#answerPeer();
     // aiohttp: after the peer's close frame, CLOSING until `close()` answers it.
     if (msg === undefined && this.#peerClosing && !this.#closed) msg = wsMessage.closing();
     if (msg === undefined && this.#closed) {
@@ -570,6 +601,10 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
 
   #onClose(code: number, reason: string): void {
     this.#ended = true;
+    if (this.#autoAnswer !== null) {
+      clearTimeout(this.#autoAnswer);
+      this.#autoAnswer = null;
+    }
     this.#stopHeartbeat();
     this.#paused = false;
     if (this.#closeTimedOut) {

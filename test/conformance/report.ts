@@ -95,6 +95,7 @@ export function renderReport(suite: SuiteResult): string {
     const c = suite.cases.find((x) => x.id === id);
     out.push(`- **${id}** (${cell(c?.title ?? "")}): ${reason}`, "");
   }
+  if (Object.keys(DELIBERATE).length === 0) out.push("None.", "");
   out.push(
     "### Ours NON-STRICT where `ws` is OK",
     "",
@@ -120,12 +121,12 @@ export function renderReport(suite: SuiteResult): string {
     "",
     "## Close handling: when ours answers a client's close",
     "",
-    "With `autoclose: true` (the default) our server answers a client's close frame at once, with",
-    'the client\'s code, as `ws` does (RFC 6455 5.5.1: "as soon as practical"); the handler then',
-    "reads the CLOSE message and its loop ends. aiohttp answers only when the handler reads the",
-    "CLOSE message. Both are allowed; the difference shows in 7.1.1 (see above). With",
-    "`autoclose: false` ours does what aiohttp does: the handler reads the messages before the",
-    "close, may still send, and the close is answered when it calls `close()` or returns.",
+    "With `autoclose: true` (the default) ours answers a client's close frame with the client's",
+    "code by itself: at once when the handler is waiting for a message (or never reads), else, as",
+    "aiohttp does, when the handler reads the CLOSE message, so a message that came before the",
+    "close is still answered (7.1.1), and at the latest after the close timeout. `ws` answers at",
+    "once and echoes inside its `message` event. With `autoclose: false` the close is answered",
+    "when the handler calls `close()` or returns.",
     "",
     "Other differences in configuration, not behaviour: `ws`'s own defaults are `maxPayload`",
     "100 MiB and permessage-deflate off on a server; the reference gets ours. Both cut a flood of",

@@ -13,17 +13,7 @@ export const OURS_NO_AUTOCLOSE = "aiohttp-ts, autoclose: false";
  * Where ours fails a case `ws` passes on purpose; each reason says why the RFC allows it.
  * The vitest run fails on any other such case.
  */
-export const DELIBERATE: Readonly<Record<string, string>> = {
-  "7.1.1":
-    "With `autoclose` (the default) our server answers a client's close frame as soon as it " +
-    "arrives, as `ws` does, but our handler reads messages asynchronously: a message that came " +
-    "in the same read as the close reaches the handler after the answer went out, and RFC " +
-    "6455 5.5.1 forbids data after a close frame, so its echo is not sent. The `ws` reference " +
-    "echoes inside its `message` event, before it parses the close. RFC 6455 5.5.1 lets an " +
-    "endpoint answer at once; aiohttp instead answers when the handler reads the CLOSE message. " +
-    "`autoclose: false` gives aiohttp's order (the handler reads the message, answers it, then " +
-    "the CLOSE; returning answers the close), and passes the case (third column).",
-};
+export const DELIBERATE: Readonly<Record<string, string>> = {};
 
 export interface SuiteResult {
   cases: readonly Case[];

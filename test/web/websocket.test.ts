@@ -863,6 +863,46 @@ describe("close handshake", () => {
     expect(await result).toEqual({ seen: ["a", "b"], closed: true, closeCode: 4001 });
   });
 
+  it("autoclose: a message the handler is still answering when the close comes gets its answer first", async () => {
+    const { port, result } = await serveWs(
+      async (ws) => {
+        for await (const msg of ws) {
+          if (msg.type !== WSMsgType.TEXT) continue;
+          // The close came in the same packet; it is answered only once this loop reads it.
+          await new Promise((resolve) => setImmediate(resolve));
+          await ws.sendStr(`echo ${msg.data}`);
+        }
+        return ws.closeCode;
+      },
+      // A fallback answer this late would time the test out.
+      { timeout: 60_000 },
+    );
+    const peer = await Peer.open(port);
+    peer.ws.send("hi");
+    peer.ws.close(4001, "bye");
+    expect(await peer.nextText()).toBe("echo hi");
+    expect((await peer.closed).code).toBe(4001);
+    expect(await result).toBe(4001);
+  });
+
+  it("autoclose: a handler that only sends, never reads, has the close answered at once", async () => {
+    const released = deferred();
+    const { port, result } = await serveWs(
+      async (ws) => {
+        await ws.sendStr("pushed");
+        await released.promise;
+        return ws.closed;
+      },
+      { timeout: 60_000 },
+    );
+    const peer = await Peer.open(port);
+    expect(await peer.nextText()).toBe("pushed");
+    peer.ws.close(4001, "bye");
+    expect((await peer.closed).code).toBe(4001);
+    released.resolve();
+    expect(await result).toBe(true);
+  });
+
   it("close() sends the code and message, resolves true, and a second close() false", async () => {
     const { port, result } = await serveWs(async (ws) => {
       const first = await ws.close({ code: 4002, message: "server done" });
