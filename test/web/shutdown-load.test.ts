@@ -1,7 +1,8 @@
 // Graceful shutdown under load, in a process (issue 13, section 5): runApp gets SIGTERM while
-// 200 requests and 200 WebSockets are in flight (test/fixtures/shutdown-server.ts). Every
-// accepted request gets its whole response, every WebSocket 1001, new connections are refused,
-// and the process exits 0 with no unhandled rejection.
+// 200 requests (half of them uploads not read yet) and 200 WebSockets are in flight
+// (test/fixtures/shutdown-server.ts). Every accepted request gets its whole response, every
+// WebSocket 1001, new connections are refused, and the process exits 0 with no unhandled
+// rejection.
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
@@ -17,6 +18,8 @@ const BODY_KIB = 64;
 const EXPECTED_BODY = Array.from({ length: BODY_KIB }, (_, i) =>
   String.fromCharCode(97 + (i % 26)).repeat(1024),
 ).join("");
+
+const UPLOAD = { method: "POST", body: Buffer.alloc(64 * 1024, "upload ") };
 
 /** An open WebSocket to the fixture's echo route, and the close code it will get. */
 interface OpenSocket {
@@ -51,8 +54,11 @@ describe("SIGTERM under load", () => {
     const stdout = new OutputLines(running.child.stdout);
     const port = Number(new URL(running.baseUrl).port);
 
+    // Half of them uploads a body that the handler reads only after the signal.
     const replies = Promise.allSettled(
-      Array.from({ length: REQUESTS }, () => httpSend(port, "/hold")),
+      Array.from({ length: REQUESTS }, (_, i) =>
+        i % 2 === 0 ? httpSend(port, "/hold") : httpSend(port, "/hold", UPLOAD),
+      ),
     );
     const sockets = await Promise.all(Array.from({ length: SOCKETS }, () => openSocket(port)));
     await stdout.waitFor(/^held$/, REQUESTS);
