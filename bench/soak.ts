@@ -7,7 +7,8 @@
 // client's limit, or the time limit. Writes the "Soak (npm run soak)" section of
 // bench/RESULTS.md.
 //
-//   npm run soak                 the full run (builds dist/ first); 4-8 minutes on 2 busy cores
+//   npm run soak                 the full run (builds dist/ first); 9 minutes on 2 cores that
+//                                other processes kept busy (load average 16)
 //   npm run soak -- --quick      a tenth of every count, to check the script (RESULTS.md is
 //                                left as it is)
 // Options: --requests n (500000), --ws-sessions n (20000), --client-requests n (500000),
