@@ -13,6 +13,7 @@ import {
 import { request as httpsRequest } from "node:https";
 import { connect, createServer as createNetServer, type Socket } from "node:net";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { setImmediate as nextMacrotask, setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll } from "vitest";
@@ -538,6 +539,59 @@ export async function startServerProcess(
     child.once("exit", onExit);
   });
   return { child, baseUrl: `http://127.0.0.1:${port}`, stdout: () => stdout, exited, kill };
+}
+
+/** A line a child process wrote, and when it arrived (performance.now()). */
+export interface Line {
+  text: string;
+  at: number;
+}
+
+/** The lines one output stream of a child process writes, for waiting on them. */
+export class OutputLines {
+  readonly lines: Line[] = [];
+  #partial = "";
+  #onLine = new Set<() => void>();
+
+  constructor(stream: Readable | null) {
+    stream?.setEncoding("utf8").on("data", (d: string) => this.#add(d));
+  }
+
+  #add(text: string): void {
+    const parts = (this.#partial + text).split("\n");
+    this.#partial = parts.pop() ?? "";
+    const at = performance.now();
+    for (const part of parts) this.lines.push({ text: part, at });
+    if (parts.length > 0) for (const notify of this.#onLine) notify();
+  }
+
+  matching(pattern: RegExp): Line[] {
+    return this.lines.filter((l) => pattern.test(l.text));
+  }
+
+  /** Resolves with the lines matching `pattern` once there are `count` of them. */
+  async waitFor(pattern: RegExp, count = 1, ms = 15_000): Promise<Line[]> {
+    let notify = (): void => {};
+    const enough = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const seen = this.lines.map((l) => l.text).join("\n");
+        reject(new Error(`fewer than ${count} lines match ${pattern}; got:\n${seen}`));
+      }, ms);
+      notify = () => {
+        if (this.matching(pattern).length < count) return;
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#onLine.add(notify);
+    notify();
+    try {
+      await enough;
+    } finally {
+      this.#onLine.delete(notify);
+    }
+    return this.matching(pattern).slice(0, count);
+  }
 }
 
 // Ports

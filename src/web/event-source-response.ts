@@ -164,6 +164,12 @@ export class EventSourceResponse extends StreamResponse {
       return;
     }
     if (this.#closing) return;
+    if (request[kCtx].closing) {
+      // Shutdown began while the head was prepared (an onResponsePrepare callback awaited) and
+      // ended the open streams without this one: it ends now, or it would hold shutdown up.
+      this.close().catch(() => {});
+      return;
+    }
     request[kCtx].eventStreams.add(this);
     if (this.#ping > 0) {
       this.#timer = setInterval(() => this.#sendPing(), this.#ping);

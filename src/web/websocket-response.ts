@@ -195,10 +195,7 @@ export class WebSocketResponse extends StreamResponse {
     if (headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0")) {
       throw new HTTPBadRequest({ text: "A WebSocket handshake request cannot have a body" });
     }
-    // Graceful shutdown has closed the open WebSockets already; a new one would hold it up.
-    if (request[kCtx].closing) {
-      throw new HTTPServiceUnavailable({ text: "Server shutting down" });
-    }
+    refuseWhileClosing(request);
     const version = headers["sec-websocket-version"];
     if (version !== "13") {
       // RFC 6455 4.2.2: name the version the server speaks.
@@ -234,6 +231,9 @@ export class WebSocketResponse extends StreamResponse {
       validateHeaderValue(name, value);
       if (!HANDSHAKE_HEADERS.has(name.toLowerCase())) extra.push(`${name}: ${value}`);
     }
+    // Checked again as the 101 goes out: shutdown may have begun while an onResponsePrepare
+    // callback was awaited, and closed the open WebSockets without this one.
+    refuseWhileClosing(request);
     const options = this.#options;
     const server = upgradeServer(options);
     let ws: WsSocket | null = null;
@@ -358,4 +358,12 @@ function upgradeServer(options: WebSocketResponseOptions): WebSocketServer {
     servers.set(key, server);
   }
   return server;
+}
+
+/**
+ * Graceful shutdown closes the open WebSockets with 1001; one opened after that would hold the
+ * shutdown up until `shutdownTimeout`, so it is refused with 503.
+ */
+function refuseWhileClosing(request: Request): void {
+  if (request[kCtx].closing) throw new HTTPServiceUnavailable({ text: "Server shutting down" });
 }

@@ -376,6 +376,39 @@ describe("EventSourceResponse during shutdown", () => {
     expect(reply.body).toContain("Server shutting down");
     await cleanup;
   });
+
+  it("a stream whose onResponsePrepare callback was awaited as shutdown ended the open streams ends too, and does not hold shutdown up", async () => {
+    const preparing = deferred();
+    const gate = deferred();
+    const lateSent = deferred<boolean>();
+    const app = appWith(
+      sseHandler(async (sse, request) => {
+        await sse.wait();
+        if (request.path === "/late") lateSent.resolve(await sse.send("after shutdown"));
+      }),
+    );
+    app.onResponsePrepare.push(async (request) => {
+      if (request.path !== "/late") return;
+      preparing.resolve();
+      await gate.promise;
+    });
+    // Before the fix, the late stream registered after the open ones were ended, and held
+    // cleanup() until this timeout.
+    const { runner, port } = await start(app, { shutdownTimeout: 60_000, accessLog: null });
+    const open = await openGet(port);
+    open.resume();
+    const late = httpSend(port, "/late");
+    await preparing.promise;
+    const cleanup = runner.cleanup();
+    // The open stream's end says shutdown has ended the streams it knew of.
+    await once(open, "end");
+    gate.resolve();
+    expect(await settlesWithin(cleanup, 10_000)).toBe(true);
+    expect(await lateSent.promise).toBe(false);
+    const reply = await late;
+    expect(reply.status).toBe(200);
+    expect(reply.body).toBe("");
+  });
 });
 
 describe("EventSourceResponse with compression", () => {

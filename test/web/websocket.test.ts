@@ -34,6 +34,7 @@ import {
   type RunningApp,
   rawExchange,
   selfSignedCert,
+  settlesWithin,
   splitHead,
   useRunners,
 } from "../helpers.js";
@@ -1328,6 +1329,38 @@ describe("graceful shutdown", () => {
     expect(answer.statusLine).toMatch(/^HTTP\/1\.1 503 /);
     expect(answer.rest).toContain("Server shutting down");
     expect(runner.server.webSocketCount).toBe(0);
+  });
+
+  it("an upgrade whose onResponsePrepare callback was awaited as shutdown closed the open WebSockets gets 503, and does not hold shutdown up", async () => {
+    const preparing = deferred<void>();
+    const gate = deferred<void>();
+    const app = new web.Application({ logger: quiet });
+    app.onResponsePrepare.push(async (request) => {
+      if (request.path !== "/late") return;
+      preparing.resolve();
+      await gate.promise;
+    });
+    app.router.addGet("/{name}", async (request) => {
+      const ws = new web.WebSocketResponse();
+      await ws.prepare(request);
+      await echo(ws);
+      return ws;
+    });
+    // Before the fix, the late WebSocket opened after the open ones were closed and held
+    // cleanup() until this timeout, then was cut (1006).
+    const { runner, port } = await start(app, { shutdownTimeout: 60_000 });
+    const open = await Peer.open(port, "/open");
+    const late = new RawConnection(port);
+    late.write(upgradeRequest("/late"));
+    await preparing.promise;
+    const cleanup = runner.cleanup();
+    // The open WebSocket's 1001 says shutdown has closed the ones it knew of.
+    expect(await open.closed).toEqual({ code: 1001, reason: "Server shutdown" });
+    gate.resolve();
+    expect(await settlesWithin(cleanup, 10_000)).toBe(true);
+    await late.closed;
+    expect(splitHead(late.data).statusLine).toMatch(/^HTTP\/1\.1 503 /);
+    expect(late.data).toContain("Server shutting down");
   });
 
   it("onShutdown runs while the WebSockets are open, onCleanup after they closed", async () => {

@@ -3,7 +3,6 @@
 // shutdown of all of them on SIGTERM, and restarts of crashed workers.
 import { type ChildProcess, spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
-import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { web } from "../../src/index.js";
@@ -14,7 +13,7 @@ import {
   STABLE_AFTER,
 } from "../../src/web/restart-backoff.js";
 import { workerCount } from "../../src/web/workers.js";
-import { bannerPort, httpSend, rejection } from "../helpers.js";
+import { bannerPort, httpSend, OutputLines, rejection } from "../helpers.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const FIXTURE = fileURLToPath(new URL("../fixtures/cluster-server.ts", import.meta.url));
@@ -70,59 +69,6 @@ describe("the restart back-off", () => {
 
 // ---- in a child process ------------------------------------------------------------------
 
-/** A line a child process wrote, and when it arrived (performance.now()). */
-interface Line {
-  text: string;
-  at: number;
-}
-
-/** The lines one output stream of a child process writes, for waiting on them. */
-class Lines {
-  readonly lines: Line[] = [];
-  #partial = "";
-  #onLine = new Set<() => void>();
-
-  constructor(stream: Readable | null) {
-    stream?.setEncoding("utf8").on("data", (d: string) => this.#add(d));
-  }
-
-  #add(text: string): void {
-    const parts = (this.#partial + text).split("\n");
-    this.#partial = parts.pop() ?? "";
-    const at = performance.now();
-    for (const part of parts) this.lines.push({ text: part, at });
-    if (parts.length > 0) for (const notify of this.#onLine) notify();
-  }
-
-  matching(pattern: RegExp): Line[] {
-    return this.lines.filter((l) => pattern.test(l.text));
-  }
-
-  /** Resolves with the lines matching `pattern` once there are `count` of them. */
-  async waitFor(pattern: RegExp, count = 1, ms = 15_000): Promise<Line[]> {
-    let notify = (): void => {};
-    const enough = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const seen = this.lines.map((l) => l.text).join("\n");
-        reject(new Error(`fewer than ${count} lines match ${pattern}; got:\n${seen}`));
-      }, ms);
-      notify = () => {
-        if (this.matching(pattern).length < count) return;
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.#onLine.add(notify);
-    notify();
-    try {
-      await enough;
-    } finally {
-      this.#onLine.delete(notify);
-    }
-    return this.matching(pattern).slice(0, count);
-  }
-}
-
 const started: ChildProcess[] = [];
 afterEach(() => {
   for (const child of started.splice(0)) {
@@ -140,8 +86,8 @@ interface Fixture {
   child: ChildProcess;
   /** Settles with the exit code (`null` when a signal ended it). */
   exited: Promise<number | null>;
-  stdout: Lines;
-  stderr: Lines;
+  stdout: OutputLines;
+  stderr: OutputLines;
 }
 
 /**
@@ -158,7 +104,12 @@ function spawnFixture(env: NodeJS.ProcessEnv = {}): Fixture {
   });
   started.push(child);
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  return { child, exited, stdout: new Lines(child.stdout), stderr: new Lines(child.stderr) };
+  return {
+    child,
+    exited,
+    stdout: new OutputLines(child.stdout),
+    stderr: new OutputLines(child.stderr),
+  };
 }
 
 /** Starts the fixture with two workers and waits for the primary's banner. */
@@ -176,7 +127,7 @@ async function startCluster(): Promise<Fixture & { port: number }> {
 }
 
 /** The pids of the workers that said `worker <id> started pid <pid>`, by worker id. */
-function workerPids(stdout: Lines): Map<number, number> {
+function workerPids(stdout: OutputLines): Map<number, number> {
   const pids = new Map<number, number>();
   for (const { text } of stdout.matching(/^worker \d+ started pid \d+$/)) {
     const [, id, pid] = /^worker (\d+) started pid (\d+)$/.exec(text) ?? [];
