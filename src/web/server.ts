@@ -366,17 +366,33 @@ export class WebServer {
    * back to the HTTP parser without its `Upgrade` header.
    */
   #onUpgrade(server: NodeServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
-    if (req.method !== "GET" || !WEBSOCKET_UPGRADE.test(req.headers.upgrade ?? "")) {
-      reparse(server, req, socket, head);
-      return;
-    }
-    // Node removed its own error handling from the socket when it detached it.
-    socket.on("error", (err) => {
+    // Node removed its own error handling from the socket when it detached it, and responses
+    // to requests pipelined before this one may still be writing to it.
+    const onError = (err: Error): void => {
       this.#logger.debug?.(`WebSocket connection error: ${err.message}`);
       socket.destroy();
-    });
+    };
+    const onClose = (): void => {
+      this.#upgraded.delete(socket);
+    };
+    socket.on("error", onError);
+    socket.once("close", onClose);
     this.#upgraded.add(socket);
-    socket.once("close", () => this.#upgraded.delete(socket));
+    afterPipelined(socket, () => {
+      if (req.method !== "GET" || !WEBSOCKET_UPGRADE.test(req.headers.upgrade ?? "")) {
+        // Back to node:http, which handles the connection's errors and close itself.
+        socket.off("error", onError);
+        socket.off("close", onClose);
+        this.#upgraded.delete(socket);
+        reparse(server, req, socket, head);
+      } else {
+        this.#upgrade(req, socket, head);
+      }
+    });
+  }
+
+  /** Runs a WebSocket handshake request on `socket`, which nothing else writes to any more. */
+  #upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const res = new ServerResponse(req);
     // The parser is gone: whatever the answer, unless it is 101 the connection ends after it,
     // so nothing sent behind the handshake can be read as another request.
@@ -670,6 +686,36 @@ const UPGRADE_TOKEN = /^\s*upgrade\s*$/i;
  * Gives a non-WebSocket upgrade request back to the HTTP server: its head is rebuilt without
  * `Upgrade` (and the `upgrade` connection option) and fed to a fresh parser with the rest.
  */
+/** Node's own mark of the response that holds a socket (`socket._httpMessage`). */
+type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
+
+/**
+ * Calls `then` once node:http has finished the responses to the requests pipelined on `socket`
+ * before an upgrade request, which Node hands over as soon as it has parsed it: answering it
+ * earlier made `assignSocket` throw (ERR_HTTP_SOCKET_ASSIGNED, an uncaught exception) and left
+ * the connection hanging. RFC 9112 9.3.2: responses go out in the order of the requests. Node
+ * keeps the response that holds the socket in `_httpMessage` (set by assignSocket, cleared by
+ * detachSocket) and hands the socket to the next queued one before that response's `close`.
+ * When the previous response ended the connection (`Connection: close`), so does the upgrade.
+ */
+function afterPipelined(socket: Socket, then: () => void): void {
+  const holder = (socket as HttpSocket)._httpMessage;
+  if (holder === undefined || holder === null) {
+    then();
+    return;
+  }
+  holder.once("close", () => {
+    if (socket.destroyed) return;
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // Node armed its keep-alive timer when the last response finished; the socket is ours now.
+    socket.setTimeout(0);
+    afterPipelined(socket, then);
+  });
+}
+
 function reparse(server: NodeServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
   let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
   const raw = req.rawHeaders;
