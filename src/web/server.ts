@@ -14,6 +14,7 @@ import {
 } from "node:https";
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
+import { StreamClosedError } from "../http/stream-reader.js";
 import { AbstractAccessLogger, AccessLogger, type AccessLogSink } from "./access-log.js";
 import type { AnyApplication, Logger } from "./application.js";
 import { HTTPException } from "./exceptions.js";
@@ -557,6 +558,8 @@ export class WebServer {
     }
     if (err instanceof ClientDisconnectedError) {
       this.#logger.debug?.(`Client disconnected during ${request.method} ${request.path}`);
+    } else if (bodyCutShort(err, request)) {
+      this.#logger.debug?.(`Request body cut short: ${request.method} ${request.path}`);
     } else {
       this.#logger.error(
         `Error handling request ${request.method} ${request.rawPathAndQuery}`,
@@ -592,6 +595,10 @@ export class WebServer {
     if (err instanceof ClientDisconnectedError || request.rawResponse.destroyed) {
       this.#logger.debug?.(`Client disconnected during ${request.method} ${request.path}`);
       return new Response({ status: 499, reason: "Client Closed Request" });
+    }
+    if (bodyCutShort(err, request)) {
+      this.#logger.debug?.(`Request body cut short: ${request.method} ${request.path}`);
+      return new Response({ status: 400, text: "400: Bad Request (incomplete request body)" });
     }
     this.#logger.error(`Error handling request ${request.method} ${request.rawPathAndQuery}`, err);
     return new Response({ status: 500, text: "500: Internal Server Error" });
@@ -686,6 +693,19 @@ const UPGRADE_TOKEN = /^\s*upgrade\s*$/i;
  * Gives a non-WebSocket upgrade request back to the HTTP server: its head is rebuilt without
  * `Upgrade` (and the `upgrade` connection option) and fed to a fresh parser with the rest.
  */
+/**
+ * Whether a handler failed because the connection ended before its request's body was
+ * complete: the client closed or half-closed it early (an incomplete message, RFC 9112 8), or
+ * node:http dropped it for a malformed request pipelined behind this one. The client's doing,
+ * so a debug line (and a 400 where one can still go out), not an "Error handling request" in
+ * the error log, which any client could fill at will (found by the fuzz run). A
+ * StreamClosedError from another stream (a client response read in the handler) while the
+ * request itself came whole stays a server error.
+ */
+function bodyCutShort(err: unknown, request: Request): boolean {
+  return err instanceof StreamClosedError && !request.raw.complete;
+}
+
 /** Node's own mark of the response that holds a socket (`socket._httpMessage`). */
 type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
 
