@@ -528,8 +528,26 @@ export class WebServer {
     // Most bodies leave nothing behind, and cost no listener.
     if (res.writableFinished || res.destroyed || (res.writableEnded && res.writableLength === 0)) {
       this.#complete(request, response, started);
-    } else {
-      res.once("close", () => this.#complete(request, response, started));
+      return;
+    }
+    let completed = false;
+    const complete = (): void => {
+      if (completed) return;
+      completed = true;
+      this.#complete(request, response, started);
+    };
+    res.once("close", complete);
+    // A response queued behind one to a pipelined request holds no socket yet, and node:http
+    // never ends it when the connection dies (its abortIncoming only destroys the requests):
+    // it stayed in flight for good and held shutdown for shutdownTimeout. Found by the fuzz run.
+    const connection = request.raw.socket;
+    if (res.socket === null && connection !== null) {
+      if (connection.destroyed) {
+        complete();
+        return;
+      }
+      connection.once("close", complete);
+      res.once("close", () => connection.off("close", complete));
     }
   }
 
