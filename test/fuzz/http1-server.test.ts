@@ -1,10 +1,11 @@
 // Fuzz run of the HTTP/1.1 server: random mutations of valid requests (byte flips, insertions
 // of bytes and of HTTP tokens, deletions, truncations, duplicated and swapped header lines,
-// random chunked framing, pipelining) sent over raw node:net sockets to one server with a few
-// routes (a plain GET, one reading the body, a urlencoded form, a multipart upload, a
-// WebSocket upgrade). Every connection must end, with a response or a close, within a time
-// bound; no handler may fail with a 500; no unhandled rejection or uncaught exception may
-// fire; and the server must still answer valid requests afterwards.
+// random chunked framing, pipelining, WebSocket frames of every kind after an upgrade) sent
+// over raw node:net sockets to one server with a few routes (a plain GET, one reading the
+// body, a urlencoded form, a multipart upload, a WebSocket echo). Every connection must end,
+// with a response or a close, within a time bound; no handler may fail with a 500 or log an
+// error; no unhandled rejection or uncaught exception may fire; no request may be left in
+// flight; and the server must still answer valid requests afterwards.
 //
 // The number of mutated requests is FUZZ_REQUESTS (default 2000), sent in batches of 25
 // connections at once: `FUZZ_REQUESTS=50000 npx vitest run test/fuzz` for a longer run. A
@@ -177,6 +178,35 @@ function wsFrame(text: string): string {
   return latin1(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), key, masked]));
 }
 
+/** A WebSocket frame of any kind: valid or not, masked or not, length in any encoding. */
+const wsAnyFrame = fc
+  .record({
+    fin: fc.boolean(),
+    rsv: fc.nat({ max: 7 }),
+    opcode: fc.constantFrom(0, 1, 2, 8, 9, 10, 3, 11, 15),
+    masked: fc.boolean(),
+    payload: fc.uint8Array({ maxLength: 200 }),
+    lengthForm: fc.constantFrom("short", "16", "64"),
+  })
+  .map(({ fin, rsv, opcode, masked, payload, lengthForm }) => {
+    const n = payload.length;
+    const first = Buffer.from([(fin ? 0x80 : 0) | (rsv << 4) | opcode]);
+    const mask = masked ? 0x80 : 0;
+    let length: Buffer;
+    if (lengthForm === "short" && n < 126) length = Buffer.from([mask | n]);
+    else if (lengthForm !== "64") length = Buffer.from([mask | 126, n >> 8, n & 0xff]);
+    else
+      length = Buffer.concat([
+        Buffer.from([mask | 127, 0, 0, 0, 0, 0, 0]),
+        Buffer.from([n >> 8, n & 0xff]),
+      ]);
+    const key = Buffer.from([9, 8, 7, 6]);
+    const body = masked
+      ? Buffer.from(payload.map((b, i) => b ^ (key[i % 4] as number)))
+      : Buffer.from(payload);
+    return latin1(Buffer.concat([first, length, masked ? key : Buffer.alloc(0), body]));
+  });
+
 const valid: fc.Arbitrary<string> = fc.oneof(
   fc.constant(head("GET / HTTP/1.1", [])),
   fc.nat({ max: 99999 }).map((id) => head(`GET /items/${id}?q=1 HTTP/1.1`, [])),
@@ -213,6 +243,17 @@ const valid: fc.Arbitrary<string> = fc.oneof(
           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
           "Sec-WebSocket-Extensions: permessage-deflate",
         ]) + wsFrame(text),
+    ),
+  fc
+    .array(wsAnyFrame, { minLength: 1, maxLength: 4 })
+    .map(
+      (frames) =>
+        head("GET /ws HTTP/1.1", [
+          "Upgrade: websocket",
+          "Connection: Upgrade",
+          "Sec-WebSocket-Version: 13",
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        ]) + frames.join(""),
     ),
 );
 
