@@ -14,6 +14,7 @@ import {
 } from "node:https";
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
+import { StreamClosedError } from "../http/stream-reader.js";
 import { AbstractAccessLogger, AccessLogger, type AccessLogSink } from "./access-log.js";
 import type { AnyApplication, Logger } from "./application.js";
 import { HTTPException } from "./exceptions.js";
@@ -366,17 +367,33 @@ export class WebServer {
    * back to the HTTP parser without its `Upgrade` header.
    */
   #onUpgrade(server: NodeServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
-    if (req.method !== "GET" || !WEBSOCKET_UPGRADE.test(req.headers.upgrade ?? "")) {
-      reparse(server, req, socket, head);
-      return;
-    }
-    // Node removed its own error handling from the socket when it detached it.
-    socket.on("error", (err) => {
+    // Node removed its own error handling from the socket when it detached it, and responses
+    // to requests pipelined before this one may still be writing to it.
+    const onError = (err: Error): void => {
       this.#logger.debug?.(`WebSocket connection error: ${err.message}`);
       socket.destroy();
-    });
+    };
+    const onClose = (): void => {
+      this.#upgraded.delete(socket);
+    };
+    socket.on("error", onError);
+    socket.once("close", onClose);
     this.#upgraded.add(socket);
-    socket.once("close", () => this.#upgraded.delete(socket));
+    afterPipelined(socket, () => {
+      if (req.method !== "GET" || !WEBSOCKET_UPGRADE.test(req.headers.upgrade ?? "")) {
+        // Back to node:http, which handles the connection's errors and close itself.
+        socket.off("error", onError);
+        socket.off("close", onClose);
+        this.#upgraded.delete(socket);
+        reparse(server, req, socket, head);
+      } else {
+        this.#upgrade(req, socket, head);
+      }
+    });
+  }
+
+  /** Runs a WebSocket handshake request on `socket`, which nothing else writes to any more. */
+  #upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const res = new ServerResponse(req);
     // The parser is gone: whatever the answer, unless it is 101 the connection ends after it,
     // so nothing sent behind the handshake can be read as another request.
@@ -511,8 +528,26 @@ export class WebServer {
     // Most bodies leave nothing behind, and cost no listener.
     if (res.writableFinished || res.destroyed || (res.writableEnded && res.writableLength === 0)) {
       this.#complete(request, response, started);
-    } else {
-      res.once("close", () => this.#complete(request, response, started));
+      return;
+    }
+    let completed = false;
+    const complete = (): void => {
+      if (completed) return;
+      completed = true;
+      this.#complete(request, response, started);
+    };
+    res.once("close", complete);
+    // A response queued behind one to a pipelined request holds no socket yet, and node:http
+    // never ends it when the connection dies (its abortIncoming only destroys the requests):
+    // it stayed in flight for good and held shutdown for shutdownTimeout. Found by the fuzz run.
+    const connection = request.raw.socket;
+    if (res.socket === null && connection !== null) {
+      if (connection.destroyed) {
+        complete();
+        return;
+      }
+      connection.once("close", complete);
+      res.once("close", () => connection.off("close", complete));
     }
   }
 
@@ -541,6 +576,8 @@ export class WebServer {
     }
     if (err instanceof ClientDisconnectedError) {
       this.#logger.debug?.(`Client disconnected during ${request.method} ${request.path}`);
+    } else if (bodyCutShort(err, request)) {
+      this.#logger.debug?.(`Request body cut short: ${request.method} ${request.path}`);
     } else {
       this.#logger.error(
         `Error handling request ${request.method} ${request.rawPathAndQuery}`,
@@ -576,6 +613,10 @@ export class WebServer {
     if (err instanceof ClientDisconnectedError || request.rawResponse.destroyed) {
       this.#logger.debug?.(`Client disconnected during ${request.method} ${request.path}`);
       return new Response({ status: 499, reason: "Client Closed Request" });
+    }
+    if (bodyCutShort(err, request)) {
+      this.#logger.debug?.(`Request body cut short: ${request.method} ${request.path}`);
+      return new Response({ status: 400, text: "400: Bad Request (incomplete request body)" });
     }
     this.#logger.error(`Error handling request ${request.method} ${request.rawPathAndQuery}`, err);
     return new Response({ status: 500, text: "500: Internal Server Error" });
@@ -670,6 +711,49 @@ const UPGRADE_TOKEN = /^\s*upgrade\s*$/i;
  * Gives a non-WebSocket upgrade request back to the HTTP server: its head is rebuilt without
  * `Upgrade` (and the `upgrade` connection option) and fed to a fresh parser with the rest.
  */
+/**
+ * Whether a handler failed because the connection ended before its request's body was
+ * complete: the client closed or half-closed it early (an incomplete message, RFC 9112 8), or
+ * node:http dropped it for a malformed request pipelined behind this one. The client's doing,
+ * so a debug line (and a 400 where one can still go out), not an "Error handling request" in
+ * the error log, which any client could fill at will (found by the fuzz run). A
+ * StreamClosedError from another stream (a client response read in the handler) while the
+ * request itself came whole stays a server error.
+ */
+function bodyCutShort(err: unknown, request: Request): boolean {
+  return err instanceof StreamClosedError && !request.raw.complete;
+}
+
+/** Node's own mark of the response that holds a socket (`socket._httpMessage`). */
+type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
+
+/**
+ * Calls `then` once node:http has finished the responses to the requests pipelined on `socket`
+ * before an upgrade request, which Node hands over as soon as it has parsed it: answering it
+ * earlier made `assignSocket` throw (ERR_HTTP_SOCKET_ASSIGNED, an uncaught exception) and left
+ * the connection hanging. RFC 9112 9.3.2: responses go out in the order of the requests. Node
+ * keeps the response that holds the socket in `_httpMessage` (set by assignSocket, cleared by
+ * detachSocket) and hands the socket to the next queued one before that response's `close`.
+ * When the previous response ended the connection (`Connection: close`), so does the upgrade.
+ */
+function afterPipelined(socket: Socket, then: () => void): void {
+  const holder = (socket as HttpSocket)._httpMessage;
+  if (holder === undefined || holder === null) {
+    then();
+    return;
+  }
+  holder.once("close", () => {
+    if (socket.destroyed) return;
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // Node armed its keep-alive timer when the last response finished; the socket is ours now.
+    socket.setTimeout(0);
+    afterPipelined(socket, then);
+  });
+}
+
 function reparse(server: NodeServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
   let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
   const raw = req.rawHeaders;

@@ -14,8 +14,8 @@ import {
   MultipartReader,
   type MultipartReaderOptions,
 } from "../../src/http/multipart/index.js";
-import { StreamClosedError, StreamReader } from "../../src/http/stream-reader.js";
-import { rejection } from "../helpers.js";
+import { StreamClosedError, StreamReadError, StreamReader } from "../../src/http/stream-reader.js";
+import { rejection, settlesWithin } from "../helpers.js";
 
 const CRLF = "\r\n";
 
@@ -528,6 +528,32 @@ describe("MultipartReader: malformed input", () => {
     const err = await rejection(r.next());
     expect(err).toBeInstanceOf(Mine);
     expect(err.cause).toBeInstanceOf(MultipartError);
+  });
+});
+
+describe("MultipartReader: a source that fails while a skipped part is read to its end", () => {
+  // Found by the fuzz run (test/fuzz): next() let go of the part it was releasing, so when the
+  // connection dropped meanwhile the failure never reached it and the handler hung for good.
+  it.each([
+    ["a body part", "text/plain"],
+    ["a nested multipart part", "multipart/mixed; boundary=x"],
+  ])("next() after %s it did not read rejects with the source's error", async (_, type) => {
+    const source = new Readable({ read() {} });
+    source.push(
+      `--B${CRLF}Content-Disposition: form-data; name="skipped"${CRLF}` +
+        `Content-Type: ${type}${CRLF}${CRLF}the start of a part and no more`,
+    );
+    const reader = MultipartReader.fromContentType("multipart/form-data; boundary=B", source);
+    const skipped = await reader.next();
+    expect(skipped?.name).toBe("skipped");
+    const next = reader.next();
+    // One turn of the event loop: next() is now reading the skipped part to its end.
+    await nextMacrotask();
+    source.destroy(new Error("connection lost"));
+    expect(await settlesWithin(next, 2000)).toBe(true);
+    const err = await rejection(next);
+    expect(err).toBeInstanceOf(StreamReadError);
+    expect(err.message).toContain("connection lost");
   });
 });
 

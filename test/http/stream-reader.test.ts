@@ -499,7 +499,11 @@ describe("properties", () => {
     | { kind: "readany" }
     | { kind: "readchunk" }
     | { kind: "readline" }
+    | { kind: "readuntil"; separator: string }
     | { kind: "readexactly"; n: number };
+
+  // Separators of one and several bytes, some that overlap themselves ("aa", "-a-").
+  const separator = fc.constantFrom("\n", "\r\n", "--b", "aa", "-a-", "\x00\xff");
 
   // Every op consumes or waits: a loop of readexactly(0) alone would spin on microtasks and
   // starve the source's events.
@@ -509,6 +513,7 @@ describe("properties", () => {
     fc.constant({ kind: "readany" as const }),
     fc.constant({ kind: "readchunk" as const }),
     fc.constant({ kind: "readline" as const }),
+    fc.record({ kind: fc.constant("readuntil" as const), separator }),
     fc.record({ kind: fc.constant("readexactly" as const), n: fc.integer({ min: 1, max: 64 }) }),
   );
 
@@ -536,6 +541,8 @@ describe("properties", () => {
         return (await reader.readchunk())[0];
       case "readline":
         return reader.readline();
+      case "readuntil":
+        return reader.readuntil(Buffer.from(step.separator, "latin1"));
       case "readexactly":
         try {
           return await reader.readexactly(step.n);
@@ -546,7 +553,16 @@ describe("properties", () => {
     }
   }
 
-  const bytes = fc.uint8Array({ maxLength: 600 });
+  // Random bytes with the separators' bytes mixed in, so that lines and pieces are short.
+  const bytes = fc
+    .array(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 40 }),
+        separator.map((sep) => new Uint8Array(Buffer.from(sep, "latin1"))),
+      ),
+      { maxLength: 30 },
+    )
+    .map((pieces) => new Uint8Array(Buffer.concat(pieces)).subarray(0, 600));
   const cuts = fc.array(fc.nat({ max: 600 }), { maxLength: 20 });
   const highWaterMark = fc.integer({ min: 0, max: 128 });
 
@@ -591,6 +607,96 @@ describe("properties", () => {
           if (last !== undefined) expect(last.length).toBeLessThanOrEqual(n);
         },
       ),
+    );
+  });
+
+  type ExactOp =
+    | { kind: "readline" }
+    | { kind: "readuntil"; separator: string }
+    | { kind: "readexactly"; n: number };
+
+  /**
+   * What readline, readuntil and readexactly return (or throw) on the whole input at once:
+   * their results depend on the bytes only, never on how they arrived.
+   */
+  function model(data: Buffer, ops: ExactOp[], lineLimit: number): string[] {
+    const out: string[] = [];
+    let pos = 0;
+    for (const step of ops) {
+      if (step.kind === "readexactly") {
+        const rest = data.length - pos;
+        if (rest < step.n) {
+          out.push(`incomplete ${data.subarray(pos).toString("hex")}/${step.n}`);
+          pos = data.length;
+        } else {
+          out.push(data.subarray(pos, pos + step.n).toString("hex"));
+          pos += step.n;
+        }
+        continue;
+      }
+      const sep = Buffer.from(step.kind === "readline" ? "\n" : step.separator, "latin1");
+      const at = data.indexOf(sep, pos);
+      const end = at === -1 ? data.length : at + sep.length;
+      // Too long: an error, and the bytes stay for the next read.
+      if (end - pos > lineLimit) {
+        out.push("too long");
+        continue;
+      }
+      out.push(data.subarray(pos, end).toString("hex"));
+      pos = end;
+    }
+    out.push(`rest ${data.subarray(pos).toString("hex")}`);
+    return out;
+  }
+
+  async function run(reader: StreamReader, ops: ExactOp[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const step of ops) {
+      try {
+        const got =
+          step.kind === "readexactly"
+            ? await reader.readexactly(step.n)
+            : step.kind === "readline"
+              ? await reader.readline()
+              : await reader.readuntil(Buffer.from(step.separator, "latin1"));
+        out.push(got.toString("hex"));
+      } catch (err) {
+        if (err instanceof IncompleteReadError) {
+          out.push(`incomplete ${err.partial.toString("hex")}/${err.expected}`);
+        } else if (err instanceof LineTooLongError) {
+          out.push("too long");
+        } else {
+          throw err;
+        }
+      }
+    }
+    out.push(`rest ${(await reader.read()).toString("hex")}`);
+    return out;
+  }
+
+  const exactOp: fc.Arbitrary<ExactOp> = fc.oneof(
+    fc.constant({ kind: "readline" as const }),
+    fc.record({ kind: fc.constant("readuntil" as const), separator }),
+    fc.record({ kind: fc.constant("readexactly" as const), n: fc.integer({ min: 0, max: 80 }) }),
+  );
+
+  it("readline, readuntil and readexactly give the same results, errors included, whatever the chunking", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        bytes,
+        cuts,
+        highWaterMark,
+        fc.integer({ min: 1, max: 120 }),
+        fc.array(exactOp, { minLength: 1, maxLength: 12 }),
+        async (data, points, hwm, lineLimit, ops) => {
+          const reader = new StreamReader(Readable.from(split(data, points)), {
+            highWaterMark: hwm,
+            lineLimit,
+          });
+          expect(await run(reader, ops)).toEqual(model(Buffer.from(data), ops, lineLimit));
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

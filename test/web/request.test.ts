@@ -391,6 +391,31 @@ describe("body", () => {
     expect(await resp.json()).toEqual({ count: 11, total: 10_500 });
   });
 
+  // Found by the fuzz run (test/fuzz): a malformed request pipelined behind a valid one makes
+  // node:http answer 400 and drop the connection while the first handler still reads its
+  // body; that failed read was logged as "Error handling request", an error-log line that any
+  // client could provoke at will.
+  it("a handler whose body read fails because the client's connection was dropped for a bad pipelined request logs at debug, not as an error", async () => {
+    const errors: unknown[] = [];
+    const debug: string[] = [];
+    const logger: web.Logger = {
+      error: (...args: unknown[]) => errors.push(args),
+      debug: (message: string) => debug.push(message),
+    };
+    const client = await serve(
+      appWith(async (r) => new web.Response({ text: `${(await r.read()).length}` }), { logger }),
+    );
+    const conn = await RawConnection.open(client.port);
+    conn.write(
+      "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab" +
+        "POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo\r\n\r\nabc",
+    );
+    conn.socket.end();
+    expect(splitHead(await conn.end()).statusLine).toBe("HTTP/1.1 400 Bad Request");
+    await vi.waitFor(() => expect(debug).toContain("Request body cut short: POST /up"));
+    expect(errors).toEqual([]);
+  });
+
   it("content of a request without a body is at EOF", async () => {
     const client = await serve(
       appWith(async (r) => web.jsonResponse([(await r.content.read()).length, r.content.atEof()])),

@@ -263,6 +263,36 @@ describe("graceful shutdown", () => {
   });
 });
 
+describe("pipelined requests", () => {
+  // Found by the fuzz run (test/fuzz): node:http never ends a response queued behind another
+  // when the connection dies, so the request stayed in flight for good and every shutdown
+  // waited shutdownTimeout for it.
+  it("a request pipelined behind a slow one and cut by a framing error is not left in flight", async () => {
+    const gate = deferred();
+    const app = new web.Application({ logger: quiet });
+    app.router.addPost("/slow", async (request) => {
+      await request.read();
+      await gate.promise;
+      return new web.Response({ text: "slow" });
+    });
+    app.router.addPost("/cut", async (request) => new web.Response({ body: await request.read() }));
+    const { runner, port } = await start(app, { shutdownTimeout: SHUTDOWN_TIMEOUT });
+    const conn = await RawConnection.open(port);
+    // The second request's head is fine; its chunk size is not, so node:http drops the
+    // connection while /slow still holds it and /cut's response waits in the queue.
+    conn.write(
+      "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na" +
+        "POST /cut HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    );
+    await conn.closesWithin(5000);
+    gate.resolve();
+    await vi.waitFor(() => expect(runner.server.inFlight).toBe(0));
+    const t0 = performance.now();
+    await runner.cleanup();
+    expect(performance.now() - t0).toBeLessThan(SHUTDOWN_TIMEOUT / 2);
+  });
+});
+
 describe("handlerCancellation", () => {
   interface Trace {
     events: string[];

@@ -1548,6 +1548,91 @@ describe("the connection after the upgrade", () => {
     expect(reply.rest).toBe(`-:${body}`);
   });
 
+  // Found by the fuzz run (test/fuzz): Node hands an upgrade over as soon as it is parsed,
+  // while the response to the request pipelined before it still holds the socket.
+  it("a WebSocket upgrade pipelined behind a slow request is answered after it (was: uncaught ERR_HTTP_SOCKET_ASSIGNED, connection hung)", async () => {
+    const started = deferred();
+    const release = deferred();
+    const escaped: unknown[] = [];
+    const onEscape = (err: unknown): void => {
+      escaped.push(err);
+    };
+    process.on("uncaughtException", onEscape);
+    try {
+      const app = new web.Application({ logger: quiet });
+      app.router.addGet("/slow", async () => {
+        started.resolve();
+        await release.promise;
+        return new web.Response({ text: "slow done" });
+      });
+      app.router.addGet("/ws", async (request) => {
+        const ws = new web.WebSocketResponse();
+        await ws.prepare(request);
+        await echo(ws);
+        return ws;
+      });
+      const { port } = await start(app);
+      const conn = await RawConnection.open(port);
+      conn.write(
+        "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n" +
+          "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+      );
+      // Both came in one packet: Node has handed over the upgrade by the time /slow runs.
+      await started.promise;
+      release.resolve();
+      await conn.waitFor("HTTP/1.1 101 ");
+      expect(conn.data.indexOf("slow done")).toBeGreaterThan(-1);
+      expect(conn.data.indexOf("slow done")).toBeLessThan(conn.data.indexOf("HTTP/1.1 101 "));
+      // A masked TEXT frame "hi" comes back as an unmasked one.
+      conn.write(Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x68 ^ 1, 0x69 ^ 2]));
+      await conn.waitFor("\x81\x02hi");
+      conn.destroy();
+      expect(escaped).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onEscape);
+    }
+  });
+
+  it("an upgrade pipelined behind a request answered with Connection: close is not answered", async () => {
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/bye", () => new web.Response({ text: "bye" }));
+    app.router.addGet("/ws", async (request) => {
+      const ws = new web.WebSocketResponse();
+      await ws.prepare(request);
+      return ws;
+    });
+    const { port } = await start(app);
+    const reply = await rawExchange(
+      port,
+      "GET /bye HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" +
+        "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+      { requireClose: true },
+    );
+    expect(reply.statusLine).toMatch(/^HTTP\/1\.1 200 /);
+    expect(reply.raw).not.toContain("101");
+  });
+
+  it("an h2c upgrade pipelined behind another request is served after it on the same connection", async () => {
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/first", async () => {
+      await sleep(30);
+      return new web.Response({ text: "first" });
+    });
+    app.router.addGet("/second", () => new web.Response({ text: "second" }));
+    const { port } = await start(app);
+    const reply = await rawExchange(
+      port,
+      "GET /first HTTP/1.1\r\nHost: x\r\n\r\n" +
+        "GET /second HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings, close\r\n" +
+        "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n",
+      { requireClose: true },
+    );
+    expect(reply.raw.match(/HTTP\/1\.1 200 /g)).toHaveLength(2);
+    expect(reply.raw.indexOf("first")).toBeLessThan(reply.raw.indexOf("second"));
+  });
+
   it("request.signal aborts when the client disconnects", async () => {
     const { port, result } = await serveWs(async (_ws, request) => {
       const t0 = performance.now();

@@ -163,8 +163,14 @@ export class MultipartReader implements AsyncIterable<MultipartPart> {
   async #next(): Promise<MultipartPart | null> {
     const previous = this.#current;
     if (previous !== null) {
-      this.#current = null;
-      await previous.release();
+      // Still the current part while it is read to its end: should the source fail meanwhile,
+      // #fail must reach it, or its release() waits for data that never comes (found by the
+      // fuzz run: a nested multipart part skipped while the connection dropped hung forever).
+      try {
+        await previous.release();
+      } finally {
+        this.#current = null;
+      }
     }
     if (this.#error !== null) throw this.#error;
     this.#start();
