@@ -31,6 +31,7 @@ import {
   type OpenWebSocket,
   Request,
   type RequestContext,
+  VALID_HOST,
 } from "./request.js";
 import { ClientDisconnectedError, preparedResponse, Response, StreamResponse } from "./response.js";
 import type { HandlerResult } from "./router/route.js";
@@ -98,7 +99,9 @@ export function nodeServerOptions(limits: Required<ServerLimits>): Record<string
       16 * 1024,
       limits.maxLineSize + limits.maxFieldSize * Math.min(limits.maxHeaders, 16),
     ),
-    requireHostHeader: true,
+    // Checked with the other header rules (#checkRequest), so that what is pipelined behind a
+    // request refused for it is never handled.
+    requireHostHeader: false,
     insecureHTTPParser: false,
     headersTimeout: limits.headersTimeout,
     requestTimeout: limits.requestTimeout,
@@ -123,6 +126,12 @@ export class WebServer {
   #inFlight = 0;
   #idle: (() => void) | null = null;
   #requestCount = 0;
+  /**
+   * HTTP/1.x connections whose last request was refused or could not be parsed: the requests
+   * node's parser still reads behind it (pipelined) are never handled, as they cannot be
+   * trusted to start where the refused one ended.
+   */
+  readonly #refused = new WeakSet<Socket>();
   /** Sockets taken over from HTTP by an upgrade request. */
   readonly #upgraded = new Set<Socket>();
   /** The listener for requests with an `Expect` header (Node tells them apart for us). */
@@ -344,6 +353,8 @@ export class WebServer {
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse, expect: boolean): void {
+    // Its response is queued behind the refusal, which closes the connection: never sent.
+    if (this.#refused.has(req.socket)) return;
     if (this.#admit(req, res)) this.#dispatch(new Request(req, res, this.#ctx, expect));
   }
 
@@ -351,8 +362,10 @@ export class WebServer {
   #admit(req: IncomingMessage, res: ServerResponse): boolean {
     this.#inFlight++;
     this.#requestCount++;
-    const status = this.#checkLimits(req);
+    const http2 = isHttp2Response(res);
+    const status = this.#checkRequest(req, http2);
     if (status === 0) return true;
+    if (!http2) this.#refused.add(req.socket);
     this.#sendError(res, status);
     this.#done();
     return false;
@@ -390,23 +403,47 @@ export class WebServer {
     this.#dispatch(new Request(req, res, this.#ctx, false, { socket, head }));
   }
 
-  /** 0 when the request is within the limits, else the status to refuse it with. */
-  #checkLimits(req: IncomingMessage): number {
+  /**
+   * 0 when the request is within the limits and well-formed, else the status to refuse it with.
+   * An absolute-form target naming the Host it came with is rewritten to origin-form.
+   */
+  #checkRequest(req: IncomingMessage, http2: boolean): number {
     const raw = req.rawHeaders;
     const limits = this.limits;
     if (raw.length > limits.maxHeaders * 2) return 431;
     // Request line: METHOD SP target SP HTTP/x.y
     if ((req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > limits.maxLineSize) return 414;
     let hosts = 0;
+    let host: string | undefined;
     let lengths = 0;
+    let codings: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i] as string;
-      if (name.length + (raw[i + 1] as string).length + 2 > limits.maxFieldSize) return 431;
-      if (name.length === 4 && HOST.test(name)) hosts++;
-      else if (name.length === 14 && CONTENT_LENGTH.test(name)) lengths++;
+      const value = raw[i + 1] as string;
+      if (name.length + value.length + 2 > limits.maxFieldSize) return 431;
+      if (name.length === 4 && HOST.test(name)) {
+        hosts++;
+        host = value;
+      } else if (name.length === 14 && CONTENT_LENGTH.test(name)) lengths++;
+      else if (name.length === 17 && TRANSFER_ENCODING.test(name)) codings = value;
     }
     // RFC 9112 3.2 and 6.3: one Host, one Content-Length, else the message is invalid.
     if (hosts > 1 || lengths > 1) return 400;
+    if (http2) return 0;
+    // llhttp reads `HTTP/2.0` and a bare `GET /` (0.9) too; neither is spoken over this parser.
+    if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) return 505;
+    // RFC 9112 3.2: HTTP/1.1 needs a Host, and an invalid one is a 400 (an empty one is allowed).
+    if (host === undefined ? req.httpVersionMinor >= 1 : host !== "" && !VALID_HOST.test(host)) {
+      return 400;
+    }
+    if (codings !== undefined) {
+      // RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; a body whose last coding
+      // is not chunked has no end; a coding not understood is a 501.
+      if (req.httpVersionMinor === 0 || !LAST_CHUNKED.test(codings)) return 400;
+      if (!ONLY_CHUNKED.test(codings)) return 501;
+    }
+    const target = req.url ?? "/";
+    if (target.charCodeAt(0) !== 0x2f && target !== "*") return absoluteToOrigin(req, target, host);
     return 0;
   }
 
@@ -632,6 +669,25 @@ export class WebServer {
       socket.destroy();
       return;
     }
+    // Node's parser reports an error again for each later packet; the first one decided.
+    if (this.#refused.has(socket)) return;
+    this.#refused.add(socket);
+    const current = respondingOn(socket);
+    if (current !== null) {
+      if (current.req.complete) {
+        // The bad bytes follow a whole request still being answered (pipelined, or sent
+        // before its response): that answer goes out whole, then the connection closes.
+        if (!current.headersSent) current.shouldKeepAlive = false;
+        current.once("finish", () => (socket as Socket & { destroySoon(): void }).destroySoon());
+        return;
+      }
+      // The request being answered is the bad one; with its head out, an error answer would
+      // land inside its body (a split response): the connection is cut instead.
+      if (current.headersSent) {
+        socket.destroy();
+        return;
+      }
+    }
     const status =
       code === "HPE_HEADER_OVERFLOW" ? 431 : code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
     const reason = STATUS_REASONS[status] as string;
@@ -646,6 +702,13 @@ export class WebServer {
     this.#inFlight--;
     if (this.#inFlight === 0 && this.#idle !== null) this.#idle();
   }
+}
+
+/** The response node:http is writing on `socket` now, if any. */
+function respondingOn(socket: Socket): ServerResponse | null {
+  // node:http keeps it in a field of its own (`_httpMessage`); its default clientError handler
+  // reads it for the same reason: not to write an error answer into another response.
+  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
 }
 
 /**
@@ -697,6 +760,24 @@ function reparse(server: NodeServer, req: IncomingMessage, socket: Socket, head:
 // Case-insensitive without allocating a lower-cased copy per header.
 const HOST = /^host$/i;
 const CONTENT_LENGTH = /^content-length$/i;
+const TRANSFER_ENCODING = /^transfer-encoding$/i;
+const LAST_CHUNKED = /(?:^|,)[ \t]*chunked[ \t]*$/i;
+const ONLY_CHUNKED = /^[ \t]*chunked[ \t]*$/i;
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)([^#]*)$/i;
+
+/**
+ * RFC 9112 3.2.2: an absolute-form target names the host itself. One that names the Host it came
+ * with is served as its origin-form path (0); one that names another host is refused (400), so
+ * that the host a handler sees in `request.host` and in `request.url` is always the same.
+ */
+function absoluteToOrigin(req: IncomingMessage, target: string, host: string | undefined): number {
+  const match = ABSOLUTE_FORM.exec(target);
+  if (match === null) return 400;
+  const [, authority = "", rest = ""] = match;
+  if (host === undefined || authority.toLowerCase() !== host.toLowerCase()) return 400;
+  req.url = rest.startsWith("/") ? rest : `/${rest}`;
+  return 0;
+}
 
 /** The response an HTTP exception stands for. */
 export function exceptionResponse(exc: HTTPException): Response {
