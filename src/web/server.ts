@@ -548,9 +548,18 @@ export class WebServer {
     // Most bodies leave nothing behind, and cost no listener.
     if (res.writableFinished || res.destroyed || (res.writableEnded && res.writableLength === 0)) {
       this.#complete(request, response, started);
-    } else {
-      res.once("close", () => this.#complete(request, response, started));
+      return;
     }
+    const socket = res.socket === null ? request.raw.socket : null;
+    const complete = (): void => {
+      res.off("close", complete);
+      socket?.off("close", complete);
+      this.#complete(request, response, started);
+    };
+    res.once("close", complete);
+    // A pipelined response still queued when the one before it closed the connection never
+    // gets the socket, nor a 'close' of its own: the socket's tells it is over.
+    socket?.once("close", complete);
   }
 
   #complete(request: Request, response: StreamResponse | null, started: number): void {

@@ -54,13 +54,16 @@ export function useCorpusServer(
   });
 }
 
-/** Sends the case, then the canary, and asserts the answer and what happened to the canary. */
-export async function expectCase(port: number, c: HostileCase): Promise<void> {
+/**
+ * Sends the case, then the canary, and asserts the answer and what happened to the canary;
+ * returns everything received.
+ */
+export async function expectCase(port: number, c: HostileCase): Promise<string> {
   handled.length = 0;
   const reply = await rawExchange(port, Buffer.from(c.request + CANARY, "latin1"), {
     requireClose: true,
   });
-  const statuses = [...reply.raw.matchAll(STATUS_LINE)].map((m) => Number(m[1]));
+  const statuses = statusesIn(reply.raw);
   if (c.closes) {
     // One answer, then the end: the canary is never answered nor handled.
     expect(statuses, reply.raw).toEqual([c.status]);
@@ -70,6 +73,7 @@ export async function expectCase(port: number, c: HostileCase): Promise<void> {
     expect(statuses, reply.raw).toEqual([c.status, 200]);
     expect(reply.raw.endsWith(`GET ${CANARY_PATH} 0`)).toBe(true);
   }
+  return reply.raw;
 }
 
 /** The status of every answer in `raw`, in order. */
