@@ -132,6 +132,8 @@ export class WebServer {
    * trusted to start where the refused one ended.
    */
   readonly #refused = new WeakSet<Socket>();
+  /** HTTP/1.1 connections' pipelined requests waiting for the answers before theirs. */
+  readonly #pipelined = new WeakMap<Socket, number>();
   /** Sockets taken over from HTTP by an upgrade request. */
   readonly #upgraded = new Set<Socket>();
   /** The listener for requests with an `Expect` header (Node tells them apart for us). */
@@ -353,9 +355,35 @@ export class WebServer {
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse, expect: boolean): void {
-    // Its response is queued behind the refusal, which closes the connection: never sent.
-    if (this.#refused.has(req.socket)) return;
+    // A pipelined request waits for the answers before it, as in aiohttp: one that closes the
+    // connection (a refusal, an error) means it is never handled, rather than handled and
+    // never answered. node:http hands the socket over once the previous response is done.
+    if (res.socket === null) {
+      this.#queue(req, res, expect);
+      return;
+    }
+    // Behind a refusal, or parsed once an answer that closes the connection is out: its own
+    // answer could never be sent.
+    if (this.#refused.has(req.socket) || !req.socket.writable) return;
     if (this.#admit(req, res)) this.#dispatch(new Request(req, res, this.#ctx, expect));
+  }
+
+  /**
+   * Holds a pipelined request until its response gets the socket. Past PIPELINE_DEPTH waiting
+   * requests the connection stops being read, so that a flood of pipelined requests costs a
+   * bounded amount of memory.
+   */
+  #queue(req: IncomingMessage, res: ServerResponse, expect: boolean): void {
+    const socket = req.socket;
+    const waiting = (this.#pipelined.get(socket) ?? 0) + 1;
+    this.#pipelined.set(socket, waiting);
+    if (waiting === PIPELINE_DEPTH) socket.pause();
+    res.once("socket", () => {
+      const left = (this.#pipelined.get(socket) ?? 1) - 1;
+      this.#pipelined.set(socket, left);
+      if (left === PIPELINE_DEPTH - 1) socket.resume();
+      this.#onRequest(req, res, expect);
+    });
   }
 
   /** Counts the request in flight; refuses it (and returns false) when over a limit. */
@@ -548,18 +576,9 @@ export class WebServer {
     // Most bodies leave nothing behind, and cost no listener.
     if (res.writableFinished || res.destroyed || (res.writableEnded && res.writableLength === 0)) {
       this.#complete(request, response, started);
-      return;
+    } else {
+      res.once("close", () => this.#complete(request, response, started));
     }
-    const socket = res.socket === null ? request.raw.socket : null;
-    const complete = (): void => {
-      res.off("close", complete);
-      socket?.off("close", complete);
-      this.#complete(request, response, started);
-    };
-    res.once("close", complete);
-    // A pipelined response still queued when the one before it closed the connection never
-    // gets the socket, nor a 'close' of its own: the socket's tells it is over.
-    socket?.once("close", complete);
   }
 
   #complete(request: Request, response: StreamResponse | null, started: number): void {
@@ -734,6 +753,9 @@ function endConnection(res: ServerResponse): void {
   if (socket === null) res.destroy();
   else socket.destroySoon();
 }
+
+/** Pipelined requests a connection may have waiting before it stops being read. */
+const PIPELINE_DEPTH = 32;
 
 const WEBSOCKET_UPGRADE = /(?:^|[\s,])websocket(?:$|[\s,])/i;
 const UPGRADE_TOKEN = /^\s*upgrade\s*$/i;

@@ -98,3 +98,44 @@ describe("requests queued behind an answer that closes the connection", () => {
     expect(runner.server.inFlight).toBe(0);
   });
 });
+
+describe("pipelined requests", () => {
+  it("are handled one at a time, in order, as aiohttp does", async () => {
+    let running = 0;
+    let most = 0;
+    const order: string[] = [];
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/{n}", async (req) => {
+      running++;
+      most = Math.max(most, running);
+      order.push(req.matchInfo.n);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      running--;
+      return new web.Response({ text: req.matchInfo.n });
+    });
+    const { port } = await start(app, { accessLog: null });
+    const requests = Array.from({ length: 5 }, (_, i) => `GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const reply = await rawExchange(port, `${requests.join("")}${getRequest("/last")}`, {
+      requireClose: true,
+    });
+    expect(statusesIn(reply.raw)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(order).toEqual(["0", "1", "2", "3", "4", "last"]);
+    expect(most).toBe(1);
+  });
+
+  it("a flood of 20,000 on one connection is answered in order, every one", async () => {
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/{n}", (req) => new web.Response({ text: `<${req.matchInfo.n}>` }));
+    const { port } = await start(app, { accessLog: null });
+    const n = 20_000;
+    const flood = Array.from({ length: n }, (_, i) => `GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const reply = await rawExchange(port, `${flood.join("")}${getRequest("/end")}`, {
+      requireClose: true,
+      timeoutMs: 15_000,
+    });
+    const bodies = [...reply.raw.matchAll(/<(\w+)>/g)].map((m) => m[1]);
+    expect(bodies).toHaveLength(n + 1);
+    expect(bodies[n - 1]).toBe(String(n - 1));
+    expect(bodies[n]).toBe("end");
+  });
+});
