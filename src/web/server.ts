@@ -457,7 +457,13 @@ export class WebServer {
     }
     // RFC 9112 3.2 and 6.3: one Host, one Content-Length, else the message is invalid.
     if (hosts > 1 || lengths > 1) return 400;
-    if (http2) return 0;
+    if (http2) {
+      // RFC 9113 8.3.1: a Host naming another entity than `:authority` makes the request
+      // malformed (a proxy may have routed it by the one, the application would read the other).
+      const authority = req.headers[":authority"];
+      if (typeof authority !== "string" || host === undefined) return 0;
+      return host.toLowerCase() === authority.toLowerCase() ? 0 : 400;
+    }
     // llhttp reads `HTTP/2.0` and a bare `GET /` (0.9) too; neither is spoken over this parser.
     if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) return 505;
     // RFC 9112 3.2: HTTP/1.1 needs a Host, and an invalid one is a 400 (an empty one is allowed).
