@@ -7,7 +7,12 @@ import {
   type IncomingMessage,
   ServerResponse,
 } from "node:http";
-import type { Http2Session, ServerHttp2Session, ServerHttp2Stream } from "node:http2";
+import {
+  type Http2Session,
+  constants as http2Constants,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from "node:http2";
 import {
   createServer as createHttpsServer,
   type ServerOptions as HttpsServerOptions,
@@ -262,11 +267,16 @@ export class WebServer {
       });
     });
     const openStreams = new WeakMap<Http2Session, number>();
+    const arriving = limits.requestTimeout > 0 ? this.#requestTimeoutH2(server) : null;
     server.on("stream", (stream: ServerHttp2Stream) => {
       const session = stream.session;
       if (session === undefined) return;
       openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
-      stream.once("close", () => openStreams.set(session, (openStreams.get(session) ?? 1) - 1));
+      arriving?.set(stream, performance.now());
+      stream.once("close", () => {
+        openStreams.set(session, (openStreams.get(session) ?? 1) - 1);
+        arriving?.delete(stream);
+      });
     });
     server.on("connection", (socket: Socket) => {
       this.#http2Sockets.add(socket);
@@ -280,6 +290,34 @@ export class WebServer {
       this.#wireHttp1(server);
     }
     return this.#track(server);
+  }
+
+  /**
+   * requestTimeout over HTTP/2: a stream whose request is still arriving that long after it
+   * opened is reset (CANCEL), as node:http answers such an HTTP/1.1 request with 408; else a
+   * slow upload would hold its stream and handler for ever. Returns the streams to watch, by
+   * opening time; one check every quarter of the timeout, as node:http checks its connections.
+   */
+  #requestTimeoutH2(server: NodeHttp2Server): Map<ServerHttp2Stream, number> {
+    const timeout = this.limits.requestTimeout;
+    const arriving = new Map<ServerHttp2Stream, number>();
+    const timer = setInterval(
+      () => {
+        const deadline = performance.now() - timeout;
+        // In opening order: the first one still in time ends the check.
+        for (const [stream, opened] of arriving) {
+          if (opened > deadline) break;
+          arriving.delete(stream);
+          if (!stream.destroyed && stream.state.remoteClose === 0) {
+            stream.close(NGHTTP2_CANCEL);
+          }
+        }
+      },
+      Math.max(25, Math.min(30_000, Math.floor(timeout / 4))),
+    );
+    timer.unref();
+    server.once("close", () => clearInterval(timer));
+    return arriving;
   }
 
   /**
@@ -759,6 +797,8 @@ function endConnection(res: ServerResponse): void {
   if (socket === null) res.destroy();
   else socket.destroySoon();
 }
+
+const { NGHTTP2_CANCEL } = http2Constants;
 
 /** Pipelined requests a connection may have waiting before it stops being read. */
 const PIPELINE_DEPTH = 32;
