@@ -23,6 +23,9 @@ import { H2IncomingRequest, H2ServerResponse } from "./http2-exchange.js";
  */
 export type Http2Mode = boolean | "h2c";
 
+/** Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+export const MAX_CONCURRENT_STREAMS = 100;
+
 /** A node:http2 server behind a site. */
 export type NodeHttp2Server = Http2SecureServer | Http2Server;
 
@@ -63,8 +66,20 @@ export function createNodeHttp2Server(
   handlers: Http2Handlers,
 ): NodeHttp2Server {
   const options: SecureServerOptions = {
-    settings: { maxHeaderListSize: limits.maxHeaderListSize },
+    settings: {
+      maxHeaderListSize: limits.maxHeaderListSize,
+      // node:http2 announces no limit by default: one connection could run any number of
+      // handlers at once. RFC 9113 6.5.2 advises at least 100; streams past it are refused.
+      maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+    },
     maxHeaderListPairs: limits.maxHeaders + 5,
+    // node:http2's defaults, named here since they bound hostile clients (docs/security.md): a
+    // session is closed after this many refused streams or invalid frames, and a SETTINGS
+    // frame may carry this many entries. Rapid reset (CVE-2023-44487) and CONTINUATION floods
+    // are bounded inside nghttp2 itself.
+    maxSessionRejectedStreams: 100,
+    maxSessionInvalidFrames: 1000,
+    maxSettings: 32,
   };
   let server: NodeHttp2Server;
   if (mode === "h2c") {

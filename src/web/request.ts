@@ -238,7 +238,6 @@ export class Request<P = Readonly<Record<string, string>>> {
   get url(): URL {
     if (this.#url === undefined) {
       const host = this.host;
-      // RFC 3986 3.2.2: a reg-name, IPv4 address or bracketed IP literal, and an optional port.
       if (!VALID_HOST.test(host)) {
         throw new HTTPBadRequest({ text: `Invalid Host header: ${JSON.stringify(host)}` });
       }
@@ -713,7 +712,8 @@ const FORM_TYPES: ReadonlySet<string> = new Set([
   "multipart/form-data",
 ]);
 
-const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d*)?$/;
+/** RFC 3986 3.2.2: a reg-name, IPv4 address or bracketed IP literal, and an optional port. */
+export const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d*)?$/;
 
 /**
  * The URL of a request target on `origin`. RFC 9112 3.2.1: an origin-form target is a path, so

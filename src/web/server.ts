@@ -7,7 +7,12 @@ import {
   type IncomingMessage,
   ServerResponse,
 } from "node:http";
-import type { Http2Session, ServerHttp2Session, ServerHttp2Stream } from "node:http2";
+import {
+  type Http2Session,
+  constants as http2Constants,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from "node:http2";
 import {
   createServer as createHttpsServer,
   type ServerOptions as HttpsServerOptions,
@@ -32,6 +37,7 @@ import {
   type OpenWebSocket,
   Request,
   type RequestContext,
+  VALID_HOST,
 } from "./request.js";
 import { ClientDisconnectedError, preparedResponse, Response, StreamResponse } from "./response.js";
 import type { HandlerResult } from "./router/route.js";
@@ -99,7 +105,9 @@ export function nodeServerOptions(limits: Required<ServerLimits>): Record<string
       16 * 1024,
       limits.maxLineSize + limits.maxFieldSize * Math.min(limits.maxHeaders, 16),
     ),
-    requireHostHeader: true,
+    // Checked with the other header rules (#checkRequest), so that what is pipelined behind a
+    // request refused for it is never handled.
+    requireHostHeader: false,
     insecureHTTPParser: false,
     headersTimeout: limits.headersTimeout,
     requestTimeout: limits.requestTimeout,
@@ -124,6 +132,14 @@ export class WebServer {
   #inFlight = 0;
   #idle: (() => void) | null = null;
   #requestCount = 0;
+  /**
+   * HTTP/1.x connections whose last request was refused or could not be parsed: the requests
+   * node's parser still reads behind it (pipelined) are never handled, as they cannot be
+   * trusted to start where the refused one ended.
+   */
+  readonly #refused = new WeakSet<Socket>();
+  /** HTTP/1.1 connections' pipelined requests waiting for the answers before theirs. */
+  readonly #pipelined = new WeakMap<Socket, number>();
   /** Sockets taken over from HTTP by an upgrade request. */
   readonly #upgraded = new Set<Socket>();
   /** The listener for requests with an `Expect` header (Node tells them apart for us). */
@@ -252,11 +268,16 @@ export class WebServer {
       });
     });
     const openStreams = new WeakMap<Http2Session, number>();
+    const arriving = limits.requestTimeout > 0 ? this.#requestTimeoutH2(server) : null;
     server.on("stream", (stream: ServerHttp2Stream) => {
       const session = stream.session;
       if (session === undefined) return;
       openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
-      stream.once("close", () => openStreams.set(session, (openStreams.get(session) ?? 1) - 1));
+      arriving?.set(stream, performance.now());
+      stream.once("close", () => {
+        openStreams.set(session, (openStreams.get(session) ?? 1) - 1);
+        arriving?.delete(stream);
+      });
     });
     server.on("connection", (socket: Socket) => {
       this.#http2Sockets.add(socket);
@@ -270,6 +291,34 @@ export class WebServer {
       this.#wireHttp1(server);
     }
     return this.#track(server);
+  }
+
+  /**
+   * requestTimeout over HTTP/2: a stream whose request is still arriving that long after it
+   * opened is reset (CANCEL), as node:http answers such an HTTP/1.1 request with 408; else a
+   * slow upload would hold its stream and handler for ever. Returns the streams to watch, by
+   * opening time; one check every quarter of the timeout, as node:http checks its connections.
+   */
+  #requestTimeoutH2(server: NodeHttp2Server): Map<ServerHttp2Stream, number> {
+    const timeout = this.limits.requestTimeout;
+    const arriving = new Map<ServerHttp2Stream, number>();
+    const timer = setInterval(
+      () => {
+        const deadline = performance.now() - timeout;
+        // In opening order: the first one still in time ends the check.
+        for (const [stream, opened] of arriving) {
+          if (opened > deadline) break;
+          arriving.delete(stream);
+          if (!stream.destroyed && stream.state.remoteClose === 0) {
+            stream.close(NGHTTP2_CANCEL);
+          }
+        }
+      },
+      Math.max(25, Math.min(30_000, Math.floor(timeout / 4))),
+    );
+    timer.unref();
+    server.once("close", () => clearInterval(timer));
+    return arriving;
   }
 
   /**
@@ -345,15 +394,45 @@ export class WebServer {
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse, expect: boolean): void {
+    // A pipelined request waits for the answers before it, as in aiohttp: one that closes the
+    // connection (a refusal, an error) means it is never handled, rather than handled and
+    // never answered. node:http hands the socket over once the previous response is done.
+    if (res.socket === null) {
+      this.#queue(req, res, expect);
+      return;
+    }
+    // Behind a refusal, or parsed once an answer that closes the connection is out: its own
+    // answer could never be sent.
+    if (this.#refused.has(req.socket) || !req.socket.writable) return;
     if (this.#admit(req, res)) this.#dispatch(new Request(req, res, this.#ctx, expect));
+  }
+
+  /**
+   * Holds a pipelined request until its response gets the socket. Past PIPELINE_DEPTH waiting
+   * requests the connection stops being read, so that a flood of pipelined requests costs a
+   * bounded amount of memory.
+   */
+  #queue(req: IncomingMessage, res: ServerResponse, expect: boolean): void {
+    const socket = req.socket;
+    const waiting = (this.#pipelined.get(socket) ?? 0) + 1;
+    this.#pipelined.set(socket, waiting);
+    if (waiting === PIPELINE_DEPTH) socket.pause();
+    res.once("socket", () => {
+      const left = (this.#pipelined.get(socket) ?? 1) - 1;
+      this.#pipelined.set(socket, left);
+      if (left === PIPELINE_DEPTH - 1) socket.resume();
+      this.#onRequest(req, res, expect);
+    });
   }
 
   /** Counts the request in flight; refuses it (and returns false) when over a limit. */
   #admit(req: IncomingMessage, res: ServerResponse): boolean {
     this.#inFlight++;
     this.#requestCount++;
-    const status = this.#checkLimits(req);
+    const http2 = isHttp2Response(res);
+    const status = this.#checkRequest(req, http2);
     if (status === 0) return true;
+    if (!http2) this.#refused.add(req.socket);
     this.#sendError(res, status);
     this.#done();
     return false;
@@ -407,23 +486,53 @@ export class WebServer {
     this.#dispatch(new Request(req, res, this.#ctx, false, { socket, head }));
   }
 
-  /** 0 when the request is within the limits, else the status to refuse it with. */
-  #checkLimits(req: IncomingMessage): number {
+  /**
+   * 0 when the request is within the limits and well-formed, else the status to refuse it with.
+   * An absolute-form target naming the Host it came with is rewritten to origin-form.
+   */
+  #checkRequest(req: IncomingMessage, http2: boolean): number {
     const raw = req.rawHeaders;
     const limits = this.limits;
     if (raw.length > limits.maxHeaders * 2) return 431;
     // Request line: METHOD SP target SP HTTP/x.y
     if ((req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > limits.maxLineSize) return 414;
     let hosts = 0;
+    let host: string | undefined;
     let lengths = 0;
+    let codings: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i] as string;
-      if (name.length + (raw[i + 1] as string).length + 2 > limits.maxFieldSize) return 431;
-      if (name.length === 4 && HOST.test(name)) hosts++;
-      else if (name.length === 14 && CONTENT_LENGTH.test(name)) lengths++;
+      const value = raw[i + 1] as string;
+      if (name.length + value.length + 2 > limits.maxFieldSize) return 431;
+      if (name.length === 4 && HOST.test(name)) {
+        hosts++;
+        host = value;
+      } else if (name.length === 14 && CONTENT_LENGTH.test(name)) lengths++;
+      else if (name.length === 17 && TRANSFER_ENCODING.test(name)) codings = value;
     }
     // RFC 9112 3.2 and 6.3: one Host, one Content-Length, else the message is invalid.
     if (hosts > 1 || lengths > 1) return 400;
+    if (http2) {
+      // RFC 9113 8.3.1: a Host naming another entity than `:authority` makes the request
+      // malformed (a proxy may have routed it by the one, the application would read the other).
+      const authority = req.headers[":authority"];
+      if (typeof authority !== "string" || host === undefined) return 0;
+      return host.toLowerCase() === authority.toLowerCase() ? 0 : 400;
+    }
+    // llhttp reads `HTTP/2.0` and a bare `GET /` (0.9) too; neither is spoken over this parser.
+    if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) return 505;
+    // RFC 9112 3.2: HTTP/1.1 needs a Host, and an invalid one is a 400 (an empty one is allowed).
+    if (host === undefined ? req.httpVersionMinor >= 1 : host !== "" && !VALID_HOST.test(host)) {
+      return 400;
+    }
+    if (codings !== undefined) {
+      // RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; a body whose last coding
+      // is not chunked has no end; a coding not understood is a 501.
+      if (req.httpVersionMinor === 0 || !LAST_CHUNKED.test(codings)) return 400;
+      if (!ONLY_CHUNKED.test(codings)) return 501;
+    }
+    const target = req.url ?? "/";
+    if (target.charCodeAt(0) !== 0x2f && target !== "*") return absoluteToOrigin(req, target, host);
     return 0;
   }
 
@@ -673,6 +782,25 @@ export class WebServer {
       socket.destroy();
       return;
     }
+    // Node's parser reports an error again for each later packet; the first one decided.
+    if (this.#refused.has(socket)) return;
+    this.#refused.add(socket);
+    const current = respondingOn(socket);
+    if (current !== null) {
+      if (current.req.complete) {
+        // The bad bytes follow a whole request still being answered (pipelined, or sent
+        // before its response): that answer goes out whole, then the connection closes.
+        if (!current.headersSent) current.shouldKeepAlive = false;
+        current.once("finish", () => (socket as Socket & { destroySoon(): void }).destroySoon());
+        return;
+      }
+      // The request being answered is the bad one; with its head out, an error answer would
+      // land inside its body (a split response): the connection is cut instead.
+      if (current.headersSent) {
+        socket.destroy();
+        return;
+      }
+    }
     const status =
       code === "HPE_HEADER_OVERFLOW" ? 431 : code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
     const reason = STATUS_REASONS[status] as string;
@@ -689,6 +817,13 @@ export class WebServer {
   }
 }
 
+/** The response node:http is writing on `socket` now, if any. */
+function respondingOn(socket: Socket): ServerResponse | null {
+  // node:http keeps it in a field of its own (`_httpMessage`); its default clientError handler
+  // reads it for the same reason: not to write an error answer into another response.
+  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
+}
+
 /**
  * Closes the connection once what was written is flushed, as Node does after a response
  * with `Connection: close`.
@@ -703,6 +838,11 @@ function endConnection(res: ServerResponse): void {
   if (socket === null) res.destroy();
   else socket.destroySoon();
 }
+
+const { NGHTTP2_CANCEL } = http2Constants;
+
+/** Pipelined requests a connection may have waiting before it stops being read. */
+const PIPELINE_DEPTH = 32;
 
 const WEBSOCKET_UPGRADE = /(?:^|[\s,])websocket(?:$|[\s,])/i;
 const UPGRADE_TOKEN = /^\s*upgrade\s*$/i;
@@ -781,6 +921,24 @@ function reparse(server: NodeServer, req: IncomingMessage, socket: Socket, head:
 // Case-insensitive without allocating a lower-cased copy per header.
 const HOST = /^host$/i;
 const CONTENT_LENGTH = /^content-length$/i;
+const TRANSFER_ENCODING = /^transfer-encoding$/i;
+const LAST_CHUNKED = /(?:^|,)[ \t]*chunked[ \t]*$/i;
+const ONLY_CHUNKED = /^[ \t]*chunked[ \t]*$/i;
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)([^#]*)$/i;
+
+/**
+ * RFC 9112 3.2.2: an absolute-form target names the host itself. One that names the Host it came
+ * with is served as its origin-form path (0); one that names another host is refused (400), so
+ * that the host a handler sees in `request.host` and in `request.url` is always the same.
+ */
+function absoluteToOrigin(req: IncomingMessage, target: string, host: string | undefined): number {
+  const match = ABSOLUTE_FORM.exec(target);
+  if (match === null) return 400;
+  const [, authority = "", rest = ""] = match;
+  if (host === undefined || authority.toLowerCase() !== host.toLowerCase()) return 400;
+  req.url = rest.startsWith("/") ? rest : `/${rest}`;
+  return 0;
+}
 
 /** The response an HTTP exception stands for. */
 export function exceptionResponse(exc: HTTPException): Response {
