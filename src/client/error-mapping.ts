@@ -15,6 +15,28 @@ import {
 } from "./errors.js";
 import { portOf } from "./url.js";
 
+/**
+ * Why a response head could not be parsed (undici's parser error, or a head over
+ * `maxHeaderSize`), or `null` for another error. aiohttp reports a bad head as a
+ * `ClientResponseError` with status 400; the caller builds it, as it has the request's info.
+ */
+export function badResponseHead(err: unknown): string | null {
+  const e = err as { name?: unknown; code?: unknown; message?: unknown } | null;
+  if (e === null || typeof e !== "object") return null;
+  if (e.code === "UND_ERR_HEADERS_OVERFLOW") return "Response headers too large";
+  // Before the head is complete, this is undici's report of a head its parser refused with a
+  // Content-Length in it (two of them, or one with Transfer-Encoding).
+  if (e.code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH") {
+    return "Invalid Content-Length in the response head";
+  }
+  // undici's HTTPParserError, and node:http's parse errors (`expect100` requests), have these.
+  const parserCode = typeof e.code === "string" && e.code.startsWith("HPE_");
+  if ((parserCode || e.name === "HTTPParserError") && typeof e.message === "string") {
+    return e.message;
+  }
+  return null;
+}
+
 /** Maps undici's, `ws`'s and Node's errors to the client hierarchy. */
 export function toClientError(err: unknown, url: URL, method: string): Error {
   if (err instanceof ClientError) return err;

@@ -13,6 +13,7 @@ import { NO_BODY, type PreparedBody, prepareBody } from "./body.js";
 import { STALE_WARNING } from "./cache.js";
 import type { ReleaseSlot } from "./connector.js";
 import type { DnsDispatchOptions } from "./dns-cache.js";
+import { badResponseHead } from "./error-mapping.js";
 import {
   BodyReplayError,
   ClientConnectorDNSError,
@@ -26,7 +27,7 @@ import {
   TooManyRedirects,
 } from "./errors.js";
 import { type Answer, requestWithContinue } from "./expect-continue.js";
-import { lowerSet, requestHeaders, toHeaders } from "./headers.js";
+import { checkHeaderSyntax, lowerSet, requestHeaders, toHeaders } from "./headers.js";
 import { undici } from "./lazy-deps.js";
 import {
   type ClientMiddleware,
@@ -340,6 +341,7 @@ export class ClientRequest {
     };
     const flat: string[] = [];
     headers[kAppendFlat](flat);
+    checkHeaderSyntax(flat);
     // undici sends a stream chunked unless told its length: a multipart body of known parts
     // declares it, unless the caller framed the body with headers of their own.
     const knownLength =
@@ -409,6 +411,15 @@ export class ClientRequest {
         // The caller's own stream failed (a file that cannot be read, a generator that threw):
         // its error says what happened, not a connection error.
         if (err === bodyFailure.error) throw err;
+        const badHead = control.signal.aborted ? null : badResponseHead(err);
+        if (badHead !== null) {
+          throw new ClientResponseError(requestInfo, {
+            status: 400,
+            message: badHead,
+            history: [...this.#history],
+            cause: err,
+          });
+        }
         const mapped =
           (info.proxy === null || control.signal.aborted
             ? null
