@@ -616,6 +616,11 @@ function headerLimitProblem(data: Answer, session: SessionConfig): string | null
     }
   }
   if (count > maxHeaders) problem = `Too many headers: ${count} (at most ${maxHeaders})`;
+  // undici puts no bound on the status line (it keeps the last piece its parser saw); aiohttp
+  // refuses one over its line limit. What undici kept is at most what was sent.
+  if ((data.statusText?.length ?? 0) > maxFieldSize) {
+    problem = `Got more than ${maxFieldSize} bytes when reading the status line`;
+  }
   return problem;
 }
 
