@@ -11,7 +11,12 @@ import {
   TCPConnector,
 } from "../../../src/index.js";
 import { useSessions, warmUpClient } from "../../helpers.js";
-import { answer, expectCleanAndUsable, useHostileServers } from "./hostile-server.js";
+import {
+  answer,
+  type Behaviour,
+  expectCleanAndUsable,
+  useHostileServers,
+} from "./hostile-server.js";
 
 beforeAll(warmUpClient);
 
@@ -50,7 +55,7 @@ function trickledHead(ms: number): (socket: Socket) => void {
  * refused leaves a connection fit for reuse.
  */
 async function headError(
-  route: (socket: Socket) => void,
+  route: Behaviour,
   {
     options = {},
     timeout,
