@@ -65,7 +65,7 @@ describe("redirect loops", () => {
     const server = await hostile({
       "/endless": (socket) => {
         socket.write("HTTP/1.1 302 Found\r\nLocation: /ok\r\nTransfer-Encoding: chunked\r\n\r\n");
-        const timer = setInterval(() => socket.write("400\r\n" + "z".repeat(1024) + "\r\n"), 5);
+        const timer = setInterval(() => socket.write(`400\r\n${"z".repeat(1024)}\r\n`), 5);
         socket.once("close", () => clearInterval(timer));
       },
     });
