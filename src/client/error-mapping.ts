@@ -10,6 +10,7 @@ import {
   ClientError,
   ClientOSError,
   ConnectionTimeoutError,
+  ServerConnectionError,
   ServerDisconnectedError,
   SocketTimeoutError,
 } from "./errors.js";
@@ -61,6 +62,21 @@ export function toClientError(err: unknown, url: URL, method: string): Error {
       return new ServerDisconnectedError(`Server disconnected (${what})`, { cause: err });
     case "UND_ERR_HEADERS_OVERFLOW":
       return new ClientConnectionError(`Response headers too large (${what})`, { cause: err });
+    case "ERR_HTTP2_STREAM_ERROR":
+      // A stream reset by the server (RST_STREAM): its connection lives on. Not a
+      // ServerDisconnectedError, which a reused connection retries: the handler may have run.
+      return new ServerConnectionError(
+        `HTTP/2 stream reset by the server: ${e.message} (${what})`,
+        {
+          cause: err,
+        },
+      );
+    case "UND_ERR_INFO":
+      // undici's word for a stream that ended or closed before its response head.
+      if (e.message.startsWith("HTTP/2")) {
+        return new ServerConnectionError(`${e.message} (${what})`, { cause: err });
+      }
+      break;
     case "UND_ERR_CLOSED":
     case "UND_ERR_DESTROYED":
       return new ClientClosedError(`Connector is closed (${what})`, { cause: err });

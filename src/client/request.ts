@@ -29,6 +29,7 @@ import {
 import { type Answer, requestWithContinue } from "./expect-continue.js";
 import { checkHeaderSyntax, lowerSet, requestHeaders, toHeaders } from "./headers.js";
 import { undici } from "./lazy-deps.js";
+import { checkedLength } from "./length-check.js";
 import {
   type ClientMiddleware,
   compose,
@@ -553,7 +554,11 @@ export class ClientRequest {
       reason: http2 ? (STATUS_CODES[data.statusCode] ?? "") : (data.statusText ?? ""),
       http2,
       headers: data.headers,
-      body: skipBody ? null : data.body,
+      body: skipBody
+        ? null
+        : http2
+          ? checkedLength(data.body, data.headers["content-length"])
+          : data.body,
       history: [...this.#history],
       fromCache,
       autoDecompress: session.autoDecompress,
