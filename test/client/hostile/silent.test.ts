@@ -12,7 +12,7 @@ import {
   SocketTimeoutError,
   TCPConnector,
 } from "../../../src/index.js";
-import { useSessions, warmUpClient } from "../../helpers.js";
+import { deferred, useSessions, warmUpClient } from "../../helpers.js";
 import {
   answer,
   expectCleanAndUsable,
@@ -157,17 +157,14 @@ describe("a TLS handshake that never completes", () => {
 
 describe("a full pool (peer fault)", () => {
   test("limit 1 held by a silent server: the next request times out on connect, then the pool recovers", async () => {
-    let arrived = (): void => {};
-    const holding = new Promise<void>((resolve) => {
-      arrived = resolve;
-    });
-    const server = await hostile({ "/silent": () => arrived() });
+    const holding = deferred<void>();
+    const server = await hostile({ "/silent": () => holding.resolve() });
     const connector = new TCPConnector({ limit: 1 });
     const s = session({ connector, connectorOwner: true });
     const controller = new AbortController();
     const holder = failure(s.get(`${server.url}/silent`, { signal: controller.signal }));
     // The holder has the only slot once its request reached the server.
-    await holding;
+    await holding.promise;
     expect(connector.active).toBe(1);
     const err = await failure(s.get(`${server.url}/ok`, { timeout: { connect: 200 } }));
     expect(err).toBeInstanceOf(ConnectionTimeoutError);
