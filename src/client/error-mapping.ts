@@ -30,6 +30,14 @@ export function badResponseHead(err: unknown): string | null {
   if (e.code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH") {
     return "Invalid Content-Length in the response head";
   }
+  // undici refuses a 100 Continue it did not ask for (it never sends Expect over HTTP/1.1) and a
+  // 101 to a request that asked for no upgrade, by closing the connection with these.
+  if (e.code === "UND_ERR_SOCKET" && e.message === "bad response") {
+    return "Unexpected informational response (an unsolicited 100 Continue)";
+  }
+  if (e.code === "UND_ERR_SOCKET" && e.message === "bad upgrade") {
+    return "Unexpected 101 Switching Protocols to a request that asked for no upgrade";
+  }
   // undici's HTTPParserError, and node:http's parse errors (`expect100` requests), have these.
   const parserCode = typeof e.code === "string" && e.code.startsWith("HPE_");
   if ((parserCode || e.name === "HTTPParserError") && typeof e.message === "string") {

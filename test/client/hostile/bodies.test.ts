@@ -137,6 +137,18 @@ describe("response heads that do not parse", () => {
     "Content-Length with Transfer-Encoding: chunked":
       "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
     "a NUL in a header value": "HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 0\r\n\r\n",
+    "a NUL in a header name": "HTTP/1.1 200 OK\r\nX\0A: b\r\nContent-Length: 0\r\n\r\n",
+    "a space in a header name": "HTTP/1.1 200 OK\r\nX A: b\r\nContent-Length: 2\r\n\r\nok",
+    "an obs-fold continuation line":
+      "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 2\r\n\r\nok",
+    "a Content-Length that is not a number": "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n",
+    "a negative Content-Length": "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+    "a Content-Length with a sign": "HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok",
+    "a Content-Length of two numbers": "HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\nok",
+    "bare LF line ends": "HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+    "a bare CR in the head": "HTTP/1.1 200 OK\rContent-Length: 2\r\r\nok",
+    "a two-digit status": "HTTP/1.1 99 OK\r\nContent-Length: 2\r\n\r\nok",
+    "a four-digit status": "HTTP/1.1 1000 OK\r\nContent-Length: 2\r\n\r\nok",
   };
   for (const [name, raw] of Object.entries(cases)) {
     test(`${name}: ClientResponseError 400 (regression: it was a ClientConnectionError)`, async () => {

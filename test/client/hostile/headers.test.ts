@@ -146,3 +146,47 @@ describe("header lines", () => {
     expect(err).toBeInstanceOf(SocketTimeoutError);
   });
 });
+
+describe("informational responses", () => {
+  test("103 Early Hints before the answer are skipped", async () => {
+    const server = await hostile({
+      "/hints": answer(
+        `${"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n".repeat(3)}HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi`,
+      ),
+    });
+    const s = session();
+    await using resp = await s.get(`${server.url}/hints`);
+    expect(resp.status).toBe(200);
+    expect(await resp.text()).toBe("hi");
+  });
+
+  test("an endless stream of 103s: sockRead bounds the wait for the final head", async () => {
+    const err = await headError(
+      (socket) => {
+        const timer = setInterval(() => socket.write("HTTP/1.1 103 Early Hints\r\n\r\n"), 10);
+        socket.once("close", () => clearInterval(timer));
+      },
+      { timeout: { sockRead: 300 } },
+    );
+    expect(err).toBeInstanceOf(SocketTimeoutError);
+  });
+
+  test("an unsolicited 100 Continue: ClientResponseError 400 (regression: a ServerDisconnectedError)", async () => {
+    // undici sends no Expect over HTTP/1.1 and refuses a 100 it did not ask for (aiohttp skips
+    // it): the error says so, rather than blaming a disconnect, and is not retried.
+    const err = await headError(
+      answer("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    );
+    expect(err).toBeInstanceOf(ClientResponseError);
+    expect((err as ClientResponseError).status).toBe(400);
+    expect((err as Error).message).toMatch(/unsolicited 100 Continue/);
+  });
+
+  test("a 101 Switching Protocols to a plain GET: ClientResponseError 400", async () => {
+    const err = await headError(
+      answer("HTTP/1.1 101 Switching Protocols\r\nUpgrade: evil\r\nConnection: Upgrade\r\n\r\n"),
+    );
+    expect(err).toBeInstanceOf(ClientResponseError);
+    expect((err as Error).message).toMatch(/Unexpected 101/);
+  });
+});
