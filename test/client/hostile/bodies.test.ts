@@ -107,6 +107,30 @@ describe("a Content-Length shorter than the body", () => {
   });
 });
 
+describe("bytes after the end of a response", () => {
+  test("extra bytes after the last chunk never become the next response", async () => {
+    const smuggled = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled";
+    const server = await hostile({
+      "/chunked": answer(`${CHUNKED}2\r\nhi\r\n0\r\n\r\n${smuggled}`),
+    });
+    const s = session();
+    expect(await (await s.get(`${server.url}/chunked`)).text()).toBe("hi");
+    await server.allClosed();
+    expect(await (await s.get(`${server.url}/ok`)).text()).toBe("ok");
+    expect(server.requests.map((r) => r.target)).toEqual(["/chunked", "/ok"]);
+  });
+
+  test("Connection: close from a server that keeps the socket: the client closes it", async () => {
+    const server = await hostile({
+      "/bye": answer("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbye"),
+    });
+    const s = session();
+    expect(await (await s.get(`${server.url}/bye`)).text()).toBe("bye");
+    await expectCleanAndUsable(s, server);
+    expect(server.requests[1]?.connection).toBe(1);
+  });
+});
+
 describe("invalid chunked encoding", () => {
   const cases: Record<string, string> = {
     "a chunk size that is not hex": `${CHUNKED}zz\r\nhello\r\n0\r\n\r\n`,
