@@ -190,3 +190,28 @@ describe("informational responses", () => {
     expect((err as Error).message).toMatch(/Unexpected 101/);
   });
 });
+
+describe("expect100: true (a connection of its own, over node:http)", () => {
+  test("a head that does not parse: ClientResponseError 400 as well", async () => {
+    const server = await hostile({ "/bad": answer("HTTP/1.1 2x0 OK\r\n\r\n") });
+    const s = session();
+    const err = await s
+      .post(`${server.url}/bad`, { data: "body", expect100: true })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClientResponseError);
+    expect((err as ClientResponseError).status).toBe(400);
+    await expectCleanAndUsable(s, server);
+  });
+
+  test("a head over the size limit: ClientResponseError 400", async () => {
+    const server = await hostile({
+      "/big": answer(`HTTP/1.1 200 OK\r\nX-A: ${"a".repeat(100_000)}\r\nContent-Length: 0\r\n\r\n`),
+    });
+    const s = session();
+    const err = await s
+      .post(`${server.url}/big`, { data: "body", expect100: true })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClientResponseError);
+    await expectCleanAndUsable(s, server);
+  });
+});

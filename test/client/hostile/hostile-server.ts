@@ -97,7 +97,9 @@ export function useHostileServers(): (routes: Record<string, Behaviour>) => Prom
           const end = buffered.indexOf("\r\n\r\n");
           if (end === -1) return;
           const head = buffered.slice(0, end + 4);
-          const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+          // A request that waits for 100 Continue is routed on its head: its body comes later.
+          const expects = /\r\nexpect: *100-continue/i.test(head);
+          const length = expects ? 0 : Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
           if (buffered.length < end + 4 + length) return;
           buffered = buffered.slice(end + 4 + length);
           const [method = "", target = ""] = head.split(" ", 2);
