@@ -499,6 +499,7 @@ export class ClientRequest {
         this.#timeout.connect,
         control.signal,
         this.#url.href,
+        this.#url.origin,
       );
     } catch (err) {
       throw control.mapError(err, this.#url, "");

@@ -174,4 +174,30 @@ describe("a full pool (peer fault)", () => {
     expect((await holder).name).toBe("AbortError");
     await expectCleanAndUsable(s, server);
   });
+
+  test("limitPerHost 1 held by a silent server: connect bounds the wait, whatever sockConnect (regression: another sockConnect went past on a pool of its own)", async () => {
+    const holding = deferred<void>();
+    const server = await hostile({ "/silent": () => holding.resolve() });
+    const connector = new TCPConnector({ limitPerHost: 1 });
+    const s = session({ connector, connectorOwner: true });
+    const controller = new AbortController();
+    const holder = failure(s.get(`${server.url}/silent`, { signal: controller.signal }));
+    await holding.promise;
+    for (const timeout of [{ connect: 200 }, { connect: 200, sockConnect: 5_000 }]) {
+      const err = await failure(s.get(`${server.url}/ok`, { timeout }));
+      expect(err).toBeInstanceOf(ConnectionTimeoutError);
+    }
+    expect(server.requests.map((r) => r.target)).toEqual(["/silent"]);
+    expect(connector.waiting).toBe(0);
+    // Another origin (the same server by another name) is not held up.
+    await using other = await s.get(`http://localhost:${server.port}/ok`, {
+      timeout: { connect: 2_000 },
+    });
+    expect(await other.text()).toBe("ok");
+    controller.abort();
+    expect((await holder).name).toBe("AbortError");
+    // The silent connection is closed; the one to localhost stays in the pool, fit for reuse.
+    await server.connections[0]?.closed;
+    await expectCleanAndUsable(s, server, { closed: false });
+  });
 });
