@@ -249,8 +249,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   ): void {
     this.#info.answered = true;
     const proxy = this.#wrap(controller);
-    // An early answer (before the body is all sent) starts the clock too.
-    this.#arm();
+    // An early answer (before the body is all sent) starts the clock too. An informational one
+    // (103 Early Hints...) does not restart it: the final head is still awaited, and a server
+    // sending 1xx heads forever would otherwise never time out.
+    if (statusCode >= 200) this.#arm();
     this.#inner.onResponseStart?.(proxy, statusCode, headers, statusMessage);
   }
 

@@ -7,12 +7,7 @@ import type { Agent, buildConnector, Dispatcher } from "undici";
 import { AttemptInfo, attemptInterceptor } from "./attempt.js";
 import { layerChain, type SessionLayers } from "./cache.js";
 import { DnsCache, type DnsDispatchOptions } from "./dns-cache.js";
-import {
-  ClientClosedError,
-  ClientOptionError,
-  ConnectionTimeoutError,
-  SocketTimeoutError,
-} from "./errors.js";
+import { ClientClosedError, ClientOptionError, SocketTimeoutError } from "./errors.js";
 import { h2AgentOptions } from "./h2-pool.js";
 import { undici } from "./lazy-deps.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
@@ -27,6 +22,7 @@ import {
   proxyKey,
   readEnvProxies,
 } from "./proxy.js";
+import { type Cancel, type ReleaseSlot, SlotQueue } from "./slots.js";
 import {
   kAdopt,
   kAgentOptions,
@@ -104,7 +100,7 @@ export interface TCPConnectorOptions extends BaseConnectorOptions {
 }
 
 /** Releases a connection slot taken with `acquire`. */
-export type ReleaseSlot = () => void;
+export type { ReleaseSlot } from "./slots.js";
 
 /** Per-request limits of `BaseConnector.request`, in ms; 0 turns one off. */
 export interface RequestLimits {
@@ -143,7 +139,8 @@ export abstract class BaseConnector {
   readonly #tls: ResolvedTLS;
   // One undici Agent per connect timeout in use: undici fixes the connect timeout per Agent,
   // while aiohttp's `sockConnect` may change per request. Most sessions use a single value
-  // (requests with different ones get separate pools, each with its own per-host limit).
+  // (requests with different ones get separate pools; `limitPerHost` is counted across them,
+  // in `acquire`).
   #dispatchers = new Map<number, Dispatcher>();
   /** The same without the environment's proxies. */
   #direct = new Map<number, Dispatcher>();
@@ -151,8 +148,10 @@ export abstract class BaseConnector {
   #viaProxy = new Map<string, Dispatcher>();
   /** Other dispatchers made on the way (a proxy's), closed with the connector. */
   #extra: Dispatcher[] = [];
-  #active = 0;
-  #waiters: Array<() => void> = [];
+  /** Slots under `limit`. */
+  #slots: SlotQueue;
+  /** Slots under `limitPerHost`, by origin, while some are taken or awaited. */
+  readonly #hostSlots = new Map<string, SlotQueue>();
   #closed = false;
 
   constructor(options: BaseConnectorOptions = {}) {
@@ -160,6 +159,7 @@ export abstract class BaseConnector {
     this.#tls = resolveTLS(options.ssl);
     this.limit = checkCount("limit", options.limit ?? 100);
     this.limitPerHost = checkCount("limitPerHost", options.limitPerHost ?? 0);
+    this.#slots = new SlotQueue(this.limit);
     this.forceClose = options.forceClose ?? false;
     if (options.http2 !== undefined && typeof options.http2 !== "boolean") {
       throw new TypeError(`http2 must be a boolean, got ${typeof options.http2}`);
@@ -401,67 +401,74 @@ export abstract class BaseConnector {
 
   /** Connections (requests holding one) in use now. */
   get active(): number {
-    return this.#active;
+    return this.#slots.active;
   }
 
-  /** Requests waiting for a free slot under `limit`. */
+  /** Requests waiting for a free slot under `limit` or `limitPerHost`. */
   get waiting(): number {
-    return this.#waiters.length;
+    let n = this.#slots.waiting;
+    for (const host of this.#hostSlots.values()) n += host.waiting;
+    return n;
   }
 
   /**
-   * Takes a slot under the total limit, waiting while all are in use (they do not fail).
-   * `timeoutMs` bounds the wait (`ConnectionTimeoutError`); `signal` cancels it.
+   * Takes a slot under the total limit and, for `origin`, under `limitPerHost`, waiting while
+   * all are in use (they do not fail). `timeoutMs` bounds the whole wait
+   * (`ConnectionTimeoutError`); `signal` cancels it.
    */
-  async acquire(timeoutMs = 0, signal?: Cancel, what = "a connection"): Promise<ReleaseSlot> {
+  async acquire(
+    timeoutMs = 0,
+    signal?: Cancel,
+    what = "a connection",
+    origin?: string,
+  ): Promise<ReleaseSlot> {
     if (this.#closed) throw new ClientClosedError("Connector is closed");
-    if (this.limit === 0 || this.#active < this.limit) return this.#take();
-    await new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const waiter = (): void => {
-        clearTimeout(timer);
-        if (signal !== undefined) offAbort(signal, onAbort);
-        resolve();
-      };
-      const drop = (): void => {
-        const i = this.#waiters.indexOf(waiter);
-        if (i !== -1) this.#waiters.splice(i, 1);
-        if (signal !== undefined) offAbort(signal, onAbort);
-      };
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        drop();
-        reject(signal?.reason);
-      };
-      if (timeoutMs > 0) {
-        timer = setTimeout(() => {
-          drop();
-          reject(
-            new ConnectionTimeoutError(
-              `Connection timeout to ${what} (waited ${timeoutMs} ms for a free slot)`,
-            ),
-          );
-        }, timeoutMs);
-      }
-      if (signal?.aborted) {
-        onAbort();
-        return;
-      }
-      if (signal !== undefined) onceAbort(signal, onAbort);
-      this.#waiters.push(waiter);
-    });
-    return this.#take();
+    // undici caps the sockets of an origin in each of its pools, but a connector has a pool per
+    // connect timeout: requests with another `sockConnect` went past a full origin on a pool of
+    // their own, and the `connect` timeout did not bound their wait in the origin's queue.
+    // HTTP/2 streams share a connection: they are not counted per host.
+    const perHost = origin !== undefined && this.limitPerHost > 0 && !this.http2;
+    if (!perHost) return this.#slots.take(timeoutMs, signal, what);
+    let host = this.#hostSlots.get(origin);
+    if (host === undefined) {
+      host = new SlotQueue(this.limitPerHost);
+      this.#hostSlots.set(origin, host);
+    }
+    const started = performance.now();
+    const releaseHost = await this.#forget(origin, host, host.take(timeoutMs, signal, what));
+    const left = timeoutMs === 0 ? 0 : Math.max(1, timeoutMs - (performance.now() - started));
+    let releaseAll: ReleaseSlot;
+    try {
+      releaseAll = await this.#slots.take(left, signal, what);
+    } catch (err) {
+      releaseHost();
+      throw err;
+    }
+    return () => {
+      releaseAll();
+      releaseHost();
+    };
   }
 
-  #take(): ReleaseSlot {
-    this.#active++;
-    let released = false;
+  /** `taking`, with the origin's queue dropped whenever it falls idle (no map that only grows). */
+  async #forget(
+    origin: string,
+    host: SlotQueue,
+    taking: Promise<ReleaseSlot>,
+  ): Promise<ReleaseSlot> {
+    const dropIfIdle = (): void => {
+      if (host.idle && this.#hostSlots.get(origin) === host) this.#hostSlots.delete(origin);
+    };
+    let release: ReleaseSlot;
+    try {
+      release = await taking;
+    } catch (err) {
+      dropIfIdle();
+      throw err;
+    }
     return () => {
-      if (released) return;
-      released = true;
-      this.#active--;
-      const next = this.#waiters.shift();
-      if (next !== undefined) next();
+      release();
+      dropIfIdle();
     };
   }
 
@@ -653,26 +660,4 @@ function checkCount(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 0)
     throw new RangeError(`${name} must be a count >= 0, got ${value}`);
   return value;
-}
-
-/** An AbortSignal, or an EventEmitter with `aborted` and `reason` (what undici also accepts). */
-export type Cancel =
-  | AbortSignal
-  | {
-      aborted: boolean;
-      reason: unknown;
-      once(e: "abort", f: () => void): unknown;
-      off(e: "abort", f: () => void): unknown;
-    };
-
-/** Listens once for a `Cancel`'s abort. */
-export function onceAbort(signal: Cancel, f: () => void): void {
-  if ("addEventListener" in signal) signal.addEventListener("abort", f, { once: true });
-  else signal.once("abort", f);
-}
-
-/** Stops listening for a `Cancel`'s abort. */
-export function offAbort(signal: Cancel, f: () => void): void {
-  if ("removeEventListener" in signal) signal.removeEventListener("abort", f);
-  else signal.off("abort", f);
 }

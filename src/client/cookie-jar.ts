@@ -4,6 +4,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import type { Cookie, CookieJar as ToughJar } from "tough-cookie";
+import { hasControlCharacter, isToken } from "../http/header-syntax.js";
 import { toughCookie } from "./lazy-deps.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
 import { hostOf } from "./url.js";
@@ -78,6 +79,7 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
   updateCookies(cookies: CookiesInit, url?: URL): void {
     if (url !== undefined && !this.unsafe && isIP(hostOf(url)) !== 0) return;
     for (const item of entries(cookies)) {
+      if (typeof item !== "string") checkCookiePair(item[0], item[1]);
       if (url === undefined) {
         const c =
           typeof item === "string" ? toughCookie().Cookie.parse(item, { loose: true }) : undefined;
@@ -215,6 +217,21 @@ export class DummyCookieJar implements AbstractCookieJar {
   clear(_predicate?: (cookie: Cookie) => boolean): void {}
   get size(): number {
     return 0;
+  }
+}
+
+/**
+ * Refuses a cookie given by name and value (not a Set-Cookie line, which is parsed) that could
+ * not be sent: a name that is not a token, or a value with control characters (a CR or LF would
+ * inject headers). Refused when given, so that the jar never holds a cookie that fails every
+ * later request.
+ */
+function checkCookiePair(name: string, value: string): void {
+  if (!isToken(name)) throw new TypeError(`Invalid cookie name ${JSON.stringify(name)}`);
+  if (hasControlCharacter(value)) {
+    throw new TypeError(
+      `Invalid value for cookie ${name}: control characters (CR, LF, NUL...) are refused`,
+    );
   }
 }
 

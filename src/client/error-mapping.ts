@@ -10,10 +10,41 @@ import {
   ClientError,
   ClientOSError,
   ConnectionTimeoutError,
+  ServerConnectionError,
   ServerDisconnectedError,
   SocketTimeoutError,
 } from "./errors.js";
 import { portOf } from "./url.js";
+
+/**
+ * Why a response head could not be parsed (undici's parser error, or a head over
+ * `maxHeaderSize`), or `null` for another error. aiohttp reports a bad head as a
+ * `ClientResponseError` with status 400; the caller builds it, as it has the request's info.
+ */
+export function badResponseHead(err: unknown): string | null {
+  const e = err as { name?: unknown; code?: unknown; message?: unknown } | null;
+  if (e === null || typeof e !== "object") return null;
+  if (e.code === "UND_ERR_HEADERS_OVERFLOW") return "Response headers too large";
+  // Before the head is complete, this is undici's report of a head its parser refused with a
+  // Content-Length in it (two of them, or one with Transfer-Encoding).
+  if (e.code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH") {
+    return "Invalid Content-Length in the response head";
+  }
+  // undici refuses a 100 Continue it did not ask for (it never sends Expect over HTTP/1.1) and a
+  // 101 to a request that asked for no upgrade, by closing the connection with these.
+  if (e.code === "UND_ERR_SOCKET" && e.message === "bad response") {
+    return "Unexpected informational response (an unsolicited 100 Continue)";
+  }
+  if (e.code === "UND_ERR_SOCKET" && e.message === "bad upgrade") {
+    return "Unexpected 101 Switching Protocols to a request that asked for no upgrade";
+  }
+  // undici's HTTPParserError, and node:http's parse errors (`expect100` requests), have these.
+  const parserCode = typeof e.code === "string" && e.code.startsWith("HPE_");
+  if ((parserCode || e.name === "HTTPParserError") && typeof e.message === "string") {
+    return e.message;
+  }
+  return null;
+}
 
 /** Maps undici's, `ws`'s and Node's errors to the client hierarchy. */
 export function toClientError(err: unknown, url: URL, method: string): Error {
@@ -39,6 +70,21 @@ export function toClientError(err: unknown, url: URL, method: string): Error {
       return new ServerDisconnectedError(`Server disconnected (${what})`, { cause: err });
     case "UND_ERR_HEADERS_OVERFLOW":
       return new ClientConnectionError(`Response headers too large (${what})`, { cause: err });
+    case "ERR_HTTP2_STREAM_ERROR":
+      // A stream reset by the server (RST_STREAM): its connection lives on. Not a
+      // ServerDisconnectedError, which a reused connection retries: the handler may have run.
+      return new ServerConnectionError(
+        `HTTP/2 stream reset by the server: ${e.message} (${what})`,
+        {
+          cause: err,
+        },
+      );
+    case "UND_ERR_INFO":
+      // undici's word for a stream that ended or closed before its response head.
+      if (e.message.startsWith("HTTP/2")) {
+        return new ServerConnectionError(`${e.message} (${what})`, { cause: err });
+      }
+      break;
     case "UND_ERR_CLOSED":
     case "UND_ERR_DESTROYED":
       return new ClientClosedError(`Connector is closed (${what})`, { cause: err });

@@ -2,6 +2,7 @@
 // defaults, the session's headers, the request's, credentials and cookies, in that order.
 
 import { ACCEPT_ENCODING } from "../http/compression.js";
+import { hasControlCharacter, isToken } from "../http/header-syntax.js";
 import { CIMultiDict, type MultiDictInit } from "../http/multidict.js";
 import { VERSION } from "../version.js";
 import type { BasicAuth } from "./auth.js";
@@ -86,4 +87,24 @@ export function toHeaders(init: HeadersInit | undefined): CIMultiDict {
 /** Header names, lower-cased, as a set. */
 export function lowerSet(names: Iterable<string> | undefined): ReadonlySet<string> {
   return new Set([...(names ?? [])].map((n) => n.toLowerCase()));
+}
+
+/**
+ * Refuses, with a TypeError and before anything is sent, a header whose name is not a token or
+ * whose value has control characters. `flat` is names and values in turn. undici would refuse
+ * them too, but only once a connection slot is taken, and as a connection error that a retry
+ * middleware would retry.
+ */
+export function checkHeaderSyntax(flat: readonly string[]): void {
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i] ?? "";
+    if (!isToken(name)) throw new TypeError(`Invalid header name ${JSON.stringify(name)}`);
+    // RFC 9110 5.5: visible characters, spaces and tabs. A CR or LF would end the line and
+    // start another header (header injection); servers refuse a NUL.
+    if (hasControlCharacter(flat[i + 1] ?? "", true)) {
+      throw new TypeError(
+        `Invalid value for header ${name}: control characters (CR, LF, NUL...) are refused`,
+      );
+    }
+  }
 }

@@ -13,6 +13,7 @@ import { NO_BODY, type PreparedBody, prepareBody } from "./body.js";
 import { STALE_WARNING } from "./cache.js";
 import type { ReleaseSlot } from "./connector.js";
 import type { DnsDispatchOptions } from "./dns-cache.js";
+import { badResponseHead } from "./error-mapping.js";
 import {
   BodyReplayError,
   ClientConnectorDNSError,
@@ -26,8 +27,9 @@ import {
   TooManyRedirects,
 } from "./errors.js";
 import { type Answer, requestWithContinue } from "./expect-continue.js";
-import { lowerSet, requestHeaders, toHeaders } from "./headers.js";
+import { checkHeaderSyntax, lowerSet, requestHeaders, toHeaders } from "./headers.js";
 import { undici } from "./lazy-deps.js";
+import { checkedLength } from "./length-check.js";
 import {
   type ClientMiddleware,
   compose,
@@ -340,6 +342,7 @@ export class ClientRequest {
     };
     const flat: string[] = [];
     headers[kAppendFlat](flat);
+    checkHeaderSyntax(flat);
     // undici sends a stream chunked unless told its length: a multipart body of known parts
     // declares it, unless the caller framed the body with headers of their own.
     const knownLength =
@@ -409,6 +412,15 @@ export class ClientRequest {
         // The caller's own stream failed (a file that cannot be read, a generator that threw):
         // its error says what happened, not a connection error.
         if (err === bodyFailure.error) throw err;
+        const badHead = control.signal.aborted ? null : badResponseHead(err);
+        if (badHead !== null) {
+          throw new ClientResponseError(requestInfo, {
+            status: 400,
+            message: badHead,
+            history: [...this.#history],
+            cause: err,
+          });
+        }
         const mapped =
           (info.proxy === null || control.signal.aborted
             ? null
@@ -487,6 +499,7 @@ export class ClientRequest {
         this.#timeout.connect,
         control.signal,
         this.#url.href,
+        this.#url.origin,
       );
     } catch (err) {
       throw control.mapError(err, this.#url, "");
@@ -542,7 +555,11 @@ export class ClientRequest {
       reason: http2 ? (STATUS_CODES[data.statusCode] ?? "") : (data.statusText ?? ""),
       http2,
       headers: data.headers,
-      body: skipBody ? null : data.body,
+      body: skipBody
+        ? null
+        : http2
+          ? checkedLength(data.body, data.headers["content-length"])
+          : data.body,
       history: [...this.#history],
       fromCache,
       autoDecompress: session.autoDecompress,
@@ -605,6 +622,11 @@ function headerLimitProblem(data: Answer, session: SessionConfig): string | null
     }
   }
   if (count > maxHeaders) problem = `Too many headers: ${count} (at most ${maxHeaders})`;
+  // undici puts no bound on the status line (it keeps the last piece its parser saw); aiohttp
+  // refuses one over its line limit. What undici kept is at most what was sent.
+  if ((data.statusText?.length ?? 0) > maxFieldSize) {
+    problem = `Got more than ${maxFieldSize} bytes when reading the status line`;
+  }
   return problem;
 }
 

@@ -85,6 +85,9 @@ const HTTP_2: HttpVersion = Object.freeze({ major: 2, minor: 0 });
 
 const DECODABLE = new Set(["gzip", "x-gzip", "deflate", "br", "zstd", "identity", ""]);
 
+/** How long `release()` waits for the rest of a body it drains to keep the connection. */
+const DRAIN_TIME_LIMIT_MS = 1_000;
+
 /**
  * A response to a client request. Read its body to the end, or `release()`/`close()` it
  * (`await using` does that): until then it holds its connection and its slot under the
@@ -428,7 +431,12 @@ export class ClientResponse implements AsyncDisposable {
     }
     const dump = (body as Readable & { dump?: (o: { limit: number }) => Promise<void> }).dump;
     if (this.#content === undefined && typeof dump === "function") {
+      // A remainder that trickles in (a hostile server, or a redirect's endless body) would
+      // hold release(), and a redirect behind it, until the total timeout: past a short wait
+      // the connection is closed instead of drained.
+      const giveUp = setTimeout(() => body.destroy(), DRAIN_TIME_LIMIT_MS);
       await dump.call(body, { limit: 128 * 1024 }).catch(() => {});
+      clearTimeout(giveUp);
       this.#finish();
       await this.#connectionReusable();
       return;

@@ -1,6 +1,7 @@
 // The URL of a request: resolved against the session's base, the query parameters added, the
 // credentials taken out; and small facts about URLs the client needs in several places.
 
+import { hasControlCharacter } from "../http/header-syntax.js";
 import { MultiDictProxy } from "../http/multidict.js";
 import { BasicAuth } from "./auth.js";
 import { InvalidUrlClientError, NonHttpUrlClientError } from "./errors.js";
@@ -42,6 +43,14 @@ export function requestTarget(
   auth: BasicAuth | undefined,
   sessionAuth: BasicAuth | undefined,
 ): RequestTarget {
+  // The URL parser drops tabs, CRs and LFs and trims other control characters silently: the
+  // request would go somewhere else than written, so a URL holding them is refused instead.
+  if (typeof url === "string" && hasControlCharacter(url)) {
+    throw new InvalidUrlClientError(
+      JSON.stringify(url),
+      "control characters (CR, LF, tab, NUL...) are not allowed in a URL",
+    );
+  }
   let target: URL;
   try {
     target = base === undefined ? new URL(String(url)) : new URL(String(url), base);

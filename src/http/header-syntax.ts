@@ -55,3 +55,15 @@ export function unquote(text: string): string {
   }
   return text;
 }
+
+/**
+ * Whether `text` holds an ASCII control character (U+0000-U+001F or DEL), a horizontal tab
+ * excepted when `allowTab` (RFC 9110 5.5 allows it inside field values).
+ */
+export function hasControlCharacter(text: string, allowTab = false): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && !(allowTab && c === 0x09)) || c === 0x7f) return true;
+  }
+  return false;
+}
