@@ -27,6 +27,7 @@ import {
   kFinish,
   kPresetContentType,
   kPresetJson,
+  kReleaseRaw,
   kSendHead,
   kSendWhole,
   kWriteHead,
@@ -368,7 +369,13 @@ export class StreamResponse {
       }
     }
     this[kWriteHead](request, null);
-    preparedOn.set(request.rawResponse, this);
+    // A connection taken over while the head went out (a WebSocket) has no response left.
+    if (this.#res !== null) preparedOn.set(this.#res, this);
+  }
+
+  /** @internal the connection was taken over (a WebSocket): its Node response is not ours */
+  [kReleaseRaw](): void {
+    this.#res = null;
   }
 
   /**

@@ -5,7 +5,7 @@ import {
   createServer,
   type Server as HttpServer,
   type IncomingMessage,
-  ServerResponse,
+  type ServerResponse,
 } from "node:http";
 import type { Http2Session, ServerHttp2Session, ServerHttp2Stream } from "node:http2";
 import {
@@ -36,6 +36,7 @@ import { ClientDisconnectedError, preparedResponse, Response, StreamResponse } f
 import type { HandlerResult } from "./router/route.js";
 import { STATUS_REASONS } from "./status.js";
 import { kCut, kFinish, kHandle, kUpgrade } from "./symbols.js";
+import { UpgradeInfo } from "./upgrade.js";
 
 /** Protocol limits and timeouts of a server; every one has a default. */
 export interface ServerLimits {
@@ -129,6 +130,9 @@ export class WebServer {
   readonly #handleExpect: (req: IncomingMessage, res: ServerResponse) => void;
   /** The request listener, bound once. */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Listeners of every upgraded socket, made once (`this` is the socket). */
+  readonly #onUpgradedError: (this: Socket, err: Error) => void;
+  readonly #onUpgradedClose: (this: Socket) => void;
 
   constructor(app: AnyApplication, options: ServerOptions = {}) {
     this.app = app;
@@ -170,6 +174,15 @@ export class WebServer {
     };
     this.#handleExpect = (req, res) => {
       this.#onRequest(req, res, true);
+    };
+    const logger = this.#logger;
+    this.#onUpgradedError = function (this: Socket, err: Error): void {
+      logger.debug?.(`WebSocket connection error: ${err.message}`);
+      this.destroy();
+    };
+    const upgraded = this.#upgraded;
+    this.#onUpgradedClose = function (this: Socket): void {
+      upgraded.delete(this);
     };
   }
 
@@ -347,13 +360,16 @@ export class WebServer {
     if (this.#admit(req, res)) this.#dispatch(new Request(req, res, this.#ctx, expect));
   }
 
-  /** Counts the request in flight; refuses it (and returns false) when over a limit. */
-  #admit(req: IncomingMessage, res: ServerResponse): boolean {
+  /**
+   * Counts the request in flight; refuses it (and returns false) when over a limit. `res` is
+   * the connection of an upgrade request, which makes its response only when needed.
+   */
+  #admit(req: IncomingMessage, res: ServerResponse | UpgradeInfo): boolean {
     this.#inFlight++;
     this.#requestCount++;
     const status = this.#checkLimits(req);
     if (status === 0) return true;
-    this.#sendError(res, status);
+    this.#sendError(res instanceof UpgradeInfo ? res.response(req) : res, status);
     this.#done();
     return false;
   }
@@ -370,24 +386,15 @@ export class WebServer {
       reparse(server, req, socket, head);
       return;
     }
-    // Node removed its own error handling from the socket when it detached it.
-    socket.on("error", (err) => {
-      this.#logger.debug?.(`WebSocket connection error: ${err.message}`);
-      socket.destroy();
-    });
+    // Node removed its own error handling from the socket when it detached it. The listeners
+    // are the server's, shared by every upgraded socket (`this` is the socket).
+    socket.on("error", this.#onUpgradedError);
     this.#upgraded.add(socket);
-    socket.once("close", () => this.#upgraded.delete(socket));
-    const res = new ServerResponse(req);
-    // The parser is gone: whatever the answer, unless it is 101 the connection ends after it,
-    // so nothing sent behind the handshake can be read as another request.
-    res.shouldKeepAlive = false;
-    res.assignSocket(socket);
-    res.once("finish", () => {
-      res.detachSocket(socket);
-      (socket as Socket & { destroySoon(): void }).destroySoon();
-    });
-    if (!this.#admit(req, res)) return;
-    this.#dispatch(new Request(req, res, this.#ctx, false, { socket, head }));
+    socket.on("close", this.#onUpgradedClose);
+    const upgrade = new UpgradeInfo(socket, head);
+    // No ServerResponse yet: one is made only if the handshake is refused (or a handler asks).
+    if (!this.#admit(req, upgrade)) return;
+    this.#dispatch(new Request(req, null, this.#ctx, false, upgrade));
   }
 
   /** 0 when the request is within the limits, else the status to refuse it with. */
@@ -534,7 +541,7 @@ export class WebServer {
   /** The handler chain failed: answer with an error response, unless a head is out already. */
   #onHandlerError(err: unknown, request: Request, started: number): void {
     const res = request.rawResponse;
-    const prepared = res.destroyed ? undefined : preparedResponse(res);
+    const prepared = res.destroyed ? undefined : preparedOf(request);
     if (prepared === undefined) {
       this.#send(request, this.#errorResponse(err, request), started);
       return;
@@ -602,7 +609,7 @@ export class WebServer {
     );
     // The head is out (the handler's, should it have prepared one response and returned
     // another), so a 500 cannot follow: the body is cut short instead.
-    this.#cut(request, preparedResponse(res) ?? response, started);
+    this.#cut(request, preparedOf(request) ?? response, started);
   }
 
   /** A minimal error answer that closes the connection. */
@@ -661,6 +668,14 @@ function endConnection(res: ServerResponse): void {
   // A pipelined response still waiting for its turn has no socket, and nothing of it was sent.
   if (socket === null) res.destroy();
   else socket.destroySoon();
+}
+
+/**
+ * The response whose `prepare()` sent the head: found by the Node response it wrote to, or,
+ * on an upgraded connection (which let its Node response go), by the connection.
+ */
+function preparedOf(request: Request): StreamResponse | undefined {
+  return request[kUpgrade]?.owner ?? preparedResponse(request.rawResponse);
 }
 
 const WEBSOCKET_UPGRADE = /(?:^|[\s,])websocket(?:$|[\s,])/i;

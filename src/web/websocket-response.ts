@@ -17,9 +17,10 @@ import {
   HTTPServiceUnavailable,
   HTTPUpgradeRequired,
 } from "./exceptions.js";
-import type { Request, UpgradeInfo } from "./request.js";
+import type { Request } from "./request.js";
 import { ClientDisconnectedError, StreamResponse } from "./response.js";
-import { kCtx, kCut, kFinish, kSendHead, kUpgrade } from "./symbols.js";
+import { kCtx, kCut, kFinish, kReleaseRaw, kSendHead, kUpgrade } from "./symbols.js";
+import type { UpgradeInfo } from "./upgrade.js";
 
 /** Options of `WebSocketResponse`. */
 export interface WebSocketResponseOptions extends WebSocketOptions {
@@ -242,6 +243,9 @@ export class WebSocketResponse extends StreamResponse {
     // is answered here like any bad request; no socket otherwise means the client left.
     if (upgrading.refused !== null) throw new HTTPBadRequest({ text: upgrading.refused });
     if (ws === null) throw new ClientDisconnectedError();
+    // The 101 is out: nothing of the HTTP exchange is needed while the session lasts.
+    upgrade.release(this);
+    this[kReleaseRaw]();
     const channel = new WebSocketChannel(ws, options);
     this.#channel = channel;
     const open = request[kCtx].websockets;
