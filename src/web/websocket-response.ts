@@ -3,7 +3,7 @@
 
 import { validateHeaderName, validateHeaderValue } from "node:http";
 import { WebSocketServer, type WebSocket as WsSocket } from "ws";
-import { kEnded } from "../http/symbols.js";
+import { kChannelEnded, kEnded, kEndListener } from "../http/symbols.js";
 import {
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_MAX_MSG_SIZE,
@@ -17,7 +17,7 @@ import {
   HTTPServiceUnavailable,
   HTTPUpgradeRequired,
 } from "./exceptions.js";
-import type { Request } from "./request.js";
+import type { OpenWebSocket, Request } from "./request.js";
 import { ClientDisconnectedError, StreamResponse } from "./response.js";
 import { kCtx, kCut, kFinish, kReleaseRaw, kSendHead, kUpgrade } from "./symbols.js";
 import type { UpgradeInfo } from "./upgrade.js";
@@ -142,6 +142,8 @@ export class WebSocketResponse extends StreamResponse {
   #channel: WebSocketChannel | null = null;
   #protocol: string | null = null;
   #started = false;
+  /** The server's open WebSockets, while this one is among them. */
+  #open: Set<OpenWebSocket> | null = null;
 
   constructor(options: WebSocketResponseOptions = {}) {
     super({ status: 101 });
@@ -250,7 +252,14 @@ export class WebSocketResponse extends StreamResponse {
     this.#channel = channel;
     const open = request[kCtx].websockets;
     open.add(this);
-    void channel[kEnded].then(() => open.delete(this));
+    this.#open = open;
+    channel[kEndListener] = this;
+  }
+
+  /** @internal the connection is fully closed: no longer among the server's open WebSockets */
+  [kChannelEnded](): void {
+    this.#open?.delete(this);
+    this.#open = null;
   }
 
   #ch(): WebSocketChannel {
