@@ -382,7 +382,7 @@ export class WebServer {
    * back to the HTTP parser without its `Upgrade` header.
    */
   #onUpgrade(server: NodeServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
-    if (req.method !== "GET" || !WEBSOCKET_UPGRADE.test(req.headers.upgrade ?? "")) {
+    if (req.method !== "GET" || !WEBSOCKET_UPGRADE.test(upgradeHeader(req.rawHeaders))) {
       reparse(server, req, socket, head);
       return;
     }
@@ -678,6 +678,22 @@ function preparedOf(request: Request): StreamResponse | undefined {
   return request[kUpgrade]?.owner ?? preparedResponse(request.rawResponse);
 }
 
+/**
+ * The request's `Upgrade` header as node's `req.headers.upgrade` gives it (repeated fields
+ * joined), read from the raw list: node builds `req.headers` on first use and keeps it with
+ * the request, which for a WebSocket lives as long as the connection.
+ */
+function upgradeHeader(raw: readonly string[]): string {
+  let value = "";
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length !== 7 || !UPGRADE_NAME.test(name)) continue;
+    value = value === "" ? (raw[i + 1] as string) : `${value}, ${raw[i + 1] as string}`;
+  }
+  return value;
+}
+
+const UPGRADE_NAME = /^upgrade$/i;
 const WEBSOCKET_UPGRADE = /(?:^|[\s,])websocket(?:$|[\s,])/i;
 const UPGRADE_TOKEN = /^\s*upgrade\s*$/i;
 

@@ -1,7 +1,7 @@
 // The server side of a WebSocket (aiohttp's web.WebSocketResponse): a response whose
 // prepare() performs the upgrade handshake, then the message API shared with the client.
 
-import { validateHeaderName, validateHeaderValue } from "node:http";
+import { type IncomingMessage, validateHeaderName, validateHeaderValue } from "node:http";
 import { WebSocketServer, type WebSocket as WsSocket } from "ws";
 import { kChannelEnded, kEnded, kEndListener } from "../http/symbols.js";
 import {
@@ -48,6 +48,32 @@ const HANDSHAKE_HEADERS = new Set([
   "content-length",
   "transfer-encoding",
 ]);
+
+// What the handshake reads of the request; `ws` reads the same.
+const HANDSHAKE_READ: ReadonlySet<string> = new Set([
+  "upgrade",
+  "sec-websocket-key",
+  "sec-websocket-version",
+  "sec-websocket-protocol",
+  "sec-websocket-extensions",
+]);
+
+/**
+ * The handshake's headers as node's `req.headers` gives them (repeated fields joined with
+ * ", "), read from the raw list: node builds that object on first use and keeps it with the
+ * request, which lives as long as the connection.
+ */
+function handshakeHeaders(raw: readonly string[]): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (!HANDSHAKE_READ.has(name)) continue;
+    const value = raw[i + 1] as string;
+    const seen = headers[name];
+    headers[name] = seen === undefined ? value : `${seen}, ${value}`;
+  }
+  return headers;
+}
 
 // ---- the channel API -----------------------------------------------------------------------
 
@@ -182,7 +208,6 @@ export class WebSocketResponse extends StreamResponse {
   /** RFC 6455 4.2.1: checks the opening handshake; returns the agreed subprotocol. */
   #handshake(request: Request): string | null {
     if (request.method !== "GET") throw new HTTPMethodNotAllowed(request.method, ["GET"]);
-    const headers = request.raw.headers;
     if (request[kUpgrade] === null) {
       throw new HTTPBadRequest({
         text:
@@ -194,6 +219,7 @@ export class WebSocketResponse extends StreamResponse {
     if (request[kCtx].closing) {
       throw new HTTPServiceUnavailable({ text: "Server shutting down" });
     }
+    const headers = handshakeHeaders(request.raw.rawHeaders);
     const version = headers["sec-websocket-version"];
     if (version !== "13") {
       // RFC 6455 4.2.2: name the version the server speaks.
@@ -235,7 +261,11 @@ export class WebSocketResponse extends StreamResponse {
     const upgrading: Pending = { protocol: this.#protocol, headers: extra, refused: null };
     pending = upgrading;
     try {
-      server.handleUpgrade(request.raw, upgrade.socket, upgrade.head, (socket) => {
+      // `ws` reads the method and these headers of the request, nothing else (no verifyClient,
+      // no path): the stand-in spares the request node's headers object.
+      const headers = handshakeHeaders(request.raw.rawHeaders);
+      const req = { method: "GET", headers } as IncomingMessage;
+      server.handleUpgrade(req, upgrade.socket, upgrade.head, (socket) => {
         ws = socket;
       });
     } finally {
