@@ -297,15 +297,18 @@ export function formatIdleReport(result: IdleMemoryResult, buildNote: string): s
         ? `${rounds} rounds, each on fresh servers; figures are medians.`
         : "One round, on fresh servers."),
     "",
-    ...tableHead([
-      "Connection",
-      "Server",
-      "RSS/conn (KB)",
-      "heap/conn (KB)",
-      "external/conn (KB)",
-      "RSS vs raw",
-      "heap vs raw",
-    ]),
+    ...tableHead(
+      [
+        "Connection",
+        "Server",
+        "RSS/conn (KB)",
+        "heap/conn (KB)",
+        "external/conn (KB)",
+        "RSS vs raw",
+        "heap vs raw",
+      ],
+      "llrrrrr",
+    ),
   ];
   const targets: string[] = [];
   for (const kind of ["websocket", "http"] as const) {
