@@ -3,7 +3,8 @@
 // server against a raw `ws` server and Python aiohttp's, loaded by the raw `ws` client in
 // another process. Client side: our ClientSession.wsConnect against the raw `ws` client and
 // Python aiohttp's, talking to a raw `ws` echo server. Every peer runs in its own process, all
-// in one run. Writes the "WebSocket" section of bench/RESULTS.md.
+// in one run. Writes the "WebSocket" section of bench/RESULTS.md. A full run then measures
+// memory per idle connection (bench/idle-memory.ts, its own section; alone: npm run bench:idle).
 //
 //   npm run bench:ws                          the full run (builds dist/ first)
 //   npm run bench:ws -- --only aiohttp-py     raw ws (the baseline), ours and the peers named
@@ -15,7 +16,8 @@
 // (8), --side server|client|both (both), --workload small|large|both (both), --quiet cores (a
 // run during which other processes used more is run again; 0.15), --retries n (1), --pin
 // (server on CPU 0, load or client on CPU 1), --skip-build, --no-write, --profile-dir path.
-// RESULTS.md is written only by a full run (no --only, --side or --workload).
+// RESULTS.md is written only by a full run (no --only, --side or --workload), which also runs
+// the idle-connection memory bench with its defaults.
 
 import { createRequire } from "node:module";
 import { cpus, loadavg } from "node:os";
@@ -60,6 +62,7 @@ import {
   tableHead,
   tableRow,
 } from "./common.js";
+import { formatIdleReport, IDLE_SECTION, measureIdleMemory } from "./idle-memory.js";
 
 const SECTION = "WebSocket (bench/ws.ts)";
 const SERVERS_DIR = join(BENCH_DIR, "servers");
@@ -237,6 +240,11 @@ async function main(): Promise<void> {
     argv["no-write"] || partial ? "--no-write, --only, --side or --workload" : null,
     log,
   );
+  if (partial) return;
+  const idle = await measureIdleMemory({ connections: 5000, rounds: 1, used: false });
+  const idleReport = formatIdleReport(idle, buildNote);
+  process.stdout.write(`\n${idleReport}\n`);
+  saveReport(IDLE_SECTION, idleReport, argv["no-write"] ? "--no-write" : null, log);
 }
 
 /** `--name`'s value among `known` ("both" for all of them). */

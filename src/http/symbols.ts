@@ -8,5 +8,9 @@ export const kAppendFlat: unique symbol = Symbol("appendFlat");
 export const kEntries: unique symbol = Symbol("entries");
 /** @internal WebSocket channels: settles once the connection is fully closed */
 export const kEnded: unique symbol = Symbol("ended");
+/** @internal WebSocket channels: who is told when the connection is fully closed */
+export const kEndListener: unique symbol = Symbol("endListener");
+/** @internal the method of a WebSocket channel's end listener */
+export const kChannelEnded: unique symbol = Symbol("channelEnded");
 /** @internal multipart readers and parts: fails the reads in progress and later ones with an error */
 export const kFail: unique symbol = Symbol("fail");

@@ -4,7 +4,7 @@
 
 import type { EventEmitter } from "node:events";
 import type { WebSocket as WsSocket } from "ws";
-import { kEnded } from "./symbols.js";
+import { kChannelEnded, kEnded, kEndListener } from "./symbols.js";
 import {
   WSCloseCode,
   type WSMessage,
@@ -146,6 +146,34 @@ function iteratorResult(msg: WSMessage): IteratorResult<WSMessage, undefined> {
   return TERMINAL.has(msg.type) ? DONE : { value: msg, done: false };
 }
 
+/** The channel of a `ws` socket, for the listeners all channels share. */
+const kChannel: unique symbol = Symbol("channel");
+type OwnedSocket = WsSocket & { [kChannel]: WebSocketChannel };
+
+// Sound: the shared listeners are only added to sockets given their channel first.
+function channelOf(ws: WsSocket): WebSocketChannel {
+  return (ws as OwnedSocket)[kChannel];
+}
+
+/** The listeners every channel adds to its socket (installed by WebSocketChannel). */
+let wsListeners: {
+  close(this: WsSocket, code: number, reason: Buffer): void;
+  message(this: WsSocket, data: Buffer, isBinary: boolean): void;
+  ping(this: WsSocket, data: Buffer): void;
+  pong(this: WsSocket, data: Buffer): void;
+  error(this: WsSocket, err: NodeJS.ErrnoException): void;
+  conclude(this: OwnedReceiver, code: number, reason: Buffer): void;
+};
+
+/** ws's receiver, told which channel it reads for (#holdCloseAnswer). */
+type OwnedReceiver = EventEmitter & { [kChannel]?: WebSocketChannel };
+/** ws's own answer to a close frame: its receiver's `conclude` listener. */
+type WsAnswer = (this: EventEmitter, code: number, reason: Buffer) => void;
+let wsAnswer: WsAnswer | null = null;
+
+/** The next message for `for await` (installed by WebSocketChannel, which owns the reads). */
+let readNext: (channel: WebSocketChannel) => Promise<IteratorResult<WSMessage, undefined>>;
+
 /**
  * The API both sides of a WebSocket share, by construction: every public member of
  * `WebSocketChannel`. The client's `ClientWebSocketResponse` extends the channel; the server's
@@ -177,7 +205,9 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   #closeCode: number | null = null;
   #exception: Error | null = null;
   #closedReads = 0;
-  #endedPromise: Promise<void>;
+  /** Made when first awaited: most connections end with nobody waiting on it. */
+  #endedPromise: Promise<void> | null = null;
+  #resolveEnded: (() => void) | null = null;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #pongTimer: NodeJS.Timeout | undefined;
   /** Something arrived since the heartbeat last looked. */
@@ -192,6 +222,10 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   #autoAnswer: NodeJS.Timeout | null = null;
   /** `receive()` or iteration was called at least once. */
   #hasRead = false;
+  /** The peer's close frame is held back (see #holdCloseAnswer); autoclose answers it itself. */
+  #autoclose = true;
+  /** @internal told once the connection is fully closed (the server's open WebSockets) */
+  [kEndListener]: { [kChannelEnded](): void } | null = null;
 
   // Not `@internal`: the build strips those, and a class whose constructor is stripped looks
   // constructible without arguments in the published types.
@@ -202,30 +236,15 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     this.#heartbeat = options.heartbeat ?? null;
     this.#receiveTimeout = options.receiveTimeout ?? null;
     this.#closeTimeout = options.timeout ?? DEFAULT_CLOSE_TIMEOUT;
-    this.#endedPromise = new Promise((resolve) => {
-      ws.once("close", (code: number, reason: Buffer) => {
-        this.#onClose(code, reason.toString("utf8"));
-        resolve();
-      });
-    });
-    ws.on("message", (data: Buffer, isBinary: boolean) => {
-      this.#activity = true;
-      this.#push(isBinary ? wsMessage.binary(data) : wsMessage.text(data.toString("utf8")));
-    });
-    ws.on("ping", (data: Buffer) => {
-      this.#activity = true;
-      if (!this.#autoping) this.#push(wsMessage.ping(data));
-    });
-    ws.on("pong", (data: Buffer) => {
-      this.#activity = true;
-      if (this.#pongTimer !== undefined) {
-        clearTimeout(this.#pongTimer);
-        this.#pongTimer = undefined;
-        this.#scheduleHeartbeat();
-      }
-      if (!this.#autoping) this.#push(wsMessage.pong(data));
-    });
-    ws.on("error", (err: NodeJS.ErrnoException) => this.#onError(err));
+    // The listeners are shared by every channel and find theirs on the socket: an idle
+    // connection costs no closure of its own.
+    const owned = ws as OwnedSocket;
+    owned[kChannel] = this;
+    owned.on("close", wsListeners.close);
+    owned.on("message", wsListeners.message);
+    owned.on("ping", wsListeners.ping);
+    owned.on("pong", wsListeners.pong);
+    owned.on("error", wsListeners.error);
     this.#holdCloseAnswer(ws, options.autoclose !== false);
     this.#scheduleHeartbeat();
   }
@@ -237,29 +256,38 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
    * still send. Should `ws`'s internals not be as expected, the answer stays immediate.
    */
   #holdCloseAnswer(ws: WsSocket, auto: boolean): void {
-    const receiver = (ws as unknown as { _receiver?: EventEmitter })._receiver;
+    const receiver = (ws as unknown as { _receiver?: OwnedReceiver })._receiver;
     const listeners = receiver?.listeners("conclude") ?? [];
     if (receiver === undefined || listeners.length !== 1) return;
-    const answer = listeners[0] as (this: EventEmitter, code: number, reason: Buffer) => void;
+    const answer = listeners[0] as WsAnswer;
+    // ws's listener is one function for every socket; another one is not ws as we know it.
+    wsAnswer ??= answer;
+    if (answer !== wsAnswer) return;
     receiver.removeListener("conclude", answer);
-    receiver.once("conclude", (code: number, reason: Buffer) => {
-      // The reader waits with nothing unread (or never reads: a handler that only sends):
-      // answered now, the reader gets CLOSE after. Else the reader may still be handling a
-      // message that came before the close, and may answer it.
-      if (auto && (this.#waiter !== null || !this.#hasRead)) {
-        answer.call(receiver, code, reason);
-        return;
-      }
-      this.#answerClose = (c, m) => answer.call(receiver, c, m);
-      this.#activity = true;
-      this.#peerClosing = true;
-      this.#closeCode = code;
-      if (auto) {
-        this.#autoAnswer = setTimeout(() => this.#answerPeer(), this.#closeTimeout);
-        this.#autoAnswer.unref();
-      }
-      this.#push(wsMessage.close(code, reason.toString("utf8")));
-    });
+    receiver[kChannel] = this;
+    this.#autoclose = auto;
+    receiver.on("conclude", wsListeners.conclude);
+  }
+
+  /** The peer's close frame arrived (held back from ws by #holdCloseAnswer). */
+  #onConclude(receiver: OwnedReceiver, code: number, reason: Buffer): void {
+    const answer = wsAnswer as WsAnswer;
+    // The reader waits with nothing unread (or never reads: a handler that only sends):
+    // answered now, the reader gets CLOSE after. Else the reader may still be handling a
+    // message that came before the close, and may answer it.
+    if (this.#autoclose && (this.#waiter !== null || !this.#hasRead)) {
+      answer.call(receiver, code, reason);
+      return;
+    }
+    this.#answerClose = (c, m) => answer.call(receiver, c, m);
+    this.#activity = true;
+    this.#peerClosing = true;
+    this.#closeCode = code;
+    if (this.#autoclose) {
+      this.#autoAnswer = setTimeout(() => this.#answerPeer(), this.#closeTimeout);
+      this.#autoAnswer.unref();
+    }
+    this.#push(wsMessage.close(code, reason.toString("utf8")));
   }
 
   /** autoclose: answers the peer's close (its code; 1000 when it gave none). */
@@ -307,6 +335,13 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
 
   /** @internal resolves once the connection is fully closed */
   get [kEnded](): Promise<void> {
+    if (this.#endedPromise === null) {
+      this.#endedPromise = this.#ended
+        ? RESOLVED
+        : new Promise((resolve) => {
+            this.#resolveEnded = resolve;
+          });
+    }
     return this.#endedPromise;
   }
 
@@ -517,8 +552,47 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
 
   /** Messages until the connection closes (CLOSE, CLOSING and CLOSED end the loop). */
   [Symbol.asyncIterator](): AsyncIterator<WSMessage, undefined> {
-    return {
-      next: () => this.#read(undefined, true) as Promise<IteratorResult<WSMessage, undefined>>,
+    return new MessageIterator(this);
+  }
+
+  static {
+    readNext = (channel) =>
+      channel.#read(undefined, true) as Promise<IteratorResult<WSMessage, undefined>>;
+    wsListeners = {
+      // `ws` emits it once.
+      close(code, reason) {
+        const channel = channelOf(this);
+        channel.#onClose(code, reason.toString("utf8"));
+        channel.#resolveEnded?.();
+        channel.#resolveEnded = null;
+        channel[kEndListener]?.[kChannelEnded]();
+      },
+      message(data, isBinary) {
+        const channel = channelOf(this);
+        channel.#activity = true;
+        channel.#push(isBinary ? wsMessage.binary(data) : wsMessage.text(data.toString("utf8")));
+      },
+      ping(data) {
+        const channel = channelOf(this);
+        channel.#activity = true;
+        if (!channel.#autoping) channel.#push(wsMessage.ping(data));
+      },
+      pong(data) {
+        const channel = channelOf(this);
+        channel.#activity = true;
+        if (channel.#pongTimer !== undefined) {
+          clearTimeout(channel.#pongTimer);
+          channel.#pongTimer = undefined;
+          channel.#scheduleHeartbeat();
+        }
+        if (!channel.#autoping) channel.#push(wsMessage.pong(data));
+      },
+      error(err) {
+        channelOf(this).#onError(err);
+      },
+      conclude(code, reason) {
+        (this[kChannel] as WebSocketChannel).#onConclude(this, code, reason);
+      },
     };
   }
 
@@ -583,7 +657,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
       this.#answerClose = null;
       if (answer !== null) answer(code, Buffer.from(message));
       else this.#ws.close(code, message);
-      await this.#endedPromise;
+      await this[kEnded];
       clearTimeout(timer);
     }
     return true;
@@ -709,6 +783,17 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** `for await` over a channel: a method on a prototype, not a closure per loop. */
+class MessageIterator implements AsyncIterator<WSMessage, undefined> {
+  readonly #channel: WebSocketChannel;
+  constructor(channel: WebSocketChannel) {
+    this.#channel = channel;
+  }
+  next(): Promise<IteratorResult<WSMessage, undefined>> {
+    return readNext(this.#channel);
+  }
+}
 
 function messageSize(msg: WSMessage): number {
   switch (msg.type) {

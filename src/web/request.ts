@@ -3,7 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { type Duplex, Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { parse as parseCookie } from "cookie";
 import { type ContentType, parseContentType } from "../http/content-type.js";
@@ -39,6 +39,7 @@ import {
   kStreamedBody,
   kUpgrade,
 } from "./symbols.js";
+import type { UpgradeInfo } from "./upgrade.js";
 
 /** Options of `request.multipart()`: the reader's limits; errors always map to 400/413. */
 export type RequestMultipartOptions = Omit<MultipartReaderOptions, "mapError">;
@@ -85,13 +86,6 @@ export interface OpenWebSocket {
   close(options: { code: number; message: string }): Promise<boolean>;
 }
 
-/** The connection of an upgrade request, handed over by Node's `'upgrade'` event. */
-export interface UpgradeInfo {
-  readonly socket: Duplex;
-  /** Bytes the client sent after the request head (the first WebSocket frames). */
-  readonly head: Buffer;
-}
-
 const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 /** A path needs work before routing when it has escapes or dot segments. */
 const NEEDS_DECODING = /%|\/\./;
@@ -110,8 +104,7 @@ export class Request<P = Readonly<Record<string, string>>> {
    * `ServerHttp2Stream`.
    */
   readonly raw: IncomingMessage;
-  /** Node's response object for this request (over HTTP/2, the same methods on the stream). */
-  readonly rawResponse: ServerResponse;
+  #rawResponse: ServerResponse | null;
   #ctx: RequestContext;
   #matchInfo: MatchInfo | null = null;
   #app: AnyApplication | null = null;
@@ -142,20 +135,29 @@ export class Request<P = Readonly<Record<string, string>>> {
 
   // Not `@internal`: the build strips those, and a class whose constructor is stripped looks
   // constructible without arguments in the published types.
-  /** Made by the server for each incoming request. */
+  /**
+   * Made by the server for each incoming request. An upgrade request's `rawResponse` is
+   * `null`: its connection makes one when it is first asked for.
+   */
   constructor(
     raw: IncomingMessage,
-    rawResponse: ServerResponse,
+    rawResponse: ServerResponse | null,
     ctx: RequestContext,
     expect = false,
     upgrade: UpgradeInfo | null = null,
   ) {
     this.raw = raw;
-    this.rawResponse = rawResponse;
+    this.#rawResponse = rawResponse;
     this.#ctx = ctx;
     this.#expect = expect;
     this.#upgrade = upgrade;
     this.#peer = raw.socket.remoteAddress;
+  }
+
+  /** Node's response object for this request (over HTTP/2, the same methods on the stream). */
+  get rawResponse(): ServerResponse {
+    // An upgrade request's is made on demand and let go after the 101 (see UpgradeInfo).
+    return this.#rawResponse ?? (this.#upgrade as UpgradeInfo).response(this.raw);
   }
 
   /**
@@ -659,7 +661,13 @@ export class Request<P = Readonly<Record<string, string>>> {
    * request before passing it on.
    */
   clone(options: CloneOptions = {}): Request<P> {
-    const copy = new Request<P>(this.raw, this.rawResponse, this.#ctx, this.#expect, this.#upgrade);
+    const copy = new Request<P>(
+      this.raw,
+      this.#rawResponse,
+      this.#ctx,
+      this.#expect,
+      this.#upgrade,
+    );
     copy.#matchInfo = this.#matchInfo;
     copy.#app = this.#app;
     copy.#state = this.#state;

@@ -27,6 +27,7 @@ import {
   kFinish,
   kPresetContentType,
   kPresetJson,
+  kReleaseRaw,
   kSendHead,
   kSendWhole,
   kWriteHead,
@@ -355,8 +356,13 @@ export class StreamResponse {
    * first, so they can still change headers. Calling it again does nothing.
    */
   prepare(request: Request): Promise<void> {
-    if (this.#prepared === null) this.#prepared = this.#prepare(request);
-    return this.#prepared;
+    if (this.#prepared !== null) return this.#prepared;
+    const preparing = this.#prepare(request);
+    // Once the head is out, later calls get the shared settled promise and this one, awaited
+    // by its caller, can go (a WebSocket would keep it as long as its connection); a failure
+    // stays, so that later calls fail the same way.
+    this.#prepared = this.#headWritten ? DONE : preparing;
+    return preparing;
   }
 
   async #prepare(request: Request): Promise<void> {
@@ -368,7 +374,14 @@ export class StreamResponse {
       }
     }
     this[kWriteHead](request, null);
-    preparedOn.set(request.rawResponse, this);
+    // A connection taken over while the head went out (a WebSocket) has no response left.
+    if (this.#res !== null) preparedOn.set(this.#res, this);
+    this.#prepared = DONE;
+  }
+
+  /** @internal the connection was taken over (a WebSocket): its Node response is not ours */
+  [kReleaseRaw](): void {
+    this.#res = null;
   }
 
   /**

@@ -5,7 +5,7 @@ import {
   createServer,
   type Server as HttpServer,
   type IncomingMessage,
-  ServerResponse,
+  type ServerResponse,
 } from "node:http";
 import {
   type Http2Session,
@@ -43,6 +43,7 @@ import { ClientDisconnectedError, preparedResponse, Response, StreamResponse } f
 import type { HandlerResult } from "./router/route.js";
 import { STATUS_REASONS } from "./status.js";
 import { kCut, kFinish, kHandle, kUpgrade } from "./symbols.js";
+import { UpgradeInfo } from "./upgrade.js";
 
 /** Protocol limits and timeouts of a server; every one has a default. */
 export interface ServerLimits {
@@ -146,6 +147,9 @@ export class WebServer {
   readonly #handleExpect: (req: IncomingMessage, res: ServerResponse) => void;
   /** The request listener, bound once. */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Listeners of every upgraded socket, made once (`this` is the socket). */
+  readonly #onUpgradedError: (this: Socket, err: Error) => void;
+  readonly #onUpgradedClose: (this: Socket) => void;
 
   constructor(app: AnyApplication, options: ServerOptions = {}) {
     this.app = app;
@@ -187,6 +191,15 @@ export class WebServer {
     };
     this.#handleExpect = (req, res) => {
       this.#onRequest(req, res, true);
+    };
+    const logger = this.#logger;
+    this.#onUpgradedError = function (this: Socket, err: Error): void {
+      logger.debug?.(`WebSocket connection error: ${err.message}`);
+      this.destroy();
+    };
+    const upgraded = this.#upgraded;
+    this.#onUpgradedClose = function (this: Socket): void {
+      upgraded.delete(this);
     };
   }
 
@@ -425,15 +438,18 @@ export class WebServer {
     });
   }
 
-  /** Counts the request in flight; refuses it (and returns false) when over a limit. */
-  #admit(req: IncomingMessage, res: ServerResponse): boolean {
+  /**
+   * Counts the request in flight; refuses it (and returns false) when over a limit. `res` is
+   * the connection of an upgrade request, which makes its response only when needed.
+   */
+  #admit(req: IncomingMessage, res: ServerResponse | UpgradeInfo): boolean {
     this.#inFlight++;
     this.#requestCount++;
-    const http2 = isHttp2Response(res);
+    const http2 = !(res instanceof UpgradeInfo) && isHttp2Response(res);
     const status = this.#checkRequest(req, http2);
     if (status === 0) return true;
     if (!http2) this.#refused.add(req.socket);
-    this.#sendError(res, status);
+    this.#sendError(res instanceof UpgradeInfo ? res.response(req) : res, status);
     this.#done();
     return false;
   }
@@ -447,22 +463,16 @@ export class WebServer {
    */
   #onUpgrade(server: NodeServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
     // Node removed its own error handling from the socket when it detached it, and responses
-    // to requests pipelined before this one may still be writing to it.
-    const onError = (err: Error): void => {
-      this.#logger.debug?.(`WebSocket connection error: ${err.message}`);
-      socket.destroy();
-    };
-    const onClose = (): void => {
-      this.#upgraded.delete(socket);
-    };
-    socket.on("error", onError);
-    socket.once("close", onClose);
+    // to requests pipelined before this one may still be writing to it. The listeners are the
+    // server's, shared by every upgraded socket (`this` is the socket).
+    socket.on("error", this.#onUpgradedError);
+    socket.on("close", this.#onUpgradedClose);
     this.#upgraded.add(socket);
     afterPipelined(socket, () => {
-      if (req.method !== "GET" || !WEBSOCKET_UPGRADE.test(req.headers.upgrade ?? "")) {
+      if (req.method !== "GET" || !WEBSOCKET_UPGRADE.test(upgradeHeader(req.rawHeaders))) {
         // Back to node:http, which handles the connection's errors and close itself.
-        socket.off("error", onError);
-        socket.off("close", onClose);
+        socket.off("error", this.#onUpgradedError);
+        socket.off("close", this.#onUpgradedClose);
         this.#upgraded.delete(socket);
         reparse(server, req, socket, head);
       } else {
@@ -473,17 +483,10 @@ export class WebServer {
 
   /** Runs a WebSocket handshake request on `socket`, which nothing else writes to any more. */
   #upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    const res = new ServerResponse(req);
-    // The parser is gone: whatever the answer, unless it is 101 the connection ends after it,
-    // so nothing sent behind the handshake can be read as another request.
-    res.shouldKeepAlive = false;
-    res.assignSocket(socket);
-    res.once("finish", () => {
-      res.detachSocket(socket);
-      (socket as Socket & { destroySoon(): void }).destroySoon();
-    });
-    if (!this.#admit(req, res)) return;
-    this.#dispatch(new Request(req, res, this.#ctx, false, { socket, head }));
+    const upgrade = new UpgradeInfo(socket, head);
+    // No ServerResponse yet: one is made only if the handshake is refused (or a handler asks).
+    if (!this.#admit(req, upgrade)) return;
+    this.#dispatch(new Request(req, null, this.#ctx, false, upgrade));
   }
 
   /**
@@ -678,7 +681,7 @@ export class WebServer {
   /** The handler chain failed: answer with an error response, unless a head is out already. */
   #onHandlerError(err: unknown, request: Request, started: number): void {
     const res = request.rawResponse;
-    const prepared = res.destroyed ? undefined : preparedResponse(res);
+    const prepared = res.destroyed ? undefined : preparedOf(request);
     if (prepared === undefined) {
       this.#send(request, this.#errorResponse(err, request), started);
       return;
@@ -752,7 +755,7 @@ export class WebServer {
     );
     // The head is out (the handler's, should it have prepared one response and returned
     // another), so a 500 cannot follow: the body is cut short instead.
-    this.#cut(request, preparedResponse(res) ?? response, started);
+    this.#cut(request, preparedOf(request) ?? response, started);
   }
 
   /** A minimal error answer that closes the connection. */
@@ -844,6 +847,30 @@ const { NGHTTP2_CANCEL } = http2Constants;
 /** Pipelined requests a connection may have waiting before it stops being read. */
 const PIPELINE_DEPTH = 32;
 
+/**
+ * The response whose `prepare()` sent the head: found by the Node response it wrote to, or,
+ * on an upgraded connection (which let its Node response go), by the connection.
+ */
+function preparedOf(request: Request): StreamResponse | undefined {
+  return request[kUpgrade]?.owner ?? preparedResponse(request.rawResponse);
+}
+
+/**
+ * The request's `Upgrade` header as node's `req.headers.upgrade` gives it (repeated fields
+ * joined), read from the raw list: node builds `req.headers` on first use and keeps it with
+ * the request, which for a WebSocket lives as long as the connection.
+ */
+function upgradeHeader(raw: readonly string[]): string {
+  let value = "";
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length !== 7 || !UPGRADE_NAME.test(name)) continue;
+    value = value === "" ? (raw[i + 1] as string) : `${value}, ${raw[i + 1] as string}`;
+  }
+  return value;
+}
+
+const UPGRADE_NAME = /^upgrade$/i;
 const WEBSOCKET_UPGRADE = /(?:^|[\s,])websocket(?:$|[\s,])/i;
 const UPGRADE_TOKEN = /^\s*upgrade\s*$/i;
 

@@ -38,6 +38,8 @@ export const kSendWhole: unique symbol = Symbol("sendWhole");
 export const kFinish: unique symbol = Symbol("finish");
 /** @internal StreamResponse: stops a response whose handler failed after prepare(). */
 export const kCut: unique symbol = Symbol("cut");
+/** @internal StreamResponse: lets its Node response go (the connection was taken over). */
+export const kReleaseRaw: unique symbol = Symbol("releaseRaw");
 /** @internal FileResponse: how a precompressed sibling that is a symlink is treated. */
 export const kSiblingSymlinks: unique symbol = Symbol("siblingSymlinks");
 

@@ -1,9 +1,9 @@
 // The server side of a WebSocket (aiohttp's web.WebSocketResponse): a response whose
 // prepare() performs the upgrade handshake, then the message API shared with the client.
 
-import { validateHeaderName, validateHeaderValue } from "node:http";
+import { type IncomingMessage, validateHeaderName, validateHeaderValue } from "node:http";
 import { WebSocketServer, type WebSocket as WsSocket } from "ws";
-import { kEnded } from "../http/symbols.js";
+import { kChannelEnded, kEnded, kEndListener } from "../http/symbols.js";
 import {
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_MAX_MSG_SIZE,
@@ -17,9 +17,10 @@ import {
   HTTPServiceUnavailable,
   HTTPUpgradeRequired,
 } from "./exceptions.js";
-import type { Request, UpgradeInfo } from "./request.js";
+import type { OpenWebSocket, Request } from "./request.js";
 import { ClientDisconnectedError, StreamResponse } from "./response.js";
-import { kCtx, kCut, kFinish, kSendHead, kUpgrade } from "./symbols.js";
+import { kCtx, kCut, kFinish, kReleaseRaw, kSendHead, kUpgrade } from "./symbols.js";
+import type { UpgradeInfo } from "./upgrade.js";
 
 /** Options of `WebSocketResponse`. */
 export interface WebSocketResponseOptions extends WebSocketOptions {
@@ -47,6 +48,34 @@ const HANDSHAKE_HEADERS = new Set([
   "content-length",
   "transfer-encoding",
 ]);
+
+// What the handshake reads of the request; `ws` reads the same.
+const HANDSHAKE_READ: ReadonlySet<string> = new Set([
+  "upgrade",
+  "sec-websocket-key",
+  "sec-websocket-version",
+  "sec-websocket-protocol",
+  "sec-websocket-extensions",
+  "content-length",
+  "transfer-encoding",
+]);
+
+/**
+ * The handshake's headers as node's `req.headers` gives them (repeated fields joined with
+ * ", "), read from the raw list: node builds that object on first use and keeps it with the
+ * request, which lives as long as the connection.
+ */
+function handshakeHeaders(raw: readonly string[]): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (!HANDSHAKE_READ.has(name)) continue;
+    const value = raw[i + 1] as string;
+    const seen = headers[name];
+    headers[name] = seen === undefined ? value : `${seen}, ${value}`;
+  }
+  return headers;
+}
 
 // ---- the channel API -----------------------------------------------------------------------
 
@@ -141,6 +170,8 @@ export class WebSocketResponse extends StreamResponse {
   #channel: WebSocketChannel | null = null;
   #protocol: string | null = null;
   #started = false;
+  /** The server's open WebSockets, while this one is among them. */
+  #open: Set<OpenWebSocket> | null = null;
 
   constructor(options: WebSocketResponseOptions = {}) {
     super({ status: 101 });
@@ -179,7 +210,6 @@ export class WebSocketResponse extends StreamResponse {
   /** RFC 6455 4.2.1: checks the opening handshake; returns the agreed subprotocol. */
   #handshake(request: Request): string | null {
     if (request.method !== "GET") throw new HTTPMethodNotAllowed(request.method, ["GET"]);
-    const headers = request.raw.headers;
     if (request[kUpgrade] === null) {
       throw new HTTPBadRequest({
         text:
@@ -187,6 +217,7 @@ export class WebSocketResponse extends StreamResponse {
           "Connection: Upgrade",
       });
     }
+    const headers = handshakeHeaders(request.raw.rawHeaders);
     // A handshake is a GET without content (RFC 6455 4.1). Node hands whatever follows the
     // head to the upgrade as the first frames: a declared body would be read as frames, or,
     // behind a proxy that framed it as HTTP, let one request smuggle frames into another's
@@ -240,7 +271,11 @@ export class WebSocketResponse extends StreamResponse {
     const upgrading: Pending = { protocol: this.#protocol, headers: extra, refused: null };
     pending = upgrading;
     try {
-      server.handleUpgrade(request.raw, upgrade.socket, upgrade.head, (socket) => {
+      // `ws` reads the method and these headers of the request, nothing else (no verifyClient,
+      // no path): the stand-in spares the request node's headers object.
+      const headers = handshakeHeaders(request.raw.rawHeaders);
+      const req = { method: "GET", headers } as IncomingMessage;
+      server.handleUpgrade(req, upgrade.socket, upgrade.head, (socket) => {
         ws = socket;
       });
     } finally {
@@ -250,11 +285,21 @@ export class WebSocketResponse extends StreamResponse {
     // is answered here like any bad request; no socket otherwise means the client left.
     if (upgrading.refused !== null) throw new HTTPBadRequest({ text: upgrading.refused });
     if (ws === null) throw new ClientDisconnectedError();
+    // The 101 is out: nothing of the HTTP exchange is needed while the session lasts.
+    upgrade.release(this);
+    this[kReleaseRaw]();
     const channel = new WebSocketChannel(ws, options);
     this.#channel = channel;
     const open = request[kCtx].websockets;
     open.add(this);
-    void channel[kEnded].then(() => open.delete(this));
+    this.#open = open;
+    channel[kEndListener] = this;
+  }
+
+  /** @internal the connection is fully closed: no longer among the server's open WebSockets */
+  [kChannelEnded](): void {
+    this.#open?.delete(this);
+    this.#open = null;
   }
 
   #ch(): WebSocketChannel {
