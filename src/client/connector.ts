@@ -4,7 +4,7 @@
 
 import type { ConnectionOptions } from "node:tls";
 import type { Agent, buildConnector, Dispatcher } from "undici";
-import { AttemptInfo, attemptInterceptor } from "./attempt.js";
+import { AttemptInfo, attemptRequest } from "./attempt.js";
 import { layerChain, type SessionLayers } from "./cache.js";
 import { DnsCache, type DnsDispatchOptions } from "./dns-cache.js";
 import {
@@ -38,6 +38,7 @@ import {
   kSend,
   kTLSFor,
   kTraceResolve,
+  kTryAcquire,
   kWebSocketTransport,
 } from "./symbols.js";
 import {
@@ -358,17 +359,18 @@ export abstract class BaseConnector {
         ? this.#directFor(connectTimeout, tls)
         : this.#proxied(connectTimeout, proxy, tls);
     // The message is built only when the timeout fires, not for every request.
-    const watch = attemptInterceptor(info, limits.readTimeout, () => {
+    const makeError = () => {
       const url = `${String(options.origin ?? "")}${options.path}`;
       return new SocketTimeoutError(
         `Timeout on reading data from socket (${options.method} ${url})`,
       );
-    });
+    };
     if (layers === undefined) {
       info.sent = true;
-      return dispatcher.compose(watch).request(options);
+      return attemptRequest(dispatcher, options, info, limits.readTimeout, makeError);
     }
-    return dispatcher.compose(...layerChain(layers, info), watch).request(options);
+    const layered = dispatcher.compose(...layerChain(layers, info));
+    return attemptRequest(layered, options, info, limits.readTimeout, makeError);
   }
 
   /** @internal undici Agent options shared by the concrete connectors */
@@ -451,6 +453,15 @@ export abstract class BaseConnector {
       this.#waiters.push(waiter);
     });
     return this.#take();
+  }
+
+  /**
+   * @internal a slot when one is free and nobody waits for one, else `null` (then `acquire`):
+   * the common case without the promise and the turn of the event loop `acquire` costs
+   */
+  [kTryAcquire](): ReleaseSlot | null {
+    if (this.#closed || this.#waiters.length > 0) return null;
+    return this.limit === 0 || this.#active < this.limit ? this.#take() : null;
   }
 
   #take(): ReleaseSlot {

@@ -32,7 +32,8 @@ export class RequestControl {
   readonly #ac = new RequestAbort();
   readonly #timer: NodeJS.Timeout | undefined;
   readonly #user: AbortSignal | undefined;
-  readonly #onUserAbort = (): void => this.#ac.abort(this.#user?.reason);
+  /** Made only for a caller's signal: most requests have none. */
+  readonly #onUserAbort: (() => void) | undefined;
 
   constructor(total: number, method: string, url: URL, user: AbortSignal | undefined) {
     this.#user = user;
@@ -44,8 +45,10 @@ export class RequestControl {
       );
     }
     if (user !== undefined) {
+      const onUserAbort = (): void => this.#ac.abort(user.reason);
+      this.#onUserAbort = onUserAbort;
       if (user.aborted) this.#ac.abort(user.reason);
-      else user.addEventListener("abort", this.#onUserAbort, { once: true });
+      else user.addEventListener("abort", onUserAbort, { once: true });
     }
   }
 
@@ -72,7 +75,9 @@ export class RequestControl {
 
   #clear(): void {
     clearTimeout(this.#timer);
-    this.#user?.removeEventListener("abort", this.#onUserAbort);
+    if (this.#onUserAbort !== undefined) {
+      this.#user?.removeEventListener("abort", this.#onUserAbort);
+    }
   }
 
   /** Maps undici's and Node's errors to the client hierarchy. */

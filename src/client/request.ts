@@ -38,7 +38,14 @@ import { chooseProxy, type ProxySettings, proxyError } from "./proxy.js";
 import { REDIRECT_STATUSES, redirectedMethod, resolveLocation } from "./redirect.js";
 import { RequestControl, untilAborted } from "./request-control.js";
 import { ClientResponse } from "./response.js";
-import { kEntityBody, kSend, kTLSFor, kTraceResolve, kWebSocketTransport } from "./symbols.js";
+import {
+  kEntityBody,
+  kSend,
+  kTLSFor,
+  kTraceResolve,
+  kTryAcquire,
+  kWebSocketTransport,
+} from "./symbols.js";
 import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
 import { RequestTrace, tracedUpload } from "./tracing.js";
 import type { RequestData, RequestOptions, SessionConfig } from "./types.js";
@@ -353,7 +360,8 @@ export class ClientRequest {
     for (let attempt = 0; ; attempt++) {
       // Cancelled (or timed out) already: no connection is opened for nothing.
       if (control.signal.aborted) throw control.signal.reason;
-      const release = await this.#acquire();
+      // Untraced, with a slot free (the common case), without waiting a turn for a promise.
+      const release = (trace === null ? connector[kTryAcquire]() : null) ?? (await this.#acquire());
       const dns = trace === null ? undefined : await this.#traceDns(trace, release);
       const info = new AttemptInfo();
       let wire = wireBody(body, frame, options.onUploadProgress, declaredLength, knownLength);
@@ -378,18 +386,22 @@ export class ClientRequest {
             signal: control.signal,
           });
         } else {
+          const dispatch: Dispatcher.RequestOptions & { dns?: DnsDispatchOptions | undefined } = {
+            origin: url.origin,
+            path: `${url.pathname}${url.search}`,
+            method: method as Dispatcher.HttpMethod,
+            headers: sentHeaders,
+            body: wire.body,
+            signal: control.signal,
+            reset: connector.forceClose,
+            // undici's own default over HTTP/1.1; over h2 what src/client/h2-pool.ts would
+            // otherwise set on a copy of these options.
+            idempotent: connector.http2 || method === "GET" || method === "HEAD",
+            // Addresses a traced request resolved, for the connector's DNS interceptor.
+            dns,
+          };
           const pending = connector[kSend](
-            {
-              origin: url.origin,
-              path: `${url.pathname}${url.search}`,
-              method: method as Dispatcher.HttpMethod,
-              headers: sentHeaders,
-              body: wire.body,
-              signal: control.signal,
-              reset: connector.forceClose,
-              // Addresses a traced request resolved, for the connector's DNS interceptor.
-              ...(dns === undefined ? {} : { dns }),
-            },
+            dispatch,
             {
               // aiohttp: sockConnect bounds opening the socket, connect the wait for a slot and
               // the opening together.

@@ -135,9 +135,11 @@ export class ClientResponse implements AsyncDisposable {
     this.#init = init;
     if (init.body === null) this.#finish();
     else {
-      init.body.once("end", () => this.#finish());
-      init.body.once("close", () => this.#finish());
-      init.body.once("error", () => this.#finish());
+      // One listener for the three (`#finish` runs once), and `on`: `once` wraps each.
+      const finish = (): void => this.#finish();
+      init.body.on("end", finish);
+      init.body.on("close", finish);
+      init.body.on("error", finish);
     }
   }
 
@@ -262,7 +264,9 @@ export class ClientResponse implements AsyncDisposable {
   }
 
   #decoded(body: Readable): Readable {
-    const encoding = (this.headers.get("Content-Encoding") ?? "").trim().toLowerCase();
+    // From the parser's header object: the multidict is built only for those who ask for it.
+    const raw = this.#rawHeaders["content-encoding"];
+    const encoding = ((Array.isArray(raw) ? raw[0] : raw) ?? "").trim().toLowerCase();
     if (!this.#init.autoDecompress || encoding === "" || encoding === "identity") return body;
     if (!DECODABLE.has(encoding)) return body;
     const decoder = createDecoder(encoding);
@@ -445,7 +449,10 @@ export class ClientResponse implements AsyncDisposable {
    * reuse the connection, as sequential requests do in aiohttp.
    */
   async #connectionReusable(): Promise<void> {
-    if (this.#body !== null) await new Promise<void>((resolve) => setImmediate(resolve));
+    // An HTTP/2 stream has no socket to hand back: the connection takes the next at once.
+    if (this.#body !== null && this.version !== HTTP_2) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Closes the connection at once (it is not reused). */
