@@ -2,6 +2,7 @@
 // origin, a total limit across hosts (excess requests wait), DNS caching, unix sockets, proxies
 // from the environment.
 
+import { isIP } from "node:net";
 import type { ConnectionOptions } from "node:tls";
 import type { Agent, buildConnector, Dispatcher } from "undici";
 import { AttemptInfo, attemptRequest } from "./attempt.js";
@@ -517,6 +518,16 @@ const TCP_OPTION_NAMES = {
   family: true,
 } as const satisfies OptionNames<TCPConnectorOptions>;
 
+/** Whether a dispatch origin (`https://host:port`) names its host by an IP address. */
+function isAddressOrigin(origin: string | URL | undefined): boolean {
+  if (origin === undefined) return false;
+  if (typeof origin !== "string") return isIP(origin.hostname) !== 0;
+  const start = origin.indexOf("//") + 2;
+  if (origin[start] === "[") return true; // an IPv6 address
+  const end = origin.indexOf(":", start);
+  return isIP(end === -1 ? origin.slice(start) : origin.slice(start, end)) !== 0;
+}
+
 /** TCP (and TLS) connections with pooling, limits and a DNS cache. */
 export class TCPConnector extends BaseConnector {
   readonly #tcp: TCPConnectorOptions;
@@ -556,8 +567,18 @@ export class TCPConnector extends BaseConnector {
       ...(o.localAddr === undefined ? {} : { localAddress: o.localAddr }),
     };
     const agent = new (undici().Agent)(agentOptions);
+    if (this.#dns === null) return agent;
     // All pools of the connector share one cache, as aiohttp's connector has one.
-    return this.#dns === null ? agent : agent.compose(this.#dns.interceptor());
+    const resolving = agent.compose(this.#dns.interceptor());
+    // undici's interceptor hands an IP address on unresolved, but only after parsing the origin
+    // and putting adapters around the request's handler: such requests skip it.
+    const dispatch: Dispatcher["dispatch"] = (opts, handler) =>
+      isAddressOrigin(opts.origin)
+        ? agent.dispatch(opts, handler)
+        : resolving.dispatch(opts, handler);
+    return new Proxy(agent, {
+      get: (target, key) => (key === "dispatch" ? dispatch : Reflect.get(target, key)),
+    });
   }
 
   /** @internal */
