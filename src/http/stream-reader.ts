@@ -34,6 +34,17 @@ function errorCode(err: Error): unknown {
 }
 
 /** `readexactly()` reached the end of the stream before it had `expected` bytes. */
+/**
+ * What a reader fails with when its source emits `err`: `StreamClosedError` when the
+ * connection went away, else `StreamReadError`, the source's error as `cause` either way.
+ */
+export function readFailure(err: Error): StreamReadError {
+  const code = errorCode(err);
+  return typeof code === "string" && CONNECTION_CLOSED_CODES.has(code)
+    ? new StreamClosedError(err)
+    : new StreamReadError(`Reading the body failed: ${err.message}`, err);
+}
+
 export class IncompleteReadError extends Error {
   override name = "IncompleteReadError";
   /** Stable machine-readable code. */
@@ -458,11 +469,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
   #onError = (err: Error): void => {
     if (this.#source !== null) this.#detach(this.#source);
     if (this.#eof || this.#exception !== null) return;
-    const code = errorCode(err);
-    const failure =
-      typeof code === "string" && CONNECTION_CLOSED_CODES.has(code)
-        ? new StreamClosedError(err)
-        : new StreamReadError(`Reading the body failed: ${err.message}`, err);
+    const failure = readFailure(err);
     this.setException(this.#mapError?.(failure) ?? failure);
   };
 
