@@ -374,12 +374,11 @@ export class ClientResponse implements AsyncDisposable {
     this.#consuming = true;
     return body.bytes().then(
       (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      (err: unknown) => {
+      () => {
         // Given up on by close() or release(), as a reader cancelled there.
         if (this.#released) return Buffer.alloc(0);
         // undici's consumer reports a close before the end as its own abort error.
-        const failure =
-          body.errored === null ? new StreamClosedError() : readFailure(body.errored);
+        const failure = body.errored === null ? new StreamClosedError() : readFailure(body.errored);
         throw this.#payloadError(failure);
       },
     );
