@@ -61,6 +61,8 @@ import {
 /** RFC 9110 9.2.2: methods a client may repeat, since the second time changes nothing more. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 
+const NO_HISTORY: readonly ClientResponse[] = Object.freeze([]);
+
 /** One request with everything that changes from hop to hop. */
 export class ClientRequest {
   readonly #session: SessionConfig;
@@ -552,7 +554,8 @@ export class ClientRequest {
       http2,
       headers: data.headers,
       body: skipBody ? null : data.body,
-      history: [...this.#history],
+      // Most responses come without redirects: one shared empty history for them.
+      history: this.#history.length === 0 ? NO_HISTORY : [...this.#history],
       fromCache,
       autoDecompress: session.autoDecompress,
       onProgress: this.#options.onDownloadProgress,

@@ -343,18 +343,29 @@ export class ClientResponse implements AsyncDisposable {
   }
 
   /** Reads the whole body (decompressed). Gives the connection back. */
-  async read(): Promise<Buffer> {
-    if (this.#bodyBytes !== undefined) return this.#bodyBytes;
+  read(): Promise<Buffer> {
+    if (this.#bodyBytes !== undefined) return Promise.resolve(this.#bodyBytes);
     if (this.#released && this.#content === undefined) {
-      throw new ClientPayloadError("Cannot read the body: the response was released");
+      return Promise.reject(
+        new ClientPayloadError("Cannot read the body: the response was released"),
+      );
     }
+    const whole = this.#wholeBody();
+    // Over HTTP/2 nothing waits for the connection: the body is all there is to wait for.
+    if (whole !== null && this.version === HTTP_2) return whole;
+    return this.#readAll(whole);
+  }
+
+  async #readAll(whole: Promise<Buffer> | null): Promise<Buffer> {
+    let bytes: Buffer;
     try {
-      this.#bodyBytes = await (this.#wholeBody() ?? this.content.read());
+      bytes = await (whole ?? this.content.read());
+      this.#bodyBytes = bytes;
     } finally {
       this.#finish();
     }
     await this.#connectionReusable();
-    return this.#bodyBytes;
+    return bytes;
   }
 
   /**
@@ -373,8 +384,14 @@ export class ClientResponse implements AsyncDisposable {
     if (init.autoDecompress && !isIdentity(this.#rawHeaders["content-encoding"])) return null;
     this.#consuming = true;
     return body.bytes().then(
-      (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      (bytes) => {
+        const whole = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        this.#bodyBytes = whole;
+        this.#finish();
+        return whole;
+      },
       () => {
+        this.#finish();
         // Given up on by close() or release(), as a reader cancelled there.
         if (this.#released) return Buffer.alloc(0);
         // undici's consumer reports a close before the end as its own abort error.
@@ -482,11 +499,10 @@ export class ClientResponse implements AsyncDisposable {
    * would open a second connection. Waiting that turn here lets the caller's next request
    * reuse the connection, as sequential requests do in aiohttp.
    */
-  async #connectionReusable(): Promise<void> {
+  #connectionReusable(): Promise<void> | undefined {
     // An HTTP/2 stream has no socket to hand back: the connection takes the next at once.
-    if (this.#body !== null && this.version !== HTTP_2) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    if (this.#body === null || this.version === HTTP_2) return undefined;
+    return new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   /** Closes the connection at once (it is not reused). */
