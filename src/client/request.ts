@@ -6,7 +6,7 @@ import { STATUS_CODES } from "node:http";
 import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { type CIMultiDict, CIMultiDictProxy } from "../http/multidict.js";
-import { kAppendFlat } from "../http/symbols.js";
+import { kAppendFlat, kViewOf } from "../http/symbols.js";
 import { AttemptInfo } from "./attempt.js";
 import type { BasicAuth } from "./auth.js";
 import { NO_BODY, type PreparedBody, prepareBody } from "./body.js";
@@ -343,7 +343,8 @@ export class ClientRequest {
     const requestInfo: RequestInfo = {
       url,
       method,
-      headers: new CIMultiDictProxy(headers),
+      // A view, not a copy: nothing changes these headers from here on.
+      headers: CIMultiDictProxy[kViewOf](headers),
       realUrl: this.#history.length === 0 ? this.#realUrl : url,
     };
     const flat: string[] = [];

@@ -6,6 +6,8 @@
 export const kAppendFlat: unique symbol = Symbol("appendFlat");
 /** @internal multidicts: the arrays behind one, for the mutable subclasses */
 export const kEntries: unique symbol = Symbol("entries");
+/** @internal `CIMultiDictProxy`: a read-only view over a multidict's own pairs (no copy) */
+export const kViewOf: unique symbol = Symbol("viewOf");
 /** @internal WebSocket channels: settles once the connection is fully closed */
 export const kEnded: unique symbol = Symbol("ended");
 /** @internal multipart readers and parts: fails the reads in progress and later ones with an error */
