@@ -190,13 +190,26 @@ export class ClientRequest {
     }
   }
 
-  /** Hands the final response over, unless `raiseForStatus` refuses it. */
-  async #deliver(response: ClientResponse): Promise<ClientResponse> {
+  /**
+   * Hands the final response over, unless `raiseForStatus` refuses it; without a callback to
+   * await (the common case) at once, not through a promise.
+   */
+  #deliver(response: ClientResponse): ClientResponse | Promise<ClientResponse> {
     this.#control.attach(response);
     const rule = this.#options.raiseForStatus ?? this.#session.raiseForStatus;
+    if (typeof rule === "function") return this.#deliverChecked(response, rule);
+    if (rule === true && !response.ok) {
+      return this.#deliverChecked(response, (r) => r.raiseForStatus());
+    }
+    return response;
+  }
+
+  async #deliverChecked(
+    response: ClientResponse,
+    check: (response: ClientResponse) => void | Promise<void>,
+  ): Promise<ClientResponse> {
     try {
-      if (rule === true) response.raiseForStatus();
-      else if (typeof rule === "function") await rule(response);
+      await check(response);
     } catch (err) {
       // Nobody gets the response: give its connection back rather than hold the slot.
       await response.release();
