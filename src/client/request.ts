@@ -155,7 +155,8 @@ export class ClientRequest {
           : undefined;
         if (!allowRedirects || location === undefined) {
           if (this.#trace !== null) await this.#traceEnd("onRequestEnd", response);
-          return await this.#deliver(response);
+          const delivered = this.#deliver(response);
+          return delivered instanceof Promise ? await delivered : delivered;
         }
         if (this.#trace !== null) await this.#traceEnd("onRequestRedirect", response);
         // A redirect: the body is not needed; the connection goes back to the pool.
