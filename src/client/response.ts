@@ -15,12 +15,8 @@ import {
   MultipartReader,
   type MultipartReaderOptions,
 } from "../http/multipart/index.js";
-import {
-  readFailure,
-  StreamClosedError,
-  type StreamReadError,
-  StreamReader,
-} from "../http/stream-reader.js";
+import { StreamClosedError, type StreamReadError, StreamReader } from "../http/stream-reader.js";
+import { kReadFailure } from "../http/symbols.js";
 import { detectCharset, isKnownCharset } from "./charset.js";
 import {
   ClientPayloadError,
@@ -395,7 +391,10 @@ export class ClientResponse implements AsyncDisposable {
         // Given up on by close() or release(), as a reader cancelled there.
         if (this.#released) return Buffer.alloc(0);
         // undici's consumer reports a close before the end as its own abort error.
-        const failure = body.errored === null ? new StreamClosedError() : readFailure(body.errored);
+        const failure =
+          body.errored === null
+            ? new StreamClosedError()
+            : StreamReader[kReadFailure](body.errored);
         throw this.#payloadError(failure);
       },
     );

@@ -1,6 +1,7 @@
 // Buffered body reader with backpressure over a Node Readable, shared by the server (request
 // bodies) and the client (response bodies); the counterpart of aiohttp's StreamReader.
 import { Readable } from "node:stream";
+import { kReadFailure } from "./symbols.js";
 
 const DEFAULT_LIMIT = 2 ** 16;
 const EMPTY = Buffer.alloc(0);
@@ -38,7 +39,7 @@ function errorCode(err: Error): unknown {
  * What a reader fails with when its source emits `err`: `StreamClosedError` when the
  * connection went away, else `StreamReadError`, the source's error as `cause` either way.
  */
-export function readFailure(err: Error): StreamReadError {
+function readFailure(err: Error): StreamReadError {
   const code = errorCode(err);
   return typeof code === "string" && CONNECTION_CLOSED_CODES.has(code)
     ? new StreamClosedError(err)
@@ -217,6 +218,11 @@ export class StreamReader implements AsyncIterable<Buffer> {
     source.on("close", this.#onClose);
     // A 'data' listener does not start a source that was explicitly paused before.
     source.resume();
+  }
+
+  /** @internal what a reader fails with when its source emits `err` (a body read without one) */
+  static [kReadFailure](err: Error): StreamReadError {
+    return readFailure(err);
   }
 
   /** A reader of an empty body: every read returns an empty Buffer. */
