@@ -8,6 +8,7 @@ import { type Duplex, Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { Dispatcher } from "undici";
 import { undici } from "./lazy-deps.js";
+import { RequestAbort } from "./request-control.js";
 
 /** What became known about the connection of one attempt. */
 export class AttemptInfo {
@@ -66,10 +67,55 @@ export function attemptRequest(
   makeError: () => Error,
 ): Promise<Dispatcher.ResponseData> {
   listenForSockets();
+  const setup: AttemptSetup = { target, info, readTimeout, makeError };
+  const cancel = options.signal;
+  if (!(cancel instanceof RequestAbort)) return send(setup, options);
+  // A request's own cancel signal (src/client/request-control.ts) also settles the promise
+  // while undici still waits for a connection: it notices an abort only once one exists, so a
+  // connect that hangs would outlive the total timeout by up to the connect timeout. A response
+  // that arrives after the abort is discarded.
+  if (cancel.aborted) return Promise.reject(cancel.reason);
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const onAbort = (): void => {
+      settled = true;
+      reject(cancel.reason);
+    };
+    cancel.once("abort", onAbort);
+    send(setup, options, (err, data) => {
+      cancel.off("abort", onAbort);
+      if (settled) {
+        if (err === null) data.body.destroy();
+        return;
+      }
+      settled = true;
+      if (err === null) resolve(data);
+      else reject(err);
+    });
+  });
+}
+
+/** undici's `request()` through the attempt dispatcher, as a promise or with a callback. */
+function send(
+  setup: AttemptSetup,
+  options: Dispatcher.RequestOptions,
+): Promise<Dispatcher.ResponseData>;
+function send(
+  setup: AttemptSetup,
+  options: Dispatcher.RequestOptions,
+  callback: (err: Error | null, data: Dispatcher.ResponseData) => void,
+): void;
+function send(
+  setup: AttemptSetup,
+  options: Dispatcher.RequestOptions,
+  callback?: (err: Error | null, data: Dispatcher.ResponseData) => void,
+): Promise<Dispatcher.ResponseData> | undefined {
   // undici's `request()` calls `dispatch` in the same synchronous step (or throws first).
-  handoff = { target, info, readTimeout, makeError };
+  handoff = setup;
   try {
-    return attemptDispatcher().request(options);
+    if (callback === undefined) return attemptDispatcher().request(options);
+    attemptDispatcher().request(options, callback);
+    return undefined;
   } finally {
     handoff = null;
   }

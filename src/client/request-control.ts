@@ -1,7 +1,6 @@
 // The total timeout and cancellation of one `request()` call, shared by all of its hops and
 // the final body read.
 
-import type { Dispatcher } from "undici";
 import { toClientError } from "./error-mapping.js";
 import { ClientConnectionError, ServerTimeoutError } from "./errors.js";
 import type { ClientResponse } from "./response.js";
@@ -119,41 +118,4 @@ export class RequestControl {
     }
     return toClientError(err, url, method);
   }
-}
-
-/**
- * Settles with `pending`, or rejects as soon as `signal` aborts. undici notices an abort only
- * once a connection exists, so a connect that hangs would otherwise outlive the total timeout
- * and the caller's signal by up to the connect timeout. A response that arrives after the
- * abort is discarded.
- */
-export function untilAborted<T extends Dispatcher.ResponseData>(
-  pending: Promise<T>,
-  signal: RequestAbort,
-): Promise<T> {
-  if (signal.aborted) {
-    pending.then((late) => late.body.destroy(), ignore);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      pending.then((late) => late.body.destroy(), ignore);
-      reject(signal.reason);
-    };
-    signal.once("abort", onAbort);
-    pending.then(
-      (value) => {
-        signal.off("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.off("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
-}
-
-function ignore(): void {
-  // The request was given up on; its late outcome has nobody to go to.
 }

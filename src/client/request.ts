@@ -36,7 +36,7 @@ import {
 import { netrcAuth } from "./netrc.js";
 import { chooseProxy, type ProxySettings, proxyError } from "./proxy.js";
 import { REDIRECT_STATUSES, redirectedMethod, resolveLocation } from "./redirect.js";
-import { RequestControl, untilAborted } from "./request-control.js";
+import { RequestControl } from "./request-control.js";
 import { ClientResponse } from "./response.js";
 import {
   kEntityBody,
@@ -430,7 +430,8 @@ export class ClientRequest {
             { tls, pools: this.#session.tlsPools },
             this.#session.layers,
           );
-          data = await untilAborted(pending, control.signal);
+          // The connector gives up on it when control.signal aborts, connected or not.
+          data = await pending;
         }
       } catch (err) {
         release();
