@@ -4,6 +4,7 @@
 // and undici's Agent (allowH2), each in its own process, against the raw node:http2 server.
 // Targets (issue 12): server >= 0.9x node:http2 and >= Fastify; client >= 0.8x undici.
 // Run: npm run bench:http2 [-- --requests N --client-requests N --rounds N --skip-build --no-write]
+//   --only server|client   one part only (implies --no-write: RESULTS.md holds both parts)
 
 import type { ChildProcess } from "node:child_process";
 import { spawnSync } from "node:child_process";
@@ -47,8 +48,15 @@ const { values: argv } = parseArgs({
     rounds: { type: "string", default: "3" },
     "skip-build": { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
+    only: { type: "string" },
   },
 });
+const only = argv.only;
+if (only !== undefined && only !== "server" && only !== "client") {
+  throw new Error(`--only must be server or client, got ${only}`);
+}
+const runServers = only !== "client";
+const runClients = only !== "server";
 const requests = positive("--requests", argv.requests);
 const clientRequests = positive("--client-requests", argv["client-requests"]);
 const rounds = positive("--rounds", argv.rounds);
@@ -151,7 +159,8 @@ async function main(): Promise<void> {
   try {
     const { key, cert } = makeCert(dir);
     const servers = new Map<string, ServerChild>();
-    for (const peer of SERVERS) {
+    // The client part needs only the raw server, its target.
+    for (const peer of runServers ? SERVERS : SERVERS.filter((p) => p.id === "raw")) {
       const script = join("bench", "servers", peer.script);
       servers.set(
         peer.id,
@@ -162,17 +171,17 @@ async function main(): Promise<void> {
     const clientRates = new Map<string, number[]>(CLIENTS.map((c) => [c.id, []]));
     const rawPort = servers.get("raw")?.port ?? 0;
     // One discarded run each first: JIT warm-up, so the first round measures no peer cold.
-    for (const s of servers.values()) await h2load(s.port);
+    if (runServers) for (const s of servers.values()) await h2load(s.port);
     for (let round = 1; round <= rounds; round++) {
       // Interleaved, and the order turned each round, so that a busy moment hits all peers.
       const order = round % 2 === 0 ? [...SERVERS].reverse() : SERVERS;
-      for (const peer of order) {
+      for (const peer of runServers ? order : []) {
         const rate = await h2load(servers.get(peer.id)?.port ?? 0);
         serverRates.get(peer.id)?.push(rate);
         log(`round ${round}: ${peer.label}: ${fmtInt(rate)} req/s`);
       }
       const clientOrder = round % 2 === 0 ? [...CLIENTS].reverse() : CLIENTS;
-      for (const client of clientOrder) {
+      for (const client of runClients ? clientOrder : []) {
         const rate = await clientRun(client.id, rawPort, cert);
         clientRates.get(client.id)?.push(rate);
         log(`round ${round}: ${client.label}: ${fmtInt(rate)} req/s`);
@@ -181,11 +190,7 @@ async function main(): Promise<void> {
     for (const s of servers.values()) await stopChild(s.child);
 
     const med = (m: Map<string, number[]>, id: string) => median(m.get(id) ?? []);
-    const report = [
-      environmentLine(started, loadBefore, loadavg()),
-      "",
-      `dist/: ${buildNote}. TLS with a self-signed RSA-2048 certificate; GET ${PATH} (a short text body); ${rounds} round(s), peers interleaved (order reversed every other round) after one discarded warm-up run each, medians shown. "vs node:http2" is against the stream-API baseline (\`stream.respond\`), the issue's raw node:http2; ours and Fastify go through node:http2's compatibility API (\`(req, res)\`), measured as a second baseline.`,
-      "",
+    const serverPart = [
       `### Server: h2load -n ${requests} -c ${CONNECTIONS} -m ${STREAMS} (${CONNECTIONS * STREAMS} streams over ${CONNECTIONS} connections)`,
       "",
       ...tableHead([
@@ -209,6 +214,8 @@ async function main(): Promise<void> {
       "",
       "Targets: aiohttp-ts at least 0.9x node:http2 and at least 1.0x Fastify.",
       "",
+    ];
+    const clientPart = [
       `### Client: ${clientRequests} GETs, ${CLIENT_IN_FLIGHT} in flight, against the node:http2 server`,
       "",
       ...tableHead(["Client", "req/s (median)", "rounds", "vs undici"]),
@@ -223,10 +230,19 @@ async function main(): Promise<void> {
       "",
       "Target: aiohttp-ts at least 0.8x undici. Each client runs in its own process and warms up with up to 1,000 requests first. undici's Agent multiplexes on one connection (`connections: 1, pipelining: 100`; with its default `pipelining: 1` it runs one request per h2 connection and opened 100 of them), as ours does (src/client/h2-pool.ts).",
       "",
+    ];
+    const report = [
+      environmentLine(started, loadBefore, loadavg()),
+      "",
+      `dist/: ${buildNote}. TLS with a self-signed RSA-2048 certificate; GET ${PATH} (a short text body); ${rounds} round(s), peers interleaved (order reversed every other round) after one discarded warm-up run each, medians shown. "vs node:http2" is against the stream-API baseline (\`stream.respond\`), the issue's raw node:http2; ours and Fastify go through node:http2's compatibility API (\`(req, res)\`), measured as a second baseline.`,
+      "",
+      ...(runServers ? serverPart : []),
+      ...(runClients ? clientPart : []),
       reproduceLine("bench:http2", "http2.ts"),
     ].join("\n");
     process.stdout.write(`${report}\n`);
-    saveReport(SECTION, report, argv["no-write"] ? "--no-write" : null, log);
+    const noWrite = argv["no-write"] ? "--no-write" : only !== undefined ? "--only" : null;
+    saveReport(SECTION, report, noWrite, log);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,11 +3,12 @@
 // went out on (was it reused, did any byte of the answer arrive).
 
 import { subscribe } from "node:diagnostics_channel";
-import type { IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
 import { type Duplex, Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { Dispatcher } from "undici";
+import { undici } from "./lazy-deps.js";
+import { RequestAbort } from "./request-control.js";
 
 /** What became known about the connection of one attempt. */
 export class AttemptInfo {
@@ -43,21 +44,109 @@ export class AttemptInfo {
   }
 }
 
+/** What the attempt dispatcher needs of one request. */
+interface AttemptSetup {
+  /** The dispatcher the request goes on to (the connector's pool, maybe with layers). */
+  readonly target: Dispatcher;
+  readonly info: AttemptInfo;
+  readonly readTimeout: number;
+  readonly makeError: () => Error;
+}
+
 /**
- * An undici interceptor that watches each request: `info` learns about its connection, and with
- * `readTimeout` > 0 a request whose server stays silent that long fails with `makeError()`.
+ * undici's `request()` through `target`, watched: `info` learns about the request's connection,
+ * and with `readTimeout` > 0 a request whose server stays silent that long fails with
+ * `makeError()`. The watching handler sits right under undici's own request handler and speaks
+ * its (legacy) handler interface: an interceptor composed onto `target` instead would cost a
+ * dispatcher proxy per request and, over a plain Agent, two handler adapters that turn the
+ * response headers from raw bytes to an object and back at each step.
  */
-export function attemptInterceptor(
+export function attemptRequest(
+  target: Dispatcher,
+  options: Dispatcher.RequestOptions,
   info: AttemptInfo,
   readTimeout: number,
   makeError: () => Error,
-): Dispatcher.DispatcherComposeInterceptor {
+): Promise<Dispatcher.ResponseData> {
   listenForSockets();
-  return (dispatch) => (opts, handler) => {
-    const watch = new AttemptHandler(handler, info, opts, readTimeout, makeError);
-    watchBodyEnd(opts.body, () => watch.bodySent());
-    return dispatch(opts, watch);
-  };
+  const setup: AttemptSetup = { target, info, readTimeout, makeError };
+  const cancel = options.signal;
+  if (!(cancel instanceof RequestAbort)) return send(setup, options);
+  // A request's own cancel signal (src/client/request-control.ts) also settles the promise
+  // while undici still waits for a connection: it notices an abort only once one exists, so a
+  // connect that hangs would outlive the total timeout by up to the connect timeout. A response
+  // that arrives after the abort is discarded.
+  if (cancel.aborted) return Promise.reject(cancel.reason);
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const onAbort = (): void => {
+      settled = true;
+      reject(cancel.reason);
+    };
+    cancel.once("abort", onAbort);
+    send(setup, options, (err, data) => {
+      cancel.off("abort", onAbort);
+      if (settled) {
+        if (err === null) data.body.destroy();
+        return;
+      }
+      settled = true;
+      if (err === null) resolve(data);
+      else reject(err);
+    });
+  });
+}
+
+/** undici's `request()` through the attempt dispatcher, as a promise or with a callback. */
+function send(
+  setup: AttemptSetup,
+  options: Dispatcher.RequestOptions,
+): Promise<Dispatcher.ResponseData>;
+function send(
+  setup: AttemptSetup,
+  options: Dispatcher.RequestOptions,
+  callback: (err: Error | null, data: Dispatcher.ResponseData) => void,
+): void;
+function send(
+  setup: AttemptSetup,
+  options: Dispatcher.RequestOptions,
+  callback?: (err: Error | null, data: Dispatcher.ResponseData) => void,
+): Promise<Dispatcher.ResponseData> | undefined {
+  // undici's `request()` calls `dispatch` in the same synchronous step (or throws first).
+  handoff = setup;
+  try {
+    if (callback === undefined) return attemptDispatcher().request(options);
+    attemptDispatcher().request(options, callback);
+    return undefined;
+  } finally {
+    handoff = null;
+  }
+}
+
+/** The setup of the request being handed to `dispatch` (rather than a copy of its options). */
+let handoff: AttemptSetup | null = null;
+let shared: Dispatcher | undefined;
+
+/** The one dispatcher whose `dispatch` watches each request and hands it on to its target. */
+function attemptDispatcher(): Dispatcher {
+  if (shared === undefined) {
+    // undici is loaded on first use (lazy-deps.ts), so the class is made then.
+    class AttemptDispatcher extends undici().Dispatcher {
+      override dispatch(
+        opts: Dispatcher.DispatchOptions,
+        handler: Dispatcher.DispatchHandler,
+      ): boolean {
+        const setup = handoff;
+        handoff = null;
+        if (setup === null) throw new TypeError("dispatch() is only called by attemptRequest()");
+        const watch = new AttemptHandler(handler as LegacyHandler, setup, opts);
+        watchBodyEnd(opts.body, () => watch.bodySent());
+        return setup.target.dispatch(opts, watch);
+      }
+    }
+    shared = new AttemptDispatcher();
+  }
+  return shared;
 }
 
 // undici tells a dispatch handler nothing of the socket its request goes out on. Its
@@ -99,6 +188,25 @@ function watchBodyEnd(body: Dispatcher.DispatchOptions["body"], onEnd: () => voi
 }
 
 /**
+ * undici's handler interface as its `request()` handler implements it (the one `Request`
+ * calls): `false` from `onHeaders`/`onData` pauses the response until `resume` is called.
+ */
+interface LegacyHandler {
+  onConnect?(abort: (err?: Error) => void, context?: unknown): void;
+  onResponseStarted?(): void;
+  onHeaders?(
+    statusCode: number,
+    rawHeaders: Buffer[],
+    resume: () => void,
+    statusText: string,
+  ): boolean | undefined;
+  onData?(chunk: Buffer): boolean | undefined;
+  onComplete?(trailers: string[] | null): void;
+  onError?(err: Error): void;
+  onUpgrade?(statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex): void;
+}
+
+/**
  * The read timeout aborts a request when the server sends nothing for `ms` while the reader
  * wants data, as aiohttp's `sockRead`: the clock starts once the request is sent (aiohttp#7149:
  * a slow upload is not a slow server), restarts with every chunk, and stops while the reader
@@ -106,33 +214,27 @@ function watchBodyEnd(body: Dispatcher.DispatchOptions["body"], onEnd: () => voi
  * undici's own `headersTimeout`/`bodyTimeout` tick about every half second, so a 100 ms limit
  * fired after up to a second.
  */
-class AttemptHandler implements Dispatcher.DispatchHandler {
-  readonly #inner: Dispatcher.DispatchHandler;
+class AttemptHandler implements LegacyHandler {
+  readonly #inner: LegacyHandler;
   readonly #info: AttemptInfo;
   readonly #method: string;
   readonly #path: string;
   readonly #ms: number;
   readonly #makeError: () => Error;
   #timer: NodeJS.Timeout | undefined;
-  #controller: Dispatcher.DispatchController | undefined;
-  #proxy: Dispatcher.DispatchController | undefined;
+  #abort: ((err?: Error) => void) | undefined;
+  #paused = false;
   #started = false;
   #sent = false;
   #over = false;
 
-  constructor(
-    inner: Dispatcher.DispatchHandler,
-    info: AttemptInfo,
-    opts: Dispatcher.DispatchOptions,
-    ms: number,
-    makeError: () => Error,
-  ) {
+  constructor(inner: LegacyHandler, setup: AttemptSetup, opts: Dispatcher.DispatchOptions) {
     this.#inner = inner;
-    this.#info = info;
+    this.#info = setup.info;
     this.#method = opts.method;
     this.#path = opts.path;
-    this.#ms = ms;
-    this.#makeError = makeError;
+    this.#ms = setup.readTimeout;
+    this.#makeError = setup.makeError;
   }
 
   isFor(method: string, path: string): boolean {
@@ -152,7 +254,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   #arm(): void {
-    if (this.#ms === 0 || this.#over || this.#controller?.paused === true) return;
+    if (this.#ms === 0 || this.#over || this.#paused) return;
     if (this.#timer === undefined) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
@@ -165,9 +267,9 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   #expire(): void {
-    if (this.#over || this.#timer !== undefined || this.#controller?.paused === true) return;
+    if (this.#over || this.#timer !== undefined || this.#paused) return;
     this.#over = true;
-    this.#controller?.abort(this.#makeError());
+    this.#abort?.(this.#makeError());
   }
 
   #disarm(): void {
@@ -180,50 +282,30 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.#disarm();
   }
 
-  /** The controller handed to the inner handler: its pause and resume stop and start the clock. */
-  #wrap(controller: Dispatcher.DispatchController): Dispatcher.DispatchController {
-    if (this.#ms === 0) return controller;
-    if (this.#controller === controller && this.#proxy !== undefined) return this.#proxy;
-    this.#controller = controller;
-    const onPause = (): void => this.#disarm();
-    const onResume = (): void => this.#arm();
-    const proxy: Dispatcher.DispatchController = {
-      get aborted() {
-        return controller.aborted;
-      },
-      get paused() {
-        return controller.paused;
-      },
-      get reason() {
-        return controller.reason;
-      },
-      get rawHeaders() {
-        return controller.rawHeaders ?? null;
-      },
-      get rawTrailers() {
-        return controller.rawTrailers ?? null;
-      },
-      abort: (reason: Error) => controller.abort(reason),
-      pause: () => {
-        controller.pause();
-        onPause();
-      },
-      resume: () => {
-        controller.resume();
-        onResume();
-      },
-    };
-    this.#proxy = proxy;
-    return proxy;
+  /** The reader said "enough for now": the clock stops until it asks for more. */
+  #pauseIf(go: boolean | undefined): boolean {
+    if (go !== false) return true;
+    this.#paused = true;
+    this.#disarm();
+    return false;
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+  /** `resume`, restarting the clock: the reader wants data again. */
+  #resumer(resume: () => void): () => void {
+    if (this.#ms === 0) return resume;
+    return () => {
+      this.#paused = false;
+      resume();
+      this.#arm();
+    };
+  }
+
+  onConnect(abort: (err?: Error) => void, context?: unknown): void {
     starting = this;
-    const proxy = this.#wrap(controller);
-    this.#controller = controller;
+    this.#abort = abort;
     this.#started = true;
     if (this.#sent) this.#arm();
-    this.#inner.onRequestStart?.(proxy, context);
+    this.#inner.onConnect?.(abort, context);
   }
 
   onResponseStarted(): void {
@@ -231,44 +313,39 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.#inner.onResponseStarted?.();
   }
 
-  onRequestUpgrade(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    socket: Duplex,
-  ): void {
+  onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex): void {
     this.#stop();
-    this.#inner.onRequestUpgrade?.(this.#wrap(controller), statusCode, headers, socket);
+    this.#inner.onUpgrade?.(statusCode, rawHeaders, socket);
   }
 
-  onResponseStart(
-    controller: Dispatcher.DispatchController,
+  onHeaders(
     statusCode: number,
-    headers: IncomingHttpHeaders,
-    statusMessage?: string,
-  ): void {
+    rawHeaders: Buffer[],
+    resume: () => void,
+    statusText: string,
+  ): boolean {
     this.#info.answered = true;
-    const proxy = this.#wrap(controller);
     // An early answer (before the body is all sent) starts the clock too. An informational one
     // (103 Early Hints...) does not restart it: the final head is still awaited, and a server
     // sending 1xx heads forever would otherwise never time out.
     if (statusCode >= 200) this.#arm();
-    this.#inner.onResponseStart?.(proxy, statusCode, headers, statusMessage);
+    return this.#pauseIf(
+      this.#inner.onHeaders?.(statusCode, rawHeaders, this.#resumer(resume), statusText),
+    );
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    const proxy = this.#wrap(controller);
+  onData(chunk: Buffer): boolean {
     this.#arm();
-    this.#inner.onResponseData?.(proxy, chunk);
+    return this.#pauseIf(this.#inner.onData?.(chunk));
   }
 
-  onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+  onComplete(trailers: string[] | null): void {
     this.#stop();
-    this.#inner.onResponseEnd?.(this.#wrap(controller), trailers);
+    this.#inner.onComplete?.(trailers);
   }
 
-  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+  onError(err: Error): void {
     this.#stop();
-    this.#inner.onResponseError?.(this.#wrap(controller), error);
+    this.#inner.onError?.(err);
   }
 }

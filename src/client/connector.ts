@@ -2,9 +2,10 @@
 // origin, a total limit across hosts (excess requests wait), DNS caching, unix sockets, proxies
 // from the environment.
 
+import { isIP } from "node:net";
 import type { ConnectionOptions } from "node:tls";
 import type { Agent, buildConnector, Dispatcher } from "undici";
-import { AttemptInfo, attemptInterceptor } from "./attempt.js";
+import { AttemptInfo, attemptRequest } from "./attempt.js";
 import { layerChain, type SessionLayers } from "./cache.js";
 import { DnsCache, type DnsDispatchOptions } from "./dns-cache.js";
 import { ClientClosedError, ClientOptionError, SocketTimeoutError } from "./errors.js";
@@ -34,6 +35,7 @@ import {
   kSend,
   kTLSFor,
   kTraceResolve,
+  kTryAcquire,
   kWebSocketTransport,
 } from "./symbols.js";
 import {
@@ -358,17 +360,18 @@ export abstract class BaseConnector {
         ? this.#directFor(connectTimeout, tls)
         : this.#proxied(connectTimeout, proxy, tls);
     // The message is built only when the timeout fires, not for every request.
-    const watch = attemptInterceptor(info, limits.readTimeout, () => {
+    const makeError = () => {
       const url = `${String(options.origin ?? "")}${options.path}`;
       return new SocketTimeoutError(
         `Timeout on reading data from socket (${options.method} ${url})`,
       );
-    });
+    };
     if (layers === undefined) {
       info.sent = true;
-      return dispatcher.compose(watch).request(options);
+      return attemptRequest(dispatcher, options, info, limits.readTimeout, makeError);
     }
-    return dispatcher.compose(...layerChain(layers, info), watch).request(options);
+    const layered = dispatcher.compose(...layerChain(layers, info));
+    return attemptRequest(layered, options, info, limits.readTimeout, makeError);
   }
 
   /** @internal undici Agent options shared by the concrete connectors */
@@ -450,6 +453,17 @@ export abstract class BaseConnector {
     };
   }
 
+  /**
+   * @internal a slot when one is free and nobody waits for one, else `null` (then `acquire`):
+   * the common case without the promise and the turn of the event loop `acquire` costs. A
+   * request counted per host (`limitPerHost`) always goes through `acquire`.
+   */
+  [kTryAcquire](origin?: string): ReleaseSlot | null {
+    if (this.#closed) return null;
+    if (origin !== undefined && this.limitPerHost > 0 && !this.http2) return null;
+    return this.#slots.tryTake();
+  }
+
   /** `taking`, with the origin's queue dropped whenever it falls idle (no map that only grows). */
   async #forget(
     origin: string,
@@ -513,6 +527,16 @@ const TCP_OPTION_NAMES = {
   family: true,
 } as const satisfies OptionNames<TCPConnectorOptions>;
 
+/** Whether a dispatch origin (`https://host:port`) names its host by an IP address. */
+function isAddressOrigin(origin: string | URL | undefined): boolean {
+  if (origin === undefined) return false;
+  if (typeof origin !== "string") return isIP(origin.hostname) !== 0;
+  const start = origin.indexOf("//") + 2;
+  if (origin[start] === "[") return true; // an IPv6 address
+  const end = origin.indexOf(":", start);
+  return isIP(end === -1 ? origin.slice(start) : origin.slice(start, end)) !== 0;
+}
+
 /** TCP (and TLS) connections with pooling, limits and a DNS cache. */
 export class TCPConnector extends BaseConnector {
   readonly #tcp: TCPConnectorOptions;
@@ -552,8 +576,18 @@ export class TCPConnector extends BaseConnector {
       ...(o.localAddr === undefined ? {} : { localAddress: o.localAddr }),
     };
     const agent = new (undici().Agent)(agentOptions);
+    if (this.#dns === null) return agent;
     // All pools of the connector share one cache, as aiohttp's connector has one.
-    return this.#dns === null ? agent : agent.compose(this.#dns.interceptor());
+    const resolving = agent.compose(this.#dns.interceptor());
+    // undici's interceptor hands an IP address on unresolved, but only after parsing the origin
+    // and putting adapters around the request's handler: such requests skip it.
+    const dispatch: Dispatcher["dispatch"] = (opts, handler) =>
+      isAddressOrigin(opts.origin)
+        ? agent.dispatch(opts, handler)
+        : resolving.dispatch(opts, handler);
+    return new Proxy(agent, {
+      get: (target, key) => (key === "dispatch" ? dispatch : Reflect.get(target, key)),
+    });
   }
 
   /** @internal */

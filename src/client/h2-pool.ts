@@ -58,7 +58,12 @@ class H2Origin {
       ...options,
       factory: (o: string | URL, clientOptions: object) => this.#client(o, clientOptions),
     });
-    return pool.compose((dispatch) => (opts, handler) => this.#dispatch(dispatch, opts, handler));
+    // Not `pool.compose()`: that puts a proxy in front of the pool and, per request, adapters
+    // between undici's two handler interfaces that turn the response headers into an object
+    // and back into raw bytes.
+    const dispatch = pool.dispatch.bind(pool);
+    pool.dispatch = (opts, handler) => this.#dispatch(dispatch, opts, handler);
+    return pool;
   }
 
   #dispatch(

@@ -65,6 +65,7 @@ export function requestHeaders(session: SessionConfig, parts: HeaderParts): CIMu
  * all of `layer`'s values for a name are kept. Names in `skip` (lower-case) are left out.
  */
 function overlay(target: CIMultiDict, layer: CIMultiDict, skip?: ReadonlySet<string>): void {
+  if (layer.size === 0) return;
   const replaced = new Set<string>();
   for (const [k, v] of layer) {
     const lower = k.toLowerCase();

@@ -1,26 +1,54 @@
 // The total timeout and cancellation of one `request()` call, shared by all of its hops and
 // the final body read.
 
-import { EventEmitter } from "node:events";
-import type { Dispatcher } from "undici";
 import { toClientError } from "./error-mapping.js";
 import { ClientConnectionError, ServerTimeoutError } from "./errors.js";
 import type { ClientResponse } from "./response.js";
 
 /**
- * The cancellation of one request, in the shape undici accepts as `signal` (an EventEmitter
- * with `aborted` and `reason`): several times cheaper per request than an AbortController,
- * whose signal is an EventTarget.
+ * The cancellation of one request, in the shape undici accepts as `signal` (`aborted`,
+ * `reason` and EventEmitter-style `on`/`once`/`removeListener` for "abort"): several times
+ * cheaper per request than an AbortController, whose signal is an EventTarget, and than an
+ * EventEmitter, which wraps each `once` listener. "abort" is its only event and comes at most
+ * once, so every listener is a once-listener.
  */
-export class RequestAbort extends EventEmitter {
+export class RequestAbort {
   aborted = false;
   reason: unknown = undefined;
+  #listeners: Array<() => void> | null = null;
+
+  on(_event: "abort", listener: () => void): this {
+    if (this.#listeners === null) this.#listeners = [listener];
+    else this.#listeners.push(listener);
+    return this;
+  }
+
+  once(event: "abort", listener: () => void): this {
+    return this.on(event, listener);
+  }
+
+  addListener(event: "abort", listener: () => void): this {
+    return this.on(event, listener);
+  }
+
+  off(_event: "abort", listener: () => void): this {
+    const listeners = this.#listeners;
+    const i = listeners === null ? -1 : listeners.indexOf(listener);
+    if (i !== -1) listeners?.splice(i, 1);
+    return this;
+  }
+
+  removeListener(event: "abort", listener: () => void): this {
+    return this.off(event, listener);
+  }
 
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
-    this.emit("abort");
+    const listeners = this.#listeners;
+    this.#listeners = null;
+    if (listeners !== null) for (const listener of listeners) listener();
   }
 }
 
@@ -32,7 +60,8 @@ export class RequestControl {
   readonly #ac = new RequestAbort();
   readonly #timer: NodeJS.Timeout | undefined;
   readonly #user: AbortSignal | undefined;
-  readonly #onUserAbort = (): void => this.#ac.abort(this.#user?.reason);
+  /** Made only for a caller's signal: most requests have none. */
+  readonly #onUserAbort: (() => void) | undefined;
 
   constructor(total: number, method: string, url: URL, user: AbortSignal | undefined) {
     this.#user = user;
@@ -44,8 +73,10 @@ export class RequestControl {
       );
     }
     if (user !== undefined) {
+      const onUserAbort = (): void => this.#ac.abort(user.reason);
+      this.#onUserAbort = onUserAbort;
       if (user.aborted) this.#ac.abort(user.reason);
-      else user.addEventListener("abort", this.#onUserAbort, { once: true });
+      else user.addEventListener("abort", onUserAbort, { once: true });
     }
   }
 
@@ -72,7 +103,9 @@ export class RequestControl {
 
   #clear(): void {
     clearTimeout(this.#timer);
-    this.#user?.removeEventListener("abort", this.#onUserAbort);
+    if (this.#onUserAbort !== undefined) {
+      this.#user?.removeEventListener("abort", this.#onUserAbort);
+    }
   }
 
   /** Maps undici's and Node's errors to the client hierarchy. */
@@ -85,41 +118,4 @@ export class RequestControl {
     }
     return toClientError(err, url, method);
   }
-}
-
-/**
- * Settles with `pending`, or rejects as soon as `signal` aborts. undici notices an abort only
- * once a connection exists, so a connect that hangs would otherwise outlive the total timeout
- * and the caller's signal by up to the connect timeout. A response that arrives after the
- * abort is discarded.
- */
-export function untilAborted<T extends Dispatcher.ResponseData>(
-  pending: Promise<T>,
-  signal: RequestAbort,
-): Promise<T> {
-  if (signal.aborted) {
-    pending.then((late) => late.body.destroy(), ignore);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      pending.then((late) => late.body.destroy(), ignore);
-      reject(signal.reason);
-    };
-    signal.once("abort", onAbort);
-    pending.then(
-      (value) => {
-        signal.off("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.off("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
-}
-
-function ignore(): void {
-  // The request was given up on; its late outcome has nobody to go to.
 }

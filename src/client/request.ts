@@ -6,7 +6,7 @@ import { STATUS_CODES } from "node:http";
 import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { type CIMultiDict, CIMultiDictProxy } from "../http/multidict.js";
-import { kAppendFlat } from "../http/symbols.js";
+import { kAppendFlat, kViewOf } from "../http/symbols.js";
 import { AttemptInfo } from "./attempt.js";
 import type { BasicAuth } from "./auth.js";
 import { NO_BODY, type PreparedBody, prepareBody } from "./body.js";
@@ -39,9 +39,16 @@ import {
 import { netrcAuth } from "./netrc.js";
 import { chooseProxy, type ProxySettings, proxyError } from "./proxy.js";
 import { REDIRECT_STATUSES, redirectedMethod, resolveLocation } from "./redirect.js";
-import { RequestControl, untilAborted } from "./request-control.js";
+import { RequestControl } from "./request-control.js";
 import { ClientResponse } from "./response.js";
-import { kEntityBody, kSend, kTLSFor, kTraceResolve, kWebSocketTransport } from "./symbols.js";
+import {
+  kEntityBody,
+  kSend,
+  kTLSFor,
+  kTraceResolve,
+  kTryAcquire,
+  kWebSocketTransport,
+} from "./symbols.js";
 import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
 import { RequestTrace, tracedUpload } from "./tracing.js";
 import type { RequestData, RequestOptions, SessionConfig } from "./types.js";
@@ -56,6 +63,8 @@ import {
 
 /** RFC 9110 9.2.2: methods a client may repeat, since the second time changes nothing more. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+
+const NO_HISTORY: readonly ClientResponse[] = Object.freeze([]);
 
 /** One request with everything that changes from hop to hop. */
 export class ClientRequest {
@@ -149,7 +158,8 @@ export class ClientRequest {
           : undefined;
         if (!allowRedirects || location === undefined) {
           if (this.#trace !== null) await this.#traceEnd("onRequestEnd", response);
-          return await this.#deliver(response);
+          const delivered = this.#deliver(response);
+          return delivered instanceof Promise ? await delivered : delivered;
         }
         if (this.#trace !== null) await this.#traceEnd("onRequestRedirect", response);
         // A redirect: the body is not needed; the connection goes back to the pool.
@@ -184,13 +194,26 @@ export class ClientRequest {
     }
   }
 
-  /** Hands the final response over, unless `raiseForStatus` refuses it. */
-  async #deliver(response: ClientResponse): Promise<ClientResponse> {
+  /**
+   * Hands the final response over, unless `raiseForStatus` refuses it; without a callback to
+   * await (the common case) at once, not through a promise.
+   */
+  #deliver(response: ClientResponse): ClientResponse | Promise<ClientResponse> {
     this.#control.attach(response);
     const rule = this.#options.raiseForStatus ?? this.#session.raiseForStatus;
+    if (typeof rule === "function") return this.#deliverChecked(response, rule);
+    if (rule === true && !response.ok) {
+      return this.#deliverChecked(response, (r) => r.raiseForStatus());
+    }
+    return response;
+  }
+
+  async #deliverChecked(
+    response: ClientResponse,
+    check: (response: ClientResponse) => void | Promise<void>,
+  ): Promise<ClientResponse> {
     try {
-      if (rule === true) response.raiseForStatus();
-      else if (typeof rule === "function") await rule(response);
+      await check(response);
     } catch (err) {
       // Nobody gets the response: give its connection back rather than hold the slot.
       await response.release();
@@ -337,7 +360,8 @@ export class ClientRequest {
     const requestInfo: RequestInfo = {
       url,
       method,
-      headers: new CIMultiDictProxy(headers),
+      // A view, not a copy: nothing changes these headers from here on.
+      headers: CIMultiDictProxy[kViewOf](headers),
       realUrl: this.#history.length === 0 ? this.#realUrl : url,
     };
     const flat: string[] = [];
@@ -357,7 +381,10 @@ export class ClientRequest {
     for (let attempt = 0; ; attempt++) {
       // Cancelled (or timed out) already: no connection is opened for nothing.
       if (control.signal.aborted) throw control.signal.reason;
-      const release = await this.#acquire();
+      // Untraced, with a slot free (the common case), without waiting a turn for a promise.
+      const release =
+        (trace === null ? connector[kTryAcquire](this.#url.origin) : null) ??
+        (await this.#acquire());
       const dns = trace === null ? undefined : await this.#traceDns(trace, release);
       const info = new AttemptInfo();
       let wire = wireBody(body, frame, options.onUploadProgress, declaredLength, knownLength);
@@ -382,18 +409,22 @@ export class ClientRequest {
             signal: control.signal,
           });
         } else {
+          const dispatch: Dispatcher.RequestOptions & { dns?: DnsDispatchOptions | undefined } = {
+            origin: url.origin,
+            path: `${url.pathname}${url.search}`,
+            method: method as Dispatcher.HttpMethod,
+            headers: sentHeaders,
+            body: wire.body,
+            signal: control.signal,
+            reset: connector.forceClose,
+            // undici's own default over HTTP/1.1; over h2 what src/client/h2-pool.ts would
+            // otherwise set on a copy of these options.
+            idempotent: connector.http2 || method === "GET" || method === "HEAD",
+            // Addresses a traced request resolved, for the connector's DNS interceptor.
+            dns,
+          };
           const pending = connector[kSend](
-            {
-              origin: url.origin,
-              path: `${url.pathname}${url.search}`,
-              method: method as Dispatcher.HttpMethod,
-              headers: sentHeaders,
-              body: wire.body,
-              signal: control.signal,
-              reset: connector.forceClose,
-              // Addresses a traced request resolved, for the connector's DNS interceptor.
-              ...(dns === undefined ? {} : { dns }),
-            },
+            dispatch,
             {
               // aiohttp: sockConnect bounds opening the socket, connect the wait for a slot and
               // the opening together.
@@ -405,7 +436,8 @@ export class ClientRequest {
             { tls, pools: this.#session.tlsPools },
             this.#session.layers,
           );
-          data = await untilAborted(pending, control.signal);
+          // The connector gives up on it when control.signal aborts, connected or not.
+          data = await pending;
         }
       } catch (err) {
         release();
@@ -560,7 +592,8 @@ export class ClientRequest {
         : http2
           ? checkedLength(data.body, data.headers["content-length"])
           : data.body,
-      history: [...this.#history],
+      // Most responses come without redirects: one shared empty history for them.
+      history: this.#history.length === 0 ? NO_HISTORY : [...this.#history],
       fromCache,
       autoDecompress: session.autoDecompress,
       onProgress: this.#options.onDownloadProgress,

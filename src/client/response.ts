@@ -15,7 +15,8 @@ import {
   MultipartReader,
   type MultipartReaderOptions,
 } from "../http/multipart/index.js";
-import { type StreamReadError, StreamReader } from "../http/stream-reader.js";
+import { StreamClosedError, type StreamReadError, StreamReader } from "../http/stream-reader.js";
+import { kReadFailure } from "../http/symbols.js";
 import { detectCharset, isKnownCharset } from "./charset.js";
 import {
   ClientPayloadError,
@@ -123,6 +124,8 @@ export class ClientResponse implements AsyncDisposable {
   #tracer: ChunkTracer | undefined;
   #released = false;
   #done = false;
+  /** `read()` has undici's consumer reading the body (see `#wholeBody`). */
+  #consuming = false;
 
   /** Made by `ClientSession`; not meant to be called directly. */
   constructor(init: ResponseInit) {
@@ -138,9 +141,11 @@ export class ClientResponse implements AsyncDisposable {
     this.#init = init;
     if (init.body === null) this.#finish();
     else {
-      init.body.once("end", () => this.#finish());
-      init.body.once("close", () => this.#finish());
-      init.body.once("error", () => this.#finish());
+      // One listener for the three (`#finish` runs once), and `on`: `once` wraps each.
+      const finish = (): void => this.#finish();
+      init.body.on("end", finish);
+      init.body.on("close", finish);
+      init.body.on("error", finish);
     }
   }
 
@@ -265,7 +270,9 @@ export class ClientResponse implements AsyncDisposable {
   }
 
   #decoded(body: Readable): Readable {
-    const encoding = (this.headers.get("Content-Encoding") ?? "").trim().toLowerCase();
+    // From the parser's header object: the multidict is built only for those who ask for it.
+    const raw = this.#rawHeaders["content-encoding"];
+    const encoding = ((Array.isArray(raw) ? raw[0] : raw) ?? "").trim().toLowerCase();
     if (!this.#init.autoDecompress || encoding === "" || encoding === "identity") return body;
     if (!DECODABLE.has(encoding)) return body;
     const decoder = createDecoder(encoding);
@@ -335,18 +342,65 @@ export class ClientResponse implements AsyncDisposable {
   }
 
   /** Reads the whole body (decompressed). Gives the connection back. */
-  async read(): Promise<Buffer> {
-    if (this.#bodyBytes !== undefined) return this.#bodyBytes;
+  read(): Promise<Buffer> {
+    if (this.#bodyBytes !== undefined) return Promise.resolve(this.#bodyBytes);
     if (this.#released && this.#content === undefined) {
-      throw new ClientPayloadError("Cannot read the body: the response was released");
+      return Promise.reject(
+        new ClientPayloadError("Cannot read the body: the response was released"),
+      );
     }
+    const whole = this.#wholeBody();
+    // Over HTTP/2 nothing waits for the connection: the body is all there is to wait for.
+    if (whole !== null && this.version === HTTP_2) return whole;
+    return this.#readAll(whole);
+  }
+
+  async #readAll(whole: Promise<Buffer> | null): Promise<Buffer> {
+    let bytes: Buffer;
     try {
-      this.#bodyBytes = await this.content.read();
+      bytes = await (whole ?? this.content.read());
+      this.#bodyBytes = bytes;
     } finally {
       this.#finish();
     }
     await this.#connectionReusable();
-    return this.#bodyBytes;
+    return bytes;
+  }
+
+  /**
+   * The whole body by undici's own consumer, which takes each chunk as it is pushed (no
+   * 'data' events, no reader), when nothing has to stand in between: no reader made yet, no
+   * progress callback, no chunk tracing, nothing to decode. `null` otherwise. Fails as a read
+   * through `content` does.
+   */
+  #wholeBody(): Promise<Buffer> | null {
+    const body = this.#body as (Readable & { bytes?: () => Promise<Uint8Array> }) | null;
+    const init = this.#init;
+    if (body === null || this.#content !== undefined || typeof body.bytes !== "function") {
+      return null;
+    }
+    if (init.onProgress !== undefined || init.onChunk !== undefined) return null;
+    if (init.autoDecompress && !isIdentity(this.#rawHeaders["content-encoding"])) return null;
+    this.#consuming = true;
+    return body.bytes().then(
+      (bytes) => {
+        const whole = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        this.#bodyBytes = whole;
+        this.#finish();
+        return whole;
+      },
+      () => {
+        this.#finish();
+        // Given up on by close() or release(), as a reader cancelled there.
+        if (this.#released) return Buffer.alloc(0);
+        // undici's consumer reports a close before the end as its own abort error.
+        const failure =
+          body.errored === null
+            ? new StreamClosedError()
+            : StreamReader[kReadFailure](body.errored);
+        throw this.#payloadError(failure);
+      },
+    );
   }
 
   /**
@@ -430,7 +484,7 @@ export class ClientResponse implements AsyncDisposable {
       return;
     }
     const dump = (body as Readable & { dump?: (o: { limit: number }) => Promise<void> }).dump;
-    if (this.#content === undefined && typeof dump === "function") {
+    if (this.#content === undefined && !this.#consuming && typeof dump === "function") {
       // A remainder that trickles in (a hostile server, or a redirect's endless body) would
       // hold release(), and a redirect behind it, until the total timeout: past a short wait
       // the connection is closed instead of drained.
@@ -452,8 +506,10 @@ export class ClientResponse implements AsyncDisposable {
    * would open a second connection. Waiting that turn here lets the caller's next request
    * reuse the connection, as sequential requests do in aiohttp.
    */
-  async #connectionReusable(): Promise<void> {
-    if (this.#body !== null) await new Promise<void>((resolve) => setImmediate(resolve));
+  #connectionReusable(): Promise<void> | undefined {
+    // An HTTP/2 stream has no socket to hand back: the connection takes the next at once.
+    if (this.#body === null || this.version === HTTP_2) return undefined;
+    return new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   /** Closes the connection at once (it is not reused). */
@@ -497,6 +553,14 @@ class SizeLimit extends Transform {
     }
     cb(null, chunk);
   }
+}
+
+/** Whether a Content-Encoding header (as the parser gave it) leaves the body as it is. */
+function isIdentity(header: string | string[] | undefined): boolean {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return true;
+  const encoding = value.trim().toLowerCase();
+  return encoding === "" || encoding === "identity";
 }
 
 /** A decoder for a Content-Encoding, or null when the runtime has none for it. */

@@ -95,6 +95,12 @@ export class SlotQueue {
     return this.#take();
   }
 
+  /** A slot when one is free and nobody waits for one, else `null`. */
+  tryTake(): ReleaseSlot | null {
+    if (this.#waiters.length > 0) return null;
+    return this.limit === 0 || this.#active < this.limit ? this.#take() : null;
+  }
+
   #take(): ReleaseSlot {
     this.#active++;
     let released = false;

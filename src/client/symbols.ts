@@ -3,6 +3,8 @@
 
 /** @internal `BaseConnector`: sends one attempt, reporting on its connection. */
 export const kSend: unique symbol = Symbol("send");
+/** @internal `BaseConnector`: a free slot taken at once, or `null` when the caller must wait. */
+export const kTryAcquire: unique symbol = Symbol("tryAcquire");
 /** @internal `BaseConnector`: what a WebSocket needs to open a connection of its own. */
 export const kWebSocketTransport: unique symbol = Symbol("webSocketTransport");
 /** @internal `BaseConnector` subclasses: builds the undici dispatcher for a connect timeout. */

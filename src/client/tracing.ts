@@ -192,8 +192,11 @@ const channels = Object.fromEntries(SIGNALS.map((s) => [s, channel(channelName(s
   ReturnType<typeof channel>
 >;
 
+/** The same channels in a list: `anySubscriber` runs for every request. */
+const channelList = Object.values(channels);
+
 function anySubscriber(): boolean {
-  for (const s of SIGNALS) if (channels[s].hasSubscribers) return true;
+  for (const c of channelList) if (c.hasSubscribers) return true;
   return false;
 }
 

@@ -70,7 +70,8 @@ export function requestTarget(
     target.hash === "" && target.username === "" && target.password === ""
       ? target
       : new URL(target);
-  target.hash = "";
+  // Only when there is one: a URL setter makes Node serialize the whole URL again.
+  if (target.hash !== "") target.hash = "";
   const urlAuth = BasicAuth.fromUrl(target);
   if (urlAuth === undefined) {
     // As aiohttp: with a baseUrl, the session's credentials belong to its origin only.

@@ -1,7 +1,7 @@
 // Ordered multi-value dictionaries (aiohttp's multidict): query strings keep repeated keys,
 // headers are the same with case-insensitive names.
 
-import { kAppendFlat, kEntries } from "./symbols.js";
+import { kAppendFlat, kEntries, kViewOf } from "./symbols.js";
 
 /** What a multidict can be built or extended from. */
 export type MultiDictInit<V = string> =
@@ -71,7 +71,8 @@ export class Entries<V> {
  * the caller must not change the data (request headers, query).
  */
 export class MultiDictProxy<V = string> implements Iterable<[string, V]> {
-  readonly #entries: Entries<V>;
+  /** Replaced only by `[kViewOf]`, right after construction. */
+  #entries: Entries<V>;
 
   constructor(init?: MultiDictInit<V>) {
     // Case-insensitivity is a property of the class, fixed at construction.
@@ -85,6 +86,16 @@ export class MultiDictProxy<V = string> implements Iterable<[string, V]> {
    */
   static fromFlat(flat: readonly string[]): MultiDictProxy<string> {
     return fillFlat(new MultiDictProxy<string>(), flat);
+  }
+
+  /**
+   * @internal a proxy over the pairs of `dict` itself rather than a copy, which sees its later
+   * changes as aiohttp's `CIMultiDictProxy(md)` does (a request's headers in its `requestInfo`)
+   */
+  static [kViewOf]<V>(dict: CIMultiDict<V>): CIMultiDictProxy<V> {
+    const view = new CIMultiDictProxy<V>();
+    view.#entries = dict.#entries;
+    return view;
   }
 
   /** @internal the pairs, for the mutable subclasses */

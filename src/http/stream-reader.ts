@@ -1,6 +1,7 @@
 // Buffered body reader with backpressure over a Node Readable, shared by the server (request
 // bodies) and the client (response bodies); the counterpart of aiohttp's StreamReader.
 import { Readable } from "node:stream";
+import { kReadFailure } from "./symbols.js";
 
 const DEFAULT_LIMIT = 2 ** 16;
 const EMPTY = Buffer.alloc(0);
@@ -34,6 +35,17 @@ function errorCode(err: Error): unknown {
 }
 
 /** `readexactly()` reached the end of the stream before it had `expected` bytes. */
+/**
+ * What a reader fails with when its source emits `err`: `StreamClosedError` when the
+ * connection went away, else `StreamReadError`, the source's error as `cause` either way.
+ */
+function readFailure(err: Error): StreamReadError {
+  const code = errorCode(err);
+  return typeof code === "string" && CONNECTION_CLOSED_CODES.has(code)
+    ? new StreamClosedError(err)
+    : new StreamReadError(`Reading the body failed: ${err.message}`, err);
+}
+
 export class IncompleteReadError extends Error {
   override name = "IncompleteReadError";
   /** Stable machine-readable code. */
@@ -206,6 +218,11 @@ export class StreamReader implements AsyncIterable<Buffer> {
     source.on("close", this.#onClose);
     // A 'data' listener does not start a source that was explicitly paused before.
     source.resume();
+  }
+
+  /** @internal what a reader fails with when its source emits `err` (a body read without one) */
+  static [kReadFailure](err: Error): StreamReadError {
+    return readFailure(err);
   }
 
   /** A reader of an empty body: every read returns an empty Buffer. */
@@ -458,11 +475,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
   #onError = (err: Error): void => {
     if (this.#source !== null) this.#detach(this.#source);
     if (this.#eof || this.#exception !== null) return;
-    const code = errorCode(err);
-    const failure =
-      typeof code === "string" && CONNECTION_CLOSED_CODES.has(code)
-        ? new StreamClosedError(err)
-        : new StreamReadError(`Reading the body failed: ${err.message}`, err);
+    const failure = readFailure(err);
     this.setException(this.#mapError?.(failure) ?? failure);
   };
 

@@ -6,6 +6,10 @@
 export const kAppendFlat: unique symbol = Symbol("appendFlat");
 /** @internal multidicts: the arrays behind one, for the mutable subclasses */
 export const kEntries: unique symbol = Symbol("entries");
+/** @internal `StreamReader`: what a reader fails with when its source emits an error */
+export const kReadFailure: unique symbol = Symbol("readFailure");
+/** @internal `CIMultiDictProxy`: a read-only view over a multidict's own pairs (no copy) */
+export const kViewOf: unique symbol = Symbol("viewOf");
 /** @internal WebSocket channels: settles once the connection is fully closed */
 export const kEnded: unique symbol = Symbol("ended");
 /** @internal WebSocket channels: who is told when the connection is fully closed */
