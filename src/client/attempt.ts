@@ -227,6 +227,9 @@ class AttemptHandler implements LegacyHandler {
   #started = false;
   #sent = false;
   #over = false;
+  /** Over HTTP/2, the body's declared length (-1: none, or not HTTP/2), and what came. */
+  #expected = -1;
+  #received = 0;
 
   constructor(inner: LegacyHandler, setup: AttemptSetup, opts: Dispatcher.DispatchOptions) {
     this.#inner = inner;
@@ -329,17 +332,33 @@ class AttemptHandler implements LegacyHandler {
     // (103 Early Hints...) does not restart it: the final head is still awaited, and a server
     // sending 1xx heads forever would otherwise never time out.
     if (statusCode >= 200) this.#arm();
+    if (this.#info.http2 && statusCode >= 200)
+      this.#expected = declaredLength(rawHeaders, this.#method);
     return this.#pauseIf(
       this.#inner.onHeaders?.(statusCode, rawHeaders, this.#resumer(resume), statusText),
     );
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.#expected >= 0) {
+      this.#received += chunk.length;
+      if (this.#received > this.#expected) {
+        this.#abort?.(lengthMismatch(this.#received, this.#expected));
+        return false;
+      }
+    }
     this.#arm();
     return this.#pauseIf(this.#inner.onData?.(chunk));
   }
 
   onComplete(trailers: string[] | null): void {
+    // undici checks Content-Length on HTTP/1.1 only; over HTTP/2 a stream the server ends
+    // early (END_STREAM after part of the body, as node:http2's `stream.close(code)` sends)
+    // would read as a complete, shorter body. RFC 9113 8.1.1: such a response is malformed.
+    if (this.#expected >= 0 && this.#received !== this.#expected) {
+      this.onError(lengthMismatch(this.#received, this.#expected));
+      return;
+    }
     this.#stop();
     this.#inner.onComplete?.(trailers);
   }
@@ -348,4 +367,26 @@ class AttemptHandler implements LegacyHandler {
     this.#stop();
     this.#inner.onError?.(err);
   }
+}
+
+/** The Content-Length of an HTTP/2 answer with a body, -1 when it has none or none is given. */
+function declaredLength(rawHeaders: readonly (Buffer | string)[], method: string): number {
+  if (method === "HEAD") return -1;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    // Buffers from undici's HTTP/2 client (strings are taken too).
+    const name = String(rawHeaders[i]);
+    if (name.length !== 14 || name.toLowerCase() !== "content-length") continue;
+    const value = String(rawHeaders[i + 1]);
+    return /^\d+$/.test(value) ? Number(value) : -1;
+  }
+  return -1;
+}
+
+function lengthMismatch(received: number, expected: number): Error {
+  return Object.assign(
+    new Error(
+      `Response body length does not match content-length header (${received} bytes received, ${expected} declared)`,
+    ),
+    { code: "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" },
+  );
 }

@@ -29,7 +29,6 @@ import {
 import { type Answer, requestWithContinue } from "./expect-continue.js";
 import { checkHeaderSyntax, lowerSet, requestHeaders, toHeaders } from "./headers.js";
 import { undici } from "./lazy-deps.js";
-import { checkedLength } from "./length-check.js";
 import {
   type ClientMiddleware,
   compose,
@@ -587,11 +586,7 @@ export class ClientRequest {
       reason: http2 ? (STATUS_CODES[data.statusCode] ?? "") : (data.statusText ?? ""),
       http2,
       headers: data.headers,
-      body: skipBody
-        ? null
-        : http2
-          ? checkedLength(data.body, data.headers["content-length"])
-          : data.body,
+      body: skipBody ? null : data.body,
       // Most responses come without redirects: one shared empty history for them.
       history: this.#history.length === 0 ? NO_HISTORY : [...this.#history],
       fromCache,
