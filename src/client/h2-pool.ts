@@ -30,7 +30,11 @@ export function h2AgentOptions(
   return {
     allowH2: true,
     connect: open,
-    factory: (origin, options) => new H2Origin(open, keepalive).pool(origin, options),
+    // undici's Agent calls its factory as a method: `this` is the Agent, through which the
+    // requests waiting on a failed first connection go again (see H2Origin).
+    factory(this: Dispatcher | undefined, origin, options) {
+      return new H2Origin(open, keepalive, this).pool(origin, options);
+    },
   };
 }
 
@@ -46,11 +50,14 @@ class H2Origin {
   #probing = false;
   /** The last connection opened spoke HTTP/1.1: requests spread over connections as usual. */
   #h1 = false;
-  #waiting: Array<() => void> = [];
+  #waiting: Array<(via: Dispatch | null) => void> = [];
+  /** The Agent the pool belongs to (undefined when unknown). */
+  readonly #agent: Dispatcher | undefined;
 
-  constructor(open: buildConnector.connector, keepalive: number) {
+  constructor(open: buildConnector.connector, keepalive: number, agent: Dispatcher | undefined) {
     this.#open = open;
     this.#keepalive = keepalive;
+    this.#agent = agent;
   }
 
   pool(origin: string | URL, options: object): Dispatcher {
@@ -83,7 +90,7 @@ class H2Origin {
       this.#probing = true;
       return dispatch(o, handler);
     }
-    this.#waiting.push(() => dispatch(o, handler));
+    this.#waiting.push((via) => (via ?? dispatch)(o, handler));
     return true;
   }
 
@@ -91,8 +98,9 @@ class H2Origin {
     let client: Client | undefined;
     const watched: buildConnector.connector = (params, callback) =>
       this.#open(params, (...args) => {
-        const socket = args[1];
-        if (socket !== null && client !== undefined) {
+        // A failed connection (a refused port, a certificate that does not verify) has no socket.
+        const [err, socket] = args;
+        if (err === null && socket !== null && socket !== undefined && client !== undefined) {
           const h2 = (socket as TLSSocket).alpnProtocol === "h2";
           this.#h1 = !h2;
           this.#connected++;
@@ -103,7 +111,20 @@ class H2Origin {
         }
         callback(...args);
         this.#probing = false;
-        for (const go of this.#waiting.splice(0)) go();
+        const waiting = this.#waiting.splice(0);
+        if (waiting.length === 0) return;
+        if (err === null) {
+          for (const go of waiting) go(null);
+          return;
+        }
+        // A failed first connection closes this pool (undici's Agent drops an origin's pool
+        // that has no connection): the requests that waited for it go through the Agent, which
+        // makes the origin a new one, once undici is done with the failure.
+        const agent = this.#agent;
+        const via = agent === undefined ? null : agent.dispatch.bind(agent);
+        setImmediate(() => {
+          for (const go of waiting) go(via);
+        });
       });
     client = new (undici().Client)(origin, { ...options, connect: watched });
     return client;

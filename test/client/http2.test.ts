@@ -17,6 +17,7 @@ import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  ClientConnectorCertificateError,
   ClientOptionError,
   ClientSession,
   SocketTimeoutError,
@@ -338,6 +339,20 @@ withOpenssl("ClientSession({ http2: true }) against node:http2", () => {
     // undici marks a revalidated answer stale (Warning: 110) though the 304 made it fresh.
     expect(revalidated.headers.get("Warning")).toBeUndefined();
     expect(cachedHits).toBe(before + 3);
+  });
+
+  it("a certificate that does not verify fails the request with its error, and the process goes on", async () => {
+    // Regression: the h2 pool read the ALPN protocol of the socket a failed connection does not
+    // have, and the TypeError went uncaught.
+    const s = new ClientSession({ http2: true });
+    try {
+      const failures = await Promise.all([1, 2, 3].map(() => rejection(s.get(`${base}/echo`))));
+      for (const err of failures) expect(err).toBeInstanceOf(ClientConnectorCertificateError);
+    } finally {
+      await s.close();
+    }
+    await using resp = await session().get(`${base}/echo`);
+    expect(resp.version).toEqual({ major: 2, minor: 0 });
   });
 
   it("http2 next to a connector of one's own is refused: it belongs on the connector", () => {
