@@ -47,7 +47,12 @@ export function badResponseHead(err: unknown): string | null {
 }
 
 /** Maps undici's, `ws`'s and Node's errors to the client hierarchy. */
-export function toClientError(err: unknown, url: URL, method: string): Error {
+export function toClientError(
+  err: unknown,
+  url: URL,
+  method: string,
+  connectorClosed = true,
+): Error {
   if (err instanceof ClientError) return err;
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e.code ?? "";
@@ -85,9 +90,18 @@ export function toClientError(err: unknown, url: URL, method: string): Error {
         return new ServerConnectionError(`${e.message} (${what})`, { cause: err });
       }
       break;
+    case "ERR_HTTP2_INVALID_SESSION":
+      // The session was gone before the request went out on it.
+      return new ServerDisconnectedError(`Server disconnected (${what})`, { cause: err });
     case "UND_ERR_CLOSED":
     case "UND_ERR_DESTROYED":
-      return new ClientClosedError(`Connector is closed (${what})`, { cause: err });
+      // A pool or an h2 session undici destroyed under the request; "Connector is closed" only
+      // when the session's connector was (the caller knows: see `connectorClosed`).
+      return connectorClosed
+        ? new ClientClosedError(`Connector is closed (${what})`, { cause: err })
+        : new ServerConnectionError(`Connection closed under the request (${what})`, {
+            cause: err,
+          });
   }
   const sys = code.startsWith("UND_ERR") ? causeCode : code;
   if (sys === "ENOTFOUND" || sys === "EAI_AGAIN" || sys === "EAI_NONAME" || sys === "EAI_FAIL") {

@@ -108,14 +108,17 @@ export class RequestControl {
     }
   }
 
-  /** Maps undici's and Node's errors to the client hierarchy. */
-  mapError(err: unknown, url: URL, method: string): Error {
+  /**
+   * Maps undici's and Node's errors to the client hierarchy; `connectorClosed` tells a pool
+   * destroyed by `close()` from one undici destroyed itself.
+   */
+  mapError(err: unknown, url: URL, method: string, connectorClosed = true): Error {
     if (this.#ac.aborted) {
       const reason: unknown = this.#ac.reason;
       return reason instanceof Error
         ? reason
         : new ClientConnectionError(String(reason), { cause: err });
     }
-    return toClientError(err, url, method);
+    return toClientError(err, url, method, connectorClosed);
   }
 }

@@ -4,6 +4,7 @@
 
 import { STATUS_CODES } from "node:http";
 import { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
 import { type CIMultiDict, CIMultiDictProxy } from "../http/multidict.js";
 import { kAppendFlat, kViewOf } from "../http/symbols.js";
@@ -455,7 +456,8 @@ export class ClientRequest {
         const mapped =
           (info.proxy === null || control.signal.aborted
             ? null
-            : proxyError(err, info.proxy, requestInfo)) ?? control.mapError(err, url, method);
+            : proxyError(err, info.proxy, requestInfo)) ??
+          control.mapError(err, url, method, this.#session.connector.closed);
         // A connection was being opened for the request, and could not be.
         if (
           trace !== null &&
@@ -467,13 +469,16 @@ export class ClientRequest {
         }
         if (
           mapped instanceof ServerDisconnectedError &&
-          info.staleConnection &&
-          attempt === 0 &&
+          (info.staleConnection || deadSession(err)) &&
+          attempt < (deadSession(err) ? DEAD_SESSION_RETRIES : 1) &&
           IDEMPOTENT.has(method) &&
           body.replayable &&
           // A stream (a multipart body of in-memory parts) was read by the failed attempt.
           !(body.body instanceof Readable)
         ) {
+          // undici drops a session Node destroyed only once its connection has closed, a few
+          // milliseconds later: sent at once, the retry would reach the same session.
+          if (deadSession(err)) await sleep(DEAD_SESSION_WAIT_MS * (attempt + 1));
           continue;
         }
         throw mapped;
@@ -738,4 +743,16 @@ class HeadTrace {
   #chunk(chunk: Uint8Array): Promise<void> {
     return this.#trace.send("onRequestChunkSent", { method: this.#method, url: this.#url, chunk });
   }
+}
+
+/**
+ * The request was handed to an HTTP/2 session that had already been destroyed (Node 24 tells
+ * undici later than Node 20): nothing of it was sent, so it may go again, as on a stale
+ * keep-alive connection.
+ */
+const DEAD_SESSION_RETRIES = 3;
+const DEAD_SESSION_WAIT_MS = 10;
+
+function deadSession(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === "ERR_HTTP2_INVALID_SESSION";
 }

@@ -152,7 +152,11 @@ withOpenssl("RST_STREAM from the server", () => {
     const resp = await s.get(`${base}/close-mid`);
     const err = await resp.text().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClientPayloadError);
-    expect((err as Error).message).toMatch(/10 bytes received, 100 declared/);
+    // Node 24's http2 client catches the short stream itself (a PROTOCOL_ERROR); on Node 20
+    // our own length check does.
+    expect((err as Error).message).toMatch(
+      /10 bytes received, 100 declared|NGHTTP2_PROTOCOL_ERROR/,
+    );
     expect(s.connector.active).toBe(0);
     await expectOk(s);
   });
