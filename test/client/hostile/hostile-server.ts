@@ -26,6 +26,21 @@ export interface SeenConnection {
   isClosed: boolean;
 }
 
+/** A connection the server accepted, watched for its close. */
+export function watchConnection(socket: Socket): SeenConnection {
+  const conn: SeenConnection = {
+    socket,
+    isClosed: false,
+    closed: new Promise((resolve) =>
+      socket.once("close", () => {
+        conn.isClosed = true;
+        resolve();
+      }),
+    ),
+  };
+  return conn;
+}
+
 /** What a route does with a request: write to the socket (or not) as it likes. */
 export type Behaviour = (socket: Socket, request: SeenRequest) => void;
 
@@ -78,17 +93,7 @@ export function useHostileServers(): (routes: Record<string, Behaviour>) => Prom
     const all: Record<string, Behaviour> = { "/ok": answer(OK), ...routes };
     const server = createServer((socket) => {
       const index = connections.length;
-      const conn: SeenConnection = {
-        socket,
-        isClosed: false,
-        closed: new Promise((resolve) =>
-          socket.once("close", () => {
-            conn.isClosed = true;
-            resolve();
-          }),
-        ),
-      };
-      connections.push(conn);
+      connections.push(watchConnection(socket));
       socket.on("error", () => {});
       let buffered = "";
       socket.on("data", (data: Buffer) => {

@@ -19,6 +19,7 @@ import {
   type SeenConnection,
   silence,
   useHostileServers,
+  watchConnection,
 } from "./hostile-server.js";
 
 beforeAll(warmUpClient);
@@ -110,17 +111,7 @@ describe("a TLS handshake that never completes", () => {
       socket.on("error", () => {});
       // Read (and drop) the ClientHello: a socket never read never sees the client's close.
       socket.resume();
-      const conn: SeenConnection = {
-        socket,
-        isClosed: false,
-        closed: new Promise((resolve) =>
-          socket.once("close", () => {
-            conn.isClosed = true;
-            resolve();
-          }),
-        ),
-      };
-      accepted.push(conn);
+      accepted.push(watchConnection(socket));
     });
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
