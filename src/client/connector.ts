@@ -23,7 +23,7 @@ import {
   proxyKey,
   readEnvProxies,
 } from "./proxy.js";
-import { type Cancel, type ReleaseSlot, SlotQueue } from "./slots.js";
+import { alsoOnRelease, type Cancel, type ReleaseSlot, SlotQueue } from "./slots.js";
 import {
   kAdopt,
   kAgentOptions,
@@ -429,28 +429,20 @@ export abstract class BaseConnector {
     // undici caps the sockets of an origin in each of its pools, but a connector has a pool per
     // connect timeout: requests with another `sockConnect` went past a full origin on a pool of
     // their own, and the `connect` timeout did not bound their wait in the origin's queue.
-    // HTTP/2 streams share a connection: they are not counted per host.
-    const perHost = origin !== undefined && this.limitPerHost > 0 && !this.http2;
-    if (!perHost) return this.#slots.take(timeoutMs, signal, what);
+    if (!this.#countedPerHost(origin)) return this.#slots.take(timeoutMs, signal, what);
     let host = this.#hostSlots.get(origin);
     if (host === undefined) {
       host = new SlotQueue(this.limitPerHost);
       this.#hostSlots.set(origin, host);
     }
-    const started = performance.now();
-    const releaseHost = await this.#forget(origin, host, host.take(timeoutMs, signal, what));
-    const left = timeoutMs === 0 ? 0 : Math.max(1, timeoutMs - (performance.now() - started));
-    let releaseAll: ReleaseSlot;
-    try {
-      releaseAll = await this.#slots.take(left, signal, what);
-    } catch (err) {
-      releaseHost();
-      throw err;
-    }
-    return () => {
-      releaseAll();
-      releaseHost();
+    // The origin's queue goes once it falls idle, so that the map does not only grow.
+    const dropIfIdle = (): void => {
+      if (host.idle && this.#hostSlots.get(origin) === host) this.#hostSlots.delete(origin);
     };
+    const started = performance.now();
+    const releaseHost = await alsoOnRelease(host.take(timeoutMs, signal, what), dropIfIdle);
+    const left = timeoutMs === 0 ? 0 : Math.max(1, timeoutMs - (performance.now() - started));
+    return alsoOnRelease(this.#slots.take(left, signal, what), releaseHost);
   }
 
   /**
@@ -459,31 +451,14 @@ export abstract class BaseConnector {
    * request counted per host (`limitPerHost`) always goes through `acquire`.
    */
   [kTryAcquire](origin?: string): ReleaseSlot | null {
-    if (this.#closed) return null;
-    if (origin !== undefined && this.limitPerHost > 0 && !this.http2) return null;
+    if (this.#closed || this.#countedPerHost(origin)) return null;
     return this.#slots.tryTake();
   }
 
-  /** `taking`, with the origin's queue dropped whenever it falls idle (no map that only grows). */
-  async #forget(
-    origin: string,
-    host: SlotQueue,
-    taking: Promise<ReleaseSlot>,
-  ): Promise<ReleaseSlot> {
-    const dropIfIdle = (): void => {
-      if (host.idle && this.#hostSlots.get(origin) === host) this.#hostSlots.delete(origin);
-    };
-    let release: ReleaseSlot;
-    try {
-      release = await taking;
-    } catch (err) {
-      dropIfIdle();
-      throw err;
-    }
-    return () => {
-      release();
-      dropIfIdle();
-    };
+  /** Whether a request to `origin` takes a slot under `limitPerHost` too. */
+  #countedPerHost(origin: string | undefined): origin is string {
+    // HTTP/2 streams share a connection: they are not counted per host.
+    return origin !== undefined && this.limitPerHost > 0 && !this.http2;
   }
 
   /** Whether `close()` was called. */

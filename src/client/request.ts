@@ -467,10 +467,10 @@ export class ClientRequest {
         ) {
           await trace.send("onConnectionCreateStart", {});
         }
+        const dead = deadSession(err);
         if (
           mapped instanceof ServerDisconnectedError &&
-          (info.staleConnection || deadSession(err)) &&
-          attempt < (deadSession(err) ? DEAD_SESSION_RETRIES : 1) &&
+          attempt < (dead ? DEAD_SESSION_RETRIES : info.staleConnection ? 1 : 0) &&
           IDEMPOTENT.has(method) &&
           body.replayable &&
           // A stream (a multipart body of in-memory parts) was read by the failed attempt.
@@ -478,7 +478,7 @@ export class ClientRequest {
         ) {
           // undici drops a session Node destroyed only once its connection has closed, a few
           // milliseconds later: sent at once, the retry would reach the same session.
-          if (deadSession(err)) await sleep(DEAD_SESSION_WAIT_MS * (attempt + 1));
+          if (dead) await sleep(DEAD_SESSION_WAIT_MS * (attempt + 1));
           continue;
         }
         throw mapped;
@@ -745,14 +745,15 @@ class HeadTrace {
   }
 }
 
+/** Attempts of a request that meets a dead HTTP/2 session, and the step of their waits, ms. */
+const DEAD_SESSION_RETRIES = 3;
+const DEAD_SESSION_WAIT_MS = 10;
+
 /**
  * The request was handed to an HTTP/2 session that had already been destroyed (Node 24 tells
  * undici later than Node 20): nothing of it was sent, so it may go again, as on a stale
  * keep-alive connection.
  */
-const DEAD_SESSION_RETRIES = 3;
-const DEAD_SESSION_WAIT_MS = 10;
-
 function deadSession(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === "ERR_HTTP2_INVALID_SESSION";
 }

@@ -29,6 +29,27 @@ export function offAbort(signal: Cancel, f: () => void): void {
 /** Gives a slot back; a second call does nothing. */
 export type ReleaseSlot = () => void;
 
+/**
+ * The slot `taking` gives, with `then` run when it is released, or at once when taking it
+ * fails (a timeout, a cancel): for a slot taken under two limits, or bookkeeping of its own.
+ */
+export async function alsoOnRelease(
+  taking: Promise<ReleaseSlot>,
+  then: () => void,
+): Promise<ReleaseSlot> {
+  let release: ReleaseSlot;
+  try {
+    release = await taking;
+  } catch (err) {
+    then();
+    throw err;
+  }
+  return () => {
+    release();
+    then();
+  };
+}
+
 /** At most `limit` slots taken at once (0: no limit); the others wait in order. */
 export class SlotQueue {
   readonly limit: number;

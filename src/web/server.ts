@@ -875,10 +875,6 @@ const WEBSOCKET_UPGRADE = /(?:^|[\s,])websocket(?:$|[\s,])/i;
 const UPGRADE_TOKEN = /^\s*upgrade\s*$/i;
 
 /**
- * Gives a non-WebSocket upgrade request back to the HTTP server: its head is rebuilt without
- * `Upgrade` (and the `upgrade` connection option) and fed to a fresh parser with the rest.
- */
-/**
  * Whether a handler failed because the connection ended before its request's body was
  * complete: the client closed or half-closed it early (an incomplete message, RFC 9112 8), or
  * node:http dropped it for a malformed request pipelined behind this one. The client's doing,
@@ -891,21 +887,18 @@ function bodyCutShort(err: unknown, request: Request): boolean {
   return err instanceof StreamClosedError && !request.raw.complete;
 }
 
-/** Node's own mark of the response that holds a socket (`socket._httpMessage`). */
-type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
-
 /**
  * Calls `then` once node:http has finished the responses to the requests pipelined on `socket`
  * before an upgrade request, which Node hands over as soon as it has parsed it: answering it
  * earlier made `assignSocket` throw (ERR_HTTP_SOCKET_ASSIGNED, an uncaught exception) and left
  * the connection hanging. RFC 9112 9.3.2: responses go out in the order of the requests. Node
- * keeps the response that holds the socket in `_httpMessage` (set by assignSocket, cleared by
- * detachSocket) and hands the socket to the next queued one before that response's `close`.
+ * hands the socket to the next queued response (`respondingOn`) before the previous one's
+ * `close`.
  * When the previous response ended the connection (`Connection: close`), so does the upgrade.
  */
 function afterPipelined(socket: Socket, then: () => void): void {
-  const holder = (socket as HttpSocket)._httpMessage;
-  if (holder === undefined || holder === null) {
+  const holder = respondingOn(socket);
+  if (holder === null) {
     then();
     return;
   }
@@ -921,6 +914,10 @@ function afterPipelined(socket: Socket, then: () => void): void {
   });
 }
 
+/**
+ * Gives a non-WebSocket upgrade request back to the HTTP server: its head is rebuilt without
+ * `Upgrade` (and the `upgrade` connection option) and fed to a fresh parser with the rest.
+ */
 function reparse(server: NodeServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
   let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
   const raw = req.rawHeaders;
