@@ -104,11 +104,12 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
   }
 
   filterCookies(url: URL): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [k, v] of this.#shared) out[k] = v;
-    if (!this.#mayHold) return out;
-    for (const c of this.#jar.getCookiesSync(url.href)) out[c.key] = c.value;
-    return out;
+    // fromEntries defines own properties: a cookie named "__proto__" cannot set a prototype
+    // (assigned, it did, and was never sent).
+    if (!this.#mayHold) return Object.fromEntries(this.#shared);
+    const out = new Map(this.#shared);
+    for (const c of this.#jar.getCookiesSync(url.href)) out.set(c.key, c.value);
+    return Object.fromEntries(out);
   }
 
   /** The `Cookie` header value for `url` (empty when there are none). */

@@ -52,6 +52,15 @@ describe("cookies over a session", () => {
     expect(s.cookieJar.size).toBe(1);
   });
 
+  test("cookies named __proto__, from the session's cookies or a response, are sent like any other (regression: they set the prototype of the jar's lookup and were lost)", async () => {
+    const { local } = await cookieServer();
+    const s = session({ cookies: Object.fromEntries([["__proto__", "shared"]]) });
+    expect(await sentCookie(s, `${local}/page`)).toBe("__proto__=shared");
+    await setCookies(s, `${local}/set`, "__proto__=stored");
+    expect(await sentCookie(s, `${local}/page`)).toBe("__proto__=stored");
+    expect(Object.keys(s.cookieJar.filterCookies(new URL(local)))).toEqual(["__proto__"]);
+  });
+
   test("a cookie is not sent to another host, even one at the same address", async () => {
     const { local, ip } = await cookieServer();
     const s = session({ cookieJar: new CookieJar({ unsafe: true }) });
