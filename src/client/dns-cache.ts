@@ -43,16 +43,33 @@ interface ResolveOptions extends LookupOptions {
   readonly [kResolved]?: Handoff;
 }
 
+/**
+ * The time to live undici is told when addresses must not be reused (`ttlDnsCache: 0`): it
+ * checks a record's age when it picks the address it has just stored, and with 0 a clock tick
+ * in between left it none (a TypeError inside undici, and a request that never settled). The
+ * records are used once instead (HostRecords' `once`).
+ */
+const ONE_USE_TTL = 60_000;
+
 /** The records of each host, as undici's dns interceptor stores them (its `storage` option). */
 class HostRecords implements DnsStorage {
   readonly #hosts = new Map<string, OriginRecords>();
+  /** Forget a host's records once undici has read them after storing them (no reuse). */
+  readonly #once: boolean;
+
+  constructor(once: boolean) {
+    this.#once = once;
+  }
 
   get size(): number {
     return this.#hosts.size;
   }
 
   get(hostname: string): OriginRecords | null {
-    return this.#hosts.get(hostname) ?? null;
+    const records = this.#hosts.get(hostname) ?? null;
+    // undici reads them right after storing them, to pick the address for this request.
+    if (this.#once) this.#hosts.delete(hostname);
+    return records;
   }
 
   set(hostname: string, records: OriginRecords | null): void {
@@ -116,13 +133,14 @@ function resolve(hostname: string, family: 0 | 4 | 6, ttl: number): Promise<DnsR
 
 /** One connector's cache of host addresses, shared by all its pools. */
 export class DnsCache {
-  readonly #records = new HostRecords();
+  readonly #records: HostRecords;
   readonly #maxTTL: number;
   readonly #family: 0 | 4 | 6;
 
-  /** `maxTTL`: how long, in ms, an address is used (node's lookups carry no TTL). */
+  /** `maxTTL`: how long, in ms, an address is used (node's lookups carry no TTL); 0: once. */
   constructor(maxTTL: number, family: 0 | 4 | 6) {
-    this.#maxTTL = maxTTL;
+    this.#records = new HostRecords(maxTTL === 0);
+    this.#maxTTL = maxTTL === 0 ? ONE_USE_TTL : maxTTL;
     this.#family = family;
   }
 

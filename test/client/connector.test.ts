@@ -280,6 +280,22 @@ describe("addresses and names", () => {
     expect(await getText(s, url)).toBe("ok");
   });
 
+  it("ttlDnsCache 0 answers when the clock moves while undici picks the address it just stored (regression: the request never settled)", async () => {
+    const server = await peer();
+    const s = session({ connector: own(new TCPConnector({ ttlDnsCache: 0, family: 4 })) });
+    const url = `http://localhost:${server.port}/`;
+    // A busy machine: a millisecond passes between any two looks at the clock, so undici's
+    // record of age 0 ms is older than a time to live of 0 by the time it is picked.
+    let now = Date.now();
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => ++now);
+    try {
+      expect(await getText(s, url)).toBe("ok");
+      expect(await getText(s, url)).toBe("ok");
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it("a request by name sends the name in Host", async () => {
     const app = new web.Application();
     app.router.addGet("/", (request) => new web.Response({ text: request.host }));

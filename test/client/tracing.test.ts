@@ -287,6 +287,23 @@ describe("connection and DNS signals", () => {
     ]);
   });
 
+  it("with ttlDnsCache 0 every request looks its host up again, and each is answered", async () => {
+    const base = await byName();
+    const { trace, events } = recorder();
+    const s = session({
+      traceConfigs: [trace],
+      connector: new TCPConnector({ family: 4, ttlDnsCache: 0 }),
+    });
+    for (let i = 0; i < 3; i++) {
+      events.length = 0;
+      expect(await (await s.get(`${base}/hello`)).text()).toBe("hi");
+      expect(events.slice(1, 3)).toEqual([
+        "onDnsCacheMiss localhost",
+        "onDnsResolvehostStart localhost",
+      ]);
+    }
+  });
+
   it("awaits the DNS callbacks before the lookup's result is used", async () => {
     const base = await byName();
     const trace = new TraceConfig();
