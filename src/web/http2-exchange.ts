@@ -29,6 +29,34 @@ const CONNECTION_SPECIFIC = new Set([
 /** Listener for a stream's 'error': a reset or a failed write, which 'close' reports too. */
 function ignoreStreamError(): void {}
 
+/** The response answering a stream, for the stream's shared 'close' listener. */
+const kResponse = Symbol("response");
+
+type AnsweredStream = ServerHttp2Stream & { [kResponse]: H2ServerResponse };
+
+/** A session's streams: how many are open, and how many were ever opened. */
+export interface SessionStreams {
+  open: number;
+  opened: number;
+}
+
+const sessionStreams = new WeakMap<object, SessionStreams>();
+
+/** The stream counts of `session`. */
+export function streamsOf(session: object): SessionStreams {
+  let streams = sessionStreams.get(session);
+  if (streams === undefined) {
+    streams = { open: 0, opened: 0 };
+    sessionStreams.set(session, streams);
+  }
+  return streams;
+}
+
+/** One listener for every stream: no closure per stream. `this` is the stream. */
+function onStreamClose(this: AnsweredStream): void {
+  this[kResponse].closed();
+}
+
 /** An HTTP/2 request read like an HTTP/1.1 one: a `Host` header and no pseudo-headers. */
 export class H2IncomingRequest {
   readonly stream: ServerHttp2Stream;
@@ -115,12 +143,33 @@ export class H2ServerResponse {
   /** HTTP/2 connections outlive a response; the server may still turn this off on shutdown. */
   shouldKeepAlive = true;
   #ended = false;
+  /**
+   * 'close' listeners, kept here and called by the stream's one shared listener: the server
+   * waits for most responses to close, and node's `once` costs a wrapper and a bind each time.
+   */
+  #onClose: Listener[] | null = null;
+  readonly #streams: SessionStreams;
 
   constructor(stream: ServerHttp2Stream, req: H2IncomingRequest) {
     this.stream = stream;
     this.req = req;
     // Without a listener a reset stream's error would be thrown; 'close' tells the server.
     stream.on("error", ignoreStreamError);
+    (stream as AnsweredStream)[kResponse] = this;
+    stream.on("close", onStreamClose);
+    const streams = streamsOf(stream.session as object);
+    streams.open++;
+    streams.opened++;
+    this.#streams = streams;
+  }
+
+  /** @internal the stream closed: called once, by its 'close' listener */
+  closed(): void {
+    this.#streams.open--;
+    const listeners = this.#onClose;
+    if (listeners === null) return;
+    this.#onClose = null;
+    for (const listener of listeners) listener();
   }
 
   get socket(): Socket {
@@ -229,18 +278,29 @@ export class H2ServerResponse {
   }
 
   on(event: string, listener: Listener): this {
-    this.stream.on(event, listener);
+    if (event === "close" && !this.stream.closed) this.#addCloseListener(listener);
+    else this.stream.on(event, listener);
     return this;
   }
 
+  /** 'close' comes once: `on` and `once` are the same for it. */
   once(event: string, listener: Listener): this {
-    this.stream.once(event, listener);
+    if (event === "close" && !this.stream.closed) this.#addCloseListener(listener);
+    else this.stream.once(event, listener);
     return this;
   }
 
   off(event: string, listener: Listener): this {
-    this.stream.off(event, listener);
+    const listeners = this.#onClose;
+    const at = event === "close" && listeners !== null ? listeners.indexOf(listener) : -1;
+    if (at >= 0) listeners?.splice(at, 1);
+    else this.stream.off(event, listener);
     return this;
+  }
+
+  #addCloseListener(listener: Listener): void {
+    if (this.#onClose === null) this.#onClose = [listener];
+    else this.#onClose.push(listener);
   }
 
   removeListener(event: string, listener: Listener): this {

@@ -4,16 +4,19 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
+  constants,
   createSecureServer,
   createServer,
   type Http2SecureServer,
   type Http2Server,
+  type Http2Session,
   type IncomingHttpHeaders,
   type SecureServerOptions,
   type ServerHttp2Stream,
 } from "node:http2";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
-import { H2IncomingRequest, H2ServerResponse } from "./http2-exchange.js";
+import { performance } from "node:perf_hooks";
+import { H2IncomingRequest, H2ServerResponse, streamsOf } from "./http2-exchange.js";
 
 /**
  * How a site speaks HTTP/2: `true` serves HTTP/2 over TLS, negotiated by ALPN, with HTTP/1.1
@@ -45,6 +48,8 @@ export interface Http2Limits {
   maxHeaderListSize: number;
   /** Most header fields in a request. */
   maxHeaders: number;
+  /** Milliseconds a request may take to arrive whole; 0 for no limit. */
+  requestTimeout: number;
 }
 
 /** What a node:http2 server hands its requests to. */
@@ -95,12 +100,15 @@ export function createNodeHttp2Server(
     // node:http's machinery hands the fallback's HTTP/1.1 requests to 'request' listeners.
     server.on("request", handlers.request as never);
   }
+  const arriving = limits.requestTimeout > 0 ? watchArrival(server, limits.requestTimeout) : null;
   const onStream = (
     stream: ServerHttp2Stream,
     headers: IncomingHttpHeaders,
     _flags: number,
     rawHeaders: string[],
   ): void => {
+    // A request that came whole with its headers (most GETs) has nothing left to arrive.
+    if (arriving !== null && !stream.endAfterHeaders) arriving(stream);
     const req = new H2IncomingRequest(stream, headers, rawHeaders);
     const res = new H2ServerResponse(stream, req);
     // The objects answer the part of node:http's interface the server uses.
@@ -120,4 +128,86 @@ export function createNodeHttp2Server(
   }
   server.on("stream", onStream);
   return server;
+}
+
+/**
+ * requestTimeout over HTTP/2: a stream whose request is still arriving that long after it
+ * opened is reset (CANCEL), as node:http answers such an HTTP/1.1 request with 408; else a
+ * slow upload would hold its stream and handler for ever. Returns what watches a stream; one
+ * check every quarter of the timeout, as node:http checks its connections.
+ */
+function watchArrival(
+  server: NodeHttp2Server,
+  timeout: number,
+): (stream: ServerHttp2Stream) => void {
+  const arriving = new Map<ServerHttp2Stream, number>();
+  const timer = setInterval(
+    () => {
+      const deadline = performance.now() - timeout;
+      // In opening order: the first one still in time ends the check.
+      for (const [stream, opened] of arriving) {
+        if (opened > deadline) break;
+        arriving.delete(stream);
+        if (!stream.destroyed && stream.state.remoteClose === 0) {
+          stream.close(constants.NGHTTP2_CANCEL);
+        }
+      }
+    },
+    Math.max(25, Math.min(30_000, Math.floor(timeout / 4))),
+  );
+  timer.unref();
+  server.once("close", () => clearInterval(timer));
+  const arrived = function (this: ServerHttp2Stream): void {
+    arriving.delete(this);
+  };
+  return (stream) => {
+    arriving.set(stream, performance.now());
+    // Once the body is in (or the stream is gone) there is nothing to cut.
+    stream.once("end", arrived);
+    stream.once("close", arrived);
+  };
+}
+
+/** What the idle sweep saw of a session last time. */
+interface Seen {
+  opened: number;
+  /** When a sweep first found it idle, or -1: it was not. */
+  idleSince: number;
+}
+
+/**
+ * keepaliveTimeout over HTTP/2: a session that has had no stream open for that long is told to
+ * go away (GOAWAY, then closed), as an idle HTTP/1.1 keep-alive connection is closed. Streams,
+ * not frames, are the activity: PINGs alone do not keep a connection open. One sweep every
+ * eighth of the timeout (a session goes up to a quarter of it late) rather than a timer per
+ * session, which node:http2 would refresh on every frame.
+ */
+export function closeIdleSessions(
+  server: NodeHttp2Server,
+  sessions: ReadonlySet<Http2Session>,
+  timeout: number,
+): void {
+  const seen = new WeakMap<Http2Session, Seen>();
+  const timer = setInterval(
+    () => {
+      const now = performance.now();
+      for (const session of sessions) {
+        const streams = streamsOf(session);
+        const last = seen.get(session);
+        const idle = streams.open === 0;
+        if (last === undefined || last.opened !== streams.opened) {
+          seen.set(session, { opened: streams.opened, idleSince: idle ? now : -1 });
+        } else if (!idle) {
+          last.idleSince = -1;
+        } else if (last.idleSince < 0) {
+          last.idleSince = now;
+        } else if (now - last.idleSince >= timeout && !session.closed) {
+          session.close();
+        }
+      }
+    },
+    Math.max(10, Math.min(30_000, Math.floor(timeout / 8))),
+  );
+  timer.unref();
+  server.once("close", () => clearInterval(timer));
 }

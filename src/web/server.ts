@@ -7,12 +7,7 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from "node:http";
-import {
-  type Http2Session,
-  constants as http2Constants,
-  type ServerHttp2Session,
-  type ServerHttp2Stream,
-} from "node:http2";
+import type { ServerHttp2Session } from "node:http2";
 import {
   createServer as createHttpsServer,
   type ServerOptions as HttpsServerOptions,
@@ -26,6 +21,7 @@ import { HTTPException } from "./exceptions.js";
 import { discardUploads } from "./form/temp-files.js";
 import type { TrustProxy } from "./forwarded.js";
 import {
+  closeIdleSessions,
   createNodeHttp2Server,
   type Http2Mode,
   isHttp2Response,
@@ -266,6 +262,7 @@ export class WebServer {
         // The whole header block of a request, as node:http's maxHeaderSize for HTTP/1.1.
         maxHeaderListSize: nodeServerOptions(limits).maxHeaderSize as number,
         maxHeaders: limits.maxHeaders,
+        requestTimeout: limits.requestTimeout,
       },
       { request: this.handle, expect: this.#handleExpect },
     );
@@ -274,24 +271,9 @@ export class WebServer {
       session.once("close", () => this.#sessions.delete(session));
       // A session that arrives while shutting down gets no new streams.
       if (this.#ctx.closing) session.close();
-      // keepaliveTimeout: a connection with no stream open and no frame for that long is told
-      // to go away, as an idle HTTP/1.1 keep-alive connection is closed.
-      session.setTimeout(limits.keepaliveTimeout, () => {
-        if ((openStreams.get(session) ?? 0) === 0) session.close();
-      });
     });
-    const openStreams = new WeakMap<Http2Session, number>();
-    const arriving = limits.requestTimeout > 0 ? this.#requestTimeoutH2(server) : null;
-    server.on("stream", (stream: ServerHttp2Stream) => {
-      const session = stream.session;
-      if (session === undefined) return;
-      openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
-      arriving?.set(stream, performance.now());
-      stream.once("close", () => {
-        openStreams.set(session, (openStreams.get(session) ?? 1) - 1);
-        arriving?.delete(stream);
-      });
-    });
+    if (limits.keepaliveTimeout > 0)
+      closeIdleSessions(server, this.#sessions, limits.keepaliveTimeout);
     server.on("connection", (socket: Socket) => {
       this.#http2Sockets.add(socket);
       socket.once("close", () => this.#http2Sockets.delete(socket));
@@ -304,34 +286,6 @@ export class WebServer {
       this.#wireHttp1(server);
     }
     return this.#track(server);
-  }
-
-  /**
-   * requestTimeout over HTTP/2: a stream whose request is still arriving that long after it
-   * opened is reset (CANCEL), as node:http answers such an HTTP/1.1 request with 408; else a
-   * slow upload would hold its stream and handler for ever. Returns the streams to watch, by
-   * opening time; one check every quarter of the timeout, as node:http checks its connections.
-   */
-  #requestTimeoutH2(server: NodeHttp2Server): Map<ServerHttp2Stream, number> {
-    const timeout = this.limits.requestTimeout;
-    const arriving = new Map<ServerHttp2Stream, number>();
-    const timer = setInterval(
-      () => {
-        const deadline = performance.now() - timeout;
-        // In opening order: the first one still in time ends the check.
-        for (const [stream, opened] of arriving) {
-          if (opened > deadline) break;
-          arriving.delete(stream);
-          if (!stream.destroyed && stream.state.remoteClose === 0) {
-            stream.close(NGHTTP2_CANCEL);
-          }
-        }
-      },
-      Math.max(25, Math.min(30_000, Math.floor(timeout / 4))),
-    );
-    timer.unref();
-    server.once("close", () => clearInterval(timer));
-    return arriving;
   }
 
   /**
@@ -841,8 +795,6 @@ function endConnection(res: ServerResponse): void {
   if (socket === null) res.destroy();
   else socket.destroySoon();
 }
-
-const { NGHTTP2_CANCEL } = http2Constants;
 
 /** Pipelined requests a connection may have waiting before it stops being read. */
 const PIPELINE_DEPTH = 32;

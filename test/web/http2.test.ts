@@ -171,6 +171,24 @@ describe.each([true, "h2c"] as const)("http2: %s", (mode) => {
     await once(session, "close");
   });
 
+  it("closes a session that sends only PINGs after keepaliveTimeout", async () => {
+    const { port } = await serve(mode, [], { keepaliveTimeout: 100 });
+    const session = open(mode, port);
+    expect((await h2(session, "/")).status).toBe(200);
+    // Frames without streams are not requests: they must not keep the connection for ever.
+    let pings = 0;
+    const pinger = setInterval(() => {
+      if (!session.closed && !session.destroyed) session.ping(() => pings++);
+    }, 10);
+    try {
+      const [code] = (await once(session, "goaway")) as [number];
+      expect(code).toBe(constants.NGHTTP2_NO_ERROR);
+      expect(pings).toBeGreaterThan(3);
+    } finally {
+      clearInterval(pinger);
+    }
+  });
+
   it("aborts request.signal when the client resets the stream, and the session goes on", async () => {
     const aborted = deferred();
     const app = await makeHttp2App();
