@@ -317,15 +317,34 @@ export class H2ServerResponse {
 }
 
 /**
+ * Names already checked, as given, with their HTTP/2 form (`null`: left out). A response
+ * sends the same few names again and again; the cache is bounded, since a handler could send
+ * names taken from requests.
+ */
+const checkedNames = new Map<string, string | null>();
+const CHECKED_NAMES_MAX = 256;
+
+/** `name` lower-cased, `null` for a connection-specific field; throws for an invalid name. */
+function h2Name(name: string): string | null {
+  let lower = checkedNames.get(name);
+  if (lower !== undefined) return lower;
+  validateHeaderName(name);
+  const lowered = name.toLowerCase();
+  lower = CONNECTION_SPECIFIC.has(lowered) ? null : lowered;
+  if (checkedNames.size === CHECKED_NAMES_MAX) checkedNames.clear();
+  checkedNames.set(name, lower);
+  return lower;
+}
+
+/**
  * Adds a field to an HTTP/2 header object: lower-case names, repeated ones as lists; the
  * connection-specific ones left out. Names and values are checked as node:http checks them
  * (a CR or LF must never reach the peer's decoder), with node:http's error codes.
  */
 function add(out: OutgoingHttpHeaders, name: string, value: string): void {
-  const lower = name.toLowerCase();
-  if (CONNECTION_SPECIFIC.has(lower)) return;
+  const lower = h2Name(name);
+  if (lower === null) return;
   if (lower === "te" && value.trim().toLowerCase() !== "trailers") return;
-  validateHeaderName(name);
   validateHeaderValue(name, value);
   const had = out[lower];
   if (had === undefined) out[lower] = value;

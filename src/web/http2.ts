@@ -54,10 +54,10 @@ export interface Http2Limits {
 
 /** What a node:http2 server hands its requests to. */
 export interface Http2Handlers {
-  /** Every request, and HTTP/1.1 ones of the ALPN fallback. */
+  /** HTTP/1.1 requests of the ALPN fallback. */
   request: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Requests with an `Expect` header. */
-  expect: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Requests on HTTP/2 streams; `expect`: with an `Expect` header. */
+  stream: (req: IncomingMessage, res: ServerResponse, expect: boolean) => void;
 }
 
 /**
@@ -118,8 +118,7 @@ export function createNodeHttp2Server(
     if (req.method === "CONNECT") {
       res.statusCode = 405;
       res.end();
-    } else if (headers.expect !== undefined) handlers.expect(nodeReq, nodeRes);
-    else handlers.request(nodeReq, nodeRes);
+    } else handlers.stream(nodeReq, nodeRes, headers.expect !== undefined);
   };
   // A 'request' listener makes node:http2 answer every stream through its compatibility
   // objects as well; streams are answered here only.

@@ -264,7 +264,10 @@ export class WebServer {
         maxHeaders: limits.maxHeaders,
         requestTimeout: limits.requestTimeout,
       },
-      { request: this.handle, expect: this.#handleExpect },
+      {
+        request: this.handle,
+        stream: (req, res, expect) => this.#onStream(req, res, expect),
+      },
     );
     server.on("session", (session: ServerHttp2Session) => {
       this.#sessions.add(session);
@@ -374,6 +377,11 @@ export class WebServer {
     if (this.#admit(req, res)) this.#dispatch(new Request(req, res, this.#ctx, expect));
   }
 
+  /** A request on an HTTP/2 stream: nothing is pipelined, no connection is refused. */
+  #onStream(req: IncomingMessage, res: ServerResponse, expect: boolean): void {
+    if (this.#admit(req, res, true)) this.#dispatch(new Request(req, res, this.#ctx, expect));
+  }
+
   /**
    * Holds a pipelined request until its response gets the socket. Past PIPELINE_DEPTH waiting
    * requests the connection stops being read, so that a flood of pipelined requests costs a
@@ -396,10 +404,9 @@ export class WebServer {
    * Counts the request in flight; refuses it (and returns false) when over a limit. `res` is
    * the connection of an upgrade request, which makes its response only when needed.
    */
-  #admit(req: IncomingMessage, res: ServerResponse | UpgradeInfo): boolean {
+  #admit(req: IncomingMessage, res: ServerResponse | UpgradeInfo, http2 = false): boolean {
     this.#inFlight++;
     this.#requestCount++;
-    const http2 = !(res instanceof UpgradeInfo) && isHttp2Response(res);
     const status = this.#checkRequest(req, http2);
     if (status === 0) return true;
     if (!http2) this.#refused.add(req.socket);
