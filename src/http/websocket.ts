@@ -132,13 +132,10 @@ const CLOSED_READS_BEFORE_ERROR = 5;
 const RESOLVED: Promise<void> = Promise.resolve();
 const TERMINAL = new Set<number>([WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED]);
 
-/** A pending read: `receive()` resolves with the message, async iteration with its result. */
-interface Waiter {
-  resolve(value: WSMessage | IteratorResult<WSMessage, undefined>): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout | undefined;
-  iterating: boolean;
-}
+/** Settles the pending read: `receive()` with the message, async iteration with its result. */
+type ReadResolver = (
+  value: WSMessage | IteratorResult<WSMessage, undefined> | Promise<never>,
+) => void;
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
@@ -197,7 +194,13 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   #queueHead = 0;
   #queuedBytes = 0;
   #paused = false;
-  #waiter: Waiter | null = null;
+  // The pending read, kept in three fields rather than an object of its own: an idle
+  // connection always has one. Only its resolve function is kept (a failure resolves it with
+  // a rejected promise), so the reject function V8 makes with it can go.
+  #resolveRead: ReadResolver | null = null;
+  #readTimer: NodeJS.Timeout | undefined;
+  /** The pending read is async iteration's: it resolves with an iterator result. */
+  #readIterating = false;
   /** `close()` was called, or the connection ended. */
   #closed = false;
   /** The socket is gone. */
@@ -275,7 +278,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     // The reader waits with nothing unread (or never reads: a handler that only sends):
     // answered now, the reader gets CLOSE after. Else the reader may still be handling a
     // message that came before the close, and may answer it.
-    if (this.#autoclose && (this.#waiter !== null || !this.#hasRead)) {
+    if (this.#autoclose && (this.#resolveRead !== null || !this.#hasRead)) {
       answer.call(receiver, code, reason);
       return;
     }
@@ -486,12 +489,12 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   }
 
   // One read for both `receive()` and `for await`: iteration gets its result object straight
-  // from the waiter, without a second promise per message.
+  // from the pending read, without a second promise per message.
   #read(
     timeout: number | null | undefined,
     iterating: boolean,
   ): Promise<WSMessage | IteratorResult<WSMessage, undefined>> {
-    if (this.#waiter !== null) return Promise.reject(new ConcurrentReceiveError());
+    if (this.#resolveRead !== null) return Promise.reject(new ConcurrentReceiveError());
     this.#hasRead = true;
     let msg = this.#shift();
     if (msg?.type === WSMsgType.CLOSE) this.#answerPeer();
@@ -506,25 +509,30 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     }
     if (msg !== undefined) return Promise.resolve(iterating ? iteratorResult(msg) : msg);
     const ms = timeout === undefined ? this.#receiveTimeout : timeout;
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, timer: undefined, iterating };
+    return new Promise((resolve: ReadResolver) => {
+      this.#resolveRead = resolve;
+      this.#readIterating = iterating;
       if (ms !== null && ms > 0) {
-        waiter.timer = setTimeout(() => {
-          this.#waiter = null;
-          reject(new WebSocketTimeoutError("receive", `No message received within ${ms} ms`));
+        this.#readTimer = setTimeout(() => {
+          this.#readTimer = undefined;
+          this.#resolveRead = null;
+          const err = new WebSocketTimeoutError("receive", `No message received within ${ms} ms`);
+          resolve(Promise.reject(err));
         }, ms);
       }
-      this.#waiter = waiter;
     });
   }
 
   /** Hands `msg` to the waiting reader; false when nobody waits. */
   #wake(msg: WSMessage): boolean {
-    const waiter = this.#waiter;
-    if (waiter === null) return false;
-    this.#waiter = null;
-    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-    waiter.resolve(waiter.iterating ? iteratorResult(msg) : msg);
+    const resolve = this.#resolveRead;
+    if (resolve === null) return false;
+    this.#resolveRead = null;
+    if (this.#readTimer !== undefined) {
+      clearTimeout(this.#readTimer);
+      this.#readTimer = undefined;
+    }
+    resolve(this.#readIterating ? iteratorResult(msg) : msg);
     return true;
   }
 
