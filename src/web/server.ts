@@ -449,7 +449,7 @@ export class WebServer {
     const status = this.#checkRequest(req, http2);
     if (status === 0) return true;
     if (!http2) this.#refused.add(req.socket);
-    this.#sendError(res instanceof UpgradeInfo ? res.response(req) : res, status);
+    this.#sendError(res instanceof UpgradeInfo ? res.response() : res, status);
     this.#done();
     return false;
   }
@@ -483,7 +483,7 @@ export class WebServer {
 
   /** Runs a WebSocket handshake request on `socket`, which nothing else writes to any more. */
   #upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    const upgrade = new UpgradeInfo(socket, head);
+    const upgrade = new UpgradeInfo(req, socket, head);
     // No ServerResponse yet: one is made only if the handshake is refused (or a handler asks).
     if (!this.#admit(req, upgrade)) return;
     this.#dispatch(new Request(req, null, this.#ctx, false, upgrade));
