@@ -186,11 +186,10 @@ export type WebSocketChannelApi = { [K in keyof WebSocketChannel]: WebSocketChan
  */
 export class WebSocketChannel implements AsyncIterable<WSMessage> {
   readonly #ws: WsSocket;
-  readonly #autoping: boolean;
-  readonly #heartbeat: number | null;
-  readonly #receiveTimeout: number | null;
-  readonly #closeTimeout: number;
-  readonly #queue: WSMessage[] = [];
+  /** Read where used (`#autoping`...): one field, not one per option, on every connection. */
+  readonly #options: WebSocketOptions;
+  /** Messages not yet read; `null` while there are none (an idle connection's usual state). */
+  #queue: WSMessage[] | null = null;
   #queueHead = 0;
   #queuedBytes = 0;
   #paused = false;
@@ -235,18 +234,19 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   /** Wraps an open `ws` socket (the handshake is done). */
   constructor(ws: WsSocket, options: WebSocketOptions = {}) {
     this.#ws = ws;
-    this.#autoping = options.autoping ?? true;
-    this.#heartbeat = options.heartbeat ?? null;
-    this.#receiveTimeout = options.receiveTimeout ?? null;
-    this.#closeTimeout = options.timeout ?? DEFAULT_CLOSE_TIMEOUT;
+    this.#options = options;
     // The listeners are shared by every channel and find theirs on the socket: an idle
     // connection costs no closure of its own.
     const owned = ws as OwnedSocket;
     owned[kChannel] = this;
     owned.on("close", wsListeners.close);
     owned.on("message", wsListeners.message);
-    owned.on("ping", wsListeners.ping);
-    owned.on("pong", wsListeners.pong);
+    // Pings and pongs matter only to the heartbeat and to a reader that gets them (autoping
+    // off); `ws` answers pings itself. Two listeners fewer keep ws's listener table small.
+    if (this.#heartbeat !== null || !this.#autoping) {
+      owned.on("ping", wsListeners.ping);
+      owned.on("pong", wsListeners.pong);
+    }
     owned.on("error", wsListeners.error);
     this.#holdCloseAnswer(ws, options.autoclose !== false);
     this.#scheduleHeartbeat();
@@ -302,6 +302,22 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     this.close({
       code: code === null || code === 1005 ? WSCloseCode.OK : code,
     }).catch(() => {});
+  }
+
+  get #autoping(): boolean {
+    return this.#options.autoping ?? true;
+  }
+
+  get #heartbeat(): number | null {
+    return this.#options.heartbeat ?? null;
+  }
+
+  get #receiveTimeout(): number | null {
+    return this.#options.receiveTimeout ?? null;
+  }
+
+  get #closeTimeout(): number {
+    return this.#options.timeout ?? DEFAULT_CLOSE_TIMEOUT;
   }
 
   // ---- state ---------------------------------------------------------------------------
@@ -606,13 +622,13 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
 
   #push(msg: WSMessage): void {
     if (this.#wake(msg)) return;
-    this.#queue.push(msg);
+    const queue = (this.#queue ??= []);
+    queue.push(msg);
     this.#queuedBytes += messageSize(msg);
     if (
       !this.#paused &&
       !this.#ended &&
-      (this.#queuedBytes >= QUEUE_HIGH_BYTES ||
-        this.#queue.length - this.#queueHead >= QUEUE_HIGH_COUNT)
+      (this.#queuedBytes >= QUEUE_HIGH_BYTES || queue.length - this.#queueHead >= QUEUE_HIGH_COUNT)
     ) {
       this.#paused = true;
       this.#ws.pause();
@@ -620,19 +636,17 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   }
 
   #shift(): WSMessage | undefined {
-    if (this.#queueHead === this.#queue.length) return undefined;
-    const msg = this.#queue[this.#queueHead] as WSMessage;
-    this.#queue[this.#queueHead++] = undefined as unknown as WSMessage;
-    if (this.#queueHead === this.#queue.length) {
-      this.#queue.length = 0;
+    const queue = this.#queue;
+    if (queue === null) return undefined;
+    const msg = queue[this.#queueHead] as WSMessage;
+    queue[this.#queueHead++] = undefined as unknown as WSMessage;
+    const left = queue.length - this.#queueHead;
+    if (left === 0) {
+      this.#queue = null;
       this.#queueHead = 0;
     }
     this.#queuedBytes -= messageSize(msg);
-    if (
-      this.#paused &&
-      this.#queuedBytes < QUEUE_HIGH_BYTES / 2 &&
-      this.#queue.length - this.#queueHead < QUEUE_HIGH_COUNT / 2
-    ) {
+    if (this.#paused && this.#queuedBytes < QUEUE_HIGH_BYTES / 2 && left < QUEUE_HIGH_COUNT / 2) {
       this.#paused = false;
       this.#ws.resume();
     }
