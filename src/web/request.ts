@@ -39,7 +39,7 @@ import {
   kStreamedBody,
   kUpgrade,
 } from "./symbols.js";
-import type { UpgradeInfo } from "./upgrade.js";
+import type { UpgradedSockets, UpgradeInfo } from "./upgrade.js";
 
 /** Options of `request.multipart()`: the reader's limits; errors always map to 400/413. */
 export type RequestMultipartOptions = Omit<MultipartReaderOptions, "mapError">;
@@ -74,6 +74,8 @@ export interface RequestContext {
   readonly websockets: Set<OpenWebSocket>;
   /** The server's open event streams (EventSourceResponse), ended on graceful shutdown. */
   readonly eventStreams: Set<OpenEventStream>;
+  /** Sockets node:http handed over for upgrade requests, until a WebSocket owns them. */
+  readonly upgraded: UpgradedSockets;
 }
 
 /** What graceful shutdown needs of an open event stream. */
@@ -84,6 +86,8 @@ export interface OpenEventStream {
 /** What graceful shutdown needs of an open WebSocket. */
 export interface OpenWebSocket {
   close(options: { code: number; message: string }): Promise<boolean>;
+  /** Cuts the connection (shutdown's last step, for a session that did not close in time). */
+  terminate(): void;
 }
 
 const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});

@@ -6,9 +6,51 @@
 import { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { Logger } from "./application.js";
 import type { StreamResponse } from "./response.js";
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A server's sockets that node:http handed over for upgrade requests, until a WebSocket owns
+ * them: node removed its own error handling from them, and shutdown must be able to cut them.
+ * Once `ws` owns a socket, its listeners do both (and shutdown reaches the session through the
+ * server's open WebSockets), so the socket leaves: two listeners fewer on each idle session.
+ */
+export class UpgradedSockets {
+  readonly #sockets = new Set<Duplex>();
+  // Shared by every socket (`this` is the socket): a session costs no closure of its own.
+  readonly #onError: (this: Duplex, err: Error) => void;
+  readonly #onClose: (this: Duplex) => void;
+
+  constructor(logger: Logger) {
+    this.#onError = function (this: Duplex, err: Error): void {
+      logger.debug?.(`WebSocket connection error: ${err.message}`);
+      this.destroy();
+    };
+    const sockets = this.#sockets;
+    this.#onClose = function (this: Duplex): void {
+      sockets.delete(this);
+    };
+  }
+
+  add(socket: Duplex): void {
+    socket.on("error", this.#onError);
+    socket.on("close", this.#onClose);
+    this.#sockets.add(socket);
+  }
+
+  /** The socket went back to node:http, or a WebSocket took it over. */
+  remove(socket: Duplex): void {
+    socket.off("error", this.#onError);
+    socket.off("close", this.#onClose);
+    this.#sockets.delete(socket);
+  }
+
+  destroyAll(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
+}
 
 export class UpgradeInfo {
   readonly socket: Duplex;

@@ -297,7 +297,11 @@ export class WebSocketResponse extends StreamResponse {
     upgrade.release(this);
     const channel = new WebSocketChannel(ws, options);
     this.#channel = channel;
-    const open = request[kCtx].websockets;
+    const ctx = request[kCtx];
+    // `ws` handles the socket's errors from now on, and shutdown reaches the session through
+    // the open WebSockets.
+    ctx.upgraded.remove(upgrade.socket);
+    const open = ctx.websockets;
     open.add(this);
     this.#open = open;
     channel[kEndListener] = this;
