@@ -129,16 +129,26 @@ const SEND_HIGH_WATER_MARK = 64 * 1024;
 // after the end instead of spinning.
 const CLOSED_READS_BEFORE_ERROR = 5;
 
+// FLAGS: a channel's yes/no state as bits of one number, as node keeps its stream states: ten
+// boolean fields would cost 80 bytes on every connection, the number 8.
+const PAUSED = 1 << 0;
+const READ_ITERATING = 1 << 1;
+const CLOSED = 1 << 2;
+const ENDED = 1 << 3;
+const ACTIVITY = 1 << 4;
+const CLOSE_TIMED_OUT = 1 << 5;
+const FAILED = 1 << 6;
+const PEER_CLOSING = 1 << 7;
+const HAS_READ = 1 << 8;
+const AUTOCLOSE = 1 << 9;
+
 const RESOLVED: Promise<void> = Promise.resolve();
 const TERMINAL = new Set<number>([WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED]);
 
-/** A pending read: `receive()` resolves with the message, async iteration with its result. */
-interface Waiter {
-  resolve(value: WSMessage | IteratorResult<WSMessage, undefined>): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout | undefined;
-  iterating: boolean;
-}
+/** Settles the pending read: `receive()` with the message, async iteration with its result. */
+type ReadResolver = (
+  value: WSMessage | IteratorResult<WSMessage, undefined> | Promise<never>,
+) => void;
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
@@ -189,19 +199,17 @@ export type WebSocketChannelApi = { [K in keyof WebSocketChannel]: WebSocketChan
  */
 export class WebSocketChannel implements AsyncIterable<WSMessage> {
   readonly #ws: WsSocket;
-  readonly #autoping: boolean;
-  readonly #heartbeat: number | null;
-  readonly #receiveTimeout: number | null;
-  readonly #closeTimeout: number;
-  readonly #queue: WSMessage[] = [];
+  /** Read where used (`#autoping`...): one field, not one per option, on every connection. */
+  readonly #options: WebSocketOptions;
+  /** Messages not yet read; `null` while there are none (an idle connection's usual state). */
+  #queue: WSMessage[] | null = null;
   #queueHead = 0;
   #queuedBytes = 0;
-  #paused = false;
-  #waiter: Waiter | null = null;
-  /** `close()` was called, or the connection ended. */
-  #closed = false;
-  /** The socket is gone. */
-  #ended = false;
+  // The pending read, kept in two fields and a flag rather than an object of its own: an idle
+  // connection always has one. Only its resolve function is kept (a failure resolves it with
+  // a rejected promise), so the reject function V8 makes with it can go.
+  #resolveRead: ReadResolver | null = null;
+  #readTimer: NodeJS.Timeout | undefined;
   #closeCode: number | null = null;
   #exception: Error | null = null;
   #closedReads = 0;
@@ -210,40 +218,32 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   #resolveEnded: (() => void) | null = null;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #pongTimer: NodeJS.Timeout | undefined;
-  /** Something arrived since the heartbeat last looked. */
-  #activity = false;
-  #closeTimedOut = false;
-  /** The close code comes from a failure (protocol error, heartbeat), not the close frames. */
-  #failed = false;
-  /** `autoclose: false` and the peer's close frame came: the answer waits for `close()`. */
-  #peerClosing = false;
   #answerClose: ((code: number, reason: Buffer) => void) | null = null;
   /** autoclose, and the peer's close came behind unread messages: answered once read. */
   #autoAnswer: NodeJS.Timeout | null = null;
-  /** `receive()` or iteration was called at least once. */
-  #hasRead = false;
-  /** The peer's close frame is held back (see #holdCloseAnswer); autoclose answers it itself. */
-  #autoclose = true;
   /** @internal told once the connection is fully closed (the server's open WebSockets) */
   [kEndListener]: { [kChannelEnded](): void } | null = null;
+  /** The yes/no state (`#closed`, `#paused`...), one bit each (see FLAGS). */
+  #flags: number = AUTOCLOSE;
 
   // Not `@internal`: the build strips those, and a class whose constructor is stripped looks
   // constructible without arguments in the published types.
   /** Wraps an open `ws` socket (the handshake is done). */
   constructor(ws: WsSocket, options: WebSocketOptions = {}) {
     this.#ws = ws;
-    this.#autoping = options.autoping ?? true;
-    this.#heartbeat = options.heartbeat ?? null;
-    this.#receiveTimeout = options.receiveTimeout ?? null;
-    this.#closeTimeout = options.timeout ?? DEFAULT_CLOSE_TIMEOUT;
+    this.#options = options;
     // The listeners are shared by every channel and find theirs on the socket: an idle
     // connection costs no closure of its own.
     const owned = ws as OwnedSocket;
     owned[kChannel] = this;
     owned.on("close", wsListeners.close);
     owned.on("message", wsListeners.message);
-    owned.on("ping", wsListeners.ping);
-    owned.on("pong", wsListeners.pong);
+    // Pings and pongs matter only to the heartbeat and to a reader that gets them (autoping
+    // off); `ws` answers pings itself. Two listeners fewer keep ws's listener table small.
+    if (this.#heartbeat !== null || !this.#autoping) {
+      owned.on("ping", wsListeners.ping);
+      owned.on("pong", wsListeners.pong);
+    }
     owned.on("error", wsListeners.error);
     this.#holdCloseAnswer(ws, options.autoclose !== false);
     this.#scheduleHeartbeat();
@@ -275,7 +275,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     // The reader waits with nothing unread (or never reads: a handler that only sends):
     // answered now, the reader gets CLOSE after. Else the reader may still be handling a
     // message that came before the close, and may answer it.
-    if (this.#autoclose && (this.#waiter !== null || !this.#hasRead)) {
+    if (this.#autoclose && (this.#resolveRead !== null || !this.#hasRead)) {
       answer.call(receiver, code, reason);
       return;
     }
@@ -299,6 +299,114 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     this.close({
       code: code === null || code === 1005 ? WSCloseCode.OK : code,
     }).catch(() => {});
+  }
+
+  // ---- options and flags, read like fields ----------------------------------------------
+
+  get #autoping(): boolean {
+    return this.#options.autoping ?? true;
+  }
+
+  get #heartbeat(): number | null {
+    return this.#options.heartbeat ?? null;
+  }
+
+  get #receiveTimeout(): number | null {
+    return this.#options.receiveTimeout ?? null;
+  }
+
+  get #closeTimeout(): number {
+    return this.#options.timeout ?? DEFAULT_CLOSE_TIMEOUT;
+  }
+
+  /** Reading from the socket is paused: the reader fell behind. */
+  get #paused(): boolean {
+    return (this.#flags & PAUSED) !== 0;
+  }
+
+  set #paused(on: boolean) {
+    this.#flags = on ? this.#flags | PAUSED : this.#flags & ~PAUSED;
+  }
+
+  /** The pending read is async iteration's: it resolves with an iterator result. */
+  get #readIterating(): boolean {
+    return (this.#flags & READ_ITERATING) !== 0;
+  }
+
+  set #readIterating(on: boolean) {
+    this.#flags = on ? this.#flags | READ_ITERATING : this.#flags & ~READ_ITERATING;
+  }
+
+  /** `close()` was called, or the connection ended. */
+  get #closed(): boolean {
+    return (this.#flags & CLOSED) !== 0;
+  }
+
+  set #closed(on: boolean) {
+    this.#flags = on ? this.#flags | CLOSED : this.#flags & ~CLOSED;
+  }
+
+  /** The socket is gone. */
+  get #ended(): boolean {
+    return (this.#flags & ENDED) !== 0;
+  }
+
+  set #ended(on: boolean) {
+    this.#flags = on ? this.#flags | ENDED : this.#flags & ~ENDED;
+  }
+
+  /** Something arrived since the heartbeat last looked. */
+  get #activity(): boolean {
+    return (this.#flags & ACTIVITY) !== 0;
+  }
+
+  set #activity(on: boolean) {
+    this.#flags = on ? this.#flags | ACTIVITY : this.#flags & ~ACTIVITY;
+  }
+
+  /** The peer did not answer `close()` in time: the connection was cut. */
+  get #closeTimedOut(): boolean {
+    return (this.#flags & CLOSE_TIMED_OUT) !== 0;
+  }
+
+  set #closeTimedOut(on: boolean) {
+    this.#flags = on ? this.#flags | CLOSE_TIMED_OUT : this.#flags & ~CLOSE_TIMED_OUT;
+  }
+
+  /** The close code comes from a failure (protocol error, heartbeat), not the close frames. */
+  get #failed(): boolean {
+    return (this.#flags & FAILED) !== 0;
+  }
+
+  set #failed(on: boolean) {
+    this.#flags = on ? this.#flags | FAILED : this.#flags & ~FAILED;
+  }
+
+  /** `autoclose: false` and the peer's close frame came: the answer waits for `close()`. */
+  get #peerClosing(): boolean {
+    return (this.#flags & PEER_CLOSING) !== 0;
+  }
+
+  set #peerClosing(on: boolean) {
+    this.#flags = on ? this.#flags | PEER_CLOSING : this.#flags & ~PEER_CLOSING;
+  }
+
+  /** `receive()` or iteration was called at least once. */
+  get #hasRead(): boolean {
+    return (this.#flags & HAS_READ) !== 0;
+  }
+
+  set #hasRead(on: boolean) {
+    this.#flags = on ? this.#flags | HAS_READ : this.#flags & ~HAS_READ;
+  }
+
+  /** The peer's close frame is held back (see #holdCloseAnswer); autoclose answers it itself. */
+  get #autoclose(): boolean {
+    return (this.#flags & AUTOCLOSE) !== 0;
+  }
+
+  set #autoclose(on: boolean) {
+    this.#flags = on ? this.#flags | AUTOCLOSE : this.#flags & ~AUTOCLOSE;
   }
 
   // ---- state ---------------------------------------------------------------------------
@@ -486,12 +594,12 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   }
 
   // One read for both `receive()` and `for await`: iteration gets its result object straight
-  // from the waiter, without a second promise per message.
+  // from the pending read, without a second promise per message.
   #read(
     timeout: number | null | undefined,
     iterating: boolean,
   ): Promise<WSMessage | IteratorResult<WSMessage, undefined>> {
-    if (this.#waiter !== null) return Promise.reject(new ConcurrentReceiveError());
+    if (this.#resolveRead !== null) return Promise.reject(new ConcurrentReceiveError());
     this.#hasRead = true;
     let msg = this.#shift();
     if (msg?.type === WSMsgType.CLOSE) this.#answerPeer();
@@ -506,25 +614,30 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     }
     if (msg !== undefined) return Promise.resolve(iterating ? iteratorResult(msg) : msg);
     const ms = timeout === undefined ? this.#receiveTimeout : timeout;
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, timer: undefined, iterating };
+    return new Promise((resolve: ReadResolver) => {
+      this.#resolveRead = resolve;
+      this.#readIterating = iterating;
       if (ms !== null && ms > 0) {
-        waiter.timer = setTimeout(() => {
-          this.#waiter = null;
-          reject(new WebSocketTimeoutError("receive", `No message received within ${ms} ms`));
+        this.#readTimer = setTimeout(() => {
+          this.#readTimer = undefined;
+          this.#resolveRead = null;
+          const err = new WebSocketTimeoutError("receive", `No message received within ${ms} ms`);
+          resolve(Promise.reject(err));
         }, ms);
       }
-      this.#waiter = waiter;
     });
   }
 
   /** Hands `msg` to the waiting reader; false when nobody waits. */
   #wake(msg: WSMessage): boolean {
-    const waiter = this.#waiter;
-    if (waiter === null) return false;
-    this.#waiter = null;
-    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-    waiter.resolve(waiter.iterating ? iteratorResult(msg) : msg);
+    const resolve = this.#resolveRead;
+    if (resolve === null) return false;
+    this.#resolveRead = null;
+    if (this.#readTimer !== undefined) {
+      clearTimeout(this.#readTimer);
+      this.#readTimer = undefined;
+    }
+    resolve(this.#readIterating ? iteratorResult(msg) : msg);
     return true;
   }
 
@@ -598,13 +711,13 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
 
   #push(msg: WSMessage): void {
     if (this.#wake(msg)) return;
-    this.#queue.push(msg);
+    const queue = (this.#queue ??= []);
+    queue.push(msg);
     this.#queuedBytes += messageSize(msg);
     if (
       !this.#paused &&
       !this.#ended &&
-      (this.#queuedBytes >= QUEUE_HIGH_BYTES ||
-        this.#queue.length - this.#queueHead >= QUEUE_HIGH_COUNT)
+      (this.#queuedBytes >= QUEUE_HIGH_BYTES || queue.length - this.#queueHead >= QUEUE_HIGH_COUNT)
     ) {
       this.#paused = true;
       this.#ws.pause();
@@ -612,19 +725,17 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   }
 
   #shift(): WSMessage | undefined {
-    if (this.#queueHead === this.#queue.length) return undefined;
-    const msg = this.#queue[this.#queueHead] as WSMessage;
-    this.#queue[this.#queueHead++] = undefined as unknown as WSMessage;
-    if (this.#queueHead === this.#queue.length) {
-      this.#queue.length = 0;
+    const queue = this.#queue;
+    if (queue === null) return undefined;
+    const msg = queue[this.#queueHead] as WSMessage;
+    queue[this.#queueHead++] = undefined as unknown as WSMessage;
+    const left = queue.length - this.#queueHead;
+    if (left === 0) {
+      this.#queue = null;
       this.#queueHead = 0;
     }
     this.#queuedBytes -= messageSize(msg);
-    if (
-      this.#paused &&
-      this.#queuedBytes < QUEUE_HIGH_BYTES / 2 &&
-      this.#queue.length - this.#queueHead < QUEUE_HIGH_COUNT / 2
-    ) {
+    if (this.#paused && this.#queuedBytes < QUEUE_HIGH_BYTES / 2 && left < QUEUE_HIGH_COUNT / 2) {
       this.#paused = false;
       this.#ws.resume();
     }

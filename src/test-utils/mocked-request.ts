@@ -9,6 +9,7 @@ import type { RequestContext } from "../web/request.js";
 import { Request } from "../web/request.js";
 import { MatchInfo } from "../web/router/match-info.js";
 import { kAddApp, kSetClientMaxSize, kSetCurrentApp, kSetMatchInfo } from "../web/symbols.js";
+import { UpgradedSockets } from "../web/upgrade.js";
 
 /** Options of `makeMockedRequest`. */
 export interface MockedRequestOptions<P extends Readonly<Record<string, string>>> {
@@ -81,6 +82,7 @@ export function makeMockedRequest<
     closing: false,
     websockets: new Set(),
     eventStreams: new Set(),
+    upgraded: new UpgradedSockets(app.logger),
   };
   const request = new Request<P>(raw, rawResponse, ctx);
   const matchInfo = new MatchInfo(options.matchInfo ?? {}, null);

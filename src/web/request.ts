@@ -39,7 +39,7 @@ import {
   kStreamedBody,
   kUpgrade,
 } from "./symbols.js";
-import type { UpgradeInfo } from "./upgrade.js";
+import type { UpgradedSockets, UpgradeInfo } from "./upgrade.js";
 
 /** Options of `request.multipart()`: the reader's limits; errors always map to 400/413. */
 export type RequestMultipartOptions = Omit<MultipartReaderOptions, "mapError">;
@@ -74,6 +74,8 @@ export interface RequestContext {
   readonly websockets: Set<OpenWebSocket>;
   /** The server's open event streams (EventSourceResponse), ended on graceful shutdown. */
   readonly eventStreams: Set<OpenEventStream>;
+  /** Sockets node:http handed over for upgrade requests, until a WebSocket owns them. */
+  readonly upgraded: UpgradedSockets;
 }
 
 /** What graceful shutdown needs of an open event stream. */
@@ -84,6 +86,8 @@ export interface OpenEventStream {
 /** What graceful shutdown needs of an open WebSocket. */
 export interface OpenWebSocket {
   close(options: { code: number; message: string }): Promise<boolean>;
+  /** Cuts the connection (shutdown's last step, for a session that did not close in time). */
+  terminate(): void;
 }
 
 const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
@@ -98,12 +102,8 @@ export type ExtraInfoName = "peername" | "sockname" | "socket" | "peercert" | "c
  * when the handler was registered with a literal path.
  */
 export class Request<P = Readonly<Record<string, string>>> {
-  /**
-   * Node's request, for what this class does not cover. Over HTTP/2, an object with the same
-   * fields (no stream methods: read the body through this class) and `stream`, the
-   * `ServerHttp2Stream`.
-   */
-  readonly raw: IncomingMessage;
+  /** Node's request; `null` for an upgrade request, whose connection (`#upgrade`) holds it. */
+  readonly #raw: IncomingMessage | null;
   #rawResponse: ServerResponse | null;
   #ctx: RequestContext;
   #matchInfo: MatchInfo | null = null;
@@ -146,7 +146,7 @@ export class Request<P = Readonly<Record<string, string>>> {
     expect = false,
     upgrade: UpgradeInfo | null = null,
   ) {
-    this.raw = raw;
+    this.#raw = upgrade === null ? raw : null;
     this.#rawResponse = rawResponse;
     this.#ctx = ctx;
     this.#expect = expect;
@@ -154,10 +154,20 @@ export class Request<P = Readonly<Record<string, string>>> {
     this.#peer = raw.socket.remoteAddress;
   }
 
+  /**
+   * Node's request, for what this class does not cover. Over HTTP/2, an object with the same
+   * fields (no stream methods: read the body through this class) and `stream`, the
+   * `ServerHttp2Stream`. During a WebSocket session (after the 101), a copy made on first use,
+   * with the same request line, headers and socket: node's own is not kept that long.
+   */
+  get raw(): IncomingMessage {
+    return this.#raw ?? (this.#upgrade as UpgradeInfo).request;
+  }
+
   /** Node's response object for this request (over HTTP/2, the same methods on the stream). */
   get rawResponse(): ServerResponse {
     // An upgrade request's is made on demand and let go after the 101 (see UpgradeInfo).
-    return this.#rawResponse ?? (this.#upgrade as UpgradeInfo).response(this.raw);
+    return this.#rawResponse ?? (this.#upgrade as UpgradeInfo).response();
   }
 
   /**
@@ -303,7 +313,8 @@ export class Request<P = Readonly<Record<string, string>>> {
 
   /** The socket of the connection. */
   get socket(): Socket {
-    return this.raw.socket;
+    // An upgrade's socket is the one node's request had; asking it makes no copy of the request.
+    return (this.#upgrade?.socket as Socket | undefined) ?? this.raw.socket;
   }
 
   /** `"https"` on a TLS connection, else `"http"` (or what a trusted proxy says). */
@@ -359,7 +370,7 @@ export class Request<P = Readonly<Record<string, string>>> {
   getExtraInfo(name: "peercert"): ReturnType<TLSSocket["getPeerCertificate"]> | null;
   getExtraInfo(name: "cipher"): ReturnType<TLSSocket["getCipher"]> | null;
   getExtraInfo(name: ExtraInfoName): unknown {
-    const sock = this.raw.socket;
+    const sock = this.socket;
     switch (name) {
       case "peername":
         return sock.remoteAddress === undefined ? null : [sock.remoteAddress, sock.remotePort];

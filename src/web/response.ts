@@ -25,9 +25,9 @@ import {
   kCtx,
   kCut,
   kFinish,
+  kHeadTarget,
   kPresetContentType,
   kPresetJson,
-  kReleaseRaw,
   kSendHead,
   kSendWhole,
   kWriteHead,
@@ -379,17 +379,12 @@ export class StreamResponse {
     this.#prepared = DONE;
   }
 
-  /** @internal the connection was taken over (a WebSocket): its Node response is not ours */
-  [kReleaseRaw](): void {
-    this.#res = null;
-  }
-
   /**
    * @internal sends the head; `bodyLength` is the length of a body about to be sent whole,
    * `null` when it will be streamed
    */
   [kWriteHead](request: Request, bodyLength: number | null): void {
-    const res = request.rawResponse;
+    const res = this[kHeadTarget](request);
     this.#req = request;
     this.#res = res;
     this.#prepared ??= DONE;
@@ -440,7 +435,9 @@ export class StreamResponse {
     if (this.#cookies !== undefined) {
       for (const cookie of this.#cookies.values()) flat.push("Set-Cookie", cookie);
     }
-    if (this.#keepAlive === false || request[kCtx].closing) res.shouldKeepAlive = false;
+    if (res !== null && (this.#keepAlive === false || request[kCtx].closing)) {
+      res.shouldKeepAlive = false;
+    }
     try {
       // Node checks every name and value (RFC 9110 5.1 and 5.5) and throws before sending
       // anything, so a CR/LF in a value can never reach the wire.
@@ -454,13 +451,23 @@ export class StreamResponse {
     }
     this.#headWritten = true;
 
-    if (coding !== null && request.method !== "HEAD") this.#encoder = encoderFor(coding, res);
+    if (coding !== null && res !== null && request.method !== "HEAD") {
+      this.#encoder = encoderFor(coding, res);
+    }
   }
 
   /** Whether the handler set a Content-Encoding of its own: such a body is sent as it is. */
   #alreadyEncoded(): boolean {
     const encoding = this.#h().get("Content-Encoding");
     return encoding !== undefined && encoding.trim().toLowerCase() !== "identity";
+  }
+
+  /**
+   * @internal the Node response the head (and body) go to; `null` for a response that writes
+   * its head itself and never asks node:http for one (a WebSocket's 101)
+   */
+  [kHeadTarget](request: Request): ServerResponse | null {
+    return request.rawResponse;
   }
 
   /** @internal writes the status line and headers (`flat`: name, value, name, value...) */

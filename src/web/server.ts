@@ -39,7 +39,7 @@ import { ClientDisconnectedError, preparedResponse, Response, StreamResponse } f
 import type { HandlerResult } from "./router/route.js";
 import { STATUS_REASONS } from "./status.js";
 import { kCut, kFinish, kHandle, kUpgrade } from "./symbols.js";
-import { UpgradeInfo } from "./upgrade.js";
+import { UpgradedSockets, UpgradeInfo } from "./upgrade.js";
 
 /** Protocol limits and timeouts of a server; every one has a default. */
 export interface ServerLimits {
@@ -137,15 +137,10 @@ export class WebServer {
   readonly #refused = new WeakSet<Socket>();
   /** HTTP/1.1 connections' pipelined requests waiting for the answers before theirs. */
   readonly #pipelined = new WeakMap<Socket, number>();
-  /** Sockets taken over from HTTP by an upgrade request. */
-  readonly #upgraded = new Set<Socket>();
   /** The listener for requests with an `Expect` header (Node tells them apart for us). */
   readonly #handleExpect: (req: IncomingMessage, res: ServerResponse) => void;
   /** The request listener, bound once. */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Listeners of every upgraded socket, made once (`this` is the socket). */
-  readonly #onUpgradedError: (this: Socket, err: Error) => void;
-  readonly #onUpgradedClose: (this: Socket) => void;
 
   constructor(app: AnyApplication, options: ServerOptions = {}) {
     this.app = app;
@@ -181,21 +176,13 @@ export class WebServer {
       closing: false,
       websockets: new Set<OpenWebSocket>(),
       eventStreams: new Set<OpenEventStream>(),
+      upgraded: new UpgradedSockets(this.#logger),
     };
     this.handle = (req, res) => {
       this.#onRequest(req, res, false);
     };
     this.#handleExpect = (req, res) => {
       this.#onRequest(req, res, true);
-    };
-    const logger = this.#logger;
-    this.#onUpgradedError = function (this: Socket, err: Error): void {
-      logger.debug?.(`WebSocket connection error: ${err.message}`);
-      this.destroy();
-    };
-    const upgraded = this.#upgraded;
-    this.#onUpgradedClose = function (this: Socket): void {
-      upgraded.delete(this);
     };
   }
 
@@ -360,7 +347,8 @@ export class WebServer {
     }
     for (const session of this.#sessions) session.destroy();
     for (const socket of this.#http2Sockets) socket.destroy();
-    for (const socket of this.#upgraded) socket.destroy();
+    this.#ctx.upgraded.destroyAll();
+    for (const ws of this.#ctx.websockets) ws.terminate();
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse, expect: boolean): void {
@@ -410,7 +398,7 @@ export class WebServer {
     const status = this.#checkRequest(req, http2);
     if (status === 0) return true;
     if (!http2) this.#refused.add(req.socket);
-    this.#sendError(res instanceof UpgradeInfo ? res.response(req) : res, status);
+    this.#sendError(res instanceof UpgradeInfo ? res.response() : res, status);
     this.#done();
     return false;
   }
@@ -424,17 +412,13 @@ export class WebServer {
    */
   #onUpgrade(server: NodeServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
     // Node removed its own error handling from the socket when it detached it, and responses
-    // to requests pipelined before this one may still be writing to it. The listeners are the
-    // server's, shared by every upgraded socket (`this` is the socket).
-    socket.on("error", this.#onUpgradedError);
-    socket.on("close", this.#onUpgradedClose);
-    this.#upgraded.add(socket);
+    // to requests pipelined before this one may still be writing to it.
+    const upgraded = this.#ctx.upgraded;
+    upgraded.add(socket);
     afterPipelined(socket, () => {
       if (req.method !== "GET" || !WEBSOCKET_UPGRADE.test(upgradeHeader(req.rawHeaders))) {
         // Back to node:http, which handles the connection's errors and close itself.
-        socket.off("error", this.#onUpgradedError);
-        socket.off("close", this.#onUpgradedClose);
-        this.#upgraded.delete(socket);
+        upgraded.remove(socket);
         reparse(server, req, socket, head);
       } else {
         this.#upgrade(req, socket, head);
@@ -444,7 +428,7 @@ export class WebServer {
 
   /** Runs a WebSocket handshake request on `socket`, which nothing else writes to any more. */
   #upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    const upgrade = new UpgradeInfo(socket, head);
+    const upgrade = new UpgradeInfo(req, socket, head);
     // No ServerResponse yet: one is made only if the handshake is refused (or a handler asks).
     if (!this.#admit(req, upgrade)) return;
     this.#dispatch(new Request(req, null, this.#ctx, false, upgrade));

@@ -30,6 +30,8 @@ export const kPresetContentType: unique symbol = Symbol("presetContentType");
 export const kPresetJson: unique symbol = Symbol("presetJson");
 /** @internal StreamResponse: sends the head. */
 export const kWriteHead: unique symbol = Symbol("writeHead");
+/** @internal StreamResponse: the Node response its head goes to (`null`: none needed). */
+export const kHeadTarget: unique symbol = Symbol("headTarget");
 /** @internal StreamResponse: writes the status line and headers to the connection. */
 export const kSendHead: unique symbol = Symbol("sendHead");
 /** @internal StreamResponse: sends the head and a whole body in one write. */
@@ -38,8 +40,6 @@ export const kSendWhole: unique symbol = Symbol("sendWhole");
 export const kFinish: unique symbol = Symbol("finish");
 /** @internal StreamResponse: stops a response whose handler failed after prepare(). */
 export const kCut: unique symbol = Symbol("cut");
-/** @internal StreamResponse: lets its Node response go (the connection was taken over). */
-export const kReleaseRaw: unique symbol = Symbol("releaseRaw");
 /** @internal FileResponse: how a precompressed sibling that is a symlink is treated. */
 export const kSiblingSymlinks: unique symbol = Symbol("siblingSymlinks");
 

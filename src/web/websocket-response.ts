@@ -19,7 +19,7 @@ import {
 } from "./exceptions.js";
 import type { OpenWebSocket, Request } from "./request.js";
 import { ClientDisconnectedError, StreamResponse } from "./response.js";
-import { kCtx, kCut, kFinish, kReleaseRaw, kSendHead, kUpgrade } from "./symbols.js";
+import { kCtx, kCut, kFinish, kHeadTarget, kSendHead, kUpgrade } from "./symbols.js";
 import type { UpgradeInfo } from "./upgrade.js";
 
 /** Options of `WebSocketResponse`. */
@@ -76,6 +76,9 @@ function handshakeHeaders(raw: readonly string[]): Record<string, string | undef
   }
   return headers;
 }
+
+// Shared by every WebSocket made without options: it lives as long as the connection.
+const NO_OPTIONS: WebSocketResponseOptions = Object.freeze({});
 
 // ---- the channel API -----------------------------------------------------------------------
 
@@ -173,7 +176,7 @@ export class WebSocketResponse extends StreamResponse {
   /** The server's open WebSockets, while this one is among them. */
   #open: Set<OpenWebSocket> | null = null;
 
-  constructor(options: WebSocketResponseOptions = {}) {
+  constructor(options: WebSocketResponseOptions = NO_OPTIONS) {
     super({ status: 101 });
     this.#options = options;
   }
@@ -249,6 +252,11 @@ export class WebSocketResponse extends StreamResponse {
     return null;
   }
 
+  /** @internal the 101 goes out through `ws`: node:http never makes a response for it */
+  override [kHeadTarget](): null {
+    return null;
+  }
+
   /** @internal answers 101 and hands the connection to the WebSocket protocol */
   override [kSendHead](request: Request, flat: string[]): void {
     // Only an upgrade request passes the handshake check of prepare().
@@ -287,10 +295,13 @@ export class WebSocketResponse extends StreamResponse {
     if (ws === null) throw new ClientDisconnectedError();
     // The 101 is out: nothing of the HTTP exchange is needed while the session lasts.
     upgrade.release(this);
-    this[kReleaseRaw]();
     const channel = new WebSocketChannel(ws, options);
     this.#channel = channel;
-    const open = request[kCtx].websockets;
+    const ctx = request[kCtx];
+    // `ws` handles the socket's errors from now on, and shutdown reaches the session through
+    // the open WebSockets.
+    ctx.upgraded.remove(upgrade.socket);
+    const open = ctx.websockets;
     open.add(this);
     this.#open = open;
     channel[kEndListener] = this;

@@ -1,8 +1,9 @@
-// What an open WebSocket session keeps of its handshake: the HTTP response is let go after the
-// 101 and made again only when asked for, and the request's public fields keep working.
+// What an open WebSocket session keeps of its handshake: the HTTP response and node's request
+// are let go after the 101 and made again only when asked for, and the request's public fields
+// keep working.
 
 import { once } from "node:events";
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { setImmediate as tick } from "node:timers/promises";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -129,5 +130,79 @@ describe("an open WebSocket session", () => {
     const { upgrade, key } = await seen.promise;
     expect(upgrade).toBe("websocket");
     expect(key).toMatch(/^[+/0-9A-Za-z]{22}==$/);
+  });
+
+  it("lets node's IncomingMessage go once the 101 is out", async () => {
+    const app = new web.Application({ logger: quiet });
+    let handshake: WeakRef<IncomingMessage> | undefined;
+    const idle = deferred();
+    app.router.addGet("/ws", async (request) => {
+      handshake = new WeakRef(request.raw);
+      const ws = new web.WebSocketResponse();
+      await ws.prepare(request);
+      idle.resolve();
+      for await (const _ of ws) {
+        // idle until the client leaves
+      }
+      return ws;
+    });
+    const { port } = await start(app, { accessLog: null });
+    await connect(port);
+    await idle.promise;
+    expect(handshake).toBeDefined();
+    expect(await collected(handshake as WeakRef<IncomingMessage>)).toBe(true);
+  });
+
+  it("request.raw read mid-session has node's request line, headers and socket", async () => {
+    const app = new web.Application({ logger: quiet });
+    interface Seen {
+      before: {
+        method: string | undefined;
+        url: string | undefined;
+        version: string;
+        rawHeaders: string[];
+      };
+      after: IncomingMessage;
+      socket: unknown;
+      again: boolean;
+    }
+    const seen = deferred<Seen>();
+    app.router.addGet("/ws", async (request) => {
+      const { method, url, httpVersion, rawHeaders } = request.raw;
+      const socket = request.raw.socket;
+      const ws = new web.WebSocketResponse();
+      await ws.prepare(request);
+      const after = request.raw;
+      seen.resolve({
+        before: { method, url, version: httpVersion, rawHeaders: [...rawHeaders] },
+        after,
+        socket,
+        again: request.raw === after,
+      });
+      for await (const _ of ws) {
+        // idle until the client leaves
+      }
+      return ws;
+    });
+    const { port } = await start(app, { accessLog: null });
+    const client = new WebSocket(`ws://127.0.0.1:${port}/ws?room=1`, {
+      perMessageDeflate: true,
+      headers: { "X-Empty": "", Cookie: "a=1; b=2" },
+    });
+    clients.push(client);
+    await once(client, "open");
+    const { before, after, socket, again } = await seen.promise;
+    expect(after.method).toBe(before.method);
+    expect(after.url).toBe("/ws?room=1");
+    expect(after.url).toBe(before.url);
+    expect(after.httpVersion).toBe(before.version);
+    expect(after.httpVersionMajor).toBe(1);
+    expect(after.httpVersionMinor).toBe(1);
+    expect(after.rawHeaders).toEqual(before.rawHeaders);
+    expect(after.headers["x-empty"]).toBe("");
+    expect(after.headers.cookie).toBe("a=1; b=2");
+    expect(after.socket).toBe(socket);
+    expect(after.complete).toBe(true);
+    expect(again).toBe(true);
   });
 });

@@ -7,6 +7,20 @@ import { kAddApp } from "../symbols.js";
 import type { Route } from "./route.js";
 
 const NO_APPS: readonly AnyApplication[] = [];
+/**
+ * The chain of a match in an application without a parent, one per application: a WebSocket
+ * keeps its request's match for as long as its connection.
+ */
+const CHAINS_OF_ONE = new WeakMap<AnyApplication, readonly AnyApplication[]>();
+
+function chainOfOne(app: AnyApplication): readonly AnyApplication[] {
+  let chain = CHAINS_OF_ONE.get(app);
+  if (chain === undefined) {
+    chain = Object.freeze([app]);
+    CHAINS_OF_ONE.set(app, chain);
+  }
+  return chain;
+}
 
 /** A URL dispatcher's answer for one request. */
 export class MatchInfo {
@@ -45,7 +59,7 @@ export class MatchInfo {
 
   /** @internal a parent application claims this match (outermost last). */
   [kAddApp](app: AnyApplication): void {
-    this.#apps = this.#apps.length === 0 ? [app] : [app, ...this.#apps];
+    this.#apps = this.#apps.length === 0 ? chainOfOne(app) : [app, ...this.#apps];
   }
 
   toString(): string {
