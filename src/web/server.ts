@@ -552,15 +552,19 @@ export class WebServer {
 
   /** Sends the response (synchronously when node takes it whole), then completes the request. */
   #send(request: Request, response: StreamResponse, started: number): void {
-    const res = request.rawResponse;
-    if (res.destroyed && (this.#ctx.handlerCancellation || !response.prepared)) {
-      this.#complete(request, response, started);
-      return;
+    // A WebSocket's connection is its own once the 101 is out: no HTTP response is left to
+    // check (asking for one would make it, and node's request again, for nothing).
+    if (!takenOver(request)) {
+      const res = request.rawResponse;
+      if (res.destroyed && (this.#ctx.handlerCancellation || !response.prepared)) {
+        this.#complete(request, response, started);
+        return;
+      }
+      // The rest of a body refused for its size or form is not read: the connection cannot be
+      // reused.
+      const refused = response.status === 413 || response.status === 400;
+      if (refused && !res.headersSent && request.canReadBody) response.forceClose();
     }
-    // The rest of a body refused for its size or form is not read: the connection cannot be
-    // reused.
-    const refused = response.status === 413 || response.status === 400;
-    if (refused && !res.headersSent && request.canReadBody) response.forceClose();
     let sending: Promise<void> | undefined;
     try {
       sending = response[kFinish](request);
@@ -579,6 +583,11 @@ export class WebServer {
   }
 
   #afterSend(request: Request, response: StreamResponse, started: number): void {
+    // A WebSocket session's end (kFinish) waited for its connection to close.
+    if (takenOver(request)) {
+      this.#complete(request, response, started);
+      return;
+    }
     const res = request.rawResponse;
     // A body node could not hand to the kernel at once still sits in its buffers; the request
     // is in flight until that is flushed ('close' follows 'finish'), or shutdown would cut it.
@@ -609,10 +618,16 @@ export class WebServer {
   }
 
   #complete(request: Request, response: StreamResponse | null, started: number): void {
-    // However the request ended (answered, handler failed, client gone), its uploads go.
-    discardUploads(request.raw, (err) =>
-      this.#logger.warn?.(`Could not delete the uploads of ${request.method} ${request.path}`, err),
-    );
+    // However the request ended (answered, handler failed, client gone), its uploads go. An
+    // upgrade request has no body, hence none.
+    if (request[kUpgrade] === null) {
+      discardUploads(request.raw, (err) =>
+        this.#logger.warn?.(
+          `Could not delete the uploads of ${request.method} ${request.path}`,
+          err,
+        ),
+      );
+    }
     if (this.#accessLog !== null) {
       try {
         this.#accessLog.log(request, response, performance.now() - started);
@@ -763,6 +778,11 @@ export class WebServer {
     this.#inFlight--;
     if (this.#inFlight === 0 && this.#idle !== null) this.#idle();
   }
+}
+
+/** Whether a WebSocket took the request's connection over (its 101 is out). */
+function takenOver(request: Request): boolean {
+  return (request[kUpgrade]?.owner ?? null) !== null;
 }
 
 /** The response node:http is writing on `socket` now, if any. */
