@@ -373,9 +373,11 @@ class AttemptHandler implements LegacyHandler {
 function declaredLength(rawHeaders: readonly (Buffer | string)[], method: string): number {
   if (method === "HEAD") return -1;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    // Buffers from undici's HTTP/2 client (strings are taken too).
-    const name = String(rawHeaders[i]);
-    if (name.length !== 14 || name.toLowerCase() !== "content-length") continue;
+    // Buffers from undici's HTTP/2 client (strings are taken too): only a name of the right
+    // length is turned into a string.
+    const raw = rawHeaders[i];
+    if (raw === undefined || raw.length !== 14) continue;
+    if (String(raw).toLowerCase() !== "content-length") continue;
     const value = String(rawHeaders[i + 1]);
     return /^\d+$/.test(value) ? Number(value) : -1;
   }

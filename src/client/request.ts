@@ -6,8 +6,7 @@ import { STATUS_CODES } from "node:http";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
-import { type CIMultiDict, CIMultiDictProxy } from "../http/multidict.js";
-import { kAppendFlat, kViewOf } from "../http/symbols.js";
+import type { CIMultiDict } from "../http/multidict.js";
 import { AttemptInfo } from "./attempt.js";
 import type { BasicAuth } from "./auth.js";
 import { NO_BODY, type PreparedBody, prepareBody } from "./body.js";
@@ -28,7 +27,14 @@ import {
   TooManyRedirects,
 } from "./errors.js";
 import { type Answer, requestWithContinue } from "./expect-continue.js";
-import { checkHeaderSyntax, lowerSet, requestHeaders, toHeaders } from "./headers.js";
+import {
+  type HeaderParts,
+  lowerSet,
+  plainRequestHead,
+  requestHead,
+  requestHeaders,
+  toHeaders,
+} from "./headers.js";
 import { undici } from "./lazy-deps.js";
 import {
   type ClientMiddleware,
@@ -53,13 +59,7 @@ import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
 import { RequestTrace, tracedUpload } from "./tracing.js";
 import type { RequestData, RequestOptions, SessionConfig } from "./types.js";
 import { hostOf, requestTarget } from "./url.js";
-import {
-  checkWireOptions,
-  compressEncoding,
-  frameHeaders,
-  type WireBody,
-  wireBody,
-} from "./wire-body.js";
+import { checkWireOptions, compressEncoding, type WireBody, wireBody } from "./wire-body.js";
 
 /** RFC 9110 9.2.2: methods a client may repeat, since the second time changes nothing more. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
@@ -342,7 +342,7 @@ export class ClientRequest {
     const url = this.#url;
     const method = this.#method;
     const body = this.#body;
-    const headers = requestHeaders(this.#session, {
+    const parts: HeaderParts = {
       url,
       extra: this.#extraHeaders,
       skip: this.#skip,
@@ -350,41 +350,34 @@ export class ClientRequest {
       cookies: this.#cookies,
       contentType: body.body === null ? null : body.contentType,
       leftOrigin: this.#leftOrigin,
-    });
+    };
     const options = this.#options;
     const trace = this.#trace;
-    if (trace !== null) await trace.send("onRequestStart", { method, url, headers });
-    const frame = frameHeaders(headers, options, body.body !== null);
-    const declared = headers.get("Content-Length");
-    const declaredLength = declared === undefined ? null : Number(declared);
+    // A traced hop's headers are handed to its callbacks, which may change them: built anew.
+    let sent = trace === null ? plainRequestHead(this.#session, parts, options) : null;
+    if (sent === null) {
+      const headers = requestHeaders(this.#session, parts);
+      if (trace !== null) await trace.send("onRequestStart", { method, url, headers });
+      sent = requestHead(headers, options, body);
+    }
+    const { flat, frame, declaredLength, knownLength } = sent;
     const requestInfo: RequestInfo = {
       url,
       method,
-      // A view, not a copy: nothing changes these headers from here on.
-      headers: CIMultiDictProxy[kViewOf](headers),
+      headers: sent.headers,
       realUrl: this.#history.length === 0 ? this.#realUrl : url,
     };
-    const flat: string[] = [];
-    headers[kAppendFlat](flat);
-    checkHeaderSyntax(flat);
-    // undici sends a stream chunked unless told its length: a multipart body of known parts
-    // declares it, unless the caller framed the body with headers of their own.
-    const knownLength =
-      body.contentLength !== undefined &&
-      !headers.has("Content-Length") &&
-      !headers.has("Transfer-Encoding")
-        ? body.contentLength
-        : null;
     const control = this.#control;
     const connector = this.#session.connector;
     const tls = connector[kTLSFor](options.ssl ?? this.#session.ssl, options.serverHostname);
+    // A getter that builds a new string each time it is read.
+    const origin = url.origin;
     for (let attempt = 0; ; attempt++) {
       // Cancelled (or timed out) already: no connection is opened for nothing.
       if (control.signal.aborted) throw control.signal.reason;
       // Untraced, with a slot free (the common case), without waiting a turn for a promise.
       const release =
-        (trace === null ? connector[kTryAcquire](this.#url.origin) : null) ??
-        (await this.#acquire());
+        (trace === null ? connector[kTryAcquire](origin) : null) ?? (await this.#acquire());
       const dns = trace === null ? undefined : await this.#traceDns(trace, release);
       const info = new AttemptInfo();
       let wire = wireBody(body, frame, options.onUploadProgress, declaredLength, knownLength);
@@ -410,10 +403,11 @@ export class ClientRequest {
           });
         } else {
           const dispatch: Dispatcher.RequestOptions & { dns?: DnsDispatchOptions | undefined } = {
-            origin: url.origin,
+            origin,
             path: `${url.pathname}${url.search}`,
             method: method as Dispatcher.HttpMethod,
-            headers: sentHeaders,
+            // undici only reads them (a shared, frozen array for a plain hop).
+            headers: sentHeaders as string[],
             body: wire.body,
             signal: control.signal,
             reset: connector.forceClose,
@@ -615,7 +609,7 @@ export class ClientRequest {
  * `flat` with the Content-Type of a body serialized here (unless the caller gave one) and the
  * length of a body of known length turned into a stream.
  */
-function withFraming(flat: string[], wire: WireBody): string[] {
+function withFraming(flat: readonly string[], wire: WireBody): readonly string[] {
   if (wire.contentType === undefined && wire.contentLength === null) return flat;
   const out = [...flat];
   const hasType = flat.some((v, i) => i % 2 === 0 && v.toLowerCase() === "content-type");
@@ -624,14 +618,16 @@ function withFraming(flat: string[], wire: WireBody): string[] {
   return out;
 }
 
+/** What `watchBodyError` gives for a body that is not a stream: it cannot fail. */
+const NO_BODY_FAILURE: { readonly error: unknown } = Object.freeze({ error: undefined });
+
 /** Remembers the error a streamed body fails with, if it does. */
-function watchBodyError(body: WireBody): { error: unknown } {
+function watchBodyError(body: WireBody): { readonly error: unknown } {
+  if (!(body.body instanceof Readable)) return NO_BODY_FAILURE;
   const seen: { error: unknown } = { error: undefined };
-  if (body.body instanceof Readable) {
-    body.body.once("error", (err: unknown) => {
-      seen.error = err;
-    });
-  }
+  body.body.once("error", (err: unknown) => {
+    seen.error = err;
+  });
   return seen;
 }
 

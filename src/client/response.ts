@@ -349,7 +349,7 @@ export class ClientResponse implements AsyncDisposable {
         new ClientPayloadError("Cannot read the body: the response was released"),
       );
     }
-    const whole = this.#wholeBody();
+    const whole = this.#wholeBody(asIs);
     // Over HTTP/2 nothing waits for the connection: the body is all there is to wait for.
     if (whole !== null && this.version === HTTP_2) return whole;
     return this.#readAll(whole);
@@ -373,7 +373,7 @@ export class ClientResponse implements AsyncDisposable {
    * progress callback, no chunk tracing, nothing to decode. `null` otherwise. Fails as a read
    * through `content` does.
    */
-  #wholeBody(): Promise<Buffer> | null {
+  #wholeBody<T>(then: (whole: Buffer) => T): Promise<T> | null {
     const body = this.#body as (Readable & { bytes?: () => Promise<Uint8Array> }) | null;
     const init = this.#init;
     if (body === null || this.#content !== undefined || typeof body.bytes !== "function") {
@@ -387,12 +387,12 @@ export class ClientResponse implements AsyncDisposable {
         const whole = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         this.#bodyBytes = whole;
         this.#finish();
-        return whole;
+        return then(whole);
       },
       () => {
         this.#finish();
         // Given up on by close() or release(), as a reader cancelled there.
-        if (this.#released) return Buffer.alloc(0);
+        if (this.#released) return then(Buffer.alloc(0));
         // undici's consumer reports a close before the end as its own abort error.
         const failure =
           body.errored === null
@@ -407,8 +407,17 @@ export class ClientResponse implements AsyncDisposable {
    * The body as text: with `encoding`, else the charset from Content-Type, else detected (BOM,
    * then a statistical detector), falling back to UTF-8.
    */
-  async text(encoding?: string): Promise<string> {
-    const body = await this.read();
+  text(encoding?: string): Promise<string> {
+    // Over HTTP/2, a body read whole is decoded in the step that delivers it: one promise
+    // (and one turn of the microtask queue) less per request than through read().
+    if (this.version === HTTP_2 && this.#bodyBytes === undefined && !this.#released) {
+      const whole = this.#wholeBody((body) => this.#decode(body, encoding));
+      if (whole !== null) return whole;
+    }
+    return this.read().then((body) => this.#decode(body, encoding));
+  }
+
+  #decode(body: Buffer, encoding: string | undefined): string {
     // A charset label nobody knows is treated as absent, as aiohttp does; an explicit
     // `encoding` is the caller's choice and fails loudly below.
     const declared = this.charset;
@@ -553,6 +562,10 @@ class SizeLimit extends Transform {
     }
     cb(null, chunk);
   }
+}
+
+function asIs<T>(value: T): T {
+  return value;
 }
 
 /** Whether a Content-Encoding header (as the parser gave it) leaves the body as it is. */

@@ -751,6 +751,41 @@ describe("default headers", () => {
   });
 });
 
+describe("plain requests (default headers only)", () => {
+  // Such a request's head is built once per session and host (src/client/headers.ts): what
+  // changes between requests must still reach the wire.
+  test("headers of a request, of the session and cookies of the jar still go out after a plain request", async () => {
+    const base = await echoServer();
+    const s = session();
+    const sent = async (options = {}) => (await s.get(`${base}/`, options)).json<Echo>();
+    expect(headerValues(await sent(), "X-Mine")).toEqual([]);
+    expect(headerValues(await sent({ headers: { "X-Mine": "1" } }), "X-Mine")).toEqual(["1"]);
+    expect(headerValues(await sent(), "X-Mine")).toEqual([]);
+    s.headers.set("X-Session", "2");
+    expect(headerValues(await sent(), "X-Session")).toEqual(["2"]);
+    s.headers.delete("X-Session");
+    expect(headerValues(await sent(), "X-Session")).toEqual([]);
+    s.cookieJar.updateCookies({ flavour: "oat" });
+    expect(headerValues(await sent(), "Cookie")).toEqual(["flavour=oat"]);
+    s.cookieJar.clear();
+    expect(headerValues(await sent(), "Cookie")).toEqual([]);
+    expect(headerValues(await sent({ cookies: { once: "1" } }), "Cookie")).toEqual(["once=1"]);
+    expect(headerValues(await sent({ skipAutoHeaders: ["User-Agent"] }), "User-Agent")).toEqual([]);
+    expect(headerValues(await sent(), "User-Agent")).toEqual([`aiohttp-ts/${VERSION}`]);
+  });
+
+  test("each host gets its own Host header and requestInfo", async () => {
+    const [a, b] = [await echoServer(), await echoServer()];
+    const s = session();
+    for (const base of [a, b, a, b]) {
+      const resp = await s.get(`${base}/`);
+      expect(headerValues(await resp.json<Echo>(), "Host")).toEqual([new URL(base).host]);
+      expect(resp.requestInfo.headers.get("Host")).toBe(new URL(base).host);
+      expect(resp.requestInfo.url.href).toBe(`${base}/`);
+    }
+  });
+});
+
 describe("credentials in the URL", () => {
   test("user:pass@ becomes Basic auth and is removed from the request line and Host", async () => {
     const { url, seen } = await recordingHttpServer();
