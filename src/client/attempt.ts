@@ -8,7 +8,7 @@ import { type Duplex, Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { Dispatcher } from "undici";
 import { undici } from "./lazy-deps.js";
-import { RequestAbort } from "./request-control.js";
+import type { RequestAbort } from "./request-control.js";
 
 /** What became known about the connection of one attempt. */
 export class AttemptInfo {
@@ -51,6 +51,8 @@ interface AttemptSetup {
   readonly info: AttemptInfo;
   readonly readTimeout: number;
   readonly makeError: () => Error;
+  /** The handler watching the request, once undici has dispatched it. */
+  handler: AttemptHandler | null;
 }
 
 /**
@@ -60,6 +62,9 @@ interface AttemptSetup {
  * its (legacy) handler interface: an interceptor composed onto `target` instead would cost a
  * dispatcher proxy per request and, over a plain Agent, two handler adapters that turn the
  * response headers from raw bytes to an object and back at each step.
+ *
+ * `cancel` (a request's own, src/client/request-control.ts) ends the attempt: it settles the
+ * promise at once, aborts undici's request and destroys the response body with its reason.
  */
 export function attemptRequest(
   target: Dispatcher,
@@ -67,35 +72,46 @@ export function attemptRequest(
   info: AttemptInfo,
   readTimeout: number,
   makeError: () => Error,
+  cancel?: RequestAbort,
 ): Promise<Dispatcher.ResponseData> {
   listenForSockets();
-  const setup: AttemptSetup = { target, info, readTimeout, makeError };
-  const cancel = options.signal;
-  if (!(cancel instanceof RequestAbort)) return send(setup, options);
-  // A request's own cancel signal (src/client/request-control.ts) also settles the promise
-  // while undici still waits for a connection: it notices an abort only once one exists, so a
-  // connect that hangs would outlive the total timeout by up to the connect timeout. A response
-  // that arrives after the abort is discarded.
+  const setup: AttemptSetup = { target, info, readTimeout, makeError, handler: null };
+  if (cancel === undefined) return send(setup, options);
   if (cancel.aborted) return Promise.reject(cancel.reason);
+  // undici is not given the signal (it would add a listener of its own and one more on the
+  // body, per request): one listener here does what its request handler would. It stays until
+  // the request is over (RequestControl drops them all then), since an abort must still end a
+  // body that was received whole but not read. undici also notices an abort only once a
+  // connection exists, so a connect that hangs would outlive the total timeout by up to the
+  // connect timeout: the promise settles at once. A response that arrives after the abort is
+  // discarded.
   return new Promise((resolve, reject) => {
     let settled = false;
-    const onAbort = (): void => {
-      settled = true;
-      reject(cancel.reason);
-    };
-    cancel.once("abort", onAbort);
+    let body: Readable | null = null;
+    cancel.on("abort", () => {
+      const reason = cancel.reason as Error;
+      if (!settled) {
+        settled = true;
+        reject(reason);
+      }
+      if (body !== null) body.on("error", noop).destroy(reason);
+      else setup.handler?.cancel(reason);
+    });
     send(setup, options, (err, data) => {
-      cancel.off("abort", onAbort);
       if (settled) {
         if (err === null) data.body.destroy();
         return;
       }
       settled = true;
-      if (err === null) resolve(data);
-      else reject(err);
+      if (err === null) {
+        body = data.body;
+        resolve(data);
+      } else reject(err);
     });
   });
 }
+
+function noop(): void {}
 
 /** undici's `request()` through the attempt dispatcher, as a promise or with a callback. */
 function send(
@@ -140,6 +156,7 @@ function attemptDispatcher(): Dispatcher {
         handoff = null;
         if (setup === null) throw new TypeError("dispatch() is only called by attemptRequest()");
         const watch = new AttemptHandler(handler as LegacyHandler, setup, opts);
+        setup.handler = watch;
         watchBodyEnd(opts.body, () => watch.bodySent());
         return setup.target.dispatch(opts, watch);
       }
@@ -225,6 +242,8 @@ class AttemptHandler implements LegacyHandler {
   #abort: ((err?: Error) => void) | undefined;
   #paused = false;
   #started = false;
+  /** Why the request was cancelled before undici connected it. */
+  #cancelled: Error | undefined;
   #sent = false;
   #over = false;
   /** Over HTTP/2, the body's declared length (-1: none, or not HTTP/2), and what came. */
@@ -248,6 +267,13 @@ class AttemptHandler implements LegacyHandler {
     this.#info.connected = true;
     this.#info.reused = reused;
     this.#info.http2 = http2;
+  }
+
+  /** Aborts the request (as undici's request handler does for its signal); at once if running. */
+  cancel(reason: Error): void {
+    if (this.#over) return;
+    if (this.#abort === undefined) this.#cancelled = reason;
+    else this.#abort(reason);
   }
 
   /** The request body has been handed to the socket: the server's turn starts. */
@@ -309,6 +335,7 @@ class AttemptHandler implements LegacyHandler {
     this.#started = true;
     if (this.#sent) this.#arm();
     this.#inner.onConnect?.(abort, context);
+    if (this.#cancelled !== undefined) abort(this.#cancelled);
   }
 
   onResponseStarted(): void {

@@ -23,6 +23,7 @@ import {
   proxyKey,
   readEnvProxies,
 } from "./proxy.js";
+import type { RequestAbort } from "./request-control.js";
 import { alsoOnRelease, type Cancel, type ReleaseSlot, SlotQueue } from "./slots.js";
 import {
   kAdopt,
@@ -342,7 +343,8 @@ export abstract class BaseConnector {
 
   /**
    * @internal `request()`, telling `info` about the connection the request went out on; the
-   * session's `layers` (its cache, de-duplication) wrap the pool
+   * session's `layers` (its cache, de-duplication) wrap the pool; `cancel` ends the request
+   * (in place of a `signal` among the options)
    */
   [kSend](
     options: Dispatcher.RequestOptions,
@@ -350,6 +352,7 @@ export abstract class BaseConnector {
     info: AttemptInfo,
     tls?: RequestTLS,
     layers?: SessionLayers,
+    cancel?: RequestAbort,
   ): Promise<Dispatcher.ResponseData> {
     checkMs("readTimeout", limits.readTimeout);
     const connectTimeout = this.#effective(limits.connectTimeout);
@@ -368,10 +371,10 @@ export abstract class BaseConnector {
     };
     if (layers === undefined) {
       info.sent = true;
-      return attemptRequest(dispatcher, options, info, limits.readTimeout, makeError);
+      return attemptRequest(dispatcher, options, info, limits.readTimeout, makeError, cancel);
     }
     const layered = dispatcher.compose(...layerChain(layers, info));
-    return attemptRequest(layered, options, info, limits.readTimeout, makeError);
+    return attemptRequest(layered, options, info, limits.readTimeout, makeError, cancel);
   }
 
   /** @internal undici Agent options shared by the concrete connectors */

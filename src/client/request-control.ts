@@ -42,6 +42,11 @@ export class RequestAbort {
     return this.off(event, listener);
   }
 
+  /** Forgets every listener: the request is over, nothing is left to cancel. */
+  removeAllListeners(): void {
+    this.#listeners = null;
+  }
+
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
@@ -103,6 +108,8 @@ export class RequestControl {
 
   #clear(): void {
     clearTimeout(this.#timer);
+    // The attempts' listeners (src/client/attempt.ts) stay until now.
+    this.#ac.removeAllListeners();
     if (this.#onUserAbort !== undefined) {
       this.#user?.removeEventListener("abort", this.#onUserAbort);
     }

@@ -409,7 +409,6 @@ export class ClientRequest {
             // undici only reads them (a shared, frozen array for a plain hop).
             headers: sentHeaders as string[],
             body: wire.body,
-            signal: control.signal,
             reset: connector.forceClose,
             // undici's own default over HTTP/1.1; over h2 what src/client/h2-pool.ts would
             // otherwise set on a copy of these options.
@@ -429,6 +428,7 @@ export class ClientRequest {
             info,
             { tls, pools: this.#session.tlsPools },
             this.#session.layers,
+            control.signal,
           );
           // The connector gives up on it when control.signal aborts, connected or not.
           data = await pending;
