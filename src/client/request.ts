@@ -56,6 +56,7 @@ import {
   kWebSocketTransport,
 } from "./symbols.js";
 import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
+import type { ResolvedTLS } from "./tls.js";
 import { RequestTrace, tracedUpload } from "./tracing.js";
 import type { RequestData, RequestOptions, SessionConfig } from "./types.js";
 import { hostOf, requestTarget } from "./url.js";
@@ -389,93 +390,14 @@ export class ClientRequest {
       const sentHeaders = withFraming(flat, wire);
       let data: Answer;
       try {
-        if (options.expect100 === true) {
-          info.connected = true; // over a connection of its own (no agent)
-          data = await requestWithContinue({
-            url,
-            method,
-            headers: sentHeaders,
-            body: wire.body,
-            transport: connector[kWebSocketTransport](tls),
-            connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
-            readTimeout: this.#timeout.sockRead,
-            signal: control.signal,
-          });
-        } else {
-          const dispatch: Dispatcher.RequestOptions & { dns?: DnsDispatchOptions | undefined } = {
-            origin,
-            path: `${url.pathname}${url.search}`,
-            method: method as Dispatcher.HttpMethod,
-            // undici only reads them (a shared, frozen array for a plain hop).
-            headers: sentHeaders as string[],
-            body: wire.body,
-            reset: connector.forceClose,
-            // undici's own default over HTTP/1.1; over h2 what src/client/h2-pool.ts would
-            // otherwise set on a copy of these options.
-            idempotent: connector.http2 || method === "GET" || method === "HEAD",
-            // Addresses a traced request resolved, for the connector's DNS interceptor.
-            dns,
-          };
-          const pending = connector[kSend](
-            dispatch,
-            {
-              // aiohttp: sockConnect bounds opening the socket, connect the wait for a slot and
-              // the opening together.
-              connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
-              readTimeout: this.#timeout.sockRead,
-              proxy: this.#proxy,
-            },
-            info,
-            { tls, pools: this.#session.tlsPools },
-            this.#session.layers,
-            control.signal,
-          );
-          // The connector gives up on it when control.signal aborts, connected or not.
-          data = await pending;
-        }
+        data = await (options.expect100 === true
+          ? this.#sendWithContinue(info, sentHeaders, wire, tls)
+          : this.#sendOn(info, sentHeaders, wire, tls, origin, dns));
       } catch (err) {
         release();
-        // The caller's own stream failed (a file that cannot be read, a generator that threw):
-        // its error says what happened, not a connection error.
-        if (err === bodyFailure.error) throw err;
-        const badHead = control.signal.aborted ? null : badResponseHead(err);
-        if (badHead !== null) {
-          throw new ClientResponseError(requestInfo, {
-            status: 400,
-            message: badHead,
-            history: [...this.#history],
-            cause: err,
-          });
-        }
-        const mapped =
-          (info.proxy === null || control.signal.aborted
-            ? null
-            : proxyError(err, info.proxy, requestInfo)) ??
-          control.mapError(err, url, method, this.#session.connector.closed);
-        // A connection was being opened for the request, and could not be.
-        if (
-          trace !== null &&
-          ((mapped instanceof ClientConnectorError &&
-            !(mapped instanceof ClientConnectorDNSError)) ||
-            mapped instanceof ConnectionTimeoutError)
-        ) {
-          await trace.send("onConnectionCreateStart", {});
-        }
-        const dead = deadSession(err);
-        if (
-          mapped instanceof ServerDisconnectedError &&
-          attempt < (dead ? DEAD_SESSION_RETRIES : info.staleConnection ? 1 : 0) &&
-          IDEMPOTENT.has(method) &&
-          body.replayable &&
-          // A stream (a multipart body of in-memory parts) was read by the failed attempt.
-          !(body.body instanceof Readable)
-        ) {
-          // undici drops a session Node destroyed only once its connection has closed, a few
-          // milliseconds later: sent at once, the retry would reach the same session.
-          if (dead) await sleep(DEAD_SESSION_WAIT_MS * (attempt + 1));
-          continue;
-        }
-        throw mapped;
+        // Throws unless the attempt may be made again.
+        await this.#failedAttempt(err, attempt, info, bodyFailure, requestInfo);
+        continue;
       }
       if (head !== null) {
         try {
@@ -490,6 +412,127 @@ export class ClientRequest {
       }
       return this.#toResponse(data, release, requestInfo, !info.sent, info.revalidated, info.http2);
     }
+  }
+
+  /** One attempt over undici, through the connector's pools (and the session's layers). */
+  #sendOn(
+    info: AttemptInfo,
+    headers: readonly string[],
+    wire: WireBody,
+    tls: ResolvedTLS,
+    origin: string,
+    dns: DnsDispatchOptions | undefined,
+  ): Promise<Answer> {
+    const url = this.#url;
+    const method = this.#method;
+    const connector = this.#session.connector;
+    const dispatch: Dispatcher.RequestOptions & { dns?: DnsDispatchOptions | undefined } = {
+      origin,
+      path: `${url.pathname}${url.search}`,
+      method: method as Dispatcher.HttpMethod,
+      // undici only reads them (a shared, frozen array for a plain hop).
+      headers: headers as string[],
+      body: wire.body,
+      reset: connector.forceClose,
+      // undici's own default over HTTP/1.1; over h2 what src/client/h2-pool.ts would
+      // otherwise set on a copy of these options.
+      idempotent: connector.http2 || method === "GET" || method === "HEAD",
+      // Addresses a traced request resolved, for the connector's DNS interceptor.
+      dns,
+    };
+    // The connector gives up on it when the request's signal aborts, connected or not.
+    return connector[kSend](
+      dispatch,
+      {
+        // aiohttp: sockConnect bounds opening the socket, connect the wait for a slot and
+        // the opening together.
+        connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
+        readTimeout: this.#timeout.sockRead,
+        proxy: this.#proxy,
+      },
+      info,
+      { tls, pools: this.#session.tlsPools },
+      this.#session.layers,
+      this.#control.signal,
+    );
+  }
+
+  /** One attempt with `expect100`, over a connection of its own (no agent). */
+  #sendWithContinue(
+    info: AttemptInfo,
+    headers: readonly string[],
+    wire: WireBody,
+    tls: ResolvedTLS,
+  ): Promise<Answer> {
+    info.connected = true;
+    return requestWithContinue({
+      url: this.#url,
+      method: this.#method,
+      headers,
+      body: wire.body,
+      transport: this.#session.connector[kWebSocketTransport](tls),
+      connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
+      readTimeout: this.#timeout.sockRead,
+      signal: this.#control.signal,
+    });
+  }
+
+  /**
+   * What a failed attempt ends in: the error to throw, or (returning) one more attempt, for a
+   * request whose connection was stale or whose HTTP/2 session was already gone.
+   */
+  async #failedAttempt(
+    err: unknown,
+    attempt: number,
+    info: AttemptInfo,
+    bodyFailure: { readonly error: unknown },
+    requestInfo: RequestInfo,
+  ): Promise<void> {
+    // The caller's own stream failed (a file that cannot be read, a generator that threw):
+    // its error says what happened, not a connection error.
+    if (err === bodyFailure.error) throw err;
+    const control = this.#control;
+    const url = this.#url;
+    const method = this.#method;
+    const badHead = control.signal.aborted ? null : badResponseHead(err);
+    if (badHead !== null) {
+      throw new ClientResponseError(requestInfo, {
+        status: 400,
+        message: badHead,
+        history: [...this.#history],
+        cause: err,
+      });
+    }
+    const mapped =
+      (info.proxy === null || control.signal.aborted
+        ? null
+        : proxyError(err, info.proxy, requestInfo)) ??
+      control.mapError(err, url, method, this.#session.connector.closed);
+    const trace = this.#trace;
+    // A connection was being opened for the request, and could not be.
+    if (
+      trace !== null &&
+      ((mapped instanceof ClientConnectorError && !(mapped instanceof ClientConnectorDNSError)) ||
+        mapped instanceof ConnectionTimeoutError)
+    ) {
+      await trace.send("onConnectionCreateStart", {});
+    }
+    const dead = deadSession(err);
+    const body = this.#body;
+    if (
+      mapped instanceof ServerDisconnectedError &&
+      attempt < (dead ? DEAD_SESSION_RETRIES : info.staleConnection ? 1 : 0) &&
+      IDEMPOTENT.has(method) &&
+      body.replayable &&
+      // A stream (a multipart body of in-memory parts) was read by the failed attempt.
+      !(body.body instanceof Readable)
+    ) {
+      // undici drops a session Node destroyed only once its connection has closed, a few
+      // milliseconds later: sent at once, the retry would reach the same session.
+      if (dead) await sleep(DEAD_SESSION_WAIT_MS * (attempt + 1));
+      return;
+    }
+    throw mapped;
   }
 
   /** The DNS signals of a traced request, before it is dispatched; gives the addresses found. */
