@@ -6,7 +6,7 @@ import { STATUS_CODES } from "node:http";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
-import type { CIMultiDict } from "../http/multidict.js";
+import { CIMultiDict } from "../http/multidict.js";
 import { AttemptInfo } from "./attempt.js";
 import type { BasicAuth } from "./auth.js";
 import { NO_BODY, type PreparedBody, prepareBody } from "./body.js";
@@ -67,6 +67,12 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
 
 const NO_HISTORY: readonly ClientResponse[] = Object.freeze([]);
 
+/**
+ * The headers of a request that has none of its own, shared: nothing adds to them (a redirect
+ * to another origin only deletes credentials, of which it has none).
+ */
+const NO_HEADERS = new CIMultiDict();
+
 /** One request with everything that changes from hop to hop. */
 export class ClientRequest {
   readonly #session: SessionConfig;
@@ -110,15 +116,19 @@ export class ClientRequest {
       options.skipAutoHeaders === undefined
         ? session.skipAutoHeaders
         : lowerSet(options.skipAutoHeaders);
-    this.#extraHeaders = toHeaders(options.headers);
+    this.#middlewares =
+      options.middlewares === undefined ? session.middlewares : toMiddlewares(options.middlewares);
+    this.#trace = RequestTrace.for(session.session, session.traceConfigs, options.traceRequestCtx);
+    // Middlewares and trace callbacks get these headers and may change them: their own then.
+    this.#extraHeaders =
+      options.headers === undefined && this.#middlewares.length === 0 && this.#trace === null
+        ? NO_HEADERS
+        : toHeaders(options.headers);
     this.#cookies = options.cookies;
     this.#data = options.data;
     this.#json = options.json;
     this.#body = prepareBody(options.data, options.json, session.jsonSerialize);
-    this.#middlewares =
-      options.middlewares === undefined ? session.middlewares : toMiddlewares(options.middlewares);
     this.#proxy = chooseProxy(options, session.proxy);
-    this.#trace = RequestTrace.for(session.session, session.traceConfigs, options.traceRequestCtx);
     if (options.expect100 === true && this.#proxy != null) {
       // The 100-continue exchange opens a connection of its own, which would pass the proxy by.
       throw new TypeError("expect100 cannot be used with a proxy yet");

@@ -141,9 +141,10 @@ export class ClientResponse implements AsyncDisposable {
     this.#init = init;
     if (init.body === null) this.#finish();
     else {
-      // One listener for the three (`#finish` runs once), and `on`: `once` wraps each.
+      // One listener for both (`#finish` runs once), and `on`: `once` wraps each. The body
+      // closes after its end (undici's destroys itself): a read of the whole body finishes
+      // in its own step, and a reader of `content` listens for the end itself.
       const finish = (): void => this.#finish();
-      init.body.on("end", finish);
       init.body.on("close", finish);
       init.body.on("error", finish);
     }
@@ -242,6 +243,8 @@ export class ClientResponse implements AsyncDisposable {
    */
   get content(): StreamReader {
     if (this.#content === undefined) {
+      // The connection is given back as soon as the body ends, not a turn later at its close.
+      this.#body?.on("end", () => this.#finish());
       const body =
         this.#body === null ? null : this.#traced(this.#decoded(this.#counted(this.#body)));
       this.#content = new StreamReader(body, {
