@@ -648,6 +648,29 @@ describe("URLs", () => {
     const echo = await (await session().get(`${base.replace("http:", "ws:")}/w`)).json<Echo>();
     expect(echo.rawPath).toBe("/w");
   });
+
+  // A URL string found plain is only parsed when it comes again (src/client/url.ts): the
+  // second request must go out as the first did, and each response gets its own URL.
+  test("a URL string requested again goes out the same way, with a URL of its own", async () => {
+    const base = await echoServer();
+    const s = session();
+    for (const url of [`${base.replace("http:", "ws:")}/w?a=1`, `${base}/p`, `${base}/f#frag`]) {
+      const [first, second] = [await s.get(url), await s.get(url)];
+      const [a, b] = [await first.json<Echo>(), await second.json<Echo>()];
+      expect(b.rawPath).toBe(a.rawPath);
+      expect(second.url.href).toBe(first.url.href);
+      expect(second.url.protocol).toBe("http:");
+      expect(second.realUrl.href).toBe(first.realUrl.href);
+      expect(second.url).not.toBe(first.url);
+    }
+    const withCredentials = `${base.replace("http://", "http://user:pw@")}/c`;
+    for (let i = 0; i < 2; i++) {
+      const echo = await (await s.get(withCredentials)).json<Echo>();
+      expect(headerValues(echo, "Authorization")).toEqual([
+        `Basic ${Buffer.from("user:pw").toString("base64")}`,
+      ]);
+    }
+  });
 });
 
 describe("params", () => {
