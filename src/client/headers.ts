@@ -8,7 +8,8 @@ import { kAppendFlat, kViewOf } from "../http/symbols.js";
 import { VERSION } from "../version.js";
 import type { BasicAuth } from "./auth.js";
 import { NO_BODY, type PreparedBody } from "./body.js";
-import { CookieJar, formatCookieHeader } from "./cookie-jar.js";
+import { CookieJar, DummyCookieJar, formatCookieHeader } from "./cookie-jar.js";
+import { kMayHoldCookies } from "./symbols.js";
 import type { HeadersInit, SessionConfig } from "./types.js";
 import { frameHeaders, type WireOptions } from "./wire-body.js";
 
@@ -134,7 +135,7 @@ export function plainRequestHead(
     parts.cookies !== undefined ||
     parts.skip !== session.skipAutoHeaders ||
     session.headers.size !== 0 ||
-    hasKeys(session.jar.filterCookies(parts.url))
+    hasCookiesFor(session.jar, parts.url)
   ) {
     return null;
   }
@@ -152,6 +153,17 @@ export function plainRequestHead(
     byHost.set(host, head);
   }
   return head;
+}
+
+/**
+ * Whether `jar` has a cookie to send to `url`; our own jars (not a subclass, which may filter
+ * otherwise) answer without a lookup when they hold none.
+ */
+function hasCookiesFor(jar: SessionConfig["jar"], url: URL): boolean {
+  const kind = Object.getPrototypeOf(jar) as unknown;
+  if (kind === DummyCookieJar.prototype) return false;
+  if (kind === CookieJar.prototype && !(jar as CookieJar)[kMayHoldCookies]()) return false;
+  return hasKeys(jar.filterCookies(url));
 }
 
 function hasKeys(record: object): boolean {

@@ -30,3 +30,5 @@ export const kDnsCache: unique symbol = Symbol("dnsCache");
  * (`DigestAuthMiddleware` hashes them for `qop=auth-int`).
  */
 export const kEntityBody: unique symbol = Symbol("entityBody");
+/** @internal `CookieJar`: whether it could hold a cookie for any URL (a cheap "no cookies"). */
+export const kMayHoldCookies: unique symbol = Symbol("mayHoldCookies");

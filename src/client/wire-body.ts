@@ -106,6 +106,13 @@ export interface WireBody {
   readonly contentLength: number | null;
 }
 
+/** No body: what most requests (a GET) send, shared. */
+const NO_WIRE_BODY: WireBody = Object.freeze({
+  body: null,
+  contentType: undefined,
+  contentLength: null,
+});
+
 /**
  * The body as sent: `prepared` itself when nothing is asked, else a stream that compresses,
  * hides the length (undici then sends it chunked) and counts, as asked. `declaredLength` is a
@@ -121,6 +128,7 @@ export function wireBody(
   knownLength: number | null = null,
 ): WireBody {
   const source = prepared.body;
+  if (source === null && knownLength === null) return NO_WIRE_BODY;
   if (source === null || (frame.encoding === null && !frame.chunked && onProgress === undefined)) {
     return { body: source, contentType: undefined, contentLength: knownLength };
   }
