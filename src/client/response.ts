@@ -120,6 +120,8 @@ export class ClientResponse implements AsyncDisposable {
   #body: Readable | null;
   #init: ResponseInit;
   #bodyBytes: Buffer | undefined;
+  /** The body as undici's consumer gave it, until `read()` wants it as a Buffer. */
+  #wholeBytes: Uint8Array | undefined;
   #counter: ProgressCounter | undefined;
   #tracer: ChunkTracer | undefined;
   #released = false;
@@ -346,16 +348,27 @@ export class ClientResponse implements AsyncDisposable {
 
   /** Reads the whole body (decompressed). Gives the connection back. */
   read(): Promise<Buffer> {
-    if (this.#bodyBytes !== undefined) return Promise.resolve(this.#bodyBytes);
+    const read = this.#readBytes();
+    if (read !== undefined) return Promise.resolve(read);
     if (this.#released && this.#content === undefined) {
       return Promise.reject(
         new ClientPayloadError("Cannot read the body: the response was released"),
       );
     }
-    const whole = this.#wholeBody(asIs);
+    const whole = this.#wholeBody(() => this.#readBytes() ?? Buffer.alloc(0));
     // Over HTTP/2 nothing waits for the connection: the body is all there is to wait for.
     if (whole !== null && this.version === HTTP_2) return whole;
     return this.#readAll(whole);
+  }
+
+  /** The body already read whole, as a Buffer; `undefined` when it was not. */
+  #readBytes(): Buffer | undefined {
+    const whole = this.#wholeBytes;
+    if (this.#bodyBytes === undefined && whole !== undefined) {
+      // A view, made only now: asking a small Uint8Array for its buffer copies it off the heap.
+      this.#bodyBytes = Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength);
+    }
+    return this.#bodyBytes;
   }
 
   async #readAll(whole: Promise<Buffer> | null): Promise<Buffer> {
@@ -376,7 +389,7 @@ export class ClientResponse implements AsyncDisposable {
    * progress callback, no chunk tracing, nothing to decode. `null` otherwise. Fails as a read
    * through `content` does.
    */
-  #wholeBody<T>(then: (whole: Buffer) => T): Promise<T> | null {
+  #wholeBody<T>(then: (whole: Uint8Array) => T): Promise<T> | null {
     const body = this.#body as (Readable & { bytes?: () => Promise<Uint8Array> }) | null;
     const init = this.#init;
     if (body === null || this.#content !== undefined || typeof body.bytes !== "function") {
@@ -387,15 +400,14 @@ export class ClientResponse implements AsyncDisposable {
     this.#consuming = true;
     return body.bytes().then(
       (bytes) => {
-        const whole = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        this.#bodyBytes = whole;
+        this.#wholeBytes = bytes;
         this.#finish();
-        return then(whole);
+        return then(bytes);
       },
       () => {
         this.#finish();
         // Given up on by close() or release(), as a reader cancelled there.
-        if (this.#released) return then(Buffer.alloc(0));
+        if (this.#released) return then(new Uint8Array(0));
         // undici's consumer reports a close before the end as its own abort error.
         const failure =
           body.errored === null
@@ -413,25 +425,27 @@ export class ClientResponse implements AsyncDisposable {
   text(encoding?: string): Promise<string> {
     // Over HTTP/2, a body read whole is decoded in the step that delivers it: one promise
     // (and one turn of the microtask queue) less per request than through read().
-    if (this.version === HTTP_2 && this.#bodyBytes === undefined && !this.#released) {
+    if (
+      this.version === HTTP_2 &&
+      this.#bodyBytes === undefined &&
+      this.#wholeBytes === undefined &&
+      !this.#released
+    ) {
       const whole = this.#wholeBody((body) => this.#decode(body, encoding));
       if (whole !== null) return whole;
     }
     return this.read().then((body) => this.#decode(body, encoding));
   }
 
-  #decode(body: Buffer, encoding: string | undefined): string {
+  #decode(body: Uint8Array, encoding: string | undefined): string {
     // A charset label nobody knows is treated as absent, as aiohttp does; an explicit
     // `encoding` is the caller's choice and fails loudly below.
     const declared = this.charset;
     const charset =
       encoding ??
       (declared !== undefined && isKnownCharset(declared) ? declared : detectCharset(body));
-    // UTF-8 (nearly every body) skips building a TextDecoder; its BOM is dropped as TextDecoder does.
-    if (charset === "utf-8" || charset === "utf8" || charset === "UTF-8") {
-      const bom = body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf;
-      return body.toString("utf8", bom ? 3 : 0);
-    }
+    // UTF-8 (nearly every body) skips building a TextDecoder (a BOM is dropped).
+    if (charset === "utf-8" || charset === "utf8" || charset === "UTF-8") return UTF8.decode(body);
     try {
       return new TextDecoder(charset).decode(body);
     } catch (err) {
@@ -567,9 +581,8 @@ class SizeLimit extends Transform {
   }
 }
 
-function asIs<T>(value: T): T {
-  return value;
-}
+/** Stateless for whole-body decoding: one for every response. */
+const UTF8 = new TextDecoder();
 
 /** Whether a Content-Encoding header (as the parser gave it) leaves the body as it is. */
 function isIdentity(header: string | string[] | undefined): boolean {
