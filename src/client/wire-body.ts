@@ -48,13 +48,16 @@ export function checkWireOptions(options: WireOptions & CheckedOptions): void {
       `expect100 must be a boolean, got ${typeof options.expect100}`,
     );
   }
-  for (const name of ["onUploadProgress", "onDownloadProgress"] as const) {
+  for (const name of PROGRESS_OPTIONS) {
     const value = options[name];
     if (value !== undefined && typeof value !== "function") {
       throw new ClientOptionError(name, `${name} must be a function, got ${typeof value}`);
     }
   }
 }
+
+/** Made once: `checkWireOptions` runs for every request. */
+const PROGRESS_OPTIONS = ["onUploadProgress", "onDownloadProgress"] as const;
 
 /** The other request options `checkWireOptions` checks. */
 interface CheckedOptions {
