@@ -34,6 +34,11 @@ export class AttemptInfo {
   proxy: URL | null = null;
   /** The connection speaks HTTP/2 (negotiated by ALPN); `false` while unknown. */
   http2 = false;
+  /**
+   * The connection of the HTTP/2 pool's client the request was handed to (src/client/h2-pool.ts),
+   * `null` when it went elsewhere.
+   */
+  via: PoolConnection | null = null;
 
   /**
    * Whether the attempt failed the way a stale keep-alive connection fails: the server had
@@ -42,6 +47,12 @@ export class AttemptInfo {
   get staleConnection(): boolean {
     return this.reused && !this.responseStarted;
   }
+}
+
+/** What a pool's client knows of its connection (the socket it writes requests on now). */
+export interface PoolConnection {
+  socket: Socket | null;
+  http2: boolean;
 }
 
 /** What the attempt dispatcher needs of one request. */
@@ -74,7 +85,6 @@ export function attemptRequest(
   makeError: () => Error,
   cancel?: RequestAbort,
 ): Promise<Dispatcher.ResponseData> {
-  listenForSockets();
   const setup: AttemptSetup = { target, info, readTimeout, makeError, handler: null };
   if (cancel === undefined) return send(setup, options);
   if (cancel.aborted) return Promise.reject(cancel.reason);
@@ -169,7 +179,10 @@ function attemptDispatcher(): Dispatcher {
 // undici tells a dispatch handler nothing of the socket its request goes out on. Its
 // `undici:client:sendHeaders` channel does, right after calling the handler's
 // `onRequestStart` in the same synchronous step (client-h1 `writeH1`), so the handler that
-// started last is the one the socket belongs to.
+// started last is the one the socket belongs to. A subscriber makes undici build a header
+// string for every HTTP/2 request, though: requests the HTTP/2 pool handed to a connection it
+// knows speaks h2 learn it from the pool instead, and the channel is subscribed to (for good)
+// only when a request is written that cannot.
 let starting: AttemptHandler | null = null;
 /** Requests sent on each socket so far: more than one means a reused connection. */
 const sent = new WeakMap<Socket, number>();
@@ -330,7 +343,16 @@ class AttemptHandler implements LegacyHandler {
   }
 
   onConnect(abort: (err?: Error) => void, context?: unknown): void {
-    starting = this;
+    // undici writes the request in this same step: the pool's client is on its socket now.
+    const via = this.#info.via;
+    if (!listening && via !== null && via.http2 && via.socket !== null) {
+      const count = sent.get(via.socket) ?? 0;
+      sent.set(via.socket, count + 1);
+      this.onSocket(count > 0, true);
+    } else {
+      listenForSockets();
+      starting = this;
+    }
     this.#abort = abort;
     this.#started = true;
     if (this.#sent) this.#arm();

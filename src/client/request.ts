@@ -48,6 +48,7 @@ import { REDIRECT_STATUSES, redirectedMethod, resolveLocation } from "./redirect
 import { RequestControl } from "./request-control.js";
 import { ClientResponse } from "./response.js";
 import {
+  kAttemptInfo,
   kEntityBody,
   kSend,
   kTLSFor,
@@ -478,7 +479,10 @@ export class ClientRequest {
     const url = this.#url;
     const method = this.#method;
     const connector = this.#session.connector;
-    const dispatch: Dispatcher.RequestOptions & { dns?: DnsDispatchOptions | undefined } = {
+    const dispatch: Dispatcher.RequestOptions & {
+      dns?: DnsDispatchOptions | undefined;
+      [kAttemptInfo]: AttemptInfo;
+    } = {
       origin,
       path: `${url.pathname}${url.search}`,
       method: method as Dispatcher.HttpMethod,
@@ -491,6 +495,8 @@ export class ClientRequest {
       idempotent: connector.http2 || method === "GET" || method === "HEAD",
       // Addresses a traced request resolved, for the connector's DNS interceptor.
       dns,
+      // For an HTTP/2 pool to say which connection the request went to.
+      [kAttemptInfo]: info,
     };
     // The connector gives up on it when the request's signal aborts, connected or not.
     return connector[kSend](
