@@ -8,7 +8,7 @@ import { type Duplex, Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { Dispatcher } from "undici";
 import { undici } from "./lazy-deps.js";
-import { RequestAbort } from "./request-control.js";
+import type { RequestAbort } from "./request-control.js";
 
 /** What became known about the connection of one attempt. */
 export class AttemptInfo {
@@ -34,6 +34,11 @@ export class AttemptInfo {
   proxy: URL | null = null;
   /** The connection speaks HTTP/2 (negotiated by ALPN); `false` while unknown. */
   http2 = false;
+  /**
+   * The connection of the HTTP/2 pool's client the request was handed to (src/client/h2-pool.ts),
+   * `null` when it went elsewhere.
+   */
+  via: PoolConnection | null = null;
 
   /**
    * Whether the attempt failed the way a stale keep-alive connection fails: the server had
@@ -44,6 +49,12 @@ export class AttemptInfo {
   }
 }
 
+/** What a pool's client knows of its connection (the socket it writes requests on now). */
+export interface PoolConnection {
+  socket: Socket | null;
+  http2: boolean;
+}
+
 /** What the attempt dispatcher needs of one request. */
 interface AttemptSetup {
   /** The dispatcher the request goes on to (the connector's pool, maybe with layers). */
@@ -51,6 +62,8 @@ interface AttemptSetup {
   readonly info: AttemptInfo;
   readonly readTimeout: number;
   readonly makeError: () => Error;
+  /** The handler watching the request, once undici has dispatched it. */
+  handler: AttemptHandler | null;
 }
 
 /**
@@ -60,6 +73,9 @@ interface AttemptSetup {
  * its (legacy) handler interface: an interceptor composed onto `target` instead would cost a
  * dispatcher proxy per request and, over a plain Agent, two handler adapters that turn the
  * response headers from raw bytes to an object and back at each step.
+ *
+ * `cancel` (a request's own, src/client/request-control.ts) ends the attempt: it settles the
+ * promise at once, aborts undici's request and destroys the response body with its reason.
  */
 export function attemptRequest(
   target: Dispatcher,
@@ -67,35 +83,45 @@ export function attemptRequest(
   info: AttemptInfo,
   readTimeout: number,
   makeError: () => Error,
+  cancel?: RequestAbort,
 ): Promise<Dispatcher.ResponseData> {
-  listenForSockets();
-  const setup: AttemptSetup = { target, info, readTimeout, makeError };
-  const cancel = options.signal;
-  if (!(cancel instanceof RequestAbort)) return send(setup, options);
-  // A request's own cancel signal (src/client/request-control.ts) also settles the promise
-  // while undici still waits for a connection: it notices an abort only once one exists, so a
-  // connect that hangs would outlive the total timeout by up to the connect timeout. A response
-  // that arrives after the abort is discarded.
+  const setup: AttemptSetup = { target, info, readTimeout, makeError, handler: null };
+  if (cancel === undefined) return send(setup, options);
   if (cancel.aborted) return Promise.reject(cancel.reason);
+  // undici is not given the signal (it would add a listener of its own and one more on the
+  // body, per request): one listener here does what its request handler would. It stays until
+  // the request is over (RequestControl drops them all then), since an abort must still end a
+  // body that was received whole but not read. undici also notices an abort only once a
+  // connection exists, so a connect that hangs would outlive the total timeout by up to the
+  // connect timeout: the promise settles at once. A response that arrives after the abort is
+  // discarded.
   return new Promise((resolve, reject) => {
     let settled = false;
-    const onAbort = (): void => {
-      settled = true;
-      reject(cancel.reason);
-    };
-    cancel.once("abort", onAbort);
+    let body: Readable | null = null;
+    cancel.on("abort", () => {
+      const reason = cancel.reason as Error;
+      if (!settled) {
+        settled = true;
+        reject(reason);
+      }
+      if (body !== null) body.on("error", noop).destroy(reason);
+      else setup.handler?.cancel(reason);
+    });
     send(setup, options, (err, data) => {
-      cancel.off("abort", onAbort);
       if (settled) {
         if (err === null) data.body.destroy();
         return;
       }
       settled = true;
-      if (err === null) resolve(data);
-      else reject(err);
+      if (err === null) {
+        body = data.body;
+        resolve(data);
+      } else reject(err);
     });
   });
 }
+
+function noop(): void {}
 
 /** undici's `request()` through the attempt dispatcher, as a promise or with a callback. */
 function send(
@@ -140,6 +166,7 @@ function attemptDispatcher(): Dispatcher {
         handoff = null;
         if (setup === null) throw new TypeError("dispatch() is only called by attemptRequest()");
         const watch = new AttemptHandler(handler as LegacyHandler, setup, opts);
+        setup.handler = watch;
         watchBodyEnd(opts.body, () => watch.bodySent());
         return setup.target.dispatch(opts, watch);
       }
@@ -152,7 +179,10 @@ function attemptDispatcher(): Dispatcher {
 // undici tells a dispatch handler nothing of the socket its request goes out on. Its
 // `undici:client:sendHeaders` channel does, right after calling the handler's
 // `onRequestStart` in the same synchronous step (client-h1 `writeH1`), so the handler that
-// started last is the one the socket belongs to.
+// started last is the one the socket belongs to. A subscriber makes undici build a header
+// string for every HTTP/2 request, though: requests the HTTP/2 pool handed to a connection it
+// knows speaks h2 learn it from the pool instead, and the channel is subscribed to (for good)
+// only when a request is written that cannot.
 let starting: AttemptHandler | null = null;
 /** Requests sent on each socket so far: more than one means a reused connection. */
 const sent = new WeakMap<Socket, number>();
@@ -225,6 +255,8 @@ class AttemptHandler implements LegacyHandler {
   #abort: ((err?: Error) => void) | undefined;
   #paused = false;
   #started = false;
+  /** Why the request was cancelled before undici connected it. */
+  #cancelled: Error | undefined;
   #sent = false;
   #over = false;
   /** Over HTTP/2, the body's declared length (-1: none, or not HTTP/2), and what came. */
@@ -248,6 +280,13 @@ class AttemptHandler implements LegacyHandler {
     this.#info.connected = true;
     this.#info.reused = reused;
     this.#info.http2 = http2;
+  }
+
+  /** Aborts the request (as undici's request handler does for its signal); at once if running. */
+  cancel(reason: Error): void {
+    if (this.#over) return;
+    if (this.#abort === undefined) this.#cancelled = reason;
+    else this.#abort(reason);
   }
 
   /** The request body has been handed to the socket: the server's turn starts. */
@@ -304,11 +343,21 @@ class AttemptHandler implements LegacyHandler {
   }
 
   onConnect(abort: (err?: Error) => void, context?: unknown): void {
-    starting = this;
+    // undici writes the request in this same step: the pool's client is on its socket now.
+    const via = this.#info.via;
+    if (!listening && via !== null && via.http2 && via.socket !== null) {
+      const count = sent.get(via.socket) ?? 0;
+      sent.set(via.socket, count + 1);
+      this.onSocket(count > 0, true);
+    } else {
+      listenForSockets();
+      starting = this;
+    }
     this.#abort = abort;
     this.#started = true;
     if (this.#sent) this.#arm();
     this.#inner.onConnect?.(abort, context);
+    if (this.#cancelled !== undefined) abort(this.#cancelled);
   }
 
   onResponseStarted(): void {
@@ -373,9 +422,11 @@ class AttemptHandler implements LegacyHandler {
 function declaredLength(rawHeaders: readonly (Buffer | string)[], method: string): number {
   if (method === "HEAD") return -1;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    // Buffers from undici's HTTP/2 client (strings are taken too).
-    const name = String(rawHeaders[i]);
-    if (name.length !== 14 || name.toLowerCase() !== "content-length") continue;
+    // Buffers from undici's HTTP/2 client (strings are taken too): only a name of the right
+    // length is turned into a string.
+    const raw = rawHeaders[i];
+    if (raw === undefined || raw.length !== 14) continue;
+    if (String(raw).toLowerCase() !== "content-length") continue;
     const value = String(rawHeaders[i + 1]);
     return /^\d+$/.test(value) ? Number(value) : -1;
   }

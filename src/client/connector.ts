@@ -23,6 +23,7 @@ import {
   proxyKey,
   readEnvProxies,
 } from "./proxy.js";
+import type { RequestAbort } from "./request-control.js";
 import { alsoOnRelease, type Cancel, type ReleaseSlot, SlotQueue } from "./slots.js";
 import {
   kAdopt,
@@ -342,7 +343,8 @@ export abstract class BaseConnector {
 
   /**
    * @internal `request()`, telling `info` about the connection the request went out on; the
-   * session's `layers` (its cache, de-duplication) wrap the pool
+   * session's `layers` (its cache, de-duplication) wrap the pool; `cancel` ends the request
+   * (in place of a `signal` among the options)
    */
   [kSend](
     options: Dispatcher.RequestOptions,
@@ -350,6 +352,7 @@ export abstract class BaseConnector {
     info: AttemptInfo,
     tls?: RequestTLS,
     layers?: SessionLayers,
+    cancel?: RequestAbort,
   ): Promise<Dispatcher.ResponseData> {
     checkMs("readTimeout", limits.readTimeout);
     const connectTimeout = this.#effective(limits.connectTimeout);
@@ -368,10 +371,10 @@ export abstract class BaseConnector {
     };
     if (layers === undefined) {
       info.sent = true;
-      return attemptRequest(dispatcher, options, info, limits.readTimeout, makeError);
+      return attemptRequest(dispatcher, options, info, limits.readTimeout, makeError, cancel);
     }
     const layered = dispatcher.compose(...layerChain(layers, info));
-    return attemptRequest(layered, options, info, limits.readTimeout, makeError);
+    return attemptRequest(layered, options, info, limits.readTimeout, makeError, cancel);
   }
 
   /** @internal undici Agent options shared by the concrete connectors */
@@ -502,14 +505,22 @@ const TCP_OPTION_NAMES = {
   family: true,
 } as const satisfies OptionNames<TCPConnectorOptions>;
 
+/** The origin `isAddressOrigin` answered last, and its answer: requests repeat their origin. */
+let lastOrigin = "";
+let lastIsAddress = false;
+
 /** Whether a dispatch origin (`https://host:port`) names its host by an IP address. */
 function isAddressOrigin(origin: string | URL | undefined): boolean {
   if (origin === undefined) return false;
   if (typeof origin !== "string") return isIP(origin.hostname) !== 0;
+  if (origin === lastOrigin) return lastIsAddress;
   const start = origin.indexOf("//") + 2;
-  if (origin[start] === "[") return true; // an IPv6 address
   const end = origin.indexOf(":", start);
-  return isIP(end === -1 ? origin.slice(start) : origin.slice(start, end)) !== 0;
+  lastIsAddress =
+    origin[start] === "[" || // an IPv6 address
+    isIP(end === -1 ? origin.slice(start) : origin.slice(start, end)) !== 0;
+  lastOrigin = origin;
+  return lastIsAddress;
 }
 
 /** TCP (and TLS) connections with pooling, limits and a DNS cache. */
@@ -553,16 +564,15 @@ export class TCPConnector extends BaseConnector {
     const agent = new (undici().Agent)(agentOptions);
     if (this.#dns === null) return agent;
     // All pools of the connector share one cache, as aiohttp's connector has one.
+    const direct = agent.dispatch.bind(agent);
     const resolving = agent.compose(this.#dns.interceptor());
     // undici's interceptor hands an IP address on unresolved, but only after parsing the origin
-    // and putting adapters around the request's handler: such requests skip it.
-    const dispatch: Dispatcher["dispatch"] = (opts, handler) =>
-      isAddressOrigin(opts.origin)
-        ? agent.dispatch(opts, handler)
-        : resolving.dispatch(opts, handler);
-    return new Proxy(agent, {
-      get: (target, key) => (key === "dispatch" ? dispatch : Reflect.get(target, key)),
-    });
+    // and putting adapters around the request's handler: such requests skip it. The Agent's
+    // own `dispatch` is replaced (compose() above took the original) rather than the Agent
+    // wrapped in a Proxy, whose trap every property read of every request went through.
+    agent.dispatch = (opts, handler) =>
+      isAddressOrigin(opts.origin) ? direct(opts, handler) : resolving.dispatch(opts, handler);
+    return agent;
   }
 
   /** @internal */

@@ -7,6 +7,7 @@ import type { Cookie, CookieJar as ToughJar } from "tough-cookie";
 import { hasControlCharacter, isToken } from "../http/header-syntax.js";
 import { toughCookie } from "./lazy-deps.js";
 import { checkOptions, type OptionNames } from "./option-check.js";
+import { kMayHoldCookies } from "./symbols.js";
 import { hostOf } from "./url.js";
 
 /** Cookies given by name and value, or `Set-Cookie` header lines. */
@@ -101,6 +102,11 @@ export class CookieJar implements AbstractCookieJar, Iterable<Cookie> {
         // An invalid or refused cookie is dropped, as browsers and aiohttp do.
       }
     }
+  }
+
+  /** @internal whether `filterCookies` could give anything at all (false: it gives `{}`) */
+  [kMayHoldCookies](): boolean {
+    return this.#mayHold || this.#shared.size > 0;
   }
 
   filterCookies(url: URL): Record<string, string> {

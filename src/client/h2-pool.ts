@@ -10,7 +10,9 @@
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Agent, buildConnector, Client, Dispatcher } from "undici";
+import type { AttemptInfo, PoolConnection } from "./attempt.js";
 import { undici } from "./lazy-deps.js";
+import { kAttemptInfo } from "./symbols.js";
 
 /** undici's default, the most concurrent streams of one h2 connection (a SETTINGS frame lowers it). */
 export const H2_MAX_STREAMS = 100;
@@ -96,12 +98,15 @@ class H2Origin {
 
   #client(origin: string | URL, options: object): Dispatcher {
     let client: Client | undefined;
+    const connection: PoolConnection = { socket: null, http2: false };
     const watched: buildConnector.connector = (params, callback) =>
       this.#open(params, (...args) => {
         // A failed connection (a refused port, a certificate that does not verify) has no socket.
         const [err, socket] = args;
         if (err === null && socket !== null && socket !== undefined && client !== undefined) {
           const h2 = (socket as TLSSocket).alpnProtocol === "h2";
+          connection.socket = socket;
+          connection.http2 = h2;
           this.#h1 = !h2;
           this.#connected++;
           socket.once("close", () => this.#connected--);
@@ -127,6 +132,13 @@ class H2Origin {
         });
       });
     client = new (undici().Client)(origin, { ...options, connect: watched });
+    // Each attempt learns which connection its request went to (src/client/attempt.ts).
+    const dispatch = client.dispatch.bind(client);
+    client.dispatch = (opts, handler) => {
+      const info = (opts as { [kAttemptInfo]?: AttemptInfo })[kAttemptInfo];
+      if (info !== undefined) info.via = connection;
+      return dispatch(opts, handler);
+    };
     return client;
   }
 }

@@ -3,11 +3,15 @@
 
 import { ACCEPT_ENCODING } from "../http/compression.js";
 import { hasControlCharacter, isToken } from "../http/header-syntax.js";
-import { CIMultiDict, type MultiDictInit } from "../http/multidict.js";
+import { CIMultiDict, CIMultiDictProxy, type MultiDictInit } from "../http/multidict.js";
+import { kAppendFlat, kViewOf } from "../http/symbols.js";
 import { VERSION } from "../version.js";
 import type { BasicAuth } from "./auth.js";
-import { CookieJar, formatCookieHeader } from "./cookie-jar.js";
+import { NO_BODY, type PreparedBody } from "./body.js";
+import { CookieJar, DummyCookieJar, formatCookieHeader } from "./cookie-jar.js";
+import { kMayHoldCookies } from "./symbols.js";
 import type { HeadersInit, SessionConfig } from "./types.js";
+import { frameHeaders, type WireOptions } from "./wire-body.js";
 
 /** What one request adds to the session's headers. */
 export interface HeaderParts {
@@ -58,6 +62,113 @@ export function requestHeaders(session: SessionConfig, parts: HeaderParts): CIMu
     h.set("Content-Type", parts.contentType);
   }
   return h;
+}
+
+/** One hop's headers as sent, and what they say about the body. */
+export interface RequestHead {
+  /** What `requestInfo.headers` shows: a view, since nothing changes them once built. */
+  readonly headers: CIMultiDictProxy;
+  /** Names and values in turn, as undici takes them; checked by `checkHeaderSyntax`. */
+  readonly flat: readonly string[];
+  /** The coding the body is compressed with and whether it goes chunked (`frameHeaders`). */
+  readonly frame: ReturnType<typeof frameHeaders>;
+  /** The Content-Length header as a number, `null` when there is none. */
+  readonly declaredLength: number | null;
+  /**
+   * The length to declare for a stream body of known length (a multipart body of known parts),
+   * unless the caller framed the body with headers of their own; else `null`.
+   */
+  readonly knownLength: number | null;
+}
+
+/**
+ * The head of a hop from its headers (which `frameHeaders` may complete): their syntax checked
+ * before anything is sent.
+ */
+export function requestHead(
+  headers: CIMultiDict,
+  options: WireOptions,
+  body: PreparedBody,
+): RequestHead {
+  const frame = frameHeaders(headers, options, body.body !== null);
+  const declared = headers.get("Content-Length");
+  const flat: string[] = [];
+  headers[kAppendFlat](flat);
+  checkHeaderSyntax(flat);
+  // undici sends a stream chunked unless told its length: a multipart body of known parts
+  // declares it, unless the caller framed the body with headers of their own.
+  const knownLength =
+    body.contentLength !== undefined &&
+    !headers.has("Content-Length") &&
+    !headers.has("Transfer-Encoding")
+      ? body.contentLength
+      : null;
+  return {
+    headers: CIMultiDictProxy[kViewOf](headers),
+    flat,
+    frame,
+    declaredLength: declared === undefined ? null : Number(declared),
+    knownLength,
+  };
+}
+
+/** Hosts whose plain head a session keeps at most (a crawler meets many). */
+const PLAIN_HEADS_PER_SESSION = 64;
+const plainHeads = new WeakMap<SessionConfig, Map<string, RequestHead>>();
+
+/**
+ * The head of a hop that adds nothing to the default headers (no headers, credentials, cookies
+ * or body of its own, none in the session, no cookie in the jar for it): the same for every
+ * such request to a host, so it is built and checked once per session and host rather than
+ * for each request (most requests of a benchmark or a crawler). `null` for any other hop.
+ * Nothing may change what it gives: it is shared (`flat` is frozen, `headers` a read-only view).
+ */
+export function plainRequestHead(
+  session: SessionConfig,
+  parts: HeaderParts,
+  options: WireOptions,
+): RequestHead | null {
+  if (
+    parts.contentType !== null ||
+    parts.extra.size !== 0 ||
+    parts.auth !== undefined ||
+    parts.cookies !== undefined ||
+    parts.skip !== session.skipAutoHeaders ||
+    session.headers.size !== 0 ||
+    hasCookiesFor(session.jar, parts.url)
+  ) {
+    return null;
+  }
+  let byHost = plainHeads.get(session);
+  if (byHost === undefined) {
+    byHost = new Map();
+    plainHeads.set(session, byHost);
+  }
+  const host = parts.url.host;
+  let head = byHost.get(host);
+  if (head === undefined) {
+    head = requestHead(requestHeaders(session, parts), options, NO_BODY);
+    Object.freeze(head.flat);
+    if (byHost.size >= PLAIN_HEADS_PER_SESSION) byHost.clear();
+    byHost.set(host, head);
+  }
+  return head;
+}
+
+/**
+ * Whether `jar` has a cookie to send to `url`; our own jars (not a subclass, which may filter
+ * otherwise) answer without a lookup when they hold none.
+ */
+function hasCookiesFor(jar: SessionConfig["jar"], url: URL): boolean {
+  const kind = Object.getPrototypeOf(jar) as unknown;
+  if (kind === DummyCookieJar.prototype) return false;
+  if (kind === CookieJar.prototype && !(jar as CookieJar)[kMayHoldCookies]()) return false;
+  return hasKeys(jar.filterCookies(url));
+}
+
+function hasKeys(record: object): boolean {
+  for (const _ in record) return true;
+  return false;
 }
 
 /**

@@ -1,6 +1,7 @@
 // The total timeout and cancellation of one `request()` call, shared by all of its hops and
 // the final body read.
 
+import { addDeadline, cancelDeadline, type Expiring } from "./deadlines.js";
 import { toClientError } from "./error-mapping.js";
 import { ClientConnectionError, ServerTimeoutError } from "./errors.js";
 import type { ClientResponse } from "./response.js";
@@ -42,6 +43,11 @@ export class RequestAbort {
     return this.off(event, listener);
   }
 
+  /** Forgets every listener: the request is over, nothing is left to cancel. */
+  removeAllListeners(): void {
+    this.#listeners = null;
+  }
+
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
@@ -56,22 +62,22 @@ export class RequestAbort {
  * The total timeout and cancellation of one `request()` call: one cancel signal for every hop
  * and for the final body read, cleared when that body is done with.
  */
-export class RequestControl {
+export class RequestControl implements Expiring {
   readonly #ac = new RequestAbort();
-  readonly #timer: NodeJS.Timeout | undefined;
+  /** The total timeout, ms; 0: none. */
+  readonly #total: number;
+  readonly #method: string;
+  readonly #url: URL;
   readonly #user: AbortSignal | undefined;
   /** Made only for a caller's signal: most requests have none. */
   readonly #onUserAbort: (() => void) | undefined;
 
   constructor(total: number, method: string, url: URL, user: AbortSignal | undefined) {
+    this.#total = total;
+    this.#method = method;
+    this.#url = url;
     this.#user = user;
-    if (total > 0) {
-      this.#timer = setTimeout(
-        () =>
-          this.#ac.abort(new ServerTimeoutError(`Timeout (total ${total} ms) on ${method} ${url}`)),
-        total,
-      );
-    }
+    if (total > 0) addDeadline(total, this);
     if (user !== undefined) {
       const onUserAbort = (): void => this.#ac.abort(user.reason);
       this.#onUserAbort = onUserAbort;
@@ -101,8 +107,16 @@ export class RequestControl {
     this.#clear();
   }
 
+  /** The total timeout is up (src/client/deadlines.ts). */
+  expire(): void {
+    const message = `Timeout (total ${this.#total} ms) on ${this.#method} ${this.#url}`;
+    this.#ac.abort(new ServerTimeoutError(message));
+  }
+
   #clear(): void {
-    clearTimeout(this.#timer);
+    if (this.#total > 0) cancelDeadline(this.#total, this);
+    // The attempts' listeners (src/client/attempt.ts) stay until now.
+    this.#ac.removeAllListeners();
     if (this.#onUserAbort !== undefined) {
       this.#user?.removeEventListener("abort", this.#onUserAbort);
     }

@@ -6,8 +6,7 @@ import { STATUS_CODES } from "node:http";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
-import { type CIMultiDict, CIMultiDictProxy } from "../http/multidict.js";
-import { kAppendFlat, kViewOf } from "../http/symbols.js";
+import { CIMultiDict } from "../http/multidict.js";
 import { AttemptInfo } from "./attempt.js";
 import type { BasicAuth } from "./auth.js";
 import { NO_BODY, type PreparedBody, prepareBody } from "./body.js";
@@ -28,7 +27,14 @@ import {
   TooManyRedirects,
 } from "./errors.js";
 import { type Answer, requestWithContinue } from "./expect-continue.js";
-import { checkHeaderSyntax, lowerSet, requestHeaders, toHeaders } from "./headers.js";
+import {
+  type HeaderParts,
+  lowerSet,
+  plainRequestHead,
+  requestHead,
+  requestHeaders,
+  toHeaders,
+} from "./headers.js";
 import { undici } from "./lazy-deps.js";
 import {
   type ClientMiddleware,
@@ -42,6 +48,7 @@ import { REDIRECT_STATUSES, redirectedMethod, resolveLocation } from "./redirect
 import { RequestControl } from "./request-control.js";
 import { ClientResponse } from "./response.js";
 import {
+  kAttemptInfo,
   kEntityBody,
   kSend,
   kTLSFor,
@@ -50,21 +57,22 @@ import {
   kWebSocketTransport,
 } from "./symbols.js";
 import { type ResolvedTimeout, resolveTimeout } from "./timeout.js";
+import type { ResolvedTLS } from "./tls.js";
 import { RequestTrace, tracedUpload } from "./tracing.js";
 import type { RequestData, RequestOptions, SessionConfig } from "./types.js";
 import { hostOf, requestTarget } from "./url.js";
-import {
-  checkWireOptions,
-  compressEncoding,
-  frameHeaders,
-  type WireBody,
-  wireBody,
-} from "./wire-body.js";
+import { checkWireOptions, compressEncoding, type WireBody, wireBody } from "./wire-body.js";
 
 /** RFC 9110 9.2.2: methods a client may repeat, since the second time changes nothing more. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 
 const NO_HISTORY: readonly ClientResponse[] = Object.freeze([]);
+
+/**
+ * The headers of a request that has none of its own, shared: nothing adds to them (a redirect
+ * to another origin only deletes credentials, of which it has none).
+ */
+const NO_HEADERS = new CIMultiDict();
 
 /** One request with everything that changes from hop to hop. */
 export class ClientRequest {
@@ -109,15 +117,19 @@ export class ClientRequest {
       options.skipAutoHeaders === undefined
         ? session.skipAutoHeaders
         : lowerSet(options.skipAutoHeaders);
-    this.#extraHeaders = toHeaders(options.headers);
+    this.#middlewares =
+      options.middlewares === undefined ? session.middlewares : toMiddlewares(options.middlewares);
+    this.#trace = RequestTrace.for(session.session, session.traceConfigs, options.traceRequestCtx);
+    // Middlewares and trace callbacks get these headers and may change them: their own then.
+    this.#extraHeaders =
+      options.headers === undefined && this.#middlewares.length === 0 && this.#trace === null
+        ? NO_HEADERS
+        : toHeaders(options.headers);
     this.#cookies = options.cookies;
     this.#data = options.data;
     this.#json = options.json;
     this.#body = prepareBody(options.data, options.json, session.jsonSerialize);
-    this.#middlewares =
-      options.middlewares === undefined ? session.middlewares : toMiddlewares(options.middlewares);
     this.#proxy = chooseProxy(options, session.proxy);
-    this.#trace = RequestTrace.for(session.session, session.traceConfigs, options.traceRequestCtx);
     if (options.expect100 === true && this.#proxy != null) {
       // The 100-continue exchange opens a connection of its own, which would pass the proxy by.
       throw new TypeError("expect100 cannot be used with a proxy yet");
@@ -138,25 +150,41 @@ export class ClientRequest {
   }
 
   /** Sends the request, following redirects; resolves with the final response. */
-  async send(): Promise<ClientResponse> {
+  send(): Promise<ClientResponse> {
+    // Without middlewares, tracing or a netrc file to read (the common case), the exchange
+    // delivers the response itself: one async step and one turn of the microtask queue less.
+    if (this.#middlewares.length === 0 && this.#trace === null && !this.#wantsNetrc()) {
+      return this.#exchange(true);
+    }
+    return this.#sendAll();
+  }
+
+  /** aiohttp: with trustEnv, a request without credentials takes the netrc file's. */
+  #wantsNetrc(): boolean {
+    return (
+      this.#auth === undefined &&
+      this.#session.trustEnv &&
+      !this.#extraHeaders.has("Authorization") &&
+      !this.#session.headers.has("Authorization")
+    );
+  }
+
+  /**
+   * Sends the request hop after hop through the middlewares, following redirects; `first` is a
+   * response already received (a redirect, from an exchange that delivers).
+   */
+  async #sendAll(first?: ClientResponse): Promise<ClientResponse> {
     const allowRedirects = this.#options.allowRedirects ?? true;
     try {
-      // aiohttp: with trustEnv, a request without credentials takes the netrc file's.
-      if (
-        this.#auth === undefined &&
-        this.#session.trustEnv &&
-        !this.#extraHeaders.has("Authorization") &&
-        !this.#session.headers.has("Authorization")
-      ) {
+      if (first === undefined && this.#wantsNetrc()) {
         this.#auth = await netrcAuth(hostOf(this.#url));
       }
+      let received = first;
       for (;;) {
-        const response = await this.#hop();
-        // Only a redirect needs the header multidict built here.
-        const location = REDIRECT_STATUSES.has(response.status)
-          ? response.headers.get("Location")
-          : undefined;
-        if (!allowRedirects || location === undefined) {
+        const response = received ?? (await this.#hop());
+        received = undefined;
+        const location = this.#redirectTo(response, allowRedirects);
+        if (location === undefined) {
           if (this.#trace !== null) await this.#traceEnd("onRequestEnd", response);
           const delivered = this.#deliver(response);
           return delivered instanceof Promise ? await delivered : delivered;
@@ -178,6 +206,13 @@ export class ClientRequest {
       }
       throw err;
     }
+  }
+
+  /** Where `response` redirects to, when it does and redirects are followed. */
+  #redirectTo(response: ClientResponse, allowRedirects: boolean): string | undefined {
+    // Only a redirect needs the header multidict built here.
+    if (!allowRedirects || !REDIRECT_STATUSES.has(response.status)) return undefined;
+    return response.headers.get("Location");
   }
 
   async #traceEnd(
@@ -336,166 +371,226 @@ export class ClientRequest {
    * server had already closed never reached a handler; it is sent once more on a new
    * connection when its method may be repeated (RFC 9110 9.2.2). A failure on a new
    * connection, or after a byte of the answer, is the server's and is not retried: the handler
-   * may have run.
+   * may have run. `final`: the request has no middlewares or tracing, and the exchange delivers
+   * its response (or follows its redirects) itself, as `#sendAll` would.
    */
-  async #exchange(): Promise<ClientResponse> {
-    const url = this.#url;
-    const method = this.#method;
-    const body = this.#body;
-    const headers = requestHeaders(this.#session, {
-      url,
-      extra: this.#extraHeaders,
-      skip: this.#skip,
-      auth: this.#auth,
-      cookies: this.#cookies,
-      contentType: body.body === null ? null : body.contentType,
-      leftOrigin: this.#leftOrigin,
-    });
-    const options = this.#options;
-    const trace = this.#trace;
-    if (trace !== null) await trace.send("onRequestStart", { method, url, headers });
-    const frame = frameHeaders(headers, options, body.body !== null);
-    const declared = headers.get("Content-Length");
-    const declaredLength = declared === undefined ? null : Number(declared);
-    const requestInfo: RequestInfo = {
-      url,
-      method,
-      // A view, not a copy: nothing changes these headers from here on.
-      headers: CIMultiDictProxy[kViewOf](headers),
-      realUrl: this.#history.length === 0 ? this.#realUrl : url,
-    };
-    const flat: string[] = [];
-    headers[kAppendFlat](flat);
-    checkHeaderSyntax(flat);
-    // undici sends a stream chunked unless told its length: a multipart body of known parts
-    // declares it, unless the caller framed the body with headers of their own.
-    const knownLength =
-      body.contentLength !== undefined &&
-      !headers.has("Content-Length") &&
-      !headers.has("Transfer-Encoding")
-        ? body.contentLength
-        : null;
-    const control = this.#control;
-    const connector = this.#session.connector;
-    const tls = connector[kTLSFor](options.ssl ?? this.#session.ssl, options.serverHostname);
-    for (let attempt = 0; ; attempt++) {
-      // Cancelled (or timed out) already: no connection is opened for nothing.
-      if (control.signal.aborted) throw control.signal.reason;
-      // Untraced, with a slot free (the common case), without waiting a turn for a promise.
-      const release =
-        (trace === null ? connector[kTryAcquire](this.#url.origin) : null) ??
-        (await this.#acquire());
-      const dns = trace === null ? undefined : await this.#traceDns(trace, release);
-      const info = new AttemptInfo();
-      let wire = wireBody(body, frame, options.onUploadProgress, declaredLength, knownLength);
-      const head = trace === null ? null : new HeadTrace(trace, info, method, url, requestInfo);
-      if (head !== null && wire.body instanceof Readable) {
-        wire = { ...wire, body: head.upload(wire.body) };
+  async #exchange(final = false): Promise<ClientResponse> {
+    try {
+      const url = this.#url;
+      const method = this.#method;
+      const body = this.#body;
+      const parts: HeaderParts = {
+        url,
+        extra: this.#extraHeaders,
+        skip: this.#skip,
+        auth: this.#auth,
+        cookies: this.#cookies,
+        contentType: body.body === null ? null : body.contentType,
+        leftOrigin: this.#leftOrigin,
+      };
+      const options = this.#options;
+      const trace = this.#trace;
+      // A traced hop's headers are handed to its callbacks, which may change them: built anew.
+      let sent = trace === null ? plainRequestHead(this.#session, parts, options) : null;
+      if (sent === null) {
+        const headers = requestHeaders(this.#session, parts);
+        if (trace !== null) await trace.send("onRequestStart", { method, url, headers });
+        sent = requestHead(headers, options, body);
       }
-      const bodyFailure = watchBodyError(wire);
-      const sentHeaders = withFraming(flat, wire);
-      let data: Answer;
-      try {
-        if (options.expect100 === true) {
-          info.connected = true; // over a connection of its own (no agent)
-          data = await requestWithContinue({
-            url,
-            method,
-            headers: sentHeaders,
-            body: wire.body,
-            transport: connector[kWebSocketTransport](tls),
-            connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
-            readTimeout: this.#timeout.sockRead,
-            signal: control.signal,
-          });
-        } else {
-          const dispatch: Dispatcher.RequestOptions & { dns?: DnsDispatchOptions | undefined } = {
-            origin: url.origin,
-            path: `${url.pathname}${url.search}`,
-            method: method as Dispatcher.HttpMethod,
-            headers: sentHeaders,
-            body: wire.body,
-            signal: control.signal,
-            reset: connector.forceClose,
-            // undici's own default over HTTP/1.1; over h2 what src/client/h2-pool.ts would
-            // otherwise set on a copy of these options.
-            idempotent: connector.http2 || method === "GET" || method === "HEAD",
-            // Addresses a traced request resolved, for the connector's DNS interceptor.
-            dns,
-          };
-          const pending = connector[kSend](
-            dispatch,
-            {
-              // aiohttp: sockConnect bounds opening the socket, connect the wait for a slot and
-              // the opening together.
-              connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
-              readTimeout: this.#timeout.sockRead,
-              proxy: this.#proxy,
-            },
-            info,
-            { tls, pools: this.#session.tlsPools },
-            this.#session.layers,
-          );
-          // The connector gives up on it when control.signal aborts, connected or not.
-          data = await pending;
+      const { flat, frame, declaredLength, knownLength } = sent;
+      const requestInfo: RequestInfo = {
+        url,
+        method,
+        headers: sent.headers,
+        realUrl: this.#history.length === 0 ? this.#realUrl : url,
+      };
+      const control = this.#control;
+      const connector = this.#session.connector;
+      const tls = connector[kTLSFor](options.ssl ?? this.#session.ssl, options.serverHostname);
+      // A getter that builds a new string each time it is read.
+      const origin = url.origin;
+      for (let attempt = 0; ; attempt++) {
+        // Cancelled (or timed out) already: no connection is opened for nothing.
+        if (control.signal.aborted) throw control.signal.reason;
+        // Untraced, with a slot free (the common case), without waiting a turn for a promise.
+        const release =
+          (trace === null ? connector[kTryAcquire](origin) : null) ?? (await this.#acquire());
+        const dns = trace === null ? undefined : await this.#traceDns(trace, release);
+        const info = new AttemptInfo();
+        let wire = wireBody(body, frame, options.onUploadProgress, declaredLength, knownLength);
+        const head = trace === null ? null : new HeadTrace(trace, info, method, url, requestInfo);
+        if (head !== null && wire.body instanceof Readable) {
+          wire = { ...wire, body: head.upload(wire.body) };
         }
-      } catch (err) {
-        release();
-        // The caller's own stream failed (a file that cannot be read, a generator that threw):
-        // its error says what happened, not a connection error.
-        if (err === bodyFailure.error) throw err;
-        const badHead = control.signal.aborted ? null : badResponseHead(err);
-        if (badHead !== null) {
-          throw new ClientResponseError(requestInfo, {
-            status: 400,
-            message: badHead,
-            history: [...this.#history],
-            cause: err,
-          });
-        }
-        const mapped =
-          (info.proxy === null || control.signal.aborted
-            ? null
-            : proxyError(err, info.proxy, requestInfo)) ??
-          control.mapError(err, url, method, this.#session.connector.closed);
-        // A connection was being opened for the request, and could not be.
-        if (
-          trace !== null &&
-          ((mapped instanceof ClientConnectorError &&
-            !(mapped instanceof ClientConnectorDNSError)) ||
-            mapped instanceof ConnectionTimeoutError)
-        ) {
-          await trace.send("onConnectionCreateStart", {});
-        }
-        const dead = deadSession(err);
-        if (
-          mapped instanceof ServerDisconnectedError &&
-          attempt < (dead ? DEAD_SESSION_RETRIES : info.staleConnection ? 1 : 0) &&
-          IDEMPOTENT.has(method) &&
-          body.replayable &&
-          // A stream (a multipart body of in-memory parts) was read by the failed attempt.
-          !(body.body instanceof Readable)
-        ) {
-          // undici drops a session Node destroyed only once its connection has closed, a few
-          // milliseconds later: sent at once, the retry would reach the same session.
-          if (dead) await sleep(DEAD_SESSION_WAIT_MS * (attempt + 1));
+        const bodyFailure = watchBodyError(wire);
+        const sentHeaders = withFraming(flat, wire);
+        let data: Answer;
+        try {
+          data = await (options.expect100 === true
+            ? this.#sendWithContinue(info, sentHeaders, wire, tls)
+            : this.#sendOn(info, sentHeaders, wire, tls, origin, dns));
+        } catch (err) {
+          release();
+          // Throws unless the attempt may be made again.
+          await this.#failedAttempt(err, attempt, info, bodyFailure, requestInfo);
           continue;
         }
-        throw mapped;
-      }
-      if (head !== null) {
-        try {
-          await head.answered(wire.body);
-        } catch (err) {
-          // As a refused response head: nobody reads the body, its slot is free again.
-          release();
-          data.body.on("error", () => {});
-          data.body.destroy();
-          throw err;
+        if (head !== null) {
+          try {
+            await head.answered(wire.body);
+          } catch (err) {
+            // As a refused response head: nobody reads the body, its slot is free again.
+            release();
+            data.body.on("error", () => {});
+            data.body.destroy();
+            throw err;
+          }
         }
+        const response = this.#toResponse(
+          data,
+          release,
+          requestInfo,
+          !info.sent,
+          info.revalidated,
+          info.http2,
+        );
+        if (!final) return response;
+        const location = this.#redirectTo(response, this.#options.allowRedirects ?? true);
+        if (location !== undefined) return await this.#sendAll(response);
+        const delivered = this.#deliver(response);
+        return delivered instanceof Promise ? await delivered : delivered;
       }
-      return this.#toResponse(data, release, requestInfo, !info.sent, info.revalidated, info.http2);
+    } catch (err) {
+      // The request failed: its total timeout and listeners go (as in #sendAll).
+      if (final) this.#control.fail();
+      throw err;
     }
+  }
+
+  /** One attempt over undici, through the connector's pools (and the session's layers). */
+  #sendOn(
+    info: AttemptInfo,
+    headers: readonly string[],
+    wire: WireBody,
+    tls: ResolvedTLS,
+    origin: string,
+    dns: DnsDispatchOptions | undefined,
+  ): Promise<Answer> {
+    const url = this.#url;
+    const method = this.#method;
+    const connector = this.#session.connector;
+    const dispatch: Dispatcher.RequestOptions & {
+      dns?: DnsDispatchOptions | undefined;
+      [kAttemptInfo]: AttemptInfo;
+    } = {
+      origin,
+      path: `${url.pathname}${url.search}`,
+      method: method as Dispatcher.HttpMethod,
+      // undici only reads them (a shared, frozen array for a plain hop).
+      headers: headers as string[],
+      body: wire.body,
+      reset: connector.forceClose,
+      // undici's own default over HTTP/1.1; over h2 what src/client/h2-pool.ts would
+      // otherwise set on a copy of these options.
+      idempotent: connector.http2 || method === "GET" || method === "HEAD",
+      // Addresses a traced request resolved, for the connector's DNS interceptor.
+      dns,
+      // For an HTTP/2 pool to say which connection the request went to.
+      [kAttemptInfo]: info,
+    };
+    // The connector gives up on it when the request's signal aborts, connected or not.
+    return connector[kSend](
+      dispatch,
+      {
+        // aiohttp: sockConnect bounds opening the socket, connect the wait for a slot and
+        // the opening together.
+        connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
+        readTimeout: this.#timeout.sockRead,
+        proxy: this.#proxy,
+      },
+      info,
+      { tls, pools: this.#session.tlsPools },
+      this.#session.layers,
+      this.#control.signal,
+    );
+  }
+
+  /** One attempt with `expect100`, over a connection of its own (no agent). */
+  #sendWithContinue(
+    info: AttemptInfo,
+    headers: readonly string[],
+    wire: WireBody,
+    tls: ResolvedTLS,
+  ): Promise<Answer> {
+    info.connected = true;
+    return requestWithContinue({
+      url: this.#url,
+      method: this.#method,
+      headers,
+      body: wire.body,
+      transport: this.#session.connector[kWebSocketTransport](tls),
+      connectTimeout: smallestLimit(this.#timeout.sockConnect, this.#timeout.connect),
+      readTimeout: this.#timeout.sockRead,
+      signal: this.#control.signal,
+    });
+  }
+
+  /**
+   * What a failed attempt ends in: the error to throw, or (returning) one more attempt, for a
+   * request whose connection was stale or whose HTTP/2 session was already gone.
+   */
+  async #failedAttempt(
+    err: unknown,
+    attempt: number,
+    info: AttemptInfo,
+    bodyFailure: { readonly error: unknown },
+    requestInfo: RequestInfo,
+  ): Promise<void> {
+    // The caller's own stream failed (a file that cannot be read, a generator that threw):
+    // its error says what happened, not a connection error.
+    if (err === bodyFailure.error) throw err;
+    const control = this.#control;
+    const url = this.#url;
+    const method = this.#method;
+    const badHead = control.signal.aborted ? null : badResponseHead(err);
+    if (badHead !== null) {
+      throw new ClientResponseError(requestInfo, {
+        status: 400,
+        message: badHead,
+        history: [...this.#history],
+        cause: err,
+      });
+    }
+    const mapped =
+      (info.proxy === null || control.signal.aborted
+        ? null
+        : proxyError(err, info.proxy, requestInfo)) ??
+      control.mapError(err, url, method, this.#session.connector.closed);
+    const trace = this.#trace;
+    // A connection was being opened for the request, and could not be.
+    if (
+      trace !== null &&
+      ((mapped instanceof ClientConnectorError && !(mapped instanceof ClientConnectorDNSError)) ||
+        mapped instanceof ConnectionTimeoutError)
+    ) {
+      await trace.send("onConnectionCreateStart", {});
+    }
+    const dead = deadSession(err);
+    const body = this.#body;
+    if (
+      mapped instanceof ServerDisconnectedError &&
+      attempt < (dead ? DEAD_SESSION_RETRIES : info.staleConnection ? 1 : 0) &&
+      IDEMPOTENT.has(method) &&
+      body.replayable &&
+      // A stream (a multipart body of in-memory parts) was read by the failed attempt.
+      !(body.body instanceof Readable)
+    ) {
+      // undici drops a session Node destroyed only once its connection has closed, a few
+      // milliseconds later: sent at once, the retry would reach the same session.
+      if (dead) await sleep(DEAD_SESSION_WAIT_MS * (attempt + 1));
+      return;
+    }
+    throw mapped;
   }
 
   /** The DNS signals of a traced request, before it is dispatched; gives the addresses found. */
@@ -615,7 +710,7 @@ export class ClientRequest {
  * `flat` with the Content-Type of a body serialized here (unless the caller gave one) and the
  * length of a body of known length turned into a stream.
  */
-function withFraming(flat: string[], wire: WireBody): string[] {
+function withFraming(flat: readonly string[], wire: WireBody): readonly string[] {
   if (wire.contentType === undefined && wire.contentLength === null) return flat;
   const out = [...flat];
   const hasType = flat.some((v, i) => i % 2 === 0 && v.toLowerCase() === "content-type");
@@ -624,14 +719,16 @@ function withFraming(flat: string[], wire: WireBody): string[] {
   return out;
 }
 
+/** What `watchBodyError` gives for a body that is not a stream: it cannot fail. */
+const NO_BODY_FAILURE: { readonly error: unknown } = Object.freeze({ error: undefined });
+
 /** Remembers the error a streamed body fails with, if it does. */
-function watchBodyError(body: WireBody): { error: unknown } {
+function watchBodyError(body: WireBody): { readonly error: unknown } {
+  if (!(body.body instanceof Readable)) return NO_BODY_FAILURE;
   const seen: { error: unknown } = { error: undefined };
-  if (body.body instanceof Readable) {
-    body.body.once("error", (err: unknown) => {
-      seen.error = err;
-    });
-  }
+  body.body.once("error", (err: unknown) => {
+    seen.error = err;
+  });
   return seen;
 }
 

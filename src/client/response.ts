@@ -120,6 +120,8 @@ export class ClientResponse implements AsyncDisposable {
   #body: Readable | null;
   #init: ResponseInit;
   #bodyBytes: Buffer | undefined;
+  /** The body as undici's consumer gave it, until `read()` wants it as a Buffer. */
+  #wholeBytes: Uint8Array | undefined;
   #counter: ProgressCounter | undefined;
   #tracer: ChunkTracer | undefined;
   #released = false;
@@ -141,9 +143,10 @@ export class ClientResponse implements AsyncDisposable {
     this.#init = init;
     if (init.body === null) this.#finish();
     else {
-      // One listener for the three (`#finish` runs once), and `on`: `once` wraps each.
+      // One listener for both (`#finish` runs once), and `on`: `once` wraps each. The body
+      // closes after its end (undici's destroys itself): a read of the whole body finishes
+      // in its own step, and a reader of `content` listens for the end itself.
       const finish = (): void => this.#finish();
-      init.body.on("end", finish);
       init.body.on("close", finish);
       init.body.on("error", finish);
     }
@@ -242,6 +245,8 @@ export class ClientResponse implements AsyncDisposable {
    */
   get content(): StreamReader {
     if (this.#content === undefined) {
+      // The connection is given back as soon as the body ends, not a turn later at its close.
+      this.#body?.on("end", () => this.#finish());
       const body =
         this.#body === null ? null : this.#traced(this.#decoded(this.#counted(this.#body)));
       this.#content = new StreamReader(body, {
@@ -343,16 +348,27 @@ export class ClientResponse implements AsyncDisposable {
 
   /** Reads the whole body (decompressed). Gives the connection back. */
   read(): Promise<Buffer> {
-    if (this.#bodyBytes !== undefined) return Promise.resolve(this.#bodyBytes);
+    const read = this.#readBytes();
+    if (read !== undefined) return Promise.resolve(read);
     if (this.#released && this.#content === undefined) {
       return Promise.reject(
         new ClientPayloadError("Cannot read the body: the response was released"),
       );
     }
-    const whole = this.#wholeBody();
+    const whole = this.#wholeBody(() => this.#readBytes() ?? Buffer.alloc(0));
     // Over HTTP/2 nothing waits for the connection: the body is all there is to wait for.
     if (whole !== null && this.version === HTTP_2) return whole;
     return this.#readAll(whole);
+  }
+
+  /** The body already read whole, as a Buffer; `undefined` when it was not. */
+  #readBytes(): Buffer | undefined {
+    const whole = this.#wholeBytes;
+    if (this.#bodyBytes === undefined && whole !== undefined) {
+      // A view, made only now: asking a small Uint8Array for its buffer copies it off the heap.
+      this.#bodyBytes = Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength);
+    }
+    return this.#bodyBytes;
   }
 
   async #readAll(whole: Promise<Buffer> | null): Promise<Buffer> {
@@ -373,7 +389,7 @@ export class ClientResponse implements AsyncDisposable {
    * progress callback, no chunk tracing, nothing to decode. `null` otherwise. Fails as a read
    * through `content` does.
    */
-  #wholeBody(): Promise<Buffer> | null {
+  #wholeBody<T>(then: (whole: Uint8Array) => T): Promise<T> | null {
     const body = this.#body as (Readable & { bytes?: () => Promise<Uint8Array> }) | null;
     const init = this.#init;
     if (body === null || this.#content !== undefined || typeof body.bytes !== "function") {
@@ -384,15 +400,14 @@ export class ClientResponse implements AsyncDisposable {
     this.#consuming = true;
     return body.bytes().then(
       (bytes) => {
-        const whole = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        this.#bodyBytes = whole;
+        this.#wholeBytes = bytes;
         this.#finish();
-        return whole;
+        return then(bytes);
       },
       () => {
         this.#finish();
         // Given up on by close() or release(), as a reader cancelled there.
-        if (this.#released) return Buffer.alloc(0);
+        if (this.#released) return then(new Uint8Array(0));
         // undici's consumer reports a close before the end as its own abort error.
         const failure =
           body.errored === null
@@ -407,19 +422,30 @@ export class ClientResponse implements AsyncDisposable {
    * The body as text: with `encoding`, else the charset from Content-Type, else detected (BOM,
    * then a statistical detector), falling back to UTF-8.
    */
-  async text(encoding?: string): Promise<string> {
-    const body = await this.read();
+  text(encoding?: string): Promise<string> {
+    // Over HTTP/2, a body read whole is decoded in the step that delivers it: one promise
+    // (and one turn of the microtask queue) less per request than through read().
+    if (
+      this.version === HTTP_2 &&
+      this.#bodyBytes === undefined &&
+      this.#wholeBytes === undefined &&
+      !this.#released
+    ) {
+      const whole = this.#wholeBody((body) => this.#decode(body, encoding));
+      if (whole !== null) return whole;
+    }
+    return this.read().then((body) => this.#decode(body, encoding));
+  }
+
+  #decode(body: Uint8Array, encoding: string | undefined): string {
     // A charset label nobody knows is treated as absent, as aiohttp does; an explicit
     // `encoding` is the caller's choice and fails loudly below.
     const declared = this.charset;
     const charset =
       encoding ??
       (declared !== undefined && isKnownCharset(declared) ? declared : detectCharset(body));
-    // UTF-8 (nearly every body) skips building a TextDecoder; its BOM is dropped as TextDecoder does.
-    if (charset === "utf-8" || charset === "utf8" || charset === "UTF-8") {
-      const bom = body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf;
-      return body.toString("utf8", bom ? 3 : 0);
-    }
+    // UTF-8 (nearly every body) skips building a TextDecoder (a BOM is dropped).
+    if (charset === "utf-8" || charset === "utf8" || charset === "UTF-8") return UTF8.decode(body);
     try {
       return new TextDecoder(charset).decode(body);
     } catch (err) {
@@ -554,6 +580,9 @@ class SizeLimit extends Transform {
     cb(null, chunk);
   }
 }
+
+/** Stateless for whole-body decoding: one for every response. */
+const UTF8 = new TextDecoder();
 
 /** Whether a Content-Encoding header (as the parser gave it) leaves the body as it is. */
 function isIdentity(header: string | string[] | undefined): boolean {

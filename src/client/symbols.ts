@@ -30,3 +30,10 @@ export const kDnsCache: unique symbol = Symbol("dnsCache");
  * (`DigestAuthMiddleware` hashes them for `qop=auth-int`).
  */
 export const kEntityBody: unique symbol = Symbol("entityBody");
+/** @internal `CookieJar`: whether it could hold a cookie for any URL (a cheap "no cookies"). */
+export const kMayHoldCookies: unique symbol = Symbol("mayHoldCookies");
+/**
+ * @internal dispatch options of an attempt: its `AttemptInfo`, through which an HTTP/2 pool
+ * (src/client/h2-pool.ts) tells the attempt which connection it went to.
+ */
+export const kAttemptInfo: unique symbol = Symbol("attemptInfo");

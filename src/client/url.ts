@@ -43,6 +43,12 @@ export function requestTarget(
   auth: BasicAuth | undefined,
   sessionAuth: BasicAuth | undefined,
 ): RequestTarget {
+  // A string already found plain (http, https or ws(s), a host, no fragment, no credentials)
+  // needs only its parse: most requests repeat a few URLs.
+  if (typeof url === "string" && base === undefined && params === undefined && PLAIN.has(url)) {
+    const target = toHttpScheme(new URL(url));
+    return { target, realUrl: target, auth: auth ?? sessionAuth };
+  }
   // The URL parser drops tabs, CRs and LFs and trims other control characters silently: the
   // request would go somewhere else than written, so a URL holding them is refused instead.
   if (typeof url === "string" && hasControlCharacter(url)) {
@@ -74,6 +80,8 @@ export function requestTarget(
   if (target.hash !== "") target.hash = "";
   const urlAuth = BasicAuth.fromUrl(target);
   if (urlAuth === undefined) {
+    if (realUrl === target && typeof url === "string" && base === undefined && params === undefined)
+      rememberPlain(url);
     // As aiohttp: with a baseUrl, the session's credentials belong to its origin only.
     const scoped = base === undefined || target.origin === base.origin ? sessionAuth : undefined;
     return { target, realUrl, auth: auth ?? scoped };
@@ -84,6 +92,18 @@ export function requestTarget(
   realUrl.username = "";
   realUrl.password = "";
   return { target, realUrl, auth: urlAuth };
+}
+
+/**
+ * URL strings `requestTarget` found plain, given without base or params: the same checks would
+ * pass again. Bounded (a crawler meets many URLs): cleared when full.
+ */
+const PLAIN = new Set<string>();
+const PLAIN_LIMIT = 256;
+
+function rememberPlain(url: string): void {
+  if (PLAIN.size >= PLAIN_LIMIT) PLAIN.clear();
+  PLAIN.add(url);
 }
 
 function* paramPairs(params: Params): Iterable<[string, string]> {

@@ -48,13 +48,16 @@ export function checkWireOptions(options: WireOptions & CheckedOptions): void {
       `expect100 must be a boolean, got ${typeof options.expect100}`,
     );
   }
-  for (const name of ["onUploadProgress", "onDownloadProgress"] as const) {
+  for (const name of PROGRESS_OPTIONS) {
     const value = options[name];
     if (value !== undefined && typeof value !== "function") {
       throw new ClientOptionError(name, `${name} must be a function, got ${typeof value}`);
     }
   }
 }
+
+/** Made once: `checkWireOptions` runs for every request. */
+const PROGRESS_OPTIONS = ["onUploadProgress", "onDownloadProgress"] as const;
 
 /** The other request options `checkWireOptions` checks. */
 interface CheckedOptions {
@@ -106,6 +109,13 @@ export interface WireBody {
   readonly contentLength: number | null;
 }
 
+/** No body: what most requests (a GET) send, shared. */
+const NO_WIRE_BODY: WireBody = Object.freeze({
+  body: null,
+  contentType: undefined,
+  contentLength: null,
+});
+
 /**
  * The body as sent: `prepared` itself when nothing is asked, else a stream that compresses,
  * hides the length (undici then sends it chunked) and counts, as asked. `declaredLength` is a
@@ -121,6 +131,7 @@ export function wireBody(
   knownLength: number | null = null,
 ): WireBody {
   const source = prepared.body;
+  if (source === null && knownLength === null) return NO_WIRE_BODY;
   if (source === null || (frame.encoding === null && !frame.chunked && onProgress === undefined)) {
     return { body: source, contentType: undefined, contentLength: knownLength };
   }

@@ -108,6 +108,11 @@ async function handle(req: Http2ServerRequest, res: Http2ServerResponse): Promis
       res.writeHead(flakyHits === 1 ? 503 : 200);
       res.end(`attempt ${flakyHits}`);
       return;
+    case "/bytes":
+      // A BOM, text, and a byte that is not UTF-8: text() decodes, read() gives them as sent.
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+      res.end(Buffer.from([0xef, 0xbb, 0xbf, 0x68, 0x69, 0xff]));
+      return;
     case "/stall":
       res.writeHead(200);
       res.write("first");
@@ -147,6 +152,14 @@ withOpenssl("ClientSession({ http2: true }) against node:http2", () => {
     expect(resp.version).toEqual({ major: 2, minor: 0 });
     expect(resp.reason).toBe("OK");
     expect(await resp.json()).toMatchObject({ method: "GET", version: "2.0" });
+  });
+
+  it("text() then read() give the decoded text and the exact bytes of the body", async () => {
+    await using resp = await session().get(`${base}/bytes`);
+    expect(await resp.text()).toBe("hi\ufffd");
+    expect([...(await resp.read())]).toEqual([0xef, 0xbb, 0xbf, 0x68, 0x69, 0xff]);
+    expect(await resp.text()).toBe("hi\ufffd");
+    expect(resp.closed).toBe(true);
   });
 
   it("concurrent requests to one origin share one connection as streams", async () => {

@@ -648,6 +648,29 @@ describe("URLs", () => {
     const echo = await (await session().get(`${base.replace("http:", "ws:")}/w`)).json<Echo>();
     expect(echo.rawPath).toBe("/w");
   });
+
+  // A URL string found plain is only parsed when it comes again (src/client/url.ts): the
+  // second request must go out as the first did, and each response gets its own URL.
+  test("a URL string requested again goes out the same way, with a URL of its own", async () => {
+    const base = await echoServer();
+    const s = session();
+    for (const url of [`${base.replace("http:", "ws:")}/w?a=1`, `${base}/p`, `${base}/f#frag`]) {
+      const [first, second] = [await s.get(url), await s.get(url)];
+      const [a, b] = [await first.json<Echo>(), await second.json<Echo>()];
+      expect(b.rawPath).toBe(a.rawPath);
+      expect(second.url.href).toBe(first.url.href);
+      expect(second.url.protocol).toBe("http:");
+      expect(second.realUrl.href).toBe(first.realUrl.href);
+      expect(second.url).not.toBe(first.url);
+    }
+    const withCredentials = `${base.replace("http://", "http://user:pw@")}/c`;
+    for (let i = 0; i < 2; i++) {
+      const echo = await (await s.get(withCredentials)).json<Echo>();
+      expect(headerValues(echo, "Authorization")).toEqual([
+        `Basic ${Buffer.from("user:pw").toString("base64")}`,
+      ]);
+    }
+  });
 });
 
 describe("params", () => {
@@ -748,6 +771,41 @@ describe("default headers", () => {
     await resp.read();
     expect(resp.requestInfo.headers.get("x-info")).toBe("1");
     expect(resp.requestInfo.headers.get("User-Agent")).toBe(`aiohttp-ts/${VERSION}`);
+  });
+});
+
+describe("plain requests (default headers only)", () => {
+  // Such a request's head is built once per session and host (src/client/headers.ts): what
+  // changes between requests must still reach the wire.
+  test("headers of a request, of the session and cookies of the jar still go out after a plain request", async () => {
+    const base = await echoServer();
+    const s = session();
+    const sent = async (options = {}) => (await s.get(`${base}/`, options)).json<Echo>();
+    expect(headerValues(await sent(), "X-Mine")).toEqual([]);
+    expect(headerValues(await sent({ headers: { "X-Mine": "1" } }), "X-Mine")).toEqual(["1"]);
+    expect(headerValues(await sent(), "X-Mine")).toEqual([]);
+    s.headers.set("X-Session", "2");
+    expect(headerValues(await sent(), "X-Session")).toEqual(["2"]);
+    s.headers.delete("X-Session");
+    expect(headerValues(await sent(), "X-Session")).toEqual([]);
+    s.cookieJar.updateCookies({ flavour: "oat" });
+    expect(headerValues(await sent(), "Cookie")).toEqual(["flavour=oat"]);
+    s.cookieJar.clear();
+    expect(headerValues(await sent(), "Cookie")).toEqual([]);
+    expect(headerValues(await sent({ cookies: { once: "1" } }), "Cookie")).toEqual(["once=1"]);
+    expect(headerValues(await sent({ skipAutoHeaders: ["User-Agent"] }), "User-Agent")).toEqual([]);
+    expect(headerValues(await sent(), "User-Agent")).toEqual([`aiohttp-ts/${VERSION}`]);
+  });
+
+  test("each host gets its own Host header and requestInfo", async () => {
+    const [a, b] = [await echoServer(), await echoServer()];
+    const s = session();
+    for (const base of [a, b, a, b]) {
+      const resp = await s.get(`${base}/`);
+      expect(headerValues(await resp.json<Echo>(), "Host")).toEqual([new URL(base).host]);
+      expect(resp.requestInfo.headers.get("Host")).toBe(new URL(base).host);
+      expect(resp.requestInfo.url.href).toBe(`${base}/`);
+    }
   });
 });
 

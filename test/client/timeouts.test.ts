@@ -181,6 +181,27 @@ describe("total", () => {
     expect(elapsedSince(start)).toBeLessThan(2_000);
   });
 
+  // Requests of one total share a timer (src/client/deadlines.ts): each still gets its own.
+  it("requests with the same total started apart each expire after their own total", async () => {
+    const client = await serveRoutes({ "/slow": slowHead(5_000) });
+    const s = session({ timeout: { total: 300 } });
+    const start = performance.now();
+    const first = failure(s.get(client.makeUrl("/slow?1")));
+    const done = s.get(client.makeUrl("/slow?0"), { timeout: { total: 100 } }).catch(() => {});
+    await sleep(150);
+    const secondStart = performance.now();
+    const second = failure(s.get(client.makeUrl("/slow?2")));
+    const firstErr = await first;
+    const firstAt = elapsedSince(start);
+    const secondErr = await second;
+    await done;
+    expect(firstErr).toBeInstanceOf(ServerTimeoutError);
+    expect(secondErr).toBeInstanceOf(ServerTimeoutError);
+    expect(firstAt).toBeGreaterThanOrEqual(290);
+    expect(elapsedSince(secondStart)).toBeGreaterThanOrEqual(290);
+    expect(secondErr.message).toContain("/slow?2");
+  });
+
   it("expiring while reading a slow body raises ServerTimeoutError naming the URL", async () => {
     const client = await serveRoutes({ "/drip": slowBody(10, 100) });
     const url = client.makeUrl("/drip");
