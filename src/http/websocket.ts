@@ -129,19 +129,6 @@ const SEND_HIGH_WATER_MARK = 64 * 1024;
 // after the end instead of spinning.
 const CLOSED_READS_BEFORE_ERROR = 5;
 
-// FLAGS: a channel's yes/no state as bits of one number, as node keeps its stream states: ten
-// boolean fields would cost 80 bytes on every connection, the number 8.
-const PAUSED = 1 << 0;
-const READ_ITERATING = 1 << 1;
-const CLOSED = 1 << 2;
-const ENDED = 1 << 3;
-const ACTIVITY = 1 << 4;
-const CLOSE_TIMED_OUT = 1 << 5;
-const FAILED = 1 << 6;
-const PEER_CLOSING = 1 << 7;
-const HAS_READ = 1 << 8;
-const AUTOCLOSE = 1 << 9;
-
 const RESOLVED: Promise<void> = Promise.resolve();
 const TERMINAL = new Set<number>([WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED]);
 
@@ -205,11 +192,18 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   #queue: WSMessage[] | null = null;
   #queueHead = 0;
   #queuedBytes = 0;
-  // The pending read, kept in two fields and a flag rather than an object of its own: an idle
+  #paused = false;
+  // The pending read, kept in three fields rather than an object of its own: an idle
   // connection always has one. Only its resolve function is kept (a failure resolves it with
   // a rejected promise), so the reject function V8 makes with it can go.
   #resolveRead: ReadResolver | null = null;
   #readTimer: NodeJS.Timeout | undefined;
+  /** The pending read is async iteration's: it resolves with an iterator result. */
+  #readIterating = false;
+  /** `close()` was called, or the connection ended. */
+  #closed = false;
+  /** The socket is gone. */
+  #ended = false;
   #closeCode: number | null = null;
   #exception: Error | null = null;
   #closedReads = 0;
@@ -218,13 +212,22 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   #resolveEnded: (() => void) | null = null;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #pongTimer: NodeJS.Timeout | undefined;
+  /** Something arrived since the heartbeat last looked. */
+  #activity = false;
+  #closeTimedOut = false;
+  /** The close code comes from a failure (protocol error, heartbeat), not the close frames. */
+  #failed = false;
+  /** `autoclose: false` and the peer's close frame came: the answer waits for `close()`. */
+  #peerClosing = false;
   #answerClose: ((code: number, reason: Buffer) => void) | null = null;
   /** autoclose, and the peer's close came behind unread messages: answered once read. */
   #autoAnswer: NodeJS.Timeout | null = null;
+  /** `receive()` or iteration was called at least once. */
+  #hasRead = false;
+  /** The peer's close frame is held back (see #holdCloseAnswer); autoclose answers it itself. */
+  #autoclose = true;
   /** @internal told once the connection is fully closed (the server's open WebSockets) */
   [kEndListener]: { [kChannelEnded](): void } | null = null;
-  /** The yes/no state (`#closed`, `#paused`...), one bit each (see FLAGS). */
-  #flags: number = AUTOCLOSE;
 
   // Not `@internal`: the build strips those, and a class whose constructor is stripped looks
   // constructible without arguments in the published types.
@@ -301,8 +304,6 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     }).catch(() => {});
   }
 
-  // ---- options and flags, read like fields ----------------------------------------------
-
   get #autoping(): boolean {
     return this.#options.autoping ?? true;
   }
@@ -317,96 +318,6 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
 
   get #closeTimeout(): number {
     return this.#options.timeout ?? DEFAULT_CLOSE_TIMEOUT;
-  }
-
-  /** Reading from the socket is paused: the reader fell behind. */
-  get #paused(): boolean {
-    return (this.#flags & PAUSED) !== 0;
-  }
-
-  set #paused(on: boolean) {
-    this.#flags = on ? this.#flags | PAUSED : this.#flags & ~PAUSED;
-  }
-
-  /** The pending read is async iteration's: it resolves with an iterator result. */
-  get #readIterating(): boolean {
-    return (this.#flags & READ_ITERATING) !== 0;
-  }
-
-  set #readIterating(on: boolean) {
-    this.#flags = on ? this.#flags | READ_ITERATING : this.#flags & ~READ_ITERATING;
-  }
-
-  /** `close()` was called, or the connection ended. */
-  get #closed(): boolean {
-    return (this.#flags & CLOSED) !== 0;
-  }
-
-  set #closed(on: boolean) {
-    this.#flags = on ? this.#flags | CLOSED : this.#flags & ~CLOSED;
-  }
-
-  /** The socket is gone. */
-  get #ended(): boolean {
-    return (this.#flags & ENDED) !== 0;
-  }
-
-  set #ended(on: boolean) {
-    this.#flags = on ? this.#flags | ENDED : this.#flags & ~ENDED;
-  }
-
-  /** Something arrived since the heartbeat last looked. */
-  get #activity(): boolean {
-    return (this.#flags & ACTIVITY) !== 0;
-  }
-
-  set #activity(on: boolean) {
-    this.#flags = on ? this.#flags | ACTIVITY : this.#flags & ~ACTIVITY;
-  }
-
-  /** The peer did not answer `close()` in time: the connection was cut. */
-  get #closeTimedOut(): boolean {
-    return (this.#flags & CLOSE_TIMED_OUT) !== 0;
-  }
-
-  set #closeTimedOut(on: boolean) {
-    this.#flags = on ? this.#flags | CLOSE_TIMED_OUT : this.#flags & ~CLOSE_TIMED_OUT;
-  }
-
-  /** The close code comes from a failure (protocol error, heartbeat), not the close frames. */
-  get #failed(): boolean {
-    return (this.#flags & FAILED) !== 0;
-  }
-
-  set #failed(on: boolean) {
-    this.#flags = on ? this.#flags | FAILED : this.#flags & ~FAILED;
-  }
-
-  /** `autoclose: false` and the peer's close frame came: the answer waits for `close()`. */
-  get #peerClosing(): boolean {
-    return (this.#flags & PEER_CLOSING) !== 0;
-  }
-
-  set #peerClosing(on: boolean) {
-    this.#flags = on ? this.#flags | PEER_CLOSING : this.#flags & ~PEER_CLOSING;
-  }
-
-  /** `receive()` or iteration was called at least once. */
-  get #hasRead(): boolean {
-    return (this.#flags & HAS_READ) !== 0;
-  }
-
-  set #hasRead(on: boolean) {
-    this.#flags = on ? this.#flags | HAS_READ : this.#flags & ~HAS_READ;
-  }
-
-  /** The peer's close frame is held back (see #holdCloseAnswer); autoclose answers it itself. */
-  get #autoclose(): boolean {
-    return (this.#flags & AUTOCLOSE) !== 0;
-  }
-
-  set #autoclose(on: boolean) {
-    this.#flags = on ? this.#flags | AUTOCLOSE : this.#flags & ~AUTOCLOSE;
   }
 
   // ---- state ---------------------------------------------------------------------------
