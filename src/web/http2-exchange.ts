@@ -34,10 +34,12 @@ const kResponse = Symbol("response");
 
 type AnsweredStream = ServerHttp2Stream & { [kResponse]: H2ServerResponse };
 
-/** A session's streams: how many are open, and how many were ever opened. */
+/** A session's streams: how many are open, how many were ever opened, how many are ending. */
 export interface SessionStreams {
   open: number;
   opened: number;
+  /** Streams whose response has ended but which have not closed: something is left to send. */
+  ending: number;
 }
 
 const sessionStreams = new WeakMap<object, SessionStreams>();
@@ -46,7 +48,7 @@ const sessionStreams = new WeakMap<object, SessionStreams>();
 export function streamsOf(session: object): SessionStreams {
   let streams = sessionStreams.get(session);
   if (streams === undefined) {
-    streams = { open: 0, opened: 0 };
+    streams = { open: 0, opened: 0, ending: 0 };
     sessionStreams.set(session, streams);
   }
   return streams;
@@ -166,6 +168,7 @@ export class H2ServerResponse {
   /** @internal the stream closed: called once, by its 'close' listener */
   closed(): void {
     this.#streams.open--;
+    if (this.#ended) this.#streams.ending--;
     const listeners = this.#onClose;
     if (listeners === null) return;
     this.#onClose = null;
@@ -260,6 +263,7 @@ export class H2ServerResponse {
       return this;
     }
     this.#ended = true;
+    this.#streams.ending++;
     if (!stream.headersSent) this.writeHead(this.statusCode);
     if (stream.writableEnded) {
       if (callback === undefined) return this;

@@ -167,43 +167,68 @@ function watchArrival(
   };
 }
 
-/** What the idle sweep saw of a session last time. */
+/** What the session sweep saw of a session last time. */
 interface Seen {
   opened: number;
-  /** When a sweep first found it idle, or -1: it was not. */
+  /** When a sweep first found it with no stream open, or -1. */
   idleSince: number;
+  /** Bytes its socket had written then. */
+  written: number;
+  /** When a sweep first found something to send and nothing written since, or -1. */
+  stuckSince: number;
 }
 
 /**
- * keepaliveTimeout over HTTP/2: a session that has had no stream open for that long is told to
- * go away (GOAWAY, then closed), as an idle HTTP/1.1 keep-alive connection is closed. Streams,
- * not frames, are the activity: PINGs alone do not keep a connection open. One sweep every
- * eighth of the timeout (a session goes up to a quarter of it late) rather than a timer per
- * session, which node:http2 would refresh on every frame.
+ * keepaliveTimeout over HTTP/2, one sweep over the sessions every eighth of the timeout (a
+ * session goes up to a quarter of it late) rather than a timer per session, which node:http2
+ * would refresh on every frame:
+ * - a session that has had no stream open for that long is told to go away (GOAWAY, then
+ *   closed), as an idle HTTP/1.1 keep-alive connection is closed. Streams, not frames, are
+ *   the activity: PINGs alone do not keep a connection open. One that is still there a
+ *   timeout later is destroyed.
+ * - a session with something to send (a response ended but its stream not closed, or frames
+ *   queued) and not a byte written for that long is destroyed, its streams with it: a client
+ *   that stopped reading, or a session node:http2 (Node 20) keeps after answering a peer's
+ *   protocol error with GOAWAY, no longer reading or writing, whose streams would otherwise
+ *   stay open, and their requests in flight, for good.
  */
-export function closeIdleSessions(
+export function sweepSessions(
   server: NodeHttp2Server,
   sessions: ReadonlySet<Http2Session>,
   timeout: number,
 ): void {
   const seen = new WeakMap<Http2Session, Seen>();
+  const sweep = (session: Http2Session, now: number): void => {
+    const streams = streamsOf(session);
+    const written = session.socket.bytesWritten;
+    let last = seen.get(session);
+    if (last === undefined) {
+      last = { opened: -1, idleSince: -1, written, stuckSince: -1 };
+      seen.set(session, last);
+    }
+    if (last.opened !== streams.opened || streams.open > 0) {
+      last.opened = streams.opened;
+      last.idleSince = streams.open === 0 ? now : -1;
+    } else if (last.idleSince < 0) {
+      last.idleSince = now;
+    } else if (now - last.idleSince >= timeout) {
+      if (!session.closed) session.close();
+      else if (now - last.idleSince >= 2 * timeout) session.destroy();
+    }
+    const sending = streams.ending > 0 || (session.state.outboundQueueSize ?? 0) !== 0;
+    if (!sending || written !== last.written) {
+      last.written = written;
+      last.stuckSince = -1;
+    } else if (last.stuckSince < 0) {
+      last.stuckSince = now;
+    } else if (now - last.stuckSince >= timeout) {
+      session.destroy();
+    }
+  };
   const timer = setInterval(
     () => {
       const now = performance.now();
-      for (const session of sessions) {
-        const streams = streamsOf(session);
-        const last = seen.get(session);
-        const idle = streams.open === 0;
-        if (last === undefined || last.opened !== streams.opened) {
-          seen.set(session, { opened: streams.opened, idleSince: idle ? now : -1 });
-        } else if (!idle) {
-          last.idleSince = -1;
-        } else if (last.idleSince < 0) {
-          last.idleSince = now;
-        } else if (now - last.idleSince >= timeout && !session.closed) {
-          session.close();
-        }
-      }
+      for (const session of sessions) if (!session.destroyed) sweep(session, now);
     },
     Math.max(10, Math.min(30_000, Math.floor(timeout / 8))),
   );

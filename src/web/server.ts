@@ -21,12 +21,12 @@ import { HTTPException } from "./exceptions.js";
 import { discardUploads } from "./form/temp-files.js";
 import type { TrustProxy } from "./forwarded.js";
 import {
-  closeIdleSessions,
   createNodeHttp2Server,
   type Http2Mode,
   isHttp2Response,
   type NodeHttp2Server,
   resetStream,
+  sweepSessions,
 } from "./http2.js";
 import {
   type OpenEventStream,
@@ -262,8 +262,7 @@ export class WebServer {
       // A session that arrives while shutting down gets no new streams.
       if (this.#ctx.closing) session.close();
     });
-    if (limits.keepaliveTimeout > 0)
-      closeIdleSessions(server, this.#sessions, limits.keepaliveTimeout);
+    if (limits.keepaliveTimeout > 0) sweepSessions(server, this.#sessions, limits.keepaliveTimeout);
     server.on("connection", (socket: Socket) => {
       this.#http2Sockets.add(socket);
       socket.once("close", () => this.#http2Sockets.delete(socket));

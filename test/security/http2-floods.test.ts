@@ -284,3 +284,62 @@ describe("HTTP/2 requests HTTP/1.1 framing tricks cannot smuggle through (RFC 91
     expect(conn.answered().has(1)).toBe(false);
   });
 });
+
+describe("HTTP/2 sessions node:http2 stops serving are cut (keepaliveTimeout 200 ms)", () => {
+  let shortRunner: web.AppRunner;
+  let shortPort = 0;
+
+  beforeAll(async () => {
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/", () => new web.Response({ text: "hi" }));
+    app.router.addGet("/big", () => new web.Response({ body: Buffer.alloc(1024 * 1024, 97) }));
+    shortRunner = new web.AppRunner(app, { accessLog: null, keepaliveTimeout: 200 });
+    await shortRunner.setup();
+    const site = new web.TCPSite(shortRunner, "127.0.0.1", 0, { http2: "h2c" });
+    await site.start();
+    shortPort = site.port;
+  });
+
+  afterAll(async () => {
+    await shortRunner.cleanup();
+  });
+
+  // DATA on stream 0 is a connection error (RFC 9113 6.1): nghttp2 answers GOAWAY
+  // PROTOCOL_ERROR. Node 20's node:http2 then neither reads nor writes the connection again and
+  // never destroys the session, so the request opened just before stayed in flight, and the
+  // socket open, for good (Node 24 destroys the session itself).
+  it.each([
+    ["after a request", true],
+    ["with no request", false],
+  ])(
+    "a protocol error %s: the connection is closed and nothing stays in flight",
+    async (_name, withRequest) => {
+      const conn = new RawH2(shortPort);
+      open.push(conn);
+      conn.write(
+        Buffer.concat([
+          withRequest ? request(1, "/") : Buffer.alloc(0),
+          frame(FrameType.DATA, 0, 0, Buffer.alloc(0)),
+        ]),
+      );
+      await conn.until(() => conn.goaway !== undefined);
+      expect(conn.goaway).toBe(ErrorCode.PROTOCOL_ERROR);
+      await conn.closed;
+      await expect.poll(() => shortRunner.server.inFlight).toBe(0);
+    },
+  );
+
+  it("a client that stops reading (no WINDOW_UPDATE) is cut after keepaliveTimeout", async () => {
+    const conn = new RawH2(shortPort);
+    open.push(conn);
+    conn.write(request(1, "/big"));
+    // The server sends what the initial window allows (64 KiB), then waits on the client.
+    await conn.until(() => conn.answered().has(1));
+    await conn.closed;
+    const received = conn.frames
+      .filter((f) => f.type === FrameType.DATA && f.stream === 1)
+      .reduce((sum, f) => sum + f.payload.length, 0);
+    expect(received).toBeLessThanOrEqual(65_535);
+    await expect.poll(() => shortRunner.server.inFlight).toBe(0);
+  });
+});
