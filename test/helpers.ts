@@ -598,15 +598,35 @@ export class OutputLines {
 
 /** A port nothing listens on right now: bind port 0, read the port, close. */
 export async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no TCP address");
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
+  const [port] = await freePorts(1);
+  return port as number;
+}
+
+/**
+ * `count` distinct free ports: all held at once while they are picked (picked one after the
+ * other, a port let go may be handed out again at once).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createNetServer());
+  try {
+    return await Promise.all(
+      servers.map(async (server) => {
+        await new Promise<void>((resolve, reject) => {
+          server.once("error", reject);
+          server.listen(0, "127.0.0.1", resolve);
+        });
+        const address = server.address();
+        if (address === null || typeof address === "string") throw new Error("no TCP address");
+        return address.port;
+      }),
+    );
+  } finally {
+    await Promise.all(
+      servers.map((server) =>
+        server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : null,
+      ),
+    );
+  }
 }
 
 // A forward proxy

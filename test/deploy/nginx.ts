@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../helpers.js";
+import { freePorts } from "../helpers.js";
 import { NGINX } from "../peers.js";
 
 export { NGINX };
@@ -149,5 +149,6 @@ export async function startNginx(site: string): Promise<Nginx> {
 
 /** Ports for nginx to listen on, picked free just before it binds them. */
 export async function nginxPorts(): Promise<{ httpPort: number; httpsPort: number }> {
-  return { httpPort: await freePort(), httpsPort: await freePort() };
+  const [httpPort, httpsPort] = (await freePorts(2)) as [number, number];
+  return { httpPort, httpsPort };
 }
