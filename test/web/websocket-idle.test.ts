@@ -29,6 +29,30 @@ async function connect(port: number): Promise<WebSocket> {
   return ws;
 }
 
+/**
+ * Serves `app` with a /ws handler that calls `first` with the request, opens the session and
+ * idles until the client leaves; resolves once a client's session is open.
+ */
+async function openIdleSession(
+  app: web.Application,
+  first: (request: web.Request) => void = () => {},
+): Promise<void> {
+  const idle = deferred();
+  app.router.addGet("/ws", async (request) => {
+    first(request);
+    const ws = new web.WebSocketResponse();
+    await ws.prepare(request);
+    idle.resolve();
+    for await (const _ of ws) {
+      // idle until the client leaves
+    }
+    return ws;
+  });
+  const { port } = await start(app, { accessLog: null });
+  await connect(port);
+  await idle.promise;
+}
+
 /** Whether `ref`'s target is gone after full collections (WeakRefs hold until the next job). */
 async function collected(ref: WeakRef<object>): Promise<boolean> {
   for (let i = 0; i < 3; i++) {
@@ -45,19 +69,7 @@ describe("an open WebSocket session", () => {
     app.onResponsePrepare.push((request) => {
       handshake = new WeakRef(request.rawResponse);
     });
-    const idle = deferred();
-    app.router.addGet("/ws", async (request) => {
-      const ws = new web.WebSocketResponse();
-      await ws.prepare(request);
-      idle.resolve();
-      for await (const _ of ws) {
-        // idle until the client leaves
-      }
-      return ws;
-    });
-    const { port } = await start(app, { accessLog: null });
-    await connect(port);
-    await idle.promise;
+    await openIdleSession(app);
     expect(handshake).toBeDefined();
     expect(await collected(handshake as WeakRef<ServerResponse>)).toBe(true);
   });
@@ -135,20 +147,9 @@ describe("an open WebSocket session", () => {
   it("lets node's IncomingMessage go once the 101 is out", async () => {
     const app = new web.Application({ logger: quiet });
     let handshake: WeakRef<IncomingMessage> | undefined;
-    const idle = deferred();
-    app.router.addGet("/ws", async (request) => {
+    await openIdleSession(app, (request) => {
       handshake = new WeakRef(request.raw);
-      const ws = new web.WebSocketResponse();
-      await ws.prepare(request);
-      idle.resolve();
-      for await (const _ of ws) {
-        // idle until the client leaves
-      }
-      return ws;
     });
-    const { port } = await start(app, { accessLog: null });
-    await connect(port);
-    await idle.promise;
     expect(handshake).toBeDefined();
     expect(await collected(handshake as WeakRef<IncomingMessage>)).toBe(true);
   });
