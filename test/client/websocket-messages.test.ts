@@ -386,6 +386,53 @@ describe("limits and protocol errors", () => {
     expect(close?.payload.readUInt16BE(0)).toBe(1007);
   });
 
+  // RFC 6455 5.1-5.5: what a server must never send. The client fails the connection: the
+  // reader gets ERROR with the close code, the server gets a close frame with it, and the
+  // connection ends once the server answers the close.
+  const GARBAGE: Array<[string, Buffer, number]> = [
+    // Masked by the server (5.1): "hi" under the mask 01 02 03 04.
+    ["a masked frame", Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x68 ^ 1, 0x69 ^ 2]), 1002],
+    ["RSV1 without an agreed extension", Buffer.from([0xc1, 0x02, 0x68, 0x69]), 1002],
+    ["a reserved opcode (0x3)", Buffer.from([0x83, 0x00]), 1002],
+    ["a continuation with no message started", Buffer.from([0x80, 0x02, 0x68, 0x69]), 1002],
+    ["a fragmented ping", Buffer.from([0x09, 0x00]), 1002],
+    [
+      "a ping of 126 bytes",
+      Buffer.concat([Buffer.from([0x89, 126, 0, 126]), Buffer.alloc(126)]),
+      1002,
+    ],
+    ["a close code that may not be sent (1005)", Buffer.from([0x88, 0x02, 0x03, 0xed]), 1002],
+    ["a close frame of one byte", Buffer.from([0x88, 0x01, 0x03]), 1002],
+    ["a length over 2^63", Buffer.from([0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0]), 1009],
+  ];
+  it.each(GARBAGE)(
+    "fails on %s with its close code, and tells the server",
+    async (_what, bytes, code) => {
+      let received: { bytes(): Buffer } | undefined;
+      let server: Socket | undefined;
+      const url = await rawWsServer((socket) => {
+        server = socket;
+        received = collect(socket);
+        socket.write(bytes);
+      });
+      const ws = await connect(url);
+      const msg = await ws.receive(2000);
+      expect(msg.type).toBe(WSMsgType.ERROR);
+      expect((msg.data as WebSocketError).closeCode).toBe(code);
+      expect(ws.closeCode).toBe(code);
+      await expect
+        .poll(() => clientFrames(received?.bytes() ?? Buffer.alloc(0)).map((f) => f.opcode))
+        .toContain(WSMsgType.CLOSE);
+      expect(clientFrames(received?.bytes() ?? Buffer.alloc(0))[0]?.payload.readUInt16BE(0)).toBe(
+        code,
+      );
+      // The server answers the close: the client ends the connection.
+      server?.write(serverFrame(WSMsgType.CLOSE, Buffer.from([0x03, 0xe8])));
+      await expect.poll(() => server?.destroyed || server?.readableEnded).toBe(true);
+      expect((await ws.receive(2000)).type).toBe(WSMsgType.CLOSED);
+    },
+  );
+
   it("reports a connection dropped without a close frame as CLOSED with 1006", async () => {
     const url = await rawWsServer((socket) => {
       setTimeout(() => socket.destroy(), 20);

@@ -17,6 +17,7 @@ import {
   ClientClosedError,
   ClientConnectorCertificateError,
   ClientConnectorError,
+  ClientError,
   ClientHttpProxyError,
   ClientProxyConnectionError,
   ClientSession,
@@ -526,6 +527,20 @@ describe("the handshake answer", () => {
     const err = await rejection(session().wsConnect(`ws://127.0.0.1:${port}/`));
     expect(err).toBeInstanceOf(WSServerHandshakeError);
     expect((err as WSServerHandshakeError).status).toBe(101);
+  });
+
+  it("fails cleanly on a 101 whose head never ends (headers past the size limit)", async () => {
+    let server: Socket | undefined;
+    const port = await upgradeServer((_req, socket) => {
+      server = socket;
+      socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n");
+      // 256 KiB of header lines and no blank line: over any head limit.
+      socket.write(`X-Pad: ${"a".repeat(1000)}\r\n`.repeat(256));
+    });
+    const err = await rejection(session().wsConnect(`ws://127.0.0.1:${port}/`));
+    expect(err).toBeInstanceOf(ClientError);
+    expect(err.message).toMatch(/header/i);
+    await expect.poll(() => server?.destroyed || server?.readableEnded).toBe(true);
   });
 
   it("fails with the status and headers of a 403 answer", async () => {
