@@ -140,22 +140,17 @@ function watchArrival(
   timeout: number,
 ): (stream: ServerHttp2Stream) => void {
   const arriving = new Map<ServerHttp2Stream, number>();
-  const timer = setInterval(
-    () => {
-      const deadline = performance.now() - timeout;
-      // In opening order: the first one still in time ends the check.
-      for (const [stream, opened] of arriving) {
-        if (opened > deadline) break;
-        arriving.delete(stream);
-        if (!stream.destroyed && stream.state.remoteClose === 0) {
-          stream.close(constants.NGHTTP2_CANCEL);
-        }
+  whileOpen(server, Math.max(25, Math.min(30_000, Math.floor(timeout / 4))), () => {
+    const deadline = performance.now() - timeout;
+    // In opening order: the first one still in time ends the check.
+    for (const [stream, opened] of arriving) {
+      if (opened > deadline) break;
+      arriving.delete(stream);
+      if (!stream.destroyed && stream.state.remoteClose === 0) {
+        stream.close(constants.NGHTTP2_CANCEL);
       }
-    },
-    Math.max(25, Math.min(30_000, Math.floor(timeout / 4))),
-  );
-  timer.unref();
-  server.once("close", () => clearInterval(timer));
+    }
+  });
   const arrived = function (this: ServerHttp2Stream): void {
     arriving.delete(this);
   };
@@ -225,13 +220,15 @@ export function sweepSessions(
       session.destroy();
     }
   };
-  const timer = setInterval(
-    () => {
-      const now = performance.now();
-      for (const session of sessions) if (!session.destroyed) sweep(session, now);
-    },
-    Math.max(10, Math.min(30_000, Math.floor(timeout / 8))),
-  );
+  whileOpen(server, Math.max(10, Math.min(30_000, Math.floor(timeout / 8))), () => {
+    const now = performance.now();
+    for (const session of sessions) if (!session.destroyed) sweep(session, now);
+  });
+}
+
+/** Runs `check` every `ms` until `server` closes, without keeping the process alive. */
+function whileOpen(server: NodeHttp2Server, ms: number, check: () => void): void {
+  const timer = setInterval(check, ms);
   timer.unref();
   server.once("close", () => clearInterval(timer));
 }
