@@ -2,21 +2,14 @@
 // plain node so no TypeScript loader is involved.
 // Usage: node ws-aiohttp-ts.mjs PORT
 
-import { WSMsgType, web } from "aiohttp-ts";
+import { web } from "aiohttp-ts";
+import { echo } from "./ws-echo-handler.mjs";
 
 const port = Number(process.argv[2]);
 
 const app = new web.Application();
-app.router.addGet("/", async (request) => {
-  // compress keeps its default (true); the bench's clients do not offer permessage-deflate.
-  const ws = new web.WebSocketResponse();
-  await ws.prepare(request);
-  for await (const msg of ws) {
-    if (msg.type === WSMsgType.TEXT) await ws.sendStr(msg.data);
-    else if (msg.type === WSMsgType.BINARY) await ws.sendBytes(msg.data);
-  }
-  return ws;
-});
+// The bench's clients do not offer permessage-deflate.
+app.router.addGet("/", echo);
 
 const runner = new web.AppRunner(app, { accessLog: null });
 await runner.setup();
