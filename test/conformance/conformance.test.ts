@@ -26,42 +26,46 @@ const suite: SuiteResult = {
   ms: 0,
 };
 
-describe.each(SECTIONS)("%s", (section) => {
-  const cases = CASES.filter((c) => c.section === section);
-  beforeAll(async () => {
-    const part = await runSuite(cases, [OURS, REFERENCE]);
-    for (const [server, results] of part.results) {
-      for (const [id, result] of results) suite.results.get(server)?.set(id, result);
+// The sections fill the results the last two tests judge: their order stands even when the
+// run shuffles tests (--sequence.shuffle).
+describe("the cases, then the whole suite", { shuffle: false }, () => {
+  describe.each(SECTIONS)("%s", (section) => {
+    const cases = CASES.filter((c) => c.section === section);
+    beforeAll(async () => {
+      const part = await runSuite(cases, [OURS, REFERENCE]);
+      for (const [server, results] of part.results) {
+        for (const [id, result] of results) suite.results.get(server)?.set(id, result);
+      }
+    });
+
+    const judged = cases.filter((c) => !Object.hasOwn(DELIBERATE, c.id));
+    it.each(judged.map((c) => [`${c.id} ${c.title}`, c.id] as const))("ours passes %s", (_, id) => {
+      const ours = verdictOf(suite, OURS, id);
+      const reference = verdictOf(suite, REFERENCE, id);
+      expect(
+        ours.verdict,
+        `ours: ${ours.detail}; ws: ${reference.verdict} ${reference.detail}`,
+      ).not.toBe("FAILED");
+    });
+  });
+
+  // After the sections above, with every result in.
+  it("ours passes every case the ws reference passes, but the deliberate ones", () => {
+    expect(shortfalls(suite).map((c) => c.id)).toEqual([]);
+  });
+
+  it("7.1.1: a message and a close in one packet: the echo goes out before the close's answer", async () => {
+    const c = CASES.find((x) => x.id === "7.1.1");
+    if (c === undefined) throw new Error("no case 7.1.1");
+    expect(verdictOf(suite, OURS, "7.1.1").verdict).toBe("OK");
+    expect(verdictOf(suite, REFERENCE, "7.1.1").verdict).toBe("OK");
+    const server = await startOurs("autoclose: false", { autoclose: false });
+    try {
+      expect((await runCase(c, server)).verdict).toBe("OK");
+    } finally {
+      await server.stop();
     }
   });
-
-  const judged = cases.filter((c) => !Object.hasOwn(DELIBERATE, c.id));
-  it.each(judged.map((c) => [`${c.id} ${c.title}`, c.id] as const))("ours passes %s", (_, id) => {
-    const ours = verdictOf(suite, OURS, id);
-    const reference = verdictOf(suite, REFERENCE, id);
-    expect(
-      ours.verdict,
-      `ours: ${ours.detail}; ws: ${reference.verdict} ${reference.detail}`,
-    ).not.toBe("FAILED");
-  });
-});
-
-// After the sections above (vitest runs a file's tests in order), with every result in.
-it("ours passes every case the ws reference passes, but the deliberate ones", () => {
-  expect(shortfalls(suite).map((c) => c.id)).toEqual([]);
-});
-
-it("7.1.1: a message and a close in one packet: the echo goes out before the close's answer", async () => {
-  const c = CASES.find((x) => x.id === "7.1.1");
-  if (c === undefined) throw new Error("no case 7.1.1");
-  expect(verdictOf(suite, OURS, "7.1.1").verdict).toBe("OK");
-  expect(verdictOf(suite, REFERENCE, "7.1.1").verdict).toBe("OK");
-  const server = await startOurs("autoclose: false", { autoclose: false });
-  try {
-    expect((await runCase(c, server)).verdict).toBe("OK");
-  } finally {
-    await server.stop();
-  }
 });
 
 it("the committed REPORT.md has a row for every case", async () => {
