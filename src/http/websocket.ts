@@ -3,7 +3,7 @@
 // backpressure both ways, heartbeat, timeouts and the close handshake.
 
 import type { EventEmitter } from "node:events";
-import type { WebSocket as WsSocket } from "ws";
+import type { WebSocket as WsClientSocket } from "ws";
 import { kChannelEnded, kEnded, kEndListener } from "./symbols.js";
 import {
   WSCloseCode,
@@ -12,6 +12,7 @@ import {
   WSMsgType,
   wsMessage,
 } from "./ws-message.js";
+import { type FrameSink, ServerSocket } from "./ws-protocol/server-socket.js";
 
 /** Options shared by both sides; every one has a default. */
 export interface WebSocketOptions {
@@ -143,7 +144,13 @@ function iteratorResult(msg: WSMessage): IteratorResult<WSMessage, undefined> {
   return TERMINAL.has(msg.type) ? DONE : { value: msg, done: false };
 }
 
-/** The channel of a `ws` socket, for the listeners all channels share. */
+/**
+ * What a channel sends and receives through: `ws`'s WebSocket (the client), or the server's
+ * own connection, which has the part of `ws`'s API used here.
+ */
+type WsSocket = WsClientSocket | ServerSocket;
+
+/** The channel of a socket, for the listeners all channels share. */
 const kChannel: unique symbol = Symbol("channel");
 type OwnedSocket = WsSocket & { [kChannel]: WebSocketChannel };
 
@@ -158,15 +165,19 @@ let wsListeners: {
   message(this: WsSocket, data: Buffer, isBinary: boolean): void;
   ping(this: WsSocket, data: Buffer): void;
   pong(this: WsSocket, data: Buffer): void;
-  error(this: WsSocket, err: NodeJS.ErrnoException): void;
+  error(this: WsSocket, err: Error & { code?: string; closeCode?: number }): void;
   conclude(this: OwnedReceiver, code: number, reason: Buffer): void;
 };
+/** The same, for the server's connections (which hold back the peer's close themselves). */
+let serverSink: FrameSink;
 
 /** ws's receiver, told which channel it reads for (#holdCloseAnswer). */
 type OwnedReceiver = EventEmitter & { [kChannel]?: WebSocketChannel };
 /** ws's own answer to a close frame: its receiver's `conclude` listener. */
 type WsAnswer = (this: EventEmitter, code: number, reason: Buffer) => void;
 let wsAnswer: WsAnswer | null = null;
+/** Answers the peer's close frame with a code and reason. */
+type CloseAnswer = (code: number, reason: Buffer) => void;
 
 /** The next message for `for await` (installed by WebSocketChannel, which owns the reads). */
 let readNext: (channel: WebSocketChannel) => Promise<IteratorResult<WSMessage, undefined>>;
@@ -219,7 +230,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   #failed = false;
   /** `autoclose: false` and the peer's close frame came: the answer waits for `close()`. */
   #peerClosing = false;
-  #answerClose: ((code: number, reason: Buffer) => void) | null = null;
+  #answerClose: CloseAnswer | null = null;
   /** autoclose, and the peer's close came behind unread messages: answered once read. */
   #autoAnswer: NodeJS.Timeout | null = null;
   /** `receive()` or iteration was called at least once. */
@@ -231,7 +242,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
 
   // Not `@internal`: the build strips those, and a class whose constructor is stripped looks
   // constructible without arguments in the published types.
-  /** Wraps an open `ws` socket (the handshake is done). */
+  /** Wraps an open socket (the handshake is done). */
   constructor(ws: WsSocket, options: WebSocketOptions = {}) {
     this.#ws = ws;
     this.#options = options;
@@ -239,16 +250,23 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     // connection costs no closure of its own.
     const owned = ws as OwnedSocket;
     owned[kChannel] = this;
-    owned.on("close", wsListeners.close);
-    owned.on("message", wsListeners.message);
+    if (ws instanceof ServerSocket) {
+      this.#autoclose = options.autoclose !== false;
+      ws.listen(serverSink);
+      this.#scheduleHeartbeat();
+      return;
+    }
+    const client = owned as WsClientSocket & OwnedSocket;
+    client.on("close", wsListeners.close);
+    client.on("message", wsListeners.message);
     // Pings and pongs matter only to the heartbeat and to a reader that gets them (autoping
     // off); `ws` answers pings itself. Two listeners fewer keep ws's listener table small.
     if (this.#heartbeat !== null || !this.#autoping) {
-      owned.on("ping", wsListeners.ping);
-      owned.on("pong", wsListeners.pong);
+      client.on("ping", wsListeners.ping);
+      client.on("pong", wsListeners.pong);
     }
-    owned.on("error", wsListeners.error);
-    this.#holdCloseAnswer(ws, options.autoclose !== false);
+    client.on("error", wsListeners.error);
+    this.#holdCloseAnswer(client, options.autoclose !== false);
     this.#scheduleHeartbeat();
   }
 
@@ -258,7 +276,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
    * that came first (autoclose), so the reader gets them and the CLOSE message first and may
    * still send. Should `ws`'s internals not be as expected, the answer stays immediate.
    */
-  #holdCloseAnswer(ws: WsSocket, auto: boolean): void {
+  #holdCloseAnswer(ws: WsClientSocket, auto: boolean): void {
     const receiver = (ws as unknown as { _receiver?: OwnedReceiver })._receiver;
     const listeners = receiver?.listeners("conclude") ?? [];
     if (receiver === undefined || listeners.length !== 1) return;
@@ -272,17 +290,16 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     receiver.on("conclude", wsListeners.conclude);
   }
 
-  /** The peer's close frame arrived (held back from ws by #holdCloseAnswer). */
-  #onConclude(receiver: OwnedReceiver, code: number, reason: Buffer): void {
-    const answer = wsAnswer as WsAnswer;
+  /** The peer's close frame arrived (held back by #holdCloseAnswer, or by the server's socket). */
+  #onConclude(answer: CloseAnswer, code: number, reason: Buffer): void {
     // The reader waits with nothing unread (or never reads: a handler that only sends):
     // answered now, the reader gets CLOSE after. Else the reader may still be handling a
     // message that came before the close, and may answer it.
     if (this.#autoclose && (this.#resolveRead !== null || !this.#hasRead)) {
-      answer.call(receiver, code, reason);
+      answer(code, reason);
       return;
     }
-    this.#answerClose = (c, m) => answer.call(receiver, c, m);
+    this.#answerClose = answer;
     this.#activity = true;
     this.#peerClosing = true;
     this.#closeCode = code;
@@ -440,7 +457,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   #control(data: string | Uint8Array, ping: boolean): Promise<void> {
     if (this.#closed || this.#ws.readyState !== 1) return Promise.reject(this.#closedError());
     return new Promise((resolve, reject) => {
-      const done = (err?: Error): void => (err ? reject(this.#closedError(err)) : resolve());
+      const done = (err?: Error | null): void => (err ? reject(this.#closedError(err)) : resolve());
       try {
         if (ping) this.#ws.ping(data, undefined, done);
         else this.#ws.pong(data, undefined, done);
@@ -477,9 +494,9 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     }
     // A large message, or a socket behind: wait for this message's write only if it left the
     // buffer over the mark (a socket that takes it at once costs no wait).
-    let settle: ((err?: Error) => void) | null = null;
+    let settle: ((err?: Error | null) => void) | null = null;
     let outcome: Error | null | undefined;
-    ws.send(data, opts ?? {}, (err?: Error) => {
+    ws.send(data, opts ?? {}, (err?: Error | null) => {
       if (settle !== null) settle(err);
       else outcome = err ?? null;
     });
@@ -615,7 +632,18 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
         channelOf(this).#onError(err);
       },
       conclude(code, reason) {
-        (this[kChannel] as WebSocketChannel).#onConclude(this, code, reason);
+        const answer = wsAnswer as WsAnswer;
+        (this[kChannel] as WebSocketChannel).#onConclude(
+          (c, m) => answer.call(this, c, m),
+          code,
+          reason,
+        );
+      },
+    };
+    serverSink = {
+      ...wsListeners,
+      closeFrame(code, reason) {
+        channelOf(this).#onConclude((c, m) => this.answerClose(c, m), code, reason);
       },
     };
   }
@@ -724,9 +752,10 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     this.#wake(wsMessage.closed());
   }
 
-  #onError(err: NodeJS.ErrnoException): void {
-    const closeCode = ERROR_CLOSE_CODES[err.code ?? ""] ?? WSCloseCode.PROTOCOL_ERROR;
-    // `ws` sends the close frame with that code itself.
+  #onError(err: Error & { code?: string; closeCode?: number }): void {
+    const closeCode =
+      err.closeCode ?? ERROR_CLOSE_CODES[err.code ?? ""] ?? WSCloseCode.PROTOCOL_ERROR;
+    // The socket sends the close frame with that code itself.
     this.#fail(new WebSocketError(closeCode, err.message, { cause: err }));
   }
 

@@ -1,8 +1,7 @@
 // The server side of a WebSocket (aiohttp's web.WebSocketResponse): a response whose
 // prepare() performs the upgrade handshake, then the message API shared with the client.
 
-import { type IncomingMessage, validateHeaderName, validateHeaderValue } from "node:http";
-import { WebSocketServer, type WebSocket as WsSocket } from "ws";
+import { validateHeaderName, validateHeaderValue } from "node:http";
 import { kChannelEnded, kEnded, kEndListener } from "../http/symbols.js";
 import {
   DEFAULT_CLOSE_TIMEOUT,
@@ -11,6 +10,14 @@ import {
   type WebSocketChannelApi,
   type WebSocketOptions,
 } from "../http/websocket.js";
+import {
+  acceptKey,
+  type DeflateAgreement,
+  HandshakeError,
+  negotiateDeflate,
+  parseProtocols,
+} from "../http/ws-protocol/handshake.js";
+import { ServerSocket, type ServerSocketOptions } from "../http/ws-protocol/server-socket.js";
 import {
   HTTPBadRequest,
   HTTPMethodNotAllowed,
@@ -243,16 +250,18 @@ export class WebSocketResponse extends StreamResponse {
       throw new HTTPBadRequest({ text: `Invalid Sec-WebSocket-Key: ${key ?? "none"}` });
     }
     const offered = headers["sec-websocket-protocol"];
-    const ours = this.#options.protocols;
-    if (offered === undefined || ours === undefined || ours.length === 0) return null;
-    for (const name of offered.split(",")) {
-      const proto = name.trim();
-      if (ours.includes(proto)) return proto;
+    if (offered === undefined) return null;
+    let names: string[];
+    try {
+      names = parseProtocols(offered);
+    } catch (err) {
+      throw new HTTPBadRequest({ text: (err as Error).message });
     }
-    return null;
+    const ours = this.#options.protocols;
+    return names.find((name) => ours?.includes(name) === true) ?? null;
   }
 
-  /** @internal the 101 goes out through `ws`: node:http never makes a response for it */
+  /** @internal the 101 is written to the socket: node:http never makes a response for it */
   override [kHeadTarget](): null {
     return null;
   }
@@ -274,32 +283,46 @@ export class WebSocketResponse extends StreamResponse {
     // callback was awaited, and closed the open WebSockets without this one.
     refuseWhileClosing(request);
     const options = this.#options;
-    const server = upgradeServer(options);
-    let ws: WsSocket | null = null;
-    const upgrading: Pending = { protocol: this.#protocol, headers: extra, refused: null };
-    pending = upgrading;
+    const headers = handshakeHeaders(request.raw.rawHeaders);
+    let deflate: DeflateAgreement | null = null;
+    const offers = headers["sec-websocket-extensions"];
     try {
-      // `ws` reads the method and these headers of the request, nothing else (no verifyClient,
-      // no path): the stand-in spares the request node's headers object.
-      const headers = handshakeHeaders(request.raw.rawHeaders);
-      const req = { method: "GET", headers } as IncomingMessage;
-      server.handleUpgrade(req, upgrade.socket, upgrade.head, (socket) => {
-        ws = socket;
-      });
-    } finally {
-      pending = null;
+      if ((options.compress ?? true) && offers !== undefined) deflate = agreedDeflate(offers);
+    } catch (err) {
+      if (err instanceof HandshakeError) throw new HTTPBadRequest({ text: err.message });
+      throw err;
     }
-    // `ws` answers synchronously. What it refused (a malformed extension or protocol header)
-    // is answered here like any bad request; no socket otherwise means the client left.
-    if (upgrading.refused !== null) throw new HTTPBadRequest({ text: upgrading.refused });
-    if (ws === null) throw new ClientDisconnectedError();
+    const socket = upgrade.socket;
+    // The client left (or half-closed) while the handler prepared.
+    if (!socket.readable || !socket.writable) {
+      socket.destroy();
+      throw new ClientDisconnectedError();
+    }
+    const lines = [
+      "HTTP/1.1 101 Switching Protocols",
+      "Upgrade: websocket",
+      "Connection: Upgrade",
+      `Sec-WebSocket-Accept: ${acceptKey(headers["sec-websocket-key"] as string)}`,
+    ];
+    const protocol = this.#protocol;
+    if (protocol !== null) lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
+    if (deflate !== null) lines.push(`Sec-WebSocket-Extensions: ${deflate.header}`);
+    lines.push(...extra, "\r\n");
+    socket.write(lines.join("\r\n"));
+    const ws = new ServerSocket(
+      socket,
+      upgrade.head,
+      protocol ?? "",
+      deflate?.params ?? null,
+      socketOptions(options),
+    );
     // The 101 is out: nothing of the HTTP exchange is needed while the session lasts.
     upgrade.release(this);
     const channel = new WebSocketChannel(ws, options);
     this.#channel = channel;
     const ctx = request[kCtx];
-    // `ws` handles the socket's errors from now on, and shutdown reaches the session through
-    // the open WebSockets.
+    // The connection handles the socket's errors from now on, and shutdown reaches the session
+    // through the open WebSockets.
     ctx.upgraded.remove(upgrade.socket);
     const open = ctx.websockets;
     open.add(this);
@@ -370,50 +393,44 @@ export class WebSocketResponse extends StreamResponse {
   }
 }
 
-// ---- the `ws` servers that perform upgrades ---------------------------------------------
+// ---- what every connection with the same options shares -------------------------------------
 
-/** The upgrade in progress (set around a synchronous call into `ws`). */
-interface Pending {
-  /** The agreed subprotocol. */
-  readonly protocol: string | null;
-  /** Header lines added to `ws`'s 101 answer. */
-  readonly headers: string[];
-  /** Why `ws` refused the handshake, if it did. */
-  refused: string | null;
-}
-let pending: Pending | null = null;
-const servers = new Map<string, WebSocketServer>();
+const socketOptionSets = new Map<string, ServerSocketOptions>();
 
-/** A `ws` server (no listening socket of its own) for one combination of options. */
-function upgradeServer(options: WebSocketResponseOptions): WebSocketServer {
-  const compress = options.compress ?? true;
+/** A connection's options (`ws`'s server defaults for what WebSocketOptions does not set). */
+function socketOptions(options: WebSocketResponseOptions): ServerSocketOptions {
   const maxPayload = options.maxMsgSize ?? DEFAULT_MAX_MSG_SIZE;
   const autoPong = options.autoping ?? true;
-  // Our own close timer ends the handshake; `ws`'s is a backstop behind it.
+  // Our own close timer ends the handshake; the connection's is a backstop behind it.
   const closeTimeout = (options.timeout ?? DEFAULT_CLOSE_TIMEOUT) + 1000;
-  const key = `${compress}|${maxPayload}|${autoPong}|${closeTimeout}`;
-  let server = servers.get(key);
-  if (server === undefined) {
-    server = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      perMessageDeflate: compress ? {} : false,
+  const key = `${maxPayload}|${autoPong}|${closeTimeout}`;
+  let shared = socketOptionSets.get(key);
+  if (shared === undefined) {
+    shared = Object.freeze({
       maxPayload,
       autoPong,
-      handleProtocols: () => pending?.protocol ?? false,
-      // `closeTimeout` is in ws 8.23; its types lag behind.
-      ...({ closeTimeout } as object),
+      closeTimeout,
+      maxFragments: 16 * 1024,
+      maxBufferedChunks: 256 * 1024,
+      maxPendingAutoPongs: 60,
     });
-    server.on("headers", (headers: string[]) => {
-      if (pending !== null) headers.push(...pending.headers);
-    });
-    // With a listener, `ws` leaves the refusal to us instead of writing its own answer.
-    server.on("wsClientError", (err: Error) => {
-      if (pending !== null) pending.refused = err.message;
-    });
-    servers.set(key, server);
+    socketOptionSets.set(key, shared);
   }
-  return server;
+  return shared;
+}
+
+// Most clients offer the same extensions: the agreement (and its parameters, which every
+// connection keeps) is made once per distinct header, up to this many.
+const MAX_AGREEMENTS = 64;
+const agreements = new Map<string, DeflateAgreement | null>();
+
+function agreedDeflate(offers: string): DeflateAgreement | null {
+  let agreed = agreements.get(offers);
+  if (agreed === undefined) {
+    agreed = negotiateDeflate(offers);
+    if (agreements.size < MAX_AGREEMENTS) agreements.set(offers, agreed);
+  }
+  return agreed;
 }
 
 /**

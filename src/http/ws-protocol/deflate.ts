@@ -1,0 +1,211 @@
+// permessage-deflate (RFC 7692) for one connection: a raw inflater and deflater made on first
+// use, with the agreed windows and context takeover. zlib work runs on node's thread pool; as
+// in `ws`, at most ten operations are in flight at once across the process (zlib under heavy
+// concurrency fragments memory badly: nodejs/node#8871).
+
+import {
+  constants,
+  createDeflateRaw,
+  createInflateRaw,
+  type DeflateRaw,
+  type InflateRaw,
+} from "node:zlib";
+import type { DeflateParams } from "./handshake.js";
+
+/** An inflated message went past the connection's limit (RFC 6455 7.4.1: 1009). */
+export class InflatedTooLargeError extends RangeError {
+  override readonly name = "InflatedTooLargeError";
+  readonly code = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
+}
+
+type Done = () => void;
+type Job = (done: Done) => void;
+
+/** Runs zlib jobs, `limit` at a time. */
+class Limiter {
+  readonly #limit: number;
+  readonly #jobs: Job[] = [];
+  #running = 0;
+  readonly #done: Done = () => {
+    this.#running--;
+    this.#next();
+  };
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  add(job: Job): void {
+    this.#jobs.push(job);
+    this.#next();
+  }
+
+  #next(): void {
+    if (this.#running === this.#limit) return;
+    const job = this.#jobs.shift();
+    if (job === undefined) return;
+    this.#running++;
+    job(this.#done);
+  }
+}
+
+const limiter = new Limiter(10);
+// RFC 7692 7.2.1: the empty stored block each compressed message ends with, left out on the
+// wire and put back before inflating.
+const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+type Callback = (err: Error | null, data: Buffer) => void;
+const EMPTY = Buffer.alloc(0);
+
+/** Collects what one zlib stream produces for one message. */
+interface Output {
+  chunks: Buffer[];
+  length: number;
+  /** An inflated message past the limit. */
+  error: Error | null;
+}
+
+/** A connection's permessage-deflate state (the server's side). */
+export class MessageDeflate {
+  readonly #params: DeflateParams;
+  readonly #maxPayload: number;
+  #inflate: InflateRaw | null = null;
+  #inflated: Output | null = null;
+  /** The inflation in flight, told of a zlib error (corrupt data). */
+  #inflateCallback: Callback | null = null;
+  #deflate: DeflateRaw | null = null;
+  #deflated: Output | null = null;
+  /** The compression in flight, told of a close that cuts it short. */
+  #deflateCallback: Callback | null = null;
+
+  constructor(params: DeflateParams, maxPayload: number) {
+    this.#params = params;
+    this.#maxPayload = maxPayload;
+  }
+
+  /** Inflates a frame's payload; `fin` ends the message. */
+  decompress(data: Buffer, fin: boolean, callback: Callback): void {
+    limiter.add((done) => {
+      this.#decompress(data, fin, (err, out) => {
+        done();
+        callback(err, out);
+      });
+    });
+  }
+
+  /** Deflates a message or fragment; `fin` ends the message (its 4-byte tail left out). */
+  compress(data: Buffer | string, fin: boolean, callback: Callback): void {
+    limiter.add((done) => {
+      this.#compress(data, fin, (err, out) => {
+        done();
+        callback(err, out);
+      });
+    });
+  }
+
+  /** The connection closed: zlib's memory goes at once, and a compression in flight fails. */
+  cleanup(): void {
+    this.#inflate?.close();
+    this.#inflate = null;
+    const deflate = this.#deflate;
+    if (deflate !== null) {
+      this.#deflate = null;
+      deflate.close();
+      const callback = this.#deflateCallback;
+      this.#deflateCallback = null;
+      callback?.(new Error("The deflate stream was closed while data was being processed"), EMPTY);
+    }
+  }
+
+  #decompress(data: Buffer, fin: boolean, callback: Callback): void {
+    let inflate = this.#inflate;
+    let out = this.#inflated as Output;
+    if (inflate === null) {
+      const windowBits = this.#params.clientMaxWindowBits ?? constants.Z_DEFAULT_WINDOWBITS;
+      inflate = createInflateRaw({ windowBits });
+      out = { chunks: [], length: 0, error: null };
+      const max = this.#maxPayload;
+      const stream = inflate;
+      const onData = (chunk: Buffer): void => {
+        out.length += chunk.length;
+        if (max < 1 || out.length <= max) {
+          out.chunks.push(chunk);
+          return;
+        }
+        out.error = Object.assign(new InflatedTooLargeError("Max payload size exceeded"), {
+          closeCode: 1009,
+        });
+        stream.removeListener("data", onData);
+        // reset(), not close(): the flush callback below still runs.
+        stream.reset();
+      };
+      inflate.on("data", onData);
+      inflate.on("error", (err: Error) => {
+        this.#inflate = null;
+        this.#inflated = null;
+        stream.close();
+        const failed = this.#inflateCallback;
+        this.#inflateCallback = null;
+        // RFC 6455 7.4.1: data that cannot be inflated is inconsistent with the message type.
+        failed?.(Object.assign(err, { closeCode: 1007 }), EMPTY);
+      });
+      this.#inflate = inflate;
+      this.#inflated = out;
+    }
+    this.#inflateCallback = callback;
+    inflate.write(data);
+    if (fin) inflate.write(TRAILER);
+    const stream = inflate;
+    inflate.flush(() => {
+      if (this.#inflate !== stream) return;
+      this.#inflateCallback = null;
+      if (out.error !== null) {
+        this.#inflate = null;
+        this.#inflated = null;
+        stream.close();
+        callback(out.error, EMPTY);
+        return;
+      }
+      const result = joined(out);
+      out.chunks = [];
+      out.length = 0;
+      if (fin && this.#params.clientNoContextTakeover) stream.reset();
+      callback(null, result);
+    });
+  }
+
+  #compress(data: Buffer | string, fin: boolean, callback: Callback): void {
+    let deflate = this.#deflate;
+    let out = this.#deflated as Output;
+    if (deflate === null) {
+      const windowBits = this.#params.serverMaxWindowBits ?? constants.Z_DEFAULT_WINDOWBITS;
+      deflate = createDeflateRaw({ windowBits });
+      out = { chunks: [], length: 0, error: null };
+      deflate.on("data", (chunk: Buffer) => {
+        out.chunks.push(chunk);
+        out.length += chunk.length;
+      });
+      this.#deflate = deflate;
+      this.#deflated = out;
+    }
+    this.#deflateCallback = callback;
+    const stream = deflate;
+    deflate.write(data);
+    deflate.flush(constants.Z_SYNC_FLUSH, () => {
+      // Closed while compressing: cleanup() told the callback.
+      if (this.#deflate !== stream) return;
+      let result = joined(out);
+      if (fin) result = result.subarray(0, result.length - 4);
+      this.#deflateCallback = null;
+      out.chunks = [];
+      out.length = 0;
+      if (fin && this.#params.serverNoContextTakeover) stream.reset();
+      callback(null, result);
+    });
+  }
+}
+
+function joined(out: Output): Buffer {
+  if (out.chunks.length === 1) return out.chunks[0] as Buffer;
+  return Buffer.concat(out.chunks, out.length);
+}
