@@ -423,8 +423,29 @@ function tooLarge(): FrameError {
   return new FrameError("Max payload size exceeded", "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH", 1009);
 }
 
-/** RFC 6455 5.3: undoes the client's masking, in place. */
+// Word-wise XOR needs the platform's byte order to be the wire's view of the mask.
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * RFC 6455 5.3: undoes the client's masking, in place. Past a few bytes it works four at a
+ * time on the aligned middle of the payload: 64 KiB messages spent most of their CPU here.
+ */
 function unmask(data: Buffer, mask: Buffer): void {
   const length = data.length;
-  for (let i = 0; i < length; i++) data[i] = (data[i] as number) ^ (mask[i & 3] as number);
+  let i = 0;
+  if (LITTLE_ENDIAN && length >= 32) {
+    const lead = (4 - (data.byteOffset & 3)) & 3;
+    for (; i < lead; i++) data[i] = (data[i] as number) ^ (mask[i & 3] as number);
+    const words = (length - i) >> 2;
+    // The mask as a little-endian word starting at byte `i` of the payload.
+    const word =
+      (mask[i & 3] as number) |
+      ((mask[(i + 1) & 3] as number) << 8) |
+      ((mask[(i + 2) & 3] as number) << 16) |
+      ((mask[(i + 3) & 3] as number) << 24);
+    const view = new Int32Array(data.buffer, data.byteOffset + i, words);
+    for (let w = 0; w < words; w++) view[w] = (view[w] as number) ^ word;
+    i += words * 4;
+  }
+  for (; i < length; i++) data[i] = (data[i] as number) ^ (mask[i & 3] as number);
 }

@@ -1,0 +1,189 @@
+// The server's own WebSocket frame layer (src/http/ws-protocol): what the conformance cases do
+// not pin down byte for byte. Unmasking at every alignment and length, the handshake's
+// extension and subprotocol answers against `ws`'s server, and the close code a handler sees
+// for failures whose code `ws` did not report.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WSMsgType, web } from "../../src/index.js";
+import { binary, cont, deflate, frame, OP, RSV1, text } from "../conformance/frames.js";
+import { Peer, upgradeRequest } from "../conformance/peer.js";
+import { type EchoServer, startOurs, startWs } from "../conformance/servers.js";
+import { quiet } from "../helpers.js";
+
+const WAIT = 5000;
+
+let ours: EchoServer;
+let reference: EchoServer;
+beforeAll(async () => {
+  [ours, reference] = await Promise.all([startOurs(), startWs()]);
+});
+afterAll(async () => {
+  await Promise.all([ours.stop(), reference.stop()]);
+});
+
+async function open(server: EchoServer, extra: readonly string[] = []): Promise<Peer> {
+  return Peer.open(server.port, upgradeRequest(server.path, extra), WAIT);
+}
+
+function extensionsHeader(peer: Peer): string | null {
+  const line = peer.outcome.headers.find((h) => /^sec-websocket-extensions:/i.test(h));
+  return line === undefined ? null : line.slice(line.indexOf(":") + 1).trim();
+}
+
+describe("unmasking", () => {
+  // Frame heads of 6, 8 and 14 bytes and these lengths put payloads at every offset modulo 4,
+  // on both sides of the word-wise path's 32-byte threshold.
+  const LENGTHS = [0, 1, 3, 4, 5, 31, 32, 33, 34, 35, 125, 126, 127, 1000, 65535, 65536, 70001];
+  const payloads = LENGTHS.map((n) => randomBytes(n));
+
+  it.each([
+    ["in one write", undefined],
+    ["chopped into 7-byte writes", 7],
+    ["chopped into 4093-byte writes", 4093],
+  ])(
+    "binary payloads of every length and alignment come back byte for byte, %s",
+    async (_name, chop) => {
+      const peer = await open(ours);
+      await peer.send(
+        payloads.map((p) => binary(p)),
+        chop,
+      );
+      expect(await peer.waitFor(() => peer.outcome.messages.length === payloads.length, WAIT)).toBe(
+        true,
+      );
+      const got = peer.outcome.messages.map((m) => m.payload);
+      for (const [i, p] of payloads.entries())
+        expect(got[i]?.equals(p), `length ${p.length}`).toBe(true);
+      peer.destroy();
+    },
+  );
+
+  it("a text message split over fragments of odd sizes is reassembled and checked as UTF-8", async () => {
+    const message = "ünïcödé ✓ ".repeat(500);
+    const bytes = Buffer.from(message);
+    const peer = await open(ours);
+    await peer.send([
+      text(bytes.subarray(0, 33), false),
+      cont(bytes.subarray(33, 1001), false),
+      cont(bytes.subarray(1001)),
+    ]);
+    expect(await peer.waitFor(() => peer.outcome.messages.length === 1, WAIT)).toBe(true);
+    expect(peer.outcome.messages[0]?.payload.toString("utf8")).toBe(message);
+    peer.destroy();
+  });
+});
+
+describe("the handshake answers as ws's server does", () => {
+  const OFFERS = [
+    "permessage-deflate",
+    "permessage-deflate; client_max_window_bits",
+    "permessage-deflate; client_max_window_bits=12; server_max_window_bits=10",
+    "permessage-deflate;server_no_context_takeover;client_no_context_takeover",
+    'permessage-deflate; server_max_window_bits="11"',
+    "x-webkit-deflate-frame, permessage-deflate; server_max_window_bits=9",
+    "permessage-deflate; server_max_window_bits=8, permessage-deflate",
+    "x-other; a=1",
+    // Refused by both: each makes the whole handshake a 400.
+    "permessage-deflate; server_max_window_bits",
+    "permessage-deflate; client_max_window_bits=7",
+    "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+    "permessage-deflate, permessage-deflate; foo",
+    "permessage-deflate,",
+    "permessage-deflate; =1",
+    'permessage-deflate; server_max_window_bits="1 0"',
+  ];
+
+  it.each(OFFERS)("Sec-WebSocket-Extensions: %s", async (offer) => {
+    const peers = await Promise.all(
+      [ours, reference].map((server) => open(server, [`Sec-WebSocket-Extensions: ${offer}`])),
+    );
+    const [mine, theirs] = peers.map((p) => ({
+      status: p.outcome.status,
+      extensions: extensionsHeader(p),
+    }));
+    expect(mine).toEqual(theirs);
+    for (const p of peers) p.destroy();
+  });
+
+  it.each(["chat, chat", "chat,, superchat", "chat superchat", ""])(
+    "Sec-WebSocket-Protocol: %j is refused with 400 by both",
+    async (offer) => {
+      const peers = await Promise.all(
+        [ours, reference].map((server) => open(server, [`Sec-WebSocket-Protocol: ${offer}`])),
+      );
+      expect(peers.map((p) => p.outcome.status)).toEqual([400, 400]);
+      for (const p of peers) p.destroy();
+    },
+  );
+
+  it("a compressed message after an agreed window of 9 bits inflates and echoes", async () => {
+    const peer = await open(ours, [
+      "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=9; server_max_window_bits=9",
+    ]);
+    expect(extensionsHeader(peer)).toBe(
+      "permessage-deflate; client_max_window_bits=9; server_max_window_bits=9",
+    );
+    const message = "abcdefgh".repeat(2000);
+    await peer.send(frame({ opcode: OP.TEXT, rsv: RSV1, payload: deflate(message) }));
+    expect(await peer.waitFor(() => peer.outcome.messages.length === 1, WAIT)).toBe(true);
+    expect(peer.outcome.messages[0]?.payload.toString()).toBe(message);
+    peer.destroy();
+  });
+});
+
+describe("failures: the code the handler sees is the code sent", () => {
+  let runner: web.AppRunner;
+  let port: number;
+  const seen: { code: number | null; exception: string | null }[] = [];
+  const waiters: (() => void)[] = [];
+
+  beforeAll(async () => {
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/ws", async (request) => {
+      const ws = new web.WebSocketResponse();
+      await ws.prepare(request);
+      for await (const msg of ws) if (msg.type === WSMsgType.TEXT) await ws.sendStr(msg.data);
+      seen.push({ code: ws.closeCode, exception: ws.exception()?.message ?? null });
+      for (const wake of waiters.splice(0)) wake();
+      return ws;
+    });
+    runner = new web.AppRunner(app, { accessLog: null });
+    await runner.setup();
+    const site = new web.TCPSite(runner, "127.0.0.1", 0);
+    await site.start();
+    port = site.port;
+  });
+  afterAll(async () => {
+    await runner.cleanup();
+  });
+
+  async function failWith(
+    extra: string[],
+    frames: Buffer[],
+  ): Promise<{ sent: number | null; seen: number | null }> {
+    const before = seen.length;
+    const done = new Promise<void>((resolve) => waiters.push(resolve));
+    const peer = await Peer.open(port, upgradeRequest("/ws", extra), WAIT);
+    expect(peer.outcome.status).toBe(101);
+    await peer.send(frames);
+    await done;
+    await peer.waitFor(() => peer.outcome.ended, WAIT);
+    return { sent: peer.outcome.serverClose?.code ?? null, seen: seen[before]?.code ?? null };
+  }
+
+  it("data that does not inflate: 1007 on the wire and in closeCode", async () => {
+    const result = await failWith(
+      ["Sec-WebSocket-Extensions: permessage-deflate"],
+      [frame({ opcode: OP.TEXT, rsv: RSV1, payload: Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00]) })],
+    );
+    expect(result).toEqual({ sent: 1007, seen: 1007 });
+  });
+
+  it("a message of more than 16,384 fragments: 1008 on the wire and in closeCode", async () => {
+    const frames = [text("a", false)];
+    for (let i = 0; i < 16_384; i++) frames.push(cont("a", false));
+    frames.push(cont("a"));
+    const result = await failWith([], [Buffer.concat(frames)]);
+    expect(result).toEqual({ sent: 1008, seen: 1008 });
+  });
+});
