@@ -3,9 +3,11 @@
 // extension and subprotocol answers against `ws`'s server, and the close code a handler sees
 // for failures whose code `ws` did not report.
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WSMsgType, web } from "../../src/index.js";
-import { binary, cont, deflate, frame, OP, RSV1, text } from "../conformance/frames.js";
+import { binary, cont, deflate, frame, OP, ping, RSV1, text } from "../conformance/frames.js";
 import { Peer, upgradeRequest } from "../conformance/peer.js";
 import { type EchoServer, startOurs, startWs } from "../conformance/servers.js";
 import { quiet } from "../helpers.js";
@@ -185,5 +187,48 @@ describe("failures: the code the handler sees is the code sent", () => {
     frames.push(cont("a"));
     const result = await failWith([], [Buffer.concat(frames)]);
     expect(result).toEqual({ sent: 1008, seen: 1008 });
+  });
+});
+
+describe("a client that pings and does not read", () => {
+  it("is cut once 60 pongs wait to be written; the handler ends with 1006", async () => {
+    let ended: (code: number | null) => void = () => {};
+    const handlerEnded = new Promise<number | null>((resolve) => {
+      ended = resolve;
+    });
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/ws", async (request) => {
+      const ws = new web.WebSocketResponse();
+      await ws.prepare(request);
+      for await (const _ of ws) {
+        // only pings arrive, answered by the connection itself
+      }
+      ended(ws.closeCode);
+      return ws;
+    });
+    const runner = new web.AppRunner(app, { accessLog: null });
+    await runner.setup();
+    const site = new web.TCPSite(runner, "127.0.0.1", 0);
+    await site.start();
+    try {
+      const socket = connect({ host: "127.0.0.1", port: site.port });
+      await once(socket, "connect");
+      socket.write(upgradeRequest("/ws"));
+      await once(socket, "data");
+      // From here the client never reads: the pongs fill both sockets' buffers, then stay
+      // in the server's queue until the 61st ping cuts the connection.
+      socket.pause();
+      const pings = Buffer.concat(Array.from({ length: 1000 }, () => ping("p".repeat(125))));
+      socket.on("error", () => {});
+      // Each write waits for the kernel to take the one before, so the client's own queue stays
+      // small; the server's reset ends the loop.
+      for (let i = 0; i < 150 && !socket.destroyed; i++) {
+        await new Promise((resolve) => socket.write(pings, resolve));
+      }
+      expect(await handlerEnded).toBe(1006);
+      socket.destroy();
+    } finally {
+      await runner.cleanup();
+    }
   });
 });
