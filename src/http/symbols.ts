@@ -18,3 +18,5 @@ export const kEndListener: unique symbol = Symbol("endListener");
 export const kChannelEnded: unique symbol = Symbol("channelEnded");
 /** @internal multipart readers and parts: fails the reads in progress and later ones with an error */
 export const kFail: unique symbol = Symbol("fail");
+/** @internal the message channel a WebSocket connection reads for (set by the channel) */
+export const kChannel: unique symbol = Symbol("channel");

@@ -4,7 +4,7 @@
 
 import type { EventEmitter } from "node:events";
 import type { WebSocket as WsClientSocket } from "ws";
-import { kChannelEnded, kEnded, kEndListener } from "./symbols.js";
+import { kChannel, kChannelEnded, kEnded, kEndListener } from "./symbols.js";
 import {
   WSCloseCode,
   type WSMessage,
@@ -150,8 +150,6 @@ function iteratorResult(msg: WSMessage): IteratorResult<WSMessage, undefined> {
  */
 type WsSocket = WsClientSocket | ServerSocket;
 
-/** The channel of a socket, for the listeners all channels share. */
-const kChannel: unique symbol = Symbol("channel");
 type OwnedSocket = WsSocket & { [kChannel]: WebSocketChannel };
 
 // Sound: the shared listeners are only added to sockets given their channel first.

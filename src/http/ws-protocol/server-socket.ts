@@ -4,6 +4,7 @@
 // (issue 13: an idle session should keep little more than its socket); the client keeps `ws`.
 
 import type { Duplex } from "node:stream";
+import { kChannel } from "../symbols.js";
 import { MessageDeflate } from "./deflate.js";
 import {
   type ClosingError,
@@ -53,6 +54,27 @@ const EMPTY: Buffer = Buffer.alloc(0);
 /** ws's threshold: without context takeover, messages under it go uncompressed. */
 const COMPRESS_THRESHOLD = 1024;
 
+// The connection's yes/no state, one bit each in `#flags` (an idle session keeps one number,
+// not nine fields).
+/** Our close frame is written. */
+const SENT_CLOSE = 1 << 0;
+/** The peer's close frame came. */
+const GOT_CLOSE = 1 << 1;
+/** The peer broke the protocol; the error was told (once). */
+const ERRORED = 1 << 2;
+/** The socket closed; 'close' waits for an inflation in flight. */
+const SOCKET_CLOSED = 1 << 3;
+/** `pause()` was called (the reader fell behind). */
+const PAUSED = 1 << 4;
+/** Paused while an inflation held a backlog. */
+const BACKLOG_PAUSED = 1 << 5;
+/** A compression is in flight: later frames queue behind it. */
+const COMPRESSING = 1 << 6;
+/** The next data frame starts a message. */
+const FIRST_FRAGMENT = 1 << 7;
+/** The message being sent is compressed (all its frames). */
+const COMPRESS_MESSAGE = 1 << 8;
+
 /** A frame waiting behind a compression in flight. */
 interface Queued {
   readonly data: Buffer | string;
@@ -76,27 +98,17 @@ export class ServerSocket extends FrameParser {
   #deflate: MessageDeflate | null = null;
   #sink: FrameSink | null = null;
   #readyState = OPEN;
-  #closeFrameSent = false;
-  #closeFrameReceived = false;
+  #flags = FIRST_FRAGMENT;
   #closeCode = 1006;
   #closeMessage = EMPTY;
   #closeTimer: NodeJS.Timeout | null = null;
-  /** The peer broke the protocol; the error was told (once). */
-  #errored = false;
-  /** The socket closed; 'close' waits for an inflation in flight. */
-  #socketClosed = false;
-  /** `pause()` was called (the reader fell behind). */
-  #paused = false;
-  /** Paused while an inflation held a backlog. */
-  #backlogPaused = false;
+  /** @internal the channel reading this connection (a field, so setting it adds no property) */
+  [kChannel]: object | null = null;
   #pendingAutoPongs = 0;
   #autoPongDone: (() => void) | null = null;
   // The frames going out: a compression in flight holds the ones behind it, in order.
   #sendQueue: Queued[] | null = null;
-  #compressing = false;
   #bufferedBytes = 0;
-  #firstFragment = true;
-  #compressMessage = false;
 
   constructor(
     socket: Duplex,
@@ -120,6 +132,11 @@ export class ServerSocket extends FrameParser {
     socket.on("data", onSocketData);
     socket.on("end", onSocketEnd);
     socket.on("error", onSocketError);
+  }
+
+  /** Whether any of `flags` is set. */
+  #is(flags: number): boolean {
+    return (this.#flags & flags) !== 0;
   }
 
   /** Hands events to `sink` (one listener object for all connections). */
@@ -147,14 +164,14 @@ export class ServerSocket extends FrameParser {
 
   pause(): void {
     if (this.#readyState === CLOSED) return;
-    this.#paused = true;
+    this.#flags |= PAUSED;
     this.#socket.pause();
   }
 
   resume(): void {
     if (this.#readyState === CLOSED) return;
-    this.#paused = false;
-    if (!this.#backlogPaused) this.#socket.resume();
+    this.#flags &= ~PAUSED;
+    if (!this.#is(BACKLOG_PAUSED)) this.#socket.resume();
   }
 
   send(data: string | Uint8Array | ArrayBuffer, options?: SendOptions, cb?: SendCallback): void {
@@ -168,21 +185,22 @@ export class ServerSocket extends FrameParser {
     const fin = options?.fin ?? true;
     let opcode = binary ? 0x02 : 0x01;
     let rsv1 = (options?.compress ?? true) && this.#deflateParams !== null;
-    if (this.#firstFragment) {
-      this.#firstFragment = false;
+    if (this.#is(FIRST_FRAGMENT)) {
+      this.#flags &= ~FIRST_FRAGMENT;
       if (rsv1 && this.#deflateParams?.serverNoContextTakeover === true) {
         rsv1 = byteLength >= COMPRESS_THRESHOLD;
       }
-      this.#compressMessage = rsv1;
+      if (rsv1) this.#flags |= COMPRESS_MESSAGE;
+      else this.#flags &= ~COMPRESS_MESSAGE;
     } else {
       rsv1 = false;
       opcode = 0x00;
     }
-    if (fin) this.#firstFragment = true;
+    if (fin) this.#flags |= FIRST_FRAGMENT;
     const b0 = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
-    const compress = this.#compressMessage;
+    const compress = this.#is(COMPRESS_MESSAGE);
     // The common case, with nothing to wait for, costs no queue entry.
-    if (!compress && !this.#compressing) this.#write(b0, payload, byteLength, cb);
+    if (!compress && !this.#is(COMPRESSING)) this.#write(b0, payload, byteLength, cb);
     else this.#frame({ data: payload, byteLength, b0, compress, fin, callback: cb });
   }
 
@@ -198,7 +216,7 @@ export class ServerSocket extends FrameParser {
   close(code?: number, reason?: string | Buffer): void {
     if (this.#readyState === CLOSED) return;
     if (this.#readyState === CLOSING) {
-      if (this.#closeFrameSent && (this.#closeFrameReceived || this.#errored)) this.#socket.end();
+      if (this.#is(SENT_CLOSE) && this.#is(GOT_CLOSE | ERRORED)) this.#socket.end();
       return;
     }
     const payload = closePayload(code, reason);
@@ -211,8 +229,8 @@ export class ServerSocket extends FrameParser {
       callback: (err) => {
         // A failed write is the socket's error, handled there.
         if (err) return;
-        this.#closeFrameSent = true;
-        if (this.#closeFrameReceived || this.#errored) this.#socket.end();
+        this.#flags |= SENT_CLOSE;
+        if (this.#is(GOT_CLOSE | ERRORED)) this.#socket.end();
       },
     });
     this.#readyState = CLOSING;
@@ -224,7 +242,7 @@ export class ServerSocket extends FrameParser {
   answerClose(code: number, reason: Buffer): void {
     this.#closeCode = code;
     this.#closeMessage = reason;
-    if (this.#socketClosed) return;
+    if (this.#is(SOCKET_CLOSED)) return;
     if (code === 1005) this.close();
     else this.close(code, reason);
   }
@@ -267,7 +285,7 @@ export class ServerSocket extends FrameParser {
   }
 
   #frame(frame: Queued): void {
-    if (this.#compressing) {
+    if (this.#is(COMPRESSING)) {
       this.#bufferedBytes += frame.byteLength;
       (this.#sendQueue ??= []).push(frame);
       return;
@@ -285,14 +303,14 @@ export class ServerSocket extends FrameParser {
       this.limits.maxPayload,
     ));
     this.#bufferedBytes += frame.byteLength;
-    this.#compressing = true;
+    this.#flags |= COMPRESSING;
     deflate.compress(frame.data, frame.fin, (_err, out) => {
       if (this.#socket.destroyed) {
         this.#failSends(new Error("The socket was closed while data was being compressed"), frame);
         return;
       }
       this.#bufferedBytes -= frame.byteLength;
-      this.#compressing = false;
+      this.#flags &= ~COMPRESSING;
       this.#write(frame.b0, out, out.length, frame.callback);
       this.#dequeue();
     });
@@ -300,7 +318,7 @@ export class ServerSocket extends FrameParser {
 
   #dequeue(): void {
     const queue = this.#sendQueue;
-    while (!this.#compressing && queue !== null && queue.length > 0) {
+    while (!this.#is(COMPRESSING) && queue !== null && queue.length > 0) {
       const frame = queue.shift() as Queued;
       this.#bufferedBytes -= frame.byteLength;
       this.#dispatch(frame);
@@ -387,11 +405,11 @@ export class ServerSocket extends FrameParser {
   }
 
   protected onCloseFrame(code: number, reason: Buffer): void {
-    this.#closeFrameReceived = true;
+    this.#flags |= GOT_CLOSE;
     this.#closeCode = code;
     // A view into the socket's chunk: a copy of its own keeps the chunk from being pinned.
     this.#closeMessage = reason.length === 0 ? EMPTY : Buffer.from(reason);
-    if (this.#socketClosed) return;
+    if (this.#is(SOCKET_CLOSED)) return;
     this.#stopReading();
     const sink = this.#sink;
     if (sink !== null) sink.closeFrame.call(this, code, this.#closeMessage);
@@ -399,21 +417,21 @@ export class ServerSocket extends FrameParser {
   }
 
   protected onFrameError(err: ClosingError): void {
-    this.#errored = true;
-    if (!this.#socketClosed) {
+    this.#flags |= ERRORED;
+    if (!this.#is(SOCKET_CLOSED)) {
       this.#stopReading();
       this.close(err.closeCode ?? 1002);
     }
     this.#sink?.error.call(this, err);
-    if (this.#socketClosed) this.#emitClose();
+    if (this.#is(SOCKET_CLOSED)) this.#emitClose();
   }
 
   protected onIdle(): void {
-    if (this.#backlogPaused) {
-      this.#backlogPaused = false;
-      if (!this.#paused && !this.#socketClosed) this.#socket.resume();
+    if (this.#is(BACKLOG_PAUSED)) {
+      this.#flags &= ~BACKLOG_PAUSED;
+      if (!this.#is(PAUSED) && !this.#is(SOCKET_CLOSED)) this.#socket.resume();
     }
-    if (this.#socketClosed) this.#emitClose();
+    if (this.#is(SOCKET_CLOSED)) this.#emitClose();
   }
 
   /** Nothing more is read: what still arrives is dropped, so the peer's FIN can be seen. */
@@ -428,8 +446,12 @@ export class ServerSocket extends FrameParser {
   /** @internal a chunk from the socket */
   received(chunk: Buffer): void {
     this.parse(chunk);
-    if (this.parserBusy && this.parserBacklog >= PARSER_HIGH_WATER_MARK && !this.#backlogPaused) {
-      this.#backlogPaused = true;
+    if (
+      this.parserBusy &&
+      this.parserBacklog >= PARSER_HIGH_WATER_MARK &&
+      !this.#is(BACKLOG_PAUSED)
+    ) {
+      this.#flags |= BACKLOG_PAUSED;
       this.#socket.pause();
     }
   }
@@ -454,16 +476,11 @@ export class ServerSocket extends FrameParser {
     socket.removeListener("end", onSocketEnd);
     this.#readyState = CLOSING;
     // Bytes read but not yet handed over (the socket was paused): their frames still count.
-    if (
-      !socket.readableEnded &&
-      !this.#closeFrameReceived &&
-      !this.#errored &&
-      socket.readableLength !== 0
-    ) {
+    if (!socket.readableEnded && !this.#is(GOT_CLOSE | ERRORED) && socket.readableLength !== 0) {
       const chunk = socket.read(socket.readableLength) as Buffer | null;
       if (chunk !== null) this.parse(chunk);
     }
-    this.#socketClosed = true;
+    this.#flags |= SOCKET_CLOSED;
     if (this.#closeTimer !== null) clearTimeout(this.#closeTimer);
     this.#closeTimer = null;
     // An inflation in flight finishes first, and its message is delivered.
