@@ -190,6 +190,43 @@ describe("failures: the code the handler sees is the code sent", () => {
   });
 });
 
+describe("a connection that closes while a message inflates", () => {
+  it("delivers the message before the end", async () => {
+    const got: string[] = [];
+    let ended: () => void = () => {};
+    const handlerEnded = new Promise<void>((resolve) => {
+      ended = resolve;
+    });
+    const app = new web.Application({ logger: quiet });
+    app.router.addGet("/ws", async (request) => {
+      const ws = new web.WebSocketResponse();
+      await ws.prepare(request);
+      for await (const msg of ws)
+        got.push(msg.type === WSMsgType.TEXT ? `${msg.data.length}` : `${msg.type}`);
+      ended();
+      return ws;
+    });
+    const runner = new web.AppRunner(app, { accessLog: null });
+    await runner.setup();
+    const site = new web.TCPSite(runner, "127.0.0.1", 0);
+    await site.start();
+    try {
+      const socket = connect({ host: "127.0.0.1", port: site.port });
+      socket.on("error", () => {});
+      await once(socket, "connect");
+      socket.write(upgradeRequest("/ws", ["Sec-WebSocket-Extensions: permessage-deflate"]));
+      await once(socket, "data");
+      const message = randomBytes(300_000).toString("hex");
+      // The frame and the FIN in one go: the socket ends while zlib still works on the message.
+      socket.end(frame({ opcode: OP.TEXT, rsv: RSV1, payload: deflate(message) }));
+      await handlerEnded;
+      expect(got).toEqual([`${message.length}`]);
+    } finally {
+      await runner.cleanup();
+    }
+  });
+});
+
 describe("a client that pings and does not read", () => {
   it("is cut once 60 pongs wait to be written; the handler ends with 1006", async () => {
     let ended: (code: number | null) => void = () => {};

@@ -77,6 +77,8 @@ export class MessageDeflate {
   #deflated: Output | null = null;
   /** The compression in flight, told of a close that cuts it short. */
   #deflateCallback: Callback | null = null;
+  /** cleanup() ran: a job still waiting for its turn must not make zlib streams again. */
+  #closed = false;
 
   constructor(params: DeflateParams, maxPayload: number) {
     this.#params = params;
@@ -85,35 +87,51 @@ export class MessageDeflate {
 
   /** Inflates a frame's payload; `fin` ends the message. */
   decompress(data: Buffer, fin: boolean, callback: Callback): void {
-    limiter.add((done) => {
-      this.#decompress(data, fin, (err, out) => {
-        done();
-        callback(err, out);
-      });
-    });
+    this.#inTurn((done) => this.#decompress(data, fin, done), callback);
   }
 
   /** Deflates a message or fragment; `fin` ends the message (its 4-byte tail left out). */
   compress(data: Buffer | string, fin: boolean, callback: Callback): void {
-    limiter.add((done) => {
-      this.#compress(data, fin, (err, out) => {
-        done();
+    this.#inTurn((done) => this.#compress(data, fin, done), callback);
+  }
+
+  /** Runs `work` when the limiter gives it a turn, and frees the turn when it calls back. */
+  #inTurn(work: (done: Callback) => void, callback: Callback): void {
+    limiter.add((release) => {
+      if (this.#closed) {
+        release();
+        callback(closedError(), EMPTY);
+        return;
+      }
+      work((err, out) => {
+        release();
         callback(err, out);
       });
     });
   }
 
-  /** The connection closed: zlib's memory goes at once, and a compression in flight fails. */
+  /**
+   * The connection closed: zlib's memory goes at once, and an operation in flight fails (its
+   * callback is told, which also frees its place among the ten).
+   */
   cleanup(): void {
-    this.#inflate?.close();
-    this.#inflate = null;
+    this.#closed = true;
+    const inflate = this.#inflate;
+    if (inflate !== null) {
+      this.#inflate = null;
+      this.#inflated = null;
+      inflate.close();
+      const callback = this.#inflateCallback;
+      this.#inflateCallback = null;
+      callback?.(closedError(), EMPTY);
+    }
     const deflate = this.#deflate;
     if (deflate !== null) {
       this.#deflate = null;
       deflate.close();
       const callback = this.#deflateCallback;
       this.#deflateCallback = null;
-      callback?.(new Error("The deflate stream was closed while data was being processed"), EMPTY);
+      callback?.(closedError(), EMPTY);
     }
   }
 
@@ -203,6 +221,10 @@ export class MessageDeflate {
       callback(null, result);
     });
   }
+}
+
+function closedError(): Error {
+  return new Error("The connection closed while zlib was processing its data");
 }
 
 function joined(out: Output): Buffer {
