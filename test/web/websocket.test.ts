@@ -515,7 +515,7 @@ describe("refusals", () => {
   });
 
   it.each([
-    ["Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits=99"],
+    ["Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits=,"],
     ["Sec-WebSocket-Protocol", "a b,,c"],
   ])("a malformed %s header gets our 400, saying why", async (name, value) => {
     const port = await wsAndHealth();

@@ -85,11 +85,7 @@ describe("the handshake answers as ws's server does", () => {
     "x-webkit-deflate-frame, permessage-deflate; server_max_window_bits=9",
     "permessage-deflate; server_max_window_bits=8, permessage-deflate",
     "x-other; a=1",
-    // Refused by both: each makes the whole handshake a 400.
-    "permessage-deflate; server_max_window_bits",
-    "permessage-deflate; client_max_window_bits=7",
-    "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
-    "permessage-deflate, permessage-deflate; foo",
+    // Not an extension list: both refuse the handshake (400).
     "permessage-deflate,",
     "permessage-deflate; =1",
     'permessage-deflate; server_max_window_bits="1 0"',
@@ -104,6 +100,33 @@ describe("the handshake answers as ws's server does", () => {
       extensions: extensionsHeader(p),
     }));
     expect(mine).toEqual(theirs);
+    for (const p of peers) p.destroy();
+  });
+
+  // RFC 7692 7.1: an offer with an unknown, repeated or invalid parameter is declined, and the
+  // next offer considered. `ws` refuses the whole handshake with 400 instead.
+  it.each([
+    ["permessage-deflate; server_max_window_bits", null],
+    ["permessage-deflate; client_max_window_bits=7", null],
+    ["permessage-deflate; server_no_context_takeover; server_no_context_takeover", null],
+    [
+      "permessage-deflate; foo, permessage-deflate; client_max_window_bits=10",
+      "permessage-deflate; client_max_window_bits=10",
+    ],
+    [
+      "permessage-deflate; server_no_context_takeover=yes, permessage-deflate",
+      "permessage-deflate",
+    ],
+  ])("an invalid offer is declined, where ws refuses: %s", async (offer, agreed) => {
+    const peers = await Promise.all(
+      [ours, reference].map((server) => open(server, [`Sec-WebSocket-Extensions: ${offer}`])),
+    );
+    const [mine, theirs] = peers.map((p) => ({
+      status: p.outcome.status,
+      extensions: extensionsHeader(p),
+    }));
+    expect(mine).toEqual({ status: 101, extensions: agreed });
+    expect(theirs?.status).toBe(400);
     for (const p of peers) p.destroy();
   });
 

@@ -53,13 +53,14 @@ type Param = readonly [name: string, value: string | true];
 
 /**
  * Agrees permessage-deflate from a `Sec-WebSocket-Extensions` request header: the first
- * offer, as the server asks nothing of its own (RFC 7692 5); `null` when none is offered.
- * A malformed header or an invalid parameter in any offer refuses the handshake.
+ * valid offer, as the server asks nothing of its own (RFC 7692 5); `null` when none is offered
+ * or valid. RFC 7692 7.1 has an invalid offer declined (`ws` refuses the handshake instead); a
+ * header that is not an extension list at all refuses it.
  */
 export function negotiateDeflate(header: string): DeflateAgreement | null {
   const offers = parseExtensions(header).get("permessage-deflate");
-  if (offers === undefined) return null;
-  const agreed = offers.map(checkOffer)[0] as Param[];
+  const agreed = offers?.find(isValidOffer);
+  if (agreed === undefined) return null;
   // The client's `client_max_window_bits` without a value only says it could take one.
   const kept = agreed.filter(
     ([name, value]) => !(name === "client_max_window_bits" && value === true),
@@ -79,28 +80,28 @@ export function negotiateDeflate(header: string): DeflateAgreement | null {
   return { params, header: answer.join("; ") };
 }
 
-/** RFC 7692 7.1: each parameter once, with a valid value; the offer's parameters in order. */
-function checkOffer(offer: readonly Param[]): Param[] {
+/** RFC 7692 7.1: known parameters, each once, with a valid value. */
+function isValidOffer(offer: readonly Param[]): boolean {
   const seen = new Set<string>();
   for (const [name, value] of offer) {
-    if (seen.has(name)) throw new HandshakeError(UNACCEPTABLE);
+    if (seen.has(name)) return false;
     seen.add(name);
     switch (name) {
       case "server_no_context_takeover":
       case "client_no_context_takeover":
-        if (value !== true) throw new HandshakeError(UNACCEPTABLE);
+        if (value !== true) return false;
         break;
       case "client_max_window_bits":
-        if (value !== true && !isWindowBits(value)) throw new HandshakeError(UNACCEPTABLE);
+        if (value !== true && !isWindowBits(value)) return false;
         break;
       case "server_max_window_bits":
-        if (value === true || !isWindowBits(value)) throw new HandshakeError(UNACCEPTABLE);
+        if (value === true || !isWindowBits(value)) return false;
         break;
       default:
-        throw new HandshakeError(UNACCEPTABLE);
+        return false;
     }
   }
-  return [...offer];
+  return true;
 }
 
 function isWindowBits(value: string): boolean {
