@@ -99,13 +99,11 @@ export function renderReport(suite: SuiteResult): string {
   out.push(
     "### Ours NON-STRICT where `ws` is OK",
     "",
-    "A valid message is followed, in the same read, by a frame that fails the connection. The `ws`",
-    "reference echoes the message inside its `message` event, before it parses the bad frame; our",
-    "handler gets messages asynchronously, so the connection has failed (RFC 6455 7.1.7: at once,",
-    "with the close code) before its echo can be sent. The handler still reads the message, then",
-    "an ERROR. Autobahn grades a server that fails before echoing NON-STRICT.",
-    "",
     caseList(weaker(suite)),
+    "Where a valid message is followed, in the same read, by a frame that fails the connection,",
+    "ours tells the failure after the handler had its turn with the messages before it, so its",
+    "echo goes out before the close frame, as from `ws`, which echoes inside its `message` event.",
+    "",
     "### `ws` fails where ours passes",
     "",
     caseList(
@@ -131,8 +129,8 @@ export function renderReport(suite: SuiteResult): string {
     "Other differences in configuration, not behaviour: `ws`'s own defaults are `maxPayload`",
     "100 MiB and permessage-deflate off on a server; the reference gets ours. Both cut a flood of",
     "pings with more than 60 pongs waiting to be written (`ws`'s `maxPendingAutoPongs`) by",
-    "dropping the connection, and refuse a permessage-deflate offer with an invalid parameter with",
-    "400 where RFC 7692 5 asks to decline the offer (NON-STRICT).",
+    "dropping the connection. A permessage-deflate offer with an invalid parameter is declined by",
+    "ours, as RFC 7692 7.1 asks; `ws` refuses the handshake with 400 (NON-STRICT).",
     "",
     "## Cases",
   );

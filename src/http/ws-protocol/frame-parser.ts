@@ -37,6 +37,8 @@ const GET_LENGTH_64 = 2;
 const GET_MASK = 3;
 const GET_DATA = 4;
 const INFLATING = 5;
+/** A failure waits to be told (see #fail). */
+const FAILING = 6;
 
 const EMPTY: Buffer = Buffer.alloc(0);
 /** While inflating, chunks wait; past this many bytes the socket is paused (a Writable's mark). */
@@ -98,14 +100,9 @@ export abstract class FrameParser {
   /** Parsing caught up after an inflation: nothing is pending. */
   protected abstract onIdle(): void;
 
-  /** Whether parsing ended for good (a close frame or a failure). */
-  protected get parserStopped(): boolean {
-    return this.#stopped;
-  }
-
-  /** Whether an inflation is in flight. */
+  /** Whether an inflation is in flight, or a failure waits to be told. */
   protected get parserBusy(): boolean {
-    return this.#state === INFLATING;
+    return this.#state === INFLATING || this.#state === FAILING;
   }
 
   /** Bytes received and not yet parsed. */
@@ -186,14 +183,23 @@ export abstract class FrameParser {
     return out;
   }
 
+  /**
+   * Stops parsing for good, and tells of the failure once the messages before it had their
+   * turn: a handler echoing a message that came in the same packet as a bad frame gets its
+   * echo out before the close frame (as Autobahn prefers), instead of finding the connection
+   * failed.
+   */
   #fail(err: ClosingError): void {
     this.#loop = false;
-    this.#state = GET_INFO;
+    this.#state = FAILING;
     this.#stopped = true;
     this.#buffers = null;
     this.#bufferedBytes = 0;
     this.#fragments = null;
-    this.onFrameError(err);
+    setImmediate(() => {
+      this.#state = GET_INFO;
+      this.onFrameError(err);
+    });
   }
 
   #getInfo(): void {

@@ -483,8 +483,9 @@ export class ServerSocket extends FrameParser {
     this.#flags |= SOCKET_CLOSED;
     if (this.#closeTimer !== null) clearTimeout(this.#closeTimer);
     this.#closeTimer = null;
-    // An inflation in flight finishes first, and its message is delivered.
-    if (!this.parserBusy || this.parserStopped) this.#emitClose();
+    // An inflation in flight finishes first (its message is delivered), and a failure is
+    // told first; each ends in 'close' then.
+    if (!this.parserBusy) this.#emitClose();
   }
 
   #emitClose(): void {
