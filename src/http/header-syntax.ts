@@ -13,11 +13,13 @@ export function isToken(text: string): boolean {
 export interface SplitOptions {
   /** Also keep `<...>` together, as `Link` values need (RFC 8288 3: a URI may hold commas). */
   readonly angleBrackets?: boolean;
+  /** Keep empty parts (`a,,b` gives three), for grammars where one is an error. */
+  readonly keepEmpty?: boolean;
 }
 
 /**
  * Splits a header value at `sep` where it is not inside a quoted string (RFC 9110 5.6.4, with
- * its backslash escapes). Parts are trimmed; empty ones are left out.
+ * its backslash escapes). Parts are trimmed; empty ones are left out unless `keepEmpty`.
  */
 export function splitOutsideQuotes(
   text: string,
@@ -25,6 +27,7 @@ export function splitOutsideQuotes(
   options: SplitOptions = {},
 ): string[] {
   const brackets = options.angleBrackets === true;
+  const keepEmpty = options.keepEmpty === true;
   const parts: string[] = [];
   let start = 0;
   let quoted = false;
@@ -39,12 +42,12 @@ export function splitOutsideQuotes(
     else if (brackets && ch === ">" && angle > 0) angle--;
     else if (ch === sep && angle === 0) {
       const part = text.slice(start, i).trim();
-      if (part !== "") parts.push(part);
+      if (part !== "" || keepEmpty) parts.push(part);
       start = i + 1;
     }
   }
   const last = text.slice(start).trim();
-  if (last !== "") parts.push(last);
+  if (last !== "" || keepEmpty) parts.push(last);
   return parts;
 }
 

@@ -87,6 +87,7 @@ describe("the handshake answers as ws's server does", () => {
     "x-other; a=1",
     // Not an extension list: both refuse the handshake (400).
     "permessage-deflate,",
+    "",
     "permessage-deflate; =1",
     'permessage-deflate; server_max_window_bits="1 0"',
   ];

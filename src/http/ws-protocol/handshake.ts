@@ -144,17 +144,7 @@ function parseExtensions(header: string): Map<string, Param[][]> {
 
 /** Splits at `sep` outside quoted strings; an empty part (`a,,b`, a trailing `;`) refuses. */
 function splitStrict(text: string, sep: string): string[] {
-  const parts = splitOutsideQuotes(text, sep);
-  let separators = 0;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === "\\") i++;
-      else if (ch === '"') quoted = false;
-    } else if (ch === '"') quoted = true;
-    else if (ch === sep) separators++;
-  }
-  if (parts.length !== separators + 1) throw new HandshakeError(UNACCEPTABLE);
+  const parts = splitOutsideQuotes(text, sep, { keepEmpty: true });
+  if (parts.includes("")) throw new HandshakeError(UNACCEPTABLE);
   return parts;
 }
