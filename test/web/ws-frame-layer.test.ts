@@ -4,13 +4,13 @@
 // for failures whose code `ws` did not report.
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WSMsgType, web } from "../../src/index.js";
+import { type WSMessage, WSMsgType, web } from "../../src/index.js";
 import { binary, cont, deflate, frame, OP, ping, RSV1, text } from "../conformance/frames.js";
 import { Peer, upgradeRequest } from "../conformance/peer.js";
 import { type EchoServer, startOurs, startWs } from "../conformance/servers.js";
-import { quiet } from "../helpers.js";
+import { quiet, useRunners } from "../helpers.js";
 
 const WAIT = 5000;
 
@@ -214,82 +214,71 @@ describe("failures: the code the handler sees is the code sent", () => {
   });
 });
 
+const start = useRunners();
+
+/**
+ * Serves a WebSocket at /ws whose handler hands every message to `onMessage`; `ended` resolves
+ * with its `closeCode` once its loop is over.
+ */
+async function serveSession(
+  onMessage: (msg: WSMessage) => void,
+): Promise<{ port: number; ended: Promise<number | null> }> {
+  let ended: (code: number | null) => void = () => {};
+  const handlerEnded = new Promise<number | null>((resolve) => {
+    ended = resolve;
+  });
+  const app = new web.Application({ logger: quiet });
+  app.router.addGet("/ws", async (request) => {
+    const ws = new web.WebSocketResponse();
+    await ws.prepare(request);
+    for await (const msg of ws) onMessage(msg);
+    ended(ws.closeCode);
+    return ws;
+  });
+  const { port } = await start(app, { accessLog: null });
+  return { port, ended: handlerEnded };
+}
+
+/** A raw client socket past the 101 (the handshake's answer read). */
+async function rawSession(port: number, extra: readonly string[] = []): Promise<Socket> {
+  const socket = connect({ host: "127.0.0.1", port });
+  socket.on("error", () => {});
+  await once(socket, "connect");
+  socket.write(upgradeRequest("/ws", extra));
+  await once(socket, "data");
+  return socket;
+}
+
 describe("a connection that closes while a message inflates", () => {
   it("delivers the message before the end", async () => {
     const got: string[] = [];
-    let ended: () => void = () => {};
-    const handlerEnded = new Promise<void>((resolve) => {
-      ended = resolve;
-    });
-    const app = new web.Application({ logger: quiet });
-    app.router.addGet("/ws", async (request) => {
-      const ws = new web.WebSocketResponse();
-      await ws.prepare(request);
-      for await (const msg of ws)
-        got.push(msg.type === WSMsgType.TEXT ? `${msg.data.length}` : `${msg.type}`);
-      ended();
-      return ws;
-    });
-    const runner = new web.AppRunner(app, { accessLog: null });
-    await runner.setup();
-    const site = new web.TCPSite(runner, "127.0.0.1", 0);
-    await site.start();
-    try {
-      const socket = connect({ host: "127.0.0.1", port: site.port });
-      socket.on("error", () => {});
-      await once(socket, "connect");
-      socket.write(upgradeRequest("/ws", ["Sec-WebSocket-Extensions: permessage-deflate"]));
-      await once(socket, "data");
-      const message = randomBytes(300_000).toString("hex");
-      // The frame and the FIN in one go: the socket ends while zlib still works on the message.
-      socket.end(frame({ opcode: OP.TEXT, rsv: RSV1, payload: deflate(message) }));
-      await handlerEnded;
-      expect(got).toEqual([`${message.length}`]);
-    } finally {
-      await runner.cleanup();
-    }
+    const { port, ended } = await serveSession((msg) =>
+      got.push(msg.type === WSMsgType.TEXT ? `${msg.data.length}` : `${msg.type}`),
+    );
+    const socket = await rawSession(port, ["Sec-WebSocket-Extensions: permessage-deflate"]);
+    const message = randomBytes(300_000).toString("hex");
+    // The frame and the FIN in one go: the socket ends while zlib still works on the message.
+    socket.end(frame({ opcode: OP.TEXT, rsv: RSV1, payload: deflate(message) }));
+    await ended;
+    expect(got).toEqual([`${message.length}`]);
   });
 });
 
 describe("a client that pings and does not read", () => {
   it("is cut once 60 pongs wait to be written; the handler ends with 1006", async () => {
-    let ended: (code: number | null) => void = () => {};
-    const handlerEnded = new Promise<number | null>((resolve) => {
-      ended = resolve;
-    });
-    const app = new web.Application({ logger: quiet });
-    app.router.addGet("/ws", async (request) => {
-      const ws = new web.WebSocketResponse();
-      await ws.prepare(request);
-      for await (const _ of ws) {
-        // only pings arrive, answered by the connection itself
-      }
-      ended(ws.closeCode);
-      return ws;
-    });
-    const runner = new web.AppRunner(app, { accessLog: null });
-    await runner.setup();
-    const site = new web.TCPSite(runner, "127.0.0.1", 0);
-    await site.start();
-    try {
-      const socket = connect({ host: "127.0.0.1", port: site.port });
-      await once(socket, "connect");
-      socket.write(upgradeRequest("/ws"));
-      await once(socket, "data");
-      // From here the client never reads: the pongs fill both sockets' buffers, then stay
-      // in the server's queue until the 61st ping cuts the connection.
-      socket.pause();
-      const pings = Buffer.concat(Array.from({ length: 1000 }, () => ping("p".repeat(125))));
-      socket.on("error", () => {});
-      // Each write waits for the kernel to take the one before, so the client's own queue stays
-      // small; the server's reset ends the loop.
-      for (let i = 0; i < 150 && !socket.destroyed; i++) {
-        await new Promise((resolve) => socket.write(pings, resolve));
-      }
-      expect(await handlerEnded).toBe(1006);
-      socket.destroy();
-    } finally {
-      await runner.cleanup();
+    // Only pings arrive, answered by the connection itself.
+    const { port, ended } = await serveSession(() => {});
+    const socket = await rawSession(port);
+    // From here the client never reads: the pongs fill both sockets' buffers, then stay in
+    // the server's queue until the 61st ping cuts the connection.
+    socket.pause();
+    const pings = Buffer.concat(Array.from({ length: 1000 }, () => ping("p".repeat(125))));
+    // Each write waits for the kernel to take the one before, so the client's own queue stays
+    // small; the server's reset ends the loop.
+    for (let i = 0; i < 150 && !socket.destroyed; i++) {
+      await new Promise((resolve) => socket.write(pings, resolve));
     }
+    expect(await ended).toBe(1006);
+    socket.destroy();
   });
 });
