@@ -308,15 +308,15 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
     this.#push(wsMessage.close(code, reason.toString("utf8")));
   }
 
-  /** autoclose: answers the peer's close (its code; 1000 when it gave none). */
+  /**
+   * autoclose: answers the peer's close with its code, and with no code when it gave none
+   * (1005), as an answer given at once does.
+   */
   #answerPeer(): void {
     if (this.#autoAnswer === null) return;
     clearTimeout(this.#autoAnswer);
     this.#autoAnswer = null;
-    const code = this.#closeCode;
-    this.close({
-      code: code === null || code === 1005 ? WSCloseCode.OK : code,
-    }).catch(() => {});
+    this.#close(this.#closeCode ?? NO_STATUS, "").catch(() => {});
   }
 
   get #autoping(): boolean {
@@ -686,11 +686,21 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
    * Resolves `true` when this call closed the connection, `false` when it was closed already.
    * A reader waiting in `receive()` gets CLOSING.
    */
-  async close(options: WSCloseOptions = {}): Promise<boolean> {
+  close(options: WSCloseOptions = {}): Promise<boolean> {
     const code = options.code ?? WSCloseCode.OK;
     const message = options.message ?? "";
+    if (this.#closed) return Promise.resolve(false);
+    try {
+      checkClose(code, message);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#close(code, message);
+  }
+
+  /** close() past its checks; `code` may be 1005 (NO_STATUS): a close frame without a code. */
+  async #close(code: number, message: string): Promise<boolean> {
     if (this.#closed) return false;
-    checkClose(code, message);
     this.#closed = true;
     // Ours until the peer's answer arrives (the peer's own when this answers its close).
     if (!this.#peerClosing) this.#closeCode = code;
@@ -704,6 +714,7 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
       const answer = this.#answerClose;
       this.#answerClose = null;
       if (answer !== null) answer(code, Buffer.from(message));
+      else if (code === NO_STATUS) this.#ws.close();
       else this.#ws.close(code, message);
       await this[kEnded];
       clearTimeout(timer);
@@ -832,6 +843,8 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** RFC 6455 7.4.1: 1005 stands for a close frame without a code; it is never sent. */
+const NO_STATUS = 1005;
 
 /** `for await` over a channel: a method on a prototype, not a closure per loop. */
 class MessageIterator implements AsyncIterator<WSMessage, undefined> {

@@ -168,6 +168,11 @@ export class Peer {
     this.#socket.destroy();
   }
 
+  /** Half-closes the connection (TCP FIN): the client will send nothing more. */
+  end(): void {
+    this.#socket.end();
+  }
+
   #write(data: Buffer): Promise<void> {
     if (this.#socket.destroyed || this.outcome.ended) return Promise.resolve();
     return new Promise((resolve) => this.#socket.write(data, () => resolve()));

@@ -157,6 +157,44 @@ describe("the handshake answers as ws's server does", () => {
   });
 });
 
+describe("sequences the differential fuzz run found (test/fuzz/ws-frames.test.ts)", () => {
+  /** Plays the same bytes to ours and to ws, then the client's FIN; what each did. */
+  async function both(pieces: Buffer[]): Promise<unknown[]> {
+    return Promise.all(
+      [ours, reference].map(async (server) => {
+        const peer = await open(server, ["Sec-WebSocket-Extensions: permessage-deflate"]);
+        await peer.send(pieces);
+        if (!(await peer.waitFor(() => peer.outcome.ended, 500))) peer.end();
+        await peer.waitFor(() => peer.outcome.ended, WAIT);
+        const o = peer.outcome;
+        return {
+          ended: o.ended,
+          messages: o.messages.map((m) => `${m.opcode}:${m.payload.toString("hex")}`),
+          close: o.serverClose?.code,
+        };
+      }),
+    );
+  }
+
+  it("a compressed message holding a final deflate block: the next one starts a new stream (1007 here)", async () => {
+    const [mine, theirs] = await both([
+      Buffer.from([194, 130, 240, 220, 112, 56, 195, 220]),
+      Buffer.from([194, 129, 11, 17, 250, 188, 15]),
+    ]);
+    expect(theirs).toEqual({ ended: true, messages: ["2:30"], close: 1007 });
+    expect(mine).toEqual(theirs);
+  });
+
+  it("a close frame without a code, behind a message the handler has not read, is answered without a code", async () => {
+    const [mine, theirs] = await both([
+      Buffer.from([130, 128, 219, 123, 217, 112]),
+      Buffer.from([136, 128, 94, 229, 152, 182]),
+    ]);
+    expect(theirs).toEqual({ ended: true, messages: ["2:"], close: null });
+    expect(mine).toEqual(theirs);
+  });
+});
+
 describe("failures: the code the handler sees is the code sent", () => {
   let runner: web.AppRunner;
   let port: number;

@@ -187,7 +187,13 @@ export class MessageDeflate {
       const result = joined(out);
       out.chunks = [];
       out.length = 0;
-      if (fin && this.#params.clientNoContextTakeover) stream.reset();
+      if (stream.readableEnded) {
+        // The peer's data held a final deflate block: that stream is over, and the next
+        // message starts a new one (as `ws` does), with no window behind it.
+        this.#inflate = null;
+        this.#inflated = null;
+        stream.close();
+      } else if (fin && this.#params.clientNoContextTakeover) stream.reset();
       callback(null, result);
     });
   }
