@@ -2,6 +2,7 @@
 // as the reference, a bare `ws` WebSocketServer with the same limits.
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll } from "vitest";
 import { WebSocketServer } from "ws";
 import { DEFAULT_MAX_MSG_SIZE } from "../../src/http/websocket.js";
 import { WSMsgType, web } from "../../src/index.js";
@@ -76,4 +77,25 @@ export async function startWs(): Promise<EchoServer> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Ours and the reference, side by side, for the tests of one file. */
+export interface EchoPair {
+  ours: EchoServer;
+  reference: EchoServer;
+}
+
+/**
+ * Starts ours (default options) and the reference before the file's tests and stops them
+ * after; the returned pair is filled in once they run.
+ */
+export function useEchoPair(): EchoPair {
+  const pair = {} as EchoPair;
+  beforeAll(async () => {
+    [pair.ours, pair.reference] = await Promise.all([startOurs(), startWs()]);
+  });
+  afterAll(async () => {
+    await Promise.all([pair.ours.stop(), pair.reference.stop()]);
+  });
+  return pair;
 }

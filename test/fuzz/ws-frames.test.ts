@@ -8,7 +8,7 @@
 // The number of sequences is FUZZ_WS_CASES (default 300). A run prints its fast-check seed;
 // rerun it with FUZZ_SEED=<seed> and the same FUZZ_WS_CASES.
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   binary,
   close,
@@ -22,7 +22,7 @@ import {
   text,
 } from "../conformance/frames.js";
 import { Peer, upgradeRequest } from "../conformance/peer.js";
-import { type EchoServer, startOurs, startWs } from "../conformance/servers.js";
+import { type EchoServer, useEchoPair } from "../conformance/servers.js";
 
 const CASES = Number(process.env.FUZZ_WS_CASES ?? 300);
 const SEED =
@@ -36,14 +36,7 @@ const SEED =
  */
 const END_WITHIN_MS = 2000;
 
-let ours: EchoServer;
-let reference: EchoServer;
-beforeAll(async () => {
-  [ours, reference] = await Promise.all([startOurs(), startWs()]);
-});
-afterAll(async () => {
-  await Promise.all([ours.stop(), reference.stop()]);
-});
+const servers = useEchoPair();
 
 const payload = fc.oneof(
   fc.string({ maxLength: 40 }),
@@ -154,8 +147,8 @@ describe("fuzzing the WebSocket frame layer against ws", () => {
       fc.asyncProperty(sequence, async (c) => {
         const closing = close(1000);
         const [mine, theirs] = await Promise.all([
-          play(ours, c, closing),
-          play(reference, c, closing),
+          play(servers.ours, c, closing),
+          play(servers.reference, c, closing),
         ]);
         expect(mine.ended).toBe(true);
         expect(mine).toEqual(theirs);

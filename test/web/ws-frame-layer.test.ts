@@ -9,19 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type WSMessage, WSMsgType, web } from "../../src/index.js";
 import { binary, cont, deflate, frame, OP, ping, RSV1, text } from "../conformance/frames.js";
 import { Peer, upgradeRequest } from "../conformance/peer.js";
-import { type EchoServer, startOurs, startWs } from "../conformance/servers.js";
+import { type EchoServer, useEchoPair } from "../conformance/servers.js";
 import { quiet, useRunners } from "../helpers.js";
 
 const WAIT = 5000;
 
-let ours: EchoServer;
-let reference: EchoServer;
-beforeAll(async () => {
-  [ours, reference] = await Promise.all([startOurs(), startWs()]);
-});
-afterAll(async () => {
-  await Promise.all([ours.stop(), reference.stop()]);
-});
+const servers = useEchoPair();
 
 async function open(server: EchoServer, extra: readonly string[] = []): Promise<Peer> {
   return Peer.open(server.port, upgradeRequest(server.path, extra), WAIT);
@@ -45,7 +38,7 @@ describe("unmasking", () => {
   ])(
     "binary payloads of every length and alignment come back byte for byte, %s",
     async (_name, chop) => {
-      const peer = await open(ours);
+      const peer = await open(servers.ours);
       await peer.send(
         payloads.map((p) => binary(p)),
         chop,
@@ -63,7 +56,7 @@ describe("unmasking", () => {
   it("a text message split over fragments of odd sizes is reassembled and checked as UTF-8", async () => {
     const message = "ünïcödé ✓ ".repeat(500);
     const bytes = Buffer.from(message);
-    const peer = await open(ours);
+    const peer = await open(servers.ours);
     await peer.send([
       text(bytes.subarray(0, 33), false),
       cont(bytes.subarray(33, 1001), false),
@@ -94,7 +87,9 @@ describe("the handshake answers as ws's server does", () => {
 
   it.each(OFFERS)("Sec-WebSocket-Extensions: %s", async (offer) => {
     const peers = await Promise.all(
-      [ours, reference].map((server) => open(server, [`Sec-WebSocket-Extensions: ${offer}`])),
+      [servers.ours, servers.reference].map((server) =>
+        open(server, [`Sec-WebSocket-Extensions: ${offer}`]),
+      ),
     );
     const [mine, theirs] = peers.map((p) => ({
       status: p.outcome.status,
@@ -120,7 +115,9 @@ describe("the handshake answers as ws's server does", () => {
     ],
   ])("an invalid offer is declined, where ws refuses: %s", async (offer, agreed) => {
     const peers = await Promise.all(
-      [ours, reference].map((server) => open(server, [`Sec-WebSocket-Extensions: ${offer}`])),
+      [servers.ours, servers.reference].map((server) =>
+        open(server, [`Sec-WebSocket-Extensions: ${offer}`]),
+      ),
     );
     const [mine, theirs] = peers.map((p) => ({
       status: p.outcome.status,
@@ -135,7 +132,9 @@ describe("the handshake answers as ws's server does", () => {
     "Sec-WebSocket-Protocol: %j is refused with 400 by both",
     async (offer) => {
       const peers = await Promise.all(
-        [ours, reference].map((server) => open(server, [`Sec-WebSocket-Protocol: ${offer}`])),
+        [servers.ours, servers.reference].map((server) =>
+          open(server, [`Sec-WebSocket-Protocol: ${offer}`]),
+        ),
       );
       expect(peers.map((p) => p.outcome.status)).toEqual([400, 400]);
       for (const p of peers) p.destroy();
@@ -143,7 +142,7 @@ describe("the handshake answers as ws's server does", () => {
   );
 
   it("a compressed message after an agreed window of 9 bits inflates and echoes", async () => {
-    const peer = await open(ours, [
+    const peer = await open(servers.ours, [
       "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=9; server_max_window_bits=9",
     ]);
     expect(extensionsHeader(peer)).toBe(
@@ -161,7 +160,7 @@ describe("sequences the differential fuzz run found (test/fuzz/ws-frames.test.ts
   /** Plays the same bytes to ours and to ws, then the client's FIN; what each did. */
   async function both(pieces: Buffer[]): Promise<unknown[]> {
     return Promise.all(
-      [ours, reference].map(async (server) => {
+      [servers.ours, servers.reference].map(async (server) => {
         const peer = await open(server, ["Sec-WebSocket-Extensions: permessage-deflate"]);
         await peer.send(pieces);
         if (!(await peer.waitFor(() => peer.outcome.ended, 500))) peer.end();
