@@ -238,9 +238,10 @@ export class WebSocketChannel implements AsyncIterable<WSMessage> {
   /** @internal told once the connection is fully closed (the server's open WebSockets) */
   [kEndListener]: { [kChannelEnded](): void } | null = null;
 
-  // Not `@internal`: the build strips those, and a class whose constructor is stripped looks
-  // constructible without arguments in the published types.
-  /** Wraps an open socket (the handshake is done). */
+  /**
+   * @internal wraps an open socket (the handshake is done); only the package makes channels
+   * (`WebSocketResponse.prepare()`, `session.wsConnect()`), so the published types leave it out
+   */
   constructor(ws: WsSocket, options: WebSocketOptions = {}) {
     this.#ws = ws;
     this.#options = options;
