@@ -301,6 +301,18 @@ describe("a connection that closes while a message inflates", () => {
   });
 });
 
+describe("a connection that closes while a bad message inflates", () => {
+  it("tells the handler of the failure (1007), then ends", async () => {
+    const got: string[] = [];
+    const { port, ended } = await serveSession((msg) => got.push(String(msg.type)));
+    const socket = await rawSession(port, ["Sec-WebSocket-Extensions: permessage-deflate"]);
+    const invalid = Buffer.concat([randomBytes(200_000).fill(0x41), Buffer.from([0xff])]);
+    socket.end(frame({ opcode: OP.TEXT, rsv: RSV1, payload: deflate(invalid) }));
+    expect(await ended).toBe(1007);
+    expect(got).toEqual([String(WSMsgType.ERROR)]);
+  });
+});
+
 describe("a client that pings and does not read", () => {
   it("is cut once 60 pongs wait to be written; the handler ends with 1006", async () => {
     // Only pings arrive, answered by the connection itself.

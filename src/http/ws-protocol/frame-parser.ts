@@ -369,7 +369,8 @@ export abstract class FrameParser {
     }
     this.#dataFrame();
     if (this.#state === GET_INFO && !this.#stopped && this.#bufferedBytes > 0) this.#run();
-    if (this.#state !== INFLATING) this.onIdle();
+    // A failure (FAILING) is told later, and its telling does what idling would.
+    if (this.#state === GET_INFO) this.onIdle();
   }
 
   #dataFrame(): void {

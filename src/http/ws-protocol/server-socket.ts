@@ -304,9 +304,12 @@ export class ServerSocket extends FrameParser {
     ));
     this.#bufferedBytes += frame.byteLength;
     this.#flags |= COMPRESSING;
-    deflate.compress(frame.data, frame.fin, (_err, out) => {
-      if (this.#socket.destroyed) {
-        this.#failSends(new Error("The socket was closed while data was being compressed"), frame);
+    deflate.compress(frame.data, frame.fin, (err, out) => {
+      if (err !== null || this.#socket.destroyed) {
+        this.#failSends(
+          err ?? new Error("The socket was closed while data was being compressed"),
+          frame,
+        );
         return;
       }
       this.#bufferedBytes -= frame.byteLength;
