@@ -13,7 +13,7 @@ import {
 import { constants, type ServerHttp2Stream } from "node:http2";
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
-import { kBodyStream, kStreamedBody } from "./symbols.js";
+import { kBodyStream, kRespondPlain, kStreamedBody } from "./symbols.js";
 
 // RFC 9113 8.2.2: connection-specific fields are malformed in HTTP/2 (Node throws on most of
 // them); `TE` is allowed with the value "trailers" only.
@@ -225,9 +225,49 @@ export class H2ServerResponse {
         else add(out, name, String(value));
       }
     }
+    // Ours rather than node's: see httpDate().
+    if (out.date === undefined) out.date = httpDate();
     this.statusCode = statusCode;
     stream.respond(out);
     return this;
+  }
+
+  /**
+   * @internal the head of a response whose headers nobody touched: `Content-Type` (when
+   * given), `Content-Length` (when not `null`) and `Server`. An object literal, one shape per
+   * case: node:http2's respond() copies it (for-in) several times faster than one built key by
+   * key, and no flat list nor per-name checks are needed for names known to be valid.
+   */
+  [kRespondPlain](
+    statusCode: number,
+    contentType: string | undefined,
+    contentLength: number | null,
+    server: string,
+  ): void {
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return;
+    this.statusCode = statusCode;
+    const date = httpDate();
+    if (contentType === undefined) {
+      stream.respond(
+        contentLength === null
+          ? { ":status": statusCode, server, date }
+          : { ":status": statusCode, "content-length": contentLength, server, date },
+      );
+      return;
+    }
+    checkValue("Content-Type", contentType);
+    stream.respond(
+      contentLength === null
+        ? { ":status": statusCode, "content-type": contentType, server, date }
+        : {
+            ":status": statusCode,
+            "content-type": contentType,
+            "content-length": contentLength,
+            server,
+            date,
+          },
+    );
   }
 
   /** Sends the head now, with what was set so far. */
@@ -320,6 +360,26 @@ export class H2ServerResponse {
   }
 }
 
+let dateText = "";
+let dateUntil = 0;
+
+/**
+ * The `Date` of a response sent now: node:http2 adds the same (RFC 9110 6.6.1) when a head has
+ * none, but as the last key of the header object it copies, and one key past its starting
+ * size (`:status`, Content-Type, Content-Length, Server and Date) that store costs about 1 us
+ * a response under h2load (CPU profile: 1.2 us on that one line, 0.01 us without `Server`).
+ * Given with the head, it is copied with the other keys at no cost to speak of. Cached for
+ * the second, as node does.
+ */
+function httpDate(): string {
+  const now = Date.now();
+  if (now >= dateUntil) {
+    dateText = new Date(now).toUTCString();
+    dateUntil = now - (now % 1000) + 1000;
+  }
+  return dateText;
+}
+
 /**
  * Names already checked, as given, with their HTTP/2 form (`null`: left out). A response
  * sends the same few names again and again; the cache is bounded, since a handler could send
@@ -338,6 +398,17 @@ function h2Name(name: string): string | null {
   if (checkedNames.size === CHECKED_NAMES_MAX) checkedNames.clear();
   checkedNames.set(name, lower);
   return lower;
+}
+
+/** Values already checked: a handler sends the same few content types again and again. */
+const checkedValues = new Set<string>();
+
+/** Throws as node:http does for a value it would refuse (a CR or LF above all). */
+function checkValue(name: string, value: string): void {
+  if (checkedValues.has(value)) return;
+  validateHeaderValue(name, value);
+  if (checkedValues.size === CHECKED_NAMES_MAX) checkedValues.clear();
+  checkedValues.add(value);
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   kHeadTarget,
   kPresetContentType,
   kPresetJson,
+  kRespondPlain,
   kSendHead,
   kSendWhole,
   kWriteHead,
@@ -80,6 +81,16 @@ export class InvalidHeaderError extends TypeError {
 
 /** One settled promise shared by every response prepared without hooks. */
 const DONE: Promise<void> = Promise.resolve();
+
+/** A Node response that takes a plain head directly (H2ServerResponse). */
+type PlainHeadTarget = ServerResponse & {
+  [kRespondPlain]?: (
+    statusCode: number,
+    contentType: string | undefined,
+    contentLength: number | null,
+    server: string,
+  ) => void;
+};
 
 /** A compressor between a response and its socket. */
 type Encoder = Transform & Zlib;
@@ -399,15 +410,31 @@ export class StreamResponse {
     // RFC 9110 12.5.5, 15.4.5: the coding is chosen from Accept-Encoding, so every answer says
     // so, also an uncompressed one to a client that accepts none and a 304 (as nginx's gzip_vary).
     const negotiated = this.#compression === "auto" && !encoded;
-    const flat: string[] = [];
-    let hasServer = false;
-
-    if (
+    const untouched =
       this.#headers === undefined &&
       this.#initHeaders === undefined &&
       coding === null &&
-      !negotiated
-    ) {
+      !negotiated;
+    if (untouched && this.#cookies === undefined && res !== null) {
+      const respond = (res as PlainHeadTarget)[kRespondPlain];
+      if (respond !== undefined) {
+        // Over HTTP/2: no flat list to build and convert back (see H2ServerResponse).
+        const length = noBody || bodyLength === null || this.#chunked ? null : bodyLength;
+        this.#sentLength = length;
+        this.#closeIfDone(request, res);
+        try {
+          respond.call(res, status, this.#presetType, length, SERVER_SOFTWARE);
+        } catch (err) {
+          throw headError(err);
+        }
+        this.#headWritten = true;
+        return;
+      }
+    }
+    const flat: string[] = [];
+    let hasServer = false;
+
+    if (untouched) {
       // Nobody touched the headers: only what the response itself decided goes out.
       if (this.#presetType !== undefined) flat.push("Content-Type", this.#presetType);
       if (!noBody && bodyLength !== null && !this.#chunked) {
@@ -435,24 +462,24 @@ export class StreamResponse {
     if (this.#cookies !== undefined) {
       for (const cookie of this.#cookies.values()) flat.push("Set-Cookie", cookie);
     }
-    if (res !== null && (this.#keepAlive === false || request[kCtx].closing)) {
-      res.shouldKeepAlive = false;
-    }
+    this.#closeIfDone(request, res);
     try {
       // Node checks every name and value (RFC 9110 5.1 and 5.5) and throws before sending
       // anything, so a CR/LF in a value can never reach the wire.
       this[kSendHead](request, flat);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ERR_INVALID_CHAR" || code === "ERR_INVALID_HTTP_TOKEN") {
-        throw new InvalidHeaderError((err as Error).message, { cause: err });
-      }
-      throw err;
+      throw headError(err);
     }
     this.#headWritten = true;
-
     if (coding !== null && res !== null && request.method !== "HEAD") {
       this.#encoder = encoderFor(coding, res);
+    }
+  }
+
+  /** Before the head goes out: the connection closes after it if asked, or shutting down. */
+  #closeIfDone(request: Request, res: ServerResponse | null): void {
+    if (res !== null && (this.#keepAlive === false || request[kCtx].closing)) {
+      res.shouldKeepAlive = false;
     }
   }
 
@@ -746,6 +773,15 @@ export function jsonResponse(data: unknown, options?: JsonResponseOptions): Resp
   }
   const { dumps: _dumps, contentType = "application/json", ...rest } = options;
   return new Response({ ...rest, text, contentType });
+}
+
+/** What writing a head threw: node's refusal of a name or value as an InvalidHeaderError. */
+function headError(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ERR_INVALID_CHAR" || code === "ERR_INVALID_HTTP_TOKEN") {
+    return new InvalidHeaderError((err as Error).message, { cause: err });
+  }
+  return err;
 }
 
 /** Whether an application on the request's route has `onResponsePrepare` callbacks. */

@@ -287,6 +287,50 @@ describe.each([true, "h2c"] as const)(
       expect((await h2(session, "/")).body).toBe("hello");
     });
 
+    it("sends the head of a response nobody touched as over HTTP/1.1, Server and Date included", async () => {
+      // No middleware: these heads take the short way (no header multidict, no flat list).
+      const app = new web.Application();
+      app.router.addGet("/plain", () => new web.Response({ text: "plain" }));
+      app.router.addGet("/bytes", () => new web.Response({ body: Buffer.from("raw") }));
+      app.router.addGet("/nothing", () => new web.Response());
+      app.router.addGet("/gone", () => new web.Response({ status: 204 }));
+      app.router.addGet(
+        "/split",
+        () => new web.Response({ text: "no", contentType: "text/plain\r\nx-injected: yes" }),
+      );
+      const errors: string[] = [];
+      const { port } = await serveApp(mode, app, {
+        logger: { error: (message: string) => errors.push(message) },
+      });
+      const session = open(mode, port);
+      const before = Date.now();
+      const plain = await h2(session, "/plain");
+      expect(plain.body).toBe("plain");
+      expect(plain.headers["content-type"]).toBe("text/plain; charset=utf-8");
+      expect(plain.headers["content-length"]).toBe("5");
+      expect(plain.headers.server).toMatch(/^aiohttp-ts\//);
+      const sent = Date.parse(plain.headers.date as string);
+      expect(sent).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+      expect(sent).toBeLessThanOrEqual(Date.now());
+      const bytes = await h2(session, "/bytes");
+      expect(bytes.headers["content-type"]).toBe("application/octet-stream");
+      expect(bytes.body).toBe("raw");
+      const nothing = await h2(session, "/nothing");
+      expect(nothing.headers["content-type"]).toBeUndefined();
+      expect(nothing.headers["content-length"]).toBe("0");
+      const gone = await h2(session, "/gone");
+      expect(gone.status).toBe(204);
+      expect(gone.headers["content-length"]).toBeUndefined();
+      expect(typeof gone.headers.date).toBe("string");
+      const head = await h2(session, "/plain", { ":method": "HEAD" });
+      expect(head.headers["content-length"]).toBe("5");
+      expect(head.body).toBe("");
+      const split = await h2(session, "/split");
+      expect(split.status).toBe(500);
+      expect(split.headers["x-injected"]).toBeUndefined();
+      expect(errors).toEqual(["Error preparing response to GET /split"]);
+    });
+
     it("reads a gzip body from the stream, and a reset in the middle fails the read", async () => {
       const failed = deferred<unknown>();
       const app = await makeHttp2App();
