@@ -33,6 +33,7 @@ import {
   kBodyStream,
   kCtx,
   kHasExpect,
+  kPeer,
   kSetClientMaxSize,
   kSetCurrentApp,
   kSetMatchInfo,
@@ -151,7 +152,7 @@ export class Request<P = Readonly<Record<string, string>>> {
     this.#ctx = ctx;
     this.#expect = expect;
     this.#upgrade = upgrade;
-    this.#peer = raw.socket.remoteAddress;
+    this.#peer = (raw as { [kPeer]?: string })[kPeer] ?? raw.socket.remoteAddress;
   }
 
   /**

@@ -74,6 +74,8 @@ export const kScheme: unique symbol = Symbol("scheme");
 export const kStreamedBody: unique symbol = Symbol("streamedBody");
 /** @internal H2IncomingRequest: the readable its body comes from (an IncomingMessage is its own). */
 export const kBodyStream: unique symbol = Symbol("bodyStream");
+/** @internal H2IncomingRequest: the peer's address, read once for its session. */
+export const kPeer: unique symbol = Symbol("peer");
 /**
  * @internal H2ServerResponse: sends a head of only Content-Type, Content-Length and Server
  * (a response whose headers nobody touched), without the flat list writeHead takes.

@@ -331,6 +331,23 @@ describe.each([true, "h2c"] as const)(
       expect(errors).toEqual(["Error preparing response to GET /split"]);
     });
 
+    it("gives rawHeaders as sent without pseudo-headers, Host from :authority first when absent", async () => {
+      const app = new web.Application();
+      app.router.addGet("/raw", (request) =>
+        web.jsonResponse({ raw: request.rawHeaders, remote: request.remote }),
+      );
+      const { port } = await serveApp(mode, app);
+      const session = open(mode, port);
+      const authority = mode === true ? `localhost:${port}` : `127.0.0.1:${port}`;
+      const without = await h2(session, "/raw", { "x-a": "1", "x-b": "2" });
+      expect(JSON.parse(without.body)).toEqual({
+        raw: ["host", authority, "x-a", "1", "x-b", "2"],
+        remote: "127.0.0.1",
+      });
+      const given = await h2(session, "/raw", { "x-a": "1", host: authority });
+      expect(JSON.parse(given.body).raw).toEqual(["x-a", "1", "host", authority]);
+    });
+
     it("reads a gzip body from the stream, and a reset in the middle fails the read", async () => {
       const failed = deferred<unknown>();
       const app = await makeHttp2App();
