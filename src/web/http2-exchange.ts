@@ -382,8 +382,11 @@ export class H2ServerResponse {
   }
 }
 
-let dateText = "";
-let dateUntil = 0;
+let dateText: string | undefined;
+
+function forgetDate(): void {
+  dateText = undefined;
+}
 
 /**
  * The `Date` of a response sent now: node:http2 adds the same (RFC 9110 6.6.1) when a head has
@@ -391,13 +394,14 @@ let dateUntil = 0;
  * size (`:status`, Content-Type, Content-Length, Server and Date) that store costs about 1 us
  * a response under h2load (CPU profile: 1.2 us on that one line, 0.01 us without `Server`).
  * Given with the head, it is copied with the other keys at no cost to speak of. Cached for
- * the second, as node does.
+ * the second as node caches its own: forgotten by an unref'd timer at the next second, so
+ * that a response does not even read the clock (Date.now() took 0.09 us a response).
  */
 function httpDate(): string {
-  const now = Date.now();
-  if (now >= dateUntil) {
-    dateText = new Date(now).toUTCString();
-    dateUntil = now - (now % 1000) + 1000;
+  if (dateText === undefined) {
+    const now = new Date();
+    dateText = now.toUTCString();
+    setTimeout(forgetDate, 1000 - now.getMilliseconds()).unref();
   }
   return dateText;
 }
