@@ -34,6 +34,8 @@ export const kWriteHead: unique symbol = Symbol("writeHead");
 export const kHeadTarget: unique symbol = Symbol("headTarget");
 /** @internal StreamResponse: writes the status line and headers to the connection. */
 export const kSendHead: unique symbol = Symbol("sendHead");
+/** @internal StreamResponse: the length of a body known whole when the head goes out. */
+export const kWholeLength: unique symbol = Symbol("wholeLength");
 /** @internal StreamResponse: sends the head and a whole body in one write. */
 export const kSendWhole: unique symbol = Symbol("sendWhole");
 /** @internal StreamResponse: finishes the response the handler returned. */

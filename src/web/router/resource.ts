@@ -312,6 +312,14 @@ function segmentLiterals(parts: ReadonlyArray<string | TemplateVar>): string[] |
   return literals;
 }
 
+/**
+ * `text` as V8's one shared copy of it, the form property names take: a key made by `slice()`
+ * is looked up in V8's string table again on every keyed store.
+ */
+function internalized(text: string): string {
+  return Object.keys({ [text]: 0 })[0] as string;
+}
+
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
@@ -356,7 +364,8 @@ export class DynamicResource extends Resource {
         continue;
       }
       seenVar = true;
-      names.push(part.name);
+      // As V8 keeps property names: each match stores its params under these.
+      names.push(internalized(part.name));
       groupIndex.push(group);
       group += 1 + part.groups;
       source += `(${part.regex ?? "[^{}/]+"})`;
