@@ -13,6 +13,9 @@ import {
 import { constants, type Http2Session, type ServerHttp2Stream } from "node:http2";
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
+// The module's own, as node's date cache uses its internal one: a test's fake timers (which
+// replace the global) must not stop the Date of responses from moving on.
+import { setTimeout } from "node:timers";
 import { kBodyStream, kPeer, kRespondPlain, kStreamedBody } from "./symbols.js";
 
 // RFC 9113 8.2.2: connection-specific fields are malformed in HTTP/2 (Node throws on most of

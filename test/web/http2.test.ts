@@ -331,6 +331,25 @@ describe.each([true, "h2c"] as const)(
       expect(errors).toEqual(["Error preparing response to GET /split"]);
     });
 
+    it("sends a Date that moves on with the clock, also under a test's fake setTimeout", async () => {
+      const app = new web.Application();
+      app.router.addGet("/plain", () => new web.Response({ text: "plain" }));
+      const { port } = await serveApp(mode, app);
+      const session = open(mode, port);
+      const first = (await h2(session, "/plain")).headers.date as string;
+      vi.useFakeTimers({ toFake: ["setTimeout"] });
+      const date = async (): Promise<unknown> => (await h2(session, "/plain")).headers.date;
+      try {
+        // The cached Date is forgotten at the next second by a timer fake ones do not stop:
+        // twice, the second timer set while they are installed.
+        await expect.poll(date, { timeout: 3000, interval: 50 }).not.toBe(first);
+        const second = await date();
+        await expect.poll(date, { timeout: 3000, interval: 50 }).not.toBe(second);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
     it("gives rawHeaders as sent without pseudo-headers, Host from :authority first when absent", async () => {
       const app = new web.Application();
       app.router.addGet("/raw", (request) =>
