@@ -109,8 +109,9 @@ export function createNodeHttp2Server(
   ): void => {
     // A request that came whole with its headers (most GETs) has nothing left to arrive.
     if (arriving !== null && !stream.endAfterHeaders) arriving(stream);
-    const req = new H2IncomingRequest(stream, headers, rawHeaders);
-    const res = new H2ServerResponse(stream, req);
+    const streams = streamsOf(stream.session as Http2Session);
+    const req = new H2IncomingRequest(stream, headers, rawHeaders, streams);
+    const res = new H2ServerResponse(stream, req, streams);
     // The objects answer the part of node:http's interface the server uses.
     const nodeReq = req as unknown as IncomingMessage;
     const nodeRes = res as unknown as ServerResponse;

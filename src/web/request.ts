@@ -33,6 +33,7 @@ import {
   kBodyStream,
   kCtx,
   kHasExpect,
+  kPeer,
   kSetClientMaxSize,
   kSetCurrentApp,
   kSetMatchInfo,
@@ -108,25 +109,13 @@ export class Request<P = Readonly<Record<string, string>>> {
   #ctx: RequestContext;
   #matchInfo: MatchInfo | null = null;
   #app: AnyApplication | null = null;
-  #state: StateStore<RequestKey<unknown> | AppKey<unknown>> | undefined;
+  /** The rest of the request's state, made when first needed (see RequestMore). */
+  #more: RequestMore | undefined;
 
-  // Lazily computed and cached.
+  // Lazily computed and cached (what routing and the access log read of every request).
   #method: string | undefined;
   #rawPathAndQuery: string | undefined;
   #path: string | undefined;
-  #headers: CIMultiDictProxy | undefined;
-  #query: MultiDictProxy | undefined;
-  #cookies: Readonly<Record<string, string>> | undefined;
-  #contentType: ContentType | undefined;
-  #url: URL | undefined;
-  #host: string | undefined;
-  #scheme: string | undefined;
-  #remote: string | null | undefined;
-  #forwarded: readonly ForwardedElement[] | undefined;
-  #content: StreamReader | undefined;
-  #body: Buffer | undefined;
-  #form: MultiDictProxy<FormValue> | undefined;
-  #abort: AbortController | undefined;
   #clientMaxSize = 1024 ** 2;
   #expect: boolean;
   #upgrade: UpgradeInfo | null;
@@ -151,7 +140,7 @@ export class Request<P = Readonly<Record<string, string>>> {
     this.#ctx = ctx;
     this.#expect = expect;
     this.#upgrade = upgrade;
-    this.#peer = raw.socket.remoteAddress;
+    this.#peer = (raw as { [kPeer]?: string })[kPeer] ?? raw.socket.remoteAddress;
   }
 
   /**
@@ -231,11 +220,12 @@ export class Request<P = Readonly<Record<string, string>>> {
 
   /** The parsed query string; repeated keys are kept. */
   get query(): MultiDictProxy {
-    if (this.#query === undefined) {
+    const more = this.#m();
+    if (more.query === undefined) {
       const qs = this.queryString;
-      this.#query = qs === "" ? new MultiDictProxy() : new MultiDictProxy(new URLSearchParams(qs));
+      more.query = qs === "" ? new MultiDictProxy() : new MultiDictProxy(new URLSearchParams(qs));
     }
-    return this.#query;
+    return more.query;
   }
 
   /** The relative URL (path and query), resolved against a dummy origin. */
@@ -248,21 +238,23 @@ export class Request<P = Readonly<Record<string, string>>> {
    * that cannot be part of a URL is a 400 `HTTPBadRequest`.
    */
   get url(): URL {
-    if (this.#url === undefined) {
+    const more = this.#m();
+    if (more.url === undefined) {
       const host = this.host;
       if (!VALID_HOST.test(host)) {
         throw new HTTPBadRequest({ text: `Invalid Host header: ${JSON.stringify(host)}` });
       }
-      this.#url = targetUrl(this.rawPathAndQuery, `${this.scheme}://${host}`);
+      more.url = targetUrl(this.rawPathAndQuery, `${this.scheme}://${host}`);
     }
-    return this.#url;
+    return more.url;
   }
 
   // ---- headers -------------------------------------------------------------------------
 
   /** The headers, case-insensitive, in the order received, repeated ones kept. */
   get headers(): CIMultiDictProxy {
-    return (this.#headers ??= CIMultiDictProxy.fromFlat(this.raw.rawHeaders));
+    const more = this.#m();
+    return (more.headers ??= CIMultiDictProxy.fromFlat(this.raw.rawHeaders));
   }
 
   /** Headers as `[name, value, ...]`, as received. */
@@ -272,16 +264,17 @@ export class Request<P = Readonly<Record<string, string>>> {
 
   /** Cookies sent in the `Cookie` header. */
   get cookies(): Readonly<Record<string, string>> {
-    if (this.#cookies === undefined) {
+    const more = this.#m();
+    if (more.cookies === undefined) {
       const header = this.raw.headers.cookie;
       const parsed = header ? parseCookie(header) : {};
       const pairs = Object.entries(parsed).filter(
         (pair): pair is [string, string] => pair[1] !== undefined,
       );
       // fromEntries defines own properties: a cookie named "__proto__" cannot set a prototype.
-      this.#cookies = Object.freeze(Object.fromEntries(pairs));
+      more.cookies = Object.freeze(Object.fromEntries(pairs));
     }
-    return this.#cookies;
+    return more.cookies;
   }
 
   /** The media type of the body, lower-case; `application/octet-stream` when not given. */
@@ -306,7 +299,8 @@ export class Request<P = Readonly<Record<string, string>>> {
   }
 
   #parsedContentType(): ContentType {
-    return (this.#contentType ??= parseContentType(this.raw.headers["content-type"]));
+    const more = this.#m();
+    return (more.contentType ??= parseContentType(this.raw.headers["content-type"]));
   }
 
   // ---- connection --------------------------------------------------------------------
@@ -319,11 +313,12 @@ export class Request<P = Readonly<Record<string, string>>> {
 
   /** `"https"` on a TLS connection, else `"http"` (or what a trusted proxy says). */
   get scheme(): string {
-    if (this.#scheme === undefined) {
+    const more = this.#m();
+    if (more.scheme === undefined) {
       const own = (this.raw.socket as TLSSocket).encrypted ? "https" : "http";
-      this.#scheme = this.#trusted("proto") ?? own;
+      more.scheme = this.#trusted("proto") ?? own;
     }
-    return this.#scheme;
+    return more.scheme;
   }
 
   /** Whether the request came over TLS (`scheme === "https"`). */
@@ -336,11 +331,12 @@ export class Request<P = Readonly<Record<string, string>>> {
    * else the local address of the socket.
    */
   get host(): string {
-    if (this.#host === undefined) {
+    const more = this.#m();
+    if (more.host === undefined) {
       const own = this.raw.headers.host;
-      this.#host = this.#trusted("host") ?? own ?? hostOf(this.raw.socket);
+      more.host = this.#trusted("host") ?? own ?? hostOf(this.raw.socket);
     }
-    return this.#host;
+    return more.host;
   }
 
   /**
@@ -349,10 +345,11 @@ export class Request<P = Readonly<Record<string, string>>> {
    * `Forwarded`/`X-Forwarded-For`.
    */
   get remote(): string | null {
-    if (this.#remote === undefined) {
-      this.#remote = this.#trusted("for") ?? this.#peer ?? null;
+    const more = this.#m();
+    if (more.remote === undefined) {
+      more.remote = this.#trusted("for") ?? this.#peer ?? null;
     }
-    return this.#remote;
+    return more.remote;
   }
 
   /**
@@ -361,7 +358,8 @@ export class Request<P = Readonly<Record<string, string>>> {
    * when the application trusts proxies.
    */
   get forwarded(): readonly ForwardedElement[] {
-    return (this.#forwarded ??= parseForwarded(this.headers.getAll("Forwarded")));
+    const more = this.#m();
+    return (more.forwarded ??= parseForwarded(this.headers.getAll("Forwarded")));
   }
 
   /** Connection details, after asyncio's `get_extra_info`. */
@@ -390,9 +388,10 @@ export class Request<P = Readonly<Record<string, string>>> {
    * work (pass it to fetch, database calls, timers).
    */
   get signal(): AbortSignal {
-    if (this.#abort === undefined) {
+    const more = this.#m();
+    if (more.abort === undefined) {
       const ac = new AbortController();
-      this.#abort = ac;
+      more.abort = ac;
       const res = this.rawResponse;
       if (res.writableFinished) return ac.signal;
       if (res.destroyed || this.raw.socket?.destroyed) {
@@ -403,7 +402,7 @@ export class Request<P = Readonly<Record<string, string>>> {
         if (!res.writableFinished) ac.abort(new Error("Client disconnected"));
       });
     }
-    return this.#abort.signal;
+    return more.abort.signal;
   }
 
   // ---- routing and state ---------------------------------------------------------------
@@ -450,8 +449,9 @@ export class Request<P = Readonly<Record<string, string>>> {
    * parents.
    */
   get<T>(key: RequestKey<T> | AppKey<T>): T | undefined {
-    if (this.#state?.hasOwn(key as RequestKey<unknown>)) {
-      return this.#state.get(key as RequestKey<unknown>) as T;
+    const state = this.#more?.state;
+    if (state?.hasOwn(key as RequestKey<unknown>)) {
+      return state.get(key as RequestKey<unknown>) as T;
     }
     if (key instanceof RequestKey) return undefined;
     return this.#app?.get(key as AppKey<T>);
@@ -459,12 +459,13 @@ export class Request<P = Readonly<Record<string, string>>> {
 
   /** Whether `key` is set on the request (or, for an `AppKey`, on the application chain). */
   has(key: RequestKey<unknown> | AppKey<unknown>): boolean {
-    if (this.#state?.hasOwn(key)) return true;
+    if (this.#more?.state?.hasOwn(key)) return true;
     return !(key instanceof RequestKey) && this.#app?.has(key as AppKey<unknown>) === true;
   }
 
   #store(): StateStore<RequestKey<unknown> | AppKey<unknown>> {
-    return (this.#state ??= new StateStore());
+    const more = this.#m();
+    return (more.state ??= new StateStore());
   }
 
   // ---- body ----------------------------------------------------------------------------
@@ -483,7 +484,8 @@ export class Request<P = Readonly<Record<string, string>>> {
   /** Whether there is body left to read. */
   get canReadBody(): boolean {
     if (!this.bodyExists) return false;
-    return this.#content === undefined ? !this.raw.readableEnded : !this.#content.atEof();
+    const content = this.#more?.content;
+    return content === undefined ? !this.raw.readableEnded : !content.atEof();
   }
 
   /**
@@ -494,18 +496,19 @@ export class Request<P = Readonly<Record<string, string>>> {
    * `maxDecompressSize` (413 past it); another coding is a 415 `HTTPUnsupportedMediaType`.
    */
   get content(): StreamReader {
-    if (this.#content === undefined) {
+    const more = this.#m();
+    if (more.content === undefined) {
       if (!this.bodyExists) {
-        this.#content = StreamReader.empty();
+        more.content = StreamReader.empty();
       } else {
         const codings = requestCodings(this.raw.headers["content-encoding"]);
-        this.#content =
+        more.content =
           codings.length === 0
             ? new StreamReader(this.#bodyStream())
             : decodedReader(this.raw, this.#bodyStream(), codings, this.#maxDecompressSize());
       }
     }
-    return this.#content;
+    return more.content;
   }
 
   /** Where the body comes from: the message itself over HTTP/1.1, the stream over HTTP/2. */
@@ -522,13 +525,14 @@ export class Request<P = Readonly<Record<string, string>>> {
    * (413) as soon as the limit is crossed, without buffering the rest.
    */
   async read(): Promise<Buffer> {
-    if (this.#body !== undefined) return this.#body;
+    const more = this.#m();
+    if (more.body !== undefined) return more.body;
     const max = this.#clientMaxSize;
-    if (this.#content === undefined && this.bodyExists) {
+    if (more.content === undefined && this.bodyExists) {
       const codings = requestCodings(this.raw.headers["content-encoding"]);
       if (codings.length > 0) {
         // A decompressed body is capped too: a small bomb must not fill memory.
-        this.#content = decodedReader(
+        more.content = decodedReader(
           this.raw,
           this.#bodyStream(),
           codings,
@@ -539,17 +543,18 @@ export class Request<P = Readonly<Record<string, string>>> {
         if (max > 0 && declared !== undefined && declared > max) {
           throw new HTTPRequestEntityTooLarge(max, declared);
         }
-        this.#content = new StreamReader(this.#bodyStream(), {
+        more.content = new StreamReader(this.#bodyStream(), {
           ...(max > 0 ? { maxSize: max } : {}),
           onTooLarge: (received, limit) => new HTTPRequestEntityTooLarge(limit, received),
         });
       }
     }
-    this.#body = await this.content.read();
-    if (max > 0 && this.#body.length > max) {
-      throw new HTTPRequestEntityTooLarge(max, this.#body.length);
+    const body = await this.content.read();
+    more.body = body;
+    if (max > 0 && body.length > max) {
+      throw new HTTPRequestEntityTooLarge(max, body.length);
     }
-    return this.#body;
+    return body;
   }
 
   /** The body decoded with its charset (UTF-8 when none is given). */
@@ -588,21 +593,22 @@ export class Request<P = Readonly<Record<string, string>>> {
    * cached.
    */
   async post(): Promise<MultiDictProxy<string | FileField>> {
-    if (this.#form !== undefined) return this.#form;
+    const more = this.#m();
+    if (more.form !== undefined) return more.form;
     const type = this.contentType;
     if (this.method === "GET" || this.method === "HEAD" || !FORM_TYPES.has(type)) {
-      return (this.#form = new MultiDictProxy());
+      return (more.form = new MultiDictProxy());
     }
     const limits = this.#app?.formLimits ?? DEFAULT_FORM_LIMITS;
     if (type === "multipart/form-data") {
-      const body = this.#body;
+      const body = more.body;
       const source = body === undefined ? this.content : Readable.from([body]);
       const entries = await parseMultipart(this.headers, source, {
         limits,
         maxSize: this.#clientMaxSize,
         uploadDir: () => uploadDirOf(this.raw),
       });
-      return (this.#form = new MultiDictProxy<FormValue>(entries));
+      return (more.form = new MultiDictProxy<FormValue>(entries));
     }
     const params = new URLSearchParams(await this.text());
     let count = 0;
@@ -620,7 +626,7 @@ export class Request<P = Readonly<Record<string, string>>> {
         });
       }
     }
-    return (this.#form = new MultiDictProxy<FormValue>(params));
+    return (more.form = new MultiDictProxy<FormValue>(params));
   }
 
   /**
@@ -637,10 +643,10 @@ export class Request<P = Readonly<Record<string, string>>> {
   async multipart(options: RequestMultipartOptions = {}): Promise<MultipartReader> {
     // After read() (a middleware checking a signature over the raw body), the parts come from
     // the buffered body, as post() does, instead of an exhausted stream.
-    const body = this.#body;
+    const body = this.#more?.body;
     if (
       body === undefined &&
-      this.#form !== undefined &&
+      this.#more?.form !== undefined &&
       this.contentType === "multipart/form-data"
     ) {
       // Otherwise the reader finds the stream post() exhausted and blames the client's boundary.
@@ -658,11 +664,12 @@ export class Request<P = Readonly<Record<string, string>>> {
   /** Reads and discards the rest of the body, so the connection can be reused. */
   async release(): Promise<void> {
     if (!this.bodyExists || this.raw.readableEnded) return;
-    if (this.#content === undefined) {
+    const content = this.#more?.content;
+    if (content === undefined) {
       this.raw.resume();
       return;
     }
-    while ((await this.#content.readany()).length > 0) {
+    while ((await content.readany()).length > 0) {
       // discard
     }
   }
@@ -681,11 +688,15 @@ export class Request<P = Readonly<Record<string, string>>> {
     );
     copy.#matchInfo = this.#matchInfo;
     copy.#app = this.#app;
-    copy.#state = this.#state;
-    copy.#content = this.#content;
-    copy.#body = this.#body;
-    copy.#form = this.#form;
-    copy.#abort = this.#abort;
+    const more = copy.#m();
+    const mine = this.#more;
+    if (mine !== undefined) {
+      more.state = mine.state;
+      more.content = mine.content;
+      more.body = mine.body;
+      more.form = mine.form;
+      more.abort = mine.abort;
+    }
     copy.#clientMaxSize = this.#clientMaxSize;
     copy.#method = options.method?.toUpperCase() ?? this.method;
     if (options.relUrl !== undefined) {
@@ -697,16 +708,20 @@ export class Request<P = Readonly<Record<string, string>>> {
     } else {
       copy.#rawPathAndQuery = this.rawPathAndQuery;
     }
-    copy.#headers =
+    more.headers =
       options.headers === undefined
         ? this.headers
         : options.headers instanceof CIMultiDictProxy
           ? options.headers
           : new CIMultiDictProxy(options.headers);
-    if (options.host !== undefined) copy.#host = options.host;
-    if (options.scheme !== undefined) copy.#scheme = options.scheme;
-    if (options.remote !== undefined) copy.#remote = options.remote;
+    if (options.host !== undefined) more.host = options.host;
+    if (options.scheme !== undefined) more.scheme = options.scheme;
+    if (options.remote !== undefined) more.remote = options.remote;
     return copy;
+  }
+
+  #m(): RequestMore {
+    return (this.#more ??= new RequestMore());
   }
 
   /** @internal the server's context, shared by its requests */
@@ -724,6 +739,28 @@ export class Request<P = Readonly<Record<string, string>>> {
     if (trust === false) return undefined;
     return trustedValue(field, trust, this.forwarded, this.raw.headers, this.#peer ?? "");
   }
+}
+
+/**
+ * What a request computes, or is given, only when a handler asks: its headers, query, URL,
+ * body... Apart from the request, so that one nobody asks these of (a routed GET, a WebSocket
+ * while it is open) is 13 fields, not 27. One shape, every field set from the start.
+ */
+class RequestMore {
+  state: StateStore<RequestKey<unknown> | AppKey<unknown>> | undefined = undefined;
+  headers: CIMultiDictProxy | undefined = undefined;
+  query: MultiDictProxy | undefined = undefined;
+  cookies: Readonly<Record<string, string>> | undefined = undefined;
+  contentType: ContentType | undefined = undefined;
+  url: URL | undefined = undefined;
+  host: string | undefined = undefined;
+  scheme: string | undefined = undefined;
+  remote: string | null | undefined = undefined;
+  forwarded: readonly ForwardedElement[] | undefined = undefined;
+  content: StreamReader | undefined = undefined;
+  body: Buffer | undefined = undefined;
+  form: MultiDictProxy<FormValue> | undefined = undefined;
+  abort: AbortController | undefined = undefined;
 }
 
 const FORM_TYPES: ReadonlySet<string> = new Set([

@@ -451,11 +451,18 @@ export class WebServer {
       const name = raw[i] as string;
       const value = raw[i + 1] as string;
       if (name.length + value.length + 2 > limits.maxFieldSize) return 431;
-      if (name.length === 4 && HOST.test(name)) {
+      // Lower-case as most clients (and every HTTP/2 one) send them, else the regex.
+      if (name.length === 4 && (name === "host" || HOST.test(name))) {
         hosts++;
         host = value;
-      } else if (name.length === 14 && CONTENT_LENGTH.test(name)) lengths++;
-      else if (name.length === 17 && TRANSFER_ENCODING.test(name)) codings = value;
+      } else if (name.length === 14 && (name === "content-length" || CONTENT_LENGTH.test(name))) {
+        lengths++;
+      } else if (
+        name.length === 17 &&
+        (name === "transfer-encoding" || TRANSFER_ENCODING.test(name))
+      ) {
+        codings = value;
+      }
     }
     // RFC 9112 3.2 and 6.3: one Host, one Content-Length, else the message is invalid.
     if (hosts > 1 || lengths > 1) return 400;
@@ -464,6 +471,8 @@ export class WebServer {
       // malformed (a proxy may have routed it by the one, the application would read the other).
       const authority = req.headers[":authority"];
       if (typeof authority !== "string" || host === undefined) return 0;
+      // Most often the Host the request got from `:authority` itself (http2-exchange.ts).
+      if (host === authority) return 0;
       return host.toLowerCase() === authority.toLowerCase() ? 0 : 400;
     }
     // llhttp reads `HTTP/2.0` and a bare `GET /` (0.9) too; neither is spoken over this parser.

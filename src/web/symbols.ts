@@ -34,6 +34,8 @@ export const kWriteHead: unique symbol = Symbol("writeHead");
 export const kHeadTarget: unique symbol = Symbol("headTarget");
 /** @internal StreamResponse: writes the status line and headers to the connection. */
 export const kSendHead: unique symbol = Symbol("sendHead");
+/** @internal StreamResponse: the length of a body known whole when the head goes out. */
+export const kWholeLength: unique symbol = Symbol("wholeLength");
 /** @internal StreamResponse: sends the head and a whole body in one write. */
 export const kSendWhole: unique symbol = Symbol("sendWhole");
 /** @internal StreamResponse: finishes the response the handler returned. */
@@ -74,3 +76,10 @@ export const kScheme: unique symbol = Symbol("scheme");
 export const kStreamedBody: unique symbol = Symbol("streamedBody");
 /** @internal H2IncomingRequest: the readable its body comes from (an IncomingMessage is its own). */
 export const kBodyStream: unique symbol = Symbol("bodyStream");
+/** @internal H2IncomingRequest: the peer's address, read once for its session. */
+export const kPeer: unique symbol = Symbol("peer");
+/**
+ * @internal H2ServerResponse: sends a head of only Content-Type, Content-Length and Server
+ * (a response whose headers nobody touched), without the flat list writeHead takes.
+ */
+export const kRespondPlain: unique symbol = Symbol("respondPlain");

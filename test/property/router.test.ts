@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { web } from "../../src/index.js";
-import { decodePathSafe, normalizePath } from "../../src/web/router/url-path.js";
+import { decodePathSafe, decodeValue, normalizePath } from "../../src/web/router/url-path.js";
 import { httpSend, quiet, textHandler, useAppForAll } from "../helpers.js";
 
 /** A stand-in request: `resolve` reads only `path` (already decoded) and `method`. */
@@ -175,6 +175,52 @@ describe("urlFor then resolve", () => {
         ).toBe(url);
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe("templates matched segment by segment", () => {
+  // Default variables between literal texts with and without slashes ("{a}.json", "{a}{b}"
+  // stay on the regex), against paths made of the same characters, braces and slashes.
+  const text = fc.constantFrom("", "/", "/x", "/x/", "x", ".json", "-", "/{", "/%7B");
+  const anyTemplate = fc
+    .array(fc.tuple(text, fc.boolean()), { minLength: 1, maxLength: 4 })
+    .map((parts) => {
+      let path = "/t";
+      parts.forEach(([literal, variable], i) => {
+        path += literal.replace(/[{}]/g, "");
+        // At least one variable, or the template is a plain resource, without a pattern.
+        if (variable || i === 0) path += `{v${i}}`;
+      });
+      return path;
+    });
+  const anyPath = fc
+    .array(fc.constantFrom("/", "x", "y", ".json", "-", "{", "}", "%41", "/x"), { maxLength: 8 })
+    .map((parts) => `/t${parts.join("")}`);
+
+  it("a path resolves exactly when the route's regex matches it, with its captures", () => {
+    fc.assert(
+      fc.property(anyTemplate, fc.array(anyPath, { minLength: 1, maxLength: 8 }), (t, paths) => {
+        const router = new web.UrlDispatcher();
+        const resource = router.addResource(t) as web.DynamicResource;
+        resource.addRoute("GET", textHandler("x"));
+        router.freeze();
+        for (const path of paths) {
+          const m = resource.pattern.exec(path);
+          const match = router.resolve(req("GET", path));
+          if (m === null) {
+            expect(match.route).toBeNull();
+            continue;
+          }
+          expect(match.route?.resource).toBe(resource);
+          const names = [...t.matchAll(/\{(\w+)\}/g)].map((v) => v[1] as string);
+          const captured = Object.fromEntries(
+            names.map((name, i) => [name, decodeValue(m[i + 1] as string)]),
+          );
+          expect({ ...match.params }).toEqual(captured);
+        }
+      }),
+      { numRuns: 500 },
     );
   });
 });

@@ -287,6 +287,86 @@ describe.each([true, "h2c"] as const)(
       expect((await h2(session, "/")).body).toBe("hello");
     });
 
+    it("sends the head of a response nobody touched as over HTTP/1.1, Server and Date included", async () => {
+      // No middleware: these heads take the short way (no header multidict, no flat list).
+      const app = new web.Application();
+      app.router.addGet("/plain", () => new web.Response({ text: "plain" }));
+      app.router.addGet("/bytes", () => new web.Response({ body: Buffer.from("raw") }));
+      app.router.addGet("/nothing", () => new web.Response());
+      app.router.addGet("/gone", () => new web.Response({ status: 204 }));
+      app.router.addGet(
+        "/split",
+        () => new web.Response({ text: "no", contentType: "text/plain\r\nx-injected: yes" }),
+      );
+      const errors: string[] = [];
+      const { port } = await serveApp(mode, app, {
+        logger: { error: (message: string) => errors.push(message) },
+      });
+      const session = open(mode, port);
+      const before = Date.now();
+      const plain = await h2(session, "/plain");
+      expect(plain.body).toBe("plain");
+      expect(plain.headers["content-type"]).toBe("text/plain; charset=utf-8");
+      expect(plain.headers["content-length"]).toBe("5");
+      expect(plain.headers.server).toMatch(/^aiohttp-ts\//);
+      const sent = Date.parse(plain.headers.date as string);
+      expect(sent).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+      expect(sent).toBeLessThanOrEqual(Date.now());
+      const bytes = await h2(session, "/bytes");
+      expect(bytes.headers["content-type"]).toBe("application/octet-stream");
+      expect(bytes.body).toBe("raw");
+      const nothing = await h2(session, "/nothing");
+      expect(nothing.headers["content-type"]).toBeUndefined();
+      expect(nothing.headers["content-length"]).toBe("0");
+      const gone = await h2(session, "/gone");
+      expect(gone.status).toBe(204);
+      expect(gone.headers["content-length"]).toBeUndefined();
+      expect(typeof gone.headers.date).toBe("string");
+      const head = await h2(session, "/plain", { ":method": "HEAD" });
+      expect(head.headers["content-length"]).toBe("5");
+      expect(head.body).toBe("");
+      const split = await h2(session, "/split");
+      expect(split.status).toBe(500);
+      expect(split.headers["x-injected"]).toBeUndefined();
+      expect(errors).toEqual(["Error preparing response to GET /split"]);
+    });
+
+    it("sends a Date that moves on with the clock, also under a test's fake setTimeout", async () => {
+      const app = new web.Application();
+      app.router.addGet("/plain", () => new web.Response({ text: "plain" }));
+      const { port } = await serveApp(mode, app);
+      const session = open(mode, port);
+      const first = (await h2(session, "/plain")).headers.date as string;
+      vi.useFakeTimers({ toFake: ["setTimeout"] });
+      const date = async (): Promise<unknown> => (await h2(session, "/plain")).headers.date;
+      try {
+        // The cached Date is forgotten at the next second by a timer fake ones do not stop:
+        // twice, the second timer set while they are installed.
+        await expect.poll(date, { timeout: 3000, interval: 50 }).not.toBe(first);
+        const second = await date();
+        await expect.poll(date, { timeout: 3000, interval: 50 }).not.toBe(second);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it("gives rawHeaders as sent without pseudo-headers, Host from :authority first when absent", async () => {
+      const app = new web.Application();
+      app.router.addGet("/raw", (request) =>
+        web.jsonResponse({ raw: request.rawHeaders, remote: request.remote }),
+      );
+      const { port } = await serveApp(mode, app);
+      const session = open(mode, port);
+      const authority = mode === true ? `localhost:${port}` : `127.0.0.1:${port}`;
+      const without = await h2(session, "/raw", { "x-a": "1", "x-b": "2" });
+      expect(JSON.parse(without.body)).toEqual({
+        raw: ["host", authority, "x-a", "1", "x-b", "2"],
+        remote: "127.0.0.1",
+      });
+      const given = await h2(session, "/raw", { "x-a": "1", host: authority });
+      expect(JSON.parse(given.body).raw).toEqual(["x-a", "1", "host", authority]);
+    });
+
     it("reads a gzip body from the stream, and a reset in the middle fails the read", async () => {
       const failed = deferred<unknown>();
       const app = await makeHttp2App();

@@ -289,6 +289,37 @@ function parseTemplate(path: string): Array<string | TemplateVar> {
   return parts;
 }
 
+/**
+ * The literal text before, between and after the variables of a template that can be matched
+ * segment by segment (see DynamicResource's `#matchSegments`), else `null`.
+ */
+function segmentLiterals(parts: ReadonlyArray<string | TemplateVar>): string[] | null {
+  const literals = [""];
+  for (const part of parts) {
+    if (typeof part === "string") {
+      literals[literals.length - 1] += part;
+      continue;
+    }
+    if (part.regex !== null) return null;
+    // A variable ends at a `/`: the text after it must start there (or be the end).
+    const before = literals[literals.length - 1] as string;
+    if (literals.length > 1 && before !== "" && !before.startsWith("/")) return null;
+    if (literals.length > 1 && before === "") return null;
+    literals.push("");
+  }
+  const last = literals[literals.length - 1] as string;
+  if (literals.length > 1 && last !== "" && !last.startsWith("/")) return null;
+  return literals;
+}
+
+/**
+ * `text` as V8's one shared copy of it, the form property names take: a key made by `slice()`
+ * is looked up in V8's string table again on every keyed store.
+ */
+function internalized(text: string): string {
+  return Object.keys({ [text]: 0 })[0] as string;
+}
+
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
@@ -304,6 +335,12 @@ export class DynamicResource extends Resource {
   // The literal text before the first variable: a `startsWith` rejects most paths before the
   // regex runs, which keeps a bucket of sibling routes cheap to scan.
   #literalPrefix = "";
+  /**
+   * When every variable takes the default pattern (one whole segment) and is followed by a `/`
+   * or the end, the literal text around the variables (one more than the variables): such a
+   * path is matched segment by segment, without the regex and its match array.
+   */
+  #literals: string[] | null = null;
 
   constructor(path: string, name: string | null = null) {
     super(name);
@@ -327,7 +364,8 @@ export class DynamicResource extends Resource {
         continue;
       }
       seenVar = true;
-      names.push(part.name);
+      // As V8 keeps property names: each match stores its params under these.
+      names.push(internalized(part.name));
       groupIndex.push(group);
       group += 1 + part.groups;
       source += `(${part.regex ?? "[^{}/]+"})`;
@@ -344,6 +382,7 @@ export class DynamicResource extends Resource {
     this.#names = names;
     this.#groupIndex = groupIndex;
     this.#literalPrefix = prefix;
+    this.#literals = segmentLiterals(this.#parts);
   }
 
   get canonical(): string {
@@ -361,6 +400,10 @@ export class DynamicResource extends Resource {
 
   resolve(_request: Request, path: string, method: string): ResourceResolution {
     if (!path.startsWith(this.#literalPrefix)) return null;
+    if (this.#literals !== null) {
+      const params = this.#matchSegments(path, this.#literals);
+      return params === null ? null : this[kResolveMethod](method, params);
+    }
     const m = this.#pattern.exec(path);
     if (m === null) return null;
     const names = this.#names;
@@ -371,6 +414,31 @@ export class DynamicResource extends Resource {
       params[names[i] as string] = decodeValue(m[index[i] as number] as string);
     }
     return this[kResolveMethod](method, params);
+  }
+
+  /**
+   * What the pattern's regex would capture, found without it: each variable is the text up to
+   * the next `/` (or the end), not empty and without braces (`[^{}/]+`), and the literal after
+   * it follows. `path` starts with the literal prefix.
+   */
+  #matchSegments(path: string, literals: string[]): Record<string, string> | null {
+    const names = this.#names;
+    const params: Record<string, string> = {};
+    let pos = (literals[0] as string).length;
+    for (let i = 0; i < names.length; i++) {
+      let end = pos;
+      for (; end < path.length; end++) {
+        const c = path.charCodeAt(end);
+        if (c === 0x2f /* / */) break;
+        if (c === 0x7b /* { */ || c === 0x7d /* } */) return null;
+      }
+      if (end === pos) return null;
+      const after = literals[i + 1] as string;
+      if (after !== "" && !path.startsWith(after, end)) return null;
+      params[names[i] as string] = decodeValue(path.slice(pos, end));
+      pos = end + after.length;
+    }
+    return pos === path.length ? params : null;
   }
 
   /** Whether a concrete path would match this resource's pattern. */
