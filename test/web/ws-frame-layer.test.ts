@@ -301,6 +301,27 @@ describe("a connection that closes while a message inflates", () => {
   });
 });
 
+describe("reading resumes after an inflation", () => {
+  it("when the bytes behind the compressed message end inside a frame", async () => {
+    const peer = await open(servers.ours, ["Sec-WebSocket-Extensions: permessage-deflate"]);
+    const first = "x".repeat(100_000);
+    const second = randomBytes(40_000);
+    const tail = binary(second);
+    const cut = 20_000;
+    // One write: the compressed message (inflated off the thread) and half of the next frame,
+    // more than the 16 KiB the connection holds before it pauses the socket.
+    await peer.send([
+      frame({ opcode: OP.TEXT, rsv: RSV1, payload: deflate(first) }),
+      tail.subarray(0, cut),
+    ]);
+    expect(await peer.waitFor(() => peer.outcome.messages.length === 1, WAIT)).toBe(true);
+    await peer.send(tail.subarray(cut));
+    expect(await peer.waitFor(() => peer.outcome.messages.length === 2, WAIT)).toBe(true);
+    expect(peer.outcome.messages[1]?.payload.equals(second)).toBe(true);
+    peer.destroy();
+  });
+});
+
 describe("a connection that closes while a bad message inflates", () => {
   it("tells the handler of the failure (1007), then ends", async () => {
     const got: string[] = [];

@@ -369,8 +369,9 @@ export abstract class FrameParser {
     }
     this.#dataFrame();
     if (this.#state === GET_INFO && !this.#stopped && this.#bufferedBytes > 0) this.#run();
-    // A failure (FAILING) is told later, and its telling does what idling would.
-    if (this.#state === GET_INFO) this.onIdle();
+    // Caught up (a whole frame or part of one may still wait for bytes: the socket must be
+    // read again). A failure (FAILING) is told later, and its telling does what idling would.
+    if (this.#state !== INFLATING && this.#state !== FAILING) this.onIdle();
   }
 
   #dataFrame(): void {
