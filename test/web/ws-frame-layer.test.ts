@@ -85,18 +85,20 @@ describe("the handshake answers as ws's server does", () => {
     'permessage-deflate; server_max_window_bits="1 0"',
   ];
 
-  it.each(OFFERS)("Sec-WebSocket-Extensions: %s", async (offer) => {
+  /** What ours and the reference answered to one offer: status and extensions agreed. */
+  async function answers(offer: string): Promise<{ status: number; extensions: string | null }[]> {
     const peers = await Promise.all(
       [servers.ours, servers.reference].map((server) =>
         open(server, [`Sec-WebSocket-Extensions: ${offer}`]),
       ),
     );
-    const [mine, theirs] = peers.map((p) => ({
-      status: p.outcome.status,
-      extensions: extensionsHeader(p),
-    }));
-    expect(mine).toEqual(theirs);
     for (const p of peers) p.destroy();
+    return peers.map((p) => ({ status: p.outcome.status, extensions: extensionsHeader(p) }));
+  }
+
+  it.each(OFFERS)("Sec-WebSocket-Extensions: %s", async (offer) => {
+    const [mine, theirs] = await answers(offer);
+    expect(mine).toEqual(theirs);
   });
 
   // RFC 7692 7.1: an offer with an unknown, repeated or invalid parameter is declined, and the
@@ -114,18 +116,9 @@ describe("the handshake answers as ws's server does", () => {
       "permessage-deflate",
     ],
   ])("an invalid offer is declined, where ws refuses: %s", async (offer, agreed) => {
-    const peers = await Promise.all(
-      [servers.ours, servers.reference].map((server) =>
-        open(server, [`Sec-WebSocket-Extensions: ${offer}`]),
-      ),
-    );
-    const [mine, theirs] = peers.map((p) => ({
-      status: p.outcome.status,
-      extensions: extensionsHeader(p),
-    }));
+    const [mine, theirs] = await answers(offer);
     expect(mine).toEqual({ status: 101, extensions: agreed });
     expect(theirs?.status).toBe(400);
-    for (const p of peers) p.destroy();
   });
 
   it.each(["chat, chat", "chat,, superchat", "chat superchat", ""])(
