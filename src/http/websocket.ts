@@ -12,6 +12,7 @@ import {
   WSMsgType,
   wsMessage,
 } from "./ws-message.js";
+import { isValidCloseCode } from "./ws-protocol/frame-parser.js";
 import { type FrameSink, ServerSocket } from "./ws-protocol/server-socket.js";
 
 /** Options shared by both sides; every one has a default. */
@@ -873,10 +874,7 @@ function messageSize(msg: WSMessage): number {
 
 /** RFC 6455 7.4: codes an endpoint may send; 5.5: a control payload is at most 125 bytes. */
 function checkClose(code: number, message: string): void {
-  const sendable =
-    (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
-    (code >= 3000 && code <= 4999);
-  if (!Number.isInteger(code) || !sendable) {
+  if (!Number.isInteger(code) || !isValidCloseCode(code)) {
     throw new RangeError(`Invalid close code ${code}: use 1000-1003, 1007-1014 or 3000-4999`);
   }
   if (Buffer.byteLength(message) > 123) {

@@ -116,11 +116,8 @@ export class MessageDeflate {
    */
   cleanup(): void {
     this.#closed = true;
-    const inflate = this.#inflate;
-    if (inflate !== null) {
-      this.#inflate = null;
-      this.#inflated = null;
-      inflate.close();
+    if (this.#inflate !== null) {
+      this.#dropInflater();
       const callback = this.#inflateCallback;
       this.#inflateCallback = null;
       callback?.(closedError(), EMPTY);
@@ -135,97 +132,98 @@ export class MessageDeflate {
     }
   }
 
+  /** The inflater is done with (it failed, its stream ended, or the connection closed). */
+  #dropInflater(): void {
+    this.#inflate?.close();
+    this.#inflate = null;
+    this.#inflated = null;
+  }
+
   #decompress(data: Buffer, fin: boolean, callback: Callback): void {
-    let inflate = this.#inflate;
-    let out = this.#inflated as Output;
-    if (inflate === null) {
-      const windowBits = this.#params.clientMaxWindowBits ?? constants.Z_DEFAULT_WINDOWBITS;
-      inflate = createInflateRaw({ windowBits });
-      out = { chunks: [], length: 0, error: null };
-      const max = this.#maxPayload;
-      const stream = inflate;
-      const onData = (chunk: Buffer): void => {
-        out.length += chunk.length;
-        if (max < 1 || out.length <= max) {
-          out.chunks.push(chunk);
-          return;
-        }
-        out.error = Object.assign(new InflatedTooLargeError("Max payload size exceeded"), {
-          closeCode: 1009,
-        });
-        stream.removeListener("data", onData);
-        // reset(), not close(): the flush callback below still runs.
-        stream.reset();
-      };
-      inflate.on("data", onData);
-      inflate.on("error", (err: Error) => {
-        this.#inflate = null;
-        this.#inflated = null;
-        stream.close();
-        const failed = this.#inflateCallback;
-        this.#inflateCallback = null;
-        // RFC 6455 7.4.1: data that cannot be inflated is inconsistent with the message type.
-        failed?.(Object.assign(err, { closeCode: 1007 }), EMPTY);
-      });
-      this.#inflate = inflate;
-      this.#inflated = out;
-    }
+    const stream = this.#inflate ?? this.#newInflater();
+    const out = this.#inflated as Output;
     this.#inflateCallback = callback;
-    inflate.write(data);
-    if (fin) inflate.write(TRAILER);
-    const stream = inflate;
-    inflate.flush(() => {
+    stream.write(data);
+    if (fin) stream.write(TRAILER);
+    stream.flush(() => {
       if (this.#inflate !== stream) return;
       this.#inflateCallback = null;
       if (out.error !== null) {
-        this.#inflate = null;
-        this.#inflated = null;
-        stream.close();
+        this.#dropInflater();
         callback(out.error, EMPTY);
         return;
       }
-      const result = joined(out);
-      out.chunks = [];
-      out.length = 0;
-      if (stream.readableEnded) {
-        // The peer's data held a final deflate block: that stream is over, and the next
-        // message starts a new one (as `ws` does), with no window behind it.
-        this.#inflate = null;
-        this.#inflated = null;
-        stream.close();
-      } else if (fin && this.#params.clientNoContextTakeover) stream.reset();
+      const result = take(out);
+      // The peer's data held a final deflate block: that stream is over, and the next message
+      // starts a new one (as `ws` does), with no window behind it.
+      if (stream.readableEnded) this.#dropInflater();
+      else if (fin && this.#params.clientNoContextTakeover) stream.reset();
       callback(null, result);
     });
   }
 
-  #compress(data: Buffer | string, fin: boolean, callback: Callback): void {
-    let deflate = this.#deflate;
-    let out = this.#deflated as Output;
-    if (deflate === null) {
-      const windowBits = this.#params.serverMaxWindowBits ?? constants.Z_DEFAULT_WINDOWBITS;
-      deflate = createDeflateRaw({ windowBits });
-      out = { chunks: [], length: 0, error: null };
-      deflate.on("data", (chunk: Buffer) => {
+  /** The inflater for the client's messages, with the agreed window; past the limit it stops. */
+  #newInflater(): InflateRaw {
+    const windowBits = this.#params.clientMaxWindowBits ?? constants.Z_DEFAULT_WINDOWBITS;
+    const stream = createInflateRaw({ windowBits });
+    const out: Output = { chunks: [], length: 0, error: null };
+    const max = this.#maxPayload;
+    const onData = (chunk: Buffer): void => {
+      out.length += chunk.length;
+      if (max < 1 || out.length <= max) {
         out.chunks.push(chunk);
-        out.length += chunk.length;
+        return;
+      }
+      out.error = Object.assign(new InflatedTooLargeError("Max payload size exceeded"), {
+        closeCode: 1009,
       });
-      this.#deflate = deflate;
-      this.#deflated = out;
-    }
+      stream.removeListener("data", onData);
+      // reset(), not close(): the flush callback still runs.
+      stream.reset();
+    };
+    stream.on("data", onData);
+    stream.on("error", (err: Error) => {
+      // As in the flush callback: a stream already let go has nobody left to tell.
+      if (this.#inflate !== stream) return;
+      this.#dropInflater();
+      const failed = this.#inflateCallback;
+      this.#inflateCallback = null;
+      // RFC 6455 7.4.1: data that cannot be inflated is inconsistent with the message type.
+      failed?.(Object.assign(err, { closeCode: 1007 }), EMPTY);
+    });
+    this.#inflate = stream;
+    this.#inflated = out;
+    return stream;
+  }
+
+  #compress(data: Buffer | string, fin: boolean, callback: Callback): void {
+    const stream = this.#deflate ?? this.#newDeflater();
+    const out = this.#deflated as Output;
     this.#deflateCallback = callback;
-    const stream = deflate;
-    deflate.write(data);
-    deflate.flush(constants.Z_SYNC_FLUSH, () => {
+    stream.write(data);
+    stream.flush(constants.Z_SYNC_FLUSH, () => {
       // Closed while compressing: cleanup() told the callback.
       if (this.#deflate !== stream) return;
-      let result = joined(out);
+      let result = take(out);
       if (fin) result = result.subarray(0, result.length - 4);
       this.#deflateCallback = null;
-      out.chunks = [];
-      out.length = 0;
       if (fin && this.#params.serverNoContextTakeover) stream.reset();
       callback(null, result);
     });
+  }
+
+  /** The deflater for the server's messages, with the agreed window. */
+  #newDeflater(): DeflateRaw {
+    const windowBits = this.#params.serverMaxWindowBits ?? constants.Z_DEFAULT_WINDOWBITS;
+    const stream = createDeflateRaw({ windowBits });
+    const out: Output = { chunks: [], length: 0, error: null };
+    stream.on("data", (chunk: Buffer) => {
+      out.chunks.push(chunk);
+      out.length += chunk.length;
+    });
+    this.#deflate = stream;
+    this.#deflated = out;
+    return stream;
   }
 }
 
@@ -233,7 +231,11 @@ function closedError(): Error {
   return new Error("The connection closed while zlib was processing its data");
 }
 
-function joined(out: Output): Buffer {
-  if (out.chunks.length === 1) return out.chunks[0] as Buffer;
-  return Buffer.concat(out.chunks, out.length);
+/** What `out` collected for one message; `out` starts empty for the next. */
+function take(out: Output): Buffer {
+  const chunks = out.chunks;
+  const result = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, out.length);
+  out.chunks = [];
+  out.length = 0;
+  return result;
 }

@@ -298,10 +298,7 @@ export class ServerSocket extends FrameParser {
       this.#write(frame.b0, frame.data, frame.byteLength, frame.callback);
       return;
     }
-    const deflate = (this.#deflate ??= new MessageDeflate(
-      this.#deflateParams as DeflateParams,
-      this.limits.maxPayload,
-    ));
+    const deflate = this.#zlib();
     this.#bufferedBytes += frame.byteLength;
     this.#flags |= COMPRESSING;
     deflate.compress(frame.data, frame.fin, (err, out) => {
@@ -365,6 +362,15 @@ export class ServerSocket extends FrameParser {
     socket.uncork();
   }
 
+  /** The zlib state, made with the first compressed message either way (deflate was agreed). */
+  #zlib(): MessageDeflate {
+    this.#deflate ??= new MessageDeflate(
+      this.#deflateParams as DeflateParams,
+      this.limits.maxPayload,
+    );
+    return this.#deflate;
+  }
+
   // ---- receiving (FrameParser's hooks) -------------------------------------------------
 
   protected get deflating(): boolean {
@@ -376,10 +382,7 @@ export class ServerSocket extends FrameParser {
     fin: boolean,
     cb: (err: Error | null, out: Buffer) => void,
   ): void {
-    const deflate = (this.#deflate ??= new MessageDeflate(
-      this.#deflateParams as DeflateParams,
-      this.limits.maxPayload,
-    ));
+    const deflate = this.#zlib();
     deflate.decompress(data, fin, cb);
   }
 
