@@ -390,6 +390,16 @@ function treeCpuMs(pid: number): number {
   }
 }
 
+/**
+ * CPU time of this process's children that have exited and been waited for, ms (cutime and
+ * cstime): how a load generator that is not ours (h2load) is measured, across its run.
+ */
+export function waitedChildrenCpuMs(): number {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
+}
+
 function childPids(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")

@@ -3,8 +3,12 @@
 // process, 100 streams over 10 connections, rounds interleaved. Client side: our ClientSession
 // and undici's Agent (allowH2), each in its own process, against the raw node:http2 server.
 // Targets (issue 12): server >= 0.9x node:http2 and >= Fastify; client >= 0.8x undici.
+// Each run is measured for the CPU time the server process spent on it too, and run again (up to
+// --retries times, the quietest counting) while other processes used more than --quiet cores:
+// on a 2-core machine a run that shares its cores measures the neighbour, not the server.
 // Run: npm run bench:http2 [-- --requests N --client-requests N --rounds N --skip-build --no-write]
 //   --only server|client   one part only (implies --no-write: RESULTS.md holds both parts)
+//   --quiet cores (0.15), --retries n (2), --pin (servers on CPU 0, h2load or client on CPU 1)
 
 import type { ChildProcess } from "node:child_process";
 import { spawnSync } from "node:child_process";
@@ -17,20 +21,29 @@ import {
   buildUnless,
   environmentLine,
   fmtInt,
+  fmtNum,
+  interleavedRounds,
   killChildrenOnExit,
   logger,
   median,
+  notMeasured,
   pkgVersion,
   positive,
+  type RoundsTally,
+  type RunFigures,
   ratio,
   reproduceLine,
+  runOptions,
+  runSettings,
   type ServerChild,
   saveReport,
   spawnChild,
+  startCpuMeter,
   startServerChild,
   stopChild,
   tableHead,
   tableRow,
+  waitedChildrenCpuMs,
 } from "./common.js";
 
 const SECTION = "HTTP/2 (bench/http2.ts)";
@@ -46,9 +59,8 @@ const { values: argv } = parseArgs({
     requests: { type: "string", default: "30000" },
     "client-requests": { type: "string", default: "10000" },
     rounds: { type: "string", default: "3" },
-    "skip-build": { type: "boolean", default: false },
-    "no-write": { type: "boolean", default: false },
     only: { type: "string" },
+    ...runOptions("2"),
   },
 });
 const only = argv.only;
@@ -60,6 +72,7 @@ const runClients = only !== "server";
 const requests = positive("--requests", argv.requests);
 const clientRequests = positive("--client-requests", argv["client-requests"]);
 const rounds = positive("--rounds", argv.rounds);
+const settings = runSettings(argv);
 
 interface Peer {
   id: string;
@@ -123,10 +136,29 @@ async function runChild(child: ChildProcess, what: string, limitMs: number): Pro
   return out;
 }
 
+/** What one run measured. */
+interface Run extends RunFigures {
+  rate: number;
+  /** CPU time of the server process per request, microseconds (server part only). */
+  cpuMicros: number;
+}
+
+/**
+ * Measures `run` (a child loading `server` to its end): the server's CPU time, and what other
+ * processes used meanwhile. The load child's CPU time is read once it has been waited for.
+ */
+async function metered(server: ServerChild, count: number, run: () => Promise<number>) {
+  const meter = startCpuMeter(server.child);
+  const loadBefore = waitedChildrenCpuMs();
+  const rate = await run();
+  const { serverCpuMs, otherCores } = meter(waitedChildrenCpuMs() - loadBefore);
+  return { rate, cpuMicros: (1000 * serverCpuMs) / count, otherCores, failed: 0 };
+}
+
 /** One h2load run against `port`; its req/s, after checking that every request succeeded. */
 async function h2load(port: number): Promise<number> {
   const args = ["-n", String(requests), "-c", String(CONNECTIONS), "-m", String(STREAMS)];
-  const child = spawnChild(H2LOAD, [...args, `https://127.0.0.1:${port}${PATH}`], 1, false);
+  const child = spawnChild(H2LOAD, [...args, `https://127.0.0.1:${port}${PATH}`], 1, settings.pin);
   const out = await runChild(child, "h2load", 120_000);
   const done = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded/.exec(out);
   const rate = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out);
@@ -142,7 +174,7 @@ async function clientRun(id: string, port: number, ca: string): Promise<number> 
   const url = `https://127.0.0.1:${port}${PATH}`;
   const script = join("bench", "clients", "h2-client.mjs");
   const args = [script, id, url, ca, String(clientRequests), String(CLIENT_IN_FLIGHT)];
-  const out = await runChild(spawnChild("node", args, 1, false), id, 120_000);
+  const out = await runChild(spawnChild("node", args, 1, settings.pin), id, 120_000);
   const { seconds } = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as { seconds: number };
   return clientRequests / seconds;
 }
@@ -164,32 +196,51 @@ async function main(): Promise<void> {
       const script = join("bench", "servers", peer.script);
       servers.set(
         peer.id,
-        await startServerChild("node", (port) => [script, String(port), key, cert], false),
+        await startServerChild("node", (port) => [script, String(port), key, cert], settings.pin),
       );
     }
-    const serverRates = new Map<string, number[]>(SERVERS.map((p) => [p.id, []]));
-    const clientRates = new Map<string, number[]>(CLIENTS.map((c) => [c.id, []]));
-    const rawPort = servers.get("raw")?.port ?? 0;
-    // One discarded run each first: JIT warm-up, so the first round measures no peer cold.
-    if (runServers) for (const s of servers.values()) await h2load(s.port);
-    for (let round = 1; round <= rounds; round++) {
-      // Interleaved, and the order turned each round, so that a busy moment hits all peers.
-      const order = round % 2 === 0 ? [...SERVERS].reverse() : SERVERS;
-      for (const peer of runServers ? order : []) {
-        const rate = await h2load(servers.get(peer.id)?.port ?? 0);
-        serverRates.get(peer.id)?.push(rate);
-        log(`round ${round}: ${peer.label}: ${fmtInt(rate)} req/s`);
-      }
-      const clientOrder = round % 2 === 0 ? [...CLIENTS].reverse() : CLIENTS;
-      for (const client of runClients ? clientOrder : []) {
-        const rate = await clientRun(client.id, rawPort, cert);
-        clientRates.get(client.id)?.push(rate);
-        log(`round ${round}: ${client.label}: ${fmtInt(rate)} req/s`);
-      }
+    const serverOf = (id: string) => servers.get(id) as ServerChild;
+    const tally: RoundsTally = { skipped: [], runs: 0, retried: 0 };
+    const common = { rounds, quiet: settings.quiet, retries: settings.retries, log };
+    let serverRuns = new Map<string, Run[]>();
+    if (runServers) {
+      // One discarded run each first: JIT warm-up, so the first round measures no peer cold.
+      for (const s of servers.values()) await h2load(s.port);
+      serverRuns = await interleavedRounds(
+        SERVERS,
+        (peer) => metered(serverOf(peer.id), requests, () => h2load(serverOf(peer.id).port)),
+        {
+          ...common,
+          what: "server",
+          baseline: "raw",
+          describe: (r) => `${fmtInt(r.rate)} req/s, server CPU ${fmtNum(r.cpuMicros)} us/req`,
+        },
+        tally,
+      );
+    }
+    let clientRuns = new Map<string, Run[]>();
+    if (runClients) {
+      const raw = serverOf("raw");
+      clientRuns = await interleavedRounds(
+        CLIENTS,
+        (client) => metered(raw, clientRequests, () => clientRun(client.id, raw.port, cert)),
+        {
+          ...common,
+          what: "client",
+          baseline: "undici",
+          describe: (r) => `${fmtInt(r.rate)} req/s`,
+        },
+        tally,
+      );
     }
     for (const s of servers.values()) await stopChild(s.child);
 
-    const med = (m: Map<string, number[]>, id: string) => median(m.get(id) ?? []);
+    const med = (m: Map<string, Run[]>, id: string, pick: (r: Run) => number) =>
+      median((m.get(id) ?? []).map(pick));
+    const rate = (m: Map<string, Run[]>, id: string) => med(m, id, (r) => r.rate);
+    const cpu = (id: string) => med(serverRuns, id, (r) => r.cpuMicros);
+    const measured = <P extends { id: string }>(peers: readonly P[], m: Map<string, Run[]>) =>
+      peers.filter((p) => m.has(p.id));
     const serverPart = [
       `### Server: h2load -n ${requests} -c ${CONNECTIONS} -m ${STREAMS} (${CONNECTIONS * STREAMS} streams over ${CONNECTIONS} connections)`,
       "",
@@ -200,31 +251,36 @@ async function main(): Promise<void> {
         "vs node:http2",
         "vs compatibility API",
         "vs Fastify",
+        "server CPU us/req",
+        "CPU vs node:http2",
       ]),
-      ...SERVERS.map((p) =>
+      ...measured(SERVERS, serverRuns).map((p) =>
         tableRow([
           p.label,
-          fmtInt(med(serverRates, p.id)),
-          (serverRates.get(p.id) ?? []).map(fmtInt).join(", "),
-          ratio(med(serverRates, p.id), med(serverRates, "raw")),
-          ratio(med(serverRates, p.id), med(serverRates, "raw-compat")),
-          ratio(med(serverRates, p.id), med(serverRates, "fastify")),
+          fmtInt(rate(serverRuns, p.id)),
+          (serverRuns.get(p.id) ?? []).map((r) => fmtInt(r.rate)).join(", "),
+          ratio(rate(serverRuns, p.id), rate(serverRuns, "raw")),
+          ratio(rate(serverRuns, p.id), rate(serverRuns, "raw-compat")),
+          ratio(rate(serverRuns, p.id), rate(serverRuns, "fastify")),
+          fmtNum(cpu(p.id)),
+          // Requests per CPU second, as the req/s columns: higher is better.
+          ratio(cpu("raw"), cpu(p.id)),
         ]),
       ),
       "",
-      "Targets: aiohttp-ts at least 0.9x node:http2 and at least 1.0x Fastify.",
+      "Targets: aiohttp-ts at least 0.9x node:http2 and at least 1.0x Fastify. Server CPU: user and system time of the server process (all its threads) during the run, per request; its ratio is requests per CPU second against node:http2's, so higher is better there too.",
       "",
     ];
     const clientPart = [
       `### Client: ${clientRequests} GETs, ${CLIENT_IN_FLIGHT} in flight, against the node:http2 server`,
       "",
       ...tableHead(["Client", "req/s (median)", "rounds", "vs undici"]),
-      ...CLIENTS.map((c) =>
+      ...measured(CLIENTS, clientRuns).map((c) =>
         tableRow([
           c.label,
-          fmtInt(med(clientRates, c.id)),
-          (clientRates.get(c.id) ?? []).map(fmtInt).join(", "),
-          ratio(med(clientRates, c.id), med(clientRates, "undici")),
+          fmtInt(rate(clientRuns, c.id)),
+          (clientRuns.get(c.id) ?? []).map((r) => fmtInt(r.rate)).join(", "),
+          ratio(rate(clientRuns, c.id), rate(clientRuns, "undici")),
         ]),
       ),
       "",
@@ -234,10 +290,11 @@ async function main(): Promise<void> {
     const report = [
       environmentLine(started, loadBefore, loadavg()),
       "",
-      `dist/: ${buildNote}. TLS with a self-signed RSA-2048 certificate; GET ${PATH} (a short text body); ${rounds} round(s), peers interleaved (order reversed every other round) after one discarded warm-up run each, medians shown. "vs node:http2" is against the stream-API baseline (\`stream.respond\`), the issue's raw node:http2; ours and Fastify go through node:http2's compatibility API (\`(req, res)\`), measured as a second baseline.`,
+      `dist/: ${buildNote}. TLS with a self-signed RSA-2048 certificate; GET ${PATH} (a short text body); ${rounds} round(s), peers interleaved (each round starting with the next peer) after one discarded warm-up run each, medians shown. A run during which other processes used more than ${Math.round(100 * settings.quiet)}% of a core was run again, up to ${settings.retries} times, keeping the quietest: ${tally.retried} reruns for ${tally.runs} runs; ${settings.pin ? "pinned (servers on CPU 0, h2load and clients on CPU 1)" : "not pinned"}. "vs node:http2" is against the stream-API baseline (\`stream.respond\`), the issue's raw node:http2; ours and Fastify go through node:http2's compatibility API (\`(req, res)\`), measured as a second baseline.`,
       "",
       ...(runServers ? serverPart : []),
       ...(runClients ? clientPart : []),
+      ...notMeasured(tally.skipped),
       reproduceLine("bench:http2", "http2.ts"),
     ].join("\n");
     process.stdout.write(`${report}\n`);
