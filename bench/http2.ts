@@ -88,6 +88,11 @@ const SERVERS: readonly Peer[] = [
   },
   { id: "raw", label: "node:http2 createSecureServer (stream API)", script: "h2-raw.mjs" },
   {
+    id: "raw-shape",
+    label: "node:http2 stream API, async handler, 'close' tracked, Server and Date sent",
+    script: "h2-raw-aiohttp-shape.mjs",
+  },
+  {
     id: "raw-compat",
     label: "node:http2 createSecureServer (compatibility API)",
     script: "h2-raw-compat.mjs",
@@ -251,6 +256,7 @@ async function main(): Promise<void> {
         "vs node:http2",
         "vs compatibility API",
         "vs Fastify",
+        "vs the stream API doing aiohttp's minimum",
         "server CPU us/req",
         "CPU vs node:http2",
       ]),
@@ -262,6 +268,7 @@ async function main(): Promise<void> {
           ratio(rate(serverRuns, p.id), rate(serverRuns, "raw")),
           ratio(rate(serverRuns, p.id), rate(serverRuns, "raw-compat")),
           ratio(rate(serverRuns, p.id), rate(serverRuns, "fastify")),
+          ratio(rate(serverRuns, p.id), rate(serverRuns, "raw-shape")),
           fmtNum(cpu(p.id)),
           // Requests per CPU second, as the req/s columns: higher is better.
           ratio(cpu("raw"), cpu(p.id)),
@@ -290,7 +297,7 @@ async function main(): Promise<void> {
     const report = [
       environmentLine(started, loadBefore, loadavg()),
       "",
-      `dist/: ${buildNote}. TLS with a self-signed RSA-2048 certificate; GET ${PATH} (a short text body); ${rounds} round(s), peers interleaved (each round starting with the next peer) after one discarded warm-up run each, medians shown. A run during which other processes used more than ${Math.round(100 * settings.quiet)}% of a core was run again, up to ${settings.retries} times, keeping the quietest: ${tally.retried} reruns for ${tally.runs} runs; ${settings.pin ? "pinned (servers on CPU 0, h2load and clients on CPU 1)" : "not pinned"}. "vs node:http2" is against the stream-API baseline (\`stream.respond\`), the issue's raw node:http2; ours and Fastify go through node:http2's compatibility API (\`(req, res)\`), measured as a second baseline.`,
+      `dist/: ${buildNote}. TLS with a self-signed RSA-2048 certificate; GET ${PATH} (a short text body); ${rounds} round(s), peers interleaved (each round starting with the next peer) after one discarded warm-up run each, medians shown. A run during which other processes used more than ${Math.round(100 * settings.quiet)}% of a core was run again, up to ${settings.retries} times, keeping the quietest: ${tally.retried} reruns for ${tally.runs} runs; ${settings.pin ? "pinned (servers on CPU 0, h2load and clients on CPU 1)" : "not pinned"}. "vs node:http2" is against the stream-API baseline (\`stream.respond\`), the issue's raw node:http2. Fastify goes through node:http2's compatibility API (\`(req, res)\`), measured as a second baseline; ours answers streams itself (src/web/http2-exchange.ts). The third baseline is the stream API doing the least an aiohttp-style server does on each request (bench/servers/h2-raw-aiohttp-shape.mjs): an async handler awaited, the stream's 'close' tracked and its 'error' handled, \`Server\` and \`Date\` sent (with \`Server\`, node:http2 copies the head into a larger dictionary).`,
       "",
       ...(runServers ? serverPart : []),
       ...(runClients ? clientPart : []),
