@@ -628,14 +628,10 @@ export class WebServer {
   #complete(request: Request, response: StreamResponse | null, started: number): void {
     // However the request ended (answered, handler failed, client gone), its uploads go. An
     // upgrade request has no body, hence none.
-    if (request[kUpgrade] === null) {
-      discardUploads(request.raw, (err) =>
-        this.#logger.warn?.(
-          `Could not delete the uploads of ${request.method} ${request.path}`,
-          err,
-        ),
-      );
-    }
+    const removing = request[kUpgrade] === null ? discardUploads(request.raw) : undefined;
+    removing?.catch((err: unknown) =>
+      this.#logger.warn?.(`Could not delete the uploads of ${request.method} ${request.path}`, err),
+    );
     if (this.#accessLog !== null) {
       try {
         this.#accessLog.log(request, response, performance.now() - started);

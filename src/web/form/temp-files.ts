@@ -45,11 +45,12 @@ export function uploadDirOf(raw: IncomingMessage): UploadDir {
 
 /**
  * Deletes the request's temporary files, if it has any; the server calls it when the request
- * ends, however it ends.
+ * ends, however it ends. The deletion, or `undefined` when there was nothing to delete (most
+ * requests: the caller then makes no error handler).
  */
-export function discardUploads(raw: IncomingMessage, onError: (err: unknown) => void): void {
+export function discardUploads(raw: IncomingMessage): Promise<void> | undefined {
   const dir = dirs.get(raw);
-  if (dir === undefined) return;
+  if (dir === undefined) return undefined;
   dirs.delete(raw);
-  dir.remove().catch(onError);
+  return dir.remove();
 }
