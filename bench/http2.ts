@@ -6,7 +6,9 @@
 // Each run is measured for the CPU time the server process spent on it too, and run again (up to
 // --retries times, the quietest counting) while other processes used more than --quiet cores:
 // on a 2-core machine a run that shares its cores measures the neighbour, not the server.
-// Run: npm run bench:http2 [-- --requests N --client-requests N --rounds N --skip-build --no-write]
+// Run: npm run bench:http2 [-- --requests N (50000) --client-requests N (10000) --rounds N (7)
+//   --skip-build --no-write]; fewer or shorter rounds than the defaults let the machine's drift
+//   decide the ratios (a run of 3 rounds of 30,000 requests moved by +-10%).
 //   --only server|client   one part only (implies --no-write: RESULTS.md holds both parts)
 //   --quiet cores (0.15), --retries n (2), --pin (servers on CPU 0, h2load or client on CPU 1)
 
@@ -56,9 +58,9 @@ const PATH = "/hello/world";
 const log = logger("http2");
 const { values: argv } = parseArgs({
   options: {
-    requests: { type: "string", default: "30000" },
+    requests: { type: "string", default: "50000" },
     "client-requests": { type: "string", default: "10000" },
-    rounds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "7" },
     only: { type: "string" },
     ...runOptions("2"),
   },
