@@ -3,7 +3,7 @@
 // vanishes in the middle of an upload to our server. Resources are released (connections
 // closed, no slot held) and the next request works. The full pool with a timeout is in
 // silent.test.ts.
-import { once } from "node:events";
+import { getEventListeners, once, setMaxListeners } from "node:events";
 import { connect } from "node:net";
 import { beforeAll, describe, expect, test } from "vitest";
 import { ClientPayloadError, StreamClosedError, web } from "../../../src/index.js";
@@ -131,6 +131,9 @@ describe("an aborted signal", () => {
     });
     const s = session();
     const controller = new AbortController();
+    // Twenty requests on one signal are twenty listeners; past ten Node warns of a leak
+    // (docs/client.md, Cancellation).
+    setMaxListeners(20, controller.signal);
     const pending = Array.from({ length: 20 }, () =>
       s.get(`${server.url}/silent`, { signal: controller.signal }).catch((e: unknown) => e),
     );
@@ -139,6 +142,25 @@ describe("an aborted signal", () => {
     controller.abort();
     for (const err of await Promise.all(pending)) expect((err as Error).name).toBe("AbortError");
     await expectCleanAndUsable(s, server);
+  });
+});
+
+describe("a signal shared by many requests", () => {
+  test("keeps no listener of ours once their bodies are read, concurrent or one by one", async () => {
+    const server = await hostile({});
+    const s = session();
+    const { signal } = new AbortController();
+    for (let i = 0; i < 15; i++) {
+      const resp = await s.get(`${server.url}/ok`, { signal });
+      expect(getEventListeners(signal, "abort")).toHaveLength(1);
+      expect(await resp.text()).toBe("ok");
+      expect(getEventListeners(signal, "abort")).toHaveLength(0);
+    }
+    const texts = await Promise.all(
+      Array.from({ length: 10 }, async () => (await s.get(`${server.url}/ok`, { signal })).text()),
+    );
+    expect(texts).toEqual(Array(10).fill("ok"));
+    expect(getEventListeners(signal, "abort")).toHaveLength(0);
   });
 });
 
