@@ -365,6 +365,18 @@ function machineBusyMs(): number {
   return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (steal ?? 0)) * 1000) / CLOCK_TICKS;
 }
 
+// /proc/PID/stat fields 14-15 (utime, stime) and 16-17 (cutime, cstime), counted from 0 after
+// the parenthesised command name, which may itself hold spaces.
+const UTIME = 11;
+const CUTIME = 13;
+
+/** The two CPU-time fields of /proc/`pid`/stat from `first` on, summed, ms. */
+function statCpuMs(pid: number | "self", first: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[first]) + Number(fields[first + 1])) * 1000) / CLOCK_TICKS;
+}
+
 /** User + system CPU time of a process and all its threads so far, ms (Linux /proc). */
 function processCpuMs(child: ChildProcess): number {
   return child.pid === undefined ? Number.NaN : treeCpuMs(child.pid);
@@ -376,10 +388,7 @@ function processCpuMs(child: ChildProcess): number {
  */
 function treeCpuMs(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    let ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    let ms = statCpuMs(pid, UTIME);
     for (const child of childPids(pid)) {
       const childMs = treeCpuMs(child);
       if (!Number.isNaN(childMs)) ms += childMs;
@@ -395,9 +404,7 @@ function treeCpuMs(pid: number): number {
  * cstime): how a load generator that is not ours (h2load) is measured, across its run.
  */
 export function waitedChildrenCpuMs(): number {
-  const stat = readFileSync("/proc/self/stat", "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
+  return statCpuMs("self", CUTIME);
 }
 
 function childPids(pid: number): number[] {
