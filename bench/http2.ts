@@ -95,6 +95,11 @@ const SERVERS: readonly Peer[] = [
     script: "h2-raw-aiohttp-shape.mjs",
   },
   {
+    id: "raw-imported",
+    label: "node:http2 stream API, as the first, with aiohttp-ts imported and unused",
+    script: "h2-raw-imported.mjs",
+  },
+  {
     id: "raw-compat",
     label: "node:http2 createSecureServer (compatibility API)",
     script: "h2-raw-compat.mjs",
@@ -259,6 +264,7 @@ async function main(): Promise<void> {
         "vs compatibility API",
         "vs Fastify",
         "vs the stream API doing aiohttp's minimum",
+        "vs the stream API with aiohttp-ts imported",
         "server CPU us/req",
         "CPU vs node:http2",
       ]),
@@ -271,6 +277,7 @@ async function main(): Promise<void> {
           ratio(rate(serverRuns, p.id), rate(serverRuns, "raw-compat")),
           ratio(rate(serverRuns, p.id), rate(serverRuns, "fastify")),
           ratio(rate(serverRuns, p.id), rate(serverRuns, "raw-shape")),
+          ratio(rate(serverRuns, p.id), rate(serverRuns, "raw-imported")),
           fmtNum(cpu(p.id)),
           // Requests per CPU second, as the req/s columns: higher is better.
           ratio(cpu("raw"), cpu(p.id)),

@@ -16,7 +16,16 @@ import type { Readable } from "node:stream";
 // The module's own, as node's date cache uses its internal one: a test's fake timers (which
 // replace the global) must not stop the Date of responses from moving on.
 import { setTimeout } from "node:timers";
-import { kBodyStream, kPeer, kRespondPlain, kStreamedBody } from "./symbols.js";
+import {
+  kAllFields,
+  kAuthority,
+  kBodyStream,
+  kFirstField,
+  kPeer,
+  kRespondPlain,
+  kStreamedBody,
+  kWhenClosed,
+} from "./symbols.js";
 
 // RFC 9113 8.2.2: connection-specific fields are malformed in HTTP/2 (Node throws on most of
 // them); `TE` is allowed with the value "trailers" only.
@@ -76,19 +85,25 @@ function onStreamClose(this: AnsweredStream): void {
 /** An HTTP/2 request read like an HTTP/1.1 one: a `Host` header and no pseudo-headers. */
 export class H2IncomingRequest {
   readonly stream: ServerHttp2Stream;
-  /** Header fields by lower-case name (node:http2's object, with `host` from `:authority`). */
-  readonly headers: IncomingHttpHeaders;
-  /** Header fields as received, without pseudo-headers: name, value, name, value... */
-  readonly rawHeaders: string[];
   readonly method: string;
   readonly url: string;
   /** The connection (node:http2's guarded view of the session's socket). */
   readonly socket: Socket;
   /** @internal */
   readonly [kStreamedBody]: boolean;
-
   /** @internal the peer's address, as the session read it */
   readonly [kPeer]: string | undefined;
+  /**
+   * @internal the fields as node:http2 gave them, pseudo-headers first (RFC 9113 8.3: nghttp2
+   * refuses a request otherwise), and where the others start: the server checks its limits on
+   * these, so that most requests never copy them into `rawHeaders`.
+   */
+  readonly [kAllFields]: string[];
+  readonly [kFirstField]: number;
+  /** RFC 9113 8.3.1: `:authority` stands for Host, when the request has no Host. */
+  readonly [kAuthority]: string | undefined;
+  #headers: IncomingHttpHeaders;
+  #rawHeaders: string[] | undefined;
 
   constructor(
     stream: ServerHttp2Stream,
@@ -97,16 +112,46 @@ export class H2IncomingRequest {
     streams: SessionStreams,
   ) {
     this.stream = stream;
-    this.headers = headers;
-    // RFC 9113 8.3: the pseudo-headers come first (nghttp2 refuses a request otherwise).
+    this.#headers = headers;
     let first = 0;
     while (first < all.length && (all[first] as string).charCodeAt(0) === 58 /* ":" */) {
       first += 2;
     }
-    // RFC 9113 8.3.1: `:authority` stands for Host, which the server reads.
+    this[kAllFields] = all;
+    this[kFirstField] = first;
     const authority = headers[":authority"];
+    this[kAuthority] = typeof authority === "string" ? authority : undefined;
+    this.method = headers[":method"] as string;
+    this.url = (headers[":path"] as string | undefined) ?? "/";
+    this.socket = streams.socket;
+    this[kPeer] = streams.remoteAddress;
+    // HTTP/2 frames the body itself: one comes unless the headers ended the stream.
+    this[kStreamedBody] = !stream.endAfterHeaders && headers["content-length"] === undefined;
+  }
+
+  /**
+   * Header fields by lower-case name (node:http2's object), with `host` from `:authority`.
+   * Made on first use: adding a key to node's object costs a dictionary insert.
+   */
+  get headers(): IncomingHttpHeaders {
+    const headers = this.#headers;
+    if (this.#rawHeaders === undefined) this.#fields();
+    return headers;
+  }
+
+  /** Header fields as received, without pseudo-headers: name, value, name, value... */
+  get rawHeaders(): string[] {
+    return this.#rawHeaders ?? this.#fields();
+  }
+
+  /** Makes `rawHeaders` and gives `headers` the Host that `:authority` stands for. */
+  #fields(): string[] {
+    const all = this[kAllFields];
+    const first = this[kFirstField];
+    const headers = this.#headers;
+    const authority = this[kAuthority];
     let raw: string[];
-    if (headers.host === undefined && typeof authority === "string" && first >= 2) {
+    if (headers.host === undefined && authority !== undefined && first >= 2) {
       // The last pseudo-header's place, copied with the rest, takes the Host.
       raw = all.slice(first - 2);
       raw[0] = "host";
@@ -115,13 +160,8 @@ export class H2IncomingRequest {
     } else {
       raw = all.slice(first);
     }
-    this.rawHeaders = raw;
-    this.method = headers[":method"] as string;
-    this.url = (headers[":path"] as string | undefined) ?? "/";
-    this.socket = streams.socket;
-    this[kPeer] = streams.remoteAddress;
-    // HTTP/2 frames the body itself: one comes unless the headers ended the stream.
-    this[kStreamedBody] = !stream.endAfterHeaders && headers["content-length"] === undefined;
+    this.#rawHeaders = raw;
+    return raw;
   }
 
   get httpVersion(): string {
@@ -159,6 +199,9 @@ export class H2IncomingRequest {
 
 type Listener = (...args: unknown[]) => void;
 
+/** What the server runs when a response's stream has closed (see H2ServerResponse[kWhenClosed]). */
+export type ClosedCallback<A, B> = (request: A, response: B, started: number) => void;
+
 /**
  * An HTTP/2 response that takes what the server writes for HTTP/1.1: a reason phrase (HTTP/2
  * has none), flat header lists, and connection-specific headers, which are left out. Its
@@ -176,6 +219,12 @@ export class H2ServerResponse {
    * waits for most responses to close, and node's `once` costs a wrapper and a bind each time.
    */
   #onClose: Listener[] | null = null;
+  /** The server's completion of the request, kept as fields (see [kWhenClosed]). */
+  #whenClosed: ClosedCallback<unknown, unknown> | null = null;
+  #whenClosedRequest: unknown = null;
+  #whenClosedResponse: unknown = null;
+  #whenClosedStarted = 0;
+  #isClosed = false;
   readonly #streams: SessionStreams;
 
   constructor(stream: ServerHttp2Stream, req: H2IncomingRequest, streams: SessionStreams) {
@@ -192,12 +241,37 @@ export class H2ServerResponse {
 
   /** @internal the stream closed: called once, by its 'close' listener */
   closed(): void {
+    this.#isClosed = true;
     this.#streams.open--;
     if (this.#ended) this.#streams.ending--;
+    const callback = this.#whenClosed;
+    if (callback !== null) {
+      const request = this.#whenClosedRequest;
+      const response = this.#whenClosedResponse;
+      this.#whenClosed = this.#whenClosedRequest = this.#whenClosedResponse = null;
+      callback(request, response, this.#whenClosedStarted);
+    }
     const listeners = this.#onClose;
     if (listeners === null) return;
     this.#onClose = null;
     for (const listener of listeners) listener();
+  }
+
+  /**
+   * @internal runs `callback(request, response, started)` once the stream has closed (at once
+   * if it has): the server waits so for most HTTP/2 responses, whose last write is still in
+   * node's buffers when they end, and a closure and listener list for each cost 200 bytes.
+   * One callback at a time.
+   */
+  [kWhenClosed]<A, B>(callback: ClosedCallback<A, B>, request: A, response: B, started: number) {
+    if (this.#isClosed) {
+      callback(request, response, started);
+      return;
+    }
+    this.#whenClosed = callback as ClosedCallback<unknown, unknown>;
+    this.#whenClosedRequest = request;
+    this.#whenClosedResponse = response;
+    this.#whenClosedStarted = started;
   }
 
   get socket(): Socket {

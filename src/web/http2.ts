@@ -16,7 +16,13 @@ import {
 } from "node:http2";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import { performance } from "node:perf_hooks";
-import { H2IncomingRequest, H2ServerResponse, streamsOf } from "./http2-exchange.js";
+import {
+  type ClosedCallback,
+  H2IncomingRequest,
+  H2ServerResponse,
+  streamsOf,
+} from "./http2-exchange.js";
+import { kWhenClosed } from "./symbols.js";
 
 /**
  * How a site speaks HTTP/2: `true` serves HTTP/2 over TLS, negotiated by ALPN, with HTTP/1.1
@@ -35,6 +41,20 @@ export type NodeHttp2Server = Http2SecureServer | Http2Server;
 /** Whether a response goes out on an HTTP/2 stream. */
 export function isHttp2Response(res: ServerResponse): boolean {
   return (res as unknown) instanceof H2ServerResponse;
+}
+
+/**
+ * Runs `callback(request, response, started)` once the stream of an HTTP/2 response has
+ * closed, with no closure made for it.
+ */
+export function whenStreamClosed<A, B>(
+  res: ServerResponse,
+  callback: ClosedCallback<A, B>,
+  request: A,
+  response: B,
+  started: number,
+): void {
+  (res as unknown as H2ServerResponse)[kWhenClosed](callback, request, response, started);
 }
 
 /** Resets the stream of an HTTP/2 response that cannot be finished (see H2ServerResponse). */

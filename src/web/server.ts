@@ -27,7 +27,9 @@ import {
   type NodeHttp2Server,
   resetStream,
   sweepSessions,
+  whenStreamClosed,
 } from "./http2.js";
+import type { H2IncomingRequest } from "./http2-exchange.js";
 import {
   type OpenEventStream,
   type OpenWebSocket,
@@ -38,7 +40,15 @@ import {
 import { ClientDisconnectedError, preparedResponse, Response, StreamResponse } from "./response.js";
 import type { HandlerResult } from "./router/route.js";
 import { STATUS_REASONS } from "./status.js";
-import { kCut, kFinish, kHandle, kUpgrade } from "./symbols.js";
+import {
+  kAllFields,
+  kAuthority,
+  kCut,
+  kFinish,
+  kFirstField,
+  kHandle,
+  kUpgrade,
+} from "./symbols.js";
 import { UpgradedSockets, UpgradeInfo } from "./upgrade.js";
 
 /** Protocol limits and timeouts of a server; every one has a default. */
@@ -438,16 +448,22 @@ export class WebServer {
    * An absolute-form target naming the Host it came with is rewritten to origin-form.
    */
   #checkRequest(req: IncomingMessage, http2: boolean): number {
-    const raw = req.rawHeaders;
+    // Over HTTP/2, node:http2's own list, past its pseudo-headers: no copy (see H2IncomingRequest).
+    const h2 = http2 ? (req as unknown as H2IncomingRequest) : null;
+    const raw = h2 === null ? req.rawHeaders : h2[kAllFields];
+    const start = h2 === null ? 0 : h2[kFirstField];
+    const authority = h2 === null ? undefined : h2[kAuthority];
     const limits = this.limits;
-    if (raw.length > limits.maxHeaders * 2) return 431;
+    if (raw.length - start > limits.maxHeaders * 2) return 431;
     // Request line: METHOD SP target SP HTTP/x.y
     if ((req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > limits.maxLineSize) return 414;
+    // `:authority` is read as the Host field (RFC 9113 8.3.1), and bounded as one.
+    if (authority !== undefined && authority.length + 6 > limits.maxFieldSize) return 431;
     let hosts = 0;
     let host: string | undefined;
     let lengths = 0;
     let codings: string | undefined;
-    for (let i = 0; i < raw.length; i += 2) {
+    for (let i = start; i < raw.length; i += 2) {
       const name = raw[i] as string;
       const value = raw[i + 1] as string;
       if (name.length + value.length + 2 > limits.maxFieldSize) return 431;
@@ -469,10 +485,7 @@ export class WebServer {
     if (http2) {
       // RFC 9113 8.3.1: a Host naming another entity than `:authority` makes the request
       // malformed (a proxy may have routed it by the one, the application would read the other).
-      const authority = req.headers[":authority"];
-      if (typeof authority !== "string" || host === undefined) return 0;
-      // Most often the Host the request got from `:authority` itself (http2-exchange.ts).
-      if (host === authority) return 0;
+      if (authority === undefined || host === undefined || host === authority) return 0;
       return host.toLowerCase() === authority.toLowerCase() ? 0 : 400;
     }
     // llhttp reads `HTTP/2.0` and a bare `GET /` (0.9) too; neither is spoken over this parser.
@@ -604,6 +617,10 @@ export class WebServer {
       this.#complete(request, response, started);
       return;
     }
+    if (isHttp2Response(res)) {
+      whenStreamClosed(res, this.#completeAfterClose, request, response, started);
+      return;
+    }
     let completed = false;
     const complete = (): void => {
       if (completed) return;
@@ -624,6 +641,13 @@ export class WebServer {
       res.once("close", () => connection.off("close", complete));
     }
   }
+
+  /** #complete, made once: an HTTP/2 stream calls it when it closes (see #afterSend). */
+  readonly #completeAfterClose = (
+    request: Request,
+    response: StreamResponse,
+    started: number,
+  ): void => this.#complete(request, response, started);
 
   #complete(request: Request, response: StreamResponse | null, started: number): void {
     // However the request ended (answered, handler failed, client gone), its uploads go. An

@@ -76,6 +76,12 @@ export const kScheme: unique symbol = Symbol("scheme");
 export const kStreamedBody: unique symbol = Symbol("streamedBody");
 /** @internal H2IncomingRequest: the readable its body comes from (an IncomingMessage is its own). */
 export const kBodyStream: unique symbol = Symbol("bodyStream");
+/** @internal H2IncomingRequest: node:http2's field list, pseudo-headers first. */
+export const kAllFields: unique symbol = Symbol("allFields");
+/** @internal H2IncomingRequest: where the fields that are not pseudo-headers start. */
+export const kFirstField: unique symbol = Symbol("firstField");
+/** @internal H2IncomingRequest: the `:authority` pseudo-header. */
+export const kAuthority: unique symbol = Symbol("authority");
 /** @internal H2IncomingRequest: the peer's address, read once for its session. */
 export const kPeer: unique symbol = Symbol("peer");
 /**
@@ -83,3 +89,8 @@ export const kPeer: unique symbol = Symbol("peer");
  * (a response whose headers nobody touched), without the flat list writeHead takes.
  */
 export const kRespondPlain: unique symbol = Symbol("respondPlain");
+/**
+ * @internal H2ServerResponse: calls `callback(request, response, started)` once the stream
+ * closes, with no closure made per response.
+ */
+export const kWhenClosed: unique symbol = Symbol("whenClosed");

@@ -144,6 +144,25 @@ describe.each([true, "h2c"] as const)("http2: %s", (mode) => {
     expect((await h2(session, "/")).status).toBe(200);
   });
 
+  it("counts header fields against maxHeaders without the pseudo-headers, 431 past it", async () => {
+    const { port } = await serve(mode, [], { maxHeaders: 4 });
+    const session = open(mode, port);
+    const fields = (n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`x-f${i}`, "1"]));
+    // Four fields besides :method, :path, :scheme and :authority: within the limit.
+    expect((await h2(session, "/", fields(4))).status).toBe(200);
+    expect((await h2(session, "/", fields(5))).status).toBe(431);
+    expect((await h2(session, "/")).status).toBe(200);
+  });
+
+  it("bounds :authority by maxFieldSize, as the Host it stands for", async () => {
+    const { port } = await serve(mode, [], { maxFieldSize: 100 });
+    const session = open(mode, port);
+    const long = `${"a".repeat(120)}.example`;
+    expect((await h2(session, "/", { ":authority": long })).status).toBe(431);
+    expect((await h2(session, "/", { ":authority": "short.example" })).status).toBe(200);
+  });
+
   it("answers Expect: 100-continue and reads the body", async () => {
     const { port } = await serve(mode);
     const session = open(mode, port);
