@@ -202,25 +202,28 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "bench-h2-"));
   try {
     const { key, cert } = makeCert(dir);
-    const servers = new Map<string, ServerChild>();
-    // The client part needs only the raw server, its target.
-    for (const peer of runServers ? SERVERS : SERVERS.filter((p) => p.id === "raw")) {
+    const start = (peer: Peer) => {
       const script = join("bench", "servers", peer.script);
-      servers.set(
-        peer.id,
-        await startServerChild("node", (port) => [script, String(port), key, cert], settings.pin),
-      );
-    }
-    const serverOf = (id: string) => servers.get(id) as ServerChild;
+      return startServerChild("node", (port) => [script, String(port), key, cert], settings.pin);
+    };
     const tally: RoundsTally = { skipped: [], runs: 0, retried: 0 };
     const common = { rounds, quiet: settings.quiet, retries: settings.retries, log };
     let serverRuns = new Map<string, Run[]>();
     if (runServers) {
-      // One discarded run each first: JIT warm-up, so the first round measures no peer cold.
-      for (const s of servers.values()) await h2load(s.port);
       serverRuns = await interleavedRounds(
         SERVERS,
-        (peer) => metered(serverOf(peer.id), requests, () => h2load(serverOf(peer.id).port)),
+        // A fresh process for each run, warmed up by one discarded run (JIT): one process kept
+        // for every round made the whole median hang on how that process's heap settled
+        // (V8's young generation settles in a cheaper or a costlier regime; bench/RESULTS.md).
+        async (peer) => {
+          const server = await start(peer);
+          try {
+            await h2load(server.port);
+            return await metered(server, requests, () => h2load(server.port));
+          } finally {
+            await stopChild(server.child);
+          }
+        },
         {
           ...common,
           what: "server",
@@ -231,8 +234,10 @@ async function main(): Promise<void> {
       );
     }
     let clientRuns = new Map<string, Run[]>();
-    if (runClients) {
-      const raw = serverOf("raw");
+    // The client part's target: the raw server, one process for every client run.
+    const raw = runClients ? await start(SERVERS.find((p) => p.id === "raw") as Peer) : null;
+    if (raw !== null) {
+      await h2load(raw.port);
       clientRuns = await interleavedRounds(
         CLIENTS,
         (client) => metered(raw, clientRequests, () => clientRun(client.id, raw.port, cert)),
@@ -244,8 +249,8 @@ async function main(): Promise<void> {
         },
         tally,
       );
+      await stopChild(raw.child);
     }
-    for (const s of servers.values()) await stopChild(s.child);
 
     const med = (m: Map<string, Run[]>, id: string, pick: (r: Run) => number) =>
       median((m.get(id) ?? []).map(pick));
@@ -306,7 +311,7 @@ async function main(): Promise<void> {
     const report = [
       environmentLine(started, loadBefore, loadavg()),
       "",
-      `dist/: ${buildNote}. TLS with a self-signed RSA-2048 certificate; GET ${PATH} (a short text body); ${rounds} round(s), peers interleaved (each round starting with the next peer) after one discarded warm-up run each, medians shown. A run during which other processes used more than ${Math.round(100 * settings.quiet)}% of a core was run again, up to ${settings.retries} times, keeping the quietest: ${tally.retried} reruns for ${tally.runs} runs; ${settings.pin ? "pinned (servers on CPU 0, h2load and clients on CPU 1)" : "not pinned"}. "vs node:http2" is against the stream-API baseline (\`stream.respond\`), the issue's raw node:http2. Fastify goes through node:http2's compatibility API (\`(req, res)\`), measured as a second baseline; ours answers streams itself (src/web/http2-exchange.ts). The third baseline is the stream API doing the least an aiohttp-style server does on each request (bench/servers/h2-raw-aiohttp-shape.mjs): an async handler awaited, the stream's 'close' tracked and its 'error' handled, \`Server\` and \`Date\` sent (with \`Server\`, node:http2 copies the head into a larger dictionary).`,
+      `dist/: ${buildNote}. TLS with a self-signed RSA-2048 certificate; GET ${PATH} (a short text body); ${rounds} round(s), peers interleaved (each round starting with the next peer), each server run in a fresh process after one discarded warm-up run in it, medians shown. A run during which other processes used more than ${Math.round(100 * settings.quiet)}% of a core was run again, up to ${settings.retries} times, keeping the quietest: ${tally.retried} reruns for ${tally.runs} runs; ${settings.pin ? "pinned (servers on CPU 0, h2load and clients on CPU 1)" : "not pinned"}. "vs node:http2" is against the stream-API baseline (\`stream.respond\`), the issue's raw node:http2. Fastify goes through node:http2's compatibility API (\`(req, res)\`), measured as a second baseline; ours answers streams itself (src/web/http2-exchange.ts). The third baseline is the stream API doing the least an aiohttp-style server does on each request (bench/servers/h2-raw-aiohttp-shape.mjs): an async handler awaited, the stream's 'close' tracked and its 'error' handled, \`Server\` and \`Date\` sent (with \`Server\`, node:http2 copies the head into a larger dictionary). The fourth is the first, unchanged, in a process that has also imported aiohttp-ts without using it (bench/servers/h2-raw-imported.mjs): V8 runs a larger heap's young generation at a higher cost, which no server of more than a few hundred kilobytes of code and data avoids.`,
       "",
       ...(runServers ? serverPart : []),
       ...(runClients ? clientPart : []),
