@@ -163,6 +163,13 @@ describe.each([true, "h2c"] as const)("http2: %s", (mode) => {
     expect((await h2(session, "/", { ":authority": "short.example" })).status).toBe(200);
   });
 
+  it("bounds the method and :path by maxLineSize, 414 past it", async () => {
+    const { port } = await serve(mode, [], { maxLineSize: 100 });
+    const session = open(mode, port);
+    expect((await h2(session, `/?q=${"x".repeat(200)}`)).status).toBe(414);
+    expect((await h2(session, "/?q=short")).status).toBe(200);
+  });
+
   it("answers Expect: 100-continue and reads the body", async () => {
     const { port } = await serve(mode);
     const session = open(mode, port);
