@@ -1,6 +1,8 @@
 // HTTP/2 benchmark. Server side: h2load (Debian's nghttp2-client) GETs a small text route of our
 // server (`http2: true` over TLS), Fastify (`http2: true`) and raw node:http2, each in its own
-// process, 100 streams over 10 connections, rounds interleaved. Client side: our ClientSession
+// process (a fresh one for each run), 100 streams over 10 connections, rounds interleaved; two
+// more yardsticks are the stream API doing aiohttp's minimum and the stream API in a process
+// that has imported aiohttp-ts (bench/servers/). Client side: our ClientSession
 // and undici's Agent (allowH2), each in its own process, against the raw node:http2 server.
 // Targets (issue 12): server >= 0.9x node:http2 and >= Fastify; client >= 0.8x undici.
 // Each run is measured for the CPU time the server process spent on it too, and run again (up to
