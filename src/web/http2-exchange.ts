@@ -99,8 +99,9 @@ export class H2IncomingRequest {
    * these, so that most requests never copy them into `rawHeaders`.
    */
   readonly [kAllFields]: string[];
+  /** @internal */
   readonly [kFirstField]: number;
-  /** RFC 9113 8.3.1: `:authority` stands for Host, when the request has no Host. */
+  /** @internal RFC 9113 8.3.1: `:authority` stands for Host, when the request has no Host */
   readonly [kAuthority]: string | undefined;
   #headers: IncomingHttpHeaders;
   #rawHeaders: string[] | undefined;
