@@ -1,16 +1,17 @@
 // HTTP/2 benchmark. Server side: h2load (Debian's nghttp2-client) GETs a small text route of our
-// server (`http2: true` over TLS), Fastify (`http2: true`) and raw node:http2, each in its own
-// process (warmed up to its steady state first), 100 streams over 10 connections, rounds
-// interleaved; two more yardsticks are the stream API doing aiohttp's minimum and the stream
-// API in a process that has imported aiohttp-ts (bench/servers/). Client side: our
-// ClientSession and undici's Agent (allowH2), each in its own process, against the raw
-// node:http2 server.
+// server (`http2: true` over TLS), Fastify (`http2: true`) and raw node:http2, each in
+// processes of its own (three of each by default, warmed up to their steady state first), 100
+// streams over 10 connections, rounds interleaved; two more yardsticks are the stream API doing
+// aiohttp's minimum and the stream API in a process that has imported aiohttp-ts
+// (bench/servers/). Client side: our ClientSession and undici's Agent (allowH2), each in its
+// own process, against the raw node:http2 server.
 // Targets (issue 12): server >= 0.9x node:http2 and >= Fastify; client >= 0.8x undici.
 // Each run is measured for the CPU time the server process spent on it too, and run again (up to
 // --retries times, the quietest counting) while other processes used more than --quiet cores:
 // on a 2-core machine a run that shares its cores measures the neighbour, not the server.
 // Run: npm run bench:http2 [-- --requests N (50000) --client-requests N (10000) --rounds N (7)
-//   --warmup N (200000 requests to each server before the rounds)
+//   --warmup N (200000 requests to each server process before the rounds)
+//   --processes N (3 processes of each server, taking its runs in turn)
 //   --skip-build --no-write]; fewer or shorter rounds than the defaults let the machine's drift
 //   decide the ratios (a run of 3 rounds of 30,000 requests moved by +-10%).
 //   --only server|client   one part only (implies --no-write: RESULTS.md holds both parts)
@@ -64,6 +65,7 @@ const { values: argv } = parseArgs({
   options: {
     requests: { type: "string", default: "50000" },
     warmup: { type: "string", default: "200000" },
+    processes: { type: "string", default: "3" },
     "client-requests": { type: "string", default: "10000" },
     rounds: { type: "string", default: "7" },
     only: { type: "string" },
@@ -78,6 +80,7 @@ const runServers = only !== "client";
 const runClients = only !== "server";
 const requests = positive("--requests", argv.requests);
 const warmup = positive("--warmup", argv.warmup);
+const processes = positive("--processes", argv.processes);
 const clientRequests = positive("--client-requests", argv["client-requests"]);
 const rounds = positive("--rounds", argv.rounds);
 const settings = runSettings(argv);
@@ -212,24 +215,40 @@ async function main(): Promise<void> {
       const script = join("bench", "servers", peer.script);
       return startServerChild("node", (port) => [script, String(port), key, cert], settings.pin);
     };
-    const servers = new Map<string, ServerChild>();
+    // Several processes of each server, its runs going to each in turn: one process's JIT can
+    // settle a fifth slower than another's and stay so (bench/RESULTS.md), and the median of
+    // one process's runs measured that process, not the server.
+    const servers = new Map<string, ServerChild[]>();
     // The client part needs only the raw server, its target.
     for (const peer of runServers ? SERVERS : SERVERS.filter((p) => p.id === "raw")) {
-      servers.set(peer.id, await start(peer));
+      const children: ServerChild[] = [];
+      for (let i = 0; i < (runServers ? processes : 1); i++) children.push(await start(peer));
+      servers.set(peer.id, children);
     }
-    const serverOf = (id: string) => servers.get(id) as ServerChild;
+    const turns = new Map<string, number>();
+    const nextOf = (id: string): ServerChild => {
+      const children = servers.get(id) as ServerChild[];
+      const turn = turns.get(id) ?? 0;
+      turns.set(id, turn + 1);
+      return children[turn % children.length] as ServerChild;
+    };
     const tally: RoundsTally = { skipped: [], runs: 0, retried: 0 };
     const common = { rounds, quiet: settings.quiet, retries: settings.retries, log };
-    // Each server warms up first, unmeasured, to its steady state: the JIT, and V8's young
+    // Each process warms up first, unmeasured, to its steady state: the JIT, and V8's young
     // generation, which a fresh process runs for its first 100,000-odd requests in a cheaper
     // regime than later, more so the smaller its heap (bench/RESULTS.md). A server serves
     // for hours; the first seconds after start-up are not what it costs.
-    for (const s of servers.values()) await h2load(s.port, warmup);
+    for (const children of servers.values()) {
+      for (const child of children) await h2load(child.port, warmup);
+    }
     let serverRuns = new Map<string, Run[]>();
     if (runServers) {
       serverRuns = await interleavedRounds(
         SERVERS,
-        (peer) => metered(serverOf(peer.id), requests, () => h2load(serverOf(peer.id).port)),
+        (peer) => {
+          const server = nextOf(peer.id);
+          return metered(server, requests, () => h2load(server.port));
+        },
         {
           ...common,
           what: "server",
@@ -241,7 +260,7 @@ async function main(): Promise<void> {
     }
     let clientRuns = new Map<string, Run[]>();
     if (runClients) {
-      const raw = serverOf("raw");
+      const raw = (servers.get("raw") as ServerChild[])[0] as ServerChild;
       clientRuns = await interleavedRounds(
         CLIENTS,
         (client) => metered(raw, clientRequests, () => clientRun(client.id, raw.port, cert)),
@@ -254,7 +273,9 @@ async function main(): Promise<void> {
         tally,
       );
     }
-    for (const s of servers.values()) await stopChild(s.child);
+    for (const children of servers.values()) {
+      for (const child of children) await stopChild(child.child);
+    }
 
     const med = (m: Map<string, Run[]>, id: string, pick: (r: Run) => number) =>
       median((m.get(id) ?? []).map(pick));
@@ -315,7 +336,7 @@ async function main(): Promise<void> {
     const report = [
       environmentLine(started, loadBefore, loadavg()),
       "",
-      `dist/: ${buildNote}. TLS with a self-signed RSA-2048 certificate; GET ${PATH} (a short text body); ${rounds} round(s), peers interleaved (each round starting with the next peer), each server one process for all its rounds, warmed up first with ${fmtInt(warmup)} unmeasured requests (its steady state: V8 runs a fresh process's young generation in a cheaper regime for its first 100,000-odd requests, more so the smaller its heap), medians shown. A run during which other processes used more than ${Math.round(100 * settings.quiet)}% of a core was run again, up to ${settings.retries} times, keeping the quietest: ${tally.retried} reruns for ${tally.runs} runs; ${settings.pin ? "pinned (servers on CPU 0, h2load and clients on CPU 1)" : "not pinned"}. "vs node:http2" is against the stream-API baseline (\`stream.respond\`), the issue's raw node:http2. Fastify goes through node:http2's compatibility API (\`(req, res)\`), measured as a second baseline; ours answers streams itself (src/web/http2-exchange.ts). The third baseline is the stream API doing the least an aiohttp-style server does on each request (bench/servers/h2-raw-aiohttp-shape.mjs): an async handler awaited, the stream's 'close' tracked and its 'error' handled, \`Server\` and \`Date\` sent (with \`Server\`, node:http2 copies the head into a larger dictionary). The fourth is the first, unchanged, in a process that has also imported aiohttp-ts without using it (bench/servers/h2-raw-imported.mjs): V8 runs a larger heap's young generation at a higher cost, which no server of more than a few hundred kilobytes of code and data avoids.`,
+      `dist/: ${buildNote}. TLS with a self-signed RSA-2048 certificate; GET ${PATH} (a short text body); ${rounds} round(s), peers interleaved (each round starting with the next peer), each server ${processes} process(es) taking its runs in turn, each process warmed up first with ${fmtInt(warmup)} unmeasured requests (its steady state: V8 runs a fresh process's young generation in a cheaper regime for its first 100,000-odd requests, more so the smaller its heap), medians shown. A run during which other processes used more than ${Math.round(100 * settings.quiet)}% of a core was run again, up to ${settings.retries} times, keeping the quietest: ${tally.retried} reruns for ${tally.runs} runs; ${settings.pin ? "pinned (servers on CPU 0, h2load and clients on CPU 1)" : "not pinned"}. "vs node:http2" is against the stream-API baseline (\`stream.respond\`), the issue's raw node:http2. Fastify goes through node:http2's compatibility API (\`(req, res)\`), measured as a second baseline; ours answers streams itself (src/web/http2-exchange.ts). The third baseline is the stream API doing the least an aiohttp-style server does on each request (bench/servers/h2-raw-aiohttp-shape.mjs): an async handler awaited, the stream's 'close' tracked and its 'error' handled, \`Server\` and \`Date\` sent (with \`Server\`, node:http2 copies the head into a larger dictionary). The fourth is the first, unchanged, in a process that has also imported aiohttp-ts without using it (bench/servers/h2-raw-imported.mjs): V8 runs a larger heap's young generation at a higher cost, which no server of more than a few hundred kilobytes of code and data avoids.`,
       "",
       ...(runServers ? serverPart : []),
       ...(runClients ? clientPart : []),
