@@ -5,6 +5,7 @@
 import { isToken } from "../http/header-syntax.js";
 import type { CIMultiDict } from "../http/multidict.js";
 import { kEnded } from "../http/symbols.js";
+import { keepTickObjectShape } from "../http/tick-shape.js";
 import type { BasicAuth } from "./auth.js";
 import { type CacheOptions, sessionLayers } from "./cache.js";
 import { type BaseConnector, TCPConnector } from "./connector.js";
@@ -198,6 +199,8 @@ export class ClientSession implements AsyncDisposable {
 
   constructor(options: ClientSessionOptions = {}) {
     checkOptions("ClientSession", options, SESSION_OPTION_NAMES);
+    // Every request goes through process.nextTick several times (node's streams): see there.
+    keepTickObjectShape();
     if (options.http2 !== undefined && options.connector !== undefined) {
       throw new ClientOptionError(
         "http2",

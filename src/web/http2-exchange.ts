@@ -21,6 +21,7 @@ import {
   kAuthority,
   kBodyStream,
   kFirstField,
+  kHasExpect,
   kPeer,
   kRespondPlain,
   kStreamedBody,
@@ -64,15 +65,19 @@ export interface SessionStreams {
   readonly remoteAddress: string | undefined;
 }
 
-const sessionStreams = new WeakMap<Http2Session, SessionStreams>();
+/** A session's SessionStreams, kept on the session: a property read, where a WeakMap hashes. */
+const kStreams = Symbol("streams");
+
+type CountedSession = Http2Session & { [kStreams]?: SessionStreams };
 
 /** The stream counts of `session`. */
 export function streamsOf(session: Http2Session): SessionStreams {
-  let streams = sessionStreams.get(session);
+  const counted = session as CountedSession;
+  let streams = counted[kStreams];
   if (streams === undefined) {
     const socket = session.socket as Socket;
     streams = { open: 0, opened: 0, ending: 0, socket, remoteAddress: socket.remoteAddress };
-    sessionStreams.set(session, streams);
+    counted[kStreams] = streams;
   }
   return streams;
 }
@@ -103,6 +108,8 @@ export class H2IncomingRequest {
   readonly [kFirstField]: number;
   /** @internal RFC 9113 8.3.1: `:authority` stands for Host, when the request has no Host */
   readonly [kAuthority]: string | undefined;
+  /** @internal set by the server's header check, which reads every field */
+  [kHasExpect] = false;
   #headers: IncomingHttpHeaders;
   #rawHeaders: string[] | undefined;
 
@@ -114,16 +121,25 @@ export class H2IncomingRequest {
   ) {
     this.stream = stream;
     this.#headers = headers;
+    // The pseudo-headers are read off node's list rather than its header object, a dictionary
+    // whose every lookup is a hash probe. nghttp2 lets each through once at most, `:method`
+    // always, `:path` in all but CONNECT (RFC 9113 8.3.1).
+    let method = "";
+    let url = "/";
+    let authority: string | undefined;
     let first = 0;
-    while (first < all.length && (all[first] as string).charCodeAt(0) === 58 /* ":" */) {
-      first += 2;
+    for (; first < all.length; first += 2) {
+      const name = all[first] as string;
+      if (name.charCodeAt(0) !== 58 /* ":" */) break;
+      if (name === ":method") method = all[first + 1] as string;
+      else if (name === ":path") url = all[first + 1] as string;
+      else if (name === ":authority") authority = all[first + 1];
     }
     this[kAllFields] = all;
     this[kFirstField] = first;
-    const authority = headers[":authority"];
-    this[kAuthority] = typeof authority === "string" ? authority : undefined;
-    this.method = headers[":method"] as string;
-    this.url = (headers[":path"] as string | undefined) ?? "/";
+    this[kAuthority] = authority;
+    this.method = method;
+    this.url = url;
     this.socket = streams.socket;
     this[kPeer] = streams.remoteAddress;
     // HTTP/2 frames the body itself: one comes unless the headers ended the stream.
@@ -511,13 +527,18 @@ function h2Name(name: string): string | null {
 
 /** Values already checked: a handler sends the same few content types again and again. */
 const checkedValues = new Set<string>();
+/** The last value checked, most often the next one too: a compare instead of a set lookup. */
+let lastValue = "";
 
 /** Throws as node:http does for a value it would refuse (a CR or LF above all). */
 function checkValue(name: string, value: string): void {
-  if (checkedValues.has(value)) return;
-  validateHeaderValue(name, value);
-  if (checkedValues.size === CHECKED_NAMES_MAX) checkedValues.clear();
-  checkedValues.add(value);
+  if (value === lastValue) return;
+  if (!checkedValues.has(value)) {
+    validateHeaderValue(name, value);
+    if (checkedValues.size === CHECKED_NAMES_MAX) checkedValues.clear();
+    checkedValues.add(value);
+  }
+  lastValue = value;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { StreamClosedError } from "../http/stream-reader.js";
+import { keepTickObjectShape } from "../http/tick-shape.js";
 import { AbstractAccessLogger, AccessLogger, type AccessLogSink } from "./access-log.js";
 import type { AnyApplication, Logger } from "./application.js";
 import { HTTPException } from "./exceptions.js";
@@ -47,6 +48,7 @@ import {
   kFinish,
   kFirstField,
   kHandle,
+  kHasExpect,
   kUpgrade,
 } from "./symbols.js";
 import { UpgradedSockets, UpgradeInfo } from "./upgrade.js";
@@ -153,6 +155,8 @@ export class WebServer {
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
 
   constructor(app: AnyApplication, options: ServerOptions = {}) {
+    // Every request goes through process.nextTick several times (node's streams): see there.
+    keepTickObjectShape();
     this.app = app;
     this.limits = {
       maxLineSize: options.maxLineSize ?? 8190,
@@ -263,7 +267,7 @@ export class WebServer {
       },
       {
         request: this.handle,
-        stream: (req, res, expect) => this.#onStream(req, res, expect),
+        stream: (req, res) => this.#onStream(req, res),
       },
     );
     server.on("session", (session: ServerHttp2Session) => {
@@ -375,8 +379,11 @@ export class WebServer {
   }
 
   /** A request on an HTTP/2 stream: nothing is pipelined, no connection is refused. */
-  #onStream(req: IncomingMessage, res: ServerResponse, expect: boolean): void {
-    if (this.#admit(req, res, true)) this.#dispatch(new Request(req, res, this.#ctx, expect));
+  #onStream(req: IncomingMessage, res: ServerResponse): void {
+    if (this.#admit(req, res, true)) {
+      const expect = (req as unknown as H2IncomingRequest)[kHasExpect];
+      this.#dispatch(new Request(req, res, this.#ctx, expect));
+    }
   }
 
   /**
@@ -478,6 +485,9 @@ export class WebServer {
         (name === "transfer-encoding" || TRANSFER_ENCODING.test(name))
       ) {
         codings = value;
+      } else if (name.length === 6 && h2 !== null && name === "expect") {
+        // HTTP/2 names are lower-case (RFC 9113 8.2.1). Node reports HTTP/1.1's by an event.
+        h2[kHasExpect] = true;
       }
     }
     // RFC 9112 3.2 and 6.3: one Host, one Content-Length, else the message is invalid.

@@ -74,6 +74,12 @@ export class UrlDispatcher implements AbstractRouter {
   // with those whose first segment is variable (`#wild`), so a lookup scans one list.
   #buckets = new Map<string, Resource[]>();
   #wild: Resource[] = [];
+  /**
+   * The first segment looked up last, and its list: requests in a row often share one, and a
+   * compare costs less than slicing a new string and hashing it for the map.
+   */
+  #lastSegment = "";
+  #lastList: Resource[] | null = null;
   #invalidate = (): void => {
     this.#dirty = true;
   };
@@ -274,7 +280,7 @@ export class UrlDispatcher implements AbstractRouter {
       allowed = new Set(r);
       after = plain.index;
     }
-    const list = this.#buckets.get(firstSegment(path)) ?? this.#wild;
+    const list = this.#candidates(path);
     for (let i = 0; i < list.length; i++) {
       const resource = list[i];
       if (resource.index <= after) continue;
@@ -320,7 +326,26 @@ export class UrlDispatcher implements AbstractRouter {
     if (this.#frozen) throw new FrozenRouterError();
   }
 
+  /** The resources that may match `path`: its first segment's bucket. */
+  #candidates(path: string): Resource[] {
+    const last = this.#lastSegment;
+    const end = last.length + 1;
+    if (
+      this.#lastList !== null &&
+      path.startsWith(last, 1) &&
+      (path.length === end || path.charCodeAt(end) === 0x2f) /* / */
+    ) {
+      return this.#lastList;
+    }
+    const segment = firstSegment(path);
+    const list = this.#buckets.get(segment) ?? this.#wild;
+    this.#lastSegment = segment;
+    this.#lastList = list;
+    return list;
+  }
+
   #buildIndex(): void {
+    this.#lastList = null;
     this.#byTemplate.clear();
     for (const resource of this.#resources) {
       const same = this.#byTemplate.get(resource.canonical);
