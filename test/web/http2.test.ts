@@ -188,6 +188,17 @@ describe.each([true, "h2c"] as const)("http2: %s", (mode) => {
     expect(text).toBe("after continue");
   });
 
+  it("answers an expectation other than 100-continue with 417", async () => {
+    const { port } = await serve(mode);
+    const session = open(mode, port);
+    const stream = session.request({ ":method": "POST", ":path": "/echo", expect: "x-other" });
+    const [head] = (await once(stream, "response")) as [Record<string, string>];
+    stream.destroy();
+    expect(head[":status"]).toBe(417);
+    // Without the field, the same request is served.
+    expect((await h2(session, "/echo", { ":method": "POST" })).status).toBe(200);
+  });
+
   it("closes a session idle for keepaliveTimeout", async () => {
     const { port } = await serve(mode, [], { keepaliveTimeout: 100 });
     const session = open(mode, port);

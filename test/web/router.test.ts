@@ -215,6 +215,44 @@ describe("matching", () => {
     expect(await answer(router, "GET", "/abou")).toBe("error 404");
   });
 
+  it("lookups in any order answer as lookups in a fresh router (the last bucket is kept)", () => {
+    // The router keeps the first segment it looked up last; a path sharing a prefix with it
+    // (`/apix` after `/api`), the empty segment (`/`, `//a`) and routes added later must not
+    // be served from it.
+    const build = (): web.UrlDispatcher => {
+      const router = new web.UrlDispatcher();
+      router.addGet("/api/{id}", ok("api"));
+      router.addGet("/apix/{id}", ok("apix"));
+      router.addGet("/", ok("root"));
+      router.addGet("/{any}/tail", ok("wild"));
+      router.addPost("/api/items", ok("post"));
+      return router;
+    };
+    const describeMatch = (m: ReturnType<web.UrlDispatcher["resolve"]>): string =>
+      m.route === null
+        ? `error ${m.httpException?.status}`
+        : `${m.route.method} ${m.route.resource?.canonical} ${JSON.stringify(m.params)}`;
+    const piece = fc.constantFrom("", "api", "apix", "ap", "x", "tail", "items");
+    const path = fc.array(piece, { minLength: 1, maxLength: 3 }).map((p) => `/${p.join("/")}`);
+    const method = fc.constantFrom("GET", "POST", "HEAD");
+    fc.assert(
+      fc.property(fc.array(fc.tuple(method, path), { maxLength: 12 }), (lookups) => {
+        const kept = build();
+        for (const [m, p] of lookups) {
+          expect(describeMatch(kept.resolve(req(m, p)))).toBe(
+            describeMatch(build().resolve(req(m, p))),
+          );
+        }
+        // A route added after lookups is found by the next one.
+        kept.addGet("/apix/{id}/more", ok("more"));
+        expect(describeMatch(kept.resolve(req("GET", "/apix/1/more")))).toBe(
+          'GET /apix/{id}/more {"id":"1"}',
+        );
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("a variable matches one segment and its value is in params", () => {
     const router = new web.UrlDispatcher();
     router.addGet("/users/{id}", ok("u"));

@@ -329,14 +329,10 @@ export class UrlDispatcher implements AbstractRouter {
   /** The resources that may match `path`: its first segment's bucket. */
   #candidates(path: string): Resource[] {
     const last = this.#lastSegment;
+    // `path` has the same first segment if it follows the "/" and ends at a "/" or the end.
     const end = last.length + 1;
-    if (
-      this.#lastList !== null &&
-      path.startsWith(last, 1) &&
-      (path.length === end || path.charCodeAt(end) === 0x2f) /* / */
-    ) {
-      return this.#lastList;
-    }
+    const sameSegment = path.startsWith(last, 1) && (path.length === end || path[end] === "/");
+    if (this.#lastList !== null && sameSegment) return this.#lastList;
     const segment = firstSegment(path);
     const list = this.#buckets.get(segment) ?? this.#wild;
     this.#lastSegment = segment;
