@@ -8,8 +8,9 @@
 // work) finds none alive and frees the whole chain; the next tick builds a new one. The
 // stores' inline caches see a new map each time, and after four they go megamorphic for good:
 // TurboFan then compiles nextTick, and node's stream functions that inline it, with a runtime
-// call per store. Under h2load a server process that got there spent 2-3 us more per HTTP/2
-// request, and 10 processes of 32 had got there after a few idle spells (bench/RESULTS.md).
+// call per store. Under h2load a server process that got there spent about 3 us more per
+// HTTP/2 request, and 14 processes of 48 had got there after a few idle spells
+// (bench/RESULTS.md).
 //
 // An object with the same keys, stored in the same order with values of the same kinds,
 // follows the same transitions and ends on the same map; while it lives, so does the chain.

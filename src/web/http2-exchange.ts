@@ -21,7 +21,6 @@ import {
   kAuthority,
   kBodyStream,
   kFirstField,
-  kHasExpect,
   kPeer,
   kRespondPlain,
   kStreamedBody,
@@ -108,8 +107,6 @@ export class H2IncomingRequest {
   readonly [kFirstField]: number;
   /** @internal RFC 9113 8.3.1: `:authority` stands for Host, when the request has no Host */
   readonly [kAuthority]: string | undefined;
-  /** @internal set by the server's header check, which reads every field */
-  [kHasExpect] = false;
   #headers: IncomingHttpHeaders;
   #rawHeaders: string[] | undefined;
 
@@ -527,18 +524,13 @@ function h2Name(name: string): string | null {
 
 /** Values already checked: a handler sends the same few content types again and again. */
 const checkedValues = new Set<string>();
-/** The last value checked, most often the next one too: a compare instead of a set lookup. */
-let lastValue = "";
 
 /** Throws as node:http does for a value it would refuse (a CR or LF above all). */
 function checkValue(name: string, value: string): void {
-  if (value === lastValue) return;
-  if (!checkedValues.has(value)) {
-    validateHeaderValue(name, value);
-    if (checkedValues.size === CHECKED_NAMES_MAX) checkedValues.clear();
-    checkedValues.add(value);
-  }
-  lastValue = value;
+  if (checkedValues.has(value)) return;
+  validateHeaderValue(name, value);
+  if (checkedValues.size === CHECKED_NAMES_MAX) checkedValues.clear();
+  checkedValues.add(value);
 }
 
 /**

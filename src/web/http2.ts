@@ -76,8 +76,8 @@ export interface Http2Limits {
 export interface Http2Handlers {
   /** HTTP/1.1 requests of the ALPN fallback. */
   request: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Requests on HTTP/2 streams. */
-  stream: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Requests on HTTP/2 streams; `expect`: with an `Expect` header. */
+  stream: (req: IncomingMessage, res: ServerResponse, expect: boolean) => void;
 }
 
 /**
@@ -139,7 +139,7 @@ export function createNodeHttp2Server(
     if (req.method === "CONNECT") {
       res.statusCode = 405;
       res.end();
-    } else handlers.stream(nodeReq, nodeRes);
+    } else handlers.stream(nodeReq, nodeRes, headers.expect !== undefined);
   };
   // A 'request' listener makes node:http2 answer every stream through its compatibility
   // objects as well; streams are answered here only.

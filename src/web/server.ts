@@ -48,7 +48,6 @@ import {
   kFinish,
   kFirstField,
   kHandle,
-  kHasExpect,
   kUpgrade,
 } from "./symbols.js";
 import { UpgradedSockets, UpgradeInfo } from "./upgrade.js";
@@ -267,7 +266,7 @@ export class WebServer {
       },
       {
         request: this.handle,
-        stream: (req, res) => this.#onStream(req, res),
+        stream: (req, res, expect) => this.#onStream(req, res, expect),
       },
     );
     server.on("session", (session: ServerHttp2Session) => {
@@ -379,11 +378,8 @@ export class WebServer {
   }
 
   /** A request on an HTTP/2 stream: nothing is pipelined, no connection is refused. */
-  #onStream(req: IncomingMessage, res: ServerResponse): void {
-    if (this.#admit(req, res, true)) {
-      const expect = (req as unknown as H2IncomingRequest)[kHasExpect];
-      this.#dispatch(new Request(req, res, this.#ctx, expect));
-    }
+  #onStream(req: IncomingMessage, res: ServerResponse, expect: boolean): void {
+    if (this.#admit(req, res, true)) this.#dispatch(new Request(req, res, this.#ctx, expect));
   }
 
   /**
@@ -485,9 +481,6 @@ export class WebServer {
         (name === "transfer-encoding" || TRANSFER_ENCODING.test(name))
       ) {
         codings = value;
-      } else if (name.length === 6 && h2 !== null && name === "expect") {
-        // HTTP/2 names are lower-case (RFC 9113 8.2.1). Node reports HTTP/1.1's by an event.
-        h2[kHasExpect] = true;
       }
     }
     // RFC 9112 3.2 and 6.3: one Host, one Content-Length, else the message is invalid.

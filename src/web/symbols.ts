@@ -13,10 +13,7 @@ export const kHandle: unique symbol = Symbol("handle");
 export const kCtx: unique symbol = Symbol("ctx");
 /** @internal Request: the connection of a WebSocket upgrade request, or `null`. */
 export const kUpgrade: unique symbol = Symbol("upgrade");
-/**
- * @internal Request, H2IncomingRequest: whether an `Expect` header came with the request (on
- * the latter, set by the server's header check, which reads every field anyway).
- */
+/** @internal Request: whether an `Expect` header came with the request. */
 export const kHasExpect: unique symbol = Symbol("hasExpect");
 /** @internal Request: records the result of routing. */
 export const kSetMatchInfo: unique symbol = Symbol("setMatchInfo");

@@ -215,10 +215,9 @@ describe("matching", () => {
     expect(await answer(router, "GET", "/abou")).toBe("error 404");
   });
 
-  it("lookups in any order answer as lookups in a fresh router (the last bucket is kept)", () => {
-    // The router keeps the first segment it looked up last; a path sharing a prefix with it
-    // (`/apix` after `/api`), the empty segment (`/`, `//a`) and routes added later must not
-    // be served from it.
+  it("lookups in any order answer as lookups in a fresh router", () => {
+    // No lookup may leave state that changes the next: paths sharing a prefix of their first
+    // segment (`/apix` after `/api`), the empty segment (`/`, `//a`), routes added later.
     const build = (): web.UrlDispatcher => {
       const router = new web.UrlDispatcher();
       router.addGet("/api/{id}", ok("api"));

@@ -80,11 +80,6 @@ export abstract class Resource {
   [kOnPathChange]: (() => void) | null = null;
   readonly #routes = new Map<string, Route>();
   #any: Route | undefined;
-  /**
-   * The first route added for a method (most often GET): most requests ask for it, and a
-   * compare of the method costs less than hashing it, a new string on each request.
-   */
-  #first: Route | undefined;
 
   constructor(name: string | null = null) {
     this.name = name;
@@ -130,10 +125,7 @@ export abstract class Resource {
     }
     const route = new Route(m, handler, this, options.expectHandler);
     if (m === "*") this.#any = route;
-    else {
-      this.#routes.set(m, route);
-      this.#first ??= route;
-    }
+    else this.#routes.set(m, route);
     return route;
   }
 
@@ -161,11 +153,7 @@ export abstract class Resource {
     method: string,
     params: Readonly<Record<string, string>>,
   ): MatchInfo | ReadonlySet<string> {
-    const first = this.#first;
-    const route =
-      first !== undefined && first.method === method
-        ? first
-        : (this.#routes.get(method) ?? this.#any);
+    const route = this.#routes.get(method) ?? this.#any;
     return route === undefined ? this.allowedMethods : new MatchInfo(params, route);
   }
 

@@ -74,12 +74,6 @@ export class UrlDispatcher implements AbstractRouter {
   // with those whose first segment is variable (`#wild`), so a lookup scans one list.
   #buckets = new Map<string, Resource[]>();
   #wild: Resource[] = [];
-  /**
-   * The first segment looked up last, and its list: requests in a row often share one, and a
-   * compare costs less than slicing a new string and hashing it for the map.
-   */
-  #lastSegment = "";
-  #lastList: Resource[] | null = null;
   #invalidate = (): void => {
     this.#dirty = true;
   };
@@ -280,7 +274,7 @@ export class UrlDispatcher implements AbstractRouter {
       allowed = new Set(r);
       after = plain.index;
     }
-    const list = this.#candidates(path);
+    const list = this.#buckets.get(firstSegment(path)) ?? this.#wild;
     for (let i = 0; i < list.length; i++) {
       const resource = list[i];
       if (resource.index <= after) continue;
@@ -326,22 +320,7 @@ export class UrlDispatcher implements AbstractRouter {
     if (this.#frozen) throw new FrozenRouterError();
   }
 
-  /** The resources that may match `path`: its first segment's bucket. */
-  #candidates(path: string): Resource[] {
-    const last = this.#lastSegment;
-    // `path` has the same first segment if it follows the "/" and ends at a "/" or the end.
-    const end = last.length + 1;
-    const sameSegment = path.startsWith(last, 1) && (path.length === end || path[end] === "/");
-    if (this.#lastList !== null && sameSegment) return this.#lastList;
-    const segment = firstSegment(path);
-    const list = this.#buckets.get(segment) ?? this.#wild;
-    this.#lastSegment = segment;
-    this.#lastList = list;
-    return list;
-  }
-
   #buildIndex(): void {
-    this.#lastList = null;
     this.#byTemplate.clear();
     for (const resource of this.#resources) {
       const same = this.#byTemplate.get(resource.canonical);
